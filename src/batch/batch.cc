@@ -1,0 +1,48 @@
+#include "batch/batch.h"
+
+#include "common/check.h"
+
+namespace sluice::batch {
+
+std::shared_ptr<Batch> Batch::Select(const std::vector<int32_t>& selected) const {
+  auto out = std::make_shared<Batch>();
+  out->schema = schema;
+  out->num_rows = static_cast<int64_t>(selected.size());
+  out->columns.reserve(columns.size());
+  for (const auto& c : columns) out->columns.push_back(FilterColumn(*c, selected));
+  out->event_time = FilterColumn(*event_time, selected);
+  return out;
+}
+
+std::string Batch::ToString() const {
+  std::string s;
+  for (int64_t r = 0; r < num_rows; ++r) {
+    for (size_t c = 0; c < columns.size(); ++c) {
+      if (c) s += ", ";
+      s += columns[c]->GetValue(r).ToString();
+    }
+    s += "\n";
+  }
+  return s;
+}
+
+BatchPtr ConcatBatches(const std::vector<BatchPtr>& batches) {
+  SLUICE_CHECK(!batches.empty(), "ConcatBatches of nothing");
+  if (batches.size() == 1) return batches[0];
+  auto out = std::make_shared<Batch>();
+  out->schema = batches[0]->schema;
+  for (size_t c = 0; c < batches[0]->columns.size(); ++c) {
+    std::vector<ColumnPtr> parts;
+    for (const auto& b : batches) parts.push_back(b->columns[c]);
+    out->columns.push_back(Concat(parts));
+  }
+  std::vector<ColumnPtr> times;
+  for (const auto& b : batches) {
+    times.push_back(b->event_time);
+    out->num_rows += b->num_rows;
+  }
+  out->event_time = Concat(times);
+  return out;
+}
+
+}  // namespace sluice::batch

@@ -1,0 +1,205 @@
+#include "batch/column.h"
+
+#include <cstring>
+
+#include "batch/column_builder.h"
+#include "common/check.h"
+
+namespace sluice::batch {
+
+using types::Value;
+
+int64_t Column::CountNulls() const {
+  if (!validity) return 0;
+  int64_t n = 0;
+  for (int64_t i = 0; i < length; ++i) n += !GetBit(validity->data(), i);
+  return n;
+}
+
+Value Column::GetValue(int64_t i) const {
+  if (IsNull(i)) return Value::Null(type);
+  switch (type.id()) {
+    case TypeId::kNull: return Value::Null(type);
+    case TypeId::kBool: return Value::Boolean(GetBool(i));
+    case TypeId::kInt8: return Value::Int(type, raw<int8_t>()[i]);
+    case TypeId::kInt16: return Value::Int(type, raw<int16_t>()[i]);
+    case TypeId::kInt32: return Value::Int(type, raw<int32_t>()[i]);
+    case TypeId::kInt64: return Value::Int(type, raw<int64_t>()[i]);
+    case TypeId::kUInt8: return Value::UInt(type, raw<uint8_t>()[i]);
+    case TypeId::kUInt16: return Value::UInt(type, raw<uint16_t>()[i]);
+    case TypeId::kUInt32: return Value::UInt(type, raw<uint32_t>()[i]);
+    case TypeId::kUInt64: return Value::UInt(type, raw<uint64_t>()[i]);
+    case TypeId::kFloat32: return Value::Float(type, raw<float>()[i]);
+    case TypeId::kFloat64: return Value::Float(type, raw<double>()[i]);
+    case TypeId::kDecimal: return Value::Decimal(type, raw<types::int128_t>()[i]);
+    case TypeId::kUtf8:
+    case TypeId::kJson:
+    case TypeId::kBinary: return Value::Bytes(type, std::string(GetString(i)));
+    case TypeId::kDate: return Value::Int(type, raw<int32_t>()[i]);
+    case TypeId::kTime:
+    case TypeId::kTimestamp: return Value::Int(type, raw<int64_t>()[i]);
+    case TypeId::kInterval: return Value::IntervalValue(raw<types::Interval>()[i]);
+    case TypeId::kList: {
+      std::vector<Value> items;
+      for (int32_t j = offsets()[i]; j < offsets()[i + 1]; ++j) {
+        items.push_back(children[0]->GetValue(j));
+      }
+      return Value::Nested(type, std::move(items));
+    }
+    case TypeId::kStruct: {
+      std::vector<Value> fields;
+      for (const auto& c : children) fields.push_back(c->GetValue(i));
+      return Value::Nested(type, std::move(fields));
+    }
+  }
+  return Value::Null(type);
+}
+
+MutableColumnPtr Column::MakeFixed(const DataType& type, int64_t length) {
+  auto c = std::make_shared<Column>();
+  c->type = type;
+  c->length = length;
+  size_t bytes = type.id() == TypeId::kBool ? BitmapBytes(length)
+                                            : static_cast<size_t>(type.byte_width()) * length;
+  c->values = std::make_shared<Buffer>(bytes);
+  if (type.id() == TypeId::kBool && bytes > 0) std::memset(c->values->data(), 0, bytes);
+  return c;
+}
+
+BufferPtr Column::MakeAllValidBitmap(int64_t length) {
+  auto b = std::make_shared<Buffer>(BitmapBytes(length));
+  if (b->size() > 0) std::memset(b->data(), 0xff, b->size());
+  return b;
+}
+
+ColumnPtr Column::MakeNull(const DataType& type, int64_t length) {
+  ColumnBuilder builder(type);
+  builder.Reserve(length);
+  for (int64_t i = 0; i < length; ++i) builder.AppendNull();
+  return builder.Finish();
+}
+
+ColumnPtr Column::MakeConstant(const Value& value, int64_t length) {
+  ColumnBuilder builder(value.type());
+  builder.Reserve(length);
+  for (int64_t i = 0; i < length; ++i) builder.AppendValue(value);
+  return builder.Finish();
+}
+
+static void TakeValidity(const Column& src, const int32_t* idx, int64_t n, Column* out) {
+  if (!src.validity) return;
+  out->validity = std::make_shared<Buffer>(BitmapBytes(n));
+  std::memset(out->validity->data(), 0, out->validity->size());
+  const uint8_t* sb = src.validity->data();
+  uint8_t* db = out->validity->data();
+  for (int64_t i = 0; i < n; ++i) {
+    if (GetBit(sb, idx[i])) SetBit(db, i);
+  }
+}
+
+template <typename T>
+static void TakeFixed(const Column& src, const int32_t* idx, int64_t n, Column* out) {
+  const T* s = src.raw<T>();
+  T* d = out->mutable_raw<T>();
+  for (int64_t i = 0; i < n; ++i) d[i] = s[idx[i]];
+}
+
+ColumnPtr Take(const Column& column, const int32_t* indices, int64_t n) {
+  const DataType& type = column.type;
+  switch (type.id()) {
+    case TypeId::kNull: return Column::MakeNull(type, n);
+    case TypeId::kBool: {
+      auto out = Column::MakeFixed(type, n);
+      uint8_t* d = out->values->data();
+      const uint8_t* s = column.values->data();
+      for (int64_t i = 0; i < n; ++i) {
+        if (GetBit(s, indices[i])) SetBit(d, i);
+      }
+      TakeValidity(column, indices, n, out.get());
+      return out;
+    }
+    case TypeId::kUtf8:
+    case TypeId::kJson:
+    case TypeId::kBinary: {
+      auto out = std::make_shared<Column>();
+      out->type = type;
+      out->length = n;
+      out->values = std::make_shared<Buffer>(sizeof(int32_t) * (n + 1));
+      int32_t* o = out->values->as<int32_t>();
+      const int32_t* so = column.offsets();
+      size_t total = 0;
+      for (int64_t i = 0; i < n; ++i) total += so[indices[i] + 1] - so[indices[i]];
+      out->data = std::make_shared<Buffer>(total);
+      uint8_t* dd = out->data->data();
+      const uint8_t* sd = column.data->data();
+      int32_t pos = 0;
+      o[0] = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        int32_t len = so[indices[i] + 1] - so[indices[i]];
+        std::memcpy(dd + pos, sd + so[indices[i]], len);
+        pos += len;
+        o[i + 1] = pos;
+      }
+      TakeValidity(column, indices, n, out.get());
+      return out;
+    }
+    case TypeId::kList: {
+      auto out = std::make_shared<Column>();
+      out->type = type;
+      out->length = n;
+      out->values = std::make_shared<Buffer>(sizeof(int32_t) * (n + 1));
+      int32_t* o = out->values->as<int32_t>();
+      const int32_t* so = column.offsets();
+      std::vector<int32_t> child_idx;
+      o[0] = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        for (int32_t j = so[indices[i]]; j < so[indices[i] + 1]; ++j) child_idx.push_back(j);
+        o[i + 1] = static_cast<int32_t>(child_idx.size());
+      }
+      out->children.push_back(
+          Take(*column.children[0], child_idx.data(), static_cast<int64_t>(child_idx.size())));
+      TakeValidity(column, indices, n, out.get());
+      return out;
+    }
+    case TypeId::kStruct: {
+      auto out = std::make_shared<Column>();
+      out->type = type;
+      out->length = n;
+      for (const auto& child : column.children) out->children.push_back(Take(*child, indices, n));
+      TakeValidity(column, indices, n, out.get());
+      return out;
+    }
+    default: {
+      auto out = Column::MakeFixed(type, n);
+      switch (type.byte_width()) {
+        case 1: TakeFixed<uint8_t>(column, indices, n, out.get()); break;
+        case 2: TakeFixed<uint16_t>(column, indices, n, out.get()); break;
+        case 4: TakeFixed<uint32_t>(column, indices, n, out.get()); break;
+        case 8: TakeFixed<uint64_t>(column, indices, n, out.get()); break;
+        case 16: TakeFixed<types::int128_t>(column, indices, n, out.get()); break;
+        default: SLUICE_CHECK(false, "unexpected byte width");
+      }
+      TakeValidity(column, indices, n, out.get());
+      return out;
+    }
+  }
+}
+
+ColumnPtr FilterColumn(const Column& column, const std::vector<int32_t>& selected) {
+  return Take(column, selected.data(), static_cast<int64_t>(selected.size()));
+}
+
+ColumnPtr Concat(const std::vector<ColumnPtr>& columns) {
+  SLUICE_CHECK(!columns.empty(), "Concat of nothing");
+  if (columns.size() == 1) return columns[0];
+  ColumnBuilder builder(columns[0]->type);
+  int64_t total = 0;
+  for (const auto& c : columns) total += c->length;
+  builder.Reserve(total);
+  for (const auto& c : columns) {
+    for (int64_t i = 0; i < c->length; ++i) builder.AppendValue(c->GetValue(i));
+  }
+  return builder.Finish();
+}
+
+}  // namespace sluice::batch
