@@ -110,6 +110,40 @@ std::string FormatDecimal(int128_t v, int scale) {
   return neg ? "-" + digits : digits;
 }
 
+int CompareValues(const Value& a, const Value& b) {
+  if (a.is_null() || b.is_null()) return a.is_null() == b.is_null() ? 0 : (a.is_null() ? 1 : -1);
+  auto cmp = [](const auto& x, const auto& y) { return x < y ? -1 : (y < x ? 1 : 0); };
+  const auto& pa = a.payload();
+  const auto& pb = b.payload();
+  if (pa.index() != pb.index()) return cmp(pa.index(), pb.index());
+  if (const auto* iv = std::get_if<Interval>(&pa)) {
+    const auto& jv = std::get<Interval>(pb);
+    auto key = [](const Interval& v) {
+      return (static_cast<int128_t>(v.months) * 30 + v.days) * 86400000000LL + v.micros;
+    };
+    return cmp(key(*iv), key(jv));
+  }
+  if (const auto* xs = std::get_if<std::vector<Value>>(&pa)) {
+    const auto& ys = std::get<std::vector<Value>>(pb);
+    for (size_t i = 0; i < xs->size() && i < ys.size(); ++i) {
+      int c = CompareValues((*xs)[i], ys[i]);
+      if (c != 0) return c;
+    }
+    return cmp(xs->size(), ys.size());
+  }
+  return std::visit(
+      [&](const auto& x) -> int {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::monostate> || std::is_same_v<T, Interval> ||
+                      std::is_same_v<T, std::vector<Value>>) {
+          return 0;
+        } else {
+          return cmp(x, std::get<T>(pb));
+        }
+      },
+      pa);
+}
+
 std::string Value::ToString() const {
   if (is_null()) return "NULL";
   switch (type_.id()) {

@@ -62,6 +62,10 @@ class Value {
   Payload payload_;
 };
 
+// Total order for values of one type: NULLs last, intervals by their length (a month is 30
+// days), lists and structs element by element. Returns <0, 0 or >0.
+int CompareValues(const Value& a, const Value& b);
+
 // Formatting helpers shared by JSON output, casts to text and plan printing.
 std::string FormatTimestamp(int64_t micros);  // 2023-10-09T17:13:40.200 (ISO, 'T', no zone)
 std::string FormatDate(int64_t days);          // 2023-10-09

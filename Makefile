@@ -1,0 +1,59 @@
+# Front end for the CMake build. `make run` and `make test` set up what they need.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+PARALLELISM ?= 2
+
+.PHONY: all deps release debug sanitize run test test-unit test-sql test-sanitize bench format tidy clean
+
+all: release
+
+deps: .deps-stamp
+.deps-stamp: scripts/install-deps
+	bash scripts/install-deps
+	@touch $@
+
+$(BUILD)/release/build.ninja: | deps
+	cmake -S . -B $(BUILD)/release -G Ninja -DCMAKE_BUILD_TYPE=Release
+
+$(BUILD)/debug/build.ninja: | deps
+	cmake -S . -B $(BUILD)/debug -G Ninja -DCMAKE_BUILD_TYPE=Debug
+
+$(BUILD)/sanitize/build.ninja: | deps
+	cmake -S . -B $(BUILD)/sanitize -G Ninja -DCMAKE_BUILD_TYPE=Sanitize -DSLUICE_BUILD_BENCH=OFF
+
+release: $(BUILD)/release/build.ninja
+	cmake --build $(BUILD)/release -j $(JOBS)
+
+debug: $(BUILD)/debug/build.ninja
+	cmake --build $(BUILD)/debug -j $(JOBS)
+
+sanitize: $(BUILD)/sanitize/build.ninja
+	cmake --build $(BUILD)/sanitize -j $(JOBS)
+
+# The demo: an impulse generator through projections and filters to the terminal. Ctrl-C stops.
+run: release
+	$(BUILD)/release/sluice run examples/demo.sql --parallelism $(PARALLELISM)
+
+test: release
+	cd $(BUILD)/release && ctest --output-on-failure
+
+test-unit: release
+	cd $(BUILD)/release && ctest --output-on-failure -R unit_
+
+test-sql: release
+	$(BUILD)/release/sqllogictest tests/sql
+
+test-sanitize: sanitize
+	cd $(BUILD)/sanitize && ctest --output-on-failure
+
+bench: release
+	$(BUILD)/release/bench/sluice_bench
+
+format:
+	find src tests bench -name '*.h' -o -name '*.cc' | xargs clang-format -i
+
+tidy: $(BUILD)/release/build.ninja
+	find src -name '*.cc' | xargs clang-tidy -p $(BUILD)/release --quiet
+
+clean:
+	rm -rf $(BUILD) .deps-stamp

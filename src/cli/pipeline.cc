@@ -1,0 +1,77 @@
+#include "cli/pipeline.h"
+
+#include <chrono>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "runtime/executor.h"
+#include "sql/planner/compiler.h"
+
+namespace sluice::cli {
+
+namespace {
+
+Result<int> ParallelismOf(const RunOptions& options) {
+  if (options.parallelism < 1 || options.parallelism > 1024) {
+    return Status::User("--parallelism must be between 1 and 1024, got {}", options.parallelism);
+  }
+  return options.parallelism;
+}
+
+}  // namespace
+
+Result<std::string> Explain(std::string_view sql, const RunOptions& options) {
+  auto parallelism = ParallelismOf(options);
+  if (!parallelism.ok()) return parallelism.status();
+  auto plan = sql::PlanSql(sql);
+  if (!plan.ok()) return plan.status();
+  auto graph = sql::Compile(*plan, {*parallelism});
+  if (!graph.ok()) return graph.status();
+  return fmt::format("== logical plan ==\n{}\n== dataflow graph ==\n{}", plan->ToString(),
+                     graph->ToString());
+}
+
+Status RunSql(std::string_view sql, const RunOptions& options, const std::atomic<bool>* stop,
+              RunReport* report) {
+  auto parallelism = ParallelismOf(options);
+  if (!parallelism.ok()) return parallelism.status();
+  auto plan = sql::PlanSql(sql);
+  if (!plan.ok()) return plan.status();
+  auto graph = sql::Compile(*plan, {*parallelism});
+  if (!graph.ok()) return graph.status();
+  runtime::ExecutorOptions exec_options;
+  exec_options.threads = std::max(1u, std::thread::hardware_concurrency());
+  runtime::Executor executor(graph.MoveValue(), exec_options);
+  // A watcher turns the stop flag into a graceful stop of the sources.
+  std::atomic<bool> done{false};
+  std::thread watcher;
+  if (stop != nullptr) {
+    watcher = std::thread([&] {
+      while (!done.load()) {
+        if (stop->load()) {
+          executor.RequestStop();
+          return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    });
+  }
+  Status st = executor.Run();
+  done = true;
+  if (watcher.joinable()) watcher.join();
+  if (report != nullptr) {
+    for (const auto* m : executor.Metrics()) {
+      report->bad_rows_dropped += m->bad_rows_dropped;
+      if (m->name.find("sink") != std::string::npos) report->rows_written += m->rows_out;
+      report->summary += fmt::format("{}: {} rows in, {} rows out{}\n", m->name, m->rows_in.load(),
+                                     m->rows_out.load(),
+                                     m->bad_rows_dropped ? fmt::format(", {} bad rows dropped",
+                                                                       m->bad_rows_dropped.load())
+                                                         : "");
+    }
+  }
+  return st;
+}
+
+}  // namespace sluice::cli

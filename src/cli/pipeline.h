@@ -1,0 +1,32 @@
+#pragma once
+// Plans and runs one SQL file in this process: the engine behind `sluice run` and the SQL
+// logic tests.
+
+#include <atomic>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace sluice::cli {
+
+struct RunOptions {
+  int parallelism = 1;
+  std::map<std::string, std::string> settings;  // --set key=value
+};
+
+struct RunReport {
+  int64_t rows_written = 0;      // rows that reached sinks
+  int64_t bad_rows_dropped = 0;  // bad_data = 'drop'
+  std::string summary;           // per-operator counters, one line each
+};
+
+// Explains the plan: the bound and optimized logical plan, then the dataflow graph.
+Result<std::string> Explain(std::string_view sql, const RunOptions& options);
+
+// Runs to completion (finite sources) or until `stop` becomes true (then drains and returns).
+Status RunSql(std::string_view sql, const RunOptions& options, const std::atomic<bool>* stop,
+              RunReport* report);
+
+}  // namespace sluice::cli

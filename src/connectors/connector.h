@@ -1,0 +1,78 @@
+#pragma once
+// Connectors: sources and sinks registered by name. Each validates its options when a table is
+// declared, so `CREATE TABLE` with a misspelt option fails at planning, not at run time.
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "formats/format.h"
+#include "runtime/operator.h"
+#include "types/schema.h"
+
+namespace sluice::connectors {
+
+enum class TableType { kSource, kSink };
+
+// What the binder knows of a declared connector table.
+struct TableSpec {
+  std::string table_name;
+  std::string connector;
+  TableType type = TableType::kSource;
+  types::Schema schema;  // declared columns (physical: no generated or metadata columns)
+  std::map<std::string, std::string> options;  // all WITH options, keys lower case
+  formats::FormatOptions format;
+  bool finite = false;  // set by the connector: does the source end by itself?
+};
+
+class Connector {
+ public:
+  virtual ~Connector() = default;
+  virtual std::string name() const = 0;
+  virtual bool can_source() const = 0;
+  virtual bool can_sink() const = 0;
+  // Table type when `type` is not given; error when the connector needs it.
+  virtual Result<TableType> InferType(const std::map<std::string, std::string>& options) const;
+  // The columns a source table has when the user gave no column list (impulse, nexmark).
+  virtual std::optional<types::Schema> fixed_schema() const { return std::nullopt; }
+  // Every option key the connector understands (besides connector, type, format options).
+  virtual std::vector<std::string> option_keys() const = 0;
+  // Validates options and schema; fills spec->format and spec->finite. Unknown keys are
+  // rejected by the caller using option_keys().
+  virtual Status Validate(TableSpec* spec) const = 0;
+  // Factories for the dataflow graph.
+  virtual Result<std::shared_ptr<const runtime::OperatorFactory>> MakeSource(
+      const TableSpec& spec) const;
+  virtual Result<std::shared_ptr<const runtime::OperatorFactory>> MakeSink(
+      const TableSpec& spec) const;
+};
+
+class ConnectorRegistry {
+ public:
+  static const ConnectorRegistry& Get();
+  const Connector* Find(const std::string& name) const;
+  std::vector<std::string> Names() const;
+
+ private:
+  std::vector<std::unique_ptr<Connector>> connectors_;
+};
+
+// Validates a table declaration end to end: connector exists, type, format options, connector
+// options, no unknown keys (with a "did you mean" hint). Errors name the table.
+Result<TableSpec> ResolveTable(const std::string& table_name, const types::Schema& schema,
+                               bool has_columns, std::map<std::string, std::string> options);
+
+// Edit distance for "did you mean" hints; shared with the binder.
+size_t EditDistance(const std::string& a, const std::string& b);
+std::string ClosestMatch(const std::string& word, const std::vector<std::string>& candidates);
+
+// Each connector file defines one of these.
+std::unique_ptr<Connector> MakeImpulseConnector();
+std::unique_ptr<Connector> MakeSingleFileConnector();
+std::unique_ptr<Connector> MakeStdoutConnector();
+std::unique_ptr<Connector> MakeBlackholeConnector();
+std::unique_ptr<Connector> MakePreviewConnector();
+
+}  // namespace sluice::connectors

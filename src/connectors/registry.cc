@@ -1,0 +1,210 @@
+// The connector registry and the validation of a table declaration's options.
+
+#include <algorithm>
+#include <cctype>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "connectors/connector.h"
+
+namespace sluice::connectors {
+
+namespace {
+
+// Options of any source table that the binder interprets (event time and watermarks), not the
+// connector.
+const std::vector<std::string>& SourceTableOptionKeys() {
+  static const std::vector<std::string> keys = {"event_time_field", "watermark_field",
+                                                "idle_micros"};
+  return keys;
+}
+
+std::string Lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string Trim(const std::string& s) {
+  size_t b = 0, e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return s.substr(b, e - b);
+}
+
+bool Contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+const char* TypeName(TableType type) {
+  return type == TableType::kSource ? "source" : "sink";
+}
+
+Result<TableSpec> Resolve(const std::string& table_name, const types::Schema& schema,
+                          bool has_columns, const std::map<std::string, std::string>& raw) {
+  TableSpec spec;
+  spec.table_name = table_name;
+  spec.schema = schema;
+  for (const auto& [key, value] : raw) spec.options[Lower(Trim(key))] = value;
+
+  const ConnectorRegistry& registry = ConnectorRegistry::Get();
+  auto names = registry.Names();
+  auto it = spec.options.find("connector");
+  if (it == spec.options.end()) {
+    return Status::User("missing option 'connector'; available: {}", fmt::join(names, ", "));
+  }
+  std::string connector_name = Lower(Trim(it->second));
+  const Connector* connector = registry.Find(connector_name);
+  if (connector == nullptr) {
+    std::string hint = ClosestMatch(connector_name, names);
+    return Status::User("unknown connector '{}'{}; available: {}", connector_name,
+                        hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint),
+                        fmt::join(names, ", "));
+  }
+  spec.connector = connector->name();
+
+  std::map<std::string, std::string> rest = spec.options;
+  rest.erase("connector");
+  if (auto t = rest.find("type"); t != rest.end()) {
+    std::string type = Lower(Trim(t->second));
+    if (type == "source") {
+      spec.type = TableType::kSource;
+    } else if (type == "sink") {
+      spec.type = TableType::kSink;
+    } else {
+      return Status::User("invalid value '{}' for option 'type'; use 'source' or 'sink'", type);
+    }
+    rest.erase(t);
+    bool supported =
+        spec.type == TableType::kSource ? connector->can_source() : connector->can_sink();
+    if (!supported) {
+      return Status::User(
+          "connector '{}' cannot be a {}; it can only be a {}", spec.connector, TypeName(spec.type),
+          TypeName(spec.type == TableType::kSource ? TableType::kSink : TableType::kSource));
+    }
+  } else {
+    SLUICE_ASSIGN_OR_RETURN(spec.type, connector->InferType(spec.options));
+  }
+
+  SLUICE_ASSIGN_OR_RETURN(spec.format, formats::ParseFormatOptions(&rest, false));
+
+  std::vector<std::string> known = connector->option_keys();
+  std::vector<std::string> candidates = known;
+  for (const auto& k : formats::FormatOptionKeys()) candidates.push_back(k);
+  candidates.push_back("connector");
+  candidates.push_back("type");
+  for (const auto& [key, value] : rest) {
+    if (Contains(known, key)) continue;
+    if (Contains(SourceTableOptionKeys(), key)) {
+      if (spec.type == TableType::kSource) continue;
+      return Status::User("option '{}' applies only to source tables", key);
+    }
+    std::string hint = ClosestMatch(key, candidates);
+    if (spec.type == TableType::kSource) {
+      if (hint.empty()) hint = ClosestMatch(key, SourceTableOptionKeys());
+    }
+    if (!hint.empty()) {
+      return Status::User("unknown option '{}' for connector '{}'; did you mean '{}'?", key,
+                          spec.connector, hint);
+    }
+    return Status::User("unknown option '{}' for connector '{}'; its options are: {}", key,
+                        spec.connector, fmt::join(candidates, ", "));
+  }
+
+  if (!has_columns) {
+    if (auto fixed = connector->fixed_schema()) spec.schema = *fixed;
+  }
+  SLUICE_RETURN_NOT_OK(connector->Validate(&spec));
+  return spec;
+}
+
+}  // namespace
+
+Result<TableType> Connector::InferType(const std::map<std::string, std::string>& options) const {
+  if (can_source() && !can_sink()) return TableType::kSource;
+  if (can_sink() && !can_source()) return TableType::kSink;
+  return Status::User("option 'type' is required for connector '{}': use type = 'source' or 'sink'",
+                      name());
+}
+
+Result<std::shared_ptr<const runtime::OperatorFactory>> Connector::MakeSource(
+    const TableSpec& spec) const {
+  return Status::User("connector '{}' cannot be a source", name());
+}
+
+Result<std::shared_ptr<const runtime::OperatorFactory>> Connector::MakeSink(
+    const TableSpec& spec) const {
+  return Status::User("connector '{}' cannot be a sink", name());
+}
+
+const ConnectorRegistry& ConnectorRegistry::Get() {
+  static const ConnectorRegistry registry = [] {
+    ConnectorRegistry r;
+    r.connectors_.push_back(MakeBlackholeConnector());
+    r.connectors_.push_back(MakeImpulseConnector());
+    r.connectors_.push_back(MakePreviewConnector());
+    r.connectors_.push_back(MakeSingleFileConnector());
+    r.connectors_.push_back(MakeStdoutConnector());
+    return r;
+  }();
+  return registry;
+}
+
+const Connector* ConnectorRegistry::Find(const std::string& name) const {
+  std::string lower = Lower(name);
+  for (const auto& c : connectors_) {
+    if (c->name() == lower) return c.get();
+  }
+  return nullptr;
+}
+
+std::vector<std::string> ConnectorRegistry::Names() const {
+  std::vector<std::string> names;
+  for (const auto& c : connectors_) names.push_back(c->name());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+Result<TableSpec> ResolveTable(const std::string& table_name, const types::Schema& schema,
+                               bool has_columns, std::map<std::string, std::string> options) {
+  auto spec = Resolve(table_name, schema, has_columns, options);
+  if (!spec.ok()) return spec.status().WithContext(fmt::format("table '{}'", table_name));
+  return spec;
+}
+
+// Optimal string alignment distance: Levenshtein plus adjacent transpositions, the commonest
+// typo ("fromat").
+size_t EditDistance(const std::string& a, const std::string& b) {
+  const size_t n = a.size(), m = b.size();
+  std::vector<std::vector<size_t>> d(n + 1, std::vector<size_t>(m + 1));
+  for (size_t i = 0; i <= n; ++i) d[i][0] = i;
+  for (size_t j = 0; j <= m; ++j) d[0][j] = j;
+  for (size_t i = 1; i <= n; ++i) {
+    for (size_t j = 1; j <= m; ++j) {
+      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[n][m];
+}
+
+std::string ClosestMatch(const std::string& word, const std::vector<std::string>& candidates) {
+  // Short words get less slack: two edits turn "ts" into almost anything.
+  const std::string lower = Lower(word);
+  const size_t max_distance = lower.size() <= 3 ? 1 : 2;
+  std::string best;
+  size_t best_distance = max_distance + 1;
+  for (const auto& c : candidates) {
+    size_t d = EditDistance(lower, Lower(c));
+    if (d < best_distance) {
+      best = c;
+      best_distance = d;
+    }
+  }
+  return best;
+}
+
+}  // namespace sluice::connectors

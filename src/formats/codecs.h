@@ -1,0 +1,23 @@
+#pragma once
+// Factories of the concrete decoders and encoders, called by MakeDecoder/MakeEncoder after
+// the format name has been checked. Internal to the formats module.
+
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "formats/format.h"
+#include "types/schema.h"
+
+namespace sluice::formats {
+
+Result<std::unique_ptr<Decoder>> MakeJsonDecoder(const FormatOptions& options,
+                                                 const types::Schema& schema,
+                                                 const std::string& source_name);
+Result<std::unique_ptr<Decoder>> MakeRawStringDecoder(const types::Schema& schema,
+                                                      const std::string& source_name);
+Result<std::unique_ptr<Encoder>> MakeJsonEncoder(const FormatOptions& options,
+                                                 const types::Schema& schema);
+Result<std::unique_ptr<Encoder>> MakeRawStringEncoder(const types::Schema& schema);
+
+}  // namespace sluice::formats

@@ -1,0 +1,126 @@
+#include "formats/format.h"
+
+#include <algorithm>
+#include <cctype>
+#include <optional>
+
+#include "formats/codecs.h"
+
+namespace sluice::formats {
+
+namespace {
+
+constexpr const char* kFormatHint = "use format = 'json' or 'raw_string'";
+
+std::string Lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string Trim(const std::string& s) {
+  size_t b = 0, e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return s.substr(b, e - b);
+}
+
+// Removes `key` from the options and returns its value (lower case, trimmed), if present.
+std::optional<std::string> TakeOption(std::map<std::string, std::string>* options,
+                                      const std::string& key) {
+  auto it = options->find(key);
+  if (it == options->end()) return std::nullopt;
+  std::string value = Lower(Trim(it->second));
+  options->erase(it);
+  return value;
+}
+
+Status InvalidValue(const std::string& key, const std::string& value, const char* accepted) {
+  return Status::User("invalid value '{}' for option '{}'; use {}", value, key, accepted);
+}
+
+}  // namespace
+
+const std::vector<std::string>& FormatOptionKeys() {
+  static const std::vector<std::string> keys = {
+      "format", "bad_data", "framing", "json.timestamp_format", "json.unstructured",
+  };
+  return keys;
+}
+
+Result<FormatOptions> ParseFormatOptions(std::map<std::string, std::string>* options,
+                                         bool required) {
+  FormatOptions out;
+  if (auto format = TakeOption(options, "format")) {
+    if (*format == "json" || *format == "raw_string") {
+      out.format = *format;
+    } else if (*format == "debezium_json" || *format == "avro" || *format == "protobuf" ||
+               *format == "parquet" || *format == "raw_bytes") {
+      return Status::NotSupported("format '{}' is not supported yet; {}", *format, kFormatHint);
+    } else {
+      return InvalidValue("format", *format, "'json' or 'raw_string'");
+    }
+  } else if (required) {
+    return Status::User("missing option 'format'; {}", kFormatHint);
+  }
+
+  if (auto bad_data = TakeOption(options, "bad_data")) {
+    if (*bad_data == "fail") {
+      out.bad_data = BadDataPolicy::kFail;
+    } else if (*bad_data == "drop") {
+      out.bad_data = BadDataPolicy::kDrop;
+    } else {
+      return InvalidValue("bad_data", *bad_data, "'fail' or 'drop'");
+    }
+  }
+  if (auto framing = TakeOption(options, "framing")) {
+    if (*framing != "newline") return InvalidValue("framing", *framing, "'newline'");
+  }
+
+  // json.* options make no sense for another format; saying so beats silently ignoring them.
+  auto json_only = [&](const char* key) -> Status {
+    if (out.format == "raw_string") {
+      return Status::User("option '{}' applies only to format 'json', not 'raw_string'", key);
+    }
+    return Status::Ok();
+  };
+  if (auto ts = TakeOption(options, "json.timestamp_format")) {
+    SLUICE_RETURN_NOT_OK(json_only("json.timestamp_format"));
+    if (*ts == "rfc3339") {
+      out.timestamp_format = TimestampFormat::kRfc3339;
+    } else if (*ts == "unix_millis") {
+      out.timestamp_format = TimestampFormat::kUnixMillis;
+    } else {
+      return InvalidValue("json.timestamp_format", *ts, "'rfc3339' or 'unix_millis'");
+    }
+  }
+  if (auto unstructured = TakeOption(options, "json.unstructured")) {
+    SLUICE_RETURN_NOT_OK(json_only("json.unstructured"));
+    if (*unstructured == "true") {
+      out.unstructured = true;
+    } else if (*unstructured == "false") {
+      out.unstructured = false;
+    } else {
+      return InvalidValue("json.unstructured", *unstructured, "'true' or 'false'");
+    }
+  }
+  return out;
+}
+
+Result<std::unique_ptr<Decoder>> MakeDecoder(const FormatOptions& options,
+                                             const types::Schema& schema,
+                                             const std::string& source_name) {
+  if (options.format == "json") return MakeJsonDecoder(options, schema, source_name);
+  if (options.format == "raw_string") return MakeRawStringDecoder(schema, source_name);
+  if (options.format.empty()) return Status::User("missing option 'format'; {}", kFormatHint);
+  return InvalidValue("format", options.format, "'json' or 'raw_string'");
+}
+
+Result<std::unique_ptr<Encoder>> MakeEncoder(const FormatOptions& options,
+                                             const types::Schema& schema) {
+  if (options.format == "json") return MakeJsonEncoder(options, schema);
+  if (options.format == "raw_string") return MakeRawStringEncoder(schema);
+  if (options.format.empty()) return Status::User("missing option 'format'; {}", kFormatHint);
+  return InvalidValue("format", options.format, "'json' or 'raw_string'");
+}
+
+}  // namespace sluice::formats

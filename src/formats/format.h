@@ -1,0 +1,64 @@
+#pragma once
+// Row formats: decode lines of text into batches and encode batches into lines.
+//
+// A decoder is created per source subtask and is not thread-safe. Bad input follows the
+// table's `bad_data` policy: `fail` returns a user error naming the source, the position and
+// the problem; `drop` skips the row and counts it.
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "batch/batch.h"
+#include "common/status.h"
+#include "types/schema.h"
+
+namespace sluice::formats {
+
+enum class BadDataPolicy { kFail, kDrop };
+enum class TimestampFormat { kRfc3339, kUnixMillis };
+
+struct FormatOptions {
+  std::string format;  // "json", "raw_string"
+  BadDataPolicy bad_data = BadDataPolicy::kFail;
+  TimestampFormat timestamp_format = TimestampFormat::kRfc3339;
+  bool unstructured = false;  // json.unstructured: the whole line in one JSON column `value`
+};
+
+// Parses and validates the format options among a table's options; consumed keys are erased
+// from `options` so the connector can reject what is left as unknown.
+Result<FormatOptions> ParseFormatOptions(std::map<std::string, std::string>* options,
+                                         bool required);
+
+// The option keys formats understand (for "did you mean" hints).
+const std::vector<std::string>& FormatOptionKeys();
+
+class Decoder {
+ public:
+  virtual ~Decoder() = default;
+  // Appends one record. `position` names it in errors ("line 17"). Returns a user error for
+  // bad data under `fail`; under `drop` the row is skipped and counted.
+  virtual Status Append(std::string_view record, const std::string& position) = 0;
+  virtual int64_t pending_rows() const = 0;
+  // The rows appended so far as a batch (event time filled by the caller), and resets.
+  virtual std::vector<batch::ColumnPtr> Flush() = 0;
+  virtual int64_t dropped_rows() const = 0;
+};
+
+class Encoder {
+ public:
+  virtual ~Encoder() = default;
+  // Appends one line per row (without trailing newline handling: each row ends with '\n').
+  virtual Status Encode(const batch::Batch& batch, std::string* out) = 0;
+};
+
+// `source_name` is used in error messages ("table 'orders'").
+Result<std::unique_ptr<Decoder>> MakeDecoder(const FormatOptions& options,
+                                             const types::Schema& schema,
+                                             const std::string& source_name);
+Result<std::unique_ptr<Encoder>> MakeEncoder(const FormatOptions& options,
+                                             const types::Schema& schema);
+
+}  // namespace sluice::formats

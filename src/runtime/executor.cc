@@ -1,0 +1,674 @@
+#include "runtime/executor.h"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <queue>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "common/check.h"
+#include "runtime/message.h"
+
+namespace sluice::runtime {
+
+namespace {
+
+class Task;
+
+// Worker threads plus a ready queue and a timer heap. A task is in the ready queue at most
+// once; Wake() on a running task makes it run again right after its current step.
+class Scheduler {
+ public:
+  void Start(int threads);
+  void Shutdown();
+  void Schedule(Task* task);
+  void ScheduleAt(Task* task, ProcessingTime at);
+
+ private:
+  void WorkerLoop();
+  void TimerLoop();
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Task*> ready_;
+  bool shutdown_ = false;
+  std::vector<std::thread> threads_;
+
+  struct Timer {
+    int64_t at;
+    Task* task;
+    bool operator>(const Timer& o) const { return at > o.at; }
+  };
+  std::mutex timer_mu_;
+  std::condition_variable timer_cv_;
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
+  std::thread timer_thread_;
+};
+
+// A bounded multi-producer, single-consumer queue of messages into one task. Each producer
+// (upstream task, edge) has a sender index so the consumer can track watermarks and ends per
+// input.
+class InputQueue {
+ public:
+  struct Envelope {
+    int sender;
+    Message message;
+  };
+
+  InputQueue(Task* consumer, int64_t capacity_rows)
+      : consumer_(consumer), capacity_rows_(capacity_rows) {}
+
+  int AddSender(int logical_input) {
+    sender_inputs_.push_back(logical_input);
+    return static_cast<int>(sender_inputs_.size()) - 1;
+  }
+  int num_senders() const { return static_cast<int>(sender_inputs_.size()); }
+  int logical_input(int sender) const { return sender_inputs_[static_cast<size_t>(sender)]; }
+
+  // False when full: `producer` is woken once there is room.
+  bool TryPush(int sender, Message&& message, Task* producer);
+  bool Pop(Envelope* out);
+
+ private:
+  Task* consumer_;
+  int64_t capacity_rows_;
+  std::vector<int> sender_inputs_;
+  std::mutex mu_;
+  std::deque<Envelope> queue_;
+  int64_t rows_ = 0;
+  std::vector<Task*> waiting_;
+};
+
+struct OutEdge {
+  EdgeKind kind;
+  std::vector<InputQueue*> targets;
+  std::vector<int> senders;  // our sender index at each target
+  Partitioner partitioner;
+  size_t round_robin = 0;
+};
+
+enum class StepResult { kYield, kWait, kFinished };
+
+struct SharedState {
+  Scheduler scheduler;
+  std::atomic<bool> stop_requested{false};
+  std::atomic<bool> aborted{false};
+  std::mutex mu;
+  std::condition_variable cv;
+  int live_tasks = 0;
+  Status first_error;
+
+  void Fail(const Status& st) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (first_error.ok()) first_error = st;
+    aborted = true;
+    cv.notify_all();
+  }
+  void TaskFinished() {
+    std::lock_guard<std::mutex> lock(mu);
+    --live_tasks;
+    cv.notify_all();
+  }
+};
+
+class Task {
+ public:
+  Task(SharedState* shared, std::string name) : shared_(shared), name_(std::move(name)) {}
+
+  // Scheduling state machine.
+  enum State : int { kIdle, kQueued, kRunning, kRunningNotified, kDone };
+
+  void Wake() {
+    int s = state_.load();
+    while (true) {
+      if (s == kIdle) {
+        if (state_.compare_exchange_weak(s, kQueued)) {
+          shared_->scheduler.Schedule(this);
+          return;
+        }
+      } else if (s == kRunning) {
+        if (state_.compare_exchange_weak(s, kRunningNotified)) return;
+      } else {
+        return;  // already queued, notified or done
+      }
+    }
+  }
+
+  // Called by a worker thread for a task taken from the ready queue.
+  void RunFromQueue() {
+    state_.store(kRunning);
+    while (true) {
+      StepResult r = StepResult::kFinished;
+      if (shared_->aborted) {
+        r = StepResult::kFinished;
+      } else {
+        Status st = Step(&r);
+        if (!st.ok()) {
+          shared_->Fail(st.WithContext(name_));
+          r = StepResult::kFinished;
+        }
+      }
+      if (r == StepResult::kFinished) {
+        state_.store(kDone);
+        shared_->TaskFinished();
+        return;
+      }
+      if (r == StepResult::kYield) {
+        state_.store(kQueued);
+        shared_->scheduler.Schedule(this);
+        return;
+      }
+      int expected = kRunning;
+      if (state_.compare_exchange_strong(expected, kIdle)) return;
+      // Woken while running: run again.
+      state_.store(kRunning);
+    }
+  }
+
+  const std::string& name() const { return name_; }
+
+  // Wiring, before Run().
+  std::unique_ptr<SourceOperator> source;
+  std::vector<std::unique_ptr<Operator>> chain;
+  std::vector<std::unique_ptr<OperatorContext>> contexts;
+  std::unique_ptr<InputQueue> input;
+  std::vector<OutEdge> out_edges;
+
+  Status Open();
+  Status CloseAll();
+
+ private:
+  class ChainCollector : public Collector {
+   public:
+    ChainCollector(Task* task, size_t next) : task_(task), next_(next) {}
+    Status Emit(const batch::BatchPtr& b) override {
+      if (b == nullptr || b->num_rows == 0) return Status::Ok();
+      if (next_ < task_->chain.size()) {
+        auto* m = task_->contexts[next_ + (task_->source ? 1 : 0)]->metrics;
+        if (m) m->rows_in += b->num_rows;
+        return task_->chain[next_]->ProcessBatch(0, b, *task_->collectors_[next_ + 1]);
+      }
+      task_->Route(b);
+      return Status::Ok();
+    }
+    Status EmitWatermark(Watermark wm) override {
+      if (next_ < task_->chain.size()) {
+        return task_->chain[next_]->ProcessWatermark(wm, *task_->collectors_[next_ + 1]);
+      }
+      task_->RouteControl(wm);
+      return Status::Ok();
+    }
+
+   private:
+    Task* task_;
+    size_t next_;
+  };
+
+  Status Step(StepResult* result);
+  Status StepSource(StepResult* result);
+  Status StepOperator(StepResult* result);
+  Status Handle(InputQueue::Envelope& env);
+  Status FinishChain(size_t from);
+  void Route(const batch::BatchPtr& b);
+  void RouteControl(const Message& m);
+  bool FlushPending();
+
+  SharedState* shared_;
+  std::string name_;
+  std::atomic<int> state_{kIdle};
+  // collectors_[i] feeds chain[i] (collectors_[0] is the source's output; for operator tasks
+  // collectors_[0] is unused) and collectors_[chain.size()] routes to the out edges.
+  std::vector<std::unique_ptr<ChainCollector>> collectors_;
+
+  struct Pending {
+    InputQueue* queue;
+    int sender;
+    Message message;
+  };
+  std::deque<Pending> pending_;
+
+  // Watermarks per sender; the combined watermark never goes backwards.
+  std::vector<Watermark> sender_watermarks_;
+  std::vector<bool> sender_ended_;
+  int ended_ = 0;
+  Watermark current_watermark_ = Watermark::Min();
+  bool finishing_ = false;
+};
+
+void Scheduler::Start(int threads) {
+  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { WorkerLoop(); });
+  timer_thread_ = std::thread([this] { TimerLoop(); });
+}
+
+void Scheduler::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (shutdown_) return;
+    shutdown_ = true;
+  }
+  cv_.notify_all();
+  {
+    std::lock_guard<std::mutex> lock(timer_mu_);
+  }
+  timer_cv_.notify_all();
+  for (auto& t : threads_) t.join();
+  if (timer_thread_.joinable()) timer_thread_.join();
+}
+
+void Scheduler::Schedule(Task* task) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ready_.push_back(task);
+  }
+  cv_.notify_one();
+}
+
+void Scheduler::ScheduleAt(Task* task, ProcessingTime at) {
+  {
+    std::lock_guard<std::mutex> lock(timer_mu_);
+    timers_.push({at.value, task});
+  }
+  timer_cv_.notify_one();
+}
+
+void Scheduler::WorkerLoop() {
+  while (true) {
+    Task* task;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return shutdown_ || !ready_.empty(); });
+      if (shutdown_) return;
+      task = ready_.front();
+      ready_.pop_front();
+    }
+    task->RunFromQueue();
+  }
+}
+
+void Scheduler::TimerLoop() {
+  std::unique_lock<std::mutex> lock(timer_mu_);
+  while (true) {
+    {
+      std::lock_guard<std::mutex> l2(mu_);
+      if (shutdown_) return;
+    }
+    if (timers_.empty()) {
+      timer_cv_.wait_for(lock, std::chrono::milliseconds(100));
+      continue;
+    }
+    int64_t now = Now().value;
+    if (timers_.top().at <= now) {
+      Task* t = timers_.top().task;
+      timers_.pop();
+      lock.unlock();
+      t->Wake();
+      lock.lock();
+      continue;
+    }
+    timer_cv_.wait_for(lock, std::chrono::microseconds(
+                                 std::min<int64_t>(timers_.top().at - now, 100000)));
+  }
+}
+
+bool InputQueue::TryPush(int sender, Message&& message, Task* producer) {
+  bool was_empty;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const auto* b = std::get_if<batch::BatchPtr>(&message);
+    if (b != nullptr && rows_ >= capacity_rows_) {
+      if (std::find(waiting_.begin(), waiting_.end(), producer) == waiting_.end()) {
+        waiting_.push_back(producer);
+      }
+      return false;
+    }
+    if (b != nullptr) rows_ += (*b)->num_rows;
+    was_empty = queue_.empty();
+    queue_.push_back({sender, std::move(message)});
+  }
+  if (was_empty) consumer_->Wake();
+  return true;
+}
+
+bool InputQueue::Pop(Envelope* out) {
+  std::vector<Task*> to_wake;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (queue_.empty()) return false;
+    *out = std::move(queue_.front());
+    queue_.pop_front();
+    if (const auto* b = std::get_if<batch::BatchPtr>(&out->message)) rows_ -= (*b)->num_rows;
+    if (rows_ < capacity_rows_ && !waiting_.empty()) to_wake.swap(waiting_);
+  }
+  for (Task* t : to_wake) t->Wake();
+  return true;
+}
+
+Status Task::Open() {
+  size_t first_op = source ? 1 : 0;
+  if (source) SLUICE_RETURN_NOT_OK(source->Open(*contexts[0]));
+  for (size_t i = 0; i < chain.size(); ++i) {
+    SLUICE_RETURN_NOT_OK(chain[i]->Open(*contexts[i + first_op]));
+  }
+  // collectors_[i] delivers into chain[i]; the source's output goes to collectors_[0].
+  for (size_t i = 0; i <= chain.size(); ++i) {
+    collectors_.push_back(std::make_unique<ChainCollector>(this, i));
+  }
+  if (input) {
+    sender_watermarks_.assign(static_cast<size_t>(input->num_senders()), Watermark::Min());
+    sender_ended_.assign(static_cast<size_t>(input->num_senders()), false);
+  }
+  return Status::Ok();
+}
+
+Status Task::CloseAll() {
+  Status first;
+  if (source) {
+    Status st = source->Close();
+    if (first.ok() && !st.ok()) first = st;
+  }
+  for (auto& op : chain) {
+    Status st = op->Close();
+    if (first.ok() && !st.ok()) first = st;
+  }
+  return first;
+}
+
+void Task::Route(const batch::BatchPtr& b) {
+  for (auto& e : out_edges) {
+    switch (e.kind) {
+      case EdgeKind::kForward:
+        pending_.push_back({e.targets[0], e.senders[0], b});
+        break;
+      case EdgeKind::kRebalance: {
+        size_t i = e.round_robin++ % e.targets.size();
+        pending_.push_back({e.targets[i], e.senders[i], b});
+        break;
+      }
+      case EdgeKind::kBroadcast:
+        for (size_t i = 0; i < e.targets.size(); ++i) {
+          pending_.push_back({e.targets[i], e.senders[i], b});
+        }
+        break;
+      case EdgeKind::kHash: {
+        auto parts = e.partitioner(b, static_cast<int>(e.targets.size()));
+        for (size_t i = 0; i < parts.size(); ++i) {
+          if (parts[i] && parts[i]->num_rows > 0) {
+            pending_.push_back({e.targets[i], e.senders[i], parts[i]});
+          }
+        }
+        break;
+      }
+    }
+  }
+}
+
+void Task::RouteControl(const Message& m) {
+  for (auto& e : out_edges) {
+    for (size_t i = 0; i < e.targets.size(); ++i) {
+      pending_.push_back({e.targets[i], e.senders[i], m});
+    }
+  }
+}
+
+bool Task::FlushPending() {
+  while (!pending_.empty()) {
+    Pending& p = pending_.front();
+    if (!p.queue->TryPush(p.sender, std::move(p.message), this)) return false;
+    pending_.pop_front();
+  }
+  return true;
+}
+
+Status Task::FinishChain(size_t from) {
+  // The end of input is a final watermark (+infinity) followed by a flush of every operator
+  // in chain order, so what one operator flushes is seen by the next before its own flush.
+  if (from == 0 && source) {
+    SLUICE_RETURN_NOT_OK(collectors_[0]->EmitWatermark(Watermark::Max()));
+  } else if (current_watermark_ < Watermark::Max()) {
+    current_watermark_ = Watermark::Max();
+    if (!chain.empty()) {
+      SLUICE_RETURN_NOT_OK(chain[0]->ProcessWatermark(Watermark::Max(), *collectors_[1]));
+    } else {
+      RouteControl(Watermark::Max());
+    }
+  }
+  for (size_t i = 0; i < chain.size(); ++i) {
+    SLUICE_RETURN_NOT_OK(chain[i]->OnEndOfInput(*collectors_[i + 1]));
+  }
+  RouteControl(EndOfData{});
+  finishing_ = true;
+  return Status::Ok();
+}
+
+Status Task::Step(StepResult* result) {
+  if (!FlushPending()) {
+    *result = StepResult::kWait;
+    return Status::Ok();
+  }
+  if (finishing_) {
+    *result = StepResult::kFinished;
+    return Status::Ok();
+  }
+  return source ? StepSource(result) : StepOperator(result);
+}
+
+Status Task::StepSource(StepResult* result) {
+  for (int i = 0; i < 16; ++i) {
+    auto poll = source->Poll(*collectors_[0]);
+    if (!poll.ok()) return poll.status();
+    if (poll->kind == SourcePoll::Kind::kFinished) {
+      SLUICE_RETURN_NOT_OK(FinishChain(0));
+      *result = FlushPending() ? StepResult::kFinished : StepResult::kWait;
+      return Status::Ok();
+    }
+    if (!FlushPending()) {
+      *result = StepResult::kWait;
+      return Status::Ok();
+    }
+    if (poll->kind == SourcePoll::Kind::kWaitUntil) {
+      shared_->scheduler.ScheduleAt(this, poll->wake_at);
+      *result = StepResult::kWait;
+      return Status::Ok();
+    }
+  }
+  *result = StepResult::kYield;
+  return Status::Ok();
+}
+
+Status Task::Handle(InputQueue::Envelope& env) {
+  size_t s = static_cast<size_t>(env.sender);
+  if (auto* b = std::get_if<batch::BatchPtr>(&env.message)) {
+    if (chain.empty()) {
+      Route(*b);
+      return Status::Ok();
+    }
+    auto* m = contexts[0]->metrics;
+    if (m) m->rows_in += (*b)->num_rows;
+    return chain[0]->ProcessBatch(input->logical_input(env.sender), *b, *collectors_[1]);
+  }
+  if (auto* wm = std::get_if<Watermark>(&env.message)) {
+    if (*wm > sender_watermarks_[s]) sender_watermarks_[s] = *wm;
+  } else if (std::holds_alternative<EndOfData>(env.message)) {
+    if (!sender_ended_[s]) {
+      sender_ended_[s] = true;
+      ++ended_;
+    }
+    if (ended_ == input->num_senders()) return FinishChain(0);
+  } else {
+    return Status::Ok();  // barriers: handled with checkpoints
+  }
+  // The combined watermark is the minimum over inputs that have not ended.
+  Watermark combined = Watermark::Max();
+  for (size_t i = 0; i < sender_watermarks_.size(); ++i) {
+    if (!sender_ended_[i]) combined = std::min(combined, sender_watermarks_[i]);
+  }
+  if (combined > current_watermark_) {
+    current_watermark_ = combined;
+    if (chain.empty()) {
+      RouteControl(combined);
+    } else {
+      return chain[0]->ProcessWatermark(combined, *collectors_[1]);
+    }
+  }
+  return Status::Ok();
+}
+
+Status Task::StepOperator(StepResult* result) {
+  for (int i = 0; i < 32; ++i) {
+    InputQueue::Envelope env;
+    if (!input->Pop(&env)) {
+      *result = StepResult::kWait;
+      return Status::Ok();
+    }
+    SLUICE_RETURN_NOT_OK(Handle(env));
+    if (!FlushPending()) {
+      *result = StepResult::kWait;
+      return Status::Ok();
+    }
+    if (finishing_) {
+      *result = StepResult::kFinished;
+      return Status::Ok();
+    }
+  }
+  *result = StepResult::kYield;
+  return Status::Ok();
+}
+
+}  // namespace
+
+class Executor::Impl {
+ public:
+  Impl(DataflowGraph graph, ExecutorOptions options)
+      : graph_(std::move(graph)), options_(options) {}
+
+  Status Build();
+  Status Run();
+  void RequestStop() {
+    shared_.stop_requested = true;
+    for (auto& t : tasks_) {
+      if (t->source) t->Wake();
+    }
+  }
+
+  DataflowGraph graph_;
+  ExecutorOptions options_;
+  SharedState shared_;
+  std::vector<std::unique_ptr<Task>> tasks_;
+  std::vector<std::unique_ptr<OperatorMetrics>> metrics_;
+  bool built_ = false;
+};
+
+Status Executor::Impl::Build() {
+  // Tasks: one per node subtask.
+  std::vector<std::vector<Task*>> node_tasks(graph_.nodes.size());
+  for (const auto& node : graph_.nodes) {
+    for (int s = 0; s < node.parallelism; ++s) {
+      auto task = std::make_unique<Task>(
+          &shared_, fmt::format("{}[{}/{}]", node.name(), s + 1, node.parallelism));
+      for (size_t i = 0; i < node.chain.size(); ++i) {
+        const auto& f = node.chain[i];
+        auto ctx = std::make_unique<OperatorContext>();
+        auto metrics = std::make_unique<OperatorMetrics>();
+        metrics->name = fmt::format("{}[{}]", f->name(), s);
+        ctx->name = metrics->name;
+        ctx->subtask = s;
+        ctx->parallelism = node.parallelism;
+        ctx->metrics = metrics.get();
+        ctx->stop_requested = &shared_.stop_requested;
+        if (i == 0 && f->is_source()) {
+          auto src = f->CreateSource(s, node.parallelism);
+          if (!src.ok()) return src.status();
+          task->source = src.MoveValue();
+        } else {
+          auto op = f->Create(s, node.parallelism);
+          if (!op.ok()) return op.status();
+          task->chain.push_back(op.MoveValue());
+        }
+        task->contexts.push_back(std::move(ctx));
+        metrics_.push_back(std::move(metrics));
+      }
+      if (!node.is_source()) {
+        task->input = std::make_unique<InputQueue>(task.get(), options_.queue_capacity_rows);
+      }
+      node_tasks[static_cast<size_t>(node.id)].push_back(task.get());
+      tasks_.push_back(std::move(task));
+    }
+  }
+  // Edges: every producer subtask gets a sender slot at each consumer queue it can reach.
+  for (const auto& edge : graph_.edges) {
+    auto& producers = node_tasks[static_cast<size_t>(edge.from)];
+    auto& consumers = node_tasks[static_cast<size_t>(edge.to)];
+    if (edge.kind == EdgeKind::kForward && producers.size() != consumers.size()) {
+      return Status::Internal("forward edge between different parallelisms");
+    }
+    for (size_t p = 0; p < producers.size(); ++p) {
+      OutEdge out;
+      out.kind = edge.kind;
+      out.partitioner = edge.partitioner;
+      out.round_robin = p;  // spread the first batches of each producer
+      if (edge.kind == EdgeKind::kForward) {
+        out.targets.push_back(consumers[p]->input.get());
+        out.senders.push_back(consumers[p]->input->AddSender(edge.to_input));
+      } else {
+        for (auto* c : consumers) {
+          out.targets.push_back(c->input.get());
+          out.senders.push_back(c->input->AddSender(edge.to_input));
+        }
+      }
+      producers[p]->out_edges.push_back(std::move(out));
+    }
+  }
+  for (auto& t : tasks_) {
+    if (t->input && t->input->num_senders() == 0) {
+      return Status::Internal("task {} has no input", t->name());
+    }
+  }
+  built_ = true;
+  return Status::Ok();
+}
+
+Status Executor::Impl::Run() {
+  if (!built_) SLUICE_RETURN_NOT_OK(Build());
+  Status open_status;
+  for (auto& t : tasks_) {
+    open_status = t->Open();
+    if (!open_status.ok()) break;
+  }
+  if (open_status.ok()) {
+    shared_.live_tasks = static_cast<int>(tasks_.size());
+    shared_.scheduler.Start(std::max(1, options_.threads));
+    for (auto& t : tasks_) t->Wake();
+    std::unique_lock<std::mutex> lock(shared_.mu);
+    shared_.cv.wait(lock, [&] { return shared_.live_tasks == 0 || shared_.aborted; });
+    lock.unlock();
+    shared_.scheduler.Shutdown();
+  }
+  Status close_status;
+  for (auto& t : tasks_) {
+    Status st = t->CloseAll();
+    if (close_status.ok() && !st.ok()) close_status = st;
+  }
+  if (!open_status.ok()) return open_status;
+  {
+    std::lock_guard<std::mutex> lock(shared_.mu);
+    if (!shared_.first_error.ok()) return shared_.first_error;
+  }
+  return close_status;
+}
+
+Executor::Executor(DataflowGraph graph, ExecutorOptions options)
+    : impl_(std::make_unique<Impl>(std::move(graph), options)) {}
+Executor::~Executor() = default;
+Status Executor::Run() { return impl_->Run(); }
+void Executor::RequestStop() { impl_->RequestStop(); }
+std::vector<const OperatorMetrics*> Executor::Metrics() const {
+  std::vector<const OperatorMetrics*> out;
+  for (const auto& m : impl_->metrics_) out.push_back(m.get());
+  return out;
+}
+
+}  // namespace sluice::runtime

@@ -1,0 +1,22 @@
+#pragma once
+// What flows on a channel: data batches and in-band control signals. Control signals travel in
+// order with the data, so a watermark or barrier never overtakes the rows sent before it.
+
+#include <cstdint>
+#include <variant>
+
+#include "batch/batch.h"
+#include "common/time.h"
+
+namespace sluice::runtime {
+
+// Checkpoint barrier of epoch `epoch` (aligned on every input before the snapshot).
+struct Barrier {
+  int64_t epoch = 0;
+};
+// The sender will send nothing more.
+struct EndOfData {};
+
+using Message = std::variant<batch::BatchPtr, Watermark, Barrier, EndOfData>;
+
+}  // namespace sluice::runtime

@@ -1,0 +1,98 @@
+#pragma once
+// The operator contract. An operator is driven by exactly one task thread at a time; it never
+// blocks that thread waiting for another task. Mutable state that must survive a restart is
+// declared in state tables (checkpointing arrives with the state backend).
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "batch/batch.h"
+#include "common/status.h"
+#include "common/time.h"
+#include "runtime/metrics.h"
+
+namespace sluice::runtime {
+
+// Where an operator sends its output; the next operator of the chain or the task's router.
+class Collector {
+ public:
+  virtual ~Collector() = default;
+  virtual Status Emit(const batch::BatchPtr& batch) = 0;
+  virtual Status EmitWatermark(Watermark wm) = 0;
+};
+
+struct OperatorContext {
+  std::string name;     // "filter_project[2]": operator name and subtask
+  int subtask = 0;
+  int parallelism = 1;
+  OperatorMetrics* metrics = nullptr;
+  const std::atomic<bool>* stop_requested = nullptr;  // set on SIGINT/SIGTERM
+};
+
+class Operator {
+ public:
+  virtual ~Operator() = default;
+  virtual Status Open(OperatorContext& ctx) {
+    ctx_ = &ctx;
+    return Status::Ok();
+  }
+  // `input` is the index of the logical input (0, or 1 for the right side of a join).
+  virtual Status ProcessBatch(int input, const batch::BatchPtr& batch, Collector& out) = 0;
+  // Called with the task's combined watermark whenever it advances.
+  virtual Status ProcessWatermark(Watermark wm, Collector& out) { return out.EmitWatermark(wm); }
+  // Every input has ended: emit whatever is buffered.
+  virtual Status OnEndOfInput(Collector& out) { return Status::Ok(); }
+  // Releases resources (files are closed here). Called once, also after errors.
+  virtual Status Close() { return Status::Ok(); }
+
+ protected:
+  OperatorContext* ctx_ = nullptr;
+};
+
+// What a source poll asks for next.
+struct SourcePoll {
+  enum class Kind { kMore, kWaitUntil, kFinished } kind = Kind::kMore;
+  ProcessingTime wake_at;  // kWaitUntil
+  static SourcePoll More() { return {}; }
+  static SourcePoll Finished() { return {Kind::kFinished, {}}; }
+  static SourcePoll WaitUntil(ProcessingTime t) { return {Kind::kWaitUntil, t}; }
+};
+
+class SourceOperator {
+ public:
+  virtual ~SourceOperator() = default;
+  virtual Status Open(OperatorContext& ctx) {
+    ctx_ = &ctx;
+    return Status::Ok();
+  }
+  // Emits what is available now (at most a few batches) and says when to call again. A
+  // source that sees ctx.stop_requested returns kFinished.
+  virtual Result<SourcePoll> Poll(Collector& out) = 0;
+  virtual Status Close() { return Status::Ok(); }
+
+ protected:
+  OperatorContext* ctx_ = nullptr;
+};
+
+// A serializable description of an operator that can create one instance per subtask.
+class OperatorFactory {
+ public:
+  virtual ~OperatorFactory() = default;
+  virtual std::string name() const = 0;      // "filter", "project", "single_file sink"
+  virtual std::string Describe() const = 0;  // one line for EXPLAIN
+  virtual bool is_source() const { return false; }
+  virtual Result<std::unique_ptr<Operator>> Create(int subtask, int parallelism) const {
+    return Status::Internal("{} is not an operator", name());
+  }
+  virtual Result<std::unique_ptr<SourceOperator>> CreateSource(int subtask,
+                                                               int parallelism) const {
+    return Status::Internal("{} is not a source", name());
+  }
+  // Upper bound of the parallelism this operator supports (a single file: 1). 0 = any.
+  virtual int max_parallelism() const { return 0; }
+};
+
+}  // namespace sluice::runtime

@@ -1,0 +1,1078 @@
+#include "sql/binder/binder.h"
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "expr/cast.h"
+#include "expr/evaluator.h"
+#include "expr/function.h"
+
+namespace sluice::sql {
+
+using expr::BoundExpr;
+using expr::BoundExprPtr;
+using expr::BoundKind;
+using types::DataType;
+using types::Field;
+using types::TypeId;
+using types::Value;
+
+namespace {
+
+// Ends the binding of a statement; caught at statement level and turned into a Status that
+// carries the location.
+struct BindError {
+  Location loc;
+  Status status;
+};
+
+[[noreturn]] void Fail(const Location& loc, Status status) { throw BindError{loc, std::move(status)}; }
+
+template <typename... Args>
+[[noreturn]] void FailUser(const Location& loc, fmt::format_string<Args...> f, Args&&... args) {
+  Fail(loc, Status::User(f, std::forward<Args>(args)...));
+}
+
+template <typename... Args>
+[[noreturn]] void FailNotSupported(const Location& loc, fmt::format_string<Args...> f,
+                                   Args&&... args) {
+  Fail(loc, Status::NotSupported(f, std::forward<Args>(args)...));
+}
+
+std::string Hint(const std::string& word, const std::vector<std::string>& candidates) {
+  std::string best = connectors::ClosestMatch(word, candidates);
+  return best.empty() ? "" : fmt::format("; did you mean \"{}\"?", best);
+}
+
+const std::set<std::string>& AggregateNames() {
+  static const std::set<std::string> kNames = {
+      "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "bit_and", "bit_or",
+      "bit_xor", "first_value", "last_value", "array_agg", "string_agg", "median", "stddev",
+      "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop", "covar_samp",
+      "covar_pop", "corr", "regr_slope", "regr_intercept", "regr_count", "regr_r2",
+      "regr_avgx", "regr_avgy", "regr_sxx", "regr_syy", "regr_sxy", "approx_distinct",
+      "approx_percentile_cont", "percentile_cont"};
+  return kNames;
+}
+
+const std::set<std::string>& WindowFunctionNames() {
+  static const std::set<std::string> kNames = {"row_number", "rank", "dense_rank", "lag", "lead",
+                                               "ntile", "percent_rank", "cume_dist"};
+  return kNames;
+}
+
+// Resolves a parsed type name.
+DataType ResolveType(const TypeName& t) {
+  DataType base;
+  const std::string& n = t.name;
+  if (n == "bool") {
+    base = types::Bool();
+  } else if (n == "tinyint") {
+    base = DataType(t.is_unsigned ? TypeId::kUInt8 : TypeId::kInt8);
+  } else if (n == "smallint") {
+    base = DataType(t.is_unsigned ? TypeId::kUInt16 : TypeId::kInt16);
+  } else if (n == "int") {
+    base = DataType(t.is_unsigned ? TypeId::kUInt32 : TypeId::kInt32);
+  } else if (n == "bigint") {
+    base = DataType(t.is_unsigned ? TypeId::kUInt64 : TypeId::kInt64);
+  } else if (n == "real") {
+    base = DataType(TypeId::kFloat32);
+  } else if (n == "double") {
+    base = types::Float64();
+  } else if (n == "decimal") {
+    int p = t.params.empty() ? 38 : t.params[0];
+    int s = t.params.size() > 1 ? t.params[1] : (t.params.empty() ? 9 : 0);
+    if (p < 1 || p > 38) FailUser(t.loc, "DECIMAL precision {} must be between 1 and 38", p);
+    if (s < 0 || s > p) FailUser(t.loc, "DECIMAL scale {} must be between 0 and the precision {}", s, p);
+    base = DataType::Decimal(p, s);
+  } else if (n == "text") {
+    base = types::Utf8();
+  } else if (n == "bytea") {
+    base = DataType(TypeId::kBinary);
+  } else if (n == "date") {
+    base = DataType(TypeId::kDate);
+  } else if (n == "time") {
+    base = DataType(TypeId::kTime);
+  } else if (n == "timestamp") {
+    base = types::Timestamp();
+  } else if (n == "timestamptz") {
+    FailNotSupported(t.loc, "TIMESTAMPTZ is not supported yet; use TIMESTAMP (UTC)");
+  } else if (n == "interval") {
+    base = DataType(TypeId::kInterval);
+  } else if (n == "json") {
+    base = DataType(TypeId::kJson);
+  } else if (n == "struct") {
+    std::vector<Field> fields;
+    for (const auto& f : t.struct_fields) fields.push_back(Field{f.name, ResolveType(*f.type), true});
+    base = DataType::Struct(std::move(fields));
+  } else {
+    FailUser(t.loc, "unknown type '{}'", n);
+  }
+  for (int i = 0; i < t.array_dims; ++i) base = DataType::List(base);
+  return base;
+}
+
+std::string Truncate(std::string_view s, size_t n) {
+  std::string out;
+  for (char c : s) {
+    if (out.size() >= n) {
+      out += "...";
+      break;
+    }
+    out += (c == '\n' || c == '\t') ? ' ' : c;
+  }
+  return out;
+}
+
+struct ScopeColumn {
+  std::string qualifier;
+  std::string name;
+  DataType type;
+};
+
+struct Relation {
+  PlanPtr plan;
+  std::vector<ScopeColumn> columns;
+};
+
+types::SchemaPtr SchemaOf(const std::vector<ScopeColumn>& cols) {
+  std::vector<Field> fields;
+  for (const auto& c : cols) fields.push_back(Field{c.name, c.type, true});
+  return std::make_shared<types::Schema>(std::move(fields));
+}
+
+bool IsStringLiteral(const Expr& e) {
+  return e.kind == ExprKind::kLiteral && e.literal_kind == LiteralKind::kString;
+}
+
+}  // namespace
+
+// Binds one statement; holds the CTE scopes of the query being bound.
+class StatementBinder {
+ public:
+  explicit StatementBinder(Binder* b) : b_(b) {}
+
+  void Bind(const Statement& stmt);
+
+ private:
+  // --- statements
+  void BindCreateTable(const Statement& stmt);
+  void BindCreateView(const Statement& stmt);
+  void BindInsert(const Statement& stmt);
+  void BindSelect(const Statement& stmt);
+  void BindSet(const Statement& stmt);
+
+  // --- queries
+  Relation BindQuery(const Query& q);
+  Relation BindSetExpr(const SetExpr& s);
+  Relation BindSelectCore(const SelectCore& s);
+  Relation BindTableRef(const TableRef& t);
+  Relation BindCatalogTable(const CatalogEntry& entry, const std::string& qualifier,
+                            const Location& loc);
+  PlanPtr CoerceTo(const Relation& rel, const std::vector<DataType>& types,
+                   const std::vector<std::string>& names, const Location& loc,
+                   const std::string& what);
+
+  // --- expressions
+  BoundExprPtr BindExpr(const Expr& e, const std::vector<ScopeColumn>& scope);
+  BoundExprPtr BindColumnRef(const Expr& e, const std::vector<ScopeColumn>& scope);
+  BoundExprPtr BindCall(const std::string& name, std::vector<BoundExprPtr> args,
+                        const Location& loc);
+  BoundExprPtr BindOperator(const std::string& fn, const Expr& left, const Expr& right,
+                            const std::vector<ScopeColumn>& scope, const Location& loc);
+  BoundExprPtr BindFunction(const Expr& e, const std::vector<ScopeColumn>& scope);
+  BoundExprPtr BindBool(const Expr& e, const std::vector<ScopeColumn>& scope, const char* ctx);
+  BoundExprPtr CastLiteralTo(const Expr& literal, const DataType& type);
+  BoundExprPtr Cast(BoundExprPtr e, const DataType& to, const Location& loc, bool try_cast);
+  std::string ColumnName(const SelectItem& item, const BoundExprPtr& bound);
+
+  Binder* b_;
+  std::vector<std::map<std::string, const CommonTableExpr*>> ctes_;
+  int depth_ = 0;
+};
+
+void StatementBinder::Bind(const Statement& stmt) {
+  switch (stmt.kind) {
+    case StatementKind::kCreateTable: BindCreateTable(stmt); break;
+    case StatementKind::kCreateView: BindCreateView(stmt); break;
+    case StatementKind::kInsert: BindInsert(stmt); break;
+    case StatementKind::kSelect: BindSelect(stmt); break;
+    case StatementKind::kSet: BindSet(stmt); break;
+  }
+}
+
+void StatementBinder::BindCreateTable(const Statement& stmt) {
+  if (b_->catalog_.Find(stmt.name)) {
+    if (stmt.if_not_exists) return;
+    FailUser(stmt.name_loc, "table \"{}\" is already declared", stmt.name);
+  }
+  if (stmt.query) {
+    if (!stmt.options.empty()) {
+      FailUser(stmt.loc, "CREATE TABLE ... AS SELECT takes no WITH options");
+    }
+    BindCreateView(stmt);
+    return;
+  }
+  if (stmt.options.empty()) {
+    FailUser(stmt.loc,
+             "CREATE TABLE \"{}\" needs WITH (connector = '...', ...) or AS SELECT; see "
+             "docs/connectors.md",
+             stmt.name);
+  }
+  if (!stmt.partitioned_by.empty()) {
+    FailNotSupported(stmt.loc, "PARTITIONED BY is not supported yet");
+  }
+  CatalogEntry entry;
+  entry.kind = CatalogEntry::Kind::kConnectorTable;
+  entry.name = stmt.name;
+  entry.loc = stmt.loc;
+  std::vector<Field> physical;
+  std::set<std::string> seen;
+  for (const auto& c : stmt.columns) {
+    if (!seen.insert(c.name).second) FailUser(c.loc, "column \"{}\" is declared twice", c.name);
+    DataType t = ResolveType(c.type);
+    if (c.has_metadata) {
+      FailNotSupported(c.loc,
+                       "metadata column \"{}\" (METADATA FROM '{}'): no connector of this build "
+                       "provides metadata yet",
+                       c.name, c.metadata_key);
+    }
+    entry.columns.push_back(DeclaredColumn{c.name, t, c.generated});
+    if (!c.generated) physical.push_back(Field{c.name, t, !c.not_null && !c.primary_key});
+  }
+  std::map<std::string, std::string> options;
+  for (const auto& o : stmt.options) {
+    if (options.count(o.key)) FailUser(o.loc, "option '{}' is given twice", o.key);
+    options[o.key] = o.value;
+  }
+  // Event time: WATERMARK FOR or the older options.
+  std::string event_time = stmt.watermark_column;
+  for (const char* key : {"event_time_field", "watermark_field"}) {
+    auto it = options.find(key);
+    if (it != options.end()) {
+      if (event_time.empty()) event_time = it->second;
+      options.erase(it);
+    }
+  }
+  if (!event_time.empty()) {
+    FailNotSupported(stmt.watermark_column.empty() ? stmt.loc : stmt.watermark_loc,
+                     "event time and watermarks (WATERMARK FOR / event_time_field) are not "
+                     "supported yet; remove them to use processing time");
+  }
+  auto spec = connectors::ResolveTable(stmt.name, types::Schema(physical), stmt.has_column_list,
+                                       options);
+  if (!spec.ok()) Fail(stmt.loc, spec.status());
+  entry.table = std::make_shared<connectors::TableSpec>(spec.MoveValue());
+  if (!stmt.has_column_list) {
+    if (entry.table->type == connectors::TableType::kSink) {
+      entry.schema_inferred = true;
+    } else {
+      for (const auto& f : entry.table->schema.fields()) {
+        entry.columns.push_back(DeclaredColumn{f.name, f.type, nullptr});
+      }
+    }
+  }
+  // Generated columns read the physical columns; check them now.
+  if (entry.table->type == connectors::TableType::kSource) {
+    std::vector<ScopeColumn> scope;
+    for (const auto& f : entry.table->schema.fields()) scope.push_back({stmt.name, f.name, f.type});
+    for (auto& c : entry.columns) {
+      if (!c.generated) continue;
+      auto bound = BindExpr(*c.generated, scope);
+      if (!expr::CanCast(bound->type, c.type)) {
+        FailUser(c.generated->loc, "generated column \"{}\" is {} but its expression is {}",
+                 c.name, c.type.ToString(), bound->type.ToString());
+      }
+    }
+  } else {
+    for (const auto& c : entry.columns) {
+      if (c.generated) {
+        FailUser(c.generated->loc, "sink table \"{}\" cannot have generated columns", stmt.name);
+      }
+    }
+  }
+  b_->catalog_.Add(std::move(entry));
+}
+
+void StatementBinder::BindCreateView(const Statement& stmt) {
+  if (b_->catalog_.Find(stmt.name)) {
+    if (stmt.if_not_exists) return;
+    FailUser(stmt.name_loc, "table \"{}\" is already declared", stmt.name);
+  }
+  BindQuery(*stmt.query);  // report errors where the view is declared
+  CatalogEntry entry;
+  entry.kind = CatalogEntry::Kind::kView;
+  entry.name = stmt.name;
+  entry.loc = stmt.loc;
+  entry.query = stmt.query;
+  b_->catalog_.Add(std::move(entry));
+}
+
+PlanPtr StatementBinder::CoerceTo(const Relation& rel, const std::vector<DataType>& types,
+                                  const std::vector<std::string>& names, const Location& loc,
+                                  const std::string& what) {
+  if (rel.columns.size() != types.size()) {
+    FailUser(loc, "{} has {} columns but the query produces {}", what, types.size(),
+             rel.columns.size());
+  }
+  bool identity = true;
+  std::vector<BoundExprPtr> exprs;
+  std::vector<Field> fields;
+  for (size_t i = 0; i < types.size(); ++i) {
+    BoundExprPtr col = expr::MakeColumn(static_cast<int>(i), rel.columns[i].type);
+    const DataType& from = rel.columns[i].type;
+    const DataType& to = types[i];
+    if (from != to) {
+      // Assignment casts: implicit ones, numbers to numbers, anything to text.
+      bool ok = expr::CanCastImplicitly(from, to) || (from.is_numeric() && to.is_numeric()) ||
+                to.id() == TypeId::kUtf8;
+      if (!ok) {
+        FailUser(loc, "column \"{}\" of {} is {} but the query gives {}; add a CAST", names[i],
+                 what, to.ToString(), from.ToString());
+      }
+      col = expr::MakeCast(col, to);
+      identity = false;
+    }
+    if (names[i] != rel.columns[i].name) identity = false;
+    exprs.push_back(col);
+    fields.push_back(Field{names[i], to, true});
+  }
+  if (identity) return rel.plan;
+  return MakeProject(rel.plan, std::move(exprs), std::make_shared<types::Schema>(std::move(fields)));
+}
+
+void StatementBinder::BindInsert(const Statement& stmt) {
+  CatalogEntry* entry = b_->catalog_.FindMutable(stmt.name);
+  if (entry == nullptr) {
+    FailUser(stmt.name_loc, "table \"{}\" does not exist{}", stmt.name,
+             Hint(stmt.name, b_->catalog_.Names()));
+  }
+  if (entry->kind != CatalogEntry::Kind::kConnectorTable ||
+      entry->table->type != connectors::TableType::kSink) {
+    FailUser(stmt.name_loc, "cannot INSERT INTO \"{}\": it is not a sink table (type = 'sink')",
+             stmt.name);
+  }
+  Relation rel = BindQuery(*stmt.query);
+  if (entry->schema_inferred && entry->columns.empty()) {
+    // The first insert defines the sink's columns.
+    std::vector<Field> fields;
+    std::set<std::string> names;
+    for (const auto& c : rel.columns) {
+      if (!names.insert(c.name).second) {
+        FailUser(stmt.query->loc,
+                 "the query gives two columns named \"{}\"; name them apart with AS, since "
+                 "sink \"{}\" takes its columns from the query",
+                 c.name, stmt.name);
+      }
+      entry->columns.push_back(DeclaredColumn{c.name, c.type, nullptr});
+      fields.push_back(Field{c.name, c.type, true});
+    }
+    auto spec = std::make_shared<connectors::TableSpec>(*entry->table);
+    spec->schema = types::Schema(fields);
+    entry->table = spec;
+  }
+  std::vector<DataType> types;
+  std::vector<std::string> names;
+  for (const auto& f : entry->table->schema.fields()) {
+    types.push_back(f.type);
+    names.push_back(f.name);
+  }
+  PlanPtr plan = CoerceTo(rel, types, names, stmt.query->loc, fmt::format("sink \"{}\"", stmt.name));
+  if (b_->inserts_.find(stmt.name) == b_->inserts_.end()) b_->sink_order_.push_back(stmt.name);
+  b_->inserts_[stmt.name].push_back(plan);
+}
+
+void StatementBinder::BindSelect(const Statement& stmt) {
+  Relation rel = BindQuery(*stmt.query);
+  connectors::TableSpec spec;
+  spec.table_name = "preview";
+  spec.connector = "preview";
+  spec.type = connectors::TableType::kSink;
+  spec.format.format = "json";
+  std::vector<Field> fields;
+  for (const auto& c : rel.columns) fields.push_back(Field{c.name, c.type, true});
+  spec.schema = types::Schema(fields);
+  b_->previews_.push_back(MakeSink(rel.plan, std::make_shared<connectors::TableSpec>(spec)));
+}
+
+void StatementBinder::BindSet(const Statement& stmt) {
+  static const std::vector<std::string> kKnown = {"updating_ttl", "update_flush_interval",
+                                                  "batch_size", "parallelism"};
+  if (std::find(kKnown.begin(), kKnown.end(), stmt.set_name) == kKnown.end()) {
+    FailUser(stmt.loc, "unknown setting '{}'{}", stmt.set_name, Hint(stmt.set_name, kKnown));
+  }
+  b_->settings_[stmt.set_name] = stmt.set_value;
+}
+
+// ---------------------------------------------------------------- queries
+
+Relation StatementBinder::BindQuery(const Query& q) {
+  if (++depth_ > 64) FailUser(q.loc, "queries are nested too deeply");
+  if (q.recursive) FailNotSupported(q.loc, "WITH RECURSIVE is not supported in a streaming query");
+  if (!q.order_by.empty()) {
+    FailNotSupported(q.loc,
+                     "ORDER BY is not supported in a streaming query: an unbounded stream has "
+                     "no last row to sort up to");
+  }
+  if (q.limit || q.offset) {
+    FailNotSupported(q.loc, "LIMIT/OFFSET is not supported in a streaming query");
+  }
+  ctes_.emplace_back();
+  for (const auto& cte : q.with) {
+    if (ctes_.back().count(cte.name)) FailUser(cte.loc, "WITH query \"{}\" is given twice", cte.name);
+    BindQuery(*cte.query);  // errors at the CTE itself
+    ctes_.back()[cte.name] = &cte;
+  }
+  Relation rel = BindSetExpr(*q.body);
+  ctes_.pop_back();
+  --depth_;
+  return rel;
+}
+
+Relation StatementBinder::BindSetExpr(const SetExpr& s) {
+  switch (s.kind) {
+    case SetExpr::Kind::kSelect: return BindSelectCore(*s.select);
+    case SetExpr::Kind::kQuery: return BindQuery(*s.query);
+    case SetExpr::Kind::kSetOp: break;
+  }
+  if (s.set_op != "union") {
+    FailNotSupported(s.loc, "{} is not supported yet", s.set_op == "intersect" ? "INTERSECT" : "EXCEPT");
+  }
+  if (!s.all) {
+    FailNotSupported(s.loc,
+                     "UNION without ALL removes duplicates, which needs state: not supported "
+                     "yet; use UNION ALL");
+  }
+  // Flatten left-deep UNION ALL chains.
+  std::vector<const SetExpr*> parts;
+  std::vector<const SetExpr*> stack = {&s};
+  while (!stack.empty()) {
+    const SetExpr* cur = stack.back();
+    stack.pop_back();
+    if (cur->kind == SetExpr::Kind::kSetOp && cur->set_op == "union" && cur->all) {
+      stack.push_back(cur->right.get());
+      stack.push_back(cur->left.get());
+    } else {
+      parts.push_back(cur);
+    }
+  }
+  std::vector<Relation> rels;
+  for (const auto* p : parts) rels.push_back(BindSetExpr(*p));
+  size_t width = rels[0].columns.size();
+  std::vector<DataType> types;
+  for (size_t i = 0; i < width; ++i) types.push_back(rels[0].columns[i].type);
+  for (size_t r = 1; r < rels.size(); ++r) {
+    if (rels[r].columns.size() != width) {
+      FailUser(parts[r]->loc, "each UNION ALL query must have the same number of columns ({} vs {})",
+               width, rels[r].columns.size());
+    }
+    for (size_t i = 0; i < width; ++i) {
+      auto common = expr::CommonSuperType(types[i], rels[r].columns[i].type);
+      if (!common.ok()) {
+        FailUser(parts[r]->loc, "UNION ALL column {} (\"{}\"): types {} and {} cannot be matched",
+                 i + 1, rels[0].columns[i].name, types[i].ToString(),
+                 rels[r].columns[i].type.ToString());
+      }
+      types[i] = *common;
+    }
+  }
+  std::vector<std::string> names;
+  for (const auto& c : rels[0].columns) names.push_back(c.name);
+  std::vector<PlanPtr> inputs;
+  for (size_t r = 0; r < rels.size(); ++r) {
+    inputs.push_back(CoerceTo(rels[r], types, names, parts[r]->loc, "UNION ALL"));
+  }
+  Relation out;
+  out.plan = MakeUnion(std::move(inputs));
+  for (size_t i = 0; i < width; ++i) out.columns.push_back({"", names[i], types[i]});
+  return out;
+}
+
+Relation StatementBinder::BindCatalogTable(const CatalogEntry& entry, const std::string& qualifier,
+                                           const Location& loc) {
+  if (entry.kind == CatalogEntry::Kind::kView) {
+    // A view is bound afresh where it is used; CTEs of the user's query do not leak in.
+    auto saved = std::move(ctes_);
+    ctes_.clear();
+    Relation rel = BindQuery(*entry.query);
+    ctes_ = std::move(saved);
+    for (auto& c : rel.columns) c.qualifier = qualifier;
+    return rel;
+  }
+  const auto& table = entry.table;
+  if (table->type != connectors::TableType::kSource) {
+    FailUser(loc, "table \"{}\" is a sink (type = 'sink'); it cannot be read from", entry.name);
+  }
+  std::vector<int> cols;
+  for (size_t i = 0; i < table->schema.size(); ++i) cols.push_back(static_cast<int>(i));
+  Relation rel;
+  rel.plan = MakeSource(table, cols);
+  bool has_generated = false;
+  for (const auto& c : entry.columns) has_generated |= c.generated != nullptr;
+  if (!has_generated) {
+    for (const auto& f : table->schema.fields()) rel.columns.push_back({qualifier, f.name, f.type});
+    return rel;
+  }
+  std::vector<ScopeColumn> physical;
+  for (const auto& f : table->schema.fields()) physical.push_back({qualifier, f.name, f.type});
+  std::vector<BoundExprPtr> exprs;
+  for (const auto& c : entry.columns) {
+    if (c.generated) {
+      exprs.push_back(Cast(BindExpr(*c.generated, physical), c.type, c.generated->loc, false));
+    } else {
+      int idx = static_cast<int>(*table->schema.Find(c.name));
+      exprs.push_back(expr::MakeColumn(idx, c.type));
+    }
+    rel.columns.push_back({qualifier, c.name, c.type});
+  }
+  rel.plan = MakeProject(rel.plan, std::move(exprs), SchemaOf(rel.columns));
+  return rel;
+}
+
+Relation StatementBinder::BindTableRef(const TableRef& t) {
+  switch (t.kind) {
+    case TableRef::Kind::kNamed: {
+      std::string qualifier = t.alias.empty() ? t.name : t.alias;
+      for (auto it = ctes_.rbegin(); it != ctes_.rend(); ++it) {
+        auto found = it->find(t.name);
+        if (found == it->end()) continue;
+        const CommonTableExpr* cte = found->second;
+        Relation rel = BindQuery(*cte->query);
+        if (!cte->column_names.empty()) {
+          if (cte->column_names.size() > rel.columns.size()) {
+            FailUser(cte->loc, "WITH query \"{}\" names {} columns but has {}", cte->name,
+                     cte->column_names.size(), rel.columns.size());
+          }
+          for (size_t i = 0; i < cte->column_names.size(); ++i) rel.columns[i].name = cte->column_names[i];
+          rel.plan = CoerceTo(rel, [&] {
+            std::vector<DataType> ts;
+            for (const auto& c : rel.columns) ts.push_back(c.type);
+            return ts;
+          }(), [&] {
+            std::vector<std::string> ns;
+            for (const auto& c : rel.columns) ns.push_back(c.name);
+            return ns;
+          }(), cte->loc, "WITH query");
+        }
+        for (auto& c : rel.columns) c.qualifier = qualifier;
+        return rel;
+      }
+      const CatalogEntry* entry = b_->catalog_.Find(t.name);
+      if (entry == nullptr) {
+        std::vector<std::string> names = b_->catalog_.Names();
+        for (const auto& scope : ctes_) {
+          for (const auto& [n, c] : scope) names.push_back(n);
+        }
+        FailUser(t.loc, "table \"{}\" does not exist{}", t.name, Hint(t.name, names));
+      }
+      return BindCatalogTable(*entry, qualifier, t.loc);
+    }
+    case TableRef::Kind::kSubquery: {
+      Relation rel = BindQuery(*t.subquery);
+      for (auto& c : rel.columns) c.qualifier = t.alias;
+      return rel;
+    }
+    case TableRef::Kind::kJoin:
+      FailNotSupported(t.loc, "joins are not supported yet");
+    case TableRef::Kind::kFunction: {
+      if (t.name == "tumble" || t.name == "hop" || t.name == "session") {
+        FailNotSupported(t.loc, "window table functions ({}) are not supported yet", t.name);
+      }
+      if (t.name == "unnest") FailNotSupported(t.loc, "UNNEST is not supported yet");
+      FailUser(t.loc, "table function \"{}\" does not exist", t.name);
+    }
+  }
+  FailUser(t.loc, "unsupported FROM item");
+}
+
+std::string StatementBinder::ColumnName(const SelectItem& item, const BoundExprPtr& bound) {
+  if (!item.alias.empty()) return item.alias;
+  const Expr* e = item.expr.get();
+  while (e->kind == ExprKind::kCast) e = e->args[0].get();
+  switch (e->kind) {
+    case ExprKind::kColumnRef: return e->names.back();
+    case ExprKind::kFieldAccess: return e->text;
+    case ExprKind::kFunction: return e->names.back();
+    case ExprKind::kCase: return "case";
+    default: return "?column?";
+  }
+}
+
+Relation StatementBinder::BindSelectCore(const SelectCore& s) {
+  if (!s.from) {
+    FailNotSupported(s.loc, "a streaming query reads FROM a source table; SELECT without FROM "
+                            "is not supported");
+  }
+  Relation rel = BindTableRef(*s.from);
+  if (s.where) {
+    BoundExprPtr pred = BindBool(*s.where, rel.columns, "WHERE");
+    rel.plan = MakeFilter(rel.plan, pred);
+  }
+  // Aggregation and windows arrive with later issues.
+  auto mentions_aggregate = [&](const Expr& root) {
+    std::vector<const Expr*> stack = {&root};
+    while (!stack.empty()) {
+      const Expr* e = stack.back();
+      stack.pop_back();
+      if (e->kind == ExprKind::kFunction && !e->names.empty() &&
+          AggregateNames().count(e->names.back()) && !e->over) {
+        return e;
+      }
+      for (const auto& a : e->args) {
+        if (a) stack.push_back(a.get());
+      }
+    }
+    return static_cast<const Expr*>(nullptr);
+  };
+  for (const auto& g : s.group_by) {
+    if (g->kind == ExprKind::kFunction && !g->names.empty() &&
+        (g->names.back() == "tumble" || g->names.back() == "hop" || g->names.back() == "session")) {
+      FailNotSupported(g->loc, "window aggregation ({}) is not supported yet",
+                       g->names.back() == "tumble" ? "TUMBLE"
+                       : g->names.back() == "hop"  ? "HOP"
+                                                   : "SESSION");
+    }
+  }
+  if (!s.group_by.empty()) {
+    FailNotSupported(s.group_by[0]->loc,
+                     "GROUP BY (aggregation, updating results) is not supported yet");
+  }
+  if (s.having) FailNotSupported(s.having->loc, "HAVING is not supported yet");
+  for (const auto& item : s.items) {
+    if (const Expr* agg = mentions_aggregate(*item.expr)) {
+      FailNotSupported(agg->loc, "aggregate function {}() is not supported yet",
+                       agg->names.back());
+    }
+  }
+  if (s.distinct) FailNotSupported(s.loc, "SELECT DISTINCT is not supported yet");
+
+  std::vector<BoundExprPtr> exprs;
+  std::vector<ScopeColumn> out_cols;
+  for (const auto& item : s.items) {
+    if (item.expr->kind == ExprKind::kStar) {
+      const auto& q = item.expr->names;
+      bool any = false;
+      for (size_t i = 0; i < rel.columns.size(); ++i) {
+        if (!q.empty() && rel.columns[i].qualifier != q.back()) continue;
+        exprs.push_back(expr::MakeColumn(static_cast<int>(i), rel.columns[i].type));
+        out_cols.push_back({"", rel.columns[i].name, rel.columns[i].type});
+        any = true;
+      }
+      if (!any && !q.empty()) FailUser(item.expr->loc, "table \"{}\" is not in FROM", q.back());
+      continue;
+    }
+    BoundExprPtr bound = BindExpr(*item.expr, rel.columns);
+    if (bound->type.id() == TypeId::kNull) bound = expr::MakeCast(bound, types::Utf8());
+    exprs.push_back(bound);
+    out_cols.push_back({"", ColumnName(item, bound), bound->type});
+  }
+  Relation out;
+  out.plan = MakeProject(rel.plan, std::move(exprs), SchemaOf(out_cols));
+  out.columns = std::move(out_cols);
+  return out;
+}
+
+// ---------------------------------------------------------------- expressions
+
+BoundExprPtr StatementBinder::Cast(BoundExprPtr e, const DataType& to, const Location& loc,
+                                   bool try_cast) {
+  if (e->type == to) return e;
+  if (!expr::CanCast(e->type, to)) {
+    FailUser(loc, "cannot cast type {} to {}", e->type.ToString(), to.ToString());
+  }
+  if (e->kind == BoundKind::kLiteral) {
+    auto v = expr::CastValue(e->literal, to, try_cast);
+    if (!v.ok()) Fail(loc, v.status());
+    return expr::MakeLiteral(v.MoveValue());
+  }
+  return expr::MakeCast(std::move(e), to, try_cast);
+}
+
+BoundExprPtr StatementBinder::CastLiteralTo(const Expr& literal, const DataType& type) {
+  auto v = expr::CastValue(Value::String(literal.text), type);
+  if (!v.ok()) Fail(literal.loc, v.status());
+  return expr::MakeLiteral(v.MoveValue());
+}
+
+BoundExprPtr StatementBinder::BindBool(const Expr& e, const std::vector<ScopeColumn>& scope,
+                                       const char* ctx) {
+  BoundExprPtr b = BindExpr(e, scope);
+  if (b->type.id() == TypeId::kNull) return expr::MakeLiteral(Value::Null(types::Bool()));
+  if (b->type.id() != TypeId::kBool) {
+    FailUser(e.loc, "argument of {} must be BOOLEAN, not {}", ctx, b->type.ToString());
+  }
+  return b;
+}
+
+BoundExprPtr StatementBinder::BindCall(const std::string& name, std::vector<BoundExprPtr> args,
+                                       const Location& loc) {
+  expr::BindInput input;
+  for (const auto& a : args) {
+    input.types.push_back(a->type);
+    input.constants.push_back(a->kind == BoundKind::kLiteral ? std::optional<Value>(a->literal)
+                                                              : std::nullopt);
+  }
+  const auto& registry = expr::FunctionRegistry::Get();
+  if (!registry.Contains(name)) {
+    FailUser(loc, "function {}() does not exist{}", name, Hint(name, registry.Names()));
+  }
+  auto bound = registry.Bind(name, input);
+  if (!bound.ok()) Fail(loc, bound.status());
+  auto fn = std::make_shared<const expr::BoundFunction>(bound.MoveValue());
+  for (size_t i = 0; i < args.size() && i < fn->arg_types.size(); ++i) {
+    args[i] = Cast(args[i], fn->arg_types[i], loc, false);
+  }
+  return expr::MakeCall(std::move(fn), std::move(args));
+}
+
+BoundExprPtr StatementBinder::BindOperator(const std::string& fn, const Expr& left,
+                                           const Expr& right,
+                                           const std::vector<ScopeColumn>& scope,
+                                           const Location& loc) {
+  BoundExprPtr l = BindExpr(left, scope);
+  BoundExprPtr r = BindExpr(right, scope);
+  // An untyped string literal takes the type of the other side, as in PostgreSQL:
+  // ts > '2023-01-01 00:00:00' compares timestamps.
+  if (IsStringLiteral(right) && !l->type.is_string_like() && l->type.id() != TypeId::kNull &&
+      fn != "||" && fn != "->" && fn != "->>") {
+    r = CastLiteralTo(right, l->type);
+  } else if (IsStringLiteral(left) && !r->type.is_string_like() && r->type.id() != TypeId::kNull &&
+             fn != "||" && fn != "->" && fn != "->>") {
+    l = CastLiteralTo(left, r->type);
+  }
+  // An integer literal takes the integer type of the other side when it fits, so
+  // `small_col > 100` stays SMALLINT and `unsigned_col % 2` stays unsigned.
+  auto adopt = [&](const Expr& lit_ast, BoundExprPtr& lit, const BoundExprPtr& other) {
+    if (lit_ast.kind != ExprKind::kLiteral || lit_ast.literal_kind != LiteralKind::kInteger) return;
+    if (!other->type.is_integer() || lit->kind != BoundKind::kLiteral) return;
+    auto v = expr::CastValue(lit->literal, other->type, true);
+    if (v.ok() && !v->is_null()) lit = expr::MakeLiteral(v.MoveValue());
+  };
+  adopt(right, r, l);
+  adopt(left, l, r);
+  return BindCall(fn, {l, r}, loc);
+}
+
+BoundExprPtr StatementBinder::BindColumnRef(const Expr& e, const std::vector<ScopeColumn>& scope) {
+  const auto& names = e.names;
+  // Candidates: (qualifier.)column, then struct fields for the remaining parts.
+  auto find = [&](const std::string& qualifier, const std::string& name, int* found) {
+    int count = 0;
+    for (size_t i = 0; i < scope.size(); ++i) {
+      if (scope[i].name == name && (qualifier.empty() || scope[i].qualifier == qualifier)) {
+        if (count == 0) *found = static_cast<int>(i);
+        ++count;
+      }
+    }
+    return count;
+  };
+  int idx = -1;
+  size_t consumed = 0;
+  if (names.size() >= 2 && find(names[0], names[1], &idx) == 1) {
+    consumed = 2;
+  } else {
+    int count = find("", names[0], &idx);
+    if (count > 1) FailUser(e.loc, "column reference \"{}\" is ambiguous", names[0]);
+    if (count == 1) consumed = 1;
+  }
+  if (consumed == 0) {
+    std::vector<std::string> candidates;
+    for (const auto& c : scope) candidates.push_back(c.name);
+    std::string full = names[0];
+    if (names.size() >= 2) {
+      bool qualifier_exists = false;
+      for (const auto& c : scope) qualifier_exists |= c.qualifier == names[0];
+      if (qualifier_exists) {
+        FailUser(e.loc, "column \"{}.{}\" does not exist{}", names[0], names[1],
+                 Hint(names[1], candidates));
+      }
+    }
+    FailUser(e.loc, "column \"{}\" does not exist{}", full, Hint(full, candidates));
+  }
+  BoundExprPtr out = expr::MakeColumn(idx, scope[static_cast<size_t>(idx)].type);
+  for (size_t i = consumed; i < names.size(); ++i) {
+    if (out->type.id() != TypeId::kStruct) {
+      FailUser(e.loc, "column \"{}\" is {}, not a struct: it has no field \"{}\"", names[i - 1],
+               out->type.ToString(), names[i]);
+    }
+    int field = -1;
+    const auto& fields = out->type.fields();
+    for (size_t f = 0; f < fields.size(); ++f) {
+      if (fields[f].name == names[i]) field = static_cast<int>(f);
+    }
+    if (field < 0) {
+      std::vector<std::string> fnames;
+      for (const auto& f : fields) fnames.push_back(f.name);
+      FailUser(e.loc, "struct \"{}\" has no field \"{}\"{}", names[i - 1], names[i],
+               Hint(names[i], fnames));
+    }
+    auto fa = std::make_shared<BoundExpr>();
+    fa->kind = BoundKind::kFieldAccess;
+    fa->type = fields[static_cast<size_t>(field)].type;
+    fa->field_index = field;
+    fa->args.push_back(out);
+    out = fa;
+  }
+  return out;
+}
+
+BoundExprPtr StatementBinder::BindFunction(const Expr& e, const std::vector<ScopeColumn>& scope) {
+  const std::string& name = e.names.back();
+  if (e.over) {
+    FailNotSupported(e.loc, "window function {}() OVER (...) is not supported yet", name);
+  }
+  if (WindowFunctionNames().count(name)) {
+    FailUser(e.loc, "window function {}() requires an OVER clause", name);
+  }
+  if (AggregateNames().count(name)) {
+    FailNotSupported(e.loc, "aggregate function {}() is not supported yet", name);
+  }
+  if (name == "tumble" || name == "hop" || name == "session") {
+    FailNotSupported(e.loc, "window functions (TUMBLE/HOP/SESSION) are not supported yet");
+  }
+  if (name == "unnest") FailNotSupported(e.loc, "UNNEST is not supported yet");
+  if (e.distinct || e.filter || e.star_arg) {
+    FailUser(e.loc, "DISTINCT, FILTER and * are only allowed in aggregate functions");
+  }
+  if (name == "row_time") {
+    if (!e.args.empty()) FailUser(e.loc, "row_time() takes no arguments");
+    auto t = std::make_shared<BoundExpr>();
+    t->kind = BoundKind::kEventTime;
+    t->type = types::Timestamp();
+    return t;
+  }
+  std::vector<BoundExprPtr> args;
+  for (const auto& a : e.args) args.push_back(BindExpr(*a, scope));
+  return BindCall(name, std::move(args), e.loc);
+}
+
+BoundExprPtr StatementBinder::BindExpr(const Expr& e, const std::vector<ScopeColumn>& scope) {
+  if (++depth_ > 256) FailUser(e.loc, "expression is nested too deeply");
+  struct DepthGuard {
+    int* d;
+    ~DepthGuard() { --*d; }
+  } guard{&depth_};
+  switch (e.kind) {
+    case ExprKind::kLiteral:
+      switch (e.literal_kind) {
+        case LiteralKind::kNull: return expr::MakeLiteral(Value());
+        case LiteralKind::kBool: return expr::MakeLiteral(Value::Boolean(e.bool_value));
+        case LiteralKind::kString: return expr::MakeLiteral(Value::String(e.text));
+        case LiteralKind::kInteger: {
+          auto v = expr::CastValue(Value::String(e.text), types::Int64(), true);
+          if (v.ok() && !v->is_null()) {
+            int64_t x = v->int_value();
+            if (x >= INT32_MIN && x <= INT32_MAX) return expr::MakeLiteral(Value::Int(types::Int32(), x));
+            return expr::MakeLiteral(*v);
+          }
+          auto d = expr::CastValue(Value::String(e.text), DataType::Decimal(38, 0), true);
+          if (d.ok() && !d->is_null()) return expr::MakeLiteral(*d);
+          FailUser(e.loc, "integer literal {} is too large", e.text);
+        }
+        case LiteralKind::kDecimal: {
+          bool exponent = e.text.find_first_of("eE") != std::string::npos;
+          if (!exponent) {
+            size_t dot = e.text.find('.');
+            int scale = dot == std::string::npos ? 0 : static_cast<int>(e.text.size() - dot - 1);
+            int digits = 0;
+            for (char c : e.text) digits += (c >= '0' && c <= '9');
+            int precision = std::max(digits, scale);
+            if (precision <= 38) {
+              auto v = expr::CastValue(Value::String(e.text),
+                                       DataType::Decimal(std::max(precision, 1), scale));
+              if (v.ok()) return expr::MakeLiteral(v.MoveValue());
+            }
+          }
+          auto v = expr::CastValue(Value::String(e.text), types::Float64());
+          if (!v.ok()) Fail(e.loc, v.status());
+          return expr::MakeLiteral(v.MoveValue());
+        }
+        case LiteralKind::kTyped: {
+          DataType t = ResolveType(*e.cast_type);
+          return CastLiteralTo(e, t);
+        }
+      }
+      break;
+    case ExprKind::kInterval: {
+      std::string text = e.unit.empty() ? e.text : e.text + " " + e.unit;
+      auto iv = expr::ParseInterval(text);
+      if (!iv.ok()) Fail(e.loc, iv.status());
+      return expr::MakeLiteral(Value::IntervalValue(*iv));
+    }
+    case ExprKind::kColumnRef: return BindColumnRef(e, scope);
+    case ExprKind::kStar: FailUser(e.loc, "* is only allowed in the select list or count(*)");
+    case ExprKind::kUnary: {
+      if (e.op == "not") {
+        return expr::MakeLogical(BoundKind::kNot, {BindBool(*e.args[0], scope, "NOT")});
+      }
+      BoundExprPtr a = BindExpr(*e.args[0], scope);
+      if (e.op == "+") return a;
+      if (e.op == "-") return BindCall("neg", {a}, e.loc);
+      FailUser(e.loc, "operator does not exist: {} {}", e.op, a->type.ToString());
+    }
+    case ExprKind::kBinary: {
+      if (e.op == "and" || e.op == "or") {
+        const char* ctx = e.op == "and" ? "AND" : "OR";
+        return expr::MakeLogical(e.op == "and" ? BoundKind::kAnd : BoundKind::kOr,
+                                 {BindBool(*e.args[0], scope, ctx), BindBool(*e.args[1], scope, ctx)});
+      }
+      std::string op = e.op == "!=" ? "<>" : e.op;
+      return BindOperator(op, *e.args[0], *e.args[1], scope, e.loc);
+    }
+    case ExprKind::kIsNull: {
+      auto n = std::make_shared<BoundExpr>();
+      n->kind = BoundKind::kIsNull;
+      n->type = types::Bool();
+      n->negated = e.negated;
+      n->args.push_back(BindExpr(*e.args[0], scope));
+      return n;
+    }
+    case ExprKind::kIsBool: {
+      BoundExprPtr a = BindExpr(*e.args[0], scope);
+      BoundExprPtr t = BindCall("is_" + e.op, {a}, e.loc);
+      return e.negated ? expr::MakeLogical(BoundKind::kNot, {t}) : t;
+    }
+    case ExprKind::kIsDistinctFrom:
+      return BindOperator(e.negated ? "is_not_distinct_from" : "is_distinct_from", *e.args[0],
+                          *e.args[1], scope, e.loc);
+    case ExprKind::kBetween: {
+      BoundExprPtr lo = BindOperator(">=", *e.args[0], *e.args[1], scope, e.loc);
+      BoundExprPtr hi = BindOperator("<=", *e.args[0], *e.args[2], scope, e.loc);
+      BoundExprPtr both = expr::MakeLogical(BoundKind::kAnd, {lo, hi});
+      return e.negated ? expr::MakeLogical(BoundKind::kNot, {both}) : both;
+    }
+    case ExprKind::kInList: {
+      BoundExprPtr acc;
+      for (size_t i = 1; i < e.args.size(); ++i) {
+        BoundExprPtr eq = BindOperator("=", *e.args[0], *e.args[i], scope, e.loc);
+        acc = acc ? expr::MakeLogical(BoundKind::kOr, {acc, eq}) : eq;
+      }
+      if (!acc) FailUser(e.loc, "IN needs at least one value");
+      return e.negated ? expr::MakeLogical(BoundKind::kNot, {acc}) : acc;
+    }
+    case ExprKind::kLike: {
+      std::vector<BoundExprPtr> args;
+      for (const auto& a : e.args) args.push_back(BindExpr(*a, scope));
+      BoundExprPtr like = BindCall(e.case_insensitive ? "ilike" : "like", std::move(args), e.loc);
+      return e.negated ? expr::MakeLogical(BoundKind::kNot, {like}) : like;
+    }
+    case ExprKind::kSimilarTo:
+      FailNotSupported(e.loc, "SIMILAR TO is not supported; use regexp_like()");
+    case ExprKind::kCast: {
+      DataType t = ResolveType(*e.cast_type);
+      if (IsStringLiteral(*e.args[0]) && !e.try_cast) return CastLiteralTo(*e.args[0], t);
+      return Cast(BindExpr(*e.args[0], scope), t, e.loc, e.try_cast);
+    }
+    case ExprKind::kCase: {
+      size_t i = 0;
+      const Expr* operand = e.has_operand ? e.args[i++].get() : nullptr;
+      size_t end = e.args.size() - (e.has_else ? 1 : 0);
+      std::vector<BoundExprPtr> conds, values;
+      for (; i + 1 < end + 1 && i < end; i += 2) {
+        if (operand) {
+          conds.push_back(BindOperator("=", *operand, *e.args[i], scope, e.args[i]->loc));
+        } else {
+          conds.push_back(BindBool(*e.args[i], scope, "CASE WHEN"));
+        }
+        values.push_back(BindExpr(*e.args[i + 1], scope));
+      }
+      if (e.has_else) values.push_back(BindExpr(*e.args.back(), scope));
+      DataType t(TypeId::kNull);
+      for (const auto& v : values) {
+        auto common = expr::CommonSuperType(t, v->type);
+        if (!common.ok()) {
+          FailUser(e.loc, "CASE types {} and {} cannot be matched", t.ToString(), v->type.ToString());
+        }
+        t = *common;
+      }
+      if (t.id() == TypeId::kNull) t = types::Utf8();
+      auto c = std::make_shared<BoundExpr>();
+      c->kind = BoundKind::kCase;
+      c->type = t;
+      c->has_else = e.has_else;
+      for (size_t k = 0; k < conds.size(); ++k) {
+        c->args.push_back(conds[k]);
+        c->args.push_back(Cast(values[k], t, e.loc, false));
+      }
+      if (e.has_else) c->args.push_back(Cast(values.back(), t, e.loc, false));
+      return c;
+    }
+    case ExprKind::kFunction: return BindFunction(e, scope);
+    case ExprKind::kSubscript: {
+      BoundExprPtr base = BindExpr(*e.args[0], scope);
+      if (base->type.id() == TypeId::kJson) return BindCall("->", {base, BindExpr(*e.args[1], scope)}, e.loc);
+      if (base->type.id() != TypeId::kList) {
+        FailUser(e.loc, "cannot subscript type {}: it is not an array", base->type.ToString());
+      }
+      BoundExprPtr index = Cast(BindExpr(*e.args[1], scope), types::Int64(), e.args[1]->loc, false);
+      auto s = std::make_shared<BoundExpr>();
+      s->kind = BoundKind::kSubscript;
+      s->type = base->type.element();
+      s->args = {base, index};
+      return s;
+    }
+    case ExprKind::kFieldAccess: {
+      BoundExprPtr base = BindExpr(*e.args[0], scope);
+      if (base->type.id() != TypeId::kStruct) {
+        FailUser(e.loc, "type {} is not a struct: it has no field \"{}\"", base->type.ToString(), e.text);
+      }
+      const auto& fields = base->type.fields();
+      for (size_t f = 0; f < fields.size(); ++f) {
+        if (fields[f].name == e.text) {
+          auto fa = std::make_shared<BoundExpr>();
+          fa->kind = BoundKind::kFieldAccess;
+          fa->type = fields[f].type;
+          fa->field_index = static_cast<int>(f);
+          fa->args.push_back(base);
+          return fa;
+        }
+      }
+      FailUser(e.loc, "struct has no field \"{}\"", e.text);
+    }
+    case ExprKind::kArray: {
+      std::vector<BoundExprPtr> args;
+      for (const auto& a : e.args) args.push_back(BindExpr(*a, scope));
+      return BindCall("make_array", std::move(args), e.loc);
+    }
+    case ExprKind::kRow: FailNotSupported(e.loc, "ROW(...) constructors are not supported yet");
+    case ExprKind::kSubquery:
+      FailNotSupported(e.loc, "subqueries in expressions are not supported yet");
+  }
+  FailUser(e.loc, "unsupported expression");
+}
+
+// ---------------------------------------------------------------- Binder
+
+Status Binder::BindStatement(const Statement& stmt, int index) {
+  StatementBinder sb(this);
+  try {
+    sb.Bind(stmt);
+  } catch (const BindError& err) {
+    std::string msg = fmt::format("line {}, column {}: {}\n  in statement {}: {}", err.loc.line,
+                                  err.loc.column, err.status.message(), index,
+                                  Truncate(stmt.text, 100));
+    return Status(err.status.kind(), msg);
+  }
+  return Status::Ok();
+}
+
+Result<PipelinePlan> Binder::Finish() {
+  PipelinePlan plan;
+  for (const auto& name : sink_order_) {
+    const CatalogEntry* entry = catalog_.Find(name);
+    const auto& plans = inserts_[name];
+    PlanPtr input = plans.size() == 1 ? plans[0] : MakeUnion(plans);
+    plan.sinks.push_back(MakeSink(input, entry->table));
+  }
+  for (const auto& p : previews_) plan.sinks.push_back(p);
+  plan.settings = settings_;
+  if (plan.sinks.empty()) {
+    return Status::User(
+        "the SQL declares no pipeline: add an INSERT INTO <sink> SELECT ... or a SELECT");
+  }
+  return plan;
+}
+
+}  // namespace sluice::sql

@@ -1,0 +1,34 @@
+#pragma once
+// The binder: resolves names against the catalog, checks and infers types, and turns each
+// statement into logical plans. Not thread-safe; one binder per SQL file.
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "sql/binder/catalog.h"
+#include "sql/parser/ast.h"
+#include "sql/planner/pipeline_plan.h"
+
+namespace sluice::sql {
+
+class Binder {
+ public:
+  explicit Binder(std::string_view source_text) : source_text_(source_text) {}
+  // Binds one statement (in file order). `index` is its 1-based number, for messages.
+  Status BindStatement(const Statement& stmt, int index);
+  // The sinks and settings of every statement bound so far.
+  Result<PipelinePlan> Finish();
+
+ private:
+  std::string_view source_text_;
+  Catalog catalog_;
+  // Per sink table, the plans of the inserts into it (in order).
+  std::map<std::string, std::vector<PlanPtr>> inserts_;
+  std::vector<std::string> sink_order_;
+  std::vector<PlanPtr> previews_;
+  std::map<std::string, std::string> settings_;
+  friend class StatementBinder;
+};
+
+}  // namespace sluice::sql

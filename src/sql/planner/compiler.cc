@@ -1,0 +1,137 @@
+#include "sql/planner/compiler.h"
+
+#include <algorithm>
+
+#include "exec/project_filter.h"
+
+namespace sluice::sql {
+
+using runtime::DataflowGraph;
+using runtime::EdgeKind;
+using runtime::NodeSpec;
+using runtime::OperatorFactory;
+
+namespace {
+
+// The nodes whose output forms a stream (several after a UNION ALL).
+struct Stream {
+  std::vector<int> nodes;
+};
+
+class GraphBuilder {
+ public:
+  explicit GraphBuilder(const CompileOptions& options) : options_(options) {}
+
+  Result<Stream> Compile(const PlanPtr& plan);
+  DataflowGraph Take() { return std::move(graph_); }
+
+ private:
+  int AddNode(int parallelism, std::shared_ptr<const OperatorFactory> head) {
+    NodeSpec n;
+    n.id = static_cast<int>(graph_.nodes.size());
+    n.parallelism = parallelism;
+    n.chain.push_back(std::move(head));
+    graph_.nodes.push_back(std::move(n));
+    return graph_.nodes.back().id;
+  }
+  // Appends `op` to the stream: chained into its node when possible, else a new node.
+  Stream Attach(const Stream& in, std::shared_ptr<const OperatorFactory> op, int parallelism) {
+    if (in.nodes.size() == 1) {
+      NodeSpec& node = graph_.nodes[static_cast<size_t>(in.nodes[0])];
+      if (node.parallelism == parallelism) {
+        node.chain.push_back(std::move(op));
+        return in;
+      }
+    }
+    int id = AddNode(parallelism, std::move(op));
+    for (int from : in.nodes) {
+      runtime::EdgeSpec e;
+      e.from = from;
+      e.to = id;
+      e.kind = graph_.nodes[static_cast<size_t>(from)].parallelism == parallelism
+                   ? EdgeKind::kForward
+                   : EdgeKind::kRebalance;
+      graph_.edges.push_back(std::move(e));
+    }
+    return Stream{{id}};
+  }
+
+  static int Limit(int parallelism, const OperatorFactory& f) {
+    return f.max_parallelism() > 0 ? std::min(parallelism, f.max_parallelism()) : parallelism;
+  }
+
+  const CompileOptions& options_;
+  DataflowGraph graph_;
+};
+
+Result<Stream> GraphBuilder::Compile(const PlanPtr& plan) {
+  const auto& registry = connectors::ConnectorRegistry::Get();
+  switch (plan->kind) {
+    case PlanKind::kSource: {
+      const auto* connector = registry.Find(plan->table->connector);
+      if (connector == nullptr) return Status::Internal("connector vanished");
+      auto spec = std::make_shared<connectors::TableSpec>(*plan->table);
+      std::vector<types::Field> fields;
+      for (int c : plan->columns) fields.push_back(plan->table->schema.field(static_cast<size_t>(c)));
+      spec->schema = types::Schema(fields);
+      auto factory = connector->MakeSource(*spec);
+      if (!factory.ok()) return factory.status();
+      int p = Limit(options_.parallelism, **factory);
+      return Stream{{AddNode(p, factory.MoveValue())}};
+    }
+    case PlanKind::kFilter:
+    case PlanKind::kProject: {
+      // Project(Filter(x)) becomes one operator.
+      expr::BoundExprPtr predicate;
+      std::vector<expr::BoundExprPtr> exprs;
+      PlanPtr input = plan->inputs[0];
+      types::SchemaPtr schema = plan->schema;
+      if (plan->kind == PlanKind::kFilter) {
+        predicate = plan->predicate;
+      } else {
+        exprs = plan->exprs;
+        if (input->kind == PlanKind::kFilter) {
+          predicate = input->predicate;
+          input = input->inputs[0];
+        }
+      }
+      auto in = Compile(input);
+      if (!in.ok()) return in.status();
+      auto op = std::make_shared<exec::ProjectFilterFactory>(predicate, exprs, schema);
+      return Attach(*in, op, options_.parallelism);
+    }
+    case PlanKind::kUnion: {
+      Stream out;
+      for (const auto& in : plan->inputs) {
+        auto s = Compile(in);
+        if (!s.ok()) return s.status();
+        out.nodes.insert(out.nodes.end(), s->nodes.begin(), s->nodes.end());
+      }
+      return out;
+    }
+    case PlanKind::kSink: {
+      auto in = Compile(plan->inputs[0]);
+      if (!in.ok()) return in.status();
+      const auto* connector = registry.Find(plan->table->connector);
+      if (connector == nullptr) return Status::Internal("connector vanished");
+      auto factory = connector->MakeSink(*plan->table);
+      if (!factory.ok()) return factory.status();
+      int p = Limit(options_.parallelism, **factory);
+      return Attach(*in, factory.MoveValue(), p);
+    }
+  }
+  return Status::Internal("unknown plan node");
+}
+
+}  // namespace
+
+Result<DataflowGraph> Compile(const PipelinePlan& plan, const CompileOptions& options) {
+  GraphBuilder builder(options);
+  for (const auto& sink : plan.sinks) {
+    auto s = builder.Compile(sink);
+    if (!s.ok()) return s.status();
+  }
+  return builder.Take();
+}
+
+}  // namespace sluice::sql

@@ -1,0 +1,181 @@
+// Logical rewrites, applied bottom-up until nothing changes:
+//   constant folding; AND/OR with constant sides; dropping always-true filters;
+//   merging adjacent filters and adjacent projections; pushing filters below projections and
+//   into each side of a UNION ALL; reading only the columns a query needs from sources whose
+//   format can skip fields.
+
+#include <algorithm>
+#include <set>
+
+#include "expr/evaluator.h"
+#include "sql/planner/pipeline_plan.h"
+
+namespace sluice::sql {
+
+using expr::BoundExpr;
+using expr::BoundExprPtr;
+using expr::BoundKind;
+
+namespace {
+
+bool IsBoolLiteral(const BoundExprPtr& e, bool value) {
+  return e->kind == BoundKind::kLiteral && !e->literal.is_null() &&
+         e->literal.type().id() == types::TypeId::kBool && e->literal.bool_value() == value;
+}
+
+BoundExprPtr Fold(const BoundExprPtr& e) {
+  if (e->kind == BoundKind::kLiteral) return e;
+  if (e->IsFoldable()) {
+    auto v = expr::EvaluateConstant(*e);
+    // A constant that fails (1 / 0) is left alone: it fails at run time if a row reaches it.
+    if (v.ok()) {
+      types::Value value = v.MoveValue();
+      if (value.is_null()) value = types::Value::Null(e->type);
+      return expr::MakeLiteral(std::move(value));
+    }
+    return e;
+  }
+  if (e->args.empty()) return e;
+  auto copy = std::make_shared<BoundExpr>(*e);
+  for (auto& a : copy->args) a = Fold(a);
+  if (copy->kind == BoundKind::kAnd) {
+    if (IsBoolLiteral(copy->args[0], true)) return copy->args[1];
+    if (IsBoolLiteral(copy->args[1], true)) return copy->args[0];
+    if (IsBoolLiteral(copy->args[0], false) || IsBoolLiteral(copy->args[1], false)) {
+      return expr::MakeLiteral(types::Value::Boolean(false));
+    }
+  } else if (copy->kind == BoundKind::kOr) {
+    if (IsBoolLiteral(copy->args[0], false)) return copy->args[1];
+    if (IsBoolLiteral(copy->args[1], false)) return copy->args[0];
+    if (IsBoolLiteral(copy->args[0], true) || IsBoolLiteral(copy->args[1], true)) {
+      return expr::MakeLiteral(types::Value::Boolean(true));
+    }
+  }
+  return copy;
+}
+
+bool Deterministic(const BoundExprPtr& e) {
+  if (e->kind == BoundKind::kCall && !e->function->deterministic) return false;
+  return std::all_of(e->args.begin(), e->args.end(), Deterministic);
+}
+
+bool AllDeterministic(const std::vector<BoundExprPtr>& exprs) {
+  return std::all_of(exprs.begin(), exprs.end(), Deterministic);
+}
+
+bool IsIdentity(const LogicalPlan& project) {
+  const auto& in = project.inputs[0]->schema;
+  if (project.exprs.size() != in->size()) return false;
+  for (size_t i = 0; i < project.exprs.size(); ++i) {
+    const auto& e = project.exprs[i];
+    if (e->kind != BoundKind::kColumn || e->column_index != static_cast<int>(i) ||
+        e->type != in->field(i).type) {
+      return false;
+    }
+  }
+  return true;
+}
+
+PlanPtr Rewrite(const PlanPtr& plan);
+
+PlanPtr RewriteFilter(PlanPtr input, BoundExprPtr pred) {
+  pred = Fold(pred);
+  if (IsBoolLiteral(pred, true)) return input;
+  switch (input->kind) {
+    case PlanKind::kFilter:
+      return RewriteFilter(input->inputs[0],
+                           expr::MakeLogical(BoundKind::kAnd, {input->predicate, pred}));
+    case PlanKind::kProject:
+      if (AllDeterministic(input->exprs) && Deterministic(pred)) {
+        PlanPtr below = RewriteFilter(input->inputs[0], expr::Substitute(pred, input->exprs));
+        return MakeProject(below, input->exprs, input->schema);
+      }
+      break;
+    case PlanKind::kUnion: {
+      std::vector<PlanPtr> parts;
+      for (const auto& in : input->inputs) parts.push_back(RewriteFilter(in, pred));
+      return MakeUnion(std::move(parts));
+    }
+    default: break;
+  }
+  return MakeFilter(input, pred);
+}
+
+PlanPtr RewriteProject(PlanPtr input, std::vector<BoundExprPtr> exprs, types::SchemaPtr schema) {
+  for (auto& e : exprs) e = Fold(e);
+  if (input->kind == PlanKind::kProject && AllDeterministic(input->exprs)) {
+    std::vector<BoundExprPtr> merged;
+    for (const auto& e : exprs) merged.push_back(Fold(expr::Substitute(e, input->exprs)));
+    return RewriteProject(input->inputs[0], std::move(merged), std::move(schema));
+  }
+  auto p = MakeProject(input, std::move(exprs), std::move(schema));
+  if (IsIdentity(*p)) return input;
+  return p;
+}
+
+// Narrows a JSON file source to the columns read above it. `parent_exprs` and
+// `parent_pred` read the source's output columns.
+bool CanPrune(const LogicalPlan& source) {
+  return source.table->format.format == "json" && !source.table->format.unstructured;
+}
+
+PlanPtr PruneSourceUnder(const PlanPtr& project) {
+  // Shapes: Project(Source) and Project(Filter(Source)).
+  PlanPtr filter = project->inputs[0]->kind == PlanKind::kFilter ? project->inputs[0] : nullptr;
+  PlanPtr source = filter ? filter->inputs[0] : project->inputs[0];
+  if (source->kind != PlanKind::kSource || !CanPrune(*source)) return project;
+  std::vector<int> used;
+  for (const auto& e : project->exprs) e->CollectColumns(&used);
+  if (filter) filter->predicate->CollectColumns(&used);
+  std::sort(used.begin(), used.end());
+  used.erase(std::unique(used.begin(), used.end()), used.end());
+  if (used.size() == source->columns.size()) return project;
+  if (used.empty()) used.push_back(0);  // keep one column so rows are still counted
+  std::vector<int> mapping(source->columns.size(), -1);
+  std::vector<int> cols;
+  for (size_t i = 0; i < used.size(); ++i) {
+    mapping[static_cast<size_t>(used[i])] = static_cast<int>(i);
+    cols.push_back(source->columns[static_cast<size_t>(used[i])]);
+  }
+  PlanPtr narrowed = MakeSource(source->table, cols);
+  if (filter) narrowed = MakeFilter(narrowed, expr::RemapColumns(filter->predicate, mapping));
+  std::vector<BoundExprPtr> exprs;
+  for (const auto& e : project->exprs) exprs.push_back(expr::RemapColumns(e, mapping));
+  return MakeProject(narrowed, std::move(exprs), project->schema);
+}
+
+PlanPtr Rewrite(const PlanPtr& plan) {
+  std::vector<PlanPtr> inputs;
+  for (const auto& in : plan->inputs) inputs.push_back(Rewrite(in));
+  switch (plan->kind) {
+    case PlanKind::kSource: return plan;
+    case PlanKind::kFilter: return RewriteFilter(inputs[0], plan->predicate);
+    case PlanKind::kProject: {
+      PlanPtr p = RewriteProject(inputs[0], plan->exprs, plan->schema);
+      return p->kind == PlanKind::kProject ? PruneSourceUnder(p) : p;
+    }
+    case PlanKind::kUnion: {
+      // Flatten nested unions.
+      std::vector<PlanPtr> flat;
+      for (const auto& in : inputs) {
+        if (in->kind == PlanKind::kUnion) {
+          flat.insert(flat.end(), in->inputs.begin(), in->inputs.end());
+        } else {
+          flat.push_back(in);
+        }
+      }
+      return MakeUnion(std::move(flat));
+    }
+    case PlanKind::kSink: return MakeSink(inputs[0], plan->table);
+  }
+  return plan;
+}
+
+}  // namespace
+
+PipelinePlan Optimize(PipelinePlan plan) {
+  for (auto& sink : plan.sinks) sink = Rewrite(sink);
+  return plan;
+}
+
+}  // namespace sluice::sql
