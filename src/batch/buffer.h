@@ -50,6 +50,7 @@ class Buffer {
     if (size > old) std::memset(data_ + old, 0, size - old);
   }
   void Append(const void* src, size_t n) {
+    if (n == 0) return;  // memcpy from a null pointer is undefined even for zero bytes
     Reserve(size_ + n);
     std::memcpy(data_ + size_, src, n);
     size_ += n;

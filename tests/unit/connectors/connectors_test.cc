@@ -83,14 +83,15 @@ TableSpec MustResolve(std::map<std::string, std::string> options, const Schema& 
 struct SourceRun {
   TestCollector out;
   runtime::OperatorMetrics metrics;
+  runtime::OperatorContext ctx;  // outlives the source that points at it
   Status status;
 };
 
 void RunSource(const runtime::OperatorFactory& factory, int subtask, int parallelism,
                SourceRun* run) {
+  runtime::OperatorContext& ctx = run->ctx;
   auto source = factory.CreateSource(subtask, parallelism);
   ASSERT_TRUE(source.ok()) << source.status().ToString();
-  runtime::OperatorContext ctx;
   ctx.subtask = subtask;
   ctx.parallelism = parallelism;
   ctx.metrics = &run->metrics;
@@ -308,10 +309,10 @@ TEST(ImpulseTest, BatchesAreBounded) {
 }
 
 TEST(ImpulseTest, LowRateEmitsPromptlyThenWaits) {
+  runtime::OperatorContext ctx;  // outlives the operator that points at it
   auto factory = ImpulseFactory({{"event_rate", "2"}, {"message_count", "3"}});
   auto source = factory->CreateSource(0, 1);
   ASSERT_TRUE(source.ok());
-  runtime::OperatorContext ctx;
   ASSERT_TRUE((*source)->Open(ctx).ok());
   TestCollector out;
   int64_t before = Now().value;
@@ -329,11 +330,11 @@ TEST(ImpulseTest, LowRateEmitsPromptlyThenWaits) {
 }
 
 TEST(ImpulseTest, StopsWhenAsked) {
+  runtime::OperatorContext ctx;  // outlives the operator that points at it
   auto factory = ImpulseFactory({{"event_rate", "1000"}});
   auto source = factory->CreateSource(0, 1);
   ASSERT_TRUE(source.ok());
   std::atomic<bool> stop{true};
-  runtime::OperatorContext ctx;
   ctx.stop_requested = &stop;
   ASSERT_TRUE((*source)->Open(ctx).ok());
   TestCollector out;
@@ -354,6 +355,7 @@ TEST(ImpulseTest, Describe) {
 // single_file
 
 TEST(SingleFileTest, ReadThenWriteRoundTrip) {
+  runtime::OperatorContext ctx;  // outlives the operator that points at it
   TempDir dir;
   std::string in = dir.File("in.json");
   std::string out = dir.File("out.json");
@@ -397,7 +399,6 @@ TEST(SingleFileTest, ReadThenWriteRoundTrip) {
   auto sink = (*sink_factory)->Create(0, 1);
   ASSERT_TRUE(sink.ok());
   runtime::OperatorMetrics metrics;
-  runtime::OperatorContext ctx;
   ctx.metrics = &metrics;
   ASSERT_TRUE((*sink)->Open(ctx).ok());
   TestCollector downstream;
@@ -455,6 +456,7 @@ TEST(SingleFileTest, BadDataDropCountsRows) {
 }
 
 TEST(SingleFileTest, RawStringKeepsInnerEmptyLinesOnly) {
+  runtime::OperatorContext ctx;  // outlives the operator that points at it
   TempDir dir;
   std::string in = dir.File("in.txt");
   std::string out = dir.File("out.txt");
@@ -479,7 +481,6 @@ TEST(SingleFileTest, RawStringKeepsInnerEmptyLinesOnly) {
   ASSERT_TRUE(sink_factory.ok());
   auto sink = (*sink_factory)->Create(0, 1);
   ASSERT_TRUE(sink.ok());
-  runtime::OperatorContext ctx;
   ASSERT_TRUE((*sink)->Open(ctx).ok());
   TestCollector downstream;
   ASSERT_TRUE((*sink)->ProcessBatch(0, run.out.batches[0], downstream).ok());
@@ -537,6 +538,7 @@ batch::BatchPtr SmallBatch() {
 }
 
 void CheckPrintsJson(const std::string& connector, const std::string& name) {
+  runtime::OperatorContext ctx;  // outlives the operator that points at it
   TableSpec spec = MustResolve({{"connector", connector}});
   auto factory = ConnectorRegistry::Get().Find(connector)->MakeSink(spec);
   ASSERT_TRUE(factory.ok()) << factory.status().ToString();
@@ -546,7 +548,6 @@ void CheckPrintsJson(const std::string& connector, const std::string& name) {
   auto sink = (*factory)->Create(0, 2);
   ASSERT_TRUE(sink.ok());
   runtime::OperatorMetrics metrics;
-  runtime::OperatorContext ctx;
   ctx.metrics = &metrics;
   ASSERT_TRUE((*sink)->Open(ctx).ok());
   TestCollector downstream;
@@ -567,6 +568,7 @@ TEST(PreviewTest, PrintsJsonLines) {
 }
 
 TEST(BlackholeTest, CountsRows) {
+  runtime::OperatorContext ctx;  // outlives the operator that points at it
   TableSpec spec = MustResolve({{"connector", "blackhole"}});
   EXPECT_EQ(spec.type, TableType::kSink);
   auto factory = ConnectorRegistry::Get().Find("blackhole")->MakeSink(spec);
@@ -575,7 +577,6 @@ TEST(BlackholeTest, CountsRows) {
   auto sink = (*factory)->Create(0, 1);
   ASSERT_TRUE(sink.ok());
   runtime::OperatorMetrics metrics;
-  runtime::OperatorContext ctx;
   ctx.metrics = &metrics;
   ASSERT_TRUE((*sink)->Open(ctx).ok());
   TestCollector downstream;

@@ -17,8 +17,8 @@
 #include "expr/functions/datetime.h"
 
 namespace sluice::types {
-// Readable gtest failure messages.
-void PrintTo(const Value& v, std::ostream* os) {
+// Readable gtest failure messages (internal linkage: other test files may define their own).
+static void PrintTo(const Value& v, std::ostream* os) {
   *os << v.ToString() << " : " << v.type().ToString();
 }
 }  // namespace sluice::types
