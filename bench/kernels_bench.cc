@@ -24,12 +24,12 @@ constexpr int64_t kRows = 4096;
 
 // Bid-shaped rows: auction, bidder, price BIGINT; channel TEXT; date_time TIMESTAMP.
 types::SchemaPtr BidSchema() {
-  return std::make_shared<types::Schema>(std::vector<types::Field>{
-      {"auction", types::Int64(), true},
-      {"bidder", types::Int64(), true},
-      {"price", types::Int64(), true},
-      {"channel", types::Utf8(), true},
-      {"date_time", types::Timestamp(), true}});
+  return std::make_shared<types::Schema>(
+      std::vector<types::Field>{{"auction", types::Int64(), true},
+                                {"bidder", types::Int64(), true},
+                                {"price", types::Int64(), true},
+                                {"channel", types::Utf8(), true},
+                                {"date_time", types::Timestamp(), true}});
 }
 
 BatchPtr MakeBids(int64_t rows, uint32_t seed) {
@@ -57,7 +57,8 @@ BoundExprPtr Call(const std::string& name, std::vector<BoundExprPtr> args) {
   expr::BindInput in;
   for (const auto& a : args) {
     in.types.push_back(a->type);
-    in.constants.push_back(a->IsConstant() ? std::optional<types::Value>(a->literal) : std::nullopt);
+    in.constants.push_back(a->IsConstant() ? std::optional<types::Value>(a->literal)
+                                           : std::nullopt);
   }
   auto fn = expr::FunctionRegistry::Get().Bind(name, in);
   if (!fn.ok()) std::abort();
@@ -83,9 +84,10 @@ void BM_FilterProject(benchmark::State& state) {
   std::vector<BoundExprPtr> proj = {expr::MakeColumn(0, types::Int64()),
                                     Call("*", {price, expr::MakeLiteral(types::Value::Int64(100))}),
                                     expr::MakeColumn(3, types::Utf8())};
-  auto out_schema = std::make_shared<types::Schema>(std::vector<types::Field>{
-      {"auction", types::Int64(), true}, {"cents", types::Int64(), true},
-      {"channel", types::Utf8(), true}});
+  auto out_schema =
+      std::make_shared<types::Schema>(std::vector<types::Field>{{"auction", types::Int64(), true},
+                                                                {"cents", types::Int64(), true},
+                                                                {"channel", types::Utf8(), true}});
   exec::ProjectFilterFactory factory(pred, proj, out_schema);
   auto op = factory.Create(0, 1).MoveValue();
   runtime::OperatorContext ctx;
@@ -116,27 +118,30 @@ std::vector<std::string> BidLines(int n) {
   std::vector<std::string> lines;
   for (int i = 0; i < n; ++i) {
     lines.push_back(
-        "{\"auction\":" + std::to_string(1000 + rng() % 1000) +
-        ",\"bidder\":" + std::to_string(2000 + rng() % 5000) +
-        ",\"price\":" + std::to_string(rng() % 100000) +
+        "{\"auction\":" + std::to_string(1000 + rng() % 1000) + ",\"bidder\":" +
+        std::to_string(2000 + rng() % 5000) + ",\"price\":" + std::to_string(rng() % 100000) +
         ",\"channel\":\"channel-" + std::to_string(rng() % 10000) +
         "\",\"url\":\"https://www.nexmark.com/abc/def/item.htm?query=1&channel_id=" +
         std::to_string(rng() % 100000) +
         "\",\"date_time\":\"2023-10-09T17:13:40.200\",\"extra\":\"xyzxyzxyzxyzxyzxyzxyz\","
-        "\"bid_id\":" + std::to_string(i) + ",\"quantity\":" + std::to_string(rng() % 10) +
-        ",\"valid\":true}");
+        "\"bid_id\":" +
+        std::to_string(i) + ",\"quantity\":" + std::to_string(rng() % 10) + ",\"valid\":true}");
   }
   return lines;
 }
 
 void BM_JsonDecodeBid(benchmark::State& state) {
   auto lines = BidLines(kRows);
-  auto schema = types::Schema(std::vector<types::Field>{
-      {"auction", types::Int64(), true}, {"bidder", types::Int64(), true},
-      {"price", types::Int64(), true}, {"channel", types::Utf8(), true},
-      {"url", types::Utf8(), true}, {"date_time", types::Timestamp(), true},
-      {"extra", types::Utf8(), true}, {"bid_id", types::Int64(), true},
-      {"quantity", types::Int32(), true}, {"valid", types::Bool(), true}});
+  auto schema = types::Schema(std::vector<types::Field>{{"auction", types::Int64(), true},
+                                                        {"bidder", types::Int64(), true},
+                                                        {"price", types::Int64(), true},
+                                                        {"channel", types::Utf8(), true},
+                                                        {"url", types::Utf8(), true},
+                                                        {"date_time", types::Timestamp(), true},
+                                                        {"extra", types::Utf8(), true},
+                                                        {"bid_id", types::Int64(), true},
+                                                        {"quantity", types::Int32(), true},
+                                                        {"valid", types::Bool(), true}});
   formats::FormatOptions options;
   options.format = "json";
   auto decoder = formats::MakeDecoder(options, schema, "bench").MoveValue();

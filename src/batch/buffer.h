@@ -23,9 +23,13 @@ class Buffer {
   size_t size() const { return size_; }
   size_t capacity() const { return capacity_; }
   template <typename T>
-  T* as() { return reinterpret_cast<T*>(data_); }
+  T* as() {
+    return reinterpret_cast<T*>(data_);
+  }
   template <typename T>
-  const T* as() const { return reinterpret_cast<const T*>(data_); }
+  const T* as() const {
+    return reinterpret_cast<const T*>(data_);
+  }
 
   void Reserve(size_t capacity) {
     if (capacity <= capacity_) return;
@@ -64,14 +68,20 @@ class Buffer {
 
 using BufferPtr = std::shared_ptr<Buffer>;
 
-inline bool GetBit(const uint8_t* bits, int64_t i) { return (bits[i >> 3] >> (i & 7)) & 1; }
-inline void SetBit(uint8_t* bits, int64_t i) { bits[i >> 3] |= static_cast<uint8_t>(1u << (i & 7)); }
+inline bool GetBit(const uint8_t* bits, int64_t i) {
+  return (bits[i >> 3] >> (i & 7)) & 1;
+}
+inline void SetBit(uint8_t* bits, int64_t i) {
+  bits[i >> 3] |= static_cast<uint8_t>(1u << (i & 7));
+}
 inline void ClearBit(uint8_t* bits, int64_t i) {
   bits[i >> 3] &= static_cast<uint8_t>(~(1u << (i & 7)));
 }
 inline void SetBitTo(uint8_t* bits, int64_t i, bool v) {
   bits[i >> 3] = static_cast<uint8_t>((bits[i >> 3] & ~(1u << (i & 7))) | (unsigned{v} << (i & 7)));
 }
-inline size_t BitmapBytes(int64_t n) { return static_cast<size_t>((n + 7) / 8); }
+inline size_t BitmapBytes(int64_t n) {
+  return static_cast<size_t>((n + 7) / 8);
+}
 
 }  // namespace sluice::batch

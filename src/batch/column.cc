@@ -19,26 +19,43 @@ int64_t Column::CountNulls() const {
 Value Column::GetValue(int64_t i) const {
   if (IsNull(i)) return Value::Null(type);
   switch (type.id()) {
-    case TypeId::kNull: return Value::Null(type);
-    case TypeId::kBool: return Value::Boolean(GetBool(i));
-    case TypeId::kInt8: return Value::Int(type, raw<int8_t>()[i]);
-    case TypeId::kInt16: return Value::Int(type, raw<int16_t>()[i]);
-    case TypeId::kInt32: return Value::Int(type, raw<int32_t>()[i]);
-    case TypeId::kInt64: return Value::Int(type, raw<int64_t>()[i]);
-    case TypeId::kUInt8: return Value::UInt(type, raw<uint8_t>()[i]);
-    case TypeId::kUInt16: return Value::UInt(type, raw<uint16_t>()[i]);
-    case TypeId::kUInt32: return Value::UInt(type, raw<uint32_t>()[i]);
-    case TypeId::kUInt64: return Value::UInt(type, raw<uint64_t>()[i]);
-    case TypeId::kFloat32: return Value::Float(type, raw<float>()[i]);
-    case TypeId::kFloat64: return Value::Float(type, raw<double>()[i]);
-    case TypeId::kDecimal: return Value::Decimal(type, raw<types::int128_t>()[i]);
+    case TypeId::kNull:
+      return Value::Null(type);
+    case TypeId::kBool:
+      return Value::Boolean(GetBool(i));
+    case TypeId::kInt8:
+      return Value::Int(type, raw<int8_t>()[i]);
+    case TypeId::kInt16:
+      return Value::Int(type, raw<int16_t>()[i]);
+    case TypeId::kInt32:
+      return Value::Int(type, raw<int32_t>()[i]);
+    case TypeId::kInt64:
+      return Value::Int(type, raw<int64_t>()[i]);
+    case TypeId::kUInt8:
+      return Value::UInt(type, raw<uint8_t>()[i]);
+    case TypeId::kUInt16:
+      return Value::UInt(type, raw<uint16_t>()[i]);
+    case TypeId::kUInt32:
+      return Value::UInt(type, raw<uint32_t>()[i]);
+    case TypeId::kUInt64:
+      return Value::UInt(type, raw<uint64_t>()[i]);
+    case TypeId::kFloat32:
+      return Value::Float(type, raw<float>()[i]);
+    case TypeId::kFloat64:
+      return Value::Float(type, raw<double>()[i]);
+    case TypeId::kDecimal:
+      return Value::Decimal(type, raw<types::int128_t>()[i]);
     case TypeId::kUtf8:
     case TypeId::kJson:
-    case TypeId::kBinary: return Value::Bytes(type, std::string(GetString(i)));
-    case TypeId::kDate: return Value::Int(type, raw<int32_t>()[i]);
+    case TypeId::kBinary:
+      return Value::Bytes(type, std::string(GetString(i)));
+    case TypeId::kDate:
+      return Value::Int(type, raw<int32_t>()[i]);
     case TypeId::kTime:
-    case TypeId::kTimestamp: return Value::Int(type, raw<int64_t>()[i]);
-    case TypeId::kInterval: return Value::IntervalValue(raw<types::Interval>()[i]);
+    case TypeId::kTimestamp:
+      return Value::Int(type, raw<int64_t>()[i]);
+    case TypeId::kInterval:
+      return Value::IntervalValue(raw<types::Interval>()[i]);
     case TypeId::kList: {
       std::vector<Value> items;
       for (int32_t j = offsets()[i]; j < offsets()[i + 1]; ++j) {
@@ -79,7 +96,40 @@ ColumnPtr Column::MakeNull(const DataType& type, int64_t length) {
   return builder.Finish();
 }
 
+namespace {
+template <typename T>
+ColumnPtr FillFixed(const DataType& type, T v, int64_t length) {
+  auto c = Column::MakeFixed(type, length);
+  T* d = c->mutable_raw<T>();
+  for (int64_t i = 0; i < length; ++i) d[i] = v;
+  return c;
+}
+}  // namespace
+
 ColumnPtr Column::MakeConstant(const Value& value, int64_t length) {
+  // Literals are expanded once per batch: the common fixed-width kinds are filled directly.
+  if (!value.is_null()) {
+    switch (value.type().id()) {
+      case TypeId::kInt32:
+        return FillFixed<int32_t>(value.type(), static_cast<int32_t>(value.int_value()), length);
+      case TypeId::kInt64:
+      case TypeId::kTimestamp:
+        return FillFixed<int64_t>(value.type(), value.int_value(), length);
+      case TypeId::kUInt64:
+        return FillFixed<uint64_t>(value.type(), value.uint_value(), length);
+      case TypeId::kFloat64:
+        return FillFixed<double>(value.type(), value.double_value(), length);
+      case TypeId::kBool: {
+        auto c = MakeFixed(value.type(), length);
+        if (c->values->size() > 0) {
+          std::memset(c->values->data(), value.bool_value() ? 0xff : 0, c->values->size());
+        }
+        return c;
+      }
+      default:
+        break;
+    }
+  }
   ColumnBuilder builder(value.type());
   builder.Reserve(length);
   for (int64_t i = 0; i < length; ++i) builder.AppendValue(value);
@@ -89,7 +139,7 @@ ColumnPtr Column::MakeConstant(const Value& value, int64_t length) {
 static void TakeValidity(const Column& src, const int32_t* idx, int64_t n, Column* out) {
   if (!src.validity) return;
   out->validity = std::make_shared<Buffer>(BitmapBytes(n));
-  std::memset(out->validity->data(), 0, out->validity->size());
+  if (n > 0) std::memset(out->validity->data(), 0, out->validity->size());
   const uint8_t* sb = src.validity->data();
   uint8_t* db = out->validity->data();
   for (int64_t i = 0; i < n; ++i) {
@@ -107,7 +157,8 @@ static void TakeFixed(const Column& src, const int32_t* idx, int64_t n, Column* 
 ColumnPtr Take(const Column& column, const int32_t* indices, int64_t n) {
   const DataType& type = column.type;
   switch (type.id()) {
-    case TypeId::kNull: return Column::MakeNull(type, n);
+    case TypeId::kNull:
+      return Column::MakeNull(type, n);
     case TypeId::kBool: {
       auto out = Column::MakeFixed(type, n);
       uint8_t* d = out->values->data();
@@ -136,7 +187,7 @@ ColumnPtr Take(const Column& column, const int32_t* indices, int64_t n) {
       o[0] = 0;
       for (int64_t i = 0; i < n; ++i) {
         int32_t len = so[indices[i] + 1] - so[indices[i]];
-        std::memcpy(dd + pos, sd + so[indices[i]], len);
+        if (len > 0) std::memcpy(dd + pos, sd + so[indices[i]], static_cast<size_t>(len));
         pos += len;
         o[i + 1] = pos;
       }
@@ -172,12 +223,23 @@ ColumnPtr Take(const Column& column, const int32_t* indices, int64_t n) {
     default: {
       auto out = Column::MakeFixed(type, n);
       switch (type.byte_width()) {
-        case 1: TakeFixed<uint8_t>(column, indices, n, out.get()); break;
-        case 2: TakeFixed<uint16_t>(column, indices, n, out.get()); break;
-        case 4: TakeFixed<uint32_t>(column, indices, n, out.get()); break;
-        case 8: TakeFixed<uint64_t>(column, indices, n, out.get()); break;
-        case 16: TakeFixed<types::int128_t>(column, indices, n, out.get()); break;
-        default: SLUICE_CHECK(false, "unexpected byte width");
+        case 1:
+          TakeFixed<uint8_t>(column, indices, n, out.get());
+          break;
+        case 2:
+          TakeFixed<uint16_t>(column, indices, n, out.get());
+          break;
+        case 4:
+          TakeFixed<uint32_t>(column, indices, n, out.get());
+          break;
+        case 8:
+          TakeFixed<uint64_t>(column, indices, n, out.get());
+          break;
+        case 16:
+          TakeFixed<types::int128_t>(column, indices, n, out.get());
+          break;
+        default:
+          SLUICE_CHECK(false, "unexpected byte width");
       }
       TakeValidity(column, indices, n, out.get());
       return out;

@@ -40,14 +40,19 @@ struct Column {
   int64_t CountNulls() const;
 
   template <typename T>
-  const T* raw() const { return values->as<T>(); }
+  const T* raw() const {
+    return values->as<T>();
+  }
   template <typename T>
-  T* mutable_raw() { return values->as<T>(); }
+  T* mutable_raw() {
+    return values->as<T>();
+  }
   bool GetBool(int64_t i) const { return GetBit(values->data(), i); }
   const int32_t* offsets() const { return values->as<int32_t>(); }
   std::string_view GetString(int64_t i) const {
     const int32_t* o = offsets();
-    return {reinterpret_cast<const char*>(data->data()) + o[i], static_cast<size_t>(o[i + 1] - o[i])};
+    return {reinterpret_cast<const char*>(data->data()) + o[i],
+            static_cast<size_t>(o[i + 1] - o[i])};
   }
 
   // Slow path, for tests, plan printing and casts of constants.

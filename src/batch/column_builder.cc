@@ -8,7 +8,9 @@ namespace sluice::batch {
 
 using types::Value;
 
-ColumnBuilder::ColumnBuilder(DataType type) : type_(std::move(type)) { Init(); }
+ColumnBuilder::ColumnBuilder(DataType type) : type_(std::move(type)) {
+  Init();
+}
 
 void ColumnBuilder::Init() {
   length_ = 0;
@@ -36,20 +38,28 @@ void ColumnBuilder::Init() {
         children_.push_back(std::make_unique<ColumnBuilder>(f.type));
       }
       break;
-    default: break;
+    default:
+      break;
   }
 }
 
 void ColumnBuilder::Reserve(int64_t rows) {
   switch (type_.id()) {
-    case TypeId::kBool: values_->Reserve(BitmapBytes(rows)); break;
+    case TypeId::kBool:
+      values_->Reserve(BitmapBytes(rows));
+      break;
     case TypeId::kUtf8:
     case TypeId::kJson:
     case TypeId::kBinary:
-    case TypeId::kList: values_->Reserve(sizeof(int32_t) * (rows + 1)); break;
+    case TypeId::kList:
+      values_->Reserve(sizeof(int32_t) * (rows + 1));
+      break;
     case TypeId::kStruct:
-    case TypeId::kNull: break;
-    default: values_->Reserve(static_cast<size_t>(type_.byte_width()) * rows); break;
+    case TypeId::kNull:
+      break;
+    default:
+      values_->Reserve(static_cast<size_t>(type_.byte_width()) * rows);
+      break;
   }
 }
 
@@ -66,7 +76,8 @@ void ColumnBuilder::AppendNull() {
   }
   ClearBit(validity_->data(), length_);
   switch (type_.id()) {
-    case TypeId::kNull: break;
+    case TypeId::kNull:
+      break;
     case TypeId::kBool:
       if ((length_ & 7) == 0) values_->Append("\0", 1);
       break;
@@ -100,26 +111,56 @@ void ColumnBuilder::AppendValue(const Value& value) {
     return;
   }
   switch (type_.id()) {
-    case TypeId::kNull: AppendNull(); break;
-    case TypeId::kBool: AppendBool(value.bool_value()); break;
-    case TypeId::kInt8: AppendFixed<int8_t>(static_cast<int8_t>(value.int_value())); break;
-    case TypeId::kInt16: AppendFixed<int16_t>(static_cast<int16_t>(value.int_value())); break;
+    case TypeId::kNull:
+      AppendNull();
+      break;
+    case TypeId::kBool:
+      AppendBool(value.bool_value());
+      break;
+    case TypeId::kInt8:
+      AppendFixed<int8_t>(static_cast<int8_t>(value.int_value()));
+      break;
+    case TypeId::kInt16:
+      AppendFixed<int16_t>(static_cast<int16_t>(value.int_value()));
+      break;
     case TypeId::kInt32:
-    case TypeId::kDate: AppendFixed<int32_t>(static_cast<int32_t>(value.int_value())); break;
+    case TypeId::kDate:
+      AppendFixed<int32_t>(static_cast<int32_t>(value.int_value()));
+      break;
     case TypeId::kInt64:
     case TypeId::kTime:
-    case TypeId::kTimestamp: AppendFixed<int64_t>(value.int_value()); break;
-    case TypeId::kUInt8: AppendFixed<uint8_t>(static_cast<uint8_t>(value.uint_value())); break;
-    case TypeId::kUInt16: AppendFixed<uint16_t>(static_cast<uint16_t>(value.uint_value())); break;
-    case TypeId::kUInt32: AppendFixed<uint32_t>(static_cast<uint32_t>(value.uint_value())); break;
-    case TypeId::kUInt64: AppendFixed<uint64_t>(value.uint_value()); break;
-    case TypeId::kFloat32: AppendFixed<float>(static_cast<float>(value.double_value())); break;
-    case TypeId::kFloat64: AppendFixed<double>(value.double_value()); break;
-    case TypeId::kDecimal: AppendFixed<types::int128_t>(value.decimal_value()); break;
+    case TypeId::kTimestamp:
+      AppendFixed<int64_t>(value.int_value());
+      break;
+    case TypeId::kUInt8:
+      AppendFixed<uint8_t>(static_cast<uint8_t>(value.uint_value()));
+      break;
+    case TypeId::kUInt16:
+      AppendFixed<uint16_t>(static_cast<uint16_t>(value.uint_value()));
+      break;
+    case TypeId::kUInt32:
+      AppendFixed<uint32_t>(static_cast<uint32_t>(value.uint_value()));
+      break;
+    case TypeId::kUInt64:
+      AppendFixed<uint64_t>(value.uint_value());
+      break;
+    case TypeId::kFloat32:
+      AppendFixed<float>(static_cast<float>(value.double_value()));
+      break;
+    case TypeId::kFloat64:
+      AppendFixed<double>(value.double_value());
+      break;
+    case TypeId::kDecimal:
+      AppendFixed<types::int128_t>(value.decimal_value());
+      break;
     case TypeId::kUtf8:
     case TypeId::kJson:
-    case TypeId::kBinary: AppendString(value.string_value()); break;
-    case TypeId::kInterval: AppendFixed<types::Interval>(value.interval_value()); break;
+    case TypeId::kBinary:
+      AppendString(value.string_value());
+      break;
+    case TypeId::kInterval:
+      AppendFixed<types::Interval>(value.interval_value());
+      break;
     case TypeId::kList:
       for (const auto& item : value.children()) children_[0]->AppendValue(item);
       FinishListRow();

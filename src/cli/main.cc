@@ -107,7 +107,8 @@ int main(int argc, char** argv) {
   }
 
   if (help->parsed() || app.get_subcommands().empty()) {
-    std::cout << app.help();
+    // app.help() would describe the `help` subcommand itself once it is parsed.
+    std::cout << app.get_formatter()->make_help(&app, "sluice", CLI::AppFormatMode::Normal);
     return help->parsed() ? 0 : 2;
   }
 
@@ -138,11 +139,12 @@ int main(int argc, char** argv) {
       PrintError(st);
       return 1;
     }
-    std::fprintf(stderr, "sluice: finished: %lld rows written%s\n",
-                 static_cast<long long>(report.rows_written),
-                 report.bad_rows_dropped
-                     ? (", " + std::to_string(report.bad_rows_dropped) + " bad rows dropped").c_str()
-                     : "");
+    std::fprintf(
+        stderr, "sluice: finished: %lld rows written%s\n",
+        static_cast<long long>(report.rows_written),
+        report.bad_rows_dropped
+            ? (", " + std::to_string(report.bad_rows_dropped) + " bad rows dropped").c_str()
+            : "");
     return 0;
   }
   return 0;

@@ -1,5 +1,6 @@
 #include "cli/pipeline.h"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -12,7 +13,20 @@ namespace sluice::cli {
 
 namespace {
 
+Status CheckSettings(const RunOptions& options) {
+  const auto& known = sql::KnownSettings();
+  for (const auto& [key, value] : options.settings) {
+    if (std::find(known.begin(), known.end(), key) == known.end()) {
+      std::string hint = connectors::ClosestMatch(key, known);
+      return Status::User("unknown setting '{}' in --set{}", key,
+                          hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint));
+    }
+  }
+  return Status::Ok();
+}
+
 Result<int> ParallelismOf(const RunOptions& options) {
+  SLUICE_RETURN_NOT_OK(CheckSettings(options));
   if (options.parallelism < 1 || options.parallelism > 1024) {
     return Status::User("--parallelism must be between 1 and 1024, got {}", options.parallelism);
   }
@@ -64,11 +78,10 @@ Status RunSql(std::string_view sql, const RunOptions& options, const std::atomic
     for (const auto* m : executor.Metrics()) {
       report->bad_rows_dropped += m->bad_rows_dropped;
       if (m->name.find("sink") != std::string::npos) report->rows_written += m->rows_out;
-      report->summary += fmt::format("{}: {} rows in, {} rows out{}\n", m->name, m->rows_in.load(),
-                                     m->rows_out.load(),
-                                     m->bad_rows_dropped ? fmt::format(", {} bad rows dropped",
-                                                                       m->bad_rows_dropped.load())
-                                                         : "");
+      report->summary += fmt::format(
+          "{}: {} rows in, {} rows out{}\n", m->name, m->rows_in.load(), m->rows_out.load(),
+          m->bad_rows_dropped ? fmt::format(", {} bad rows dropped", m->bad_rows_dropped.load())
+                              : "");
     }
   }
   return st;

@@ -9,10 +9,10 @@ namespace sluice::detail {
 [[noreturn]] void CheckFailed(const char* expr, const char* file, int line, const char* msg);
 }
 
-#define SLUICE_CHECK(cond, msg)                                                        \
-  do {                                                                                 \
-    if (__builtin_expect(!(cond), 0))                                                  \
-      ::sluice::detail::CheckFailed(#cond, __FILE__, __LINE__, msg);                   \
+#define SLUICE_CHECK(cond, msg)                                      \
+  do {                                                               \
+    if (__builtin_expect(!(cond), 0))                                \
+      ::sluice::detail::CheckFailed(#cond, __FILE__, __LINE__, msg); \
   } while (0)
 
 #ifdef NDEBUG

@@ -4,12 +4,18 @@ namespace sluice {
 
 const char* ErrorKindName(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::kOk: return "ok";
-    case ErrorKind::kUser: return "error";
-    case ErrorKind::kNotSupported: return "not supported yet";
-    case ErrorKind::kIo: return "I/O error";
-    case ErrorKind::kInternal: return "internal error";
-    case ErrorKind::kCancelled: return "cancelled";
+    case ErrorKind::kOk:
+      return "ok";
+    case ErrorKind::kUser:
+      return "error";
+    case ErrorKind::kNotSupported:
+      return "not supported yet";
+    case ErrorKind::kIo:
+      return "I/O error";
+    case ErrorKind::kInternal:
+      return "internal error";
+    case ErrorKind::kCancelled:
+      return "cancelled";
   }
   return "unknown";
 }

@@ -15,11 +15,11 @@ namespace sluice {
 
 enum class ErrorKind {
   kOk = 0,
-  kUser,       // bad SQL, option, data: the user can fix it
+  kUser,          // bad SQL, option, data: the user can fix it
   kNotSupported,  // valid but not implemented yet
-  kIo,         // the outside world failed (file, network)
-  kInternal,   // a bug in Sluice
-  kCancelled,  // stopped on request
+  kIo,            // the outside world failed (file, network)
+  kInternal,      // a bug in Sluice
+  kCancelled,     // stopped on request
 };
 
 const char* ErrorKindName(ErrorKind kind);
@@ -68,9 +68,9 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {  // NOLINT
-    if (status_.ok()) std::abort();  // a Result from an OK status is a bug
+    if (status_.ok()) std::abort();                     // a Result from an OK status is a bug
   }
   bool ok() const { return status_.ok(); }
   const Status& status() const { return status_; }
@@ -91,10 +91,10 @@ class [[nodiscard]] Result {
 #define SLUICE_CONCAT_INNER(a, b) a##b
 #define SLUICE_CONCAT(a, b) SLUICE_CONCAT_INNER(a, b)
 
-#define SLUICE_RETURN_NOT_OK(expr)           \
-  do {                                       \
-    ::sluice::Status _st = (expr);           \
-    if (!_st.ok()) return _st;               \
+#define SLUICE_RETURN_NOT_OK(expr) \
+  do {                             \
+    ::sluice::Status _st = (expr); \
+    if (!_st.ok()) return _st;     \
   } while (0)
 
 #define SLUICE_ASSIGN_OR_RETURN_IMPL(tmp, lhs, rexpr) \

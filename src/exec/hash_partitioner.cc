@@ -28,11 +28,21 @@ void HashFixed(const Column& c, std::vector<uint64_t>* out, bool first) {
 
 void HashColumn(const Column& c, std::vector<uint64_t>* out, bool first) {
   switch (c.type.byte_width()) {
-    case 1: HashFixed<uint8_t>(c, out, first); break;
-    case 2: HashFixed<uint16_t>(c, out, first); break;
-    case 4: HashFixed<uint32_t>(c, out, first); break;
-    case 8: HashFixed<uint64_t>(c, out, first); break;
-    case 16: HashFixed<types::int128_t>(c, out, first); break;
+    case 1:
+      HashFixed<uint8_t>(c, out, first);
+      break;
+    case 2:
+      HashFixed<uint16_t>(c, out, first);
+      break;
+    case 4:
+      HashFixed<uint32_t>(c, out, first);
+      break;
+    case 8:
+      HashFixed<uint64_t>(c, out, first);
+      break;
+    case 16:
+      HashFixed<types::int128_t>(c, out, first);
+      break;
     default:
       if (c.type.is_string_like()) {
         for (int64_t i = 0; i < c.length; ++i) {
@@ -53,7 +63,8 @@ void HashColumn(const Column& c, std::vector<uint64_t>* out, bool first) {
   if (c.validity) {
     for (int64_t i = 0; i < c.length; ++i) {
       if (c.IsNull(i)) {
-        (*out)[static_cast<size_t>(i)] = first ? kNullHash : Mix((*out)[static_cast<size_t>(i)], kNullHash);
+        (*out)[static_cast<size_t>(i)] =
+            first ? kNullHash : Mix((*out)[static_cast<size_t>(i)], kNullHash);
       }
     }
   }
@@ -84,11 +95,15 @@ runtime::Partitioner MakeHashPartitioner(std::vector<int> key_columns) {
     for (auto& r : rows) r.reserve(static_cast<size_t>(b->num_rows / partitions + 16));
     for (int64_t i = 0; i < b->num_rows; ++i) {
       // Multiply-shift maps the hash onto [0, partitions) without a division.
-      uint64_t p = static_cast<uint64_t>((static_cast<unsigned __int128>(hashes[static_cast<size_t>(i)]) * static_cast<uint64_t>(partitions)) >> 64);
+      uint64_t p =
+          static_cast<uint64_t>((static_cast<unsigned __int128>(hashes[static_cast<size_t>(i)]) *
+                                 static_cast<uint64_t>(partitions)) >>
+                                64);
       rows[p].push_back(static_cast<int32_t>(i));
     }
     for (int p = 0; p < partitions; ++p) {
-      if (!rows[static_cast<size_t>(p)].empty()) parts[static_cast<size_t>(p)] = b->Select(rows[static_cast<size_t>(p)]);
+      if (!rows[static_cast<size_t>(p)].empty())
+        parts[static_cast<size_t>(p)] = b->Select(rows[static_cast<size_t>(p)]);
     }
     return parts;
   };

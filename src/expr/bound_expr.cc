@@ -14,9 +14,12 @@ std::string BoundExpr::ToString() const {
     return s;
   };
   switch (kind) {
-    case BoundKind::kColumn: return fmt::format("${}", column_index);
-    case BoundKind::kEventTime: return "row_time()";
-    case BoundKind::kLiteral: return literal.ToString();
+    case BoundKind::kColumn:
+      return fmt::format("${}", column_index);
+    case BoundKind::kEventTime:
+      return "row_time()";
+    case BoundKind::kLiteral:
+      return literal.ToString();
     case BoundKind::kCall: {
       const std::string& n = function->name;
       bool op = !n.empty() && !std::isalpha(static_cast<unsigned char>(n[0]));
@@ -28,9 +31,12 @@ std::string BoundExpr::ToString() const {
     case BoundKind::kCast:
       return fmt::format("{}({} AS {})", try_cast ? "TRY_CAST" : "CAST", args[0]->ToString(),
                          type.ToString());
-    case BoundKind::kAnd: return "(" + join_args(" AND ") + ")";
-    case BoundKind::kOr: return "(" + join_args(" OR ") + ")";
-    case BoundKind::kNot: return "NOT " + args[0]->ToString();
+    case BoundKind::kAnd:
+      return "(" + join_args(" AND ") + ")";
+    case BoundKind::kOr:
+      return "(" + join_args(" OR ") + ")";
+    case BoundKind::kNot:
+      return "NOT " + args[0]->ToString();
     case BoundKind::kIsNull:
       return fmt::format("{} IS {}NULL", args[0]->ToString(), negated ? "NOT " : "");
     case BoundKind::kCase: {

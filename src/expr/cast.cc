@@ -22,24 +22,37 @@ namespace {
 
 int IntRank(TypeId id) {
   switch (id) {
-    case TypeId::kInt8: return 1;
-    case TypeId::kInt16: return 2;
-    case TypeId::kInt32: return 3;
-    case TypeId::kInt64: return 4;
-    case TypeId::kUInt8: return 1;
-    case TypeId::kUInt16: return 2;
-    case TypeId::kUInt32: return 3;
-    case TypeId::kUInt64: return 4;
-    default: return 0;
+    case TypeId::kInt8:
+      return 1;
+    case TypeId::kInt16:
+      return 2;
+    case TypeId::kInt32:
+      return 3;
+    case TypeId::kInt64:
+      return 4;
+    case TypeId::kUInt8:
+      return 1;
+    case TypeId::kUInt16:
+      return 2;
+    case TypeId::kUInt32:
+      return 3;
+    case TypeId::kUInt64:
+      return 4;
+    default:
+      return 0;
   }
 }
 
 TypeId SignedOfRank(int rank) {
   switch (rank) {
-    case 1: return TypeId::kInt8;
-    case 2: return TypeId::kInt16;
-    case 3: return TypeId::kInt32;
-    default: return TypeId::kInt64;
+    case 1:
+      return TypeId::kInt8;
+    case 2:
+      return TypeId::kInt16;
+    case 3:
+      return TypeId::kInt32;
+    default:
+      return TypeId::kInt64;
   }
 }
 
@@ -65,15 +78,42 @@ bool ParseDigits(std::string_view s, size_t* pos, int count, int* out) {
 // Range of each integer type, as int128 so any int64/uint64 fits.
 void IntRange(TypeId id, int128_t* lo, int128_t* hi) {
   switch (id) {
-    case TypeId::kInt8: *lo = INT8_MIN; *hi = INT8_MAX; return;
-    case TypeId::kInt16: *lo = INT16_MIN; *hi = INT16_MAX; return;
-    case TypeId::kInt32: *lo = INT32_MIN; *hi = INT32_MAX; return;
-    case TypeId::kInt64: *lo = INT64_MIN; *hi = INT64_MAX; return;
-    case TypeId::kUInt8: *lo = 0; *hi = UINT8_MAX; return;
-    case TypeId::kUInt16: *lo = 0; *hi = UINT16_MAX; return;
-    case TypeId::kUInt32: *lo = 0; *hi = UINT32_MAX; return;
-    case TypeId::kUInt64: *lo = 0; *hi = static_cast<int128_t>(UINT64_MAX); return;
-    default: *lo = 0; *hi = 0; return;
+    case TypeId::kInt8:
+      *lo = INT8_MIN;
+      *hi = INT8_MAX;
+      return;
+    case TypeId::kInt16:
+      *lo = INT16_MIN;
+      *hi = INT16_MAX;
+      return;
+    case TypeId::kInt32:
+      *lo = INT32_MIN;
+      *hi = INT32_MAX;
+      return;
+    case TypeId::kInt64:
+      *lo = INT64_MIN;
+      *hi = INT64_MAX;
+      return;
+    case TypeId::kUInt8:
+      *lo = 0;
+      *hi = UINT8_MAX;
+      return;
+    case TypeId::kUInt16:
+      *lo = 0;
+      *hi = UINT16_MAX;
+      return;
+    case TypeId::kUInt32:
+      *lo = 0;
+      *hi = UINT32_MAX;
+      return;
+    case TypeId::kUInt64:
+      *lo = 0;
+      *hi = static_cast<int128_t>(UINT64_MAX);
+      return;
+    default:
+      *lo = 0;
+      *hi = 0;
+      return;
   }
 }
 
@@ -161,15 +201,19 @@ std::string CastToText(const Value& v) {
   switch (v.type().id()) {
     case TypeId::kUtf8:
     case TypeId::kJson:
-    case TypeId::kBinary: return v.string_value();
+    case TypeId::kBinary:
+      return v.string_value();
     case TypeId::kTimestamp: {
       std::string s = types::FormatTimestamp(v.int_value());
       s[10] = ' ';  // PostgreSQL's text form uses a space
       return s;
     }
-    case TypeId::kDate: return types::FormatDate(v.int_value());
-    case TypeId::kTime: return types::FormatTime(v.int_value());
-    case TypeId::kInterval: return types::FormatInterval(v.interval_value());
+    case TypeId::kDate:
+      return types::FormatDate(v.int_value());
+    case TypeId::kTime:
+      return types::FormatTime(v.int_value());
+    case TypeId::kInterval:
+      return types::FormatInterval(v.interval_value());
     case TypeId::kFloat32:
     case TypeId::kFloat64: {
       double d = v.double_value();
@@ -177,7 +221,8 @@ std::string CastToText(const Value& v) {
       if (std::isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
       return fmt::format("{}", d);
     }
-    default: return v.ToString();
+    default:
+      return v.ToString();
   }
 }
 
@@ -197,9 +242,8 @@ bool CanCastImplicitly(const DataType& from, const DataType& to) {
   }
   if (from.id() == TypeId::kFloat32) return to.id() == TypeId::kFloat64;
   if (from.id() == TypeId::kDecimal) {
-    return to.is_floating() ||
-           (to.id() == TypeId::kDecimal && to.scale() >= from.scale() &&
-            to.precision() - to.scale() >= from.precision() - from.scale());
+    return to.is_floating() || (to.id() == TypeId::kDecimal && to.scale() >= from.scale() &&
+                                to.precision() - to.scale() >= from.precision() - from.scale());
   }
   if (from.id() == TypeId::kDate) return to.id() == TypeId::kTimestamp;
   if (from.id() == TypeId::kJson) return to.id() == TypeId::kUtf8;
@@ -212,7 +256,8 @@ bool CanCastImplicitly(const DataType& from, const DataType& to) {
 
 bool CanCast(const DataType& from, const DataType& to) {
   if (CanCastImplicitly(from, to)) return true;
-  if (to.id() == TypeId::kUtf8 || from.id() == TypeId::kUtf8) return !to.is_nested() || from.id() == TypeId::kUtf8;
+  if (to.id() == TypeId::kUtf8 || from.id() == TypeId::kUtf8)
+    return !to.is_nested() || from.id() == TypeId::kUtf8;
   if (from.is_numeric() && to.is_numeric()) return true;
   if (from.id() == TypeId::kBool && to.is_integer()) return true;
   if (from.is_integer() && to.id() == TypeId::kBool) return true;
@@ -339,8 +384,8 @@ Result<int64_t> ParseTimestamp(std::string_view text) {
       !ParseDigits(s, &pos, 2, &d) || m < 1 || m > 12 || d < 1 || d > 31) {
     return InvalidText(text, types::Timestamp());
   }
-  int64_t micros = types::DaysFromCivil(y, static_cast<unsigned>(m), static_cast<unsigned>(d)) *
-                   86400000000LL;
+  int64_t micros =
+      types::DaysFromCivil(y, static_cast<unsigned>(m), static_cast<unsigned>(d)) * 86400000000LL;
   if (pos == s.size()) return micros;
   if (s[pos] != 'T' && s[pos] != 't' && s[pos] != ' ') return InvalidText(text, types::Timestamp());
   ++pos;
@@ -385,7 +430,8 @@ Result<Interval> ParseInterval(std::string_view text) {
       ++pos;
     }
     std::string_view num = s.substr(start, pos - start);
-    if (num.empty() || num == "-" || num == "+") return InvalidText(text, DataType(TypeId::kInterval));
+    if (num.empty() || num == "-" || num == "+")
+      return InvalidText(text, DataType(TypeId::kInterval));
     // ... either a clock form HH:MM:SS ...
     if (pos < s.size() && s[pos] == ':') {
       size_t p2 = start;
@@ -587,7 +633,11 @@ Result<Value> CastValue(const Value& input, const DataType& to, bool try_cast) {
     return Value::Boolean(v != 0);
   }
   if (from.id() == TypeId::kDate && to.id() == TypeId::kTimestamp) {
-    return Value::Timestamp(input.int_value() * 86400000000LL);
+    int64_t micros;
+    if (__builtin_mul_overflow(input.int_value(), 86400000000LL, &micros)) {
+      return fail(OutOfRange(input, to));
+    }
+    return Value::Timestamp(micros);
   }
   if (from.id() == TypeId::kTimestamp && to.id() == TypeId::kDate) {
     int64_t t = input.int_value();
@@ -621,9 +671,10 @@ Status CastIntLoop(const Column& in, Column* out, const DataType& to, bool try_c
                    batch::BufferPtr* validity) {
   const From* s = in.raw<From>();
   To* d = out->mutable_raw<To>();
-  constexpr bool kCheck = !(std::numeric_limits<To>::is_signed == std::numeric_limits<From>::is_signed &&
-                            sizeof(To) >= sizeof(From)) &&
-                          !(std::numeric_limits<To>::is_signed && sizeof(To) > sizeof(From));
+  constexpr bool kCheck =
+      !(std::numeric_limits<To>::is_signed == std::numeric_limits<From>::is_signed &&
+        sizeof(To) >= sizeof(From)) &&
+      !(std::numeric_limits<To>::is_signed && sizeof(To) > sizeof(From));
   for (int64_t i = 0; i < in.length; ++i) {
     From v = s[i];
     if constexpr (kCheck) {
@@ -644,14 +695,22 @@ template <typename From>
 Status CastFromInt(const Column& in, Column* out, const DataType& to, bool try_cast,
                    batch::BufferPtr* validity) {
   switch (to.id()) {
-    case TypeId::kInt8: return CastIntLoop<From, int8_t>(in, out, to, try_cast, validity);
-    case TypeId::kInt16: return CastIntLoop<From, int16_t>(in, out, to, try_cast, validity);
-    case TypeId::kInt32: return CastIntLoop<From, int32_t>(in, out, to, try_cast, validity);
-    case TypeId::kInt64: return CastIntLoop<From, int64_t>(in, out, to, try_cast, validity);
-    case TypeId::kUInt8: return CastIntLoop<From, uint8_t>(in, out, to, try_cast, validity);
-    case TypeId::kUInt16: return CastIntLoop<From, uint16_t>(in, out, to, try_cast, validity);
-    case TypeId::kUInt32: return CastIntLoop<From, uint32_t>(in, out, to, try_cast, validity);
-    case TypeId::kUInt64: return CastIntLoop<From, uint64_t>(in, out, to, try_cast, validity);
+    case TypeId::kInt8:
+      return CastIntLoop<From, int8_t>(in, out, to, try_cast, validity);
+    case TypeId::kInt16:
+      return CastIntLoop<From, int16_t>(in, out, to, try_cast, validity);
+    case TypeId::kInt32:
+      return CastIntLoop<From, int32_t>(in, out, to, try_cast, validity);
+    case TypeId::kInt64:
+      return CastIntLoop<From, int64_t>(in, out, to, try_cast, validity);
+    case TypeId::kUInt8:
+      return CastIntLoop<From, uint8_t>(in, out, to, try_cast, validity);
+    case TypeId::kUInt16:
+      return CastIntLoop<From, uint16_t>(in, out, to, try_cast, validity);
+    case TypeId::kUInt32:
+      return CastIntLoop<From, uint32_t>(in, out, to, try_cast, validity);
+    case TypeId::kUInt64:
+      return CastIntLoop<From, uint64_t>(in, out, to, try_cast, validity);
     case TypeId::kFloat32: {
       const From* s = in.raw<From>();
       float* d = out->mutable_raw<float>();
@@ -664,7 +723,8 @@ Status CastFromInt(const Column& in, Column* out, const DataType& to, bool try_c
       for (int64_t i = 0; i < in.length; ++i) d[i] = static_cast<double>(s[i]);
       return Status::Ok();
     }
-    default: return Status::Internal("bad integer cast target");
+    default:
+      return Status::Internal("bad integer cast target");
   }
 }
 
@@ -677,15 +737,32 @@ bool FastNumericCast(const ColumnPtr& input, const DataType& to, bool try_cast,
   batch::BufferPtr extra;  // rows turned NULL by TRY_CAST
   Status st;
   switch (from.id()) {
-    case TypeId::kInt8: st = CastFromInt<int8_t>(*input, out.get(), to, try_cast, &extra); break;
-    case TypeId::kInt16: st = CastFromInt<int16_t>(*input, out.get(), to, try_cast, &extra); break;
-    case TypeId::kInt32: st = CastFromInt<int32_t>(*input, out.get(), to, try_cast, &extra); break;
-    case TypeId::kInt64: st = CastFromInt<int64_t>(*input, out.get(), to, try_cast, &extra); break;
-    case TypeId::kUInt8: st = CastFromInt<uint8_t>(*input, out.get(), to, try_cast, &extra); break;
-    case TypeId::kUInt16: st = CastFromInt<uint16_t>(*input, out.get(), to, try_cast, &extra); break;
-    case TypeId::kUInt32: st = CastFromInt<uint32_t>(*input, out.get(), to, try_cast, &extra); break;
-    case TypeId::kUInt64: st = CastFromInt<uint64_t>(*input, out.get(), to, try_cast, &extra); break;
-    default: return false;
+    case TypeId::kInt8:
+      st = CastFromInt<int8_t>(*input, out.get(), to, try_cast, &extra);
+      break;
+    case TypeId::kInt16:
+      st = CastFromInt<int16_t>(*input, out.get(), to, try_cast, &extra);
+      break;
+    case TypeId::kInt32:
+      st = CastFromInt<int32_t>(*input, out.get(), to, try_cast, &extra);
+      break;
+    case TypeId::kInt64:
+      st = CastFromInt<int64_t>(*input, out.get(), to, try_cast, &extra);
+      break;
+    case TypeId::kUInt8:
+      st = CastFromInt<uint8_t>(*input, out.get(), to, try_cast, &extra);
+      break;
+    case TypeId::kUInt16:
+      st = CastFromInt<uint16_t>(*input, out.get(), to, try_cast, &extra);
+      break;
+    case TypeId::kUInt32:
+      st = CastFromInt<uint32_t>(*input, out.get(), to, try_cast, &extra);
+      break;
+    case TypeId::kUInt64:
+      st = CastFromInt<uint64_t>(*input, out.get(), to, try_cast, &extra);
+      break;
+    default:
+      return false;
   }
   if (!st.ok()) {
     *result = st;
@@ -704,11 +781,14 @@ bool FastNumericCast(const ColumnPtr& input, const DataType& to, bool try_cast,
 
 }  // namespace
 
+Result<ColumnPtr> CastColumnSlow(const ColumnPtr& input, const DataType& to, bool try_cast);
+
 Result<ColumnPtr> CastColumn(const ColumnPtr& input, const DataType& to, bool try_cast) {
   if (input->type == to) return input;
   if (input->type.id() == TypeId::kNull) return Column::MakeNull(to, input->length);
   // Text and JSON share a layout: a relabel, no copy.
-  if ((input->type.id() == TypeId::kUtf8 && (to.id() == TypeId::kJson || to.id() == TypeId::kBinary)) ||
+  if ((input->type.id() == TypeId::kUtf8 &&
+       (to.id() == TypeId::kJson || to.id() == TypeId::kBinary)) ||
       (input->type.id() == TypeId::kJson && to.id() == TypeId::kUtf8) ||
       (input->type.id() == TypeId::kBinary && to.id() == TypeId::kUtf8)) {
     auto out = std::make_shared<Column>(*input);
@@ -719,12 +799,23 @@ Result<ColumnPtr> CastColumn(const ColumnPtr& input, const DataType& to, bool tr
     auto out = Column::MakeFixed(to, input->length);
     const int32_t* s = input->raw<int32_t>();
     int64_t* d = out->mutable_raw<int64_t>();
-    for (int64_t i = 0; i < input->length; ++i) d[i] = s[i] * 86400000000LL;
+    for (int64_t i = 0; i < input->length; ++i) {
+      if (__builtin_mul_overflow(static_cast<int64_t>(s[i]), 86400000000LL, &d[i]) &&
+          input->IsValid(i)) {
+        if (!try_cast) return OutOfRange(input->GetValue(i), to);
+        return CastColumnSlow(input, to, try_cast);
+      }
+    }
     out->validity = input->validity;
     return ColumnPtr(out);
   }
   Result<ColumnPtr> fast = Status::Internal("unset");
   if (FastNumericCast(input, to, try_cast, &fast)) return fast;
+  return CastColumnSlow(input, to, try_cast);
+}
+
+// Row by row through CastValue: every conversion, at the cost of a Value per row.
+Result<ColumnPtr> CastColumnSlow(const ColumnPtr& input, const DataType& to, bool try_cast) {
   if (!CanCast(input->type, to)) {
     return Status::User("cannot cast type {} to {}", input->type.ToString(), to.ToString());
   }

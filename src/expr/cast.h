@@ -25,9 +25,9 @@ Result<ColumnPtr> CastColumn(const ColumnPtr& input, const DataType& to, bool tr
 Result<Value> CastValue(const Value& input, const DataType& to, bool try_cast = false);
 
 // Text forms shared with the JSON formats.
-Result<int64_t> ParseTimestamp(std::string_view text);  // ISO 8601 / RFC 3339, to µs UTC
-Result<int64_t> ParseDate(std::string_view text);       // YYYY-MM-DD, to days
-Result<int64_t> ParseTime(std::string_view text);       // HH:MM:SS[.ffffff], to µs
+Result<int64_t> ParseTimestamp(std::string_view text);         // ISO 8601 / RFC 3339, to µs UTC
+Result<int64_t> ParseDate(std::string_view text);              // YYYY-MM-DD, to days
+Result<int64_t> ParseTime(std::string_view text);              // HH:MM:SS[.ffffff], to µs
 Result<types::Interval> ParseInterval(std::string_view text);  // '1 minute', '2 days 3 hours'
 
 }  // namespace sluice::expr

@@ -59,7 +59,8 @@ ColumnPtr Scatter(const ColumnPtr& sub, const std::vector<int32_t>& rows, int64_
   auto null_row = Column::MakeNull(sub->type, 1);
   ColumnPtr extended = batch::Concat({sub, null_row});
   std::vector<int32_t> idx(static_cast<size_t>(n), static_cast<int32_t>(sub->length));
-  for (size_t k = 0; k < rows.size(); ++k) idx[static_cast<size_t>(rows[k])] = static_cast<int32_t>(k);
+  for (size_t k = 0; k < rows.size(); ++k)
+    idx[static_cast<size_t>(rows[k])] = static_cast<int32_t>(k);
   return batch::Take(*extended, idx.data(), n);
 }
 
@@ -208,9 +209,12 @@ ColumnPtr ApplyValidity(const ColumnPtr& c, const BufferPtr& extra) {
 Result<ColumnPtr> Evaluate(const BoundExpr& e, const Batch& input) {
   int64_t n = input.num_rows;
   switch (e.kind) {
-    case BoundKind::kColumn: return input.columns[static_cast<size_t>(e.column_index)];
-    case BoundKind::kEventTime: return input.event_time;
-    case BoundKind::kLiteral: return Column::MakeConstant(e.literal, n);
+    case BoundKind::kColumn:
+      return input.columns[static_cast<size_t>(e.column_index)];
+    case BoundKind::kEventTime:
+      return input.event_time;
+    case BoundKind::kLiteral:
+      return Column::MakeConstant(e.literal, n);
     case BoundKind::kCast: {
       auto arg = Evaluate(*e.args[0], input);
       if (!arg.ok()) return arg.status();
@@ -232,7 +236,8 @@ Result<ColumnPtr> Evaluate(const BoundExpr& e, const Batch& input) {
       return out;
     }
     case BoundKind::kAnd:
-    case BoundKind::kOr: return EvaluateLogical(e, input);
+    case BoundKind::kOr:
+      return EvaluateLogical(e, input);
     case BoundKind::kNot: {
       auto arg = Evaluate(*e.args[0], input);
       if (!arg.ok()) return arg.status();
@@ -256,7 +261,8 @@ Result<ColumnPtr> Evaluate(const BoundExpr& e, const Batch& input) {
       }
       return ColumnPtr(out);
     }
-    case BoundKind::kCase: return EvaluateCase(e, input);
+    case BoundKind::kCase:
+      return EvaluateCase(e, input);
     case BoundKind::kFieldAccess: {
       auto arg = Evaluate(*e.args[0], input);
       if (!arg.ok()) return arg.status();

@@ -45,8 +45,9 @@ void FunctionRegistry::Alias(const std::string& alias, const std::string& target
 }
 
 const BindFn* FunctionRegistry::Find(const std::string& name) const {
-  auto it = std::lower_bound(functions_.begin(), functions_.end(), name,
-                             [](const auto& entry, const std::string& n) { return entry.first < n; });
+  auto it =
+      std::lower_bound(functions_.begin(), functions_.end(), name,
+                       [](const auto& entry, const std::string& n) { return entry.first < n; });
   if (it != functions_.end() && it->first == name) return &it->second;
   // Before sorting (during registration) fall back to a scan.
   for (const auto& entry : functions_) {
@@ -55,7 +56,9 @@ const BindFn* FunctionRegistry::Find(const std::string& name) const {
   return nullptr;
 }
 
-bool FunctionRegistry::Contains(const std::string& name) const { return Find(name) != nullptr; }
+bool FunctionRegistry::Contains(const std::string& name) const {
+  return Find(name) != nullptr;
+}
 
 std::vector<std::string> FunctionRegistry::Names() const {
   std::vector<std::string> names;

@@ -10,7 +10,7 @@ batch::BufferPtr CombineValidity(std::span<const ColumnPtr> args, int64_t rows) 
     if (!a->validity) continue;
     if (!result) {
       result = std::make_shared<batch::Buffer>(batch::BitmapBytes(rows));
-      std::memcpy(result->data(), a->validity->data(), result->size());
+      if (result->size() > 0) std::memcpy(result->data(), a->validity->data(), result->size());
     } else {
       uint8_t* r = result->data();
       const uint8_t* v = a->validity->data();

@@ -58,8 +58,7 @@ ColumnPtr MapToBool(std::span<const ColumnPtr> args, int64_t n, Op op) {
 // Builds a string result row by row: op(i, &scratch) fills the text of row i; NULL rows of any
 // argument are skipped. `op` returns false to make the row NULL.
 template <typename Op>
-ColumnPtr MapToString(std::span<const ColumnPtr> args, int64_t n, const DataType& out_type,
-                      Op op) {
+ColumnPtr MapToString(std::span<const ColumnPtr> args, int64_t n, const DataType& out_type, Op op) {
   ColumnBuilder b(out_type);
   b.Reserve(n);
   std::string scratch;

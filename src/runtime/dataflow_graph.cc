@@ -6,10 +6,14 @@ namespace sluice::runtime {
 
 const char* EdgeKindName(EdgeKind kind) {
   switch (kind) {
-    case EdgeKind::kForward: return "forward";
-    case EdgeKind::kRebalance: return "rebalance";
-    case EdgeKind::kHash: return "hash";
-    case EdgeKind::kBroadcast: return "broadcast";
+    case EdgeKind::kForward:
+      return "forward";
+    case EdgeKind::kRebalance:
+      return "rebalance";
+    case EdgeKind::kHash:
+      return "hash";
+    case EdgeKind::kBroadcast:
+      return "broadcast";
   }
   return "?";
 }

@@ -22,8 +22,8 @@ enum class EdgeKind {
 const char* EdgeKindName(EdgeKind kind);
 
 // Splits a batch into one part per downstream subtask (empty parts are null).
-using Partitioner = std::function<std::vector<batch::BatchPtr>(const batch::BatchPtr& batch,
-                                                               int partitions)>;
+using Partitioner =
+    std::function<std::vector<batch::BatchPtr>(const batch::BatchPtr& batch, int partitions)>;
 
 struct EdgeSpec {
   int from = 0;

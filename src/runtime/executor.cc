@@ -251,9 +251,7 @@ void Scheduler::Shutdown() {
     shutdown_ = true;
   }
   cv_.notify_all();
-  {
-    std::lock_guard<std::mutex> lock(timer_mu_);
-  }
+  { std::lock_guard<std::mutex> lock(timer_mu_); }
   timer_cv_.notify_all();
   for (auto& t : threads_) t.join();
   if (timer_thread_.joinable()) timer_thread_.join();
@@ -309,8 +307,8 @@ void Scheduler::TimerLoop() {
       lock.lock();
       continue;
     }
-    timer_cv_.wait_for(lock, std::chrono::microseconds(
-                                 std::min<int64_t>(timers_.top().at - now, 100000)));
+    timer_cv_.wait_for(
+        lock, std::chrono::microseconds(std::min<int64_t>(timers_.top().at - now, 100000)));
   }
 }
 
@@ -663,8 +661,12 @@ Status Executor::Impl::Run() {
 Executor::Executor(DataflowGraph graph, ExecutorOptions options)
     : impl_(std::make_unique<Impl>(std::move(graph), options)) {}
 Executor::~Executor() = default;
-Status Executor::Run() { return impl_->Run(); }
-void Executor::RequestStop() { impl_->RequestStop(); }
+Status Executor::Run() {
+  return impl_->Run();
+}
+void Executor::RequestStop() {
+  impl_->RequestStop();
+}
 std::vector<const OperatorMetrics*> Executor::Metrics() const {
   std::vector<const OperatorMetrics*> out;
   for (const auto& m : impl_->metrics_) out.push_back(m.get());

@@ -25,7 +25,7 @@ class Collector {
 };
 
 struct OperatorContext {
-  std::string name;     // "filter_project[2]": operator name and subtask
+  std::string name;  // "filter_project[2]": operator name and subtask
   int subtask = 0;
   int parallelism = 1;
   OperatorMetrics* metrics = nullptr;
@@ -87,8 +87,7 @@ class OperatorFactory {
   virtual Result<std::unique_ptr<Operator>> Create(int subtask, int parallelism) const {
     return Status::Internal("{} is not an operator", name());
   }
-  virtual Result<std::unique_ptr<SourceOperator>> CreateSource(int subtask,
-                                                               int parallelism) const {
+  virtual Result<std::unique_ptr<SourceOperator>> CreateSource(int subtask, int parallelism) const {
     return Status::Internal("{} is not a source", name());
   }
   // Upper bound of the parallelism this operator supports (a single file: 1). 0 = any.

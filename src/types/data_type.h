@@ -49,7 +49,7 @@ class DataType {
   int precision() const { return precision_; }
   int scale() const { return scale_; }
   const std::vector<Field>& fields() const;  // struct fields
-  const DataType& element() const;          // list element
+  const DataType& element() const;           // list element
 
   bool is_integer() const;
   bool is_signed_integer() const;
@@ -91,12 +91,26 @@ struct Interval {
   bool operator==(const Interval&) const = default;
 };
 
-inline DataType Bool() { return DataType(TypeId::kBool); }
-inline DataType Int32() { return DataType(TypeId::kInt32); }
-inline DataType Int64() { return DataType(TypeId::kInt64); }
-inline DataType UInt64() { return DataType(TypeId::kUInt64); }
-inline DataType Float64() { return DataType(TypeId::kFloat64); }
-inline DataType Utf8() { return DataType(TypeId::kUtf8); }
-inline DataType Timestamp() { return DataType(TypeId::kTimestamp); }
+inline DataType Bool() {
+  return DataType(TypeId::kBool);
+}
+inline DataType Int32() {
+  return DataType(TypeId::kInt32);
+}
+inline DataType Int64() {
+  return DataType(TypeId::kInt64);
+}
+inline DataType UInt64() {
+  return DataType(TypeId::kUInt64);
+}
+inline DataType Float64() {
+  return DataType(TypeId::kFloat64);
+}
+inline DataType Utf8() {
+  return DataType(TypeId::kUtf8);
+}
+inline DataType Timestamp() {
+  return DataType(TypeId::kTimestamp);
+}
 
 }  // namespace sluice::types

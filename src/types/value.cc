@@ -55,7 +55,8 @@ std::string FormatDate(int64_t days) {
 
 std::string FormatTimestamp(int64_t micros) {
   int64_t days = FloorDiv(micros, 86400000000LL);
-  int64_t rem = micros - days * 86400000000LL;
+  int64_t rem = micros % 86400000000LL;  // no overflow near INT64_MIN, unlike days * 86400e6
+  if (rem < 0) rem += 86400000000LL;
   int64_t secs = rem / 1000000;
   std::string out = FormatDate(days);
   out += fmt::format("T{:02d}:{:02d}:{:02d}", secs / 3600, (secs / 60) % 60, secs % 60);
@@ -82,10 +83,10 @@ std::string FormatInterval(const Interval& v) {
   add(v.days, "day");
   if (v.micros != 0 || out.empty()) {
     if (!out.empty()) out += ' ';
-    int64_t us = v.micros;
-    if (us < 0) {
+    uint64_t us = static_cast<uint64_t>(v.micros);
+    if (v.micros < 0) {
       out += '-';
-      us = -us;
+      us = 0 - us;  // well defined for INT64_MIN, unlike -v.micros
     }
     int64_t secs = us / 1000000;
     out += fmt::format("{:02d}:{:02d}:{:02d}", secs / 3600, (secs / 60) % 60, secs % 60);
@@ -96,8 +97,8 @@ std::string FormatInterval(const Interval& v) {
 
 std::string FormatDecimal(int128_t v, int scale) {
   bool neg = v < 0;
-  unsigned __int128 u = neg ? static_cast<unsigned __int128>(-(v + 1)) + 1
-                            : static_cast<unsigned __int128>(v);
+  unsigned __int128 u =
+      neg ? static_cast<unsigned __int128>(-(v + 1)) + 1 : static_cast<unsigned __int128>(v);
   std::string digits;
   do {
     digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(u % 10)));
@@ -147,25 +148,35 @@ int CompareValues(const Value& a, const Value& b) {
 std::string Value::ToString() const {
   if (is_null()) return "NULL";
   switch (type_.id()) {
-    case TypeId::kBool: return bool_value() ? "true" : "false";
+    case TypeId::kBool:
+      return bool_value() ? "true" : "false";
     case TypeId::kInt8:
     case TypeId::kInt16:
     case TypeId::kInt32:
-    case TypeId::kInt64: return std::to_string(int_value());
+    case TypeId::kInt64:
+      return std::to_string(int_value());
     case TypeId::kUInt8:
     case TypeId::kUInt16:
     case TypeId::kUInt32:
-    case TypeId::kUInt64: return std::to_string(uint_value());
+    case TypeId::kUInt64:
+      return std::to_string(uint_value());
     case TypeId::kFloat32:
-    case TypeId::kFloat64: return fmt::format("{}", double_value());
-    case TypeId::kDecimal: return FormatDecimal(decimal_value(), type_.scale());
+    case TypeId::kFloat64:
+      return fmt::format("{}", double_value());
+    case TypeId::kDecimal:
+      return FormatDecimal(decimal_value(), type_.scale());
     case TypeId::kUtf8:
     case TypeId::kJson:
-    case TypeId::kBinary: return "'" + string_value() + "'";
-    case TypeId::kDate: return "DATE '" + FormatDate(int_value()) + "'";
-    case TypeId::kTime: return "TIME '" + FormatTime(int_value()) + "'";
-    case TypeId::kTimestamp: return "TIMESTAMP '" + FormatTimestamp(int_value()) + "'";
-    case TypeId::kInterval: return "INTERVAL '" + FormatInterval(interval_value()) + "'";
+    case TypeId::kBinary:
+      return "'" + string_value() + "'";
+    case TypeId::kDate:
+      return "DATE '" + FormatDate(int_value()) + "'";
+    case TypeId::kTime:
+      return "TIME '" + FormatTime(int_value()) + "'";
+    case TypeId::kTimestamp:
+      return "TIMESTAMP '" + FormatTimestamp(int_value()) + "'";
+    case TypeId::kInterval:
+      return "INTERVAL '" + FormatInterval(interval_value()) + "'";
     case TypeId::kList:
     case TypeId::kStruct: {
       std::string s = type_.id() == TypeId::kList ? "[" : "{";
@@ -175,7 +186,8 @@ std::string Value::ToString() const {
       }
       return s + (type_.id() == TypeId::kList ? "]" : "}");
     }
-    case TypeId::kNull: return "NULL";
+    case TypeId::kNull:
+      return "NULL";
   }
   return "?";
 }

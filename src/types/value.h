@@ -67,10 +67,10 @@ class Value {
 int CompareValues(const Value& a, const Value& b);
 
 // Formatting helpers shared by JSON output, casts to text and plan printing.
-std::string FormatTimestamp(int64_t micros);  // 2023-10-09T17:13:40.200 (ISO, 'T', no zone)
-std::string FormatDate(int64_t days);          // 2023-10-09
-std::string FormatTime(int64_t micros);        // 17:13:40.2
-std::string FormatInterval(const Interval& v); // PostgreSQL style: 1 day 02:00:00
+std::string FormatTimestamp(int64_t micros);    // 2023-10-09T17:13:40.200 (ISO, 'T', no zone)
+std::string FormatDate(int64_t days);           // 2023-10-09
+std::string FormatTime(int64_t micros);         // 17:13:40.2
+std::string FormatInterval(const Interval& v);  // PostgreSQL style: 1 day 02:00:00
 std::string FormatDecimal(int128_t v, int scale);
 // Days since epoch <-> civil date.
 int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d);

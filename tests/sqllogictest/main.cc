@@ -34,7 +34,8 @@ int main(int argc, char** argv) {
   for (const auto& root : roots) {
     if (fs::is_directory(root)) {
       for (const auto& e : fs::recursive_directory_iterator(root)) {
-        if (e.is_regular_file() && e.path().extension() == ".test") files.push_back(e.path().string());
+        if (e.is_regular_file() && e.path().extension() == ".test")
+          files.push_back(e.path().string());
       }
     } else {
       files.push_back(root);

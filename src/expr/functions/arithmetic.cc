@@ -19,16 +19,23 @@ enum class Op { kAdd, kSub, kMul, kDiv, kMod };
 
 const char* OpName(Op op) {
   switch (op) {
-    case Op::kAdd: return "+";
-    case Op::kSub: return "-";
-    case Op::kMul: return "*";
-    case Op::kDiv: return "/";
-    case Op::kMod: return "%";
+    case Op::kAdd:
+      return "+";
+    case Op::kSub:
+      return "-";
+    case Op::kMul:
+      return "*";
+    case Op::kDiv:
+      return "/";
+    case Op::kMod:
+      return "%";
   }
   return "?";
 }
 
-Status DivisionByZero() { return Status::User("division by zero"); }
+Status DivisionByZero() {
+  return Status::User("division by zero");
+}
 
 Status OutOfRange(const DataType& t) {
   return Status::User("{} out of range (integer overflow in arithmetic)", t.ToString());
@@ -87,9 +94,15 @@ Status IntKernel(Op op, const ColumnPtr& a, const ColumnPtr& b, int64_t n, const
       T r;
       bool ov = false;
       switch (op) {
-        case Op::kAdd: ov = __builtin_add_overflow(x[i], y[i], &r); break;
-        case Op::kSub: ov = __builtin_sub_overflow(x[i], y[i], &r); break;
-        case Op::kMul: ov = __builtin_mul_overflow(x[i], y[i], &r); break;
+        case Op::kAdd:
+          ov = __builtin_add_overflow(x[i], y[i], &r);
+          break;
+        case Op::kSub:
+          ov = __builtin_sub_overflow(x[i], y[i], &r);
+          break;
+        case Op::kMul:
+          ov = __builtin_mul_overflow(x[i], y[i], &r);
+          break;
         default:
           if constexpr (std::numeric_limits<T>::is_signed) {
             ov = y[i] == -1 && x[i] == std::numeric_limits<T>::min();
@@ -115,9 +128,15 @@ Status FloatKernel(Op op, const ColumnPtr& a, const ColumnPtr& b, int64_t n, con
   batch::BufferPtr validity = CombineValidity(args, n);
   const uint8_t* valid = validity ? validity->data() : nullptr;
   switch (op) {
-    case Op::kAdd: for (int64_t i = 0; i < n; ++i) o[i] = x[i] + y[i]; break;
-    case Op::kSub: for (int64_t i = 0; i < n; ++i) o[i] = x[i] - y[i]; break;
-    case Op::kMul: for (int64_t i = 0; i < n; ++i) o[i] = x[i] * y[i]; break;
+    case Op::kAdd:
+      for (int64_t i = 0; i < n; ++i) o[i] = x[i] + y[i];
+      break;
+    case Op::kSub:
+      for (int64_t i = 0; i < n; ++i) o[i] = x[i] - y[i];
+      break;
+    case Op::kMul:
+      for (int64_t i = 0; i < n; ++i) o[i] = x[i] * y[i];
+      break;
     case Op::kDiv:
     case Op::kMod:
       for (int64_t i = 0; i < n; ++i) {
@@ -139,8 +158,8 @@ int128_t Pow10(int n) {
 
 // Decimal arithmetic on scaled int128 values. Both inputs carry their own scale; the result
 // type was chosen at bind time.
-Status DecimalKernel(Op op, const ColumnPtr& a, const ColumnPtr& b, int64_t n,
-                     const DataType& type, ColumnPtr* out) {
+Status DecimalKernel(Op op, const ColumnPtr& a, const ColumnPtr& b, int64_t n, const DataType& type,
+                     ColumnPtr* out) {
   auto result = Column::MakeFixed(type, n);
   const int128_t* x = a->raw<int128_t>();
   const int128_t* y = b->raw<int128_t>();
@@ -157,9 +176,15 @@ Status DecimalKernel(Op op, const ColumnPtr& a, const ColumnPtr& b, int64_t n,
     }
     int128_t r = 0;
     switch (op) {
-      case Op::kAdd: r = x[i] * Pow10(so - sa) + y[i] * Pow10(so - sb); break;
-      case Op::kSub: r = x[i] * Pow10(so - sa) - y[i] * Pow10(so - sb); break;
-      case Op::kMul: r = x[i] * y[i]; break;  // so == sa + sb
+      case Op::kAdd:
+        r = x[i] * Pow10(so - sa) + y[i] * Pow10(so - sb);
+        break;
+      case Op::kSub:
+        r = x[i] * Pow10(so - sa) - y[i] * Pow10(so - sb);
+        break;
+      case Op::kMul:
+        r = x[i] * y[i];
+        break;  // so == sa + sb
       case Op::kDiv: {
         if (y[i] == 0) return DivisionByZero();
         // x / y at scale so: (x * 10^(so - sa + sb)) / y, rounded half away from zero.
@@ -183,21 +208,33 @@ Status DecimalKernel(Op op, const ColumnPtr& a, const ColumnPtr& b, int64_t n,
   return Status::Ok();
 }
 
-Status NumericKernel(Op op, const ColumnPtr& a, const ColumnPtr& b, int64_t n,
-                     const DataType& type, ColumnPtr* out) {
+Status NumericKernel(Op op, const ColumnPtr& a, const ColumnPtr& b, int64_t n, const DataType& type,
+                     ColumnPtr* out) {
   switch (type.id()) {
-    case TypeId::kInt8: return IntKernel<int8_t>(op, a, b, n, type, out);
-    case TypeId::kInt16: return IntKernel<int16_t>(op, a, b, n, type, out);
-    case TypeId::kInt32: return IntKernel<int32_t>(op, a, b, n, type, out);
-    case TypeId::kInt64: return IntKernel<int64_t>(op, a, b, n, type, out);
-    case TypeId::kUInt8: return IntKernel<uint8_t>(op, a, b, n, type, out);
-    case TypeId::kUInt16: return IntKernel<uint16_t>(op, a, b, n, type, out);
-    case TypeId::kUInt32: return IntKernel<uint32_t>(op, a, b, n, type, out);
-    case TypeId::kUInt64: return IntKernel<uint64_t>(op, a, b, n, type, out);
-    case TypeId::kFloat32: return FloatKernel<float>(op, a, b, n, type, out);
-    case TypeId::kFloat64: return FloatKernel<double>(op, a, b, n, type, out);
-    case TypeId::kDecimal: return DecimalKernel(op, a, b, n, type, out);
-    default: return Status::Internal("numeric kernel on {}", type.ToString());
+    case TypeId::kInt8:
+      return IntKernel<int8_t>(op, a, b, n, type, out);
+    case TypeId::kInt16:
+      return IntKernel<int16_t>(op, a, b, n, type, out);
+    case TypeId::kInt32:
+      return IntKernel<int32_t>(op, a, b, n, type, out);
+    case TypeId::kInt64:
+      return IntKernel<int64_t>(op, a, b, n, type, out);
+    case TypeId::kUInt8:
+      return IntKernel<uint8_t>(op, a, b, n, type, out);
+    case TypeId::kUInt16:
+      return IntKernel<uint16_t>(op, a, b, n, type, out);
+    case TypeId::kUInt32:
+      return IntKernel<uint32_t>(op, a, b, n, type, out);
+    case TypeId::kUInt64:
+      return IntKernel<uint64_t>(op, a, b, n, type, out);
+    case TypeId::kFloat32:
+      return FloatKernel<float>(op, a, b, n, type, out);
+    case TypeId::kFloat64:
+      return FloatKernel<double>(op, a, b, n, type, out);
+    case TypeId::kDecimal:
+      return DecimalKernel(op, a, b, n, type, out);
+    default:
+      return Status::Internal("numeric kernel on {}", type.ToString());
   }
 }
 
@@ -229,7 +266,9 @@ Status TimestampIntervalKernel(int sign, const ColumnPtr& ts, const ColumnPtr& i
   return Status::Ok();
 }
 
-bool IsNumericOrNull(const DataType& t) { return t.is_numeric() || t.id() == TypeId::kNull; }
+bool IsNumericOrNull(const DataType& t) {
+  return t.is_numeric() || t.id() == TypeId::kNull;
+}
 
 // Result type of a numeric operation on the common type `t` (decimal scales adjust).
 DataType NumericResultType(Op op, const DataType& a, const DataType& b, const DataType& t) {
@@ -239,18 +278,21 @@ DataType NumericResultType(Op op, const DataType& a, const DataType& b, const Da
   int pa = a.id() == TypeId::kDecimal ? a.precision() : 19;
   int pb = b.id() == TypeId::kDecimal ? b.precision() : 19;
   switch (op) {
-    case Op::kMul: return DataType::Decimal(std::min(38, pa + pb), std::min(38, sa + sb));
+    case Op::kMul:
+      return DataType::Decimal(std::min(38, pa + pb), std::min(38, sa + sb));
     case Op::kDiv: {
       int scale = std::max({6, sa, sb});
       return DataType::Decimal(38, scale);
     }
-    default: return DataType::Decimal(std::min(38, t.precision() + 1), t.scale());
+    default:
+      return DataType::Decimal(std::min(38, t.precision() + 1), t.scale());
   }
 }
 
 BindFn ArithmeticBind(Op op) {
   return [op](const BindInput& in) -> Result<BoundFunction> {
-    if (in.types.size() != 2) return Status::Internal("binary operator with {} args", in.types.size());
+    if (in.types.size() != 2)
+      return Status::Internal("binary operator with {} args", in.types.size());
     const DataType& a = in.types[0];
     const DataType& b = in.types[1];
     BoundFunction fn;
@@ -321,8 +363,8 @@ BindFn ArithmeticBind(Op op) {
       fn.return_type = DataType(TypeId::kDate);
       fn.kernel = [sign](const BoundFunction& f, std::span<const ColumnPtr> args, int64_t n,
                          ColumnPtr* out) {
-        *out = MapFixed2<int32_t, int32_t, int32_t>(args[0], args[1], f.return_type,
-                                                    [sign](int32_t d, int32_t k) { return d + sign * k; });
+        *out = MapFixed2<int32_t, int32_t, int32_t>(
+            args[0], args[1], f.return_type, [sign](int32_t d, int32_t k) { return d + sign * k; });
         return Status::Ok();
       };
       return fn;
@@ -404,8 +446,8 @@ void RegisterArithmeticFunctions(FunctionRegistry* r) {
   r->Register("/", ArithmeticBind(Op::kDiv));
   r->Register("%", ArithmeticBind(Op::kMod));
   r->Register("neg", [](const BindInput& in) -> Result<BoundFunction> {
-    if (in.types.size() != 1 || !(IsNumericOrNull(in.types[0]) ||
-                                  in.types[0].id() == TypeId::kInterval)) {
+    if (in.types.size() != 1 ||
+        !(IsNumericOrNull(in.types[0]) || in.types[0].id() == TypeId::kInterval)) {
       return NoMatchingSignature("-", in, "a number or an interval");
     }
     BoundFunction fn;
@@ -424,11 +466,10 @@ void RegisterArithmeticFunctions(FunctionRegistry* r) {
         return Status::Ok();
       }
       // 0 - x reuses the checked kernels.
-      ColumnPtr zero = Column::MakeConstant(
-          t.id() == TypeId::kDecimal ? Value::Decimal(t, 0)
-          : t.is_floating()          ? Value::Float(t, 0.0)
-                                     : Value::Int(t, 0),
-          n);
+      ColumnPtr zero = Column::MakeConstant(t.id() == TypeId::kDecimal ? Value::Decimal(t, 0)
+                                            : t.is_floating()          ? Value::Float(t, 0.0)
+                                                                       : Value::Int(t, 0),
+                                            n);
       return NumericKernel(Op::kSub, zero, args[0], n, t, out);
     };
     return fn;

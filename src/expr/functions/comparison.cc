@@ -17,12 +17,18 @@ enum class Cmp { kEq, kNe, kLt, kLe, kGt, kGe };
 template <typename T>
 bool Apply(Cmp c, const T& a, const T& b) {
   switch (c) {
-    case Cmp::kEq: return a == b;
-    case Cmp::kNe: return a != b;
-    case Cmp::kLt: return a < b;
-    case Cmp::kLe: return a <= b;
-    case Cmp::kGt: return a > b;
-    case Cmp::kGe: return a >= b;
+    case Cmp::kEq:
+      return a == b;
+    case Cmp::kNe:
+      return a != b;
+    case Cmp::kLt:
+      return a < b;
+    case Cmp::kLe:
+      return a <= b;
+    case Cmp::kGt:
+      return a > b;
+    case Cmp::kGe:
+      return a >= b;
   }
   return false;
 }
@@ -65,7 +71,8 @@ int CompareRow(const Column& a, int64_t i, const Column& b, int64_t j) {
       int128_t x = IntervalKey(a.raw<Interval>()[i]), y = IntervalKey(b.raw<Interval>()[j]);
       return x < y ? -1 : (x > y ? 1 : 0);
     }
-    default: return types::CompareValues(a.GetValue(i), b.GetValue(j));
+    default:
+      return types::CompareValues(a.GetValue(i), b.GetValue(j));
   }
 }
 
@@ -83,20 +90,42 @@ Status CompareKernel(Cmp c, std::span<const ColumnPtr> args, int64_t n, ColumnPt
       }
       break;
     }
-    case TypeId::kInt8: CompareFixed<int8_t>(c, a, b, n, bits); break;
-    case TypeId::kInt16: CompareFixed<int16_t>(c, a, b, n, bits); break;
+    case TypeId::kInt8:
+      CompareFixed<int8_t>(c, a, b, n, bits);
+      break;
+    case TypeId::kInt16:
+      CompareFixed<int16_t>(c, a, b, n, bits);
+      break;
     case TypeId::kInt32:
-    case TypeId::kDate: CompareFixed<int32_t>(c, a, b, n, bits); break;
+    case TypeId::kDate:
+      CompareFixed<int32_t>(c, a, b, n, bits);
+      break;
     case TypeId::kInt64:
     case TypeId::kTime:
-    case TypeId::kTimestamp: CompareFixed<int64_t>(c, a, b, n, bits); break;
-    case TypeId::kUInt8: CompareFixed<uint8_t>(c, a, b, n, bits); break;
-    case TypeId::kUInt16: CompareFixed<uint16_t>(c, a, b, n, bits); break;
-    case TypeId::kUInt32: CompareFixed<uint32_t>(c, a, b, n, bits); break;
-    case TypeId::kUInt64: CompareFixed<uint64_t>(c, a, b, n, bits); break;
-    case TypeId::kFloat32: CompareFixed<float>(c, a, b, n, bits); break;
-    case TypeId::kFloat64: CompareFixed<double>(c, a, b, n, bits); break;
-    case TypeId::kDecimal: CompareFixed<int128_t>(c, a, b, n, bits); break;
+    case TypeId::kTimestamp:
+      CompareFixed<int64_t>(c, a, b, n, bits);
+      break;
+    case TypeId::kUInt8:
+      CompareFixed<uint8_t>(c, a, b, n, bits);
+      break;
+    case TypeId::kUInt16:
+      CompareFixed<uint16_t>(c, a, b, n, bits);
+      break;
+    case TypeId::kUInt32:
+      CompareFixed<uint32_t>(c, a, b, n, bits);
+      break;
+    case TypeId::kUInt64:
+      CompareFixed<uint64_t>(c, a, b, n, bits);
+      break;
+    case TypeId::kFloat32:
+      CompareFixed<float>(c, a, b, n, bits);
+      break;
+    case TypeId::kFloat64:
+      CompareFixed<double>(c, a, b, n, bits);
+      break;
+    case TypeId::kDecimal:
+      CompareFixed<int128_t>(c, a, b, n, bits);
+      break;
     default:
       for (int64_t i = 0; i < n; ++i) {
         if (a.IsNull(i) || b.IsNull(i)) continue;
@@ -254,7 +283,8 @@ void RegisterComparisonFunctions(FunctionRegistry* r) {
   };
   for (Entry e : {Entry{"=", Cmp::kEq}, Entry{"<>", Cmp::kNe}, Entry{"<", Cmp::kLt},
                   Entry{"<=", Cmp::kLe}, Entry{">", Cmp::kGt}, Entry{">=", Cmp::kGe}}) {
-    r->Register(e.name, [e](const BindInput& in) { return BindComparison(in, e.cmp, e.name, false); });
+    r->Register(e.name,
+                [e](const BindInput& in) { return BindComparison(in, e.cmp, e.name, false); });
   }
   r->Register("is_distinct_from", [](const BindInput& in) {
     return BindComparison(in, Cmp::kNe, "IS DISTINCT FROM", true);

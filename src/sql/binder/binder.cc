@@ -28,7 +28,9 @@ struct BindError {
   Status status;
 };
 
-[[noreturn]] void Fail(const Location& loc, Status status) { throw BindError{loc, std::move(status)}; }
+[[noreturn]] void Fail(const Location& loc, Status status) {
+  throw BindError{loc, std::move(status)};
+}
 
 template <typename... Args>
 [[noreturn]] void FailUser(const Location& loc, fmt::format_string<Args...> f, Args&&... args) {
@@ -47,19 +49,49 @@ std::string Hint(const std::string& word, const std::vector<std::string>& candid
 }
 
 const std::set<std::string>& AggregateNames() {
-  static const std::set<std::string> kNames = {
-      "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "bit_and", "bit_or",
-      "bit_xor", "first_value", "last_value", "array_agg", "string_agg", "median", "stddev",
-      "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop", "covar_samp",
-      "covar_pop", "corr", "regr_slope", "regr_intercept", "regr_count", "regr_r2",
-      "regr_avgx", "regr_avgy", "regr_sxx", "regr_syy", "regr_sxy", "approx_distinct",
-      "approx_percentile_cont", "percentile_cont"};
+  static const std::set<std::string> kNames = {"count",
+                                               "sum",
+                                               "avg",
+                                               "min",
+                                               "max",
+                                               "bool_and",
+                                               "bool_or",
+                                               "every",
+                                               "bit_and",
+                                               "bit_or",
+                                               "bit_xor",
+                                               "first_value",
+                                               "last_value",
+                                               "array_agg",
+                                               "string_agg",
+                                               "median",
+                                               "stddev",
+                                               "stddev_samp",
+                                               "stddev_pop",
+                                               "variance",
+                                               "var_samp",
+                                               "var_pop",
+                                               "covar_samp",
+                                               "covar_pop",
+                                               "corr",
+                                               "regr_slope",
+                                               "regr_intercept",
+                                               "regr_count",
+                                               "regr_r2",
+                                               "regr_avgx",
+                                               "regr_avgy",
+                                               "regr_sxx",
+                                               "regr_syy",
+                                               "regr_sxy",
+                                               "approx_distinct",
+                                               "approx_percentile_cont",
+                                               "percentile_cont"};
   return kNames;
 }
 
 const std::set<std::string>& WindowFunctionNames() {
-  static const std::set<std::string> kNames = {"row_number", "rank", "dense_rank", "lag", "lead",
-                                               "ntile", "percent_rank", "cume_dist"};
+  static const std::set<std::string> kNames = {"row_number", "rank",  "dense_rank",   "lag",
+                                               "lead",       "ntile", "percent_rank", "cume_dist"};
   return kNames;
 }
 
@@ -85,7 +117,8 @@ DataType ResolveType(const TypeName& t) {
     int p = t.params.empty() ? 38 : t.params[0];
     int s = t.params.size() > 1 ? t.params[1] : (t.params.empty() ? 9 : 0);
     if (p < 1 || p > 38) FailUser(t.loc, "DECIMAL precision {} must be between 1 and 38", p);
-    if (s < 0 || s > p) FailUser(t.loc, "DECIMAL scale {} must be between 0 and the precision {}", s, p);
+    if (s < 0 || s > p)
+      FailUser(t.loc, "DECIMAL scale {} must be between 0 and the precision {}", s, p);
     base = DataType::Decimal(p, s);
   } else if (n == "text") {
     base = types::Utf8();
@@ -105,7 +138,8 @@ DataType ResolveType(const TypeName& t) {
     base = DataType(TypeId::kJson);
   } else if (n == "struct") {
     std::vector<Field> fields;
-    for (const auto& f : t.struct_fields) fields.push_back(Field{f.name, ResolveType(*f.type), true});
+    for (const auto& f : t.struct_fields)
+      fields.push_back(Field{f.name, ResolveType(*f.type), true});
     base = DataType::Struct(std::move(fields));
   } else {
     FailUser(t.loc, "unknown type '{}'", n);
@@ -114,6 +148,7 @@ DataType ResolveType(const TypeName& t) {
   return base;
 }
 
+// The statement on one line, runs of white space squeezed, cut at `n` characters.
 std::string Truncate(std::string_view s, size_t n) {
   std::string out;
   for (char c : s) {
@@ -121,7 +156,9 @@ std::string Truncate(std::string_view s, size_t n) {
       out += "...";
       break;
     }
-    out += (c == '\n' || c == '\t') ? ' ' : c;
+    bool space = c == ' ' || c == '\n' || c == '\t' || c == '\r';
+    if (space && (out.empty() || out.back() == ' ')) continue;
+    out += space ? ' ' : c;
   }
   return out;
 }
@@ -195,11 +232,21 @@ class StatementBinder {
 
 void StatementBinder::Bind(const Statement& stmt) {
   switch (stmt.kind) {
-    case StatementKind::kCreateTable: BindCreateTable(stmt); break;
-    case StatementKind::kCreateView: BindCreateView(stmt); break;
-    case StatementKind::kInsert: BindInsert(stmt); break;
-    case StatementKind::kSelect: BindSelect(stmt); break;
-    case StatementKind::kSet: BindSet(stmt); break;
+    case StatementKind::kCreateTable:
+      BindCreateTable(stmt);
+      break;
+    case StatementKind::kCreateView:
+      BindCreateView(stmt);
+      break;
+    case StatementKind::kInsert:
+      BindInsert(stmt);
+      break;
+    case StatementKind::kSelect:
+      BindSelect(stmt);
+      break;
+    case StatementKind::kSet:
+      BindSet(stmt);
+      break;
   }
 }
 
@@ -261,8 +308,8 @@ void StatementBinder::BindCreateTable(const Statement& stmt) {
                      "event time and watermarks (WATERMARK FOR / event_time_field) are not "
                      "supported yet; remove them to use processing time");
   }
-  auto spec = connectors::ResolveTable(stmt.name, types::Schema(physical), stmt.has_column_list,
-                                       options);
+  auto spec =
+      connectors::ResolveTable(stmt.name, types::Schema(physical), stmt.has_column_list, options);
   if (!spec.ok()) Fail(stmt.loc, spec.status());
   entry.table = std::make_shared<connectors::TableSpec>(spec.MoveValue());
   if (!stmt.has_column_list) {
@@ -282,8 +329,8 @@ void StatementBinder::BindCreateTable(const Statement& stmt) {
       if (!c.generated) continue;
       auto bound = BindExpr(*c.generated, scope);
       if (!expr::CanCast(bound->type, c.type)) {
-        FailUser(c.generated->loc, "generated column \"{}\" is {} but its expression is {}",
-                 c.name, c.type.ToString(), bound->type.ToString());
+        FailUser(c.generated->loc, "generated column \"{}\" is {} but its expression is {}", c.name,
+                 c.type.ToString(), bound->type.ToString());
       }
     }
   } else {
@@ -340,7 +387,8 @@ PlanPtr StatementBinder::CoerceTo(const Relation& rel, const std::vector<DataTyp
     fields.push_back(Field{names[i], to, true});
   }
   if (identity) return rel.plan;
-  return MakeProject(rel.plan, std::move(exprs), std::make_shared<types::Schema>(std::move(fields)));
+  return MakeProject(rel.plan, std::move(exprs),
+                     std::make_shared<types::Schema>(std::move(fields)));
 }
 
 void StatementBinder::BindInsert(const Statement& stmt) {
@@ -379,7 +427,8 @@ void StatementBinder::BindInsert(const Statement& stmt) {
     types.push_back(f.type);
     names.push_back(f.name);
   }
-  PlanPtr plan = CoerceTo(rel, types, names, stmt.query->loc, fmt::format("sink \"{}\"", stmt.name));
+  PlanPtr plan =
+      CoerceTo(rel, types, names, stmt.query->loc, fmt::format("sink \"{}\"", stmt.name));
   if (b_->inserts_.find(stmt.name) == b_->inserts_.end()) b_->sink_order_.push_back(stmt.name);
   b_->inserts_[stmt.name].push_back(plan);
 }
@@ -398,8 +447,7 @@ void StatementBinder::BindSelect(const Statement& stmt) {
 }
 
 void StatementBinder::BindSet(const Statement& stmt) {
-  static const std::vector<std::string> kKnown = {"updating_ttl", "update_flush_interval",
-                                                  "batch_size", "parallelism"};
+  const auto& kKnown = KnownSettings();
   if (std::find(kKnown.begin(), kKnown.end(), stmt.set_name) == kKnown.end()) {
     FailUser(stmt.loc, "unknown setting '{}'{}", stmt.set_name, Hint(stmt.set_name, kKnown));
   }
@@ -421,7 +469,8 @@ Relation StatementBinder::BindQuery(const Query& q) {
   }
   ctes_.emplace_back();
   for (const auto& cte : q.with) {
-    if (ctes_.back().count(cte.name)) FailUser(cte.loc, "WITH query \"{}\" is given twice", cte.name);
+    if (ctes_.back().count(cte.name))
+      FailUser(cte.loc, "WITH query \"{}\" is given twice", cte.name);
     BindQuery(*cte.query);  // errors at the CTE itself
     ctes_.back()[cte.name] = &cte;
   }
@@ -433,12 +482,16 @@ Relation StatementBinder::BindQuery(const Query& q) {
 
 Relation StatementBinder::BindSetExpr(const SetExpr& s) {
   switch (s.kind) {
-    case SetExpr::Kind::kSelect: return BindSelectCore(*s.select);
-    case SetExpr::Kind::kQuery: return BindQuery(*s.query);
-    case SetExpr::Kind::kSetOp: break;
+    case SetExpr::Kind::kSelect:
+      return BindSelectCore(*s.select);
+    case SetExpr::Kind::kQuery:
+      return BindQuery(*s.query);
+    case SetExpr::Kind::kSetOp:
+      break;
   }
   if (s.set_op != "union") {
-    FailNotSupported(s.loc, "{} is not supported yet", s.set_op == "intersect" ? "INTERSECT" : "EXCEPT");
+    FailNotSupported(s.loc, "{} is not supported yet",
+                     s.set_op == "intersect" ? "INTERSECT" : "EXCEPT");
   }
   if (!s.all) {
     FailNotSupported(s.loc,
@@ -465,8 +518,9 @@ Relation StatementBinder::BindSetExpr(const SetExpr& s) {
   for (size_t i = 0; i < width; ++i) types.push_back(rels[0].columns[i].type);
   for (size_t r = 1; r < rels.size(); ++r) {
     if (rels[r].columns.size() != width) {
-      FailUser(parts[r]->loc, "each UNION ALL query must have the same number of columns ({} vs {})",
-               width, rels[r].columns.size());
+      FailUser(parts[r]->loc,
+               "each UNION ALL query must have the same number of columns ({} vs {})", width,
+               rels[r].columns.size());
     }
     for (size_t i = 0; i < width; ++i) {
       auto common = expr::CommonSuperType(types[i], rels[r].columns[i].type);
@@ -545,16 +599,21 @@ Relation StatementBinder::BindTableRef(const TableRef& t) {
             FailUser(cte->loc, "WITH query \"{}\" names {} columns but has {}", cte->name,
                      cte->column_names.size(), rel.columns.size());
           }
-          for (size_t i = 0; i < cte->column_names.size(); ++i) rel.columns[i].name = cte->column_names[i];
-          rel.plan = CoerceTo(rel, [&] {
-            std::vector<DataType> ts;
-            for (const auto& c : rel.columns) ts.push_back(c.type);
-            return ts;
-          }(), [&] {
-            std::vector<std::string> ns;
-            for (const auto& c : rel.columns) ns.push_back(c.name);
-            return ns;
-          }(), cte->loc, "WITH query");
+          for (size_t i = 0; i < cte->column_names.size(); ++i)
+            rel.columns[i].name = cte->column_names[i];
+          rel.plan = CoerceTo(
+              rel,
+              [&] {
+                std::vector<DataType> ts;
+                for (const auto& c : rel.columns) ts.push_back(c.type);
+                return ts;
+              }(),
+              [&] {
+                std::vector<std::string> ns;
+                for (const auto& c : rel.columns) ns.push_back(c.name);
+                return ns;
+              }(),
+              cte->loc, "WITH query");
         }
         for (auto& c : rel.columns) c.qualifier = qualifier;
         return rel;
@@ -592,18 +651,24 @@ std::string StatementBinder::ColumnName(const SelectItem& item, const BoundExprP
   const Expr* e = item.expr.get();
   while (e->kind == ExprKind::kCast) e = e->args[0].get();
   switch (e->kind) {
-    case ExprKind::kColumnRef: return e->names.back();
-    case ExprKind::kFieldAccess: return e->text;
-    case ExprKind::kFunction: return e->names.back();
-    case ExprKind::kCase: return "case";
-    default: return "?column?";
+    case ExprKind::kColumnRef:
+      return e->names.back();
+    case ExprKind::kFieldAccess:
+      return e->text;
+    case ExprKind::kFunction:
+      return e->names.back();
+    case ExprKind::kCase:
+      return "case";
+    default:
+      return "?column?";
   }
 }
 
 Relation StatementBinder::BindSelectCore(const SelectCore& s) {
   if (!s.from) {
-    FailNotSupported(s.loc, "a streaming query reads FROM a source table; SELECT without FROM "
-                            "is not supported");
+    FailNotSupported(s.loc,
+                     "a streaming query reads FROM a source table; SELECT without FROM "
+                     "is not supported");
   }
   Relation rel = BindTableRef(*s.from);
   if (s.where) {
@@ -642,8 +707,7 @@ Relation StatementBinder::BindSelectCore(const SelectCore& s) {
   if (s.having) FailNotSupported(s.having->loc, "HAVING is not supported yet");
   for (const auto& item : s.items) {
     if (const Expr* agg = mentions_aggregate(*item.expr)) {
-      FailNotSupported(agg->loc, "aggregate function {}() is not supported yet",
-                       agg->names.back());
+      FailNotSupported(agg->loc, "aggregate function {}() is not supported yet", agg->names.back());
     }
   }
   if (s.distinct) FailNotSupported(s.loc, "SELECT DISTINCT is not supported yet");
@@ -712,7 +776,7 @@ BoundExprPtr StatementBinder::BindCall(const std::string& name, std::vector<Boun
   for (const auto& a : args) {
     input.types.push_back(a->type);
     input.constants.push_back(a->kind == BoundKind::kLiteral ? std::optional<Value>(a->literal)
-                                                              : std::nullopt);
+                                                             : std::nullopt);
   }
   const auto& registry = expr::FunctionRegistry::Get();
   if (!registry.Contains(name)) {
@@ -728,8 +792,7 @@ BoundExprPtr StatementBinder::BindCall(const std::string& name, std::vector<Boun
 }
 
 BoundExprPtr StatementBinder::BindOperator(const std::string& fn, const Expr& left,
-                                           const Expr& right,
-                                           const std::vector<ScopeColumn>& scope,
+                                           const Expr& right, const std::vector<ScopeColumn>& scope,
                                            const Location& loc) {
   BoundExprPtr l = BindExpr(left, scope);
   BoundExprPtr r = BindExpr(right, scope);
@@ -742,11 +805,16 @@ BoundExprPtr StatementBinder::BindOperator(const std::string& fn, const Expr& le
              fn != "||" && fn != "->" && fn != "->>") {
     l = CastLiteralTo(left, r->type);
   }
-  // An integer literal takes the integer type of the other side when it fits, so
-  // `small_col > 100` stays SMALLINT and `unsigned_col % 2` stays unsigned.
+  // In a comparison, an integer literal takes the integer or decimal type of the other side
+  // when it fits, so `small_col > 100` compares SMALLINTs instead of widening the column. (In
+  // arithmetic it stays INT, as in PostgreSQL, so results keep PostgreSQL's types.)
+  static const std::set<std::string> kComparisons = {
+      "=", "<>", "<", "<=", ">", ">=", "is_distinct_from", "is_not_distinct_from"};
   auto adopt = [&](const Expr& lit_ast, BoundExprPtr& lit, const BoundExprPtr& other) {
+    if (!kComparisons.count(fn)) return;
     if (lit_ast.kind != ExprKind::kLiteral || lit_ast.literal_kind != LiteralKind::kInteger) return;
-    if (!other->type.is_integer() || lit->kind != BoundKind::kLiteral) return;
+    bool exact = other->type.is_integer() || other->type.id() == TypeId::kDecimal;
+    if (!exact || lit->kind != BoundKind::kLiteral) return;
     auto v = expr::CastValue(lit->literal, other->type, true);
     if (v.ok() && !v->is_null()) lit = expr::MakeLiteral(v.MoveValue());
   };
@@ -857,14 +925,18 @@ BoundExprPtr StatementBinder::BindExpr(const Expr& e, const std::vector<ScopeCol
   switch (e.kind) {
     case ExprKind::kLiteral:
       switch (e.literal_kind) {
-        case LiteralKind::kNull: return expr::MakeLiteral(Value());
-        case LiteralKind::kBool: return expr::MakeLiteral(Value::Boolean(e.bool_value));
-        case LiteralKind::kString: return expr::MakeLiteral(Value::String(e.text));
+        case LiteralKind::kNull:
+          return expr::MakeLiteral(Value());
+        case LiteralKind::kBool:
+          return expr::MakeLiteral(Value::Boolean(e.bool_value));
+        case LiteralKind::kString:
+          return expr::MakeLiteral(Value::String(e.text));
         case LiteralKind::kInteger: {
           auto v = expr::CastValue(Value::String(e.text), types::Int64(), true);
           if (v.ok() && !v->is_null()) {
             int64_t x = v->int_value();
-            if (x >= INT32_MIN && x <= INT32_MAX) return expr::MakeLiteral(Value::Int(types::Int32(), x));
+            if (x >= INT32_MIN && x <= INT32_MAX)
+              return expr::MakeLiteral(Value::Int(types::Int32(), x));
             return expr::MakeLiteral(*v);
           }
           auto d = expr::CastValue(Value::String(e.text), DataType::Decimal(38, 0), true);
@@ -901,8 +973,10 @@ BoundExprPtr StatementBinder::BindExpr(const Expr& e, const std::vector<ScopeCol
       if (!iv.ok()) Fail(e.loc, iv.status());
       return expr::MakeLiteral(Value::IntervalValue(*iv));
     }
-    case ExprKind::kColumnRef: return BindColumnRef(e, scope);
-    case ExprKind::kStar: FailUser(e.loc, "* is only allowed in the select list or count(*)");
+    case ExprKind::kColumnRef:
+      return BindColumnRef(e, scope);
+    case ExprKind::kStar:
+      FailUser(e.loc, "* is only allowed in the select list or count(*)");
     case ExprKind::kUnary: {
       if (e.op == "not") {
         return expr::MakeLogical(BoundKind::kNot, {BindBool(*e.args[0], scope, "NOT")});
@@ -915,8 +989,9 @@ BoundExprPtr StatementBinder::BindExpr(const Expr& e, const std::vector<ScopeCol
     case ExprKind::kBinary: {
       if (e.op == "and" || e.op == "or") {
         const char* ctx = e.op == "and" ? "AND" : "OR";
-        return expr::MakeLogical(e.op == "and" ? BoundKind::kAnd : BoundKind::kOr,
-                                 {BindBool(*e.args[0], scope, ctx), BindBool(*e.args[1], scope, ctx)});
+        return expr::MakeLogical(
+            e.op == "and" ? BoundKind::kAnd : BoundKind::kOr,
+            {BindBool(*e.args[0], scope, ctx), BindBool(*e.args[1], scope, ctx)});
       }
       std::string op = e.op == "!=" ? "<>" : e.op;
       return BindOperator(op, *e.args[0], *e.args[1], scope, e.loc);
@@ -983,7 +1058,8 @@ BoundExprPtr StatementBinder::BindExpr(const Expr& e, const std::vector<ScopeCol
       for (const auto& v : values) {
         auto common = expr::CommonSuperType(t, v->type);
         if (!common.ok()) {
-          FailUser(e.loc, "CASE types {} and {} cannot be matched", t.ToString(), v->type.ToString());
+          FailUser(e.loc, "CASE types {} and {} cannot be matched", t.ToString(),
+                   v->type.ToString());
         }
         t = *common;
       }
@@ -999,10 +1075,12 @@ BoundExprPtr StatementBinder::BindExpr(const Expr& e, const std::vector<ScopeCol
       if (e.has_else) c->args.push_back(Cast(values.back(), t, e.loc, false));
       return c;
     }
-    case ExprKind::kFunction: return BindFunction(e, scope);
+    case ExprKind::kFunction:
+      return BindFunction(e, scope);
     case ExprKind::kSubscript: {
       BoundExprPtr base = BindExpr(*e.args[0], scope);
-      if (base->type.id() == TypeId::kJson) return BindCall("->", {base, BindExpr(*e.args[1], scope)}, e.loc);
+      if (base->type.id() == TypeId::kJson)
+        return BindCall("->", {base, BindExpr(*e.args[1], scope)}, e.loc);
       if (base->type.id() != TypeId::kList) {
         FailUser(e.loc, "cannot subscript type {}: it is not an array", base->type.ToString());
       }
@@ -1016,7 +1094,8 @@ BoundExprPtr StatementBinder::BindExpr(const Expr& e, const std::vector<ScopeCol
     case ExprKind::kFieldAccess: {
       BoundExprPtr base = BindExpr(*e.args[0], scope);
       if (base->type.id() != TypeId::kStruct) {
-        FailUser(e.loc, "type {} is not a struct: it has no field \"{}\"", base->type.ToString(), e.text);
+        FailUser(e.loc, "type {} is not a struct: it has no field \"{}\"", base->type.ToString(),
+                 e.text);
       }
       const auto& fields = base->type.fields();
       for (size_t f = 0; f < fields.size(); ++f) {
@@ -1036,7 +1115,8 @@ BoundExprPtr StatementBinder::BindExpr(const Expr& e, const std::vector<ScopeCol
       for (const auto& a : e.args) args.push_back(BindExpr(*a, scope));
       return BindCall("make_array", std::move(args), e.loc);
     }
-    case ExprKind::kRow: FailNotSupported(e.loc, "ROW(...) constructors are not supported yet");
+    case ExprKind::kRow:
+      FailNotSupported(e.loc, "ROW(...) constructors are not supported yet");
     case ExprKind::kSubquery:
       FailNotSupported(e.loc, "subqueries in expressions are not supported yet");
   }
@@ -1050,9 +1130,9 @@ Status Binder::BindStatement(const Statement& stmt, int index) {
   try {
     sb.Bind(stmt);
   } catch (const BindError& err) {
-    std::string msg = fmt::format("line {}, column {}: {}\n  in statement {}: {}", err.loc.line,
-                                  err.loc.column, err.status.message(), index,
-                                  Truncate(stmt.text, 100));
+    std::string msg =
+        fmt::format("line {}, column {}: {}\n  in statement {}: {}", err.loc.line, err.loc.column,
+                    err.status.message(), index, Truncate(stmt.text, 100));
     return Status(err.status.kind(), msg);
   }
   return Status::Ok();

@@ -48,27 +48,27 @@ struct WindowSpec {
 };
 
 enum class ExprKind {
-  kLiteral,        // literal_kind + text
-  kColumnRef,      // names: a, t.a, t.a.b (resolution happens in the binder)
-  kStar,           // *, t.*  (names = qualifier)
-  kUnary,          // op: "-", "+", "not"
-  kBinary,         // op: + - * / % || = <> < <= > >= and or -> ->> ^ & | # << >>
-  kIsNull,         // negated: IS NOT NULL
-  kIsBool,         // IS [NOT] TRUE/FALSE/UNKNOWN; op = "true" | "false" | "unknown"
-  kIsDistinctFrom, // negated: IS NOT DISTINCT FROM
-  kBetween,        // args: expr, low, high
-  kInList,         // args: expr, items...
-  kLike,           // args: expr, pattern[, escape]; case_insensitive for ILIKE
-  kSimilarTo,      // args: expr, pattern
-  kCast,           // args: expr; cast_type. try_cast for TRY_CAST
-  kCase,           // args: [operand], when1, then1, ..., [else]; has_operand, has_else
-  kFunction,       // name, args, distinct, star_arg, filter, over
-  kSubscript,      // args: base, index
-  kFieldAccess,    // args: base; field name  ((expr).field)
-  kArray,          // ARRAY[...] / [..]; args
-  kRow,            // ROW(a, b) / (a, b)
-  kSubquery,       // (SELECT ...), EXISTS; parsed so the binder can reject it clearly
-  kInterval,       // INTERVAL '1 minute' or INTERVAL '1' MINUTE: text, unit
+  kLiteral,         // literal_kind + text
+  kColumnRef,       // names: a, t.a, t.a.b (resolution happens in the binder)
+  kStar,            // *, t.*  (names = qualifier)
+  kUnary,           // op: "-", "+", "not"
+  kBinary,          // op: + - * / % || = <> < <= > >= and or -> ->> ^ & | # << >>
+  kIsNull,          // negated: IS NOT NULL
+  kIsBool,          // IS [NOT] TRUE/FALSE/UNKNOWN; op = "true" | "false" | "unknown"
+  kIsDistinctFrom,  // negated: IS NOT DISTINCT FROM
+  kBetween,         // args: expr, low, high
+  kInList,          // args: expr, items...
+  kLike,            // args: expr, pattern[, escape]; case_insensitive for ILIKE
+  kSimilarTo,       // args: expr, pattern
+  kCast,            // args: expr; cast_type. try_cast for TRY_CAST
+  kCase,            // args: [operand], when1, then1, ..., [else]; has_operand, has_else
+  kFunction,        // name, args, distinct, star_arg, filter, over
+  kSubscript,       // args: base, index
+  kFieldAccess,     // args: base; field name  ((expr).field)
+  kArray,           // ARRAY[...] / [..]; args
+  kRow,             // ROW(a, b) / (a, b)
+  kSubquery,        // (SELECT ...), EXISTS; parsed so the binder can reject it clearly
+  kInterval,        // INTERVAL '1 minute' or INTERVAL '1' MINUTE: text, unit
 };
 
 enum class LiteralKind { kNull, kBool, kInteger, kDecimal, kString, kTyped };
@@ -178,8 +178,8 @@ struct ColumnDef {
   TypeName type;
   bool not_null = false;
   bool primary_key = false;
-  ExprPtr generated;          // GENERATED ALWAYS AS (expr) [STORED|VIRTUAL]
-  std::string metadata_key;   // METADATA FROM 'key'
+  ExprPtr generated;         // GENERATED ALWAYS AS (expr) [STORED|VIRTUAL]
+  std::string metadata_key;  // METADATA FROM 'key'
   bool has_metadata = false;
   Location loc;
 };

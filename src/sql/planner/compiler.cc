@@ -72,7 +72,8 @@ Result<Stream> GraphBuilder::Compile(const PlanPtr& plan) {
       if (connector == nullptr) return Status::Internal("connector vanished");
       auto spec = std::make_shared<connectors::TableSpec>(*plan->table);
       std::vector<types::Field> fields;
-      for (int c : plan->columns) fields.push_back(plan->table->schema.field(static_cast<size_t>(c)));
+      for (int c : plan->columns)
+        fields.push_back(plan->table->schema.field(static_cast<size_t>(c)));
       spec->schema = types::Schema(fields);
       auto factory = connector->MakeSource(*spec);
       if (!factory.ok()) return factory.status();

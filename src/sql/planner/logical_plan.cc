@@ -30,7 +30,9 @@ std::string LogicalPlan::ToString(int indent) const {
       s = fmt::format("{}Project {}\n", pad, items);
       break;
     }
-    case PlanKind::kUnion: s = fmt::format("{}Union All\n", pad); break;
+    case PlanKind::kUnion:
+      s = fmt::format("{}Union All\n", pad);
+      break;
     case PlanKind::kSink:
       s = fmt::format("{}Sink {} [{}] {}\n", pad, table->table_name, table->connector,
                       schema->ToString());
@@ -60,8 +62,7 @@ PlanPtr MakeFilter(PlanPtr input, expr::BoundExprPtr predicate) {
   return p;
 }
 
-PlanPtr MakeProject(PlanPtr input, std::vector<expr::BoundExprPtr> exprs,
-                    types::SchemaPtr schema) {
+PlanPtr MakeProject(PlanPtr input, std::vector<expr::BoundExprPtr> exprs, types::SchemaPtr schema) {
   auto p = std::make_shared<LogicalPlan>();
   p->kind = PlanKind::kProject;
   p->schema = std::move(schema);

@@ -41,8 +41,7 @@ struct LogicalPlan {
 
 PlanPtr MakeSource(std::shared_ptr<const connectors::TableSpec> table, std::vector<int> columns);
 PlanPtr MakeFilter(PlanPtr input, expr::BoundExprPtr predicate);
-PlanPtr MakeProject(PlanPtr input, std::vector<expr::BoundExprPtr> exprs,
-                    types::SchemaPtr schema);
+PlanPtr MakeProject(PlanPtr input, std::vector<expr::BoundExprPtr> exprs, types::SchemaPtr schema);
 PlanPtr MakeUnion(std::vector<PlanPtr> inputs);
 PlanPtr MakeSink(PlanPtr input, std::shared_ptr<const connectors::TableSpec> table);
 

@@ -96,7 +96,8 @@ PlanPtr RewriteFilter(PlanPtr input, BoundExprPtr pred) {
       for (const auto& in : input->inputs) parts.push_back(RewriteFilter(in, pred));
       return MakeUnion(std::move(parts));
     }
-    default: break;
+    default:
+      break;
   }
   return MakeFilter(input, pred);
 }
@@ -148,8 +149,10 @@ PlanPtr Rewrite(const PlanPtr& plan) {
   std::vector<PlanPtr> inputs;
   for (const auto& in : plan->inputs) inputs.push_back(Rewrite(in));
   switch (plan->kind) {
-    case PlanKind::kSource: return plan;
-    case PlanKind::kFilter: return RewriteFilter(inputs[0], plan->predicate);
+    case PlanKind::kSource:
+      return plan;
+    case PlanKind::kFilter:
+      return RewriteFilter(inputs[0], plan->predicate);
     case PlanKind::kProject: {
       PlanPtr p = RewriteProject(inputs[0], plan->exprs, plan->schema);
       return p->kind == PlanKind::kProject ? PruneSourceUnder(p) : p;
@@ -166,7 +169,8 @@ PlanPtr Rewrite(const PlanPtr& plan) {
       }
       return MakeUnion(std::move(flat));
     }
-    case PlanKind::kSink: return MakeSink(inputs[0], plan->table);
+    case PlanKind::kSink:
+      return MakeSink(inputs[0], plan->table);
   }
   return plan;
 }

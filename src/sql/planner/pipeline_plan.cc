@@ -15,6 +15,12 @@ bool AllSourcesFinite(const LogicalPlan& p) {
 }
 }  // namespace
 
+const std::vector<std::string>& KnownSettings() {
+  static const std::vector<std::string> kKnown = {"updating_ttl", "update_flush_interval",
+                                                  "batch_size", "parallelism"};
+  return kKnown;
+}
+
 bool PipelinePlan::finite() const {
   for (const auto& s : sinks) {
     if (!AllSourcesFinite(*s)) return false;

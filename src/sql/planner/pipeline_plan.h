@@ -20,6 +20,9 @@ struct PipelinePlan {
   std::string ToString() const;
 };
 
+// Engine settings that `SET name = value` and `--set name=value` accept.
+const std::vector<std::string>& KnownSettings();
+
 // Parses, binds and optimizes every statement. Errors name the problem, the line and column,
 // the statement, and a hint where there is one.
 Result<PipelinePlan> PlanSql(std::string_view sql);

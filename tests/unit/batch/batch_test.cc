@@ -73,7 +73,8 @@ TEST(ColumnBuilder, NestedListAndStruct) {
   DataType list = DataType::List(types::Int32());
   DataType st = DataType::Struct({{"a", types::Int64(), true}, {"b", types::Utf8(), true}});
   ColumnBuilder lb(list);
-  lb.AppendValue(Value::Nested(list, {Value::Int(types::Int32(), 1), Value::Int(types::Int32(), 2)}));
+  lb.AppendValue(
+      Value::Nested(list, {Value::Int(types::Int32(), 1), Value::Int(types::Int32(), 2)}));
   lb.AppendNull();
   lb.AppendValue(Value::Nested(list, {}));
   ColumnPtr lc = lb.Finish();
@@ -103,7 +104,8 @@ TEST(Take, GathersEveryKindOfColumn) {
 }
 
 TEST(Batch, SelectKeepsEventTime) {
-  auto schema = std::make_shared<types::Schema>(std::vector<types::Field>{{"x", types::Int64(), true}});
+  auto schema =
+      std::make_shared<types::Schema>(std::vector<types::Field>{{"x", types::Int64(), true}});
   ColumnBuilder xb(types::Int64()), tb(types::Timestamp());
   for (int i = 0; i < 5; ++i) {
     xb.AppendFixed<int64_t>(i * 10);

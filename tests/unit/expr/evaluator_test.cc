@@ -54,10 +54,18 @@ std::vector<std::string> Render(const batch::Column& c) {
   return out;
 }
 
-BoundExprPtr X() { return MakeColumn(0, types::Int64()); }
-BoundExprPtr S() { return MakeColumn(1, types::Utf8()); }
-BoundExprPtr F() { return MakeColumn(2, types::Bool()); }
-BoundExprPtr Int(int64_t v) { return MakeLiteral(Value::Int64(v)); }
+BoundExprPtr X() {
+  return MakeColumn(0, types::Int64());
+}
+BoundExprPtr S() {
+  return MakeColumn(1, types::Utf8());
+}
+BoundExprPtr F() {
+  return MakeColumn(2, types::Bool());
+}
+BoundExprPtr Int(int64_t v) {
+  return MakeLiteral(Value::Int64(v));
+}
 
 TEST(Evaluator, ArithmeticPropagatesNulls) {
   auto r = Evaluate(*Call("+", {X(), Int(5)}), TestBatch());
@@ -88,8 +96,8 @@ TEST(Evaluator, OverflowIsDetected) {
 
 TEST(Evaluator, AndSkipsRowsTheLeftSideDecides) {
   // x <> 0 AND 100 / x > 1: the row with x = 0 must not be divided.
-  auto pred = MakeLogical(BoundKind::kAnd,
-                          {Call("<>", {X(), Int(0)}), Call(">", {Call("/", {Int(100), X()}), Int(1)})});
+  auto pred = MakeLogical(BoundKind::kAnd, {Call("<>", {X(), Int(0)}),
+                                            Call(">", {Call("/", {Int(100), X()}), Int(1)})});
   auto r = Evaluate(*pred, TestBatch());
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(Render(**r), (std::vector<std::string>{"true", "NULL", "false", "false"}));

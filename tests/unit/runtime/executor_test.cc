@@ -15,8 +15,8 @@ using batch::BatchPtr;
 using batch::ColumnBuilder;
 
 types::SchemaPtr TestSchema() {
-  static auto schema = std::make_shared<types::Schema>(
-      std::vector<types::Field>{{"n", types::Int64(), true}});
+  static auto schema =
+      std::make_shared<types::Schema>(std::vector<types::Field>{{"n", types::Int64(), true}});
   return schema;
 }
 
@@ -57,7 +57,8 @@ struct Collected {
 
 class CollectSink : public Operator {
  public:
-  CollectSink(Collected* c, int fail_at, int sleep_us) : c_(c), fail_at_(fail_at), sleep_us_(sleep_us) {}
+  CollectSink(Collected* c, int fail_at, int sleep_us)
+      : c_(c), fail_at_(fail_at), sleep_us_(sleep_us) {}
   Status ProcessBatch(int, const BatchPtr& b, Collector&) override {
     if (sleep_us_) std::this_thread::sleep_for(std::chrono::microseconds(sleep_us_));
     std::lock_guard<std::mutex> lock(c_->mu);
@@ -157,9 +158,9 @@ TEST(Executor, ChainedSourceAndSinkRunInOneTask) {
 TEST(Executor, SlowSinkBackpressuresWithoutLosingRows) {
   Collected c;
   // A queue of 200 rows in front of a sink that sleeps per batch.
-  Executor ex(TwoNodes(5000, 2, 1, std::make_shared<SinkFactory>(&c, -1, 200),
-                       EdgeKind::kRebalance),
-              {2, 200});
+  Executor ex(
+      TwoNodes(5000, 2, 1, std::make_shared<SinkFactory>(&c, -1, 200), EdgeKind::kRebalance),
+      {2, 200});
   ASSERT_TRUE(ex.Run().ok());
   EXPECT_EQ(c.values.size(), 5000u);
 }
