@@ -177,6 +177,7 @@ class Task {
   std::vector<std::unique_ptr<OperatorContext>> contexts;
   std::unique_ptr<InputQueue> input;
   std::vector<OutEdge> out_edges;
+  std::optional<int64_t> idle_timeout;  // source tasks: idle_micros of the chain
 
   Status Open();
   Status CloseAll();
@@ -234,6 +235,11 @@ class Task {
   // Watermarks per sender; the combined watermark never goes backwards.
   std::vector<Watermark> sender_watermarks_;
   std::vector<bool> sender_ended_;
+  std::vector<bool> sender_idle_;
+  // Source tasks: when data was last emitted, and whether consumers were told it is idle.
+  int64_t last_data_ = 0;
+  bool idle_sent_ = false;
+  bool forwarded_idle_ = false;
   int ended_ = 0;
   Watermark current_watermark_ = Watermark::Min();
   bool finishing_ = false;
@@ -358,6 +364,7 @@ Status Task::Open() {
   if (input) {
     sender_watermarks_.assign(static_cast<size_t>(input->num_senders()), Watermark::Min());
     sender_ended_.assign(static_cast<size_t>(input->num_senders()), false);
+    sender_idle_.assign(static_cast<size_t>(input->num_senders()), false);
   }
   return Status::Ok();
 }
@@ -455,9 +462,18 @@ Status Task::Step(StepResult* result) {
 }
 
 Status Task::StepSource(StepResult* result) {
+  if (last_data_ == 0) last_data_ = Now().value;
   for (int i = 0; i < 16; ++i) {
+    size_t pending_before = pending_.size();
     auto poll = source->Poll(*collectors_[0]);
     if (!poll.ok()) return poll.status();
+    if (pending_.size() != pending_before) {
+      last_data_ = Now().value;
+      idle_sent_ = false;
+    } else if (idle_timeout && !idle_sent_ && Now().value - last_data_ >= *idle_timeout) {
+      RouteControl(Idle{});
+      idle_sent_ = true;
+    }
     if (poll->kind == SourcePoll::Kind::kFinished) {
       SLUICE_RETURN_NOT_OK(FinishChain(0));
       *result = FlushPending() ? StepResult::kFinished : StepResult::kWait;
@@ -468,7 +484,11 @@ Status Task::StepSource(StepResult* result) {
       return Status::Ok();
     }
     if (poll->kind == SourcePoll::Kind::kWaitUntil) {
-      shared_->scheduler.ScheduleAt(this, poll->wake_at);
+      ProcessingTime wake = poll->wake_at;
+      if (idle_timeout && !idle_sent_) {
+        wake.value = std::min(wake.value, last_data_ + *idle_timeout);
+      }
+      shared_->scheduler.ScheduleAt(this, wake);
       *result = StepResult::kWait;
       return Status::Ok();
     }
@@ -480,6 +500,8 @@ Status Task::StepSource(StepResult* result) {
 Status Task::Handle(InputQueue::Envelope& env) {
   size_t s = static_cast<size_t>(env.sender);
   if (auto* b = std::get_if<batch::BatchPtr>(&env.message)) {
+    sender_idle_[s] = false;
+    forwarded_idle_ = false;
     if (chain.empty()) {
       Route(*b);
       return Status::Ok();
@@ -489,7 +511,10 @@ Status Task::Handle(InputQueue::Envelope& env) {
     return chain[0]->ProcessBatch(input->logical_input(env.sender), *b, *collectors_[1]);
   }
   if (auto* wm = std::get_if<Watermark>(&env.message)) {
+    sender_idle_[s] = false;
     if (*wm > sender_watermarks_[s]) sender_watermarks_[s] = *wm;
+  } else if (std::holds_alternative<Idle>(env.message)) {
+    sender_idle_[s] = true;
   } else if (std::holds_alternative<EndOfData>(env.message)) {
     if (!sender_ended_[s]) {
       sender_ended_[s] = true;
@@ -499,11 +524,25 @@ Status Task::Handle(InputQueue::Envelope& env) {
   } else {
     return Status::Ok();  // barriers: handled with checkpoints
   }
-  // The combined watermark is the minimum over inputs that have not ended.
+  // The combined watermark is the minimum over inputs that have neither ended nor gone idle;
+  // when every live input is idle, the watermark holds.
   Watermark combined = Watermark::Max();
+  bool any_active = false;
   for (size_t i = 0; i < sender_watermarks_.size(); ++i) {
-    if (!sender_ended_[i]) combined = std::min(combined, sender_watermarks_[i]);
+    if (!sender_ended_[i] && !sender_idle_[i]) {
+      combined = std::min(combined, sender_watermarks_[i]);
+      any_active = true;
+    }
   }
+  if (!any_active) {
+    // Every live input is idle: so is this task, for its consumers.
+    if (!forwarded_idle_) {
+      RouteControl(Idle{});
+      forwarded_idle_ = true;
+    }
+    return Status::Ok();
+  }
+  forwarded_idle_ = false;
   if (combined > current_watermark_) {
     current_watermark_ = combined;
     if (chain.empty()) {
@@ -586,6 +625,7 @@ Status Executor::Impl::Build() {
           if (!op.ok()) return op.status();
           task->chain.push_back(op.MoveValue());
         }
+        if (auto idle = f->idle_timeout_micros()) task->idle_timeout = idle;
         task->contexts.push_back(std::move(ctx));
         metrics_.push_back(std::move(metrics));
       }

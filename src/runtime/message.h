@@ -16,7 +16,10 @@ struct Barrier {
 };
 // The sender will send nothing more.
 struct EndOfData {};
+// The sender has had no data for its idle timeout: it stops holding the watermark back until
+// it sends a batch or a watermark again.
+struct Idle {};
 
-using Message = std::variant<batch::BatchPtr, Watermark, Barrier, EndOfData>;
+using Message = std::variant<batch::BatchPtr, Watermark, Barrier, EndOfData, Idle>;
 
 }  // namespace sluice::runtime

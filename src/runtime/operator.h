@@ -92,6 +92,9 @@ class OperatorFactory {
   }
   // Upper bound of the parallelism this operator supports (a single file: 1). 0 = any.
   virtual int max_parallelism() const { return 0; }
+  // For operators chained to a source: after this long without data, the source task tells
+  // its consumers it is idle (idle_micros).
+  virtual std::optional<int64_t> idle_timeout_micros() const { return std::nullopt; }
 };
 
 }  // namespace sluice::runtime

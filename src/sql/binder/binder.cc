@@ -1,10 +1,12 @@
 #include "sql/binder/binder.h"
 
 #include <algorithm>
+#include <functional>
 #include <set>
 
 #include <fmt/format.h>
 
+#include "expr/aggregate.h"
 #include "expr/cast.h"
 #include "expr/evaluator.h"
 #include "expr/function.h"
@@ -186,6 +188,38 @@ bool IsStringLiteral(const Expr& e) {
 
 }  // namespace
 
+// The first aggregate call (outside OVER) in an expression, or null.
+const Expr* FindAggregate(const Expr& root) {
+  std::vector<const Expr*> stack = {&root};
+  while (!stack.empty()) {
+    const Expr* e = stack.back();
+    stack.pop_back();
+    if (e->kind == ExprKind::kFunction && !e->names.empty() &&
+        AggregateNames().count(e->names.back()) && !e->over) {
+      return e;
+    }
+    for (const auto& a : e->args) {
+      if (a) stack.push_back(a.get());
+    }
+  }
+  return nullptr;
+}
+
+bool IsWindowCall(const Expr& e) {
+  if (e.kind != ExprKind::kFunction || e.names.empty()) return false;
+  const std::string& n = e.names.back();
+  return n == "tumble" || n == "hop" || n == "session";
+}
+
+ExprPtr ColumnRefTo(const std::string& name, std::vector<std::string> rest, const Location& loc) {
+  auto ref = std::make_shared<Expr>();
+  ref->kind = ExprKind::kColumnRef;
+  ref->loc = loc;
+  ref->names.push_back(name);
+  for (auto& r : rest) ref->names.push_back(std::move(r));
+  return ref;
+}
+
 // Binds one statement; holds the CTE scopes of the query being bound.
 class StatementBinder {
  public:
@@ -208,6 +242,9 @@ class StatementBinder {
   Relation BindTableRef(const TableRef& t);
   Relation BindCatalogTable(const CatalogEntry& entry, const std::string& qualifier,
                             const Location& loc);
+  Relation AddWatermark(const CatalogEntry& entry, Relation rel, const Location& loc);
+  Relation BindAggregateSelect(const SelectCore& s, Relation rel);
+  exec::WindowSpec BindWindow(const Expr& call, const std::vector<ScopeColumn>& scope);
   PlanPtr CoerceTo(const Relation& rel, const std::vector<DataType>& types,
                    const std::vector<std::string>& names, const Location& loc,
                    const std::string& what);
@@ -294,19 +331,33 @@ void StatementBinder::BindCreateTable(const Statement& stmt) {
     if (options.count(o.key)) FailUser(o.loc, "option '{}' is given twice", o.key);
     options[o.key] = o.value;
   }
-  // Event time: WATERMARK FOR or the older options.
-  std::string event_time = stmt.watermark_column;
-  for (const char* key : {"event_time_field", "watermark_field"}) {
-    auto it = options.find(key);
-    if (it != options.end()) {
-      if (event_time.empty()) event_time = it->second;
-      options.erase(it);
-    }
+  // Event time: WATERMARK FOR, or the older options event_time_field / watermark_field.
+  entry.event_time_column = stmt.watermark_column;
+  entry.watermark_expr = stmt.watermark_expr;
+  Location event_time_loc = stmt.watermark_column.empty() ? stmt.loc : stmt.watermark_loc;
+  if (auto it = options.find("event_time_field"); it != options.end()) {
+    if (entry.event_time_column.empty()) entry.event_time_column = it->second;
+    options.erase(it);
   }
-  if (!event_time.empty()) {
-    FailNotSupported(stmt.watermark_column.empty() ? stmt.loc : stmt.watermark_loc,
-                     "event time and watermarks (WATERMARK FOR / event_time_field) are not "
-                     "supported yet; remove them to use processing time");
+  if (auto it = options.find("watermark_field"); it != options.end()) {
+    if (!entry.watermark_expr) {
+      auto ref = std::make_shared<Expr>();
+      ref->kind = ExprKind::kColumnRef;
+      ref->loc = stmt.loc;
+      ref->names = {it->second};
+      entry.watermark_expr = ref;
+    }
+    options.erase(it);
+  }
+  if (auto it = options.find("idle_micros"); it != options.end()) {
+    auto v = expr::CastValue(Value::String(it->second), types::Int64(), true);
+    if (!v.ok() || v->is_null() || v->int_value() <= 0) {
+      FailUser(stmt.loc,
+               "option 'idle_micros' must be a positive number of microseconds, got '{}'",
+               it->second);
+    }
+    entry.idle_micros = v->int_value();
+    options.erase(it);
   }
   auto spec =
       connectors::ResolveTable(stmt.name, types::Schema(physical), stmt.has_column_list, options);
@@ -321,6 +372,11 @@ void StatementBinder::BindCreateTable(const Statement& stmt) {
       }
     }
   }
+  if (entry.table->type == connectors::TableType::kSink &&
+      (!entry.event_time_column.empty() || entry.watermark_expr || entry.idle_micros)) {
+    FailUser(event_time_loc, "sink table \"{}\" cannot declare an event time or watermark",
+             stmt.name);
+  }
   // Generated columns read the physical columns; check them now.
   if (entry.table->type == connectors::TableType::kSource) {
     std::vector<ScopeColumn> scope;
@@ -331,6 +387,30 @@ void StatementBinder::BindCreateTable(const Statement& stmt) {
       if (!expr::CanCast(bound->type, c.type)) {
         FailUser(c.generated->loc, "generated column \"{}\" is {} but its expression is {}", c.name,
                  c.type.ToString(), bound->type.ToString());
+      }
+    }
+    // The event time must be a TIMESTAMP column; the watermark a TIMESTAMP expression.
+    std::vector<ScopeColumn> declared;
+    for (const auto& c : entry.columns) declared.push_back({stmt.name, c.name, c.type});
+    if (!entry.event_time_column.empty()) {
+      auto it = std::find_if(entry.columns.begin(), entry.columns.end(),
+                             [&](const auto& c) { return c.name == entry.event_time_column; });
+      if (it == entry.columns.end()) {
+        std::vector<std::string> names;
+        for (const auto& c : entry.columns) names.push_back(c.name);
+        FailUser(event_time_loc, "event time column \"{}\" does not exist{}",
+                 entry.event_time_column, Hint(entry.event_time_column, names));
+      }
+      if (it->type.id() != TypeId::kTimestamp) {
+        FailUser(event_time_loc, "event time column \"{}\" must be TIMESTAMP, not {}", it->name,
+                 it->type.ToString());
+      }
+    }
+    if (entry.watermark_expr) {
+      auto wm = BindExpr(*entry.watermark_expr, declared);
+      if (wm->type.id() != TypeId::kTimestamp) {
+        FailUser(entry.watermark_expr->loc, "the watermark expression must be TIMESTAMP, not {}",
+                 wm->type.ToString());
       }
     }
   } else {
@@ -567,7 +647,7 @@ Relation StatementBinder::BindCatalogTable(const CatalogEntry& entry, const std:
   for (const auto& c : entry.columns) has_generated |= c.generated != nullptr;
   if (!has_generated) {
     for (const auto& f : table->schema.fields()) rel.columns.push_back({qualifier, f.name, f.type});
-    return rel;
+    return AddWatermark(entry, std::move(rel), loc);
   }
   std::vector<ScopeColumn> physical;
   for (const auto& f : table->schema.fields()) physical.push_back({qualifier, f.name, f.type});
@@ -582,6 +662,34 @@ Relation StatementBinder::BindCatalogTable(const CatalogEntry& entry, const std:
     rel.columns.push_back({qualifier, c.name, c.type});
   }
   rel.plan = MakeProject(rel.plan, std::move(exprs), SchemaOf(rel.columns));
+  return AddWatermark(entry, std::move(rel), loc);
+}
+
+Relation StatementBinder::AddWatermark(const CatalogEntry& entry, Relation rel,
+                                       const Location& loc) {
+  int event_time = -1;
+  for (size_t i = 0; i < rel.columns.size(); ++i) {
+    if (rel.columns[i].name == entry.event_time_column) event_time = static_cast<int>(i);
+  }
+  BoundExprPtr watermark;
+  if (entry.watermark_expr) {
+    watermark = Cast(BindExpr(*entry.watermark_expr, rel.columns), types::Timestamp(),
+                     entry.watermark_expr->loc, false);
+  } else {
+    // By default the watermark trails the largest event time by one second.
+    BoundExprPtr time;
+    if (event_time >= 0) {
+      time = expr::MakeColumn(event_time, types::Timestamp());
+    } else {
+      auto t = std::make_shared<BoundExpr>();
+      t->kind = BoundKind::kEventTime;
+      t->type = types::Timestamp();
+      time = t;
+    }
+    watermark = BindCall(
+        "-", {time, expr::MakeLiteral(Value::IntervalValue(types::Interval{0, 0, 1000000}))}, loc);
+  }
+  rel.plan = MakeWatermark(rel.plan, event_time, watermark, entry.idle_micros);
   return rel;
 }
 
@@ -675,42 +783,10 @@ Relation StatementBinder::BindSelectCore(const SelectCore& s) {
     BoundExprPtr pred = BindBool(*s.where, rel.columns, "WHERE");
     rel.plan = MakeFilter(rel.plan, pred);
   }
-  // Aggregation and windows arrive with later issues.
-  auto mentions_aggregate = [&](const Expr& root) {
-    std::vector<const Expr*> stack = {&root};
-    while (!stack.empty()) {
-      const Expr* e = stack.back();
-      stack.pop_back();
-      if (e->kind == ExprKind::kFunction && !e->names.empty() &&
-          AggregateNames().count(e->names.back()) && !e->over) {
-        return e;
-      }
-      for (const auto& a : e->args) {
-        if (a) stack.push_back(a.get());
-      }
-    }
-    return static_cast<const Expr*>(nullptr);
-  };
-  for (const auto& g : s.group_by) {
-    if (g->kind == ExprKind::kFunction && !g->names.empty() &&
-        (g->names.back() == "tumble" || g->names.back() == "hop" || g->names.back() == "session")) {
-      FailNotSupported(g->loc, "window aggregation ({}) is not supported yet",
-                       g->names.back() == "tumble" ? "TUMBLE"
-                       : g->names.back() == "hop"  ? "HOP"
-                                                   : "SESSION");
-    }
-  }
-  if (!s.group_by.empty()) {
-    FailNotSupported(s.group_by[0]->loc,
-                     "GROUP BY (aggregation, updating results) is not supported yet");
-  }
-  if (s.having) FailNotSupported(s.having->loc, "HAVING is not supported yet");
-  for (const auto& item : s.items) {
-    if (const Expr* agg = mentions_aggregate(*item.expr)) {
-      FailNotSupported(agg->loc, "aggregate function {}() is not supported yet", agg->names.back());
-    }
-  }
   if (s.distinct) FailNotSupported(s.loc, "SELECT DISTINCT is not supported yet");
+  bool aggregates = !s.group_by.empty() || s.having != nullptr;
+  for (const auto& item : s.items) aggregates |= FindAggregate(*item.expr) != nullptr;
+  if (aggregates) return BindAggregateSelect(s, std::move(rel));
 
   std::vector<BoundExprPtr> exprs;
   std::vector<ScopeColumn> out_cols;
@@ -736,6 +812,283 @@ Relation StatementBinder::BindSelectCore(const SelectCore& s) {
   out.plan = MakeProject(rel.plan, std::move(exprs), SchemaOf(out_cols));
   out.columns = std::move(out_cols);
   return out;
+}
+
+// ---------------------------------------------------------------- windowed aggregation
+
+// GROUP BY with a window: rows are keyed by the other GROUP BY expressions, aggregated per
+// window, and the select list and HAVING are evaluated over the results. The plan is
+//   Project(select list) <- [Filter(HAVING)] <- WindowAggregate <- Project(keys, arguments)
+Relation StatementBinder::BindAggregateSelect(const SelectCore& s, Relation rel) {
+  // GROUP BY items may be expressions, select-list positions or select-list aliases.
+  std::vector<const Expr*> group_exprs;
+  for (const auto& g : s.group_by) {
+    const Expr* e = g.get();
+    if (e->kind == ExprKind::kLiteral && e->literal_kind == LiteralKind::kInteger) {
+      size_t k = std::stoul(e->text);
+      if (k < 1 || k > s.items.size()) {
+        FailUser(e->loc, "GROUP BY position {} is not in the select list", e->text);
+      }
+      e = s.items[k - 1].expr.get();
+    } else if (e->kind == ExprKind::kColumnRef && e->names.size() == 1) {
+      bool is_input = std::any_of(rel.columns.begin(), rel.columns.end(),
+                                  [&](const ScopeColumn& c) { return c.name == e->names[0]; });
+      if (!is_input) {
+        for (const auto& item : s.items) {
+          if (item.alias == e->names[0]) e = item.expr.get();
+        }
+      }
+    }
+    if (FindAggregate(*e)) FailUser(e->loc, "aggregate functions are not allowed in GROUP BY");
+    group_exprs.push_back(e);
+  }
+  // The window: a TUMBLE/HOP/SESSION call, or a window column of the input (re-aggregation).
+  std::optional<exec::WindowSpec> window;
+  const Expr* window_expr = nullptr;
+  BoundExprPtr window_column;
+  std::vector<const Expr*> key_exprs;
+  std::vector<BoundExprPtr> keys;
+  for (const Expr* e : group_exprs) {
+    bool is_window = IsWindowCall(*e);
+    BoundExprPtr bound;
+    if (!is_window) {
+      bound = BindExpr(*e, rel.columns);
+      is_window = bound->type == exec::WindowStructType();
+    }
+    if (is_window) {
+      if (window) FailUser(e->loc, "GROUP BY can name only one window");
+      window_expr = e;
+      if (bound) {
+        window_column = bound;
+        exec::WindowSpec spec;
+        spec.kind = exec::WindowSpec::Kind::kFromColumn;
+        window = spec;
+      } else {
+        window = BindWindow(*e, rel.columns);
+      }
+      continue;
+    }
+    key_exprs.push_back(e);
+    keys.push_back(bound);
+  }
+  if (!window) {
+    FailNotSupported(s.group_by.empty() ? s.loc : s.group_by[0]->loc,
+                     "aggregation without a window (an updating aggregate) is not supported yet; "
+                     "GROUP BY a TUMBLE, HOP or SESSION window");
+  }
+  // Aliases by which the select list names the window (TUMBLE(...) AS window).
+  std::vector<std::string> window_aliases;
+  for (const auto& item : s.items) {
+    if (!item.alias.empty() && item.expr->ToSql() == window_expr->ToSql()) {
+      window_aliases.push_back(item.alias);
+    }
+  }
+  // Aggregate calls of the select list and HAVING, each bound once.
+  std::vector<exec::AggregateCall> calls;
+  std::vector<std::string> call_sql;
+  std::vector<BoundExprPtr> pre;  // the pre-aggregation projection: keys, then arguments
+  for (const auto& k : keys) pre.push_back(k);
+  if (window_column) pre.push_back(window_column);
+  const auto& registry = expr::AggregateRegistry::Get();
+  std::function<void(const Expr&)> collect = [&](const Expr& e) {
+    if (e.kind == ExprKind::kFunction && !e.names.empty() && AggregateNames().count(e.names.back()) &&
+        !e.over) {
+      std::string sql = e.ToSql();
+      if (std::find(call_sql.begin(), call_sql.end(), sql) != call_sql.end()) return;
+      for (const auto& a : e.args) {
+        if (FindAggregate(*a)) FailUser(a->loc, "aggregate function calls cannot be nested");
+      }
+      expr::AggregateBindInput in;
+      in.distinct = e.distinct;
+      in.star = e.star_arg;
+      std::vector<BoundExprPtr> args;
+      for (const auto& a : e.args) {
+        args.push_back(BindExpr(*a, rel.columns));
+        in.types.push_back(args.back()->type);
+        in.constants.push_back(args.back()->kind == BoundKind::kLiteral
+                                   ? std::optional<Value>(args.back()->literal)
+                                   : std::nullopt);
+      }
+      if (!registry.Contains(e.names.back())) {
+        FailNotSupported(e.loc, "aggregate function {}() is not supported yet", e.names.back());
+      }
+      auto bound = registry.Bind(e.names.back(), in);
+      if (!bound.ok()) Fail(e.loc, bound.status());
+      exec::AggregateCall call;
+      call.aggregate = bound.MoveValue();
+      call.display = sql;
+      for (size_t i = 0; i < args.size(); ++i) {
+        call.arg_columns.push_back(static_cast<int>(pre.size()));
+        pre.push_back(Cast(args[i], call.aggregate.arg_types[i], e.args[i]->loc, false));
+      }
+      if (e.filter) {
+        call.filter_column = static_cast<int>(pre.size());
+        pre.push_back(BindBool(*e.filter, rel.columns, "FILTER"));
+      }
+      calls.push_back(std::move(call));
+      call_sql.push_back(sql);
+      return;
+    }
+    if (e.over) return;
+    for (const auto& a : e.args) {
+      if (a) collect(*a);
+    }
+  };
+  for (const auto& item : s.items) {
+    if (item.expr->kind == ExprKind::kStar) {
+      FailUser(item.expr->loc, "SELECT * cannot be used with GROUP BY; list the columns");
+    }
+    collect(*item.expr);
+  }
+  if (s.having) collect(*s.having);
+
+  // Pre-aggregation projection and the window aggregate.
+  std::vector<Field> pre_fields;
+  for (size_t i = 0; i < pre.size(); ++i) {
+    pre_fields.push_back(Field{fmt::format("__c{}", i), pre[i]->type, true});
+  }
+  PlanPtr input = MakeProject(WithLateRowsDropped(rel.plan), pre,
+                              std::make_shared<types::Schema>(pre_fields));
+  if (window->kind == exec::WindowSpec::Kind::kFromColumn) {
+    window->column = static_cast<int>(keys.size());
+  }
+  std::vector<ScopeColumn> post;  // __window, __key0.., __agg0..
+  post.push_back({"", "__window", exec::WindowStructType()});
+  for (size_t k = 0; k < keys.size(); ++k) {
+    post.push_back({"", fmt::format("__key{}", k), keys[k]->type});
+  }
+  for (size_t a = 0; a < calls.size(); ++a) {
+    post.push_back({"", fmt::format("__agg{}", a), calls[a].aggregate.return_type});
+  }
+  PlanPtr agg = MakeWindowAggregate(input, *window, static_cast<int>(keys.size()), calls,
+                                    SchemaOf(post));
+
+  // Rewrites an expression over the input into one over the aggregate's output.
+  std::vector<std::string> key_sql;
+  for (const Expr* k : key_exprs) key_sql.push_back(k->ToSql());
+  std::function<ExprPtr(const ExprPtr&)> rewrite = [&](const ExprPtr& e) -> ExprPtr {
+    if (!e) return e;
+    std::string sql = e->ToSql();
+    if (e->kind == ExprKind::kFunction && !e->over) {
+      auto it = std::find(call_sql.begin(), call_sql.end(), sql);
+      if (it != call_sql.end()) {
+        return ColumnRefTo(fmt::format("__agg{}", it - call_sql.begin()), {}, e->loc);
+      }
+    }
+    if (sql == window_expr->ToSql()) return ColumnRefTo("__window", {}, e->loc);
+    for (size_t k = 0; k < key_sql.size(); ++k) {
+      if (sql == key_sql[k]) return ColumnRefTo(fmt::format("__key{}", k), {}, e->loc);
+    }
+    if (e->kind == ExprKind::kColumnRef) {
+      const auto& n = e->names;
+      // window.start through an alias or the window column's name.
+      for (const auto& alias : window_aliases) {
+        if (n[0] == alias) return ColumnRefTo("__window", {n.begin() + 1, n.end()}, e->loc);
+      }
+      auto prefix_of = [&](const Expr* k) -> size_t {
+        if (k->kind != ExprKind::kColumnRef) return 0;
+        const auto& kn = k->names;
+        if (kn.size() < n.size() && std::equal(kn.begin(), kn.end(), n.begin())) return kn.size();
+        return 0;
+      };
+      if (size_t p = prefix_of(window_expr)) {
+        return ColumnRefTo("__window", {n.begin() + static_cast<std::ptrdiff_t>(p), n.end()}, e->loc);
+      }
+      for (size_t k = 0; k < key_exprs.size(); ++k) {
+        if (size_t p = prefix_of(key_exprs[k])) {
+          return ColumnRefTo(fmt::format("__key{}", k),
+                             {n.begin() + static_cast<std::ptrdiff_t>(p), n.end()}, e->loc);
+        }
+        // `page` for a key written `t.page`, and the reverse.
+        const auto* kr = key_exprs[k];
+        if (kr->kind == ExprKind::kColumnRef && n.size() == 1 && kr->names.size() == 2 &&
+            kr->names[1] == n[0]) {
+          return ColumnRefTo(fmt::format("__key{}", k), {}, e->loc);
+        }
+        if (kr->kind == ExprKind::kColumnRef && n.size() == 2 && kr->names.size() == 1 &&
+            kr->names[0] == n[1]) {
+          return ColumnRefTo(fmt::format("__key{}", k), {}, e->loc);
+        }
+      }
+      if (n[0].rfind("__", 0) != 0) {
+        FailUser(e->loc,
+                 "column \"{}\" must appear in the GROUP BY clause or be used in an aggregate "
+                 "function",
+                 sql);
+      }
+      return e;
+    }
+    auto copy = std::make_shared<Expr>(*e);
+    for (auto& a : copy->args) a = rewrite(a);
+    return copy;
+  };
+
+  PlanPtr plan = agg;
+  if (s.having) {
+    ExprPtr having = rewrite(s.having);
+    plan = MakeFilter(plan, BindBool(*having, post, "HAVING"));
+  }
+  std::vector<BoundExprPtr> exprs;
+  std::vector<ScopeColumn> out_cols;
+  for (const auto& item : s.items) {
+    BoundExprPtr bound = BindExpr(*rewrite(item.expr), post);
+    exprs.push_back(bound);
+    std::string name = ColumnName(item, bound);
+    if (item.alias.empty() && IsWindowCall(*item.expr)) name = "window";
+    out_cols.push_back({"", name, bound->type});
+  }
+  Relation out;
+  out.plan = MakeProject(plan, std::move(exprs), SchemaOf(out_cols));
+  out.columns = std::move(out_cols);
+  return out;
+}
+
+// Reads TUMBLE(width), HOP(slide, width) or SESSION(gap); sizes are constant intervals.
+exec::WindowSpec StatementBinder::BindWindow(const Expr& call, const std::vector<ScopeColumn>& scope) {
+  const std::string& name = call.names.back();
+  size_t want = name == "hop" ? 2 : 1;
+  std::string upper = name == "tumble" ? "TUMBLE" : name == "hop" ? "HOP" : "SESSION";
+  if (call.args.size() != want) {
+    FailUser(call.loc, "{} takes {}", upper,
+             name == "hop" ? "two intervals: HOP(slide, width)" : "one interval");
+  }
+  std::vector<int64_t> sizes;
+  for (const auto& a : call.args) {
+    BoundExprPtr b = BindExpr(*a, scope);
+    if (b->kind != BoundKind::kLiteral || b->type.id() != TypeId::kInterval || b->literal.is_null()) {
+      FailUser(a->loc, "{} sizes must be constant intervals, like INTERVAL '1 minute'", upper);
+    }
+    const types::Interval& iv = b->literal.interval_value();
+    if (iv.months != 0) {
+      FailUser(a->loc,
+               "{} cannot be sized in months or years (their length varies); use days or "
+               "smaller units",
+               upper);
+    }
+    int64_t us = iv.days * 86400000000LL + iv.micros;
+    if (us <= 0) FailUser(a->loc, "{} sizes must be positive", upper);
+    sizes.push_back(us);
+  }
+  exec::WindowSpec spec;
+  if (name == "tumble") {
+    spec.kind = exec::WindowSpec::Kind::kTumble;
+    spec.width = sizes[0];
+  } else if (name == "hop") {
+    spec.kind = exec::WindowSpec::Kind::kHop;
+    spec.slide = sizes[0];
+    spec.width = sizes[1];
+    if (spec.width % spec.slide != 0) {
+      FailUser(call.loc,
+               "HOP width ({}) must be a multiple of the slide ({}); the first argument is the "
+               "slide, the second the width",
+               types::FormatInterval({0, 0, spec.width}), types::FormatInterval({0, 0, spec.slide}));
+    }
+    if (spec.width == spec.slide) spec.kind = exec::WindowSpec::Kind::kTumble;
+  } else {
+    spec.kind = exec::WindowSpec::Kind::kSession;
+    spec.gap = sizes[0];
+  }
+  return spec;
 }
 
 // ---------------------------------------------------------------- expressions
@@ -895,10 +1248,13 @@ BoundExprPtr StatementBinder::BindFunction(const Expr& e, const std::vector<Scop
     FailUser(e.loc, "window function {}() requires an OVER clause", name);
   }
   if (AggregateNames().count(name)) {
-    FailNotSupported(e.loc, "aggregate function {}() is not supported yet", name);
+    FailUser(e.loc,
+             "aggregate function {}() is not allowed here; aggregates belong in the select list "
+             "or HAVING of a GROUP BY query",
+             name);
   }
   if (name == "tumble" || name == "hop" || name == "session") {
-    FailNotSupported(e.loc, "window functions (TUMBLE/HOP/SESSION) are not supported yet");
+    FailUser(e.loc, "window function {}() must appear in GROUP BY", name);
   }
   if (name == "unnest") FailNotSupported(e.loc, "UNNEST is not supported yet");
   if (e.distinct || e.filter || e.star_arg) {

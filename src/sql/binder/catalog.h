@@ -28,7 +28,8 @@ struct CatalogEntry {
   std::vector<DeclaredColumn> columns;           // declared order, generated ones included
   bool schema_inferred = false;                  // sink declared without a column list
   std::string event_time_column;                 // WATERMARK FOR / event_time_field
-  ExprPtr watermark_expr;
+  ExprPtr watermark_expr;                        // AS expr / watermark_field
+  std::optional<int64_t> idle_micros;
   // kView (CREATE VIEW, CREATE TABLE AS)
   QueryPtr query;
 };

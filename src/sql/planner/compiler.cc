@@ -2,7 +2,11 @@
 
 #include <algorithm>
 
+#include "exec/hash_partitioner.h"
 #include "exec/project_filter.h"
+#include "exec/session_aggregate.h"
+#include "exec/watermark_generator.h"
+#include "exec/window_aggregate.h"
 
 namespace sluice::sql {
 
@@ -54,6 +58,31 @@ class GraphBuilder {
       graph_.edges.push_back(std::move(e));
     }
     return Stream{{id}};
+  }
+
+  // A keyed operator: a new node fed by hash-partitioned edges on `keys` (with one subtask
+  // everywhere, chained instead).
+  Stream AttachKeyed(const Stream& in, std::shared_ptr<const OperatorFactory> op,
+                     int parallelism, std::vector<int> keys, std::vector<std::string> names) {
+    if (parallelism == 1 && in.nodes.size() == 1 &&
+        graph_.nodes[static_cast<size_t>(in.nodes[0])].parallelism == 1) {
+      return Attach(in, std::move(op), 1);
+    }
+    int id = AddNode(parallelism, std::move(op));
+    for (int from : in.nodes) {
+      runtime::EdgeSpec e;
+      e.from = from;
+      e.to = id;
+      e.kind = EdgeKind::kHash;
+      e.partitioner = exec::MakeHashPartitioner(keys);
+      e.key_names = names;
+      graph_.edges.push_back(std::move(e));
+    }
+    return Stream{{id}};
+  }
+
+  int ParallelismOf(const Stream& s) const {
+    return graph_.nodes[static_cast<size_t>(s.nodes[0])].parallelism;
   }
 
   static int Limit(int parallelism, const OperatorFactory& f) {
@@ -109,6 +138,37 @@ Result<Stream> GraphBuilder::Compile(const PlanPtr& plan) {
         out.nodes.insert(out.nodes.end(), s->nodes.begin(), s->nodes.end());
       }
       return out;
+    }
+    case PlanKind::kWatermark: {
+      auto in = Compile(plan->inputs[0]);
+      if (!in.ok()) return in.status();
+      auto op = std::make_shared<exec::WatermarkGeneratorFactory>(
+          plan->event_time_column, plan->watermark, plan->idle_micros, plan->drop_late);
+      return Attach(*in, op, ParallelismOf(*in));
+    }
+    case PlanKind::kWindowAggregate: {
+      auto in = Compile(plan->inputs[0]);
+      if (!in.ok()) return in.status();
+      std::vector<types::DataType> key_types;
+      std::vector<int> keys;
+      std::vector<std::string> names;
+      const auto& in_schema = *plan->inputs[0]->schema;
+      for (int k = 0; k < plan->num_keys; ++k) {
+        keys.push_back(k);
+        key_types.push_back(in_schema.field(static_cast<size_t>(k)).type);
+        names.push_back(in_schema.field(static_cast<size_t>(k)).name);
+      }
+      std::shared_ptr<const OperatorFactory> op;
+      if (plan->window.kind == exec::WindowSpec::Kind::kSession) {
+        op = std::make_shared<exec::SessionAggregateFactory>(plan->window, key_types,
+                                                             plan->aggregates, plan->schema);
+      } else {
+        op = std::make_shared<exec::WindowAggregateFactory>(plan->window, key_types,
+                                                            plan->aggregates, plan->schema);
+      }
+      // A global window (no keys) runs as one subtask that sees every row.
+      int p = keys.empty() ? 1 : options_.parallelism;
+      return AttachKeyed(*in, op, p, keys, names);
     }
     case PlanKind::kSink: {
       auto in = Compile(plan->inputs[0]);

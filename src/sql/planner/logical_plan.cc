@@ -37,6 +37,24 @@ std::string LogicalPlan::ToString(int indent) const {
       s = fmt::format("{}Sink {} [{}] {}\n", pad, table->table_name, table->connector,
                       schema->ToString());
       break;
+    case PlanKind::kWatermark:
+      s = fmt::format("{}Watermark event_time {} watermark {}{}{}\n", pad,
+                      event_time_column >= 0 ? fmt::format("${}", event_time_column)
+                                             : std::string("(source time)"),
+                      watermark->ToString(),
+                      idle_micros ? fmt::format(" idle {}us", *idle_micros) : "",
+                      drop_late ? " (drops late rows)" : "");
+      break;
+    case PlanKind::kWindowAggregate: {
+      std::string aggs;
+      for (size_t i = 0; i < aggregates.size(); ++i) {
+        if (i) aggs += ", ";
+        aggs += aggregates[i].display;
+      }
+      s = fmt::format("{}WindowAggregate {} keys {} [{}] {}\n", pad, window.ToString(),
+                      num_keys, aggs, schema->ToString());
+      break;
+    }
   }
   for (const auto& in : inputs) s += in->ToString(indent + 1);
   return s;
@@ -85,6 +103,49 @@ PlanPtr MakeSink(PlanPtr input, std::shared_ptr<const connectors::TableSpec> tab
   p->schema = std::make_shared<types::Schema>(table->schema);
   p->inputs.push_back(std::move(input));
   p->table = std::move(table);
+  return p;
+}
+
+PlanPtr MakeWatermark(PlanPtr input, int event_time_column, expr::BoundExprPtr watermark,
+                      std::optional<int64_t> idle_micros) {
+  auto p = std::make_shared<LogicalPlan>();
+  p->kind = PlanKind::kWatermark;
+  p->schema = input->schema;
+  p->inputs.push_back(std::move(input));
+  p->event_time_column = event_time_column;
+  p->watermark = std::move(watermark);
+  p->idle_micros = idle_micros;
+  return p;
+}
+
+PlanPtr WithLateRowsDropped(const PlanPtr& plan) {
+  switch (plan->kind) {
+    case PlanKind::kWatermark: {
+      auto copy = std::make_shared<LogicalPlan>(*plan);
+      copy->drop_late = true;
+      return copy;
+    }
+    case PlanKind::kFilter:
+    case PlanKind::kProject:
+    case PlanKind::kUnion: {
+      auto copy = std::make_shared<LogicalPlan>(*plan);
+      for (auto& in : copy->inputs) in = WithLateRowsDropped(in);
+      return copy;
+    }
+    default: return plan;
+  }
+}
+
+PlanPtr MakeWindowAggregate(PlanPtr input, exec::WindowSpec window, int num_keys,
+                            std::vector<exec::AggregateCall> aggregates,
+                            types::SchemaPtr schema) {
+  auto p = std::make_shared<LogicalPlan>();
+  p->kind = PlanKind::kWindowAggregate;
+  p->schema = std::move(schema);
+  p->inputs.push_back(std::move(input));
+  p->window = window;
+  p->num_keys = num_keys;
+  p->aggregates = std::move(aggregates);
   return p;
 }
 

@@ -6,7 +6,10 @@
 #include <string>
 #include <vector>
 
+#include <optional>
+
 #include "connectors/connector.h"
+#include "exec/window_spec.h"
 #include "expr/bound_expr.h"
 #include "types/schema.h"
 
@@ -18,6 +21,8 @@ enum class PlanKind {
   kProject,  // `exprs`, one per output column
   kUnion,    // UNION ALL of `inputs`
   kSink,     // writes `inputs[0]` into a connector sink table
+  kWatermark,        // sets event times and generates watermarks (right after a source)
+  kWindowAggregate,  // windowed GROUP BY: output window, keys, aggregates
 };
 
 struct LogicalPlan;
@@ -34,6 +39,15 @@ struct LogicalPlan {
   expr::BoundExprPtr predicate;
   // kProject
   std::vector<expr::BoundExprPtr> exprs;
+  // kWatermark: event-time column (-1: keep the source's time), watermark expression
+  int event_time_column = -1;
+  expr::BoundExprPtr watermark;
+  std::optional<int64_t> idle_micros;
+  bool drop_late = false;  // the rows feed a windowed operator
+  // kWindowAggregate: input columns are the keys [0, num_keys), then arguments and filters
+  exec::WindowSpec window;
+  int num_keys = 0;
+  std::vector<exec::AggregateCall> aggregates;
 
   // Indented tree for EXPLAIN.
   std::string ToString(int indent = 0) const;
@@ -44,5 +58,13 @@ PlanPtr MakeFilter(PlanPtr input, expr::BoundExprPtr predicate);
 PlanPtr MakeProject(PlanPtr input, std::vector<expr::BoundExprPtr> exprs, types::SchemaPtr schema);
 PlanPtr MakeUnion(std::vector<PlanPtr> inputs);
 PlanPtr MakeSink(PlanPtr input, std::shared_ptr<const connectors::TableSpec> table);
+PlanPtr MakeWatermark(PlanPtr input, int event_time_column, expr::BoundExprPtr watermark,
+                      std::optional<int64_t> idle_micros);
+// Copy of `plan` whose watermark generators (below filters, projections and unions) drop late
+// rows: used for the input of windowed operators.
+PlanPtr WithLateRowsDropped(const PlanPtr& plan);
+PlanPtr MakeWindowAggregate(PlanPtr input, exec::WindowSpec window, int num_keys,
+                            std::vector<exec::AggregateCall> aggregates,
+                            types::SchemaPtr schema);
 
 }  // namespace sluice::sql

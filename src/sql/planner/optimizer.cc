@@ -171,6 +171,16 @@ PlanPtr Rewrite(const PlanPtr& plan) {
     }
     case PlanKind::kSink:
       return MakeSink(inputs[0], plan->table);
+    case PlanKind::kWatermark:
+    {
+      auto p = std::make_shared<LogicalPlan>(*plan);
+      p->inputs = {inputs[0]};
+      p->watermark = Fold(plan->watermark);
+      return p;
+    }
+    case PlanKind::kWindowAggregate:
+      return MakeWindowAggregate(inputs[0], plan->window, plan->num_keys, plan->aggregates,
+                                 plan->schema);
   }
   return plan;
 }

@@ -1,0 +1,102 @@
+#include "exec/aggregate_pane.h"
+
+#include "batch/column_builder.h"
+
+namespace sluice::exec {
+
+using batch::Batch;
+using batch::Column;
+using batch::ColumnPtr;
+
+AggregatePane::AggregatePane(int64_t start, int64_t end,
+                             const std::vector<types::DataType>& key_types,
+                             const std::vector<AggregateCall>& aggregates)
+    : start_(start), end_(end), aggregates_(&aggregates), groups_(key_types) {
+  for (const auto& a : aggregates) states_.push_back(a.aggregate.function->NewState());
+}
+
+Status AggregatePane::Add(const Batch& input, const std::vector<int32_t>* rows) {
+  size_t num_keys = static_cast<size_t>(groups_.key_count());
+  std::vector<ColumnPtr> keys(input.columns.begin(),
+                              input.columns.begin() + static_cast<std::ptrdiff_t>(num_keys));
+  int64_t n = rows ? static_cast<int64_t>(rows->size()) : input.num_rows;
+  groups_.FindOrInsert(keys, rows, n, &group_ids_);
+  for (auto& s : states_) s->Resize(groups_.size());
+  std::vector<ColumnPtr> args;
+  std::vector<uint32_t> filtered_ids;
+  std::vector<int32_t> filtered_rows;
+  for (size_t a = 0; a < states_.size(); ++a) {
+    const AggregateCall& call = (*aggregates_)[a];
+    args.clear();
+    for (int c : call.arg_columns) {
+      const ColumnPtr& col = input.columns[static_cast<size_t>(c)];
+      args.push_back(rows ? batch::FilterColumn(*col, *rows) : col);
+    }
+    if (call.filter_column < 0) {
+      SLUICE_RETURN_NOT_OK(states_[a]->Update(args, group_ids_.data(), n));
+      continue;
+    }
+    // FILTER (WHERE ...): only rows where the condition is TRUE.
+    const Column& f = *input.columns[static_cast<size_t>(call.filter_column)];
+    filtered_ids.clear();
+    filtered_rows.clear();
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t row = rows ? (*rows)[static_cast<size_t>(i)] : i;
+      if (f.IsValid(row) && f.GetBool(row)) {
+        filtered_ids.push_back(group_ids_[static_cast<size_t>(i)]);
+        filtered_rows.push_back(static_cast<int32_t>(i));
+      }
+    }
+    if (filtered_rows.empty()) continue;
+    for (auto& arg : args) arg = batch::FilterColumn(*arg, filtered_rows);
+    SLUICE_RETURN_NOT_OK(
+        states_[a]->Update(args, filtered_ids.data(), static_cast<int64_t>(filtered_ids.size())));
+  }
+  return Status::Ok();
+}
+
+void AggregatePane::MergeFrom(const AggregatePane& other) {
+  for (uint32_t g = 0; g < static_cast<uint32_t>(other.groups_.size()); ++g) {
+    uint32_t mine = groups_.FindOrInsertFrom(other.groups_, g);
+    for (size_t a = 0; a < states_.size(); ++a) {
+      states_[a]->Resize(groups_.size());
+      states_[a]->Merge(*other.states_[a], g, mine);
+    }
+  }
+}
+
+ColumnPtr MakeWindowColumn(int64_t start, int64_t end, int64_t n) {
+  auto c = std::make_shared<Column>();
+  c->type = WindowStructType();
+  c->length = n;
+  c->children.push_back(Column::MakeConstant(types::Value::Timestamp(start), n));
+  c->children.push_back(Column::MakeConstant(types::Value::Timestamp(end), n));
+  return c;
+}
+
+Result<batch::BatchPtr> AggregatePane::Finish(int64_t start, int64_t end,
+                                              types::SchemaPtr schema) const {
+  int64_t n = groups_.size();
+  auto out = std::make_shared<Batch>();
+  out->schema = std::move(schema);
+  out->num_rows = n;
+  out->columns.push_back(MakeWindowColumn(start, end, n));
+  for (auto& k : groups_.KeyColumns()) out->columns.push_back(std::move(k));
+  std::vector<uint32_t> all(static_cast<size_t>(n));
+  for (uint32_t g = 0; g < static_cast<uint32_t>(n); ++g) all[g] = g;
+  for (const auto& s : states_) {
+    auto c = s->Finalize(all.data(), n);
+    if (!c.ok()) return c.status();
+    out->columns.push_back(c.MoveValue());
+  }
+  out->event_time = Column::MakeConstant(types::Value::Timestamp(end - 1), n);
+  return batch::BatchPtr(out);
+}
+
+int64_t AggregatePane::MemoryBytes() const {
+  int64_t bytes = groups_.MemoryBytes();
+  for (const auto& s : states_) bytes += s->MemoryBytes();
+  return bytes;
+}
+
+}  // namespace sluice::exec

@@ -1,0 +1,43 @@
+#pragma once
+// The aggregates of one window (or one pane of sliding windows): a group table over the keys
+// and one aggregate state per aggregate call, indexed by group.
+
+#include <memory>
+#include <vector>
+
+#include "exec/group_table.h"
+#include "exec/window_spec.h"
+
+namespace sluice::exec {
+
+class AggregatePane {
+ public:
+  AggregatePane(int64_t start, int64_t end, const std::vector<types::DataType>& key_types,
+                const std::vector<AggregateCall>& aggregates);
+  AggregatePane(AggregatePane&&) = default;
+  AggregatePane& operator=(AggregatePane&&) = default;
+
+  int64_t start() const { return start_; }
+  int64_t end() const { return end_; }
+  const GroupTable& groups() const { return groups_; }
+
+  // Adds the rows `rows` (all rows when null) of `input`: keys are its first columns.
+  Status Add(const batch::Batch& input, const std::vector<int32_t>* rows);
+  // Folds every group of `other` into this pane.
+  void MergeFrom(const AggregatePane& other);
+  // One row per group: window struct, keys, aggregate values; event time end - 1µs.
+  Result<batch::BatchPtr> Finish(int64_t start, int64_t end, types::SchemaPtr schema) const;
+  int64_t MemoryBytes() const;
+
+ private:
+  int64_t start_, end_;
+  const std::vector<AggregateCall>* aggregates_;
+  GroupTable groups_;
+  std::vector<std::unique_ptr<expr::AggregateState>> states_;
+  std::vector<uint32_t> group_ids_;
+};
+
+// A window struct column of `n` rows, all [start, end).
+batch::ColumnPtr MakeWindowColumn(int64_t start, int64_t end, int64_t n);
+
+}  // namespace sluice::exec

@@ -1,0 +1,60 @@
+#pragma once
+// Maps the key columns of rows to dense group indexes (0, 1, 2, ...) and keeps one copy of each
+// group's key values, so aggregate states can be indexed by group and the keys emitted later.
+//
+// Keys are encoded into a reusable byte string (fixed-width bytes, length-prefixed strings,
+// a NULL marker per column) and looked up in a hash map; a BIGINT key encodes to 9 bytes and
+// needs no allocation.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "batch/batch.h"
+#include "batch/column_builder.h"
+
+namespace sluice::exec {
+
+class GroupTable {
+ public:
+  explicit GroupTable(std::vector<types::DataType> key_types);
+
+  // Group index of each of the rows `rows` (or all rows when null) of the key columns;
+  // new groups are created. `out` receives one index per row considered.
+  void FindOrInsert(const std::vector<batch::ColumnPtr>& keys, const std::vector<int32_t>* rows,
+                    int64_t n, std::vector<uint32_t>* out);
+  // Group index for an already-encoded key (from another table), creating it from `source`'s
+  // stored key values when new.
+  uint32_t FindOrInsertFrom(const GroupTable& source, uint32_t source_group);
+  int64_t size() const { return static_cast<int64_t>(encoded_.size()); }
+  int64_t key_count() const { return static_cast<int64_t>(key_types_.size()); }
+  bool empty() const { return encoded_.empty(); }
+  // Appends group `group`'s key values to one builder per key column.
+  void AppendKey(uint32_t group, std::vector<batch::ColumnBuilder>* builders) const;
+  // The key values of every group, in group order.
+  std::vector<batch::ColumnPtr> KeyColumns() const;
+  int64_t MemoryBytes() const;
+  const std::string& encoded(uint32_t group) const { return *encoded_[group]; }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const;
+  };
+  struct Eq {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const { return a == b; }
+  };
+  void Encode(const std::vector<batch::ColumnPtr>& keys, int64_t row, std::string* out) const;
+
+  std::vector<types::DataType> key_types_;
+  std::unordered_map<std::string, uint32_t, Hash, Eq> index_;
+  std::vector<const std::string*> encoded_;  // group → its key in index_
+  std::vector<types::Value> key_values_;     // group-major: key_types_.size() per group
+  std::string scratch_;
+};
+
+}  // namespace sluice::exec

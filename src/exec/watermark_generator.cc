@@ -1,0 +1,125 @@
+#include "exec/watermark_generator.h"
+
+#include <fmt/format.h>
+
+#include "expr/evaluator.h"
+
+namespace sluice::exec {
+
+using batch::Batch;
+using batch::BatchPtr;
+
+namespace {
+
+class WatermarkGenerator : public runtime::Operator {
+ public:
+  WatermarkGenerator(int event_time_column, expr::BoundExprPtr watermark, bool drop_late)
+      : event_time_column_(event_time_column),
+        watermark_expr_(std::move(watermark)),
+        drop_late_(drop_late) {}
+
+  Status ProcessBatch(int, const BatchPtr& input, runtime::Collector& out) override {
+    BatchPtr rows = input;
+    if (event_time_column_ >= 0) {
+      const auto& ts = input->columns[static_cast<size_t>(event_time_column_)];
+      if (ts->has_nulls()) {
+        std::vector<int32_t> keep;
+        for (int64_t i = 0; i < input->num_rows; ++i) {
+          if (ts->IsValid(i)) keep.push_back(static_cast<int32_t>(i));
+        }
+        if (ctx_ && ctx_->metrics) {
+          ctx_->metrics->bad_rows_dropped += input->num_rows - static_cast<int64_t>(keep.size());
+        }
+        if (keep.empty()) return Status::Ok();
+        rows = input->Select(keep);
+      }
+      auto with_time = std::make_shared<Batch>(*rows);
+      with_time->event_time = with_time->columns[static_cast<size_t>(event_time_column_)];
+      rows = with_time;
+    }
+    auto wm = expr::Evaluate(*watermark_expr_, *rows);
+    if (!wm.ok()) return wm.status();
+    const auto& c = **wm;
+    const int64_t* v = c.raw<int64_t>();
+    int64_t max = current_;
+    if (drop_late_) {
+      // Row i is late when its event time is behind the watermark of the rows before it.
+      const int64_t* et = rows->event_time->raw<int64_t>();
+      std::vector<int32_t> keep;
+      keep.reserve(static_cast<size_t>(c.length));
+      for (int64_t i = 0; i < c.length; ++i) {
+        if (et[i] >= max) keep.push_back(static_cast<int32_t>(i));
+        if (c.IsValid(i) && v[i] > max) max = v[i];
+      }
+      int64_t late = c.length - static_cast<int64_t>(keep.size());
+      if (late > 0) {
+        if (ctx_ && ctx_->metrics) ctx_->metrics->late_rows_dropped += late;
+        if (keep.empty()) {
+          rows = nullptr;
+        } else {
+          rows = rows->Select(keep);
+        }
+      }
+    } else {
+      for (int64_t i = 0; i < c.length; ++i) {
+        if (c.IsValid(i) && v[i] > max) max = v[i];
+      }
+    }
+    if (rows == nullptr) {
+      if (max > current_) {
+        current_ = max;
+        return out.EmitWatermark(Watermark{EventTime{current_}});
+      }
+      return Status::Ok();
+    }
+    if (ctx_ && ctx_->metrics) ctx_->metrics->rows_out += rows->num_rows;
+    SLUICE_RETURN_NOT_OK(out.Emit(rows));
+    if (max > current_) {
+      current_ = max;
+      return out.EmitWatermark(Watermark{EventTime{current_}});
+    }
+    return Status::Ok();
+  }
+
+  Status ProcessWatermark(Watermark wm, runtime::Collector& out) override {
+    // Only the end of input (+infinity) arrives from a source.
+    if (wm.time.value > current_) {
+      current_ = wm.time.value;
+      return out.EmitWatermark(wm);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  int event_time_column_;
+  expr::BoundExprPtr watermark_expr_;
+  bool drop_late_;
+  int64_t current_ = Watermark::Min().time.value;
+};
+
+}  // namespace
+
+WatermarkGeneratorFactory::WatermarkGeneratorFactory(int event_time_column,
+                                                     expr::BoundExprPtr watermark,
+                                                     std::optional<int64_t> idle_micros,
+                                                     bool drop_late)
+    : event_time_column_(event_time_column),
+      watermark_(std::move(watermark)),
+      idle_micros_(idle_micros),
+      drop_late_(drop_late) {}
+
+std::string WatermarkGeneratorFactory::Describe() const {
+  return fmt::format("watermark event_time={} watermark={}{}{}",
+                     event_time_column_ >= 0 ? fmt::format("${}", event_time_column_)
+                                             : std::string("source time"),
+                     watermark_->ToString(),
+                     idle_micros_ ? fmt::format(" idle_micros={}", *idle_micros_) : "",
+                     drop_late_ ? " drop_late" : "");
+}
+
+Result<std::unique_ptr<runtime::Operator>> WatermarkGeneratorFactory::Create(int, int) const {
+  return std::unique_ptr<runtime::Operator>(
+      std::make_unique<WatermarkGenerator>(event_time_column_, watermark_, drop_late_));
+}
+
+}  // namespace sluice::exec

@@ -1,0 +1,190 @@
+#include "exec/window_aggregate.h"
+
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "batch/column_builder.h"
+#include "exec/aggregate_pane.h"
+
+namespace sluice::exec {
+
+using batch::Batch;
+using batch::BatchPtr;
+using batch::Column;
+using batch::ColumnPtr;
+
+namespace {
+
+int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+  return q;
+}
+
+class WindowAggregateOperator : public runtime::Operator {
+ public:
+  WindowAggregateOperator(const WindowSpec& window, const std::vector<types::DataType>& key_types,
+                          const std::vector<AggregateCall>& aggregates,
+                          types::SchemaPtr output_schema)
+      : window_(window),
+        key_types_(key_types),
+        aggregates_(aggregates),
+        output_schema_(std::move(output_schema)) {}
+
+  Status ProcessBatch(int, const BatchPtr& input, runtime::Collector&) override {
+    int64_t n = input->num_rows;
+    const int64_t* et = input->event_time->raw<int64_t>();
+    // Each row's pane [start, end).
+    starts_.resize(static_cast<size_t>(n));
+    ends_.resize(static_cast<size_t>(n));
+    if (window_.kind == WindowSpec::Kind::kFromColumn) {
+      const Column& w = *input->columns[static_cast<size_t>(window_.column)];
+      const int64_t* s = w.children[0]->raw<int64_t>();
+      const int64_t* e = w.children[1]->raw<int64_t>();
+      for (int64_t i = 0; i < n; ++i) {
+        starts_[static_cast<size_t>(i)] = s[i];
+        ends_[static_cast<size_t>(i)] = e[i];
+      }
+    } else {
+      int64_t size = window_.kind == WindowSpec::Kind::kHop ? window_.slide : window_.width;
+      for (int64_t i = 0; i < n; ++i) {
+        int64_t start = FloorDiv(et[i], size) * size;
+        starts_[static_cast<size_t>(i)] = start;
+        ends_[static_cast<size_t>(i)] = start + size;
+      }
+    }
+    // Late rows (behind the watermark) are dropped; the rest grouped by pane.
+    bool uniform = true;
+    int64_t late = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      if (et[i] < watermark_.time.value) {
+        ++late;
+        uniform = false;
+      } else if (starts_[static_cast<size_t>(i)] != starts_[0] ||
+                 ends_[static_cast<size_t>(i)] != ends_[0]) {
+        uniform = false;
+      }
+    }
+    if (late > 0 && ctx_ && ctx_->metrics) ctx_->metrics->late_rows_dropped += late;
+    if (uniform && n > 0) return Pane(starts_[0], ends_[0]).Add(*input, nullptr);
+    std::map<std::pair<int64_t, int64_t>, std::vector<int32_t>> by_pane;
+    for (int64_t i = 0; i < n; ++i) {
+      if (et[i] < watermark_.time.value) continue;
+      by_pane[{starts_[static_cast<size_t>(i)], ends_[static_cast<size_t>(i)]}].push_back(
+          static_cast<int32_t>(i));
+    }
+    for (auto& [key, rows] : by_pane) {
+      SLUICE_RETURN_NOT_OK(Pane(key.first, key.second).Add(*input, &rows));
+    }
+    return Status::Ok();
+  }
+
+  Status ProcessWatermark(Watermark wm, runtime::Collector& out) override {
+    if (wm <= watermark_) return Status::Ok();
+    watermark_ = wm;
+    if (window_.kind == WindowSpec::Kind::kHop) {
+      SLUICE_RETURN_NOT_OK(EmitHopWindows(out));
+    } else {
+      while (!panes_.empty() && panes_.begin()->first.first <= wm.time.value) {
+        AggregatePane& pane = panes_.begin()->second;
+        SLUICE_RETURN_NOT_OK(Emit(pane, pane.start(), pane.end(), out));
+        panes_.erase(panes_.begin());
+      }
+    }
+    return out.EmitWatermark(wm);
+  }
+
+ private:
+  // Panes are ordered by (end, start).
+  AggregatePane& Pane(int64_t start, int64_t end) {
+    auto key = std::make_pair(end, start);
+    auto it = panes_.find(key);
+    if (it == panes_.end()) {
+      it = panes_.emplace(key, AggregatePane(start, end, key_types_, aggregates_)).first;
+      if (window_.kind == WindowSpec::Kind::kHop && (!next_end_ || start + window_.slide < *next_end_)) {
+        next_end_ = start + window_.slide;
+      }
+    }
+    return it->second;
+  }
+
+  // Emits every sliding window whose end the watermark has passed. Window [e - width, e) is
+  // the merge of the panes starting in that range.
+  Status EmitHopWindows(runtime::Collector& out) {
+    while (next_end_ && *next_end_ <= watermark_.time.value && !panes_.empty()) {
+      int64_t end = *next_end_;
+      int64_t start = end - window_.width;
+      AggregatePane merged(start, end, key_types_, aggregates_);
+      bool any = false;
+      for (auto& [key, pane] : panes_) {
+        if (pane.start() >= start && pane.start() < end) {
+          merged.MergeFrom(pane);
+          any = true;
+        }
+      }
+      if (any) SLUICE_RETURN_NOT_OK(Emit(merged, start, end, out));
+      // Panes no later window needs are freed.
+      while (!panes_.empty() && panes_.begin()->second.start() + window_.width <= end) {
+        panes_.erase(panes_.begin());
+      }
+      if (panes_.empty()) {
+        next_end_.reset();
+      } else {
+        // Skip windows that no pane reaches.
+        int64_t first_start = panes_.begin()->second.start();
+        for (const auto& [key, pane] : panes_) first_start = std::min(first_start, pane.start());
+        *next_end_ = std::max(end + window_.slide, first_start + window_.slide);
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status Emit(const AggregatePane& pane, int64_t start, int64_t end, runtime::Collector& out) {
+    if (pane.groups().empty()) return Status::Ok();
+    auto batch = pane.Finish(start, end, output_schema_);
+    if (!batch.ok()) return batch.status();
+    if (ctx_ && ctx_->metrics) ctx_->metrics->rows_out += (*batch)->num_rows;
+    return out.Emit(*batch);
+  }
+
+  WindowSpec window_;
+  std::vector<types::DataType> key_types_;
+  std::vector<AggregateCall> aggregates_;
+  types::SchemaPtr output_schema_;
+  std::map<std::pair<int64_t, int64_t>, AggregatePane> panes_;
+  std::optional<int64_t> next_end_;  // hop: the end of the next window to emit
+  Watermark watermark_ = Watermark::Min();
+  std::vector<int64_t> starts_, ends_;
+};
+
+}  // namespace
+
+WindowAggregateFactory::WindowAggregateFactory(WindowSpec window,
+                                               std::vector<types::DataType> key_types,
+                                               std::vector<AggregateCall> aggregates,
+                                               types::SchemaPtr output_schema)
+    : window_(window),
+      key_types_(std::move(key_types)),
+      aggregates_(std::move(aggregates)),
+      output_schema_(std::move(output_schema)) {}
+
+std::string WindowAggregateFactory::name() const { return "window_aggregate"; }
+
+std::string WindowAggregateFactory::Describe() const {
+  std::string aggs;
+  for (size_t i = 0; i < aggregates_.size(); ++i) {
+    if (i) aggs += ", ";
+    aggs += aggregates_[i].display;
+  }
+  return fmt::format("window_aggregate {} keys {} aggregates [{}]", window_.ToString(),
+                     key_types_.size(), aggs);
+}
+
+Result<std::unique_ptr<runtime::Operator>> WindowAggregateFactory::Create(int, int) const {
+  return std::unique_ptr<runtime::Operator>(std::make_unique<WindowAggregateOperator>(
+      window_, key_types_, aggregates_, output_schema_));
+}
+
+}  // namespace sluice::exec

@@ -1,0 +1,89 @@
+#pragma once
+// Aggregate functions: vectorized accumulators over many groups at once.
+//
+// A window or updating aggregate operator keeps one AggregateState per aggregate call (and per
+// window pane). Groups are dense indexes the operator assigns (0, 1, 2, ...); the state stores
+// its accumulators column-wise, indexed by group, so an update is one virtual call per batch and
+// a tight loop over rows.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "batch/column.h"
+#include "common/status.h"
+#include "types/value.h"
+
+namespace sluice::expr {
+
+using batch::ColumnPtr;
+using types::DataType;
+using types::Value;
+
+class AggregateState {
+ public:
+  virtual ~AggregateState() = default;
+  // Grows to `groups` groups; new groups are empty (count 0, sum NULL, ...).
+  virtual void Resize(int64_t groups) = 0;
+  virtual int64_t num_groups() const = 0;
+  // Adds row i of `args` (the argument columns, already cast to the bound argument types) to
+  // group group_ids[i], for i in [0, n). Rows whose arguments are NULL are ignored as SQL says
+  // (count(*) has no arguments and counts every row).
+  virtual Status Update(std::span<const ColumnPtr> args, const uint32_t* group_ids,
+                        int64_t n) = 0;
+  // Folds group `src` of `other` (a state of the same bound aggregate) into group `dst`.
+  virtual void Merge(const AggregateState& other, uint32_t src, uint32_t dst) = 0;
+  // True when Subtract is supported (count, sum, avg, variance, ...): a sliding window then
+  // removes the oldest pane instead of re-merging every pane.
+  virtual bool invertible() const { return false; }
+  // Removes group `src` of `other` from group `dst` (only when invertible()).
+  virtual void Subtract(const AggregateState& other, uint32_t src, uint32_t dst) {}
+  // Resets group `g` to empty.
+  virtual void Clear(uint32_t g) = 0;
+  // The aggregate's value for each listed group, as a column of the bound return type.
+  virtual Result<ColumnPtr> Finalize(const uint32_t* groups, int64_t n) const = 0;
+  // Approximate bytes held (for memory accounting and benchmarks).
+  virtual int64_t MemoryBytes() const = 0;
+};
+
+// A bound aggregate call: argument and return types fixed, creates states.
+class AggregateFunction {
+ public:
+  virtual ~AggregateFunction() = default;
+  virtual std::unique_ptr<AggregateState> NewState() const = 0;
+};
+
+struct BoundAggregate {
+  std::string name;                 // "count", "sum", ...
+  std::vector<DataType> arg_types;  // each argument is cast to these before Update
+  DataType return_type;
+  bool distinct = false;
+  std::shared_ptr<const AggregateFunction> function;
+};
+
+struct AggregateBindInput {
+  std::vector<DataType> types;  // argument types as written (count(*) has none)
+  // Values of constant arguments (string_agg's delimiter, approx_percentile_cont's fraction).
+  std::vector<std::optional<Value>> constants;
+  bool distinct = false;  // count(DISTINCT x)
+  bool star = false;      // count(*)
+};
+
+class AggregateRegistry {
+ public:
+  static const AggregateRegistry& Get();
+  bool Contains(const std::string& name) const;
+  std::vector<std::string> Names() const;
+  // Errors name the aggregate, the argument types given and what it accepts.
+  Result<BoundAggregate> Bind(const std::string& name, const AggregateBindInput& input) const;
+
+ private:
+  AggregateRegistry();
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace sluice::expr
