@@ -139,12 +139,15 @@ int main(int argc, char** argv) {
       PrintError(st);
       return 1;
     }
-    std::fprintf(
-        stderr, "sluice: finished: %lld rows written%s\n",
-        static_cast<long long>(report.rows_written),
-        report.bad_rows_dropped
-            ? (", " + std::to_string(report.bad_rows_dropped) + " bad rows dropped").c_str()
-            : "");
+    std::string extra;
+    if (report.bad_rows_dropped) {
+      extra += ", " + std::to_string(report.bad_rows_dropped) + " bad rows dropped";
+    }
+    if (report.late_rows_dropped) {
+      extra += ", " + std::to_string(report.late_rows_dropped) + " late rows dropped";
+    }
+    std::fprintf(stderr, "sluice: finished: %lld rows written%s\n",
+                 static_cast<long long>(report.rows_written), extra.c_str());
     return 0;
   }
   return 0;

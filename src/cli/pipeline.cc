@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <map>
 #include <thread>
 
 #include <fmt/format.h>
@@ -35,12 +37,33 @@ Result<int> ParallelismOf(const RunOptions& options) {
 
 }  // namespace
 
+// Engine settings from SET statements, overridden by --set.
+Result<sql::CompileOptions> CompileOptionsOf(const sql::PipelinePlan& plan,
+                                             const RunOptions& options, int parallelism) {
+  sql::CompileOptions out;
+  out.parallelism = parallelism;
+  std::map<std::string, std::string> settings = plan.settings;
+  for (const auto& [k, v] : options.settings) settings[k] = v;
+  if (auto it = settings.find("batch_size"); it != settings.end()) {
+    char* end = nullptr;
+    long long n = std::strtoll(it->second.c_str(), &end, 10);
+    if (it->second.empty() || *end != '\0' || n < 1 || n > 1000000) {
+      return Status::User("batch_size must be a number of rows between 1 and 1000000, got '{}'",
+                          it->second);
+    }
+    out.batch_rows = n;
+  }
+  return out;
+}
+
 Result<std::string> Explain(std::string_view sql, const RunOptions& options) {
   auto parallelism = ParallelismOf(options);
   if (!parallelism.ok()) return parallelism.status();
   auto plan = sql::PlanSql(sql);
   if (!plan.ok()) return plan.status();
-  auto graph = sql::Compile(*plan, {*parallelism});
+  auto compile = CompileOptionsOf(*plan, options, *parallelism);
+  if (!compile.ok()) return compile.status();
+  auto graph = sql::Compile(*plan, *compile);
   if (!graph.ok()) return graph.status();
   return fmt::format("== logical plan ==\n{}\n== dataflow graph ==\n{}", plan->ToString(),
                      graph->ToString());
@@ -52,7 +75,9 @@ Status RunSql(std::string_view sql, const RunOptions& options, const std::atomic
   if (!parallelism.ok()) return parallelism.status();
   auto plan = sql::PlanSql(sql);
   if (!plan.ok()) return plan.status();
-  auto graph = sql::Compile(*plan, {*parallelism});
+  auto compile = CompileOptionsOf(*plan, options, *parallelism);
+  if (!compile.ok()) return compile.status();
+  auto graph = sql::Compile(*plan, *compile);
   if (!graph.ok()) return graph.status();
   runtime::ExecutorOptions exec_options;
   exec_options.threads = std::max(1u, std::thread::hardware_concurrency());
@@ -77,6 +102,7 @@ Status RunSql(std::string_view sql, const RunOptions& options, const std::atomic
   if (report != nullptr) {
     for (const auto* m : executor.Metrics()) {
       report->bad_rows_dropped += m->bad_rows_dropped;
+      report->late_rows_dropped += m->late_rows_dropped;
       if (m->name.find("sink") != std::string::npos) report->rows_written += m->rows_out;
       report->summary += fmt::format(
           "{}: {} rows in, {} rows out{}\n", m->name, m->rows_in.load(), m->rows_out.load(),

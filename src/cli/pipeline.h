@@ -17,9 +17,10 @@ struct RunOptions {
 };
 
 struct RunReport {
-  int64_t rows_written = 0;      // rows that reached sinks
-  int64_t bad_rows_dropped = 0;  // bad_data = 'drop'
-  std::string summary;           // per-operator counters, one line each
+  int64_t rows_written = 0;       // rows that reached sinks
+  int64_t bad_rows_dropped = 0;   // bad_data = 'drop'
+  int64_t late_rows_dropped = 0;  // behind the watermark at a windowed operator
+  std::string summary;            // per-operator counters, one line each
 };
 
 // Explains the plan: the bound and optimized logical plan, then the dataflow graph.

@@ -24,7 +24,8 @@ struct TableSpec {
   types::Schema schema;  // declared columns (physical: no generated or metadata columns)
   std::map<std::string, std::string> options;  // all WITH options, keys lower case
   formats::FormatOptions format;
-  bool finite = false;  // set by the connector: does the source end by itself?
+  bool finite = false;        // set by the connector: does the source end by itself?
+  int64_t batch_rows = 4096;  // most rows per batch a source emits (SET batch_size)
 };
 
 class Connector {

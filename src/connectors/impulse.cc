@@ -32,6 +32,7 @@ struct ImpulseOptions {
   double event_rate = 0;                       // rows per second, all subtasks together
   std::optional<uint64_t> message_count;       // rows in total, all subtasks together
   std::optional<int64_t> event_time_interval;  // µs between consecutive counters' timestamps
+  int64_t batch_rows = kDefaultBatchRows;
 };
 
 std::string Trim(const std::string& s) {
@@ -122,7 +123,8 @@ class ImpulseSource : public runtime::SourceOperator {
     uint64_t due = due_f >= static_cast<double>(total_) ? total_ : static_cast<uint64_t>(due_f);
     if (due <= emitted_) return runtime::SourcePoll::WaitUntil(NextDue());
 
-    auto n = static_cast<int64_t>(std::min<uint64_t>(due - emitted_, kDefaultBatchRows));
+    auto n = static_cast<int64_t>(
+        std::min<uint64_t>(due - emitted_, static_cast<uint64_t>(options_.batch_rows)));
     SLUICE_RETURN_NOT_OK(out.Emit(MakeBatch(n, now)));
     emitted_ += static_cast<uint64_t>(n);
     if (ctx_ && ctx_->metrics) ctx_->metrics->rows_out += n;
@@ -234,6 +236,7 @@ class ImpulseConnector : public Connector {
   Result<std::shared_ptr<const runtime::OperatorFactory>> MakeSource(
       const TableSpec& spec) const override {
     SLUICE_ASSIGN_OR_RETURN(ImpulseOptions options, ParseOptions(spec.options));
+    options.batch_rows = spec.batch_rows;
     return std::shared_ptr<const runtime::OperatorFactory>(
         std::make_shared<ImpulseSourceFactory>(options));
   }

@@ -90,7 +90,7 @@ class SingleFileSource : public runtime::SourceOperator {
     if (file_ == nullptr) return runtime::SourcePoll::Finished();
     // Bounded by lines read too, so a run of dropped rows does not hold the task.
     int64_t lines = 0;
-    while (decoder_->pending_rows() < kDefaultBatchRows && lines < 4 * kDefaultBatchRows) {
+    while (decoder_->pending_rows() < spec_.batch_rows && lines < 4 * spec_.batch_rows) {
       ssize_t n = getline(&line_, &line_capacity_, file_);
       if (n < 0) {
         if (std::ferror(file_)) {

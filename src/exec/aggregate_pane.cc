@@ -22,6 +22,9 @@ Status AggregatePane::Add(const Batch& input, const std::vector<int32_t>* rows) 
   int64_t n = rows ? static_cast<int64_t>(rows->size()) : input.num_rows;
   groups_.FindOrInsert(keys, rows, n, &group_ids_);
   for (auto& s : states_) s->Resize(groups_.size());
+  rows_.resize(static_cast<size_t>(groups_.size()), 0);
+  for (int64_t i = 0; i < n; ++i) ++rows_[group_ids_[static_cast<size_t>(i)]];
+  live_rows_ += n;
   std::vector<ColumnPtr> args;
   std::vector<uint32_t> filtered_ids;
   std::vector<int32_t> filtered_rows;
@@ -57,12 +60,41 @@ Status AggregatePane::Add(const Batch& input, const std::vector<int32_t>* rows) 
 
 void AggregatePane::MergeFrom(const AggregatePane& other) {
   for (uint32_t g = 0; g < static_cast<uint32_t>(other.groups_.size()); ++g) {
+    if (other.rows_[g] == 0) continue;
     uint32_t mine = groups_.FindOrInsertFrom(other.groups_, g);
+    rows_.resize(static_cast<size_t>(groups_.size()), 0);
+    rows_[mine] += other.rows_[g];
     for (size_t a = 0; a < states_.size(); ++a) {
       states_[a]->Resize(groups_.size());
       states_[a]->Merge(*other.states_[a], g, mine);
     }
   }
+  live_rows_ += other.live_rows_;
+}
+
+void AggregatePane::SubtractFrom(const AggregatePane& other) {
+  for (uint32_t g = 0; g < static_cast<uint32_t>(other.groups_.size()); ++g) {
+    if (other.rows_[g] == 0) continue;
+    uint32_t mine = groups_.FindOrInsertFrom(other.groups_, g);
+    rows_.resize(static_cast<size_t>(groups_.size()), 0);
+    rows_[mine] -= other.rows_[g];
+    for (size_t a = 0; a < states_.size(); ++a) {
+      states_[a]->Resize(groups_.size());
+      if (rows_[mine] == 0) {
+        states_[a]->Clear(mine);  // exact zero, even for floating-point sums
+      } else {
+        states_[a]->Subtract(*other.states_[a], g, mine);
+      }
+    }
+  }
+  live_rows_ -= other.live_rows_;
+}
+
+bool AggregatePane::invertible() const {
+  for (const auto& s : states_) {
+    if (!s->invertible()) return false;
+  }
+  return true;
 }
 
 ColumnPtr MakeWindowColumn(int64_t start, int64_t end, int64_t n) {
@@ -76,16 +108,25 @@ ColumnPtr MakeWindowColumn(int64_t start, int64_t end, int64_t n) {
 
 Result<batch::BatchPtr> AggregatePane::Finish(int64_t start, int64_t end,
                                               types::SchemaPtr schema) const {
-  int64_t n = groups_.size();
+  std::vector<uint32_t> live;
+  std::vector<int32_t> live_rows;
+  for (uint32_t g = 0; g < static_cast<uint32_t>(groups_.size()); ++g) {
+    if (rows_[g] > 0) {
+      live.push_back(g);
+      live_rows.push_back(static_cast<int32_t>(g));
+    }
+  }
+  int64_t n = static_cast<int64_t>(live.size());
   auto out = std::make_shared<Batch>();
   out->schema = std::move(schema);
   out->num_rows = n;
   out->columns.push_back(MakeWindowColumn(start, end, n));
-  for (auto& k : groups_.KeyColumns()) out->columns.push_back(std::move(k));
-  std::vector<uint32_t> all(static_cast<size_t>(n));
-  for (uint32_t g = 0; g < static_cast<uint32_t>(n); ++g) all[g] = g;
+  bool all = n == groups_.size();
+  for (auto& k : groups_.KeyColumns()) {
+    out->columns.push_back(all ? std::move(k) : batch::FilterColumn(*k, live_rows));
+  }
   for (const auto& s : states_) {
-    auto c = s->Finalize(all.data(), n);
+    auto c = s->Finalize(live.data(), n);
     if (!c.ok()) return c.status();
     out->columns.push_back(c.MoveValue());
   }

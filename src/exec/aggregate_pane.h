@@ -25,7 +25,14 @@ class AggregatePane {
   Status Add(const batch::Batch& input, const std::vector<int32_t>* rows);
   // Folds every group of `other` into this pane.
   void MergeFrom(const AggregatePane& other);
-  // One row per group: window struct, keys, aggregate values; event time end - 1µs.
+  // Removes every group of `other` from this pane (only when invertible()): sliding windows
+  // add the newest pane and subtract the oldest instead of re-merging every pane.
+  void SubtractFrom(const AggregatePane& other);
+  bool invertible() const;
+  // Rows currently in the pane (after subtractions, groups may hold none).
+  int64_t live_rows() const { return live_rows_; }
+  // One row per group that holds rows: window struct, keys, aggregate values; event time
+  // end - 1µs.
   Result<batch::BatchPtr> Finish(int64_t start, int64_t end, types::SchemaPtr schema) const;
   int64_t MemoryBytes() const;
 
@@ -35,6 +42,8 @@ class AggregatePane {
   GroupTable groups_;
   std::vector<std::unique_ptr<expr::AggregateState>> states_;
   std::vector<uint32_t> group_ids_;
+  std::vector<int64_t> rows_;  // rows per group
+  int64_t live_rows_ = 0;
 };
 
 // A window struct column of `n` rows, all [start, end).

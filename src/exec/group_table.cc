@@ -9,8 +9,7 @@ namespace sluice::exec {
 using batch::Column;
 using types::TypeId;
 
-GroupTable::GroupTable(std::vector<types::DataType> key_types)
-    : key_types_(std::move(key_types)) {}
+GroupTable::GroupTable(std::vector<types::DataType> key_types) : key_types_(std::move(key_types)) {}
 
 size_t GroupTable::Hash::operator()(std::string_view s) const {
   return static_cast<size_t>(XXH3_64bits(s.data(), s.size()));

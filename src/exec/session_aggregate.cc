@@ -46,7 +46,8 @@ class SessionAggregateOperator : public runtime::Operator {
     if (late > 0 && ctx_ && ctx_->metrics) ctx_->metrics->late_rows_dropped += late;
     if (rows.empty()) return Status::Ok();
     std::vector<batch::ColumnPtr> key_cols(
-        input->columns.begin(), input->columns.begin() + static_cast<std::ptrdiff_t>(key_types_.size()));
+        input->columns.begin(),
+        input->columns.begin() + static_cast<std::ptrdiff_t>(key_types_.size()));
     const std::vector<int32_t>* subset = static_cast<int64_t>(rows.size()) == n ? nullptr : &rows;
     keys_.FindOrInsert(key_cols, subset, static_cast<int64_t>(rows.size()), &key_ids_);
     if (sessions_by_key_.size() < static_cast<size_t>(keys_.size())) {
@@ -62,7 +63,8 @@ class SessionAggregateOperator : public runtime::Operator {
       uint32_t target = UINT32_MAX;
       for (size_t s = 0; s < list.size();) {
         Session& sess = sessions_[list[s]];
-        if (t >= sess.start - gap_ && t < sess.last + gap_) {
+        // Inclusive at both ends: sessions that touch merge, as in Flink.
+        if (t >= sess.start - gap_ && t <= sess.last + gap_) {
           if (target == UINT32_MAX) {
             target = list[s];
             ++s;
@@ -224,7 +226,7 @@ class SessionAggregateOperator : public runtime::Operator {
   types::SchemaPtr output_schema_;
   GroupTable keys_;
   std::vector<std::vector<uint32_t>> sessions_by_key_;  // open session slots per key
-  std::vector<Session> sessions_;                        // by slot
+  std::vector<Session> sessions_;                       // by slot
   std::vector<uint32_t> free_;
   std::set<std::pair<int64_t, uint32_t>> by_end_;  // (last + gap, slot) of open sessions
   std::vector<std::unique_ptr<expr::AggregateState>> states_;
@@ -256,8 +258,8 @@ std::string SessionAggregateFactory::Describe() const {
 }
 
 Result<std::unique_ptr<runtime::Operator>> SessionAggregateFactory::Create(int, int) const {
-  return std::unique_ptr<runtime::Operator>(std::make_unique<SessionAggregateOperator>(
-      window_, key_types_, aggregates_, output_schema_));
+  return std::unique_ptr<runtime::Operator>(
+      std::make_unique<SessionAggregateOperator>(window_, key_types_, aggregates_, output_schema_));
 }
 
 }  // namespace sluice::exec

@@ -109,12 +109,11 @@ WatermarkGeneratorFactory::WatermarkGeneratorFactory(int event_time_column,
       drop_late_(drop_late) {}
 
 std::string WatermarkGeneratorFactory::Describe() const {
-  return fmt::format("watermark event_time={} watermark={}{}{}",
-                     event_time_column_ >= 0 ? fmt::format("${}", event_time_column_)
-                                             : std::string("source time"),
-                     watermark_->ToString(),
-                     idle_micros_ ? fmt::format(" idle_micros={}", *idle_micros_) : "",
-                     drop_late_ ? " drop_late" : "");
+  return fmt::format(
+      "watermark event_time={} watermark={}{}{}",
+      event_time_column_ >= 0 ? fmt::format("${}", event_time_column_) : std::string("source time"),
+      watermark_->ToString(), idle_micros_ ? fmt::format(" idle_micros={}", *idle_micros_) : "",
+      drop_late_ ? " drop_late" : "");
 }
 
 Result<std::unique_ptr<runtime::Operator>> WatermarkGeneratorFactory::Create(int, int) const {

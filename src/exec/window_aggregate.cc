@@ -31,7 +31,9 @@ class WindowAggregateOperator : public runtime::Operator {
       : window_(window),
         key_types_(key_types),
         aggregates_(aggregates),
-        output_schema_(std::move(output_schema)) {}
+        output_schema_(std::move(output_schema)) {
+    invertible_ = AggregatePane(0, 0, key_types_, aggregates_).invertible();
+  }
 
   Status ProcessBatch(int, const BatchPtr& input, runtime::Collector&) override {
     int64_t n = input->num_rows;
@@ -103,16 +105,53 @@ class WindowAggregateOperator : public runtime::Operator {
     auto it = panes_.find(key);
     if (it == panes_.end()) {
       it = panes_.emplace(key, AggregatePane(start, end, key_types_, aggregates_)).first;
-      if (window_.kind == WindowSpec::Kind::kHop && (!next_end_ || start + window_.slide < *next_end_)) {
+      if (window_.kind == WindowSpec::Kind::kHop &&
+          (!next_end_ || start + window_.slide < *next_end_)) {
         next_end_ = start + window_.slide;
       }
     }
     return it->second;
   }
 
+  // Sliding windows of invertible aggregates: a running window adds the newest pane and
+  // subtracts the pane that left, so each window costs two pane merges, not width/slide.
+  Status EmitHopWindowsIncremental(runtime::Collector& out) {
+    while (next_end_ && *next_end_ <= watermark_.time.value &&
+           (!panes_.empty() || (running_ && running_->live_rows() > 0))) {
+      int64_t end = *next_end_;
+      if (!running_) running_.emplace(end - window_.width, end, key_types_, aggregates_);
+      if (const AggregatePane* in = FindPane(end - window_.slide)) running_->MergeFrom(*in);
+      if (const AggregatePane* gone = FindPane(end - window_.width - window_.slide)) {
+        running_->SubtractFrom(*gone);
+      }
+      SLUICE_RETURN_NOT_OK(Emit(*running_, end - window_.width, end, out));
+      // A pane is kept until it has been subtracted.
+      while (!panes_.empty() &&
+             panes_.begin()->second.start() + window_.width + window_.slide <= end) {
+        panes_.erase(panes_.begin());
+      }
+      *next_end_ = end + window_.slide;
+      if (running_->live_rows() == 0) {
+        running_.reset();  // forget keys no window holds any more
+        if (panes_.empty()) {
+          next_end_.reset();
+        } else {
+          *next_end_ = std::max(*next_end_, panes_.begin()->second.start() + window_.slide);
+        }
+      }
+    }
+    return Status::Ok();
+  }
+
+  const AggregatePane* FindPane(int64_t start) const {
+    auto it = panes_.find({start + window_.slide, start});
+    return it == panes_.end() ? nullptr : &it->second;
+  }
+
   // Emits every sliding window whose end the watermark has passed. Window [e - width, e) is
   // the merge of the panes starting in that range.
   Status EmitHopWindows(runtime::Collector& out) {
+    if (invertible_) return EmitHopWindowsIncremental(out);
     while (next_end_ && *next_end_ <= watermark_.time.value && !panes_.empty()) {
       int64_t end = *next_end_;
       int64_t start = end - window_.width;
@@ -154,7 +193,9 @@ class WindowAggregateOperator : public runtime::Operator {
   std::vector<AggregateCall> aggregates_;
   types::SchemaPtr output_schema_;
   std::map<std::pair<int64_t, int64_t>, AggregatePane> panes_;
-  std::optional<int64_t> next_end_;  // hop: the end of the next window to emit
+  std::optional<int64_t> next_end_;       // hop: the end of the next window to emit
+  bool invertible_ = false;               // hop: every aggregate supports Subtract
+  std::optional<AggregatePane> running_;  // hop, invertible: the window ending at next_end_
   Watermark watermark_ = Watermark::Min();
   std::vector<int64_t> starts_, ends_;
 };
@@ -170,7 +211,9 @@ WindowAggregateFactory::WindowAggregateFactory(WindowSpec window,
       aggregates_(std::move(aggregates)),
       output_schema_(std::move(output_schema)) {}
 
-std::string WindowAggregateFactory::name() const { return "window_aggregate"; }
+std::string WindowAggregateFactory::name() const {
+  return "window_aggregate";
+}
 
 std::string WindowAggregateFactory::Describe() const {
   std::string aggs;
@@ -183,8 +226,8 @@ std::string WindowAggregateFactory::Describe() const {
 }
 
 Result<std::unique_ptr<runtime::Operator>> WindowAggregateFactory::Create(int, int) const {
-  return std::unique_ptr<runtime::Operator>(std::make_unique<WindowAggregateOperator>(
-      window_, key_types_, aggregates_, output_schema_));
+  return std::unique_ptr<runtime::Operator>(
+      std::make_unique<WindowAggregateOperator>(window_, key_types_, aggregates_, output_schema_));
 }
 
 }  // namespace sluice::exec

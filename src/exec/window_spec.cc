@@ -15,10 +15,14 @@ std::string Micros(int64_t us) {
 
 std::string WindowSpec::ToString() const {
   switch (kind) {
-    case Kind::kTumble: return fmt::format("tumble({})", Micros(width));
-    case Kind::kHop: return fmt::format("hop(slide {}, width {})", Micros(slide), Micros(width));
-    case Kind::kSession: return fmt::format("session(gap {})", Micros(gap));
-    case Kind::kFromColumn: return fmt::format("window of column ${}", column);
+    case Kind::kTumble:
+      return fmt::format("tumble({})", Micros(width));
+    case Kind::kHop:
+      return fmt::format("hop(slide {}, width {})", Micros(slide), Micros(width));
+    case Kind::kSession:
+      return fmt::format("session(gap {})", Micros(gap));
+    case Kind::kFromColumn:
+      return fmt::format("window of column ${}", column);
   }
   return "?";
 }

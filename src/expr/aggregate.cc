@@ -22,8 +22,8 @@ std::string ArgumentList(const AggregateBindInput& in) {
 
 Status NoMatchingAggregate(const std::string& name, const AggregateBindInput& in,
                            const std::string& accepted) {
-  return Status::User("function {}({}) does not exist; {} accepts {}", name, ArgumentList(in),
-                      name, accepted);
+  return Status::User("function {}({}) does not exist; {} accepts {}", name, ArgumentList(in), name,
+                      accepted);
 }
 
 Status CheckArity(const std::string& name, const AggregateBindInput& in, size_t arity,

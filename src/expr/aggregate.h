@@ -32,8 +32,7 @@ class AggregateState {
   // Adds row i of `args` (the argument columns, already cast to the bound argument types) to
   // group group_ids[i], for i in [0, n). Rows whose arguments are NULL are ignored as SQL says
   // (count(*) has no arguments and counts every row).
-  virtual Status Update(std::span<const ColumnPtr> args, const uint32_t* group_ids,
-                        int64_t n) = 0;
+  virtual Status Update(std::span<const ColumnPtr> args, const uint32_t* group_ids, int64_t n) = 0;
   // Folds group `src` of `other` (a state of the same bound aggregate) into group `dst`.
   virtual void Merge(const AggregateState& other, uint32_t src, uint32_t dst) = 0;
   // True when Subtract is supported (count, sum, avg, variance, ...): a sliding window then

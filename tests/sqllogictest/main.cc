@@ -1,5 +1,5 @@
 // sqllogictest: runs the SQL logic tests under a directory (or single files).
-//   sqllogictest [--verbose] [--parallelism 1,4] [--filter substring] PATH...
+//   sqllogictest [--verbose] [--parallelism 1,4] [--small-batch N] [--filter substring] PATH...
 
 #include <algorithm>
 #include <cstdio>
@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
       std::stringstream ss(argv[++i]);
       std::string p;
       while (std::getline(ss, p, ',')) options.parallelisms.push_back(std::stoi(p));
+    } else if (a == "--small-batch" && i + 1 < argc) {
+      options.small_batch = std::stoi(argv[++i]);
     } else if (a == "--filter" && i + 1 < argc) {
       options.filter = argv[++i];
     } else {

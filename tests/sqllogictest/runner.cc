@@ -73,10 +73,11 @@ std::string Substitute(std::string sql, const std::map<std::string, std::string>
 }
 
 // Runs `sql`, capturing standard output into `captured` when asked.
-Status RunCapturing(const std::string& sql, int parallelism, bool capture_stdout,
+Status RunCapturing(const std::string& sql, int parallelism, int batch_size, bool capture_stdout,
                     const std::string& capture_path) {
   cli::RunOptions options;
   options.parallelism = parallelism;
+  if (batch_size > 0) options.settings["batch_size"] = std::to_string(batch_size);
   int saved = -1;
   if (capture_stdout) {
     std::fflush(stdout);
@@ -207,9 +208,17 @@ RunnerResult RunTestFile(const std::string& path, const RunnerOptions& options) 
 
   for (const auto& c : cases) {
     ++case_index;
-    for (int p : c.parallelisms) {
-      std::string label = fmt::format("{}:{} ({} at parallelism {})", path, c.line, c.kind, p);
-      std::string out_path = (dir / fmt::format("out-{}-{}.txt", case_index, p)).string();
+    std::vector<std::pair<int, int>> configs;  // (parallelism, batch size; 0 = default)
+    for (int p : c.parallelisms) configs.push_back({p, 0});
+    if (c.kind == "run" && options.small_batch > 0) {
+      configs.push_back({c.parallelisms.back(), options.small_batch});
+    }
+    for (auto [p, batch_size] : configs) {
+      std::string label =
+          fmt::format("{}:{} ({} at parallelism {}{})", path, c.line, c.kind, p,
+                      batch_size ? fmt::format(", batches of {} rows", batch_size) : "");
+      std::string out_path =
+          (dir / fmt::format("out-{}-{}-{}.txt", case_index, p, batch_size)).string();
       auto case_vars = vars;
       case_vars["output"] = out_path;
       std::string sql = Substitute(c.sql, case_vars);
@@ -230,7 +239,7 @@ RunnerResult RunTestFile(const std::string& path, const RunnerOptions& options) 
         }
       } else {
         std::remove(out_path.c_str());
-        Status st = RunCapturing(sql, p, c.stdout_output, out_path);
+        Status st = RunCapturing(sql, p, batch_size, c.stdout_output, out_path);
         if (c.kind == "error") {
           if (st.ok()) {
             failure = "expected an error, but the pipeline succeeded";

@@ -9,6 +9,9 @@ namespace sluice::testing {
 
 struct RunnerOptions {
   std::vector<int> parallelisms = {1, 4};
+  // Each `run` case also runs once with batches of this many rows (0: not), at the last
+  // parallelism: a result must not depend on how rows are batched.
+  int small_batch = 1;
   bool verbose = false;
   std::string filter;  // run only files whose path contains this
 };

@@ -6,6 +6,8 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -80,6 +82,9 @@ Status CheckArity(const std::string& name, const AggregateBindInput& in, size_t 
                   const std::string& accepted);
 // The constant value of argument i, if the binder saw one.
 const std::optional<Value>* ConstantArg(const AggregateBindInput& in, size_t i);
+// Argument i as a constant fraction in [0, 1] (percentile_cont, approx_percentile_cont).
+Result<double> PercentileFractionArg(const std::string& name, const AggregateBindInput& in,
+                                     size_t i);
 
 // ---------------------------------------------------------------------------------------------
 // States

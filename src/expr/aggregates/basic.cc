@@ -78,10 +78,12 @@ constexpr int128_t kDecimalLimit = [] {
 // Wrapping add and subtract for the 128-bit decimal accumulator: Merge and Subtract cannot fail,
 // and modular arithmetic gives the exact result whenever the final sum is in range.
 inline int128_t WrapAdd(int128_t a, int128_t b) {
-  return static_cast<int128_t>(static_cast<unsigned __int128>(a) + static_cast<unsigned __int128>(b));
+  return static_cast<int128_t>(static_cast<unsigned __int128>(a) +
+                               static_cast<unsigned __int128>(b));
 }
 inline int128_t WrapSub(int128_t a, int128_t b) {
-  return static_cast<int128_t>(static_cast<unsigned __int128>(a) - static_cast<unsigned __int128>(b));
+  return static_cast<int128_t>(static_cast<unsigned __int128>(a) -
+                               static_cast<unsigned __int128>(b));
 }
 
 // `In` is the argument's C++ type, `Acc` the accumulator (int128 for integers and decimals,
@@ -189,6 +191,8 @@ class SumState final : public SlotState<SumSlot<Acc>> {
           if constexpr (std::is_same_v<Acc, int128_t>) {
             out_of_range |= s.count > 0 && (s.sum >= kDecimalLimit || s.sum <= -kDecimalLimit);
             *o = s.sum;
+          } else {
+            *o = 0;  // never bound: DECIMAL sums accumulate in 128 bits
           }
           return s.count > 0;
         });
@@ -233,8 +237,7 @@ class SumState final : public SlotState<SumSlot<Acc>> {
 };
 
 // Binds sum (avg = false) or avg over any numeric type.
-Result<BoundAggregate> BindSumAvg(const std::string& name, const AggregateBindInput& in,
-                                  bool avg) {
+Result<BoundAggregate> BindSumAvg(const std::string& name, const AggregateBindInput& in, bool avg) {
   SLUICE_RETURN_NOT_OK(CheckArity(name, in, 1, "numbers"));
   DataType t = in.types[0].id() == TypeId::kNull ? types::Int64() : in.types[0];
   auto bound = [&](DataType ret, auto make) { return MakeBound({t}, ret, MakeFunction(make)); };
@@ -243,14 +246,13 @@ Result<BoundAggregate> BindSumAvg(const std::string& name, const AggregateBindIn
         t.id(),
         [&](auto tag) -> Result<BoundAggregate> {
           using T = typename decltype(tag)::type;
-          SumFinal kind = avg                   ? SumFinal::kAvg
+          SumFinal kind = avg                     ? SumFinal::kAvg
                           : t.is_signed_integer() ? SumFinal::kInt64
                                                   : SumFinal::kUInt64;
-          DataType ret = avg ? types::Float64()
-                             : (t.is_signed_integer() ? types::Int64() : types::UInt64());
-          return bound(ret, [kind, ret] {
-            return std::make_unique<SumState<T, int128_t>>(kind, ret, 0);
-          });
+          DataType ret =
+              avg ? types::Float64() : (t.is_signed_integer() ? types::Int64() : types::UInt64());
+          return bound(
+              ret, [kind, ret] { return std::make_unique<SumState<T, int128_t>>(kind, ret, 0); });
         },
         []() -> Result<BoundAggregate> { return Status::Internal("not an integer"); });
   }
@@ -262,8 +264,8 @@ Result<BoundAggregate> BindSumAvg(const std::string& name, const AggregateBindIn
   }
   if (t.id() == TypeId::kFloat64) {
     return bound(types::Float64(), [avg] {
-      return std::make_unique<SumState<double, double>>(
-          avg ? SumFinal::kAvg : SumFinal::kDouble, types::Float64(), 0);
+      return std::make_unique<SumState<double, double>>(avg ? SumFinal::kAvg : SumFinal::kDouble,
+                                                        types::Float64(), 0);
     });
   }
   if (t.id() == TypeId::kDecimal) {
@@ -624,9 +626,9 @@ Result<BoundAggregate> BindBool(const std::string& name, const AggregateBindInpu
   if (in.types[0].id() != TypeId::kBool && in.types[0].id() != TypeId::kNull) {
     return NoMatchingAggregate(name, in, "booleans");
   }
-  BoundAggregate b = MakeBound({types::Bool()}, types::Bool(), MakeFunction([is_and] {
-                                 return std::make_unique<BoolState>(is_and);
-                               }));
+  BoundAggregate b =
+      MakeBound({types::Bool()}, types::Bool(),
+                MakeFunction([is_and] { return std::make_unique<BoolState>(is_and); }));
   b.distinct = in.distinct;
   return b;
 }
@@ -639,8 +641,8 @@ Result<BoundAggregate> BindBit(const std::string& name, const AggregateBindInput
       t.id(),
       [&](auto tag) -> Result<BoundAggregate> {
         using T = typename decltype(tag)::type;
-        BoundAggregate b = MakeBound(
-            {t}, t, MakeFunction([t] { return std::make_unique<BitState<T, kOp>>(t); }));
+        BoundAggregate b =
+            MakeBound({t}, t, MakeFunction([t] { return std::make_unique<BitState<T, kOp>>(t); }));
         b.distinct = in.distinct && kOp != BitOp::kXor;  // x & x = x | x = x; not so for xor
         return b;
       },
@@ -650,26 +652,24 @@ Result<BoundAggregate> BindBit(const std::string& name, const AggregateBindInput
 }  // namespace
 
 void RegisterBasicAggregates(AggregateDefinitions* defs) {
-  defs->push_back({"count", [](const std::string& name, const AggregateBindInput& in)
-                                -> Result<BoundAggregate> {
-                     if (in.star) {
-                       if (!in.types.empty()) return NoMatchingAggregate(name, in, "* or a value");
-                       return MakeBound({}, types::Int64(), MakeFunction([] {
-                                          return std::make_unique<CountState>(true);
-                                        }));
-                     }
-                     SLUICE_RETURN_NOT_OK(CheckArity(name, in, 1, "* or one value of any type"));
-                     const DataType& t = in.types[0];
-                     if (in.distinct) {
-                       BoundAggregate b =
-                           MakeBound({t}, types::Int64(), MakeCountDistinctFunction(t));
-                       b.distinct = true;
-                       return b;
-                     }
-                     return MakeBound({t}, types::Int64(), MakeFunction([] {
-                                        return std::make_unique<CountState>(false);
-                                      }));
-                   }});
+  defs->push_back(
+      {"count",
+       [](const std::string& name, const AggregateBindInput& in) -> Result<BoundAggregate> {
+         if (in.star) {
+           if (!in.types.empty()) return NoMatchingAggregate(name, in, "* or a value");
+           return MakeBound({}, types::Int64(),
+                            MakeFunction([] { return std::make_unique<CountState>(true); }));
+         }
+         SLUICE_RETURN_NOT_OK(CheckArity(name, in, 1, "* or one value of any type"));
+         const DataType& t = in.types[0];
+         if (in.distinct) {
+           BoundAggregate b = MakeBound({t}, types::Int64(), MakeCountDistinctFunction(t));
+           b.distinct = true;
+           return b;
+         }
+         return MakeBound({t}, types::Int64(),
+                          MakeFunction([] { return std::make_unique<CountState>(false); }));
+       }});
   defs->push_back({"sum", [](const std::string& name, const AggregateBindInput& in) {
                      return BindSumAvg(name, in, false);
                    }});

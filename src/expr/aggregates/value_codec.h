@@ -9,8 +9,10 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "batch/column_builder.h"
 
@@ -29,7 +31,7 @@ bool HasWordKey(types::TypeId id);
 template <typename T>
 inline uint64_t WordKey(T v) {
   if constexpr (std::is_floating_point_v<T>) {
-    double d = v;  // float widens exactly
+    double d = v;       // float widens exactly
     if (d == 0) d = 0;  // -0 == 0
     if (d != d) d = std::numeric_limits<double>::quiet_NaN();
     uint64_t bits;

@@ -189,14 +189,19 @@ bool IsStringLiteral(const Expr& e) {
 }  // namespace
 
 // The first aggregate call (outside OVER) in an expression, or null.
-const Expr* FindAggregate(const Expr& root) {
+const Expr* FindAggregate(const Expr& root, const std::vector<ScopeColumn>* scope = nullptr) {
   std::vector<const Expr*> stack = {&root};
   while (!stack.empty()) {
     const Expr* e = stack.back();
     stack.pop_back();
     if (e->kind == ExprKind::kFunction && !e->names.empty() &&
         AggregateNames().count(e->names.back()) && !e->over) {
-      return e;
+      bool is_column = false;
+      if (scope != nullptr) {
+        std::string sql = e->ToSql();
+        for (const auto& c : *scope) is_column |= c.name == sql;
+      }
+      if (!is_column) return e;
     }
     for (const auto& a : e->args) {
       if (a) stack.push_back(a.get());
@@ -352,8 +357,7 @@ void StatementBinder::BindCreateTable(const Statement& stmt) {
   if (auto it = options.find("idle_micros"); it != options.end()) {
     auto v = expr::CastValue(Value::String(it->second), types::Int64(), true);
     if (!v.ok() || v->is_null() || v->int_value() <= 0) {
-      FailUser(stmt.loc,
-               "option 'idle_micros' must be a positive number of microseconds, got '{}'",
+      FailUser(stmt.loc, "option 'idle_micros' must be a positive number of microseconds, got '{}'",
                it->second);
     }
     entry.idle_micros = v->int_value();
@@ -785,7 +789,7 @@ Relation StatementBinder::BindSelectCore(const SelectCore& s) {
   }
   if (s.distinct) FailNotSupported(s.loc, "SELECT DISTINCT is not supported yet");
   bool aggregates = !s.group_by.empty() || s.having != nullptr;
-  for (const auto& item : s.items) aggregates |= FindAggregate(*item.expr) != nullptr;
+  for (const auto& item : s.items) aggregates |= FindAggregate(*item.expr, &rel.columns) != nullptr;
   if (aggregates) return BindAggregateSelect(s, std::move(rel));
 
   std::vector<BoundExprPtr> exprs;
@@ -891,8 +895,10 @@ Relation StatementBinder::BindAggregateSelect(const SelectCore& s, Relation rel)
   if (window_column) pre.push_back(window_column);
   const auto& registry = expr::AggregateRegistry::Get();
   std::function<void(const Expr&)> collect = [&](const Expr& e) {
-    if (e.kind == ExprKind::kFunction && !e.names.empty() && AggregateNames().count(e.names.back()) &&
-        !e.over) {
+    if (e.kind == ExprKind::kFunction && !e.names.empty() &&
+        AggregateNames().count(e.names.back()) && !e.over &&
+        std::none_of(rel.columns.begin(), rel.columns.end(),
+                     [&](const ScopeColumn& c) { return c.name == e.ToSql(); })) {
       std::string sql = e.ToSql();
       if (std::find(call_sql.begin(), call_sql.end(), sql) != call_sql.end()) return;
       for (const auto& a : e.args) {
@@ -947,8 +953,8 @@ Relation StatementBinder::BindAggregateSelect(const SelectCore& s, Relation rel)
   for (size_t i = 0; i < pre.size(); ++i) {
     pre_fields.push_back(Field{fmt::format("__c{}", i), pre[i]->type, true});
   }
-  PlanPtr input = MakeProject(WithLateRowsDropped(rel.plan), pre,
-                              std::make_shared<types::Schema>(pre_fields));
+  PlanPtr input =
+      MakeProject(WithLateRowsDropped(rel.plan), pre, std::make_shared<types::Schema>(pre_fields));
   if (window->kind == exec::WindowSpec::Kind::kFromColumn) {
     window->column = static_cast<int>(keys.size());
   }
@@ -960,8 +966,8 @@ Relation StatementBinder::BindAggregateSelect(const SelectCore& s, Relation rel)
   for (size_t a = 0; a < calls.size(); ++a) {
     post.push_back({"", fmt::format("__agg{}", a), calls[a].aggregate.return_type});
   }
-  PlanPtr agg = MakeWindowAggregate(input, *window, static_cast<int>(keys.size()), calls,
-                                    SchemaOf(post));
+  PlanPtr agg =
+      MakeWindowAggregate(input, *window, static_cast<int>(keys.size()), calls, SchemaOf(post));
 
   // Rewrites an expression over the input into one over the aggregate's output.
   std::vector<std::string> key_sql;
@@ -992,7 +998,8 @@ Relation StatementBinder::BindAggregateSelect(const SelectCore& s, Relation rel)
         return 0;
       };
       if (size_t p = prefix_of(window_expr)) {
-        return ColumnRefTo("__window", {n.begin() + static_cast<std::ptrdiff_t>(p), n.end()}, e->loc);
+        return ColumnRefTo("__window", {n.begin() + static_cast<std::ptrdiff_t>(p), n.end()},
+                           e->loc);
       }
       for (size_t k = 0; k < key_exprs.size(); ++k) {
         if (size_t p = prefix_of(key_exprs[k])) {
@@ -1035,6 +1042,12 @@ Relation StatementBinder::BindAggregateSelect(const SelectCore& s, Relation rel)
     exprs.push_back(bound);
     std::string name = ColumnName(item, bound);
     if (item.alias.empty() && IsWindowCall(*item.expr)) name = "window";
+    // Unaliased aggregates are named by their SQL (`count(*)`), as in Arroyo, so a query over
+    // this one can refer to them by writing the same call.
+    if (item.alias.empty() && item.expr->kind == ExprKind::kFunction &&
+        AggregateNames().count(item.expr->names.back())) {
+      name = item.expr->ToSql();
+    }
     out_cols.push_back({"", name, bound->type});
   }
   Relation out;
@@ -1044,7 +1057,8 @@ Relation StatementBinder::BindAggregateSelect(const SelectCore& s, Relation rel)
 }
 
 // Reads TUMBLE(width), HOP(slide, width) or SESSION(gap); sizes are constant intervals.
-exec::WindowSpec StatementBinder::BindWindow(const Expr& call, const std::vector<ScopeColumn>& scope) {
+exec::WindowSpec StatementBinder::BindWindow(const Expr& call,
+                                             const std::vector<ScopeColumn>& scope) {
   const std::string& name = call.names.back();
   size_t want = name == "hop" ? 2 : 1;
   std::string upper = name == "tumble" ? "TUMBLE" : name == "hop" ? "HOP" : "SESSION";
@@ -1055,7 +1069,8 @@ exec::WindowSpec StatementBinder::BindWindow(const Expr& call, const std::vector
   std::vector<int64_t> sizes;
   for (const auto& a : call.args) {
     BoundExprPtr b = BindExpr(*a, scope);
-    if (b->kind != BoundKind::kLiteral || b->type.id() != TypeId::kInterval || b->literal.is_null()) {
+    if (b->kind != BoundKind::kLiteral || b->type.id() != TypeId::kInterval ||
+        b->literal.is_null()) {
       FailUser(a->loc, "{} sizes must be constant intervals, like INTERVAL '1 minute'", upper);
     }
     const types::Interval& iv = b->literal.interval_value();
@@ -1081,7 +1096,8 @@ exec::WindowSpec StatementBinder::BindWindow(const Expr& call, const std::vector
       FailUser(call.loc,
                "HOP width ({}) must be a multiple of the slide ({}); the first argument is the "
                "slide, the second the width",
-               types::FormatInterval({0, 0, spec.width}), types::FormatInterval({0, 0, spec.slide}));
+               types::FormatInterval({0, 0, spec.width}),
+               types::FormatInterval({0, 0, spec.slide}));
     }
     if (spec.width == spec.slide) spec.kind = exec::WindowSpec::Kind::kTumble;
   } else {
@@ -1241,6 +1257,14 @@ BoundExprPtr StatementBinder::BindColumnRef(const Expr& e, const std::vector<Sco
 
 BoundExprPtr StatementBinder::BindFunction(const Expr& e, const std::vector<ScopeColumn>& scope) {
   const std::string& name = e.names.back();
+  // An unaliased aggregate of a subquery is named after its SQL (`count(*)`); the same call
+  // written over that subquery's output reads the column, as in Arroyo.
+  if (AggregateNames().count(name) && !e.over) {
+    std::string sql = e.ToSql();
+    for (size_t i = 0; i < scope.size(); ++i) {
+      if (scope[i].name == sql) return expr::MakeColumn(static_cast<int>(i), scope[i].type);
+    }
+  }
   if (e.over) {
     FailNotSupported(e.loc, "window function {}() OVER (...) is not supported yet", name);
   }

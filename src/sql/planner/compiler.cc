@@ -62,8 +62,8 @@ class GraphBuilder {
 
   // A keyed operator: a new node fed by hash-partitioned edges on `keys` (with one subtask
   // everywhere, chained instead).
-  Stream AttachKeyed(const Stream& in, std::shared_ptr<const OperatorFactory> op,
-                     int parallelism, std::vector<int> keys, std::vector<std::string> names) {
+  Stream AttachKeyed(const Stream& in, std::shared_ptr<const OperatorFactory> op, int parallelism,
+                     std::vector<int> keys, std::vector<std::string> names) {
     if (parallelism == 1 && in.nodes.size() == 1 &&
         graph_.nodes[static_cast<size_t>(in.nodes[0])].parallelism == 1) {
       return Attach(in, std::move(op), 1);
@@ -104,6 +104,7 @@ Result<Stream> GraphBuilder::Compile(const PlanPtr& plan) {
       for (int c : plan->columns)
         fields.push_back(plan->table->schema.field(static_cast<size_t>(c)));
       spec->schema = types::Schema(fields);
+      spec->batch_rows = options_.batch_rows;
       auto factory = connector->MakeSource(*spec);
       if (!factory.ok()) return factory.status();
       int p = Limit(options_.parallelism, **factory);

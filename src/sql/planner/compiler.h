@@ -10,6 +10,7 @@ namespace sluice::sql {
 
 struct CompileOptions {
   int parallelism = 1;
+  int64_t batch_rows = 4096;  // most rows per source batch
 };
 
 Result<runtime::DataflowGraph> Compile(const PipelinePlan& plan, const CompileOptions& options);

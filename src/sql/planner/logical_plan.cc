@@ -51,8 +51,8 @@ std::string LogicalPlan::ToString(int indent) const {
         if (i) aggs += ", ";
         aggs += aggregates[i].display;
       }
-      s = fmt::format("{}WindowAggregate {} keys {} [{}] {}\n", pad, window.ToString(),
-                      num_keys, aggs, schema->ToString());
+      s = fmt::format("{}WindowAggregate {} keys {} [{}] {}\n", pad, window.ToString(), num_keys,
+                      aggs, schema->ToString());
       break;
     }
   }
@@ -132,13 +132,13 @@ PlanPtr WithLateRowsDropped(const PlanPtr& plan) {
       for (auto& in : copy->inputs) in = WithLateRowsDropped(in);
       return copy;
     }
-    default: return plan;
+    default:
+      return plan;
   }
 }
 
 PlanPtr MakeWindowAggregate(PlanPtr input, exec::WindowSpec window, int num_keys,
-                            std::vector<exec::AggregateCall> aggregates,
-                            types::SchemaPtr schema) {
+                            std::vector<exec::AggregateCall> aggregates, types::SchemaPtr schema) {
   auto p = std::make_shared<LogicalPlan>();
   p->kind = PlanKind::kWindowAggregate;
   p->schema = std::move(schema);

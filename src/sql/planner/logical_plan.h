@@ -16,11 +16,11 @@
 namespace sluice::sql {
 
 enum class PlanKind {
-  kSource,   // a connector source table; `columns` = which table columns are read
-  kFilter,   // rows where `predicate` is TRUE
-  kProject,  // `exprs`, one per output column
-  kUnion,    // UNION ALL of `inputs`
-  kSink,     // writes `inputs[0]` into a connector sink table
+  kSource,           // a connector source table; `columns` = which table columns are read
+  kFilter,           // rows where `predicate` is TRUE
+  kProject,          // `exprs`, one per output column
+  kUnion,            // UNION ALL of `inputs`
+  kSink,             // writes `inputs[0]` into a connector sink table
   kWatermark,        // sets event times and generates watermarks (right after a source)
   kWindowAggregate,  // windowed GROUP BY: output window, keys, aggregates
 };
@@ -64,7 +64,6 @@ PlanPtr MakeWatermark(PlanPtr input, int event_time_column, expr::BoundExprPtr w
 // rows: used for the input of windowed operators.
 PlanPtr WithLateRowsDropped(const PlanPtr& plan);
 PlanPtr MakeWindowAggregate(PlanPtr input, exec::WindowSpec window, int num_keys,
-                            std::vector<exec::AggregateCall> aggregates,
-                            types::SchemaPtr schema);
+                            std::vector<exec::AggregateCall> aggregates, types::SchemaPtr schema);
 
 }  // namespace sluice::sql

@@ -171,8 +171,7 @@ PlanPtr Rewrite(const PlanPtr& plan) {
     }
     case PlanKind::kSink:
       return MakeSink(inputs[0], plan->table);
-    case PlanKind::kWatermark:
-    {
+    case PlanKind::kWatermark: {
       auto p = std::make_shared<LogicalPlan>(*plan);
       p->inputs = {inputs[0]};
       p->watermark = Fold(plan->watermark);
