@@ -8,7 +8,7 @@ PARALLELISM ?= 2
 all: release
 
 deps: .deps-stamp
-.deps-stamp: scripts/install-deps
+.deps-stamp: scripts/install-deps scripts/install-python-deps
 	bash scripts/install-deps
 	@touch $@
 

@@ -73,8 +73,8 @@ class SessionAggregateOperator : public runtime::Operator {
             Session& dst = sessions_[target];
             Reindex(target, std::min(dst.start, sess.start), std::max(dst.last, sess.last));
             merges_.push_back({list[s], target});
-            by_end_.erase({sess.last + gap_, list[s]});
             sess.alive = false;
+            ++sess.generation;  // its by_end_ entry is now stale
             list.erase(list.begin() + static_cast<std::ptrdiff_t>(s));
           }
         } else {
@@ -139,9 +139,16 @@ class SessionAggregateOperator : public runtime::Operator {
     if (wm <= watermark_) return Status::Ok();
     watermark_ = wm;
     std::vector<uint32_t> closing;
-    while (!by_end_.empty() && by_end_.begin()->first <= wm.time.value) {
-      closing.push_back(by_end_.begin()->second);
+    while (!by_end_.empty() && by_end_.begin()->end <= wm.time.value) {
+      Entry e = *by_end_.begin();
       by_end_.erase(by_end_.begin());
+      Session& s = sessions_[e.slot];
+      if (!s.alive || s.generation != e.generation) continue;  // merged away or reused
+      if (s.last + gap_ > wm.time.value) {
+        by_end_.insert({s.last + gap_, e.slot, s.generation});  // extended since: requeue
+        continue;
+      }
+      closing.push_back(e.slot);
     }
     if (!closing.empty()) SLUICE_RETURN_NOT_OK(EmitSessions(closing, out));
     return out.EmitWatermark(wm);
@@ -153,6 +160,16 @@ class SessionAggregateOperator : public runtime::Operator {
     int64_t start = 0;
     int64_t last = 0;
     bool alive = false;
+    uint32_t generation = 0;  // bumped when the slot is merged away or reused
+  };
+  struct Entry {
+    int64_t end;
+    uint32_t slot;
+    uint32_t generation;
+    bool operator<(const Entry& o) const {
+      return end != o.end ? end < o.end
+                          : (slot != o.slot ? slot < o.slot : generation < o.generation);
+    }
   };
 
   uint32_t NewSession(uint32_t key, int64_t t) {
@@ -164,17 +181,17 @@ class SessionAggregateOperator : public runtime::Operator {
       slot = static_cast<uint32_t>(sessions_.size());
       sessions_.emplace_back();
     }
-    sessions_[slot] = Session{key, t, t, true};
-    by_end_.insert({t + gap_, slot});
+    uint32_t generation = sessions_[slot].generation + 1;
+    sessions_[slot] = Session{key, t, t, true, generation};
+    by_end_.insert({t + gap_, slot, generation});
     return slot;
   }
 
+  // Extending a session leaves its entry in by_end_ as it is (a lower bound of its end); the
+  // entry is corrected when the watermark reaches it. This keeps the ordered set out of the
+  // per-row path.
   void Reindex(uint32_t slot, int64_t start, int64_t last) {
     Session& s = sessions_[slot];
-    if (s.last != last) {
-      by_end_.erase({s.last + gap_, slot});
-      by_end_.insert({last + gap_, slot});
-    }
     s.start = start;
     s.last = last;
   }
@@ -213,6 +230,7 @@ class SessionAggregateOperator : public runtime::Operator {
       auto& list = sessions_by_key_[s.key];
       list.erase(std::remove(list.begin(), list.end(), slot), list.end());
       s.alive = false;
+      ++s.generation;
       for (auto& st : states_) st->Clear(slot);
       free_.push_back(slot);
     }
@@ -228,7 +246,7 @@ class SessionAggregateOperator : public runtime::Operator {
   std::vector<std::vector<uint32_t>> sessions_by_key_;  // open session slots per key
   std::vector<Session> sessions_;                       // by slot
   std::vector<uint32_t> free_;
-  std::set<std::pair<int64_t, uint32_t>> by_end_;  // (last + gap, slot) of open sessions
+  std::set<Entry> by_end_;  // open sessions by (a lower bound of) their end
   std::vector<std::unique_ptr<expr::AggregateState>> states_;
   Watermark watermark_ = Watermark::Min();
   std::vector<uint32_t> key_ids_, slot_of_row_;

@@ -171,9 +171,18 @@ struct ScopeColumn {
   DataType type;
 };
 
+// The window_start / window_end columns a TUMBLE(t, ts, size) or HOP(t, ts, slide, size) in
+// FROM adds: grouping by them is a windowed aggregate over `spec`.
+struct TableFunctionWindow {
+  exec::WindowSpec spec;
+  int start_column = -1;
+  int end_column = -1;
+};
+
 struct Relation {
   PlanPtr plan;
   std::vector<ScopeColumn> columns;
+  std::optional<TableFunctionWindow> window;
 };
 
 types::SchemaPtr SchemaOf(const std::vector<ScopeColumn>& cols) {
@@ -250,6 +259,7 @@ class StatementBinder {
   Relation AddWatermark(const CatalogEntry& entry, Relation rel, const Location& loc);
   Relation BindAggregateSelect(const SelectCore& s, Relation rel);
   exec::WindowSpec BindWindow(const Expr& call, const std::vector<ScopeColumn>& scope);
+  Relation BindWindowTableFunction(const TableRef& t);
   PlanPtr CoerceTo(const Relation& rel, const std::vector<DataType>& types,
                    const std::vector<std::string>& names, const Location& loc,
                    const std::string& what);
@@ -748,14 +758,84 @@ Relation StatementBinder::BindTableRef(const TableRef& t) {
     case TableRef::Kind::kJoin:
       FailNotSupported(t.loc, "joins are not supported yet");
     case TableRef::Kind::kFunction: {
-      if (t.name == "tumble" || t.name == "hop" || t.name == "session") {
-        FailNotSupported(t.loc, "window table functions ({}) are not supported yet", t.name);
+      if (t.name == "tumble" || t.name == "hop") return BindWindowTableFunction(t);
+      if (t.name == "session") {
+        FailNotSupported(t.loc, "SESSION in FROM is not supported; GROUP BY SESSION(gap) instead");
       }
       if (t.name == "unnest") FailNotSupported(t.loc, "UNNEST is not supported yet");
       FailUser(t.loc, "table function \"{}\" does not exist", t.name);
     }
   }
   FailUser(t.loc, "unsupported FROM item");
+}
+
+// FROM TUMBLE(t, ts, size) / HOP(t, ts, slide, size): t's columns plus window_start and
+// window_end. The time column must be t's event time, since windows follow the watermark.
+Relation StatementBinder::BindWindowTableFunction(const TableRef& t) {
+  std::string upper = t.name == "tumble" ? "TUMBLE" : "HOP";
+  size_t want = t.name == "tumble" ? 3 : 4;
+  if (t.args.size() != want) {
+    FailUser(
+        t.loc, "{} in FROM takes {}", upper,
+        t.name == "tumble" ? "(table, time_column, size)" : "(table, time_column, slide, size)");
+  }
+  const Expr& table_arg = *t.args[0];
+  if (table_arg.kind != ExprKind::kColumnRef || table_arg.names.size() != 1) {
+    FailUser(table_arg.loc, "the first argument of {} is a table name", upper);
+  }
+  TableRef named;
+  named.kind = TableRef::Kind::kNamed;
+  named.loc = table_arg.loc;
+  named.name = table_arg.names[0];
+  named.alias = t.alias;
+  Relation rel = BindTableRef(named);
+  BoundExprPtr time = BindExpr(*t.args[1], rel.columns);
+  if (time->type.id() != TypeId::kTimestamp) {
+    FailUser(t.args[1]->loc, "the time column of {} must be TIMESTAMP, not {}", upper,
+             time->type.ToString());
+  }
+  // The window operator assigns rows by event time: the column must be it.
+  bool is_event_time = time->kind == BoundKind::kColumn && rel.plan->kind == PlanKind::kWatermark &&
+                       rel.plan->event_time_column == time->column_index;
+  if (!is_event_time) {
+    FailUser(t.args[1]->loc,
+             "the time column of {} must be the table's event time (declare it with WATERMARK "
+             "FOR {})",
+             upper, t.args[1]->ToSql());
+  }
+  auto call = std::make_shared<Expr>();
+  call->kind = ExprKind::kFunction;
+  call->loc = t.loc;
+  call->names = {t.name};
+  call->args.assign(t.args.begin() + 2, t.args.end());
+  exec::WindowSpec spec = BindWindow(*call, rel.columns);
+  int64_t size = spec.kind == exec::WindowSpec::Kind::kHop ? spec.slide : spec.width;
+  // window_start = date_bin(size, ts), window_end = window_start + size (for HOP these are
+  // only meaningful through GROUP BY, which uses `spec`).
+  types::Interval size_iv{0, 0, spec.width};
+  BoundExprPtr start =
+      BindCall("date_bin",
+               {expr::MakeLiteral(Value::IntervalValue(types::Interval{0, 0, size})), time,
+                expr::MakeLiteral(Value::Timestamp(0))},
+               t.loc);
+  BoundExprPtr end =
+      BindCall("+", {start, expr::MakeLiteral(Value::IntervalValue(size_iv))}, t.loc);
+  std::vector<BoundExprPtr> exprs;
+  for (size_t i = 0; i < rel.columns.size(); ++i) {
+    exprs.push_back(expr::MakeColumn(static_cast<int>(i), rel.columns[i].type));
+  }
+  std::string qualifier = t.alias.empty() ? table_arg.names[0] : t.alias;
+  TableFunctionWindow w;
+  w.spec = spec;
+  w.start_column = static_cast<int>(exprs.size());
+  exprs.push_back(start);
+  rel.columns.push_back({qualifier, "window_start", types::Timestamp()});
+  w.end_column = static_cast<int>(exprs.size());
+  exprs.push_back(end);
+  rel.columns.push_back({qualifier, "window_end", types::Timestamp()});
+  rel.plan = MakeProject(rel.plan, std::move(exprs), SchemaOf(rel.columns));
+  rel.window = w;
+  return rel;
 }
 
 std::string StatementBinder::ColumnName(const SelectItem& item, const BoundExprPtr& bound) {
@@ -791,6 +871,11 @@ Relation StatementBinder::BindSelectCore(const SelectCore& s) {
   bool aggregates = !s.group_by.empty() || s.having != nullptr;
   for (const auto& item : s.items) aggregates |= FindAggregate(*item.expr, &rel.columns) != nullptr;
   if (aggregates) return BindAggregateSelect(s, std::move(rel));
+  if (rel.window && rel.window->spec.kind == exec::WindowSpec::Kind::kHop) {
+    FailNotSupported(s.from->loc,
+                     "HOP in FROM is supported with GROUP BY window_start, window_end (a row "
+                     "belongs to several windows)");
+  }
 
   std::vector<BoundExprPtr> exprs;
   std::vector<ScopeColumn> out_cols;
@@ -852,11 +937,24 @@ Relation StatementBinder::BindAggregateSelect(const SelectCore& s, Relation rel)
   BoundExprPtr window_column;
   std::vector<const Expr*> key_exprs;
   std::vector<BoundExprPtr> keys;
+  // window_start / window_end of a TUMBLE or HOP in FROM.
+  auto tvf_column = [&](const BoundExprPtr& b) {
+    return rel.window && b->kind == BoundKind::kColumn &&
+           (b->column_index == rel.window->start_column ||
+            b->column_index == rel.window->end_column);
+  };
+  bool tvf_grouped = false;
   for (const Expr* e : group_exprs) {
     bool is_window = IsWindowCall(*e);
     BoundExprPtr bound;
     if (!is_window) {
       bound = BindExpr(*e, rel.columns);
+      if (tvf_column(bound)) {
+        if (window && !tvf_grouped) FailUser(e->loc, "GROUP BY can name only one window");
+        window = rel.window->spec;
+        tvf_grouped = true;
+        continue;
+      }
       is_window = bound->type == exec::WindowStructType();
     }
     if (is_window) {
@@ -882,8 +980,9 @@ Relation StatementBinder::BindAggregateSelect(const SelectCore& s, Relation rel)
   }
   // Aliases by which the select list names the window (TUMBLE(...) AS window).
   std::vector<std::string> window_aliases;
+  std::string window_sql = window_expr ? window_expr->ToSql() : std::string("\x01");
   for (const auto& item : s.items) {
-    if (!item.alias.empty() && item.expr->ToSql() == window_expr->ToSql()) {
+    if (!item.alias.empty() && item.expr->ToSql() == window_sql) {
       window_aliases.push_back(item.alias);
     }
   }
@@ -981,7 +1080,7 @@ Relation StatementBinder::BindAggregateSelect(const SelectCore& s, Relation rel)
         return ColumnRefTo(fmt::format("__agg{}", it - call_sql.begin()), {}, e->loc);
       }
     }
-    if (sql == window_expr->ToSql()) return ColumnRefTo("__window", {}, e->loc);
+    if (sql == window_sql) return ColumnRefTo("__window", {}, e->loc);
     for (size_t k = 0; k < key_sql.size(); ++k) {
       if (sql == key_sql[k]) return ColumnRefTo(fmt::format("__key{}", k), {}, e->loc);
     }
@@ -997,7 +1096,20 @@ Relation StatementBinder::BindAggregateSelect(const SelectCore& s, Relation rel)
         if (kn.size() < n.size() && std::equal(kn.begin(), kn.end(), n.begin())) return kn.size();
         return 0;
       };
-      if (size_t p = prefix_of(window_expr)) {
+      if (tvf_grouped) {
+        // window_start / window_end read the window's bounds.
+        try {
+          BoundExprPtr b = BindColumnRef(*e, rel.columns);
+          if (b->kind == BoundKind::kColumn && b->column_index == rel.window->start_column) {
+            return ColumnRefTo("__window", {"start"}, e->loc);
+          }
+          if (b->kind == BoundKind::kColumn && b->column_index == rel.window->end_column) {
+            return ColumnRefTo("__window", {"end"}, e->loc);
+          }
+        } catch (const BindError&) {
+        }
+      }
+      if (size_t p = window_expr ? prefix_of(window_expr) : 0) {
         return ColumnRefTo("__window", {n.begin() + static_cast<std::ptrdiff_t>(p), n.end()},
                            e->loc);
       }

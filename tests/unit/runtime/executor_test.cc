@@ -195,3 +195,107 @@ TEST(Executor, RequestStopDrainsAnUnboundedPipeline) {
 
 }  // namespace
 }  // namespace sluice::runtime
+
+namespace sluice::runtime {
+namespace {
+
+// Source 0 emits one watermark (at 10) then has nothing more for a long time; source 1 emits
+// watermarks 100, 200, ... With an idle timeout, source 0 stops holding the watermark back.
+class WatermarkSource : public SourceOperator {
+ public:
+  explicit WatermarkSource(int subtask) : subtask_(subtask) {}
+  Result<SourcePoll> Poll(Collector& out) override {
+    if (ctx_->stop_requested->load()) return SourcePoll::Finished();
+    if (subtask_ == 0) {
+      if (!sent_) {
+        sent_ = true;
+        SLUICE_RETURN_NOT_OK(out.EmitWatermark(Watermark{EventTime{10}}));
+      }
+      return SourcePoll::WaitUntil(ProcessingTime{Now().value + 60'000'000});
+    }
+    next_ += 100;
+    SLUICE_RETURN_NOT_OK(out.EmitWatermark(Watermark{EventTime{next_}}));
+    return SourcePoll::WaitUntil(ProcessingTime{Now().value + 1000});
+  }
+
+ private:
+  int subtask_;
+  bool sent_ = false;
+  int64_t next_ = 0;
+};
+
+class WatermarkSourceFactory : public OperatorFactory {
+ public:
+  explicit WatermarkSourceFactory(std::optional<int64_t> idle) : idle_(idle) {}
+  std::string name() const override { return "watermark source"; }
+  std::string Describe() const override { return name(); }
+  bool is_source() const override { return true; }
+  std::optional<int64_t> idle_timeout_micros() const override { return idle_; }
+  Result<std::unique_ptr<SourceOperator>> CreateSource(int s, int) const override {
+    return std::unique_ptr<SourceOperator>(std::make_unique<WatermarkSource>(s));
+  }
+
+ private:
+  std::optional<int64_t> idle_;
+};
+
+// Records the last watermark that arrived before the test began stopping the pipeline (the
+// stop ends the sources, which releases their watermarks).
+std::atomic<bool> g_stopping{false};
+
+class WatermarkSink : public Operator {
+ public:
+  explicit WatermarkSink(std::atomic<int64_t>* seen) : seen_(seen) {}
+  Status ProcessBatch(int, const BatchPtr&, Collector&) override { return Status::Ok(); }
+  Status ProcessWatermark(Watermark wm, Collector&) override {
+    if (!g_stopping.load()) seen_->store(wm.time.value);
+    return Status::Ok();
+  }
+
+ private:
+  std::atomic<int64_t>* seen_;
+};
+
+class WatermarkSinkFactory : public OperatorFactory {
+ public:
+  explicit WatermarkSinkFactory(std::atomic<int64_t>* seen) : seen_(seen) {}
+  std::string name() const override { return "watermark sink"; }
+  std::string Describe() const override { return name(); }
+  Result<std::unique_ptr<Operator>> Create(int, int) const override {
+    return std::unique_ptr<Operator>(std::make_unique<WatermarkSink>(seen_));
+  }
+
+ private:
+  std::atomic<int64_t>* seen_;
+};
+
+int64_t RunWatermarks(std::optional<int64_t> idle) {
+  std::atomic<int64_t> seen{-1};
+  g_stopping = false;
+  DataflowGraph g =
+      TwoNodes(0, 2, 1, std::make_shared<WatermarkSinkFactory>(&seen), EdgeKind::kRebalance);
+  g.nodes[0].chain[0] = std::make_shared<WatermarkSourceFactory>(idle);
+  Executor ex(std::move(g), {2, 1000});
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    g_stopping = true;
+    ex.RequestStop();
+  });
+  Status st = ex.Run();
+  stopper.join();
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return seen.load();
+}
+
+TEST(Executor, WatermarkIsTheMinimumOverInputs) {
+  // Without an idle timeout the silent source holds the watermark at 10.
+  EXPECT_EQ(RunWatermarks(std::nullopt), 10);
+}
+
+TEST(Executor, IdleInputStopsHoldingTheWatermarkBack) {
+  // With a 50 ms idle timeout the other source's watermarks (100, 200, ...) get through.
+  EXPECT_GT(RunWatermarks(50'000), 1000);
+}
+
+}  // namespace
+}  // namespace sluice::runtime
