@@ -333,11 +333,15 @@ def compare(columns: list[str], approx: set[str], expected: list[dict], actual: 
         d.update(zip(approx_cols, vals))
         return json.dumps({c: d[c] for c in columns})
 
+    def order(vals):  # numbers by value, NULLs first
+        return tuple((x is not None, x if isinstance(x, (int, float)) else repr(x))
+                     for x in vals)
+
     exp, act = split(expected), split(actual)
     missing, extra, differ = [], [], []
     for key in sorted(set(exp) | set(act), key=repr):
-        e = sorted(exp.get(key, []), key=repr)
-        a = sorted(act.get(key, []), key=repr)
+        e = sorted(exp.get(key, []), key=order)
+        a = sorted(act.get(key, []), key=order)
         if len(e) == len(a) and all(all(close(x, y) for x, y in zip(ev, av))
                                     for ev, av in zip(e, a)):
             continue
