@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <thread>
@@ -35,8 +36,6 @@ Result<int> ParallelismOf(const RunOptions& options) {
   return options.parallelism;
 }
 
-}  // namespace
-
 // Engine settings from SET statements, overridden by --set.
 Result<sql::CompileOptions> CompileOptionsOf(const sql::PipelinePlan& plan,
                                              const RunOptions& options, int parallelism) {
@@ -56,7 +55,13 @@ Result<sql::CompileOptions> CompileOptionsOf(const sql::PipelinePlan& plan,
   return out;
 }
 
-Result<std::string> Explain(std::string_view sql, const RunOptions& options) {
+// Plans and compiles `sql` with the run options.
+struct Compiled {
+  sql::PipelinePlan plan;
+  runtime::DataflowGraph graph;
+};
+
+Result<Compiled> PlanAndCompile(std::string_view sql, const RunOptions& options) {
   auto parallelism = ParallelismOf(options);
   if (!parallelism.ok()) return parallelism.status();
   auto plan = sql::PlanSql(sql);
@@ -65,32 +70,47 @@ Result<std::string> Explain(std::string_view sql, const RunOptions& options) {
   if (!compile.ok()) return compile.status();
   auto graph = sql::Compile(*plan, *compile);
   if (!graph.ok()) return graph.status();
-  return fmt::format("== logical plan ==\n{}\n== dataflow graph ==\n{}", plan->ToString(),
-                     graph->ToString());
+  return Compiled{plan.MoveValue(), graph.MoveValue()};
+}
+
+}  // namespace
+
+Result<std::string> Explain(std::string_view sql, const RunOptions& options) {
+  auto compiled = PlanAndCompile(sql, options);
+  if (!compiled.ok()) return compiled.status();
+  return fmt::format("== logical plan ==\n{}\n== dataflow graph ==\n{}", compiled->plan.ToString(),
+                     compiled->graph.ToString());
 }
 
 Status RunSql(std::string_view sql, const RunOptions& options, const std::atomic<bool>* stop,
               RunReport* report) {
-  auto parallelism = ParallelismOf(options);
-  if (!parallelism.ok()) return parallelism.status();
-  auto plan = sql::PlanSql(sql);
-  if (!plan.ok()) return plan.status();
-  auto compile = CompileOptionsOf(*plan, options, *parallelism);
-  if (!compile.ok()) return compile.status();
-  auto graph = sql::Compile(*plan, *compile);
-  if (!graph.ok()) return graph.status();
+  auto compiled = PlanAndCompile(sql, options);
+  if (!compiled.ok()) return compiled.status();
   runtime::ExecutorOptions exec_options;
   exec_options.threads = std::max(1u, std::thread::hardware_concurrency());
-  runtime::Executor executor(graph.MoveValue(), exec_options);
+  runtime::Executor executor(std::move(compiled->graph), exec_options);
   // A watcher turns the stop flag into a graceful stop of the sources.
   std::atomic<bool> done{false};
   std::thread watcher;
   if (stop != nullptr) {
     watcher = std::thread([&] {
+      // Also logs late rows every 10 seconds while the count grows.
+      int64_t logged_late = 0;
+      auto next_log = std::chrono::steady_clock::now() + std::chrono::seconds(10);
       while (!done.load()) {
         if (stop->load()) {
           executor.RequestStop();
           return;
+        }
+        if (std::chrono::steady_clock::now() >= next_log) {
+          next_log += std::chrono::seconds(10);
+          int64_t late = 0;
+          for (const auto* m : executor.Metrics()) late += m->late_rows_dropped;
+          if (late > logged_late) {
+            std::fprintf(stderr, "sluice: %lld late rows dropped so far\n",
+                         static_cast<long long>(late));
+            logged_late = late;
+          }
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }

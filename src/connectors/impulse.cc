@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include "common/text.h"
 
 #include <fmt/format.h>
 
@@ -35,15 +36,8 @@ struct ImpulseOptions {
   int64_t batch_rows = kDefaultBatchRows;
 };
 
-std::string Trim(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
-}
-
 std::optional<uint64_t> ParseCount(const std::string& raw) {
-  std::string text = Trim(raw);
+  std::string text = std::string(TrimAsciiSpace(raw));
   uint64_t v = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
@@ -57,7 +51,7 @@ Result<ImpulseOptions> ParseOptions(const std::map<std::string, std::string>& op
     return Status::User("missing option 'event_rate' (rows per second) for connector 'impulse'");
   }
   {
-    const std::string text = Trim(rate->second);
+    const std::string text = std::string(TrimAsciiSpace(rate->second));
     char* end = nullptr;
     double v = std::strtod(text.c_str(), &end);
     if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(v) || v <= 0) {

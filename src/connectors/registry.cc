@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include "common/text.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -20,18 +21,6 @@ const std::vector<std::string>& SourceTableOptionKeys() {
   return keys;
 }
 
-std::string Lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::string Trim(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
-}
-
 bool Contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
@@ -45,7 +34,8 @@ Result<TableSpec> Resolve(const std::string& table_name, const types::Schema& sc
   TableSpec spec;
   spec.table_name = table_name;
   spec.schema = schema;
-  for (const auto& [key, value] : raw) spec.options[Lower(Trim(key))] = value;
+  for (const auto& [key, value] : raw)
+    spec.options[AsciiLower(std::string(TrimAsciiSpace(key)))] = value;
 
   const ConnectorRegistry& registry = ConnectorRegistry::Get();
   auto names = registry.Names();
@@ -53,7 +43,7 @@ Result<TableSpec> Resolve(const std::string& table_name, const types::Schema& sc
   if (it == spec.options.end()) {
     return Status::User("missing option 'connector'; available: {}", fmt::join(names, ", "));
   }
-  std::string connector_name = Lower(Trim(it->second));
+  std::string connector_name = AsciiLower(std::string(TrimAsciiSpace(it->second)));
   const Connector* connector = registry.Find(connector_name);
   if (connector == nullptr) {
     std::string hint = ClosestMatch(connector_name, names);
@@ -66,7 +56,7 @@ Result<TableSpec> Resolve(const std::string& table_name, const types::Schema& sc
   std::map<std::string, std::string> rest = spec.options;
   rest.erase("connector");
   if (auto t = rest.find("type"); t != rest.end()) {
-    std::string type = Lower(Trim(t->second));
+    std::string type = AsciiLower(std::string(TrimAsciiSpace(t->second)));
     if (type == "source") {
       spec.type = TableType::kSource;
     } else if (type == "sink") {
@@ -151,7 +141,7 @@ const ConnectorRegistry& ConnectorRegistry::Get() {
 }
 
 const Connector* ConnectorRegistry::Find(const std::string& name) const {
-  std::string lower = Lower(name);
+  std::string lower = AsciiLower(name);
   for (const auto& c : connectors_) {
     if (c->name() == lower) return c.get();
   }
@@ -193,12 +183,12 @@ size_t EditDistance(const std::string& a, const std::string& b) {
 
 std::string ClosestMatch(const std::string& word, const std::vector<std::string>& candidates) {
   // Short words get less slack: two edits turn "ts" into almost anything.
-  const std::string lower = Lower(word);
+  const std::string lower = AsciiLower(word);
   const size_t max_distance = lower.size() <= 3 ? 1 : 2;
   std::string best;
   size_t best_distance = max_distance + 1;
   for (const auto& c : candidates) {
-    size_t d = EditDistance(lower, Lower(c));
+    size_t d = EditDistance(lower, AsciiLower(c));
     if (d < best_distance) {
       best = c;
       best_distance = d;

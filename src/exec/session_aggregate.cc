@@ -266,13 +266,8 @@ SessionAggregateFactory::SessionAggregateFactory(WindowSpec window,
       output_schema_(std::move(output_schema)) {}
 
 std::string SessionAggregateFactory::Describe() const {
-  std::string aggs;
-  for (size_t i = 0; i < aggregates_.size(); ++i) {
-    if (i) aggs += ", ";
-    aggs += aggregates_[i].display;
-  }
   return fmt::format("session_aggregate {} keys {} aggregates [{}]", window_.ToString(),
-                     key_types_.size(), aggs);
+                     key_types_.size(), DescribeAggregates(aggregates_));
 }
 
 Result<std::unique_ptr<runtime::Operator>> SessionAggregateFactory::Create(int, int) const {

@@ -216,13 +216,8 @@ std::string WindowAggregateFactory::name() const {
 }
 
 std::string WindowAggregateFactory::Describe() const {
-  std::string aggs;
-  for (size_t i = 0; i < aggregates_.size(); ++i) {
-    if (i) aggs += ", ";
-    aggs += aggregates_[i].display;
-  }
   return fmt::format("window_aggregate {} keys {} aggregates [{}]", window_.ToString(),
-                     key_types_.size(), aggs);
+                     key_types_.size(), DescribeAggregates(aggregates_));
 }
 
 Result<std::unique_ptr<runtime::Operator>> WindowAggregateFactory::Create(int, int) const {

@@ -27,6 +27,15 @@ std::string WindowSpec::ToString() const {
   return "?";
 }
 
+std::string DescribeAggregates(const std::vector<AggregateCall>& calls) {
+  std::string out;
+  for (size_t i = 0; i < calls.size(); ++i) {
+    if (i) out += ", ";
+    out += calls[i].display;
+  }
+  return out;
+}
+
 types::DataType WindowStructType() {
   return types::DataType::Struct(
       {{"start", types::Timestamp(), true}, {"end", types::Timestamp(), true}});

@@ -34,6 +34,9 @@ struct AggregateCall {
   std::string display;  // "count(*)", for EXPLAIN
 };
 
+// "count(*), sum(v)": the aggregates of an operator, for EXPLAIN.
+std::string DescribeAggregates(const std::vector<AggregateCall>& calls);
+
 // STRUCT<start TIMESTAMP, end TIMESTAMP>: the value of a window in SQL.
 types::DataType WindowStructType();
 

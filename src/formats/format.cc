@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <optional>
+#include "common/text.h"
 
 #include "formats/codecs.h"
 
@@ -12,24 +13,12 @@ namespace {
 
 constexpr const char* kFormatHint = "use format = 'json' or 'raw_string'";
 
-std::string Lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::string Trim(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
-}
-
 // Removes `key` from the options and returns its value (lower case, trimmed), if present.
 std::optional<std::string> TakeOption(std::map<std::string, std::string>* options,
                                       const std::string& key) {
   auto it = options->find(key);
   if (it == options->end()) return std::nullopt;
-  std::string value = Lower(Trim(it->second));
+  std::string value = AsciiLower(std::string(TrimAsciiSpace(it->second)));
   options->erase(it);
   return value;
 }

@@ -50,45 +50,9 @@ std::string Hint(const std::string& word, const std::vector<std::string>& candid
   return best.empty() ? "" : fmt::format("; did you mean \"{}\"?", best);
 }
 
-const std::set<std::string>& AggregateNames() {
-  static const std::set<std::string> kNames = {"count",
-                                               "sum",
-                                               "avg",
-                                               "min",
-                                               "max",
-                                               "bool_and",
-                                               "bool_or",
-                                               "every",
-                                               "bit_and",
-                                               "bit_or",
-                                               "bit_xor",
-                                               "first_value",
-                                               "last_value",
-                                               "array_agg",
-                                               "string_agg",
-                                               "median",
-                                               "stddev",
-                                               "stddev_samp",
-                                               "stddev_pop",
-                                               "variance",
-                                               "var_samp",
-                                               "var_pop",
-                                               "covar_samp",
-                                               "covar_pop",
-                                               "corr",
-                                               "regr_slope",
-                                               "regr_intercept",
-                                               "regr_count",
-                                               "regr_r2",
-                                               "regr_avgx",
-                                               "regr_avgy",
-                                               "regr_sxx",
-                                               "regr_syy",
-                                               "regr_sxy",
-                                               "approx_distinct",
-                                               "approx_percentile_cont",
-                                               "percentile_cont"};
-  return kNames;
+// Aggregate names come from the aggregate registry, the one list of what exists.
+bool IsAggregateName(const std::string& name) {
+  return expr::AggregateRegistry::Get().Contains(name);
 }
 
 const std::set<std::string>& WindowFunctionNames() {
@@ -203,8 +167,8 @@ const Expr* FindAggregate(const Expr& root, const std::vector<ScopeColumn>* scop
   while (!stack.empty()) {
     const Expr* e = stack.back();
     stack.pop_back();
-    if (e->kind == ExprKind::kFunction && !e->names.empty() &&
-        AggregateNames().count(e->names.back()) && !e->over) {
+    if (e->kind == ExprKind::kFunction && !e->names.empty() && IsAggregateName(e->names.back()) &&
+        !e->over) {
       bool is_column = false;
       if (scope != nullptr) {
         std::string sql = e->ToSql();
@@ -994,10 +958,10 @@ Relation StatementBinder::BindAggregateSelect(const SelectCore& s, Relation rel)
   if (window_column) pre.push_back(window_column);
   const auto& registry = expr::AggregateRegistry::Get();
   std::function<void(const Expr&)> collect = [&](const Expr& e) {
-    if (e.kind == ExprKind::kFunction && !e.names.empty() &&
-        AggregateNames().count(e.names.back()) && !e.over &&
-        std::none_of(rel.columns.begin(), rel.columns.end(),
-                     [&](const ScopeColumn& c) { return c.name == e.ToSql(); })) {
+    if (e.kind == ExprKind::kFunction && !e.names.empty() && IsAggregateName(e.names.back()) &&
+        !e.over && std::none_of(rel.columns.begin(), rel.columns.end(), [&](const ScopeColumn& c) {
+          return c.name == e.ToSql();
+        })) {
       std::string sql = e.ToSql();
       if (std::find(call_sql.begin(), call_sql.end(), sql) != call_sql.end()) return;
       for (const auto& a : e.args) {
@@ -1157,7 +1121,7 @@ Relation StatementBinder::BindAggregateSelect(const SelectCore& s, Relation rel)
     // Unaliased aggregates are named by their SQL (`count(*)`), as in Arroyo, so a query over
     // this one can refer to them by writing the same call.
     if (item.alias.empty() && item.expr->kind == ExprKind::kFunction &&
-        AggregateNames().count(item.expr->names.back())) {
+        IsAggregateName(item.expr->names.back())) {
       name = item.expr->ToSql();
     }
     out_cols.push_back({"", name, bound->type});
@@ -1371,7 +1335,7 @@ BoundExprPtr StatementBinder::BindFunction(const Expr& e, const std::vector<Scop
   const std::string& name = e.names.back();
   // An unaliased aggregate of a subquery is named after its SQL (`count(*)`); the same call
   // written over that subquery's output reads the column, as in Arroyo.
-  if (AggregateNames().count(name) && !e.over) {
+  if (IsAggregateName(name) && !e.over) {
     std::string sql = e.ToSql();
     for (size_t i = 0; i < scope.size(); ++i) {
       if (scope[i].name == sql) return expr::MakeColumn(static_cast<int>(i), scope[i].type);
@@ -1383,7 +1347,7 @@ BoundExprPtr StatementBinder::BindFunction(const Expr& e, const std::vector<Scop
   if (WindowFunctionNames().count(name)) {
     FailUser(e.loc, "window function {}() requires an OVER clause", name);
   }
-  if (AggregateNames().count(name)) {
+  if (IsAggregateName(name)) {
     FailUser(e.loc,
              "aggregate function {}() is not allowed here; aggregates belong in the select list "
              "or HAVING of a GROUP BY query",
