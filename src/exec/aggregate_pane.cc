@@ -122,8 +122,8 @@ Result<batch::BatchPtr> AggregatePane::Finish(int64_t start, int64_t end,
   out->num_rows = n;
   out->columns.push_back(MakeWindowColumn(start, end, n));
   bool all = n == groups_.size();
-  for (auto& k : groups_.KeyColumns()) {
-    out->columns.push_back(all ? std::move(k) : batch::FilterColumn(*k, live_rows));
+  for (const auto& k : groups_.KeyColumns()) {
+    out->columns.push_back(all ? k : batch::FilterColumn(*k, live_rows));
   }
   for (const auto& s : states_) {
     auto c = s->Finalize(live.data(), n);

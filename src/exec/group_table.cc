@@ -91,8 +91,11 @@ void GroupTable::AppendKey(uint32_t group, std::vector<batch::ColumnBuilder>* bu
   for (size_t j = 0; j < k; ++j) (*builders)[j].AppendValue(key_values_[group * k + j]);
 }
 
-std::vector<batch::ColumnPtr> GroupTable::KeyColumns() const {
-  std::vector<batch::ColumnPtr> out;
+const std::vector<batch::ColumnPtr>& GroupTable::KeyColumns() const {
+  if (key_cache_groups_ == size()) return key_cache_;
+  std::vector<batch::ColumnPtr>& out = key_cache_;
+  out.clear();
+  key_cache_groups_ = size();
   size_t k = key_types_.size();
   for (size_t j = 0; j < k; ++j) {
     batch::ColumnBuilder b(key_types_[j]);

@@ -34,8 +34,9 @@ class GroupTable {
   bool empty() const { return encoded_.empty(); }
   // Appends group `group`'s key values to one builder per key column.
   void AppendKey(uint32_t group, std::vector<batch::ColumnBuilder>* builders) const;
-  // The key values of every group, in group order.
-  std::vector<batch::ColumnPtr> KeyColumns() const;
+  // The key values of every group, in group order. Cached until a group is added, so a
+  // sliding window that emits the same keys every slide builds them once.
+  const std::vector<batch::ColumnPtr>& KeyColumns() const;
   int64_t MemoryBytes() const;
   const std::string& encoded(uint32_t group) const { return *encoded_[group]; }
 
@@ -55,6 +56,8 @@ class GroupTable {
   std::vector<const std::string*> encoded_;  // group → its key in index_
   std::vector<types::Value> key_values_;     // group-major: key_types_.size() per group
   std::string scratch_;
+  mutable std::vector<batch::ColumnPtr> key_cache_;
+  mutable int64_t key_cache_groups_ = -1;
 };
 
 }  // namespace sluice::exec
