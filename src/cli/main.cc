@@ -13,6 +13,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/nexmark_command.h"
 #include "cli/pipeline.h"
 
 namespace {
@@ -98,6 +99,18 @@ int main(int argc, char** argv) {
   explain->add_option("file", explain_file, "SQL file, or - for standard input")->required();
   explain->add_option("-p,--parallelism", explain_parallelism, "Subtasks per operator");
 
+  sluice::cli::NexmarkGenerateOptions nexmark_options;
+  auto* nexmark = app.add_subcommand("nexmark", "Nexmark benchmark tools");
+  nexmark->require_subcommand(1);
+  auto* nexmark_generate = nexmark->add_subcommand(
+      "generate", "Write the nexmark source's events as JSON lines to standard output");
+  nexmark_generate->add_option("--events", nexmark_options.events, "Number of events")->required();
+  nexmark_generate
+      ->add_option("--rate", nexmark_options.rate,
+                   "Nominal events per second for the timestamps (default 10000)")
+      ->check(CLI::NonNegativeNumber);
+  nexmark_generate->add_option("--seed", nexmark_options.seed, "Generator seed (default 0)");
+
   auto* help = app.add_subcommand("help", "Show this help");
 
   try {
@@ -123,6 +136,15 @@ int main(int argc, char** argv) {
       return 1;
     }
     std::cout << *text;
+    return 0;
+  }
+
+  if (nexmark_generate->parsed()) {
+    sluice::Status st = sluice::cli::NexmarkGenerate(nexmark_options, stdout);
+    if (!st.ok()) {
+      PrintError(st);
+      return 1;
+    }
     return 0;
   }
 

@@ -71,6 +71,7 @@ std::string ClosestMatch(const std::string& word, const std::vector<std::string>
 
 // Each connector file defines one of these.
 std::unique_ptr<Connector> MakeImpulseConnector();
+std::unique_ptr<Connector> MakeNexmarkConnector();
 std::unique_ptr<Connector> MakeSingleFileConnector();
 std::unique_ptr<Connector> MakeStdoutConnector();
 std::unique_ptr<Connector> MakeBlackholeConnector();

@@ -132,6 +132,7 @@ const ConnectorRegistry& ConnectorRegistry::Get() {
     ConnectorRegistry r;
     r.connectors_.push_back(MakeBlackholeConnector());
     r.connectors_.push_back(MakeImpulseConnector());
+    r.connectors_.push_back(MakeNexmarkConnector());
     r.connectors_.push_back(MakePreviewConnector());
     r.connectors_.push_back(MakeSingleFileConnector());
     r.connectors_.push_back(MakeStdoutConnector());

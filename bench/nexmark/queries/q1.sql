@@ -1,0 +1,8 @@
+-- Nexmark q1: currency conversion of bid prices (dollars to euros).
+CREATE TABLE nexmark WITH (connector = 'nexmark', event_rate = '0', events = '10000000');
+CREATE TABLE discard WITH (connector = 'blackhole');
+
+INSERT INTO discard
+SELECT bid.auction, bid.bidder, bid.price * 0.908 AS price, bid.datetime, bid.extra
+FROM nexmark
+WHERE bid IS NOT NULL;
