@@ -11,6 +11,7 @@ std::shared_ptr<Batch> Batch::Select(const std::vector<int32_t>& selected) const
   out->columns.reserve(columns.size());
   for (const auto& c : columns) out->columns.push_back(FilterColumn(*c, selected));
   out->event_time = FilterColumn(*event_time, selected);
+  if (change_kind) out->change_kind = FilterColumn(*change_kind, selected);
   return out;
 }
 
@@ -42,6 +43,11 @@ BatchPtr ConcatBatches(const std::vector<BatchPtr>& batches) {
     out->num_rows += b->num_rows;
   }
   out->event_time = Concat(times);
+  if (batches[0]->change_kind) {
+    std::vector<ColumnPtr> kinds;
+    for (const auto& b : batches) kinds.push_back(b->change_kind);
+    out->change_kind = Concat(kinds);
+  }
   return out;
 }
 

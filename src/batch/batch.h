@@ -11,10 +11,20 @@
 
 namespace sluice::batch {
 
+// What a row of an updating stream says about the result it describes (Flink's RowKind).
+enum class ChangeKind : int8_t {
+  kInsert = 0,
+  kDelete = 1,
+  kUpdateBefore = 2,  // the old row of an update; the new row follows it
+  kUpdateAfter = 3,
+};
+
 struct Batch {
   types::SchemaPtr schema;
   std::vector<ColumnPtr> columns;
   ColumnPtr event_time;  // kTimestamp, never NULL, one per row
+  // Updating streams only: one kInt8 ChangeKind per row; null on append-only streams.
+  ColumnPtr change_kind;
   int64_t num_rows = 0;
 
   const ColumnPtr& column(size_t i) const { return columns[i]; }

@@ -1,4 +1,5 @@
-// preview: where the rows of a bare SELECT go; JSON lines on standard output.
+// preview: where the rows of a bare SELECT go; JSON lines on standard output (a Debezium
+// changelog for updating queries).
 
 #include "connectors/connector.h"
 #include "connectors/stdout_sink.h"
@@ -16,7 +17,7 @@ class PreviewConnector : public Connector {
 
   Status Validate(TableSpec* spec) const override {
     if (spec->format.format.empty()) spec->format.format = "json";
-    if (spec->format.format != "json") {
+    if (spec->format.format != "json" && spec->format.format != "debezium_json") {
       return Status::User("the preview sink writes JSON; format '{}' is not available",
                           spec->format.format);
     }
@@ -29,7 +30,7 @@ class PreviewConnector : public Connector {
   Result<std::shared_ptr<const runtime::OperatorFactory>> MakeSink(
       const TableSpec& spec) const override {
     TableSpec copy = spec;
-    copy.format.format = "json";
+    if (copy.format.format != "debezium_json") copy.format.format = "json";
     if (copy.schema.size() > 0) {
       SLUICE_RETURN_NOT_OK(formats::MakeEncoder(copy.format, copy.schema).status());
     }

@@ -43,6 +43,9 @@ class ProjectFilterOperator : public runtime::Operator {
               batch::FilterColumn(*input->columns[static_cast<size_t>(c)], *selected);
         }
         filtered->event_time = batch::FilterColumn(*input->event_time, *selected);
+        if (input->change_kind) {
+          filtered->change_kind = batch::FilterColumn(*input->change_kind, *selected);
+        }
         rows = filtered;
       }
     }
@@ -54,6 +57,7 @@ class ProjectFilterOperator : public runtime::Operator {
     result->schema = output_schema_;
     result->num_rows = rows->num_rows;
     result->event_time = rows->event_time;
+    result->change_kind = rows->change_kind;
     result->columns.reserve(projections_.size());
     for (const auto& p : projections_) {
       auto c = expr::Evaluate(*p, *rows);

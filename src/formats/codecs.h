@@ -19,5 +19,7 @@ Result<std::unique_ptr<Decoder>> MakeRawStringDecoder(const types::Schema& schem
 Result<std::unique_ptr<Encoder>> MakeJsonEncoder(const FormatOptions& options,
                                                  const types::Schema& schema);
 Result<std::unique_ptr<Encoder>> MakeRawStringEncoder(const types::Schema& schema);
+Result<std::unique_ptr<Encoder>> MakeDebeziumJsonEncoder(const FormatOptions& options,
+                                                         const types::Schema& schema);
 
 }  // namespace sluice::formats

@@ -11,7 +11,7 @@ namespace sluice::formats {
 
 namespace {
 
-constexpr const char* kFormatHint = "use format = 'json' or 'raw_string'";
+constexpr const char* kFormatHint = "use format = 'json', 'debezium_json' or 'raw_string'";
 
 // Removes `key` from the options and returns its value (lower case, trimmed), if present.
 std::optional<std::string> TakeOption(std::map<std::string, std::string>* options,
@@ -40,13 +40,13 @@ Result<FormatOptions> ParseFormatOptions(std::map<std::string, std::string>* opt
                                          bool required) {
   FormatOptions out;
   if (auto format = TakeOption(options, "format")) {
-    if (*format == "json" || *format == "raw_string") {
+    if (*format == "json" || *format == "raw_string" || *format == "debezium_json") {
       out.format = *format;
-    } else if (*format == "debezium_json" || *format == "avro" || *format == "protobuf" ||
-               *format == "parquet" || *format == "raw_bytes") {
+    } else if (*format == "avro" || *format == "protobuf" || *format == "parquet" ||
+               *format == "raw_bytes") {
       return Status::NotSupported("format '{}' is not supported yet; {}", *format, kFormatHint);
     } else {
-      return InvalidValue("format", *format, "'json' or 'raw_string'");
+      return InvalidValue("format", *format, "'json', 'debezium_json' or 'raw_string'");
     }
   } else if (required) {
     return Status::User("missing option 'format'; {}", kFormatHint);
@@ -100,6 +100,11 @@ Result<std::unique_ptr<Decoder>> MakeDecoder(const FormatOptions& options,
                                              const std::string& source_name) {
   if (options.format == "json") return MakeJsonDecoder(options, schema, source_name);
   if (options.format == "raw_string") return MakeRawStringDecoder(schema, source_name);
+  if (options.format == "debezium_json") {
+    return Status::NotSupported(
+        "reading format 'debezium_json' (change streams) is not supported "
+        "yet; it can be written by sinks");
+  }
   if (options.format.empty()) return Status::User("missing option 'format'; {}", kFormatHint);
   return InvalidValue("format", options.format, "'json' or 'raw_string'");
 }
@@ -108,6 +113,7 @@ Result<std::unique_ptr<Encoder>> MakeEncoder(const FormatOptions& options,
                                              const types::Schema& schema) {
   if (options.format == "json") return MakeJsonEncoder(options, schema);
   if (options.format == "raw_string") return MakeRawStringEncoder(schema);
+  if (options.format == "debezium_json") return MakeDebeziumJsonEncoder(options, schema);
   if (options.format.empty()) return Status::User("missing option 'format'; {}", kFormatHint);
   return InvalidValue("format", options.format, "'json' or 'raw_string'");
 }

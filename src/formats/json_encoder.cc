@@ -306,12 +306,27 @@ class JsonEncoder : public Encoder {
     }
     out->reserve(out->size() + static_cast<size_t>(batch.num_rows) * (16 + 24 * plans_.size()));
     for (int64_t row = 0; row < batch.num_rows; ++row) {
-      out->push_back('{');
-      for (size_t c = 0; c < plans_.size(); ++c) {
-        out->append(keys_[c]);
-        Write(*batch.columns[c], plans_[c], row, out);
-      }
-      out->append("}\n");
+      EncodeObject(batch, row, out);
+      out->push_back('\n');
+    }
+    return Status::Ok();
+  }
+
+  // Row `row` as one JSON object, without a newline (the columns were checked by Encode or
+  // by the caller).
+  void EncodeObject(const batch::Batch& batch, int64_t row, std::string* out) const {
+    out->push_back('{');
+    for (size_t c = 0; c < plans_.size(); ++c) {
+      out->append(keys_[c]);
+      Write(*batch.columns[c], plans_[c], row, out);
+    }
+    out->push_back('}');
+  }
+
+  Status Check(const batch::Batch& batch) const {
+    if (batch.columns.size() != plans_.size()) {
+      return Status::Internal("JSON encoder for {} columns got a batch of {}", plans_.size(),
+                              batch.columns.size());
     }
     return Status::Ok();
   }
@@ -414,7 +429,55 @@ class JsonEncoder : public Encoder {
   std::vector<std::string> keys_;  // `"name":`, with the separating comma after the first
 };
 
+// Debezium's change-event envelope, one object per change of an updating stream:
+//   insert        {"before":null,"after":{...},"op":"c"}
+//   delete        {"before":{...},"after":null,"op":"d"}
+//   update        {"before":{...},"after":{...},"op":"u"}  (an update-before row followed by
+//                 its update-after row; either one alone is written as a delete or an insert)
+class DebeziumJsonEncoder : public Encoder {
+ public:
+  DebeziumJsonEncoder(const FormatOptions& options, const types::Schema& schema)
+      : rows_(options, schema) {}
+
+  Status Encode(const batch::Batch& batch, std::string* out) override {
+    SLUICE_RETURN_NOT_OK(rows_.Check(batch));
+    const int8_t* kinds = batch.change_kind ? batch.change_kind->raw<int8_t>() : nullptr;
+    auto kind = [&](int64_t i) {
+      return kinds ? static_cast<batch::ChangeKind>(kinds[i]) : batch::ChangeKind::kInsert;
+    };
+    for (int64_t i = 0; i < batch.num_rows; ++i) {
+      batch::ChangeKind k = kind(i);
+      if (k == batch::ChangeKind::kUpdateBefore && i + 1 < batch.num_rows &&
+          kind(i + 1) == batch::ChangeKind::kUpdateAfter) {
+        out->append("{\"before\":");
+        rows_.EncodeObject(batch, i, out);
+        out->append(",\"after\":");
+        rows_.EncodeObject(batch, i + 1, out);
+        out->append(",\"op\":\"u\"}\n");
+        ++i;
+      } else if (k == batch::ChangeKind::kDelete || k == batch::ChangeKind::kUpdateBefore) {
+        out->append("{\"before\":");
+        rows_.EncodeObject(batch, i, out);
+        out->append(",\"after\":null,\"op\":\"d\"}\n");
+      } else {
+        out->append("{\"before\":null,\"after\":");
+        rows_.EncodeObject(batch, i, out);
+        out->append(",\"op\":\"c\"}\n");
+      }
+    }
+    return Status::Ok();
+  }
+
+ private:
+  JsonEncoder rows_;
+};
+
 }  // namespace
+
+Result<std::unique_ptr<Encoder>> MakeDebeziumJsonEncoder(const FormatOptions& options,
+                                                         const types::Schema& schema) {
+  return std::unique_ptr<Encoder>(std::make_unique<DebeziumJsonEncoder>(options, schema));
+}
 
 Result<std::unique_ptr<Encoder>> MakeJsonEncoder(const FormatOptions& options,
                                                  const types::Schema& schema) {

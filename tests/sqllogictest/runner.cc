@@ -24,6 +24,7 @@ struct Case {
   std::string kind;  // run | error | explain
   int line = 0;
   bool ordered = false;
+  bool final_table = false;  // output is a Debezium changelog; compare the table it describes
   bool stdout_output = false;
   std::vector<int> parallelisms;
   std::string sql;
@@ -115,6 +116,73 @@ std::string Diff(std::vector<std::string> expected, std::vector<std::string> act
   return s;
 }
 
+// Reads one JSON value (null, or an object/array with nested strings) starting at `pos`.
+std::string ReadJsonValue(const std::string& s, size_t* pos) {
+  size_t start = *pos;
+  if (s.compare(start, 4, "null") == 0) {
+    *pos += 4;
+    return "null";
+  }
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = start; i < s.size(); ++i) {
+    char c = s[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') in_string = true;
+    if (c == '{' || c == '[') ++depth;
+    if (c == '}' || c == ']') {
+      if (--depth == 0) {
+        *pos = i + 1;
+        return s.substr(start, i + 1 - start);
+      }
+    }
+  }
+  *pos = s.size();
+  return "";
+}
+
+// The table a Debezium changelog describes: inserts add their `after` row, deletes remove their
+// `before` row, updates do both. A change that removes a row not in the table is an error.
+std::vector<std::string> ApplyChangelog(const std::vector<std::string>& lines, std::string* error) {
+  std::map<std::string, int> rows;
+  for (const auto& l : lines) {
+    size_t pos = l.find("{\"before\":");
+    if (pos != 0) {
+      *error = "not a change event: " + l;
+      return {};
+    }
+    pos = 10;
+    std::string before = ReadJsonValue(l, &pos);
+    if (l.compare(pos, 9, ",\"after\":") != 0) {
+      *error = "not a change event: " + l;
+      return {};
+    }
+    pos += 9;
+    std::string after = ReadJsonValue(l, &pos);
+    std::string op = l.substr(pos);
+    if (before != "null") {
+      if (--rows[before] < 0) *error = "change removes a row that is not in the table: " + l;
+    }
+    if (after != "null") ++rows[after];
+    bool shape_ok = (op == ",\"op\":\"c\"}" && before == "null" && after != "null") ||
+                    (op == ",\"op\":\"d\"}" && before != "null" && after == "null") ||
+                    (op == ",\"op\":\"u\"}" && before != "null" && after != "null");
+    if (!shape_ok) *error = "malformed change event: " + l;
+  }
+  std::vector<std::string> out;
+  for (const auto& [row, n] : rows) {
+    for (int i = 0; i < n; ++i) out.push_back(row);
+  }
+  return out;
+}
+
 }  // namespace
 
 RunnerResult RunTestFile(const std::string& path, const RunnerOptions& options) {
@@ -178,6 +246,8 @@ RunnerResult RunTestFile(const std::string& path, const RunnerOptions& options) 
     while (head >> word) {
       if (word == "ordered") {
         c.ordered = true;
+      } else if (word == "final") {
+        c.final_table = true;
       } else if (word == "stdout") {
         c.stdout_output = true;
       } else if (word.rfind("parallelism=", 0) == 0) {
@@ -256,7 +326,13 @@ RunnerResult RunTestFile(const std::string& path, const RunnerOptions& options) 
           failure = "pipeline failed: " + st.ToString();
         } else {
           auto actual = NonEmpty(Lines(ReadFile(out_path)));
-          failure = Diff(NonEmpty(c.expected), actual, c.ordered);
+          if (c.final_table) {
+            std::string error;
+            actual = ApplyChangelog(actual, &error);
+            failure = error.empty() ? Diff(NonEmpty(c.expected), actual, false) : error;
+          } else {
+            failure = Diff(NonEmpty(c.expected), actual, c.ordered);
+          }
         }
       }
       if (failure.empty()) {

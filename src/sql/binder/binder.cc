@@ -224,6 +224,7 @@ class StatementBinder {
   Relation BindAggregateSelect(const SelectCore& s, Relation rel);
   exec::WindowSpec BindWindow(const Expr& call, const std::vector<ScopeColumn>& scope);
   Relation BindWindowTableFunction(const TableRef& t);
+  int64_t FlushInterval() const;
   PlanPtr CoerceTo(const Relation& rel, const std::vector<DataType>& types,
                    const std::vector<std::string>& names, const Location& loc,
                    const std::string& what);
@@ -341,6 +342,12 @@ void StatementBinder::BindCreateTable(const Statement& stmt) {
       connectors::ResolveTable(stmt.name, types::Schema(physical), stmt.has_column_list, options);
   if (!spec.ok()) Fail(stmt.loc, spec.status());
   entry.table = std::make_shared<connectors::TableSpec>(spec.MoveValue());
+  if (entry.table->type == connectors::TableType::kSource &&
+      entry.table->format.format == "debezium_json") {
+    FailNotSupported(stmt.loc,
+                     "reading format 'debezium_json' (change streams) is not supported yet; "
+                     "sinks can write it");
+  }
   if (!stmt.has_column_list) {
     if (entry.table->type == connectors::TableType::kSink) {
       entry.schema_inferred = true;
@@ -487,6 +494,13 @@ void StatementBinder::BindInsert(const Statement& stmt) {
   }
   PlanPtr plan =
       CoerceTo(rel, types, names, stmt.query->loc, fmt::format("sink \"{}\"", stmt.name));
+
+  if (plan->updating() && entry->table->format.format != "debezium_json") {
+    FailUser(stmt.query->loc,
+             "the query produces updating results (an aggregate without a window), which sink "
+             "\"{}\" (format '{}') cannot represent; use a sink with format = 'debezium_json'",
+             stmt.name, entry->table->format.format);
+  }
   if (b_->inserts_.find(stmt.name) == b_->inserts_.end()) b_->sink_order_.push_back(stmt.name);
   b_->inserts_[stmt.name].push_back(plan);
 }
@@ -497,7 +511,7 @@ void StatementBinder::BindSelect(const Statement& stmt) {
   spec.table_name = "preview";
   spec.connector = "preview";
   spec.type = connectors::TableType::kSink;
-  spec.format.format = "json";
+  spec.format.format = rel.plan->updating() ? "debezium_json" : "json";
   std::vector<Field> fields;
   for (const auto& c : rel.columns) fields.push_back(Field{c.name, c.type, true});
   spec.schema = types::Schema(fields);
@@ -802,6 +816,22 @@ Relation StatementBinder::BindWindowTableFunction(const TableRef& t) {
   return rel;
 }
 
+// SET update_flush_interval = INTERVAL '...' (default 1 second).
+int64_t StatementBinder::FlushInterval() const {
+  auto it = b_->settings_.find("update_flush_interval");
+  if (it == b_->settings_.end()) return 1000000;
+  std::string text = it->second;
+  // The value may be written INTERVAL '2 seconds' or '2 seconds'.
+  std::string lower = text;
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower.rfind("interval", 0) == 0) text = text.substr(8);
+  text.erase(std::remove(text.begin(), text.end(), '\''), text.end());
+  auto iv = expr::ParseInterval(text);
+  if (!iv.ok() || iv->months != 0) return 1000000;
+  int64_t us = iv->days * 86400000000LL + iv->micros;
+  return us > 0 ? us : 1000000;
+}
+
 std::string StatementBinder::ColumnName(const SelectItem& item, const BoundExprPtr& bound) {
   if (!item.alias.empty()) return item.alias;
   const Expr* e = item.expr.get();
@@ -937,11 +967,13 @@ Relation StatementBinder::BindAggregateSelect(const SelectCore& s, Relation rel)
     key_exprs.push_back(e);
     keys.push_back(bound);
   }
-  if (!window) {
-    FailNotSupported(s.group_by.empty() ? s.loc : s.group_by[0]->loc,
-                     "aggregation without a window (an updating aggregate) is not supported yet; "
-                     "GROUP BY a TUMBLE, HOP or SESSION window");
+  if (rel.plan->updating()) {
+    FailNotSupported(s.loc,
+                     "aggregating an updating stream (for example a GROUP BY over a GROUP BY "
+                     "without a window) is not supported yet");
   }
+  // Without a window the aggregate is updating: its results change as rows arrive.
+  const bool updating = !window.has_value();
   // Aliases by which the select list names the window (TUMBLE(...) AS window).
   std::vector<std::string> window_aliases;
   std::string window_sql = window_expr ? window_expr->ToSql() : std::string("\x01");
@@ -1016,21 +1048,23 @@ Relation StatementBinder::BindAggregateSelect(const SelectCore& s, Relation rel)
   for (size_t i = 0; i < pre.size(); ++i) {
     pre_fields.push_back(Field{fmt::format("__c{}", i), pre[i]->type, true});
   }
-  PlanPtr input =
-      MakeProject(WithLateRowsDropped(rel.plan), pre, std::make_shared<types::Schema>(pre_fields));
-  if (window->kind == exec::WindowSpec::Kind::kFromColumn) {
+  PlanPtr input = MakeProject(updating ? rel.plan : WithLateRowsDropped(rel.plan), pre,
+                              std::make_shared<types::Schema>(pre_fields));
+  if (window && window->kind == exec::WindowSpec::Kind::kFromColumn) {
     window->column = static_cast<int>(keys.size());
   }
-  std::vector<ScopeColumn> post;  // __window, __key0.., __agg0..
-  post.push_back({"", "__window", exec::WindowStructType()});
+  std::vector<ScopeColumn> post;  // [__window,] __key0.., __agg0..
+  if (window) post.push_back({"", "__window", exec::WindowStructType()});
   for (size_t k = 0; k < keys.size(); ++k) {
     post.push_back({"", fmt::format("__key{}", k), keys[k]->type});
   }
   for (size_t a = 0; a < calls.size(); ++a) {
     post.push_back({"", fmt::format("__agg{}", a), calls[a].aggregate.return_type});
   }
-  PlanPtr agg =
-      MakeWindowAggregate(input, *window, static_cast<int>(keys.size()), calls, SchemaOf(post));
+  PlanPtr agg = updating ? MakeUpdatingAggregate(input, static_cast<int>(keys.size()), calls,
+                                                 SchemaOf(post), FlushInterval())
+                         : MakeWindowAggregate(input, *window, static_cast<int>(keys.size()), calls,
+                                               SchemaOf(post));
 
   // Rewrites an expression over the input into one over the aggregate's output.
   std::vector<std::string> key_sql;

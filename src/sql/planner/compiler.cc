@@ -5,6 +5,7 @@
 #include "exec/hash_partitioner.h"
 #include "exec/project_filter.h"
 #include "exec/session_aggregate.h"
+#include "exec/updating_aggregate.h"
 #include "exec/watermark_generator.h"
 #include "exec/window_aggregate.h"
 
@@ -146,6 +147,23 @@ Result<Stream> GraphBuilder::Compile(const PlanPtr& plan) {
       auto op = std::make_shared<exec::WatermarkGeneratorFactory>(
           plan->event_time_column, plan->watermark, plan->idle_micros, plan->drop_late);
       return Attach(*in, op, ParallelismOf(*in));
+    }
+    case PlanKind::kUpdatingAggregate: {
+      auto in = Compile(plan->inputs[0]);
+      if (!in.ok()) return in.status();
+      std::vector<types::DataType> key_types;
+      std::vector<int> keys;
+      std::vector<std::string> names;
+      const auto& in_schema = *plan->inputs[0]->schema;
+      for (int k = 0; k < plan->num_keys; ++k) {
+        keys.push_back(k);
+        key_types.push_back(in_schema.field(static_cast<size_t>(k)).type);
+        names.push_back(in_schema.field(static_cast<size_t>(k)).name);
+      }
+      auto op = std::make_shared<exec::UpdatingAggregateFactory>(
+          key_types, plan->aggregates, plan->schema, plan->flush_interval_micros);
+      int p = keys.empty() ? 1 : options_.parallelism;
+      return AttachKeyed(*in, op, p, keys, names);
     }
     case PlanKind::kWindowAggregate: {
       auto in = Compile(plan->inputs[0]);

@@ -4,6 +4,23 @@
 
 namespace sluice::sql {
 
+bool LogicalPlan::updating() const {
+  switch (kind) {
+    case PlanKind::kUpdatingAggregate:
+      return true;
+    case PlanKind::kFilter:
+    case PlanKind::kProject:
+    case PlanKind::kUnion:
+    case PlanKind::kSink:
+      for (const auto& in : inputs) {
+        if (in->updating()) return true;
+      }
+      return false;
+    default:
+      return false;
+  }
+}
+
 std::string LogicalPlan::ToString(int indent) const {
   std::string pad(static_cast<size_t>(indent) * 2, ' ');
   std::string s;
@@ -44,6 +61,11 @@ std::string LogicalPlan::ToString(int indent) const {
                       watermark->ToString(),
                       idle_micros ? fmt::format(" idle {}us", *idle_micros) : "",
                       drop_late ? " (drops late rows)" : "");
+      break;
+    case PlanKind::kUpdatingAggregate:
+      s = fmt::format("{}UpdatingAggregate keys {} [{}] {} (updating, flush every {}us)\n", pad,
+                      num_keys, exec::DescribeAggregates(aggregates), schema->ToString(),
+                      flush_interval_micros);
       break;
     case PlanKind::kWindowAggregate: {
       std::string aggs;
@@ -115,6 +137,19 @@ PlanPtr MakeWatermark(PlanPtr input, int event_time_column, expr::BoundExprPtr w
   p->event_time_column = event_time_column;
   p->watermark = std::move(watermark);
   p->idle_micros = idle_micros;
+  return p;
+}
+
+PlanPtr MakeUpdatingAggregate(PlanPtr input, int num_keys,
+                              std::vector<exec::AggregateCall> aggregates, types::SchemaPtr schema,
+                              int64_t flush_interval_micros) {
+  auto p = std::make_shared<LogicalPlan>();
+  p->kind = PlanKind::kUpdatingAggregate;
+  p->schema = std::move(schema);
+  p->inputs.push_back(std::move(input));
+  p->num_keys = num_keys;
+  p->aggregates = std::move(aggregates);
+  p->flush_interval_micros = flush_interval_micros;
   return p;
 }
 

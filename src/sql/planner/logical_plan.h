@@ -16,13 +16,14 @@
 namespace sluice::sql {
 
 enum class PlanKind {
-  kSource,           // a connector source table; `columns` = which table columns are read
-  kFilter,           // rows where `predicate` is TRUE
-  kProject,          // `exprs`, one per output column
-  kUnion,            // UNION ALL of `inputs`
-  kSink,             // writes `inputs[0]` into a connector sink table
-  kWatermark,        // sets event times and generates watermarks (right after a source)
-  kWindowAggregate,  // windowed GROUP BY: output window, keys, aggregates
+  kSource,             // a connector source table; `columns` = which table columns are read
+  kFilter,             // rows where `predicate` is TRUE
+  kProject,            // `exprs`, one per output column
+  kUnion,              // UNION ALL of `inputs`
+  kSink,               // writes `inputs[0]` into a connector sink table
+  kWatermark,          // sets event times and generates watermarks (right after a source)
+  kWindowAggregate,    // windowed GROUP BY: output window, keys, aggregates
+  kUpdatingAggregate,  // GROUP BY without a window: an updating stream of keys, aggregates
 };
 
 struct LogicalPlan;
@@ -49,6 +50,11 @@ struct LogicalPlan {
   int num_keys = 0;
   std::vector<exec::AggregateCall> aggregates;
 
+  // kUpdatingAggregate: how often changes are emitted
+  int64_t flush_interval_micros = 1000000;
+
+  // Whether this node's output is an updating stream (rows carry change kinds).
+  bool updating() const;
   // Indented tree for EXPLAIN.
   std::string ToString(int indent = 0) const;
 };
@@ -60,6 +66,9 @@ PlanPtr MakeUnion(std::vector<PlanPtr> inputs);
 PlanPtr MakeSink(PlanPtr input, std::shared_ptr<const connectors::TableSpec> table);
 PlanPtr MakeWatermark(PlanPtr input, int event_time_column, expr::BoundExprPtr watermark,
                       std::optional<int64_t> idle_micros);
+PlanPtr MakeUpdatingAggregate(PlanPtr input, int num_keys,
+                              std::vector<exec::AggregateCall> aggregates, types::SchemaPtr schema,
+                              int64_t flush_interval_micros);
 // Copy of `plan` whose watermark generators (below filters, projections and unions) drop late
 // rows: used for the input of windowed operators.
 PlanPtr WithLateRowsDropped(const PlanPtr& plan);

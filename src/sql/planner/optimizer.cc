@@ -177,6 +177,11 @@ PlanPtr Rewrite(const PlanPtr& plan) {
       p->watermark = Fold(plan->watermark);
       return p;
     }
+    case PlanKind::kUpdatingAggregate: {
+      auto p = std::make_shared<LogicalPlan>(*plan);
+      p->inputs = {inputs[0]};
+      return p;
+    }
     case PlanKind::kWindowAggregate:
       return MakeWindowAggregate(inputs[0], plan->window, plan->num_keys, plan->aggregates,
                                  plan->schema);

@@ -124,9 +124,11 @@ TEST(FormatOptionsTest, Errors) {
     EXPECT_FALSE(parsed.ok());
     return parsed.ok() ? std::string("ok") : parsed.status().message();
   };
-  EXPECT_EQ(error({}), "missing option 'format'; use format = 'json' or 'raw_string'");
+  EXPECT_EQ(error({}),
+            "missing option 'format'; use format = 'json', 'debezium_json' or 'raw_string'");
   EXPECT_EQ(error({{"format", "xml"}}),
-            "invalid value 'xml' for option 'format'; use 'json' or 'raw_string'");
+            "invalid value 'xml' for option 'format'; use 'json', 'debezium_json' or "
+            "'raw_string'");
   EXPECT_EQ(error({{"format", "json"}, {"bad_data", "skip"}}),
             "invalid value 'skip' for option 'bad_data'; use 'fail' or 'drop'");
   EXPECT_EQ(error({{"format", "json"}, {"framing", "length"}}),
@@ -622,6 +624,44 @@ TEST(JsonEncoderTest, Unstructured) {
   auto b = MakeBatch(schema, {{types::Value::Bytes(DataType(TypeId::kJson), "{\"a\":\n1}")},
                               {types::Value::Null(DataType(TypeId::kJson))}});
   EXPECT_EQ(EncodeAll(o, b), "{\"a\": 1}\nnull\n");
+}
+
+}  // namespace
+}  // namespace sluice::formats
+
+namespace sluice::formats {
+namespace {
+
+TEST(DebeziumEncoderTest, PairsUpdatesAndWritesInsertsAndDeletes) {
+  types::Schema schema(
+      std::vector<types::Field>{{"k", types::Utf8(), true}, {"n", types::Int64(), true}});
+  batch::ColumnBuilder k(types::Utf8()), n(types::Int64()),
+      kinds(types::DataType(types::TypeId::kInt8));
+  auto add = [&](const char* key, int64_t count, batch::ChangeKind kind) {
+    k.AppendString(key);
+    n.AppendFixed<int64_t>(count);
+    kinds.AppendFixed<int8_t>(static_cast<int8_t>(kind));
+  };
+  add("a", 1, batch::ChangeKind::kInsert);
+  add("a", 1, batch::ChangeKind::kUpdateBefore);
+  add("a", 2, batch::ChangeKind::kUpdateAfter);
+  add("b", 5, batch::ChangeKind::kDelete);
+  add("c", 7, batch::ChangeKind::kUpdateBefore);  // alone: a delete
+  batch::Batch b;
+  b.columns = {k.Finish(), n.Finish()};
+  b.change_kind = kinds.Finish();
+  b.num_rows = 5;
+  FormatOptions options;
+  options.format = "debezium_json";
+  auto encoder = MakeEncoder(options, schema);
+  ASSERT_TRUE(encoder.ok()) << encoder.status().ToString();
+  std::string out;
+  ASSERT_TRUE((*encoder)->Encode(b, &out).ok());
+  EXPECT_EQ(out,
+            "{\"before\":null,\"after\":{\"k\":\"a\",\"n\":1},\"op\":\"c\"}\n"
+            "{\"before\":{\"k\":\"a\",\"n\":1},\"after\":{\"k\":\"a\",\"n\":2},\"op\":\"u\"}\n"
+            "{\"before\":{\"k\":\"b\",\"n\":5},\"after\":null,\"op\":\"d\"}\n"
+            "{\"before\":{\"k\":\"c\",\"n\":7},\"after\":null,\"op\":\"d\"}\n");
 }
 
 }  // namespace
