@@ -917,8 +917,12 @@ Relation StatementBinder::BindAggregateSelect(const SelectCore& s, Relation rel)
       bool is_input = std::any_of(rel.columns.begin(), rel.columns.end(),
                                   [&](const ScopeColumn& c) { return c.name == e->names[0]; });
       if (!is_input) {
+        const std::string name = e->names[0];
         for (const auto& item : s.items) {
-          if (item.alias == e->names[0]) e = item.expr.get();
+          if (item.alias == name) {
+            e = item.expr.get();
+            break;
+          }
         }
       }
     }
