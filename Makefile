@@ -3,7 +3,8 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 PARALLELISM ?= 2
 
-.PHONY: all deps release debug sanitize run test test-unit test-sql test-sanitize bench format tidy clean
+.PHONY: all deps release debug sanitize run test test-unit test-sql test-sanitize bench bench-nexmark \
+	bench-deps format tidy clean
 
 all: release
 
@@ -46,8 +47,26 @@ test-sql: release
 test-sanitize: sanitize
 	cd $(BUILD)/sanitize && ctest --output-on-failure
 
-bench: release
+# Nexmark side by side with Apache Flink (bench/nexmark/run). Small defaults; override with
+# e.g. `make bench-nexmark NEXMARK_EVENTS=10000000 NEXMARK_CORES=4`.
+NEXMARK_EVENTS ?= 2000000
+NEXMARK_CORES ?= 2
+NEXMARK_ENGINES ?= sluice,flink
+NEXMARK_QUERIES ?= q0,q1,q2
+NEXMARK_OUT ?= $(BUILD)/nexmark-results.json
+
+bench: release bench-deps
 	$(BUILD)/release/bench/sluice_bench
+	bench/nexmark/run --engines $(NEXMARK_ENGINES) --queries $(NEXMARK_QUERIES) \
+	  --events $(NEXMARK_EVENTS) --cores $(NEXMARK_CORES) --out $(NEXMARK_OUT)
+
+# Apache Flink in build/bench-venv for the Nexmark comparison (large download; not used by CI).
+bench-deps:
+	bash scripts/install-bench-deps
+
+bench-nexmark: release bench-deps
+	bench/nexmark/run --engines $(NEXMARK_ENGINES) --queries $(NEXMARK_QUERIES) \
+	  --events $(NEXMARK_EVENTS) --cores $(NEXMARK_CORES) --out $(NEXMARK_OUT)
 
 format:
 	find src tests bench -name '*.h' -o -name '*.cc' | xargs clang-format -i
