@@ -86,6 +86,25 @@ class GraphBuilder {
     return graph_.nodes[static_cast<size_t>(s.nodes[0])].parallelism;
   }
 
+  // The key columns of an aggregate's input: its first `num_keys` columns.
+  struct Keys {
+    std::vector<int> columns;
+    std::vector<types::DataType> types;
+    std::vector<std::string> names;
+  };
+  static Keys KeysOf(const LogicalPlan& aggregate) {
+    Keys k;
+    const auto& schema = *aggregate.inputs[0]->schema;
+    for (int i = 0; i < aggregate.num_keys; ++i) {
+      k.columns.push_back(i);
+      k.types.push_back(schema.field(static_cast<size_t>(i)).type);
+      k.names.push_back(schema.field(static_cast<size_t>(i)).name);
+    }
+    return k;
+  }
+  // An aggregate without keys runs as one subtask that sees every row.
+  int KeyedParallelism(const Keys& k) const { return k.columns.empty() ? 1 : options_.parallelism; }
+
   static int Limit(int parallelism, const OperatorFactory& f) {
     return f.max_parallelism() > 0 ? std::min(parallelism, f.max_parallelism()) : parallelism;
   }
@@ -151,43 +170,24 @@ Result<Stream> GraphBuilder::Compile(const PlanPtr& plan) {
     case PlanKind::kUpdatingAggregate: {
       auto in = Compile(plan->inputs[0]);
       if (!in.ok()) return in.status();
-      std::vector<types::DataType> key_types;
-      std::vector<int> keys;
-      std::vector<std::string> names;
-      const auto& in_schema = *plan->inputs[0]->schema;
-      for (int k = 0; k < plan->num_keys; ++k) {
-        keys.push_back(k);
-        key_types.push_back(in_schema.field(static_cast<size_t>(k)).type);
-        names.push_back(in_schema.field(static_cast<size_t>(k)).name);
-      }
+      Keys k = KeysOf(*plan);
       auto op = std::make_shared<exec::UpdatingAggregateFactory>(
-          key_types, plan->aggregates, plan->schema, plan->flush_interval_micros);
-      int p = keys.empty() ? 1 : options_.parallelism;
-      return AttachKeyed(*in, op, p, keys, names);
+          k.types, plan->aggregates, plan->schema, plan->flush_interval_micros);
+      return AttachKeyed(*in, op, KeyedParallelism(k), k.columns, k.names);
     }
     case PlanKind::kWindowAggregate: {
       auto in = Compile(plan->inputs[0]);
       if (!in.ok()) return in.status();
-      std::vector<types::DataType> key_types;
-      std::vector<int> keys;
-      std::vector<std::string> names;
-      const auto& in_schema = *plan->inputs[0]->schema;
-      for (int k = 0; k < plan->num_keys; ++k) {
-        keys.push_back(k);
-        key_types.push_back(in_schema.field(static_cast<size_t>(k)).type);
-        names.push_back(in_schema.field(static_cast<size_t>(k)).name);
-      }
+      Keys k = KeysOf(*plan);
       std::shared_ptr<const OperatorFactory> op;
       if (plan->window.kind == exec::WindowSpec::Kind::kSession) {
-        op = std::make_shared<exec::SessionAggregateFactory>(plan->window, key_types,
+        op = std::make_shared<exec::SessionAggregateFactory>(plan->window, k.types,
                                                              plan->aggregates, plan->schema);
       } else {
-        op = std::make_shared<exec::WindowAggregateFactory>(plan->window, key_types,
-                                                            plan->aggregates, plan->schema);
+        op = std::make_shared<exec::WindowAggregateFactory>(plan->window, k.types, plan->aggregates,
+                                                            plan->schema);
       }
-      // A global window (no keys) runs as one subtask that sees every row.
-      int p = keys.empty() ? 1 : options_.parallelism;
-      return AttachKeyed(*in, op, p, keys, names);
+      return AttachKeyed(*in, op, KeyedParallelism(k), k.columns, k.names);
     }
     case PlanKind::kSink: {
       auto in = Compile(plan->inputs[0]);
