@@ -65,6 +65,11 @@ class ConnectorRegistry {
 Result<TableSpec> ResolveTable(const std::string& table_name, const types::Schema& schema,
                                bool has_columns, std::map<std::string, std::string> options);
 
+// Validation shared by generator sources (impulse, nexmark): the declared columns must be the
+// generator's (or none, which takes them), and no format applies.
+Status ValidateGeneratedColumns(const std::string& connector, const types::Schema& fixed,
+                                TableSpec* spec);
+
 // Edit distance for "did you mean" hints; shared with the binder.
 size_t EditDistance(const std::string& a, const std::string& b);
 std::string ClosestMatch(const std::string& word, const std::vector<std::string>& candidates);

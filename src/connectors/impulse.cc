@@ -204,24 +204,7 @@ class ImpulseConnector : public Connector {
   }
 
   Status Validate(TableSpec* spec) const override {
-    types::Schema fixed = ImpulseSchema();
-    if (spec->schema.size() == 0) {
-      spec->schema = fixed;
-    } else {
-      bool same = spec->schema.size() == fixed.size();
-      for (size_t i = 0; same && i < fixed.size(); ++i) {
-        same = spec->schema.field(i).name == fixed.field(i).name &&
-               spec->schema.field(i).type == fixed.field(i).type;
-      }
-      if (!same) {
-        return Status::User(
-            "connector 'impulse' produces the columns {}; declare those or no columns, not {}",
-            fixed.ToString(), spec->schema.ToString());
-      }
-    }
-    if (!spec->format.format.empty()) {
-      return Status::User("connector 'impulse' generates its rows and takes no 'format'");
-    }
+    SLUICE_RETURN_NOT_OK(ValidateGeneratedColumns("impulse", ImpulseSchema(), spec));
     SLUICE_ASSIGN_OR_RETURN(ImpulseOptions options, ParseOptions(spec->options));
     spec->finite = options.message_count.has_value();
     return Status::Ok();

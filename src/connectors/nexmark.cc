@@ -636,24 +636,7 @@ class NexmarkConnector : public Connector {
   }
 
   Status Validate(TableSpec* spec) const override {
-    types::Schema fixed = nexmark::NexmarkSchema();
-    if (spec->schema.size() == 0) {
-      spec->schema = fixed;
-    } else {
-      bool same = spec->schema.size() == fixed.size();
-      for (size_t i = 0; same && i < fixed.size(); ++i) {
-        same = spec->schema.field(i).name == fixed.field(i).name &&
-               spec->schema.field(i).type == fixed.field(i).type;
-      }
-      if (!same) {
-        return Status::User(
-            "connector 'nexmark' produces the columns {}; declare those or no columns, not {}",
-            fixed.ToString(), spec->schema.ToString());
-      }
-    }
-    if (!spec->format.format.empty()) {
-      return Status::User("connector 'nexmark' generates its rows and takes no 'format'");
-    }
+    SLUICE_RETURN_NOT_OK(ValidateGeneratedColumns("nexmark", nexmark::NexmarkSchema(), spec));
     SLUICE_ASSIGN_OR_RETURN(NexmarkOptions options, ParseOptions(spec->options));
     spec->finite = options.events.has_value();
     return Status::Ok();

@@ -165,6 +165,28 @@ Result<TableSpec> ResolveTable(const std::string& table_name, const types::Schem
 
 // Optimal string alignment distance: Levenshtein plus adjacent transpositions, the commonest
 // typo ("fromat").
+Status ValidateGeneratedColumns(const std::string& connector, const types::Schema& fixed,
+                                TableSpec* spec) {
+  if (spec->schema.size() == 0) {
+    spec->schema = fixed;
+  } else {
+    bool same = spec->schema.size() == fixed.size();
+    for (size_t i = 0; same && i < fixed.size(); ++i) {
+      same = spec->schema.field(i).name == fixed.field(i).name &&
+             spec->schema.field(i).type == fixed.field(i).type;
+    }
+    if (!same) {
+      return Status::User(
+          "connector '{}' produces the columns {}; declare those or no columns, not {}", connector,
+          fixed.ToString(), spec->schema.ToString());
+    }
+  }
+  if (!spec->format.format.empty()) {
+    return Status::User("connector '{}' generates its rows and takes no 'format'", connector);
+  }
+  return Status::Ok();
+}
+
 size_t EditDistance(const std::string& a, const std::string& b) {
   const size_t n = a.size(), m = b.size();
   std::vector<std::vector<size_t>> d(n + 1, std::vector<size_t>(m + 1));

@@ -1,5 +1,7 @@
 #include "sql/parser/lexer.h"
 
+#include "common/text.h"
+
 #include <fmt/format.h>
 
 namespace sluice::sql {
@@ -21,24 +23,6 @@ bool IsWordChar(unsigned char c) {
 
 char ToLower(char c) {
   return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-void AppendUtf8(std::string* out, uint32_t cp) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
 }
 
 int HexValue(unsigned char c) {
@@ -264,7 +248,7 @@ Token Lexer::LexString(bool escapes) {
           }
           if (cp > 0x10FFFF) return MakeError(t.loc, "invalid Unicode code point in escape");
           Advance(want);
-          AppendUtf8(&t.text, cp);
+          AppendUtf8(cp, &t.text);
           break;
         }
         default:
