@@ -24,6 +24,9 @@ struct TableSpec {
   types::Schema schema;  // declared columns (physical: no generated or metadata columns)
   std::map<std::string, std::string> options;  // all WITH options, keys lower case
   formats::FormatOptions format;
+  // PRIMARY KEY columns, as indexes into `schema` (in key order); empty without a key. A
+  // debezium_json source needs one: the key identifies the row each change applies to.
+  std::vector<int> primary_key;
   bool finite = false;        // set by the connector: does the source end by itself?
   int64_t batch_rows = 4096;  // most rows per batch a source emits (SET batch_size)
 };

@@ -129,10 +129,26 @@ std::string Truncate(std::string_view s, size_t n) {
   return out;
 }
 
+// What a column says about time, so joins can tell windowed and time-bounded inputs.
+enum class TimeRole {
+  kNone,
+  kEventTime,    // the table's event-time column
+  kWindow,       // a window struct (the value of TUMBLE(...) in a windowed GROUP BY)
+  kWindowStart,  // window_start / window.start
+  kWindowEnd,    // window_end / window.end
+};
+
 struct ScopeColumn {
+  ScopeColumn() = default;
+  ScopeColumn(std::string q, std::string n, DataType t, TimeRole r = TimeRole::kNone,
+              exec::WindowSpec w = {})
+      : qualifier(std::move(q)), name(std::move(n)), type(std::move(t)), role(r), window(w) {}
+
   std::string qualifier;
   std::string name;
   DataType type;
+  TimeRole role = TimeRole::kNone;
+  exec::WindowSpec window;  // the window of kWindow* columns
 };
 
 // The window_start / window_end columns a TUMBLE(t, ts, size) or HOP(t, ts, slide, size) in
@@ -153,6 +169,41 @@ types::SchemaPtr SchemaOf(const std::vector<ScopeColumn>& cols) {
   std::vector<Field> fields;
   for (const auto& c : cols) fields.push_back(Field{c.name, c.type, true});
   return std::make_shared<types::Schema>(std::move(fields));
+}
+
+// The value of an interval setting, written INTERVAL '2 seconds' or '2 seconds'; nothing when
+// it is not a positive interval without months.
+std::optional<int64_t> ParseIntervalSetting(std::string text) {
+  std::string lower = text;
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower.rfind("interval", 0) == 0) text = text.substr(8);
+  text.erase(std::remove(text.begin(), text.end(), '\''), text.end());
+  auto iv = expr::ParseInterval(text);
+  if (!iv.ok() || iv->months != 0) return std::nullopt;
+  int64_t us = iv->days * 86400000000LL + iv->micros;
+  if (us <= 0) return std::nullopt;
+  return us;
+}
+
+// Why a plan's output is updating, for messages.
+std::string UpdatingCause(const LogicalPlan& plan) {
+  switch (plan.kind) {
+    case PlanKind::kUpdatingAggregate:
+      return "an aggregate without a window";
+    case PlanKind::kJoin:
+      if (plan.join_mode == JoinMode::kUpdating) {
+        return "a join that is neither windowed nor bounded in time on both sides";
+      }
+      break;
+    case PlanKind::kSource:
+      return fmt::format("the change stream of table \"{}\"", plan.table->table_name);
+    default:
+      break;
+  }
+  for (const auto& in : plan.inputs) {
+    if (in->updating()) return UpdatingCause(*in);
+  }
+  return "an updating input";
 }
 
 bool IsStringLiteral(const Expr& e) {
@@ -189,6 +240,22 @@ bool IsWindowCall(const Expr& e) {
   return n == "tumble" || n == "hop" || n == "session";
 }
 
+// A projected column keeps the time role of the column it reads (a window's start or end
+// through a field access).
+void CopyTimeRole(const BoundExprPtr& e, const std::vector<ScopeColumn>& scope, ScopeColumn* out) {
+  if (e->kind == BoundKind::kColumn) {
+    out->role = scope[static_cast<size_t>(e->column_index)].role;
+    out->window = scope[static_cast<size_t>(e->column_index)].window;
+    return;
+  }
+  if (e->kind == BoundKind::kFieldAccess && e->args[0]->kind == BoundKind::kColumn) {
+    const ScopeColumn& c = scope[static_cast<size_t>(e->args[0]->column_index)];
+    if (c.role != TimeRole::kWindow) return;
+    out->role = e->field_index == 0 ? TimeRole::kWindowStart : TimeRole::kWindowEnd;
+    out->window = c.window;
+  }
+}
+
 ExprPtr ColumnRefTo(const std::string& name, std::vector<std::string> rest, const Location& loc) {
   auto ref = std::make_shared<Expr>();
   ref->kind = ExprKind::kColumnRef;
@@ -218,6 +285,7 @@ class StatementBinder {
   Relation BindSetExpr(const SetExpr& s);
   Relation BindSelectCore(const SelectCore& s);
   Relation BindTableRef(const TableRef& t);
+  Relation BindJoin(const TableRef& t);
   Relation BindCatalogTable(const CatalogEntry& entry, const std::string& qualifier,
                             const Location& loc);
   Relation AddWatermark(const CatalogEntry& entry, Relation rel, const Location& loc);
@@ -225,6 +293,7 @@ class StatementBinder {
   exec::WindowSpec BindWindow(const Expr& call, const std::vector<ScopeColumn>& scope);
   Relation BindWindowTableFunction(const TableRef& t);
   int64_t FlushInterval() const;
+  int64_t IntervalSetting(const std::string& name, int64_t default_micros) const;
   PlanPtr CoerceTo(const Relation& rel, const std::vector<DataType>& types,
                    const std::vector<std::string>& names, const Location& loc,
                    const std::string& what);
@@ -341,13 +410,49 @@ void StatementBinder::BindCreateTable(const Statement& stmt) {
   auto spec =
       connectors::ResolveTable(stmt.name, types::Schema(physical), stmt.has_column_list, options);
   if (!spec.ok()) Fail(stmt.loc, spec.status());
-  entry.table = std::make_shared<connectors::TableSpec>(spec.MoveValue());
-  if (entry.table->type == connectors::TableType::kSource &&
-      entry.table->format.format == "debezium_json") {
-    FailNotSupported(stmt.loc,
-                     "reading format 'debezium_json' (change streams) is not supported yet; "
-                     "sinks can write it");
+  connectors::TableSpec table = spec.MoveValue();
+  // PRIMARY KEY (a, b) or a column's PRIMARY KEY: indexes into the physical columns.
+  std::vector<std::string> key_names = stmt.primary_key;
+  for (const auto& c : stmt.columns) {
+    if (!c.primary_key) continue;
+    if (!key_names.empty()) {
+      FailUser(c.loc,
+               "table \"{}\" declares more than one PRIMARY KEY; for a key of several columns "
+               "write PRIMARY KEY (a, b) after the columns",
+               stmt.name);
+    }
+    key_names.push_back(c.name);
   }
+  for (const auto& name : key_names) {
+    std::vector<std::string> names;
+    for (const auto& f : table.schema.fields()) names.push_back(f.name);
+    auto it = std::find(names.begin(), names.end(), name);
+    if (it == names.end()) {
+      bool generated = std::any_of(stmt.columns.begin(), stmt.columns.end(),
+                                   [&](const auto& c) { return c.name == name; });
+      if (generated) {
+        FailUser(stmt.loc,
+                 "PRIMARY KEY column \"{}\" is a generated column; the key must be "
+                 "read from the source",
+                 name);
+      }
+      FailUser(stmt.loc, "PRIMARY KEY column \"{}\" does not exist{}", name, Hint(name, names));
+    }
+    int index = static_cast<int>(it - names.begin());
+    if (std::find(table.primary_key.begin(), table.primary_key.end(), index) !=
+        table.primary_key.end()) {
+      FailUser(stmt.loc, "column \"{}\" appears twice in the PRIMARY KEY", name);
+    }
+    table.primary_key.push_back(index);
+  }
+  if (table.type == connectors::TableType::kSource && table.format.format == "debezium_json" &&
+      table.primary_key.empty()) {
+    FailUser(stmt.loc,
+             "a debezium_json source needs a PRIMARY KEY: the key identifies the row each change "
+             "applies to; add PRIMARY KEY (col) to CREATE TABLE {}",
+             stmt.name);
+  }
+  entry.table = std::make_shared<connectors::TableSpec>(std::move(table));
   if (!stmt.has_column_list) {
     if (entry.table->type == connectors::TableType::kSink) {
       entry.schema_inferred = true;
@@ -497,9 +602,9 @@ void StatementBinder::BindInsert(const Statement& stmt) {
 
   if (plan->updating() && entry->table->format.format != "debezium_json") {
     FailUser(stmt.query->loc,
-             "the query produces updating results (an aggregate without a window), which sink "
-             "\"{}\" (format '{}') cannot represent; use a sink with format = 'debezium_json'",
-             stmt.name, entry->table->format.format);
+             "the query produces updating results ({}), which sink \"{}\" (format '{}') cannot "
+             "represent; use a sink with format = 'debezium_json'",
+             UpdatingCause(*plan), stmt.name, entry->table->format.format);
   }
   if (b_->inserts_.find(stmt.name) == b_->inserts_.end()) b_->sink_order_.push_back(stmt.name);
   b_->inserts_[stmt.name].push_back(plan);
@@ -522,6 +627,13 @@ void StatementBinder::BindSet(const Statement& stmt) {
   const auto& kKnown = KnownSettings();
   if (std::find(kKnown.begin(), kKnown.end(), stmt.set_name) == kKnown.end()) {
     FailUser(stmt.loc, "unknown setting '{}'{}", stmt.set_name, Hint(stmt.set_name, kKnown));
+  }
+  if (stmt.set_name == "update_flush_interval" || stmt.set_name == "updating_ttl") {
+    if (!ParseIntervalSetting(stmt.set_value)) {
+      FailUser(
+          stmt.loc, "SET {} takes a positive interval of days or less, like INTERVAL '{}'; got {}",
+          stmt.set_name, stmt.set_name == "updating_ttl" ? "24 hours" : "1 second", stmt.set_value);
+    }
   }
   b_->settings_[stmt.set_name] = stmt.set_value;
 }
@@ -663,6 +775,7 @@ Relation StatementBinder::AddWatermark(const CatalogEntry& entry, Relation rel,
   for (size_t i = 0; i < rel.columns.size(); ++i) {
     if (rel.columns[i].name == entry.event_time_column) event_time = static_cast<int>(i);
   }
+  if (event_time >= 0) rel.columns[static_cast<size_t>(event_time)].role = TimeRole::kEventTime;
   BoundExprPtr watermark;
   if (entry.watermark_expr) {
     watermark = Cast(BindExpr(*entry.watermark_expr, rel.columns), types::Timestamp(),
@@ -734,7 +847,7 @@ Relation StatementBinder::BindTableRef(const TableRef& t) {
       return rel;
     }
     case TableRef::Kind::kJoin:
-      FailNotSupported(t.loc, "joins are not supported yet");
+      return BindJoin(t);
     case TableRef::Kind::kFunction: {
       if (t.name == "tumble" || t.name == "hop") return BindWindowTableFunction(t);
       if (t.name == "session") {
@@ -745,6 +858,290 @@ Relation StatementBinder::BindTableRef(const TableRef& t) {
     }
   }
   FailUser(t.loc, "unsupported FROM item");
+}
+
+// ---------------------------------------------------------------- joins
+
+namespace {
+
+void SplitConjuncts(const BoundExprPtr& e, std::vector<BoundExprPtr>* out) {
+  if (e->kind == BoundKind::kAnd) {
+    SplitConjuncts(e->args[0], out);
+    SplitConjuncts(e->args[1], out);
+    return;
+  }
+  out->push_back(e);
+}
+
+// Which side of a join an expression over both sides' columns reads: 0 left, 1 right,
+// -1 neither, 2 both.
+int SideOf(const BoundExpr& e, size_t left_width) {
+  std::vector<int> cols;
+  e.CollectColumns(&cols);
+  int side = -1;
+  for (int c : cols) {
+    int s = static_cast<size_t>(c) < left_width ? 0 : 1;
+    if (side == -1) side = s;
+    if (side != s) return 2;
+  }
+  return side;
+}
+
+// A time column plus a constant: `ts`, `ts + INTERVAL '1' MINUTE`, `ts - INTERVAL ...`.
+struct TimeTerm {
+  int column = -1;
+  int64_t offset = 0;
+};
+
+std::optional<TimeTerm> AsTimeTerm(const BoundExprPtr& e, const std::vector<ScopeColumn>& scope) {
+  if (e->kind == BoundKind::kColumn) {
+    if (scope[static_cast<size_t>(e->column_index)].role != TimeRole::kEventTime) return {};
+    return TimeTerm{e->column_index, 0};
+  }
+  if (e->kind == BoundKind::kCall && e->args.size() == 2 &&
+      (e->function->name == "+" || e->function->name == "-")) {
+    auto base = AsTimeTerm(e->args[0], scope);
+    const BoundExprPtr& k = e->args[1];
+    if (!base || k->kind != BoundKind::kLiteral || k->type.id() != TypeId::kInterval ||
+        k->literal.is_null() || k->literal.interval_value().months != 0) {
+      return {};
+    }
+    const auto& iv = k->literal.interval_value();
+    int64_t us = iv.days * 86400000000LL + iv.micros;
+    base->offset += e->function->name == "+" ? us : -us;
+    return base;
+  }
+  return {};
+}
+
+// The window end a join key holds, for a key that reads a window column.
+struct WindowKey {
+  TimeRole role = TimeRole::kNone;
+  exec::WindowSpec window;
+};
+
+WindowKey WindowKeyOf(const BoundExprPtr& e, const std::vector<ScopeColumn>& scope) {
+  ScopeColumn c;
+  CopyTimeRole(e, scope, &c);
+  if (c.role == TimeRole::kEventTime) return {};
+  return {c.role, c.window};
+}
+
+bool SameWindow(const exec::WindowSpec& a, const exec::WindowSpec& b) {
+  if (a.kind == exec::WindowSpec::Kind::kFromColumn ||
+      b.kind == exec::WindowSpec::Kind::kFromColumn)
+    return true;  // re-aggregated windows keep their input's windows
+  return a.kind == b.kind && a.width == b.width && a.slide == b.slide;
+}
+
+}  // namespace
+
+// JOIN ... ON: equalities between the two sides become the join keys; the rest is a residual
+// condition on each pair. The join runs
+//   windowed  when both inputs are windowed alike and the keys match their windows;
+//   interval  when the condition bounds the right event time to the left's from both sides;
+//   updating  otherwise (rows kept for updating_ttl).
+Relation StatementBinder::BindJoin(const TableRef& t) {
+  if (t.join_type == JoinType::kCross) {
+    FailNotSupported(t.loc,
+                     "CROSS JOIN is not supported: pairing every row of an unbounded stream with "
+                     "every other row needs unbounded state; join ON an equality of the two "
+                     "sides (JOIN ... ON a.k = b.k)");
+  }
+  Relation left = BindTableRef(*t.left);
+  Relation right = BindTableRef(*t.right);
+  const size_t nl = left.columns.size();
+  const size_t nr = right.columns.size();
+  std::vector<ScopeColumn> scope = left.columns;
+  scope.insert(scope.end(), right.columns.begin(), right.columns.end());
+  std::vector<BoundExprPtr> conjuncts;
+  if (!t.using_columns.empty()) {
+    for (const auto& name : t.using_columns) {
+      auto find = [&](const std::vector<ScopeColumn>& cols, const char* side) {
+        int found = -1;
+        for (size_t i = 0; i < cols.size(); ++i) {
+          if (cols[i].name != name) continue;
+          if (found >= 0)
+            FailUser(t.loc, "USING column \"{}\" is ambiguous on the {} side", name, side);
+          found = static_cast<int>(i);
+        }
+        if (found < 0)
+          FailUser(t.loc, "USING column \"{}\" is not on the {} side of the join", name, side);
+        return found;
+      };
+      int l = find(left.columns, "left");
+      int r = find(right.columns, "right") + static_cast<int>(nl);
+      conjuncts.push_back(BindCall("=",
+                                   {expr::MakeColumn(l, scope[static_cast<size_t>(l)].type),
+                                    expr::MakeColumn(r, scope[static_cast<size_t>(r)].type)},
+                                   t.loc));
+    }
+  } else if (t.on) {
+    SplitConjuncts(BindBool(*t.on, scope, "ON"), &conjuncts);
+  } else {
+    FailUser(t.loc, "JOIN needs a condition: ON a.k = b.k or USING (k)");
+  }
+  std::vector<int> to_right(nl + nr, -1);
+  for (size_t j = 0; j < nr; ++j) to_right[nl + j] = static_cast<int>(j);
+
+  // Keys and the residual.
+  std::vector<BoundExprPtr> left_keys, right_keys;
+  std::vector<BoundExprPtr> residual;
+  for (const auto& c : conjuncts) {
+    if (c->kind == BoundKind::kCall && c->function->name == "=" && c->args.size() == 2) {
+      int a = SideOf(*c->args[0], nl);
+      int b = SideOf(*c->args[1], nl);
+      if ((a == 0 && b == 1) || (a == 1 && b == 0)) {
+        left_keys.push_back(a == 0 ? c->args[0] : c->args[1]);
+        right_keys.push_back(a == 0 ? c->args[1] : c->args[0]);
+        continue;
+      }
+    }
+    residual.push_back(c);
+  }
+  if (left_keys.empty()) {
+    FailNotSupported(t.loc,
+                     "a join of two streams needs at least one equality between the two sides "
+                     "(ON a.k = b.k): without one every row would have to be kept and paired "
+                     "with every other");
+  }
+  const bool updating_inputs = left.plan->updating() || right.plan->updating();
+
+  // Windowed: a key pair that matches the two sides' windows.
+  JoinMode mode = JoinMode::kUpdating;
+  int window_key = -1;
+  for (size_t k = 0; k < left_keys.size() && !updating_inputs; ++k) {
+    WindowKey a = WindowKeyOf(left_keys[k], scope);
+    WindowKey b = WindowKeyOf(right_keys[k], scope);
+    if (a.role == TimeRole::kNone || a.role != b.role) continue;
+    if (!SameWindow(a.window, b.window)) {
+      FailUser(t.loc, "a windowed join needs the same window on both sides, not {} and {}",
+               a.window.ToString(), b.window.ToString());
+    }
+    // The key becomes the window's end: equal ends are equal windows of one size.
+    auto to_end = [&](const BoundExprPtr& e, const WindowKey& w) -> BoundExprPtr {
+      if (w.role == TimeRole::kWindowEnd) return e;
+      if (w.role == TimeRole::kWindow) {
+        auto fa = std::make_shared<BoundExpr>();
+        fa->kind = BoundKind::kFieldAccess;
+        fa->type = types::Timestamp();
+        fa->field_index = 1;
+        fa->args.push_back(e);
+        return fa;
+      }
+      if (w.window.kind == exec::WindowSpec::Kind::kFromColumn) {
+        FailNotSupported(t.loc,
+                         "join these windows on their window (or window end), not their start");
+      }
+      return BindCall(
+          "+", {e, expr::MakeLiteral(Value::IntervalValue(types::Interval{0, 0, w.window.width}))},
+          t.loc);
+    };
+    left_keys[k] = to_end(left_keys[k], a);
+    right_keys[k] = to_end(right_keys[k], b);
+    mode = JoinMode::kWindowed;
+    window_key = static_cast<int>(k);
+    break;
+  }
+  // Interval: lo <= right time - left time <= hi.
+  std::optional<int64_t> lo, hi;
+  if (mode == JoinMode::kUpdating && !updating_inputs && t.join_type == JoinType::kInner) {
+    for (const auto& c : residual) {
+      if (c->kind != BoundKind::kCall || c->args.size() != 2) continue;
+      const std::string& op = c->function->name;
+      if (op != ">=" && op != ">" && op != "<=" && op != "<") continue;
+      auto x = AsTimeTerm(c->args[0], scope);
+      auto y = AsTimeTerm(c->args[1], scope);
+      if (!x || !y) continue;
+      int sx = static_cast<size_t>(x->column) < nl ? 0 : 1;
+      int sy = static_cast<size_t>(y->column) < nl ? 0 : 1;
+      if (sx == sy) continue;
+      // Written as R + q OP L + p.
+      bool flip = sx == 0;
+      const TimeTerm& r = flip ? *y : *x;
+      const TimeTerm& l = flip ? *x : *y;
+      std::string o = op;
+      if (flip) o = op == ">=" ? "<=" : op == ">" ? "<" : op == "<=" ? ">=" : ">";
+      int64_t bound = l.offset - r.offset;  // R - L OP bound
+      if (o == ">=") lo = std::max(lo.value_or(bound), bound);
+      if (o == ">") lo = std::max(lo.value_or(bound + 1), bound + 1);
+      if (o == "<=") hi = std::min(hi.value_or(bound), bound);
+      if (o == "<") hi = std::min(hi.value_or(bound - 1), bound - 1);
+    }
+    if (lo && hi) {
+      if (*lo > *hi) FailUser(t.loc, "the join's time condition is never true");
+      mode = JoinMode::kInterval;
+    }
+  }
+
+  // Each input gets its key columns appended (cast to one type per key).
+  std::vector<BoundExprPtr> lexprs, rexprs;
+  for (size_t i = 0; i < nl; ++i)
+    lexprs.push_back(expr::MakeColumn(static_cast<int>(i), scope[i].type));
+  for (size_t j = 0; j < nr; ++j)
+    rexprs.push_back(expr::MakeColumn(static_cast<int>(j), scope[nl + j].type));
+  std::vector<int> lk, rk;
+  std::vector<ScopeColumn> lcols = left.columns, rcols = right.columns;
+  for (size_t k = 0; k < left_keys.size(); ++k) {
+    auto common = expr::CommonSuperType(left_keys[k]->type, right_keys[k]->type);
+    if (!common.ok()) {
+      FailUser(t.loc, "join keys of types {} and {} cannot be compared",
+               left_keys[k]->type.ToString(), right_keys[k]->type.ToString());
+    }
+    lk.push_back(static_cast<int>(lexprs.size()));
+    lexprs.push_back(Cast(left_keys[k], *common, t.loc, false));
+    lcols.push_back({"", fmt::format("__key{}", k), *common});
+    rk.push_back(static_cast<int>(rexprs.size()));
+    rexprs.push_back(Cast(expr::RemapColumns(right_keys[k], to_right), *common, t.loc, false));
+    rcols.push_back({"", fmt::format("__key{}", k), *common});
+  }
+  PlanPtr lplan = left.plan;
+  PlanPtr rplan = right.plan;
+  if (mode != JoinMode::kUpdating) {
+    lplan = WithLateRowsDropped(lplan);
+    rplan = WithLateRowsDropped(rplan);
+  }
+  lplan = MakeProject(lplan, lexprs, SchemaOf(lcols));
+  rplan = MakeProject(rplan, rexprs, SchemaOf(rcols));
+  // The residual reads the operator's output: left columns and keys, then right's.
+  const size_t lw = lexprs.size();
+  std::vector<int> to_output(nl + nr);
+  for (size_t i = 0; i < nl; ++i) to_output[i] = static_cast<int>(i);
+  for (size_t j = 0; j < nr; ++j) to_output[nl + j] = static_cast<int>(lw + j);
+  BoundExprPtr cond;
+  for (const auto& c : residual) {
+    BoundExprPtr m = expr::RemapColumns(c, to_output);
+    cond = cond ? expr::MakeLogical(BoundKind::kAnd, {cond, m}) : m;
+  }
+  exec::JoinType type = t.join_type == JoinType::kLeft    ? exec::JoinType::kLeft
+                        : t.join_type == JoinType::kRight ? exec::JoinType::kRight
+                        : t.join_type == JoinType::kFull  ? exec::JoinType::kFull
+                                                          : exec::JoinType::kInner;
+  auto join =
+      std::const_pointer_cast<LogicalPlan>(MakeJoin(lplan, rplan, type, mode, lk, rk, cond));
+  join->window_key = window_key;
+  join->ttl_micros = IntervalSetting("updating_ttl", 24LL * 3600 * 1000000);
+  if (mode == JoinMode::kInterval) {
+    join->lower = *lo;
+    join->upper = *hi;
+  }
+  // Drop the appended keys.
+  std::vector<BoundExprPtr> out;
+  for (size_t i = 0; i < nl; ++i)
+    out.push_back(expr::MakeColumn(static_cast<int>(i), scope[i].type));
+  for (size_t j = 0; j < nr; ++j) {
+    out.push_back(expr::MakeColumn(static_cast<int>(lw + j), scope[nl + j].type));
+  }
+  Relation rel;
+  rel.columns = scope;
+  if (mode != JoinMode::kWindowed) {
+    // Rows of an updating or interval join are not grouped into their inputs' windows.
+    for (auto& c : rel.columns) {
+      if (c.role != TimeRole::kEventTime) c.role = TimeRole::kNone;
+    }
+  }
+  rel.plan = MakeProject(join, std::move(out), SchemaOf(rel.columns));
+  return rel;
 }
 
 // FROM TUMBLE(t, ts, size) / HOP(t, ts, slide, size): t's columns plus window_start and
@@ -807,10 +1204,11 @@ Relation StatementBinder::BindWindowTableFunction(const TableRef& t) {
   w.spec = spec;
   w.start_column = static_cast<int>(exprs.size());
   exprs.push_back(start);
-  rel.columns.push_back({qualifier, "window_start", types::Timestamp()});
+  rel.columns.push_back(
+      {qualifier, "window_start", types::Timestamp(), TimeRole::kWindowStart, spec});
   w.end_column = static_cast<int>(exprs.size());
   exprs.push_back(end);
-  rel.columns.push_back({qualifier, "window_end", types::Timestamp()});
+  rel.columns.push_back({qualifier, "window_end", types::Timestamp(), TimeRole::kWindowEnd, spec});
   rel.plan = MakeProject(rel.plan, std::move(exprs), SchemaOf(rel.columns));
   rel.window = w;
   return rel;
@@ -818,18 +1216,14 @@ Relation StatementBinder::BindWindowTableFunction(const TableRef& t) {
 
 // SET update_flush_interval = INTERVAL '...' (default 1 second).
 int64_t StatementBinder::FlushInterval() const {
-  auto it = b_->settings_.find("update_flush_interval");
-  if (it == b_->settings_.end()) return 1000000;
-  std::string text = it->second;
-  // The value may be written INTERVAL '2 seconds' or '2 seconds'.
-  std::string lower = text;
-  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (lower.rfind("interval", 0) == 0) text = text.substr(8);
-  text.erase(std::remove(text.begin(), text.end(), '\''), text.end());
-  auto iv = expr::ParseInterval(text);
-  if (!iv.ok() || iv->months != 0) return 1000000;
-  int64_t us = iv->days * 86400000000LL + iv->micros;
-  return us > 0 ? us : 1000000;
+  return IntervalSetting("update_flush_interval", 1000000);
+}
+
+// An interval setting (checked when it was SET), in microseconds.
+int64_t StatementBinder::IntervalSetting(const std::string& name, int64_t default_micros) const {
+  auto it = b_->settings_.find(name);
+  if (it == b_->settings_.end()) return default_micros;
+  return ParseIntervalSetting(it->second).value_or(default_micros);
 }
 
 std::string StatementBinder::ColumnName(const SelectItem& item, const BoundExprPtr& bound) {
@@ -880,7 +1274,8 @@ Relation StatementBinder::BindSelectCore(const SelectCore& s) {
       for (size_t i = 0; i < rel.columns.size(); ++i) {
         if (!q.empty() && rel.columns[i].qualifier != q.back()) continue;
         exprs.push_back(expr::MakeColumn(static_cast<int>(i), rel.columns[i].type));
-        out_cols.push_back({"", rel.columns[i].name, rel.columns[i].type});
+        out_cols.push_back(rel.columns[i]);
+        out_cols.back().qualifier.clear();
         any = true;
       }
       if (!any && !q.empty()) FailUser(item.expr->loc, "table \"{}\" is not in FROM", q.back());
@@ -890,6 +1285,7 @@ Relation StatementBinder::BindSelectCore(const SelectCore& s) {
     if (bound->type.id() == TypeId::kNull) bound = expr::MakeCast(bound, types::Utf8());
     exprs.push_back(bound);
     out_cols.push_back({"", ColumnName(item, bound), bound->type});
+    CopyTimeRole(bound, rel.columns, &out_cols.back());
   }
   Relation out;
   out.plan = MakeProject(rel.plan, std::move(exprs), SchemaOf(out_cols));
@@ -1155,6 +1551,12 @@ Relation StatementBinder::BindAggregateSelect(const SelectCore& s, Relation rel)
     BoundExprPtr bound = BindExpr(*rewrite(item.expr), post);
     exprs.push_back(bound);
     std::string name = ColumnName(item, bound);
+    ScopeColumn role_of;
+    if (window) {
+      post[0].role = TimeRole::kWindow;
+      post[0].window = *window;
+      CopyTimeRole(bound, post, &role_of);
+    }
     if (item.alias.empty() && IsWindowCall(*item.expr)) name = "window";
     // Unaliased aggregates are named by their SQL (`count(*)`), as in Arroyo, so a query over
     // this one can refer to them by writing the same call.
@@ -1162,7 +1564,7 @@ Relation StatementBinder::BindAggregateSelect(const SelectCore& s, Relation rel)
         IsAggregateName(item.expr->names.back())) {
       name = item.expr->ToSql();
     }
-    out_cols.push_back({"", name, bound->type});
+    out_cols.push_back({"", name, bound->type, role_of.role, role_of.window});
   }
   Relation out;
   out.plan = MakeProject(plan, std::move(exprs), SchemaOf(out_cols));

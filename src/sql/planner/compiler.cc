@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "exec/hash_partitioner.h"
+#include "exec/join.h"
 #include "exec/project_filter.h"
 #include "exec/session_aggregate.h"
 #include "exec/updating_aggregate.h"
@@ -188,6 +189,56 @@ Result<Stream> GraphBuilder::Compile(const PlanPtr& plan) {
                                                             plan->schema);
       }
       return AttachKeyed(*in, op, KeyedParallelism(k), k.columns, k.names);
+    }
+    case PlanKind::kJoin: {
+      auto left = Compile(plan->inputs[0]);
+      if (!left.ok()) return left.status();
+      auto right = Compile(plan->inputs[1]);
+      if (!right.ok()) return right.status();
+      exec::JoinSpec spec;
+      spec.type = plan->join_type;
+      spec.left_schema = plan->inputs[0]->schema;
+      spec.right_schema = plan->inputs[1]->schema;
+      spec.left_keys = plan->left_keys;
+      spec.right_keys = plan->right_keys;
+      spec.residual = plan->residual;
+      spec.output_schema = plan->schema;
+      std::shared_ptr<const OperatorFactory> op;
+      switch (plan->join_mode) {
+        case JoinMode::kWindowed:
+          op = std::make_shared<exec::WindowJoinFactory>(spec, plan->window_key);
+          break;
+        case JoinMode::kUpdating:
+          op = exec::HashJoinFactory::Updating(spec, plan->ttl_micros);
+          break;
+        case JoinMode::kInterval:
+          op = exec::HashJoinFactory::Interval(spec, plan->lower, plan->upper);
+          break;
+      }
+      const int p = options_.parallelism;
+      int id = AddNode(p, std::move(op));
+      for (int side = 0; side < 2; ++side) {
+        const Stream& in = side == 0 ? *left : *right;
+        const auto& keys = side == 0 ? plan->left_keys : plan->right_keys;
+        const auto& schema = *plan->inputs[static_cast<size_t>(side)]->schema;
+        std::vector<std::string> names;
+        for (int k : keys) names.push_back(schema.field(static_cast<size_t>(k)).name);
+        for (int from : in.nodes) {
+          runtime::EdgeSpec e;
+          e.from = from;
+          e.to = id;
+          e.to_input = side;
+          if (p == 1 && graph_.nodes[static_cast<size_t>(from)].parallelism == 1) {
+            e.kind = EdgeKind::kForward;
+          } else {
+            e.kind = EdgeKind::kHash;
+            e.partitioner = exec::MakeHashPartitioner(keys);
+            e.key_names = names;
+          }
+          graph_.edges.push_back(std::move(e));
+        }
+      }
+      return Stream{{id}};
     }
     case PlanKind::kSink: {
       auto in = Compile(plan->inputs[0]);

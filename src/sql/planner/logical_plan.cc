@@ -8,10 +8,17 @@ bool LogicalPlan::updating() const {
   switch (kind) {
     case PlanKind::kUpdatingAggregate:
       return true;
+    case PlanKind::kJoin:
+      return join_mode == JoinMode::kUpdating;
+    case PlanKind::kSource:
+      // A change stream: each row inserts, deletes or updates a row of the table it describes.
+      return table != nullptr && table->type == connectors::TableType::kSource &&
+             table->format.format == "debezium_json";
     case PlanKind::kFilter:
     case PlanKind::kProject:
     case PlanKind::kUnion:
     case PlanKind::kSink:
+    case PlanKind::kWatermark:  // passes rows through with their change kinds
       for (const auto& in : inputs) {
         if (in->updating()) return true;
       }
@@ -67,6 +74,26 @@ std::string LogicalPlan::ToString(int indent) const {
                       num_keys, exec::DescribeAggregates(aggregates), schema->ToString(),
                       flush_interval_micros);
       break;
+    case PlanKind::kJoin: {
+      const char* mode = join_mode == JoinMode::kWindowed   ? "windowed"
+                         : join_mode == JoinMode::kInterval ? "interval"
+                                                            : "updating";
+      std::string keys;
+      for (size_t k = 0; k < left_keys.size(); ++k) {
+        if (k) keys += ", ";
+        keys += fmt::format("${} = ${}", left_keys[k], right_keys[k]);
+      }
+      std::string extra;
+      if (join_mode == JoinMode::kInterval) {
+        extra = fmt::format(", right time - left time in [{}us, {}us]", lower, upper);
+      } else if (join_mode == JoinMode::kUpdating) {
+        extra = fmt::format(", rows kept {}us", ttl_micros);
+      }
+      s = fmt::format("{}Join {} {} on [{}]{}{} {}\n", pad, mode, exec::JoinTypeName(join_type),
+                      keys, residual ? " and " + residual->ToString() : "", extra,
+                      schema->ToString());
+      break;
+    }
     case PlanKind::kWindowAggregate: {
       std::string aggs;
       for (size_t i = 0; i < aggregates.size(); ++i) {
@@ -170,6 +197,23 @@ PlanPtr WithLateRowsDropped(const PlanPtr& plan) {
     default:
       return plan;
   }
+}
+
+PlanPtr MakeJoin(PlanPtr left, PlanPtr right, exec::JoinType type, JoinMode mode,
+                 std::vector<int> left_keys, std::vector<int> right_keys,
+                 expr::BoundExprPtr residual) {
+  auto p = std::make_shared<LogicalPlan>();
+  p->kind = PlanKind::kJoin;
+  std::vector<types::Field> fields = left->schema->fields();
+  for (const auto& f : right->schema->fields()) fields.push_back(f);
+  p->schema = std::make_shared<types::Schema>(std::move(fields));
+  p->inputs = {std::move(left), std::move(right)};
+  p->join_type = type;
+  p->join_mode = mode;
+  p->left_keys = std::move(left_keys);
+  p->right_keys = std::move(right_keys);
+  p->residual = std::move(residual);
+  return p;
 }
 
 PlanPtr MakeWindowAggregate(PlanPtr input, exec::WindowSpec window, int num_keys,

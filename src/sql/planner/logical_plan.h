@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "connectors/connector.h"
+#include "exec/join.h"
 #include "exec/window_spec.h"
 #include "expr/bound_expr.h"
 #include "types/schema.h"
@@ -24,6 +25,13 @@ enum class PlanKind {
   kWatermark,          // sets event times and generates watermarks (right after a source)
   kWindowAggregate,    // windowed GROUP BY: output window, keys, aggregates
   kUpdatingAggregate,  // GROUP BY without a window: an updating stream of keys, aggregates
+  kJoin,               // inputs[0] JOIN inputs[1] on equal keys: left's columns, then right's
+};
+
+enum class JoinMode {
+  kWindowed,  // both inputs windowed alike: joined per window when it closes (append-only)
+  kUpdating,  // rows kept for updating_ttl, joined as they arrive (updating output)
+  kInterval,  // right time - left time within [lo, hi] (append-only)
 };
 
 struct LogicalPlan;
@@ -53,6 +61,16 @@ struct LogicalPlan {
   // kUpdatingAggregate: how often changes are emitted
   int64_t flush_interval_micros = 1000000;
 
+  // kJoin: key columns of each input (pairwise equal), the residual condition over the
+  // output columns, and what decides when rows are joined and forgotten.
+  exec::JoinType join_type = exec::JoinType::kInner;
+  JoinMode join_mode = JoinMode::kUpdating;
+  std::vector<int> left_keys, right_keys;
+  expr::BoundExprPtr residual;
+  int window_key = -1;           // kWindowed: the key holding the window end
+  int64_t ttl_micros = 0;        // kUpdating
+  int64_t lower = 0, upper = 0;  // kInterval
+
   // Whether this node's output is an updating stream (rows carry change kinds).
   bool updating() const;
   // Indented tree for EXPLAIN.
@@ -72,6 +90,9 @@ PlanPtr MakeUpdatingAggregate(PlanPtr input, int num_keys,
 // Copy of `plan` whose watermark generators (below filters, projections and unions) drop late
 // rows: used for the input of windowed operators.
 PlanPtr WithLateRowsDropped(const PlanPtr& plan);
+PlanPtr MakeJoin(PlanPtr left, PlanPtr right, exec::JoinType type, JoinMode mode,
+                 std::vector<int> left_keys, std::vector<int> right_keys,
+                 expr::BoundExprPtr residual);
 PlanPtr MakeWindowAggregate(PlanPtr input, exec::WindowSpec window, int num_keys,
                             std::vector<exec::AggregateCall> aggregates, types::SchemaPtr schema);
 

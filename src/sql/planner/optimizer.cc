@@ -177,9 +177,11 @@ PlanPtr Rewrite(const PlanPtr& plan) {
       p->watermark = Fold(plan->watermark);
       return p;
     }
-    case PlanKind::kUpdatingAggregate: {
+    case PlanKind::kUpdatingAggregate:
+    case PlanKind::kJoin: {
       auto p = std::make_shared<LogicalPlan>(*plan);
-      p->inputs = {inputs[0]};
+      p->inputs = inputs;
+      if (p->residual) p->residual = Fold(p->residual);
       return p;
     }
     case PlanKind::kWindowAggregate:
