@@ -286,6 +286,9 @@ class StatementBinder {
   Relation BindSelectCore(const SelectCore& s);
   Relation BindTableRef(const TableRef& t);
   Relation BindJoin(const TableRef& t);
+  PlanPtr BindRanking(const Expr& call, const Relation& rel);
+  BoundExprPtr WindowEnd(const BoundExprPtr& e, TimeRole role, const exec::WindowSpec& window,
+                         const Location& loc);
   Relation BindCatalogTable(const CatalogEntry& entry, const std::string& qualifier,
                             const Location& loc);
   Relation AddWatermark(const CatalogEntry& entry, Relation rel, const Location& loc);
@@ -1019,26 +1022,8 @@ Relation StatementBinder::BindJoin(const TableRef& t) {
                a.window.ToString(), b.window.ToString());
     }
     // The key becomes the window's end: equal ends are equal windows of one size.
-    auto to_end = [&](const BoundExprPtr& e, const WindowKey& w) -> BoundExprPtr {
-      if (w.role == TimeRole::kWindowEnd) return e;
-      if (w.role == TimeRole::kWindow) {
-        auto fa = std::make_shared<BoundExpr>();
-        fa->kind = BoundKind::kFieldAccess;
-        fa->type = types::Timestamp();
-        fa->field_index = 1;
-        fa->args.push_back(e);
-        return fa;
-      }
-      if (w.window.kind == exec::WindowSpec::Kind::kFromColumn) {
-        FailNotSupported(t.loc,
-                         "join these windows on their window (or window end), not their start");
-      }
-      return BindCall(
-          "+", {e, expr::MakeLiteral(Value::IntervalValue(types::Interval{0, 0, w.window.width}))},
-          t.loc);
-    };
-    left_keys[k] = to_end(left_keys[k], a);
-    right_keys[k] = to_end(right_keys[k], b);
+    left_keys[k] = WindowEnd(left_keys[k], a.role, a.window, t.loc);
+    right_keys[k] = WindowEnd(right_keys[k], b.role, b.window, t.loc);
     mode = JoinMode::kWindowed;
     window_key = static_cast<int>(k);
     break;
@@ -1142,6 +1127,112 @@ Relation StatementBinder::BindJoin(const TableRef& t) {
   }
   rel.plan = MakeProject(join, std::move(out), SchemaOf(rel.columns));
   return rel;
+}
+
+// The end of the window an expression with a window role reads: window.end, window_end, or
+// window_start + width.
+BoundExprPtr StatementBinder::WindowEnd(const BoundExprPtr& e, TimeRole role,
+                                        const exec::WindowSpec& window, const Location& loc) {
+  if (role == TimeRole::kWindowEnd) return e;
+  if (role == TimeRole::kWindow) {
+    auto fa = std::make_shared<BoundExpr>();
+    fa->kind = BoundKind::kFieldAccess;
+    fa->type = types::Timestamp();
+    fa->field_index = 1;
+    fa->args.push_back(e);
+    return fa;
+  }
+  if (window.kind == exec::WindowSpec::Kind::kFromColumn) {
+    FailNotSupported(loc, "use the window (or its end) here, not its start");
+  }
+  return BindCall(
+      "+", {e, expr::MakeLiteral(Value::IntervalValue(types::Interval{0, 0, window.width}))}, loc);
+}
+
+// ROW_NUMBER() / RANK() / DENSE_RANK() OVER (PARTITION BY window, keys ORDER BY ...) over a
+// windowed input: the plan yields the input's columns and then the rank.
+PlanPtr StatementBinder::BindRanking(const Expr& call, const Relation& rel) {
+  const std::string& name = call.names.back();
+  exec::TopNSpec spec;
+  if (name == "row_number") {
+    spec.function = exec::RankFunction::kRowNumber;
+  } else if (name == "rank") {
+    spec.function = exec::RankFunction::kRank;
+  } else if (name == "dense_rank") {
+    spec.function = exec::RankFunction::kDenseRank;
+  } else {
+    FailNotSupported(call.loc,
+                     "window function {}() is not supported yet; ROW_NUMBER(), RANK() and "
+                     "DENSE_RANK() are",
+                     name);
+  }
+  if (!call.args.empty() || call.star_arg) FailUser(call.loc, "{}() takes no arguments", name);
+  const auto& over = *call.over;
+  if (!over.frame_text.empty()) {
+    FailNotSupported(call.loc, "window frames (ROWS/RANGE BETWEEN ...) are not supported");
+  }
+  if (over.order_by.empty()) {
+    FailUser(call.loc, "{}() OVER (...) needs ORDER BY: it ranks the rows of each partition", name);
+  }
+  if (rel.plan->updating()) {
+    FailNotSupported(call.loc, "{}() over an updating input is not supported", name);
+  }
+  const size_t n = rel.columns.size();
+  std::vector<BoundExprPtr> pre;
+  for (size_t i = 0; i < n; ++i) {
+    pre.push_back(expr::MakeColumn(static_cast<int>(i), rel.columns[i].type));
+  }
+  std::vector<BoundExprPtr> keys;
+  BoundExprPtr window_end;
+  for (const auto& p : over.partition_by) {
+    BoundExprPtr b = BindExpr(*p, rel.columns);
+    ScopeColumn role;
+    CopyTimeRole(b, rel.columns, &role);
+    if (!window_end && role.role != TimeRole::kNone && role.role != TimeRole::kEventTime) {
+      window_end = WindowEnd(b, role.role, role.window, p->loc);
+      continue;
+    }
+    keys.push_back(b);
+  }
+  if (!window_end) {
+    FailNotSupported(call.loc,
+                     "{}() OVER (...) needs PARTITION BY the window of a windowed input "
+                     "(PARTITION BY window, ...), so each window's ranks are final when it "
+                     "closes; ranking a whole unbounded stream is not supported",
+                     name);
+  }
+  spec.window_end = static_cast<int>(pre.size());
+  spec.partition.push_back(spec.window_end);
+  pre.push_back(window_end);
+  for (auto& k : keys) {
+    spec.partition.push_back(static_cast<int>(pre.size()));
+    pre.push_back(k);
+  }
+  for (const auto& o : over.order_by) {
+    exec::SortKey key;
+    key.column = static_cast<int>(pre.size());
+    key.descending = o.descending;
+    // PostgreSQL: NULLs sort as if larger than every value.
+    key.nulls_first = o.nulls_first.value_or(o.descending);
+    pre.push_back(BindExpr(*o.expr, rel.columns));
+    spec.order.push_back(key);
+  }
+  std::vector<Field> fields;
+  for (size_t i = 0; i < pre.size(); ++i) {
+    fields.push_back(
+        Field{i < n ? rel.columns[i].name : fmt::format("__r{}", i), pre[i]->type, true});
+  }
+  PlanPtr input = MakeProject(WithLateRowsDropped(rel.plan), pre,
+                              std::make_shared<types::Schema>(std::move(fields)));
+  PlanPtr ranked = MakeTopN(input, spec);
+  std::vector<BoundExprPtr> out;
+  std::vector<ScopeColumn> cols = rel.columns;
+  for (size_t i = 0; i < n; ++i) {
+    out.push_back(expr::MakeColumn(static_cast<int>(i), cols[i].type));
+  }
+  out.push_back(expr::MakeColumn(static_cast<int>(pre.size()), types::DataType(TypeId::kInt64)));
+  cols.push_back({"", "__rank", types::DataType(TypeId::kInt64)});
+  return MakeProject(ranked, std::move(out), SchemaOf(cols));
 }
 
 // FROM TUMBLE(t, ts, size) / HOP(t, ts, slide, size): t's columns plus window_start and
@@ -1265,9 +1356,27 @@ Relation StatementBinder::BindSelectCore(const SelectCore& s) {
                      "belongs to several windows)");
   }
 
+  // A ranking window function in the select list.
+  const SelectItem* ranked = nullptr;
+  for (const auto& item : s.items) {
+    if (item.expr->kind != ExprKind::kFunction || !item.expr->over) continue;
+    if (ranked) {
+      FailNotSupported(item.expr->loc, "only one window function per SELECT is supported");
+    }
+    ranked = &item;
+  }
+  PlanPtr input = ranked ? BindRanking(*ranked->expr, rel) : rel.plan;
+
   std::vector<BoundExprPtr> exprs;
   std::vector<ScopeColumn> out_cols;
   for (const auto& item : s.items) {
+    if (&item == ranked) {
+      const DataType rank_type(TypeId::kInt64);
+      exprs.push_back(expr::MakeColumn(static_cast<int>(rel.columns.size()), rank_type));
+      out_cols.push_back(
+          {"", item.alias.empty() ? item.expr->names.back() : item.alias, rank_type});
+      continue;
+    }
     if (item.expr->kind == ExprKind::kStar) {
       const auto& q = item.expr->names;
       bool any = false;
@@ -1288,7 +1397,7 @@ Relation StatementBinder::BindSelectCore(const SelectCore& s) {
     CopyTimeRole(bound, rel.columns, &out_cols.back());
   }
   Relation out;
-  out.plan = MakeProject(rel.plan, std::move(exprs), SchemaOf(out_cols));
+  out.plan = MakeProject(input, std::move(exprs), SchemaOf(out_cols));
   out.columns = std::move(out_cols);
   return out;
 }

@@ -9,6 +9,7 @@
 #include "exec/updating_aggregate.h"
 #include "exec/watermark_generator.h"
 #include "exec/window_aggregate.h"
+#include "exec/window_top_n.h"
 
 namespace sluice::sql {
 
@@ -173,7 +174,8 @@ Result<Stream> GraphBuilder::Compile(const PlanPtr& plan) {
       if (!in.ok()) return in.status();
       Keys k = KeysOf(*plan);
       auto op = std::make_shared<exec::UpdatingAggregateFactory>(
-          k.types, plan->aggregates, plan->schema, plan->flush_interval_micros);
+          k.types, plan->aggregates, plan->schema, plan->flush_interval_micros,
+          int64_t{24} * 3600 * 1000000);
       return AttachKeyed(*in, op, KeyedParallelism(k), k.columns, k.names);
     }
     case PlanKind::kWindowAggregate: {
@@ -189,6 +191,16 @@ Result<Stream> GraphBuilder::Compile(const PlanPtr& plan) {
                                                             plan->schema);
       }
       return AttachKeyed(*in, op, KeyedParallelism(k), k.columns, k.names);
+    }
+    case PlanKind::kTopN: {
+      auto in = Compile(plan->inputs[0]);
+      if (!in.ok()) return in.status();
+      std::vector<std::string> names;
+      for (int k : plan->top_n.partition) {
+        names.push_back(plan->inputs[0]->schema->field(static_cast<size_t>(k)).name);
+      }
+      auto op = std::make_shared<exec::WindowTopNFactory>(plan->top_n);
+      return AttachKeyed(*in, op, options_.parallelism, plan->top_n.partition, names);
     }
     case PlanKind::kJoin: {
       auto left = Compile(plan->inputs[0]);

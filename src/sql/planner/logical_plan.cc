@@ -94,6 +94,9 @@ std::string LogicalPlan::ToString(int indent) const {
                       schema->ToString());
       break;
     }
+    case PlanKind::kTopN:
+      s = fmt::format("{}TopN {} {}\n", pad, top_n.Describe(), schema->ToString());
+      break;
     case PlanKind::kWindowAggregate: {
       std::string aggs;
       for (size_t i = 0; i < aggregates.size(); ++i) {
@@ -213,6 +216,18 @@ PlanPtr MakeJoin(PlanPtr left, PlanPtr right, exec::JoinType type, JoinMode mode
   p->left_keys = std::move(left_keys);
   p->right_keys = std::move(right_keys);
   p->residual = std::move(residual);
+  return p;
+}
+
+PlanPtr MakeTopN(PlanPtr input, exec::TopNSpec spec) {
+  auto p = std::make_shared<LogicalPlan>();
+  p->kind = PlanKind::kTopN;
+  std::vector<types::Field> fields = input->schema->fields();
+  fields.push_back(types::Field{"__rank", types::DataType(types::TypeId::kInt64), false});
+  p->schema = std::make_shared<types::Schema>(std::move(fields));
+  spec.output_schema = p->schema;
+  p->top_n = std::move(spec);
+  p->inputs.push_back(std::move(input));
   return p;
 }
 

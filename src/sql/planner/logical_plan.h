@@ -11,6 +11,7 @@
 #include "connectors/connector.h"
 #include "exec/join.h"
 #include "exec/window_spec.h"
+#include "exec/window_top_n.h"
 #include "expr/bound_expr.h"
 #include "types/schema.h"
 
@@ -26,6 +27,7 @@ enum class PlanKind {
   kWindowAggregate,    // windowed GROUP BY: output window, keys, aggregates
   kUpdatingAggregate,  // GROUP BY without a window: an updating stream of keys, aggregates
   kJoin,               // inputs[0] JOIN inputs[1] on equal keys: left's columns, then right's
+  kTopN,               // ranks rows per window and partition: the input's columns, then the rank
 };
 
 enum class JoinMode {
@@ -71,6 +73,9 @@ struct LogicalPlan {
   int64_t ttl_micros = 0;        // kUpdating
   int64_t lower = 0, upper = 0;  // kInterval
 
+  // kTopN (top_n.output_schema is `schema`)
+  exec::TopNSpec top_n;
+
   // Whether this node's output is an updating stream (rows carry change kinds).
   bool updating() const;
   // Indented tree for EXPLAIN.
@@ -93,6 +98,7 @@ PlanPtr WithLateRowsDropped(const PlanPtr& plan);
 PlanPtr MakeJoin(PlanPtr left, PlanPtr right, exec::JoinType type, JoinMode mode,
                  std::vector<int> left_keys, std::vector<int> right_keys,
                  expr::BoundExprPtr residual);
+PlanPtr MakeTopN(PlanPtr input, exec::TopNSpec spec);
 PlanPtr MakeWindowAggregate(PlanPtr input, exec::WindowSpec window, int num_keys,
                             std::vector<exec::AggregateCall> aggregates, types::SchemaPtr schema);
 

@@ -5,8 +5,10 @@
 //   format can skip fields.
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
+#include "expr/cast.h"
 #include "expr/evaluator.h"
 #include "sql/planner/pipeline_plan.h"
 
@@ -78,6 +80,37 @@ bool IsIdentity(const LogicalPlan& project) {
 
 PlanPtr Rewrite(const PlanPtr& plan);
 
+// The largest rank a predicate lets through when one of its conjuncts bounds column
+// `rank_column` by a constant: rank <= N, rank < N, rank = N, N >= rank.
+std::optional<int64_t> RankLimit(const BoundExprPtr& pred, int rank_column) {
+  if (pred->kind == BoundKind::kAnd) {
+    auto a = RankLimit(pred->args[0], rank_column);
+    auto b = RankLimit(pred->args[1], rank_column);
+    if (a && b) return std::min(*a, *b);
+    return a ? a : b;
+  }
+  if (pred->kind != BoundKind::kCall || pred->args.size() != 2) return std::nullopt;
+  std::string op = pred->function->name;
+  BoundExprPtr col = pred->args[0], lit = pred->args[1];
+  if (col->kind == BoundKind::kCast) col = col->args[0];
+  if (lit->kind == BoundKind::kCast) lit = lit->args[0];
+  if (col->kind != BoundKind::kColumn) {
+    std::swap(col, lit);
+    if (col->kind == BoundKind::kCast) col = col->args[0];
+    op = op == "<=" ? ">=" : op == "<" ? ">" : op == ">=" ? "<=" : op == ">" ? "<" : op;
+  }
+  if (col->kind != BoundKind::kColumn || col->column_index != rank_column ||
+      lit->kind != BoundKind::kLiteral || lit->literal.is_null()) {
+    return std::nullopt;
+  }
+  auto v = expr::CastValue(lit->literal, types::DataType(types::TypeId::kInt64), true);
+  if (!v.ok() || v->is_null()) return std::nullopt;
+  int64_t n = v->int_value();
+  if (op == "<=" || op == "=") return std::max<int64_t>(n, 0);
+  if (op == "<") return std::max<int64_t>(n - 1, 0);
+  return std::nullopt;
+}
+
 PlanPtr RewriteFilter(PlanPtr input, BoundExprPtr pred) {
   pred = Fold(pred);
   if (IsBoolLiteral(pred, true)) return input;
@@ -95,6 +128,15 @@ PlanPtr RewriteFilter(PlanPtr input, BoundExprPtr pred) {
       std::vector<PlanPtr> parts;
       for (const auto& in : input->inputs) parts.push_back(RewriteFilter(in, pred));
       return MakeUnion(std::move(parts));
+    }
+    case PlanKind::kTopN: {
+      // `rank <= N` (or < N, = 1) above a ranking keeps only the ranks it can pass.
+      if (auto limit = RankLimit(pred, static_cast<int>(input->schema->size()) - 1)) {
+        auto copy = std::make_shared<LogicalPlan>(*input);
+        if (copy->top_n.limit == 0 || *limit < copy->top_n.limit) copy->top_n.limit = *limit;
+        return MakeFilter(copy, pred);
+      }
+      break;
     }
     default:
       break;
@@ -178,6 +220,7 @@ PlanPtr Rewrite(const PlanPtr& plan) {
       return p;
     }
     case PlanKind::kUpdatingAggregate:
+    case PlanKind::kTopN:
     case PlanKind::kJoin: {
       auto p = std::make_shared<LogicalPlan>(*plan);
       p->inputs = inputs;
