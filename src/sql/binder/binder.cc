@@ -1356,9 +1356,68 @@ Relation StatementBinder::BindSelectCore(const SelectCore& s) {
                      "belongs to several windows)");
   }
 
+  // UNNEST(array) in the select list: one row per element, read through a column.
+  std::vector<SelectItem> items = s.items;
+  const size_t visible = rel.columns.size();
+  std::string unnest_sql;
+  {
+    const Expr* unnest = nullptr;
+    std::function<void(const Expr&)> find = [&](const Expr& e) {
+      if (e.kind == ExprKind::kFunction && !e.names.empty() && e.names.back() == "unnest") {
+        if (unnest && e.ToSql() != unnest->ToSql()) {
+          FailNotSupported(e.loc, "only one UNNEST per SELECT is supported");
+        }
+        unnest = &e;
+        return;
+      }
+      for (const auto& a : e.args) {
+        if (a) find(*a);
+      }
+    };
+    for (const auto& item : items) find(*item.expr);
+    if (unnest) {
+      if (unnest->args.size() != 1) FailUser(unnest->loc, "UNNEST takes one array");
+      BoundExprPtr array = BindExpr(*unnest->args[0], rel.columns);
+      if (array->type.id() != TypeId::kList) {
+        FailUser(unnest->loc, "UNNEST takes an array, not {}", array->type.ToString());
+      }
+      std::vector<BoundExprPtr> pre;
+      for (size_t i = 0; i < visible; ++i) {
+        pre.push_back(expr::MakeColumn(static_cast<int>(i), rel.columns[i].type));
+      }
+      pre.push_back(array);
+      std::vector<ScopeColumn> pre_cols = rel.columns;
+      pre_cols.push_back({"", "__array", array->type});
+      PlanPtr unnested =
+          MakeUnnest(MakeProject(rel.plan, pre, SchemaOf(pre_cols)), static_cast<int>(visible));
+      std::vector<BoundExprPtr> keep;
+      for (size_t i = 0; i < visible; ++i) {
+        keep.push_back(expr::MakeColumn(static_cast<int>(i), rel.columns[i].type));
+      }
+      keep.push_back(expr::MakeColumn(static_cast<int>(visible + 1), array->type.element()));
+      rel.columns.push_back({"", "__unnest", array->type.element()});
+      rel.plan = MakeProject(unnested, keep, SchemaOf(rel.columns));
+      unnest_sql = unnest->ToSql();
+      std::function<ExprPtr(const ExprPtr&)> replace = [&](const ExprPtr& e) -> ExprPtr {
+        if (!e) return e;
+        if (e->kind == ExprKind::kFunction && e->ToSql() == unnest_sql) {
+          return ColumnRefTo("__unnest", {}, e->loc);
+        }
+        auto copy = std::make_shared<Expr>(*e);
+        for (auto& a : copy->args) a = replace(a);
+        return copy;
+      };
+      for (auto& item : items) {
+        bool bare = item.expr->ToSql() == unnest_sql;
+        item.expr = replace(item.expr);
+        if (bare && item.alias.empty()) item.alias = "unnest";
+      }
+    }
+  }
+
   // A ranking window function in the select list.
   const SelectItem* ranked = nullptr;
-  for (const auto& item : s.items) {
+  for (const auto& item : items) {
     if (item.expr->kind != ExprKind::kFunction || !item.expr->over) continue;
     if (ranked) {
       FailNotSupported(item.expr->loc, "only one window function per SELECT is supported");
@@ -1369,7 +1428,7 @@ Relation StatementBinder::BindSelectCore(const SelectCore& s) {
 
   std::vector<BoundExprPtr> exprs;
   std::vector<ScopeColumn> out_cols;
-  for (const auto& item : s.items) {
+  for (const auto& item : items) {
     if (&item == ranked) {
       const DataType rank_type(TypeId::kInt64);
       exprs.push_back(expr::MakeColumn(static_cast<int>(rel.columns.size()), rank_type));
@@ -1380,7 +1439,7 @@ Relation StatementBinder::BindSelectCore(const SelectCore& s) {
     if (item.expr->kind == ExprKind::kStar) {
       const auto& q = item.expr->names;
       bool any = false;
-      for (size_t i = 0; i < rel.columns.size(); ++i) {
+      for (size_t i = 0; i < visible; ++i) {
         if (!q.empty() && rel.columns[i].qualifier != q.back()) continue;
         exprs.push_back(expr::MakeColumn(static_cast<int>(i), rel.columns[i].type));
         out_cols.push_back(rel.columns[i]);

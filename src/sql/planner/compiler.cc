@@ -6,6 +6,7 @@
 #include "exec/join.h"
 #include "exec/project_filter.h"
 #include "exec/session_aggregate.h"
+#include "exec/unnest.h"
 #include "exec/updating_aggregate.h"
 #include "exec/watermark_generator.h"
 #include "exec/window_aggregate.h"
@@ -191,6 +192,12 @@ Result<Stream> GraphBuilder::Compile(const PlanPtr& plan) {
                                                             plan->schema);
       }
       return AttachKeyed(*in, op, KeyedParallelism(k), k.columns, k.names);
+    }
+    case PlanKind::kUnnest: {
+      auto in = Compile(plan->inputs[0]);
+      if (!in.ok()) return in.status();
+      auto op = std::make_shared<exec::UnnestFactory>(plan->unnest_column, plan->schema);
+      return Attach(*in, op, ParallelismOf(*in));
     }
     case PlanKind::kTopN: {
       auto in = Compile(plan->inputs[0]);

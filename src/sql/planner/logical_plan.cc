@@ -94,6 +94,9 @@ std::string LogicalPlan::ToString(int indent) const {
                       schema->ToString());
       break;
     }
+    case PlanKind::kUnnest:
+      s = fmt::format("{}Unnest ${} {}\n", pad, unnest_column, schema->ToString());
+      break;
     case PlanKind::kTopN:
       s = fmt::format("{}TopN {} {}\n", pad, top_n.Describe(), schema->ToString());
       break;
@@ -192,7 +195,8 @@ PlanPtr WithLateRowsDropped(const PlanPtr& plan) {
     }
     case PlanKind::kFilter:
     case PlanKind::kProject:
-    case PlanKind::kUnion: {
+    case PlanKind::kUnion:
+    case PlanKind::kUnnest: {
       auto copy = std::make_shared<LogicalPlan>(*plan);
       for (auto& in : copy->inputs) in = WithLateRowsDropped(in);
       return copy;
@@ -216,6 +220,18 @@ PlanPtr MakeJoin(PlanPtr left, PlanPtr right, exec::JoinType type, JoinMode mode
   p->left_keys = std::move(left_keys);
   p->right_keys = std::move(right_keys);
   p->residual = std::move(residual);
+  return p;
+}
+
+PlanPtr MakeUnnest(PlanPtr input, int list_column) {
+  auto p = std::make_shared<LogicalPlan>();
+  p->kind = PlanKind::kUnnest;
+  std::vector<types::Field> fields = input->schema->fields();
+  fields.push_back(types::Field{
+      "__element", input->schema->field(static_cast<size_t>(list_column)).type.element(), true});
+  p->schema = std::make_shared<types::Schema>(std::move(fields));
+  p->unnest_column = list_column;
+  p->inputs.push_back(std::move(input));
   return p;
 }
 

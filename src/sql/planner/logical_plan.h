@@ -28,6 +28,7 @@ enum class PlanKind {
   kUpdatingAggregate,  // GROUP BY without a window: an updating stream of keys, aggregates
   kJoin,               // inputs[0] JOIN inputs[1] on equal keys: left's columns, then right's
   kTopN,               // ranks rows per window and partition: the input's columns, then the rank
+  kUnnest,             // one row per element of list column `unnest_column`, appended
 };
 
 enum class JoinMode {
@@ -73,6 +74,8 @@ struct LogicalPlan {
   int64_t ttl_micros = 0;        // kUpdating
   int64_t lower = 0, upper = 0;  // kInterval
 
+  // kUnnest
+  int unnest_column = -1;
   // kTopN (top_n.output_schema is `schema`)
   exec::TopNSpec top_n;
 
@@ -99,6 +102,7 @@ PlanPtr MakeJoin(PlanPtr left, PlanPtr right, exec::JoinType type, JoinMode mode
                  std::vector<int> left_keys, std::vector<int> right_keys,
                  expr::BoundExprPtr residual);
 PlanPtr MakeTopN(PlanPtr input, exec::TopNSpec spec);
+PlanPtr MakeUnnest(PlanPtr input, int list_column);
 PlanPtr MakeWindowAggregate(PlanPtr input, exec::WindowSpec window, int num_keys,
                             std::vector<exec::AggregateCall> aggregates, types::SchemaPtr schema);
 
