@@ -43,9 +43,18 @@ BatchPtr ConcatBatches(const std::vector<BatchPtr>& batches) {
     out->num_rows += b->num_rows;
   }
   out->event_time = Concat(times);
-  if (batches[0]->change_kind) {
+  // Append-only parts (a UNION of a change stream and a plain one) are inserts.
+  bool any_kinds = false;
+  for (const auto& b : batches) any_kinds |= b->change_kind != nullptr;
+  if (any_kinds) {
     std::vector<ColumnPtr> kinds;
-    for (const auto& b : batches) kinds.push_back(b->change_kind);
+    for (const auto& b : batches) {
+      kinds.push_back(
+          b->change_kind
+              ? b->change_kind
+              : Column::MakeConstant(types::Value::Int(types::DataType(types::TypeId::kInt8), 0),
+                                     b->num_rows));
+    }
     out->change_kind = Concat(kinds);
   }
   return out;

@@ -145,6 +145,7 @@ class SingleFileSource : public runtime::SourceOperator {
     auto b = std::make_shared<batch::Batch>();
     b->schema = schema_;
     b->columns = decoder_->Flush();
+    b->change_kind = decoder_->flushed_change_kinds();  // debezium_json: an updating stream
     b->num_rows = n;
     // Without a declared event time a row's event time is the time it was read.
     auto event_time = batch::Column::MakeFixed(types::Timestamp(), n);
@@ -280,7 +281,8 @@ class SingleFileConnector : public Connector {
       return Status::User("missing option 'path' for connector 'single_file'");
     }
     if (spec->format.format.empty()) {
-      return Status::User("missing option 'format'; use format = 'json' or 'raw_string'");
+      return Status::User(
+          "missing option 'format'; use format = 'json', 'debezium_json' or 'raw_string'");
     }
     if (spec->type == TableType::kSource) {
       if (spec->schema.size() == 0) {

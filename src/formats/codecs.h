@@ -14,6 +14,9 @@ namespace sluice::formats {
 Result<std::unique_ptr<Decoder>> MakeJsonDecoder(const FormatOptions& options,
                                                  const types::Schema& schema,
                                                  const std::string& source_name);
+Result<std::unique_ptr<Decoder>> MakeDebeziumJsonDecoder(const FormatOptions& options,
+                                                         const types::Schema& schema,
+                                                         const std::string& source_name);
 Result<std::unique_ptr<Decoder>> MakeRawStringDecoder(const types::Schema& schema,
                                                       const std::string& source_name);
 Result<std::unique_ptr<Encoder>> MakeJsonEncoder(const FormatOptions& options,

@@ -66,14 +66,15 @@ Result<FormatOptions> ParseFormatOptions(std::map<std::string, std::string>* opt
   }
 
   // json.* options make no sense for another format; saying so beats silently ignoring them.
-  auto json_only = [&](const char* key) -> Status {
-    if (out.format == "raw_string") {
-      return Status::User("option '{}' applies only to format 'json', not 'raw_string'", key);
+  // debezium_json rows are JSON objects too, read and written as by `json`.
+  auto json_only = [&](const char* key, bool debezium_too) -> Status {
+    if (out.format == "raw_string" || (out.format == "debezium_json" && !debezium_too)) {
+      return Status::User("option '{}' applies only to format 'json', not '{}'", key, out.format);
     }
     return Status::Ok();
   };
   if (auto ts = TakeOption(options, "json.timestamp_format")) {
-    SLUICE_RETURN_NOT_OK(json_only("json.timestamp_format"));
+    SLUICE_RETURN_NOT_OK(json_only("json.timestamp_format", true));
     if (*ts == "rfc3339") {
       out.timestamp_format = TimestampFormat::kRfc3339;
     } else if (*ts == "unix_millis") {
@@ -83,7 +84,7 @@ Result<FormatOptions> ParseFormatOptions(std::map<std::string, std::string>* opt
     }
   }
   if (auto unstructured = TakeOption(options, "json.unstructured")) {
-    SLUICE_RETURN_NOT_OK(json_only("json.unstructured"));
+    SLUICE_RETURN_NOT_OK(json_only("json.unstructured", false));
     if (*unstructured == "true") {
       out.unstructured = true;
     } else if (*unstructured == "false") {
@@ -101,12 +102,10 @@ Result<std::unique_ptr<Decoder>> MakeDecoder(const FormatOptions& options,
   if (options.format == "json") return MakeJsonDecoder(options, schema, source_name);
   if (options.format == "raw_string") return MakeRawStringDecoder(schema, source_name);
   if (options.format == "debezium_json") {
-    return Status::NotSupported(
-        "reading format 'debezium_json' (change streams) is not supported "
-        "yet; it can be written by sinks");
+    return MakeDebeziumJsonDecoder(options, schema, source_name);
   }
   if (options.format.empty()) return Status::User("missing option 'format'; {}", kFormatHint);
-  return InvalidValue("format", options.format, "'json' or 'raw_string'");
+  return InvalidValue("format", options.format, "'json', 'debezium_json' or 'raw_string'");
 }
 
 Result<std::unique_ptr<Encoder>> MakeEncoder(const FormatOptions& options,

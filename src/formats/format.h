@@ -1,9 +1,10 @@
 #pragma once
 // Row formats: decode lines of text into batches and encode batches into lines.
 //
-// A decoder is created per source subtask and is not thread-safe. Bad input follows the
-// table's `bad_data` policy: `fail` returns a user error naming the source, the position and
-// the problem; `drop` skips the row and counts it.
+// A decoder is created per source subtask and is not thread-safe. `debezium_json` decodes change
+// events into rows with change kinds (an updating stream); the other formats give plain rows. Bad
+// input follows the table's `bad_data` policy: `fail` returns a user error naming the source, the
+// position and the problem; `drop` skips the row and counts it.
 
 #include <map>
 #include <memory>
@@ -21,7 +22,7 @@ enum class BadDataPolicy { kFail, kDrop };
 enum class TimestampFormat { kRfc3339, kUnixMillis };
 
 struct FormatOptions {
-  std::string format;  // "json", "raw_string"
+  std::string format;  // "json", "debezium_json", "raw_string"
   BadDataPolicy bad_data = BadDataPolicy::kFail;
   TimestampFormat timestamp_format = TimestampFormat::kRfc3339;
   bool unstructured = false;  // json.unstructured: the whole line in one JSON column `value`
@@ -44,6 +45,9 @@ class Decoder {
   virtual int64_t pending_rows() const = 0;
   // The rows appended so far as a batch (event time filled by the caller), and resets.
   virtual std::vector<batch::ColumnPtr> Flush() = 0;
+  // Formats of change streams (debezium_json): the batch::ChangeKind (kInt8) of each row the
+  // last Flush returned, for Batch::change_kind. Null for formats of append-only streams.
+  virtual batch::ColumnPtr flushed_change_kinds() const { return nullptr; }
   virtual int64_t dropped_rows() const = 0;
 };
 

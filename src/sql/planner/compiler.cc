@@ -152,7 +152,8 @@ Result<Stream> GraphBuilder::Compile(const PlanPtr& plan) {
       auto in = Compile(input);
       if (!in.ok()) return in.status();
       auto op = std::make_shared<exec::ProjectFilterFactory>(predicate, exprs, schema);
-      return Attach(*in, op, options_.parallelism);
+      // Changes of an updating stream must stay in order per key: no rebalancing.
+      return Attach(*in, op, plan->updating() ? ParallelismOf(*in) : options_.parallelism);
     }
     case PlanKind::kUnion: {
       Stream out;

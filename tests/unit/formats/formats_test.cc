@@ -666,3 +666,230 @@ TEST(DebeziumEncoderTest, PairsUpdatesAndWritesInsertsAndDeletes) {
 
 }  // namespace
 }  // namespace sluice::formats
+
+// ---------------------------------------------------------------------------------------------
+// Debezium JSON decoding
+
+namespace sluice::formats {
+namespace {
+
+using batch::ChangeKind;
+
+FormatOptions Debezium(BadDataPolicy bad_data = BadDataPolicy::kFail) {
+  FormatOptions o;
+  o.format = "debezium_json";
+  o.bad_data = bad_data;
+  return o;
+}
+
+const Schema& ProductSchema() {
+  static const Schema schema(
+      {{"id", types::Int64()}, {"name", types::Utf8()}, {"qty", types::Int32()}});
+  return schema;
+}
+
+// A decoded row as "kind id name qty", for compact comparisons.
+std::vector<std::string> Rows(const std::vector<ColumnPtr>& cols, const ColumnPtr& kinds) {
+  std::vector<std::string> out;
+  EXPECT_NE(kinds, nullptr);
+  if (kinds == nullptr) return out;
+  EXPECT_EQ(kinds->length, cols[0]->length);
+  static const char* kNames[] = {"+I", "-D", "-U", "+U"};
+  for (int64_t i = 0; i < kinds->length; ++i) {
+    std::string row = kNames[kinds->raw<int8_t>()[i]];
+    for (const auto& c : cols) {
+      bool text = c->type.id() == TypeId::kUtf8 && c->IsValid(i);
+      row += " " + (text ? std::string(c->GetString(i)) : c->GetValue(i).ToString());
+    }
+    out.push_back(row);
+  }
+  return out;
+}
+
+// Appends the lines (numbered from 1), expecting no error, and returns the flushed rows.
+std::vector<std::string> DecodeChanges(Decoder* d, const std::vector<std::string>& lines) {
+  for (size_t i = 0; i < lines.size(); ++i) {
+    Status st = d->Append(lines[i], "line " + std::to_string(i + 1));
+    EXPECT_TRUE(st.ok()) << st.ToString();
+  }
+  auto cols = d->Flush();
+  return Rows(cols, d->flushed_change_kinds());
+}
+
+TEST(DebeziumJsonDecoderTest, EachOpGivesItsRowsAndChangeKinds) {
+  auto d = MustDecoder(Debezium(), ProductSchema());
+  auto rows = DecodeChanges(
+      d.get(),
+      {R"({"before":null,"after":{"id":1,"name":"ann","qty":5},"op":"c","ts_ms":1700000000000})",
+       R"({"before":null,"after":{"id":2,"name":"bob","qty":3},"op":"r",)"
+       R"("source":{"version":"2.4","db":"shop","snapshot":"true"}})",
+       R"({"before":{"id":1,"name":"ann","qty":5},"after":{"id":1,"name":"ann","qty":7},)"
+       R"("source":{"db":"shop"},"op":"u","ts_ms":1700000000001,"transaction":null})",
+       R"({"before":{"id":2,"name":"bob","qty":3},"after":null,"op":"d"})"});
+  EXPECT_EQ(rows, (std::vector<std::string>{"+I 1 ann 5", "+I 2 bob 3", "-U 1 ann 5", "+U 1 ann 7",
+                                            "-D 2 bob 3"}));
+  EXPECT_EQ(d->dropped_rows(), 0);
+}
+
+TEST(DebeziumJsonDecoderTest, PayloadWrapperFromSchemasEnabled) {
+  auto d = MustDecoder(Debezium(), ProductSchema());
+  auto rows = DecodeChanges(
+      d.get(),
+      {R"({"schema":{"type":"struct","fields":[{"field":"before"}]},)"
+       R"("payload":{"before":{"id":1,"name":"ann","qty":5},"after":{"id":1,"name":"ann","qty":6},"op":"u"}})",
+       R"({"payload":{"op":"c","after":{"id":3,"name":"cy","qty":1}},"schema":null})"});
+  EXPECT_EQ(rows, (std::vector<std::string>{"-U 1 ann 5", "+U 1 ann 6", "+I 3 cy 1"}));
+}
+
+TEST(DebeziumJsonDecoderTest, FieldOrderDoesNotMatter) {
+  // `op` first, `after` before `before`: the update-before row still comes first.
+  auto d = MustDecoder(Debezium(), ProductSchema());
+  auto rows = DecodeChanges(
+      d.get(), {R"({"op":"u","after":{"qty":2,"id":1},"before":{"id":1,"qty":1}})",
+                R"({"after":{"id":2},"op":"c"})",
+                // Row images match columns as `json` does: case-insensitively, extras ignored.
+                R"({"op":"d","before":{"ID":2,"Name":"x","extra":[1,2]}})"});
+  EXPECT_EQ(rows, (std::vector<std::string>{"-U 1 NULL 1", "+U 1 NULL 2", "+I 2 NULL NULL",
+                                            "-D 2 x NULL"}));
+}
+
+TEST(DebeziumJsonDecoderTest, BadLinesFailWithLineAndProblem) {
+  const Schema& schema = ProductSchema();
+  auto error = [&](const std::string& line) { return DecodeError(Debezium(), schema, {line}); };
+  std::string invalid = error(R"({"before":null,"after":{"id":1},"op":"c")");
+  EXPECT_EQ(invalid.rfind("table 't': bad data at line 1: invalid JSON: ", 0), 0u) << invalid;
+  invalid = error("not json");
+  EXPECT_EQ(invalid.rfind("table 't': bad data at line 1: invalid JSON: ", 0), 0u) << invalid;
+  EXPECT_EQ(error(R"({"before":null,"after":{"id":1}})"),
+            "table 't': bad data at line 1: missing \"op\": a Debezium change event needs "
+            "\"op\": \"c\" (create), \"r\" (read), \"u\" (update) or \"d\" (delete), with the "
+            "row in \"before\" and/or \"after\"");
+  EXPECT_EQ(error(R"({"before":null,"after":{"id":1},"op":"x"})"),
+            "table 't': bad data at line 1: unknown op \"x\"; expected \"c\" (create), \"r\" "
+            "(read), \"u\" (update) or \"d\" (delete)");
+  EXPECT_EQ(error(R"({"before":null,"after":null,"op":"t"})"),
+            "table 't': bad data at line 1: unknown op \"t\"; expected \"c\" (create), \"r\" "
+            "(read), \"u\" (update) or \"d\" (delete) (truncate events cannot be read: they name "
+            "no rows)");
+  EXPECT_EQ(error(R"({"before":null,"after":{"id":1},"op":"u"})"),
+            "table 't': bad data at line 1: op \"u\" (update) needs the old row in \"before\", "
+            "found none; Debezium writes it when the source table logs full rows (PostgreSQL: "
+            "ALTER TABLE ... REPLICA IDENTITY FULL)");
+  EXPECT_EQ(error(R"({"before":{"id":1},"op":"u"})"),
+            "table 't': bad data at line 1: op \"u\" (update) needs the new row in \"after\", "
+            "found none");
+  EXPECT_EQ(error(R"({"before":null,"after":{"id":1},"op":"d"})"),
+            "table 't': bad data at line 1: op \"d\" (delete) needs the old row in \"before\", "
+            "found none");
+  EXPECT_EQ(error(R"({"before":{"id":1},"after":null,"op":"c"})"),
+            "table 't': bad data at line 1: op \"c\" (create) needs the new row in \"after\", "
+            "found none");
+  EXPECT_EQ(error(R"({"after":{"id":1},"op":1})"),
+            "table 't': bad data at line 1: field 'op': expected \"c\", \"r\", \"u\" or \"d\", "
+            "found number 1");
+  EXPECT_EQ(error(R"({"after":[1],"op":"c"})"),
+            "table 't': bad data at line 1: field 'after': expected an object (the row) or "
+            "null, found an array");
+  EXPECT_EQ(error(R"({"after":{"id":1,"qty":"many"},"op":"c"})"),
+            "table 't': bad data at line 1: field 'after.qty': expected INT, found string "
+            "\"many\"");
+  EXPECT_EQ(error(R"({"payload":{"op":"d","before":{"id":"one"}}})"),
+            "table 't': bad data at line 1: field 'payload.before.id': expected BIGINT, found "
+            "string \"one\"");
+  EXPECT_EQ(error(R"([{"op":"c"}])"),
+            "table 't': bad data at line 1: expected a Debezium change event (a JSON object "
+            "with \"before\", \"after\" and \"op\"), found array");
+  EXPECT_EQ(error(R"({"payload":null})"),
+            error(R"({"before":null,"after":{"id":1}})"));  // a tombstone has no op
+  // The line number is the failing line's.
+  EXPECT_EQ(DecodeError(Debezium(), schema,
+                        {R"({"after":{"id":1},"op":"c"})", "", R"({"after":{"id":2}})"}),
+            DecodeError(Debezium(), schema, {R"({"after":{"id":2}})"})
+                .replace(std::string("table 't': bad data at line ").size(), 1, "3"));
+}
+
+TEST(DebeziumJsonDecoderTest, BadDataDropSkipsWholeChanges) {
+  auto d = MustDecoder(Debezium(BadDataPolicy::kDrop), ProductSchema());
+  std::vector<std::string> lines = {
+      R"({"after":{"id":1,"name":"a","qty":1},"op":"c"})",
+      // The old row decodes, the new one does not: neither is kept.
+      R"({"before":{"id":1,"name":"a","qty":1},"after":{"id":1,"qty":"x"},"op":"u"})",
+      R"(not json)",
+      R"({"before":{"id":1,"name":"a","qty":1},"after":{"id":1,"name":"a","qty":2}})",
+      R"({"before":{"id":1,"name":"a","qty":1},"after":{"id":1,"name":"a","qty":3},"op":"u"})",
+      // A create's `before` is read but not kept.
+      R"({"before":{"id":9,"name":"z","qty":9},"after":{"id":2,"name":"b","qty":4},"op":"c"})",
+      R"({"before":null,"after":null,"op":"d"})",
+      R"({"op":"d","before":{"id":2,"name":"b","qty":4}})",
+  };
+  for (size_t i = 0; i < lines.size(); ++i) {
+    ASSERT_TRUE(d->Append(lines[i], "line " + std::to_string(i + 1)).ok());
+  }
+  EXPECT_EQ(d->pending_rows(), 5);
+  EXPECT_EQ(d->dropped_rows(), 4);
+  auto cols = d->Flush();
+  EXPECT_EQ(Rows(cols, d->flushed_change_kinds()),
+            (std::vector<std::string>{"+I 1 a 1", "-U 1 a 1", "+U 1 a 3", "+I 2 b 4", "-D 2 b 4"}));
+
+  // The decoder is reset and stays usable.
+  EXPECT_EQ(d->pending_rows(), 0);
+  EXPECT_EQ(DecodeChanges(d.get(), {R"({"after":{"id":5},"op":"r"})"}),
+            (std::vector<std::string>{"+I 5 NULL NULL"}));
+  EXPECT_EQ(d->dropped_rows(), 4);
+}
+
+TEST(DebeziumJsonDecoderTest, OptionsAndSchema) {
+  FormatOptions o = Debezium();
+  o.timestamp_format = TimestampFormat::kUnixMillis;
+  Schema ts({{"id", types::Int64()}, {"at", types::Timestamp()}});
+  auto d = MustDecoder(o, ts);
+  ASSERT_TRUE(d->Append(R"({"after":{"id":1,"at":1696871620200},"op":"c"})", "line 1").ok());
+  auto cols = d->Flush();
+  EXPECT_EQ(cols[1]->raw<int64_t>()[0], kTs);
+
+  std::map<std::string, std::string> unstructured = {{"format", "debezium_json"},
+                                                     {"json.unstructured", "true"}};
+  auto parsed = ParseFormatOptions(&unstructured, true);
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.status().message(),
+            "option 'json.unstructured' applies only to format 'json', not 'debezium_json'");
+
+  auto bad = MakeDecoder(Debezium(), Schema({{"n", DataType(TypeId::kNull)}}), "table 't'");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "column 'n' has no type the JSON format can read");
+
+  // Append-only formats give no change kinds.
+  auto json = MustDecoder(Json(), ProductSchema());
+  ASSERT_TRUE(json->Append(R"({"id":1})", "line 1").ok());
+  json->Flush();
+  EXPECT_EQ(json->flushed_change_kinds(), nullptr);
+}
+
+TEST(DebeziumJsonDecoderTest, ReadsWhatTheEncoderWrites) {
+  const Schema& schema = ProductSchema();
+  batch::Batch b = MakeBatch(
+      schema,
+      {{types::Value::Int64(1), types::Value::String("a"), types::Value::Int(types::Int32(), 1)},
+       {types::Value::Int64(1), types::Value::String("a"), types::Value::Int(types::Int32(), 1)},
+       {types::Value::Int64(1), types::Value::String("a\"b"), types::Value::Int(types::Int32(), 2)},
+       {types::Value::Int64(1), types::Value::String("a\"b"),
+        types::Value::Int(types::Int32(), 2)}});
+  batch::ColumnBuilder kinds(DataType(TypeId::kInt8));
+  for (ChangeKind k : {ChangeKind::kInsert, ChangeKind::kUpdateBefore, ChangeKind::kUpdateAfter,
+                       ChangeKind::kDelete}) {
+    kinds.AppendFixed<int8_t>(static_cast<int8_t>(k));
+  }
+  b.change_kind = kinds.Finish();
+  std::string text = EncodeAll(Debezium(), b);
+  std::vector<std::string> lines;
+  for (size_t start = 0, end; (end = text.find('\n', start)) != std::string::npos;
+       start = end + 1) {
+    lines.push_back(text.substr(start, end - start));
+  }
+  auto d = MustDecoder(Debezium(), schema);
+  EXPECT_EQ(DecodeChanges(d.get(), lines),
+            (std::vector<std::string>{"+I 1 a 1", "-U 1 a 1", "+U 1 a\"b 2", "-D 1 a\"b 2"}));
+}
+
+}  // namespace
+}  // namespace sluice::formats
