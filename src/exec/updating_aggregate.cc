@@ -2,6 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <functional>
+#include <limits>
+#include <span>
+#include <string>
+
 #include "batch/column_builder.h"
 #include "exec/group_table.h"
 
@@ -16,137 +22,335 @@ using types::Value;
 
 namespace {
 
+constexpr int64_t kNever = std::numeric_limits<int64_t>::min();
+
+inline bool IsAddition(int8_t kind) {
+  return kind == static_cast<int8_t>(ChangeKind::kInsert) ||
+         kind == static_cast<int8_t>(ChangeKind::kUpdateAfter);
+}
+
 class UpdatingAggregateOperator : public runtime::Operator {
  public:
   UpdatingAggregateOperator(const std::vector<types::DataType>& key_types,
                             const std::vector<AggregateCall>& aggregates,
-                            types::SchemaPtr output_schema, int64_t flush_interval)
+                            types::SchemaPtr output_schema, int64_t flush_interval,
+                            int64_t ttl_micros)
       : key_types_(key_types),
         aggregates_(aggregates),
         output_schema_(std::move(output_schema)),
         flush_interval_(flush_interval),
+        ttl_(key_types.empty() ? 0 : ttl_micros),
         groups_(key_types) {
-    for (const auto& a : aggregates_) states_.push_back(a.aggregate.function->NewState());
+    for (const auto& a : aggregates_) {
+      states_.push_back(a.aggregate.function->NewState());
+      if (!states_.back()->retractable() && cannot_retract_.empty()) {
+        cannot_retract_ = a.aggregate.name;
+      }
+    }
   }
 
   Status ProcessBatch(int, const BatchPtr& input, runtime::Collector& out) override {
-    if (input->change_kind) {
-      return Status::NotSupported("aggregating an updating stream is not supported yet");
-    }
     int64_t n = input->num_rows;
+    if (n == 0) return Status::Ok();
     std::vector<ColumnPtr> keys(
         input->columns.begin(),
         input->columns.begin() + static_cast<std::ptrdiff_t>(key_types_.size()));
-    groups_.FindOrInsert(keys, nullptr, n, &group_ids_);
-    for (auto& s : states_) s->Resize(groups_.size());
-    if (dirty_.size() < static_cast<size_t>(groups_.size())) {
-      dirty_.resize(static_cast<size_t>(groups_.size()), 0);
-      emitted_.resize(static_cast<size_t>(groups_.size()));
-    }
-    for (uint32_t g : group_ids_) {
-      if (!dirty_[g]) {
-        dirty_[g] = 1;
-        dirty_list_.push_back(g);
-      }
-    }
-    std::vector<ColumnPtr> args;
-    for (size_t a = 0; a < states_.size(); ++a) {
-      const AggregateCall& call = aggregates_[a];
-      args.clear();
-      for (int c : call.arg_columns) args.push_back(input->columns[static_cast<size_t>(c)]);
-      if (call.filter_column < 0) {
-        SLUICE_RETURN_NOT_OK(states_[a]->Update(args, group_ids_.data(), n));
-        continue;
-      }
-      const Column& f = *input->columns[static_cast<size_t>(call.filter_column)];
-      std::vector<int32_t> keep;
-      std::vector<uint32_t> ids;
-      for (int64_t i = 0; i < n; ++i) {
-        if (f.IsValid(i) && f.GetBool(i)) {
-          keep.push_back(static_cast<int32_t>(i));
-          ids.push_back(group_ids_[static_cast<size_t>(i)]);
-        }
-      }
-      if (keep.empty()) continue;
-      for (auto& arg : args) arg = batch::FilterColumn(*arg, keep);
-      SLUICE_RETURN_NOT_OK(states_[a]->Update(args, ids.data(), static_cast<int64_t>(ids.size())));
-    }
     const int64_t* et = input->event_time->raw<int64_t>();
+    if (!input->change_kind) {
+      groups_.FindOrInsert(keys, nullptr, n, &add_ids_);
+      Grow();
+      for (int64_t i = 0; i < n; ++i) Touch(add_ids_[static_cast<size_t>(i)], et[i], 1);
+      SLUICE_RETURN_NOT_OK(Apply(*input, nullptr, add_ids_, /*retract=*/false));
+    } else {
+      if (!cannot_retract_.empty()) {
+        return Status::NotSupported(
+            "{}() cannot be computed over an updating input (its rows can be retracted)",
+            cannot_retract_);
+      }
+      SLUICE_RETURN_NOT_OK(ProcessChanges(*input, keys, et));
+    }
     for (int64_t i = 0; i < n; ++i) max_event_time_ = std::max(max_event_time_, et[i]);
     if (Now().value - last_flush_ >= flush_interval_) return Flush(out);
     return Status::Ok();
   }
 
   Status ProcessWatermark(Watermark wm, runtime::Collector& out) override {
-    if (Now().value - last_flush_ >= flush_interval_) SLUICE_RETURN_NOT_OK(Flush(out));
+    CollectExpired(wm);
+    if (!expiring_.empty() || Now().value - last_flush_ >= flush_interval_) {
+      SLUICE_RETURN_NOT_OK(Flush(out));
+    }
     return out.EmitWatermark(wm);
   }
 
   Status OnEndOfInput(runtime::Collector& out) override { return Flush(out); }
 
  private:
+  // What the operator keeps per group besides the aggregate states.
+  struct GroupInfo {
+    int64_t rows = 0;              // added minus retracted
+    int64_t last_change = kNever;  // largest event time of a row that changed the group
+    uint32_t epoch = 0;            // bumped when the group is forgotten: stale heap entries
+    uint8_t dirty = 0;             // changed since the last flush (in dirty_list_)
+    uint8_t emitted = 0;           // emitted_[g] holds the row downstream has
+    uint8_t queued = 0;            // has an entry in the expiry heap
+    uint8_t expiring = 0;          // in expiring_
+  };
+  // An expiry heap entry: group `group` of epoch `epoch` changed last at `time` (or later).
+  struct Expiry {
+    int64_t time;
+    uint32_t group;
+    uint32_t epoch;
+    bool operator>(const Expiry& o) const { return time > o.time; }
+  };
+
+  // Rows of an updating batch: additions and retractions, each applied as one selection. Group
+  // counts are updated in row order, so a retraction is dropped exactly when it reaches a
+  // group that holds no rows at that point of the changelog.
+  Status ProcessChanges(const Batch& input, const std::vector<ColumnPtr>& keys, const int64_t* et) {
+    int64_t n = input.num_rows;
+    const int8_t* kinds = input.change_kind->raw<int8_t>();
+    add_rows_.clear();
+    retract_rows_.clear();
+    for (int64_t i = 0; i < n; ++i) {
+      (IsAddition(kinds[i]) ? add_rows_ : retract_rows_).push_back(static_cast<int32_t>(i));
+    }
+    bool all_added = static_cast<int64_t>(add_rows_.size()) == n;
+    groups_.FindOrInsert(keys, all_added ? nullptr : &add_rows_,
+                         static_cast<int64_t>(add_rows_.size()), &add_ids_);
+    Grow();
+    groups_.Find(keys, &retract_rows_, static_cast<int64_t>(retract_rows_.size()), &retract_ids_);
+    size_t a = 0, r = 0, kept = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      if (IsAddition(kinds[i])) {
+        Touch(add_ids_[a++], et[i], 1);
+        continue;
+      }
+      uint32_t g = retract_ids_[r];
+      int32_t row = retract_rows_[r];
+      ++r;
+      if (g == GroupTable::kNoGroup || info_[g].rows <= 0) continue;  // nothing to retract
+      Touch(g, et[i], -1);
+      retract_rows_[kept] = row;
+      retract_ids_[kept] = g;
+      ++kept;
+    }
+    retract_rows_.resize(kept);
+    retract_ids_.resize(kept);
+    if (!add_ids_.empty()) {
+      SLUICE_RETURN_NOT_OK(Apply(input, all_added ? nullptr : &add_rows_, add_ids_, false));
+    }
+    if (!retract_ids_.empty()) {
+      SLUICE_RETURN_NOT_OK(Apply(input, &retract_rows_, retract_ids_, true));
+    }
+    return Status::Ok();
+  }
+
+  // Sizes the per-group arrays to the group table.
+  void Grow() {
+    size_t groups = static_cast<size_t>(groups_.size());
+    if (info_.size() >= groups) return;
+    info_.resize(groups);
+    emitted_.resize(groups);
+    for (auto& s : states_) s->Resize(groups_.size());
+  }
+
+  // Records a row added (delta 1) or retracted (-1) at event time t in group g.
+  void Touch(uint32_t g, int64_t t, int64_t delta) {
+    GroupInfo& gi = info_[g];
+    gi.rows += delta;
+    gi.last_change = std::max(gi.last_change, t);
+    if (!gi.dirty) {
+      gi.dirty = 1;
+      dirty_list_.push_back(g);
+    }
+    if (ttl_ > 0 && !gi.queued) {
+      gi.queued = 1;
+      expiry_.push_back({gi.last_change, g, gi.epoch});
+      std::push_heap(expiry_.begin(), expiry_.end(), std::greater<>());
+    }
+  }
+
+  // Adds (or retracts) the rows `rows` of `input` (all rows when null) to groups `ids`, for
+  // every aggregate. FILTER clauses select among them.
+  Status Apply(const Batch& input, const std::vector<int32_t>* rows,
+               const std::vector<uint32_t>& ids, bool retract) {
+    int64_t n = static_cast<int64_t>(ids.size());
+    selected_.assign(input.columns.size(), nullptr);
+    auto column = [&](int c) -> const ColumnPtr& {
+      ColumnPtr& s = selected_[static_cast<size_t>(c)];
+      if (!s)
+        s = rows ? batch::FilterColumn(*input.columns[static_cast<size_t>(c)], *rows)
+                 : input.columns[static_cast<size_t>(c)];
+      return s;
+    };
+    std::vector<ColumnPtr> args;
+    for (size_t a = 0; a < states_.size(); ++a) {
+      const AggregateCall& call = aggregates_[a];
+      args.clear();
+      for (int c : call.arg_columns) args.push_back(column(c));
+      const uint32_t* group_ids = ids.data();
+      int64_t count = n;
+      if (call.filter_column >= 0) {
+        const Column& f = *column(call.filter_column);
+        keep_.clear();
+        filtered_ids_.clear();
+        for (int64_t i = 0; i < n; ++i) {
+          if (f.IsValid(i) && f.GetBool(i)) {
+            keep_.push_back(static_cast<int32_t>(i));
+            filtered_ids_.push_back(ids[static_cast<size_t>(i)]);
+          }
+        }
+        if (keep_.empty()) continue;
+        if (static_cast<int64_t>(keep_.size()) < n) {
+          for (auto& arg : args) arg = batch::FilterColumn(*arg, keep_);
+          group_ids = filtered_ids_.data();
+          count = static_cast<int64_t>(filtered_ids_.size());
+        }
+      }
+      expr::AggregateState& state = *states_[a];
+      SLUICE_RETURN_NOT_OK(retract ? state.Retract(args, group_ids, count)
+                                   : state.Update(args, group_ids, count));
+    }
+    return Status::Ok();
+  }
+
+  // Queues for deletion the groups whose last change is before wm - ttl.
+  void CollectExpired(Watermark wm) {
+    if (ttl_ <= 0 || wm == Watermark::Max()) return;  // the end of input expires nothing
+    if (wm.time.value < kNever + ttl_) return;
+    int64_t cutoff = wm.time.value - ttl_;
+    while (!expiry_.empty() && expiry_.front().time < cutoff) {
+      std::pop_heap(expiry_.begin(), expiry_.end(), std::greater<>());
+      Expiry e = expiry_.back();
+      expiry_.pop_back();
+      GroupInfo& gi = info_[e.group];
+      if (e.epoch != gi.epoch || !gi.queued) continue;  // forgotten since
+      if (gi.last_change >= cutoff) {                   // changed since: wait again
+        expiry_.push_back({gi.last_change, e.group, e.epoch});
+        std::push_heap(expiry_.begin(), expiry_.end(), std::greater<>());
+        continue;
+      }
+      gi.queued = 0;
+      gi.expiring = 1;
+      expiring_.push_back(e.group);
+    }
+  }
+
   // Emits the changed keys: an insert for a key seen for the first time, an update (old row,
-  // new row) for one whose result changed; nothing for one whose result is unchanged.
+  // new row) for one whose result changed, nothing for one whose result is unchanged, and a
+  // delete for one whose rows were all retracted or whose state expired.
   Status Flush(runtime::Collector& out) {
     last_flush_ = Now().value;
-    if (dirty_list_.empty()) return Status::Ok();
-    int64_t n = static_cast<int64_t>(dirty_list_.size());
+    if (dirty_list_.empty() && expiring_.empty()) return Status::Ok();
+    bool global = key_types_.empty();
+    finalize_.clear();
+    for (uint32_t g : dirty_list_) {
+      const GroupInfo& gi = info_[g];
+      if (!gi.expiring && (gi.rows > 0 || global)) finalize_.push_back(g);
+    }
     std::vector<ColumnPtr> finals;
     for (const auto& s : states_) {
-      auto c = s->Finalize(dirty_list_.data(), n);
+      auto c = s->Finalize(finalize_.data(), static_cast<int64_t>(finalize_.size()));
       if (!c.ok()) return c.status();
       finals.push_back(c.MoveValue());
     }
-    const auto& key_columns = groups_.KeyColumns();
-    size_t width = key_types_.size() + states_.size();
-    std::vector<batch::ColumnBuilder> builders;
-    for (const auto& f : output_schema_->fields()) builders.emplace_back(f.type);
-    batch::ColumnBuilder kinds(types::DataType(types::TypeId::kInt8));
-    int64_t rows = 0;
-    std::vector<Value> row(width);
-    for (int64_t i = 0; i < n; ++i) {
-      uint32_t g = dirty_list_[static_cast<size_t>(i)];
-      dirty_[g] = 0;
-      for (size_t k = 0; k < key_types_.size(); ++k) row[k] = key_columns[k]->GetValue(g);
-      for (size_t a = 0; a < states_.size(); ++a)
-        row[key_types_.size() + a] = finals[a]->GetValue(i);
-      std::vector<Value>& old = emitted_[g];
-      if (!old.empty() && old == row) continue;  // changed and changed back
-      if (!old.empty()) {
-        for (size_t c = 0; c < width; ++c) builders[c].AppendValue(old[c]);
-        kinds.AppendFixed<int8_t>(static_cast<int8_t>(ChangeKind::kUpdateBefore));
-        ++rows;
+    Output output(output_schema_);
+    std::vector<Value> values(states_.size());
+    size_t next = 0;  // index into finalize_ and finals
+    for (uint32_t g : dirty_list_) {
+      GroupInfo& gi = info_[g];
+      gi.dirty = 0;
+      if (gi.expiring) continue;
+      if (gi.rows <= 0 && !global) {
+        if (gi.emitted) output.Append(groups_.KeyValues(g), emitted_[g], ChangeKind::kDelete);
+        Forget(g);
+        continue;
       }
-      for (size_t c = 0; c < width; ++c) builders[c].AppendValue(row[c]);
-      kinds.AppendFixed<int8_t>(
-          static_cast<int8_t>(old.empty() ? ChangeKind::kInsert : ChangeKind::kUpdateAfter));
-      ++rows;
-      old = row;
+      for (size_t a = 0; a < states_.size(); ++a) {
+        values[a] = finals[a]->GetValue(static_cast<int64_t>(next));
+      }
+      ++next;
+      std::vector<Value>& old = emitted_[g];
+      if (gi.emitted && old == values) continue;  // changed and changed back
+      if (gi.emitted) output.Append(groups_.KeyValues(g), old, ChangeKind::kUpdateBefore);
+      output.Append(groups_.KeyValues(g), values,
+                    gi.emitted ? ChangeKind::kUpdateAfter : ChangeKind::kInsert);
+      old = values;
+      gi.emitted = 1;
     }
     dirty_list_.clear();
-    if (rows == 0) return Status::Ok();
-    auto batch = std::make_shared<Batch>();
-    batch->schema = output_schema_;
-    batch->num_rows = rows;
-    for (auto& b : builders) batch->columns.push_back(b.Finish());
-    batch->change_kind = kinds.Finish();
-    batch->event_time = Column::MakeConstant(Value::Timestamp(max_event_time_), rows);
-    if (ctx_ && ctx_->metrics) ctx_->metrics->rows_out += rows;
+    for (uint32_t g : expiring_) {
+      if (info_[g].emitted) output.Append(groups_.KeyValues(g), emitted_[g], ChangeKind::kDelete);
+      Forget(g);
+    }
+    expiring_.clear();
+    if (output.rows == 0) return Status::Ok();
+    BatchPtr batch = output.Finish(max_event_time_);
+    if (ctx_ && ctx_->metrics) ctx_->metrics->rows_out += batch->num_rows;
     return out.Emit(batch);
   }
+
+  // Frees group g: its states, its emitted row, its key; the group index is reused.
+  void Forget(uint32_t g) {
+    for (auto& s : states_) s->Clear(g);
+    std::vector<Value>().swap(emitted_[g]);
+    GroupInfo& gi = info_[g];
+    uint32_t epoch = gi.epoch + 1;
+    gi = GroupInfo{};
+    gi.epoch = epoch;
+    groups_.Erase(g);
+  }
+
+  // The rows of one flush, column by column.
+  struct Output {
+    explicit Output(const types::SchemaPtr& schema)
+        : schema(schema), kinds(types::DataType(types::TypeId::kInt8)) {
+      for (const auto& f : schema->fields()) builders.emplace_back(f.type);
+    }
+    void Append(std::span<const Value> key, const std::vector<Value>& values, ChangeKind kind) {
+      size_t c = 0;
+      for (const Value& v : key) builders[c++].AppendValue(v);
+      for (const Value& v : values) builders[c++].AppendValue(v);
+      kinds.AppendFixed<int8_t>(static_cast<int8_t>(kind));
+      ++rows;
+    }
+    BatchPtr Finish(int64_t event_time) {
+      auto batch = std::make_shared<Batch>();
+      batch->schema = schema;
+      batch->num_rows = rows;
+      for (auto& b : builders) batch->columns.push_back(b.Finish());
+      batch->change_kind = kinds.Finish();
+      batch->event_time = Column::MakeConstant(Value::Timestamp(event_time), rows);
+      return batch;
+    }
+
+    types::SchemaPtr schema;
+    std::vector<batch::ColumnBuilder> builders;
+    batch::ColumnBuilder kinds;
+    int64_t rows = 0;
+  };
 
   std::vector<types::DataType> key_types_;
   std::vector<AggregateCall> aggregates_;
   types::SchemaPtr output_schema_;
   int64_t flush_interval_;
+  int64_t ttl_;  // 0: keys never expire
   GroupTable groups_;
   std::vector<std::unique_ptr<expr::AggregateState>> states_;
-  std::vector<uint32_t> group_ids_;
-  std::vector<uint8_t> dirty_;
-  std::vector<uint32_t> dirty_list_;
-  std::vector<std::vector<Value>> emitted_;  // the last row emitted per group
+  std::string cannot_retract_;  // the first aggregate that cannot retract, if any
+
+  std::vector<GroupInfo> info_;              // per group
+  std::vector<std::vector<Value>> emitted_;  // per group: the aggregate values last emitted
+  std::vector<uint32_t> dirty_list_;         // groups changed since the last flush
+  std::vector<uint32_t> expiring_;           // groups the TTL expired, deleted at the next flush
+  std::vector<Expiry> expiry_;               // min-heap on time, at most one live entry a group
   int64_t last_flush_ = Now().value;
   int64_t max_event_time_ = 0;
+
+  // Scratch, kept to reuse their memory.
+  std::vector<int32_t> add_rows_, retract_rows_, keep_;
+  std::vector<uint32_t> add_ids_, retract_ids_, filtered_ids_, finalize_;
+  std::vector<ColumnPtr> selected_;
 };
 
 }  // namespace
@@ -154,20 +358,24 @@ class UpdatingAggregateOperator : public runtime::Operator {
 UpdatingAggregateFactory::UpdatingAggregateFactory(std::vector<types::DataType> key_types,
                                                    std::vector<AggregateCall> aggregates,
                                                    types::SchemaPtr output_schema,
-                                                   int64_t flush_interval_micros)
+                                                   int64_t flush_interval_micros,
+                                                   int64_t ttl_micros)
     : key_types_(std::move(key_types)),
       aggregates_(std::move(aggregates)),
       output_schema_(std::move(output_schema)),
-      flush_interval_micros_(flush_interval_micros) {}
+      flush_interval_micros_(flush_interval_micros),
+      ttl_micros_(ttl_micros) {}
 
 std::string UpdatingAggregateFactory::Describe() const {
-  return fmt::format("updating_aggregate keys {} aggregates [{}] flush every {}us",
-                     key_types_.size(), DescribeAggregates(aggregates_), flush_interval_micros_);
+  return fmt::format("updating_aggregate keys {} aggregates [{}] flush every {}us{}",
+                     key_types_.size(), DescribeAggregates(aggregates_), flush_interval_micros_,
+                     ttl_micros_ > 0 && !key_types_.empty() ? fmt::format(" ttl {}us", ttl_micros_)
+                                                            : std::string());
 }
 
 Result<std::unique_ptr<runtime::Operator>> UpdatingAggregateFactory::Create(int, int) const {
   return std::unique_ptr<runtime::Operator>(std::make_unique<UpdatingAggregateOperator>(
-      key_types_, aggregates_, output_schema_, flush_interval_micros_));
+      key_types_, aggregates_, output_schema_, flush_interval_micros_, ttl_micros_));
 }
 
 }  // namespace sluice::exec

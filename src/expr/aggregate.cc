@@ -18,6 +18,24 @@ std::string ArgumentList(const AggregateBindInput& in) {
   return s;
 }
 
+// Why an aggregate cannot retract, and what to use instead.
+std::string CannotRetractHint(const std::string& name) {
+  if (name == "approx_distinct") {
+    return "its sketch cannot remove a value; count(DISTINCT ...) can";
+  }
+  if (name == "approx_percentile_cont" || name == "approx_median") {
+    return "its sketch cannot remove a value; percentile_cont and median can";
+  }
+  if (name == "array_agg" || name == "string_agg") {
+    return "its result depends on the order rows arrived in; the DISTINCT form, ordered by "
+           "value, can";
+  }
+  if (name == "first_value" || name == "last_value") {
+    return "which row is first or last depends on the order rows arrived in";
+  }
+  return "it cannot remove a row it has aggregated";
+}
+
 }  // namespace
 
 Status NoMatchingAggregate(const std::string& name, const AggregateBindInput& in,
@@ -84,8 +102,13 @@ Result<BoundAggregate> AggregateRegistry::Bind(const std::string& name,
   if (!bound.ok()) return bound.status();
   bound->name = name;
   if (input.distinct && !bound->distinct) {
-    bound->function = MakeDistinctFunction(bound->function, bound->arg_types);
+    bound->function = MakeDistinctFunction(bound->function, bound->arg_types, input.retracting);
     bound->distinct = true;
+  }
+  if (input.retracting && !bound->function->NewState()->retractable()) {
+    return Status::User(
+        "{}() cannot be computed over an updating input (its rows can be retracted); {}", name,
+        CannotRetractHint(name));
   }
   return bound;
 }

@@ -5,6 +5,11 @@
 // window pane). Groups are dense indexes the operator assigns (0, 1, 2, ...); the state stores
 // its accumulators column-wise, indexed by group, so an update is one virtual call per batch and
 // a tight loop over rows.
+//
+// On an updating input (a changelog), rows can also be retracted: Retract removes rows that
+// Update added earlier. States that support it say so with retractable(); the registry binds
+// such states when AggregateBindInput::retracting is set and refuses the aggregates that cannot
+// forget a row (array_agg, string_agg, first_value, the approx_* sketches).
 
 #include <cstdint>
 #include <memory>
@@ -33,6 +38,18 @@ class AggregateState {
   // group group_ids[i], for i in [0, n). Rows whose arguments are NULL are ignored as SQL says
   // (count(*) has no arguments and counts every row).
   virtual Status Update(std::span<const ColumnPtr> args, const uint32_t* group_ids, int64_t n) = 0;
+  // True when Retract is supported. Bind with AggregateBindInput::retracting to get such a
+  // state; min and max then keep the multiset of their values (more memory).
+  virtual bool retractable() const { return false; }
+  // Removes row i of `args` from group group_ids[i], for i in [0, n): the inverse of Update
+  // for rows Update added before (NULL arguments are ignored the same way). Retracting a value
+  // a group does not hold is not checked: counts, sums and the value multisets of min/max and
+  // DISTINCT go negative and cancel a later Update of it (as in a Z-set); median and
+  // percentile_cont ignore it. When a group's rows are all retracted it is exactly empty again
+  // (float sums drop their rounding residue).
+  virtual Status Retract(std::span<const ColumnPtr> args, const uint32_t* group_ids, int64_t n) {
+    return Status::NotSupported("this aggregate cannot retract rows");
+  }
   // Folds group `src` of `other` (a state of the same bound aggregate) into group `dst`.
   virtual void Merge(const AggregateState& other, uint32_t src, uint32_t dst) = 0;
   // True when Subtract is supported (count, sum, avg, variance, ...): a sliding window then
@@ -69,6 +86,9 @@ struct AggregateBindInput {
   std::vector<std::optional<Value>> constants;
   bool distinct = false;  // count(DISTINCT x)
   bool star = false;      // count(*)
+  // The input is updating (its rows can be retracted): bind states that support Retract, or
+  // fail with a user error naming the aggregate when it cannot retract.
+  bool retracting = false;
 };
 
 class AggregateRegistry {

@@ -45,11 +45,14 @@ void RegisterCollectionAggregates(AggregateDefinitions* defs);   // collection.c
 void RegisterApproximateAggregates(AggregateDefinitions* defs);  // approximate.cc
 
 // count(DISTINCT x) without materializing the values for an inner aggregate (distinct.cc).
-std::shared_ptr<const AggregateFunction> MakeCountDistinctFunction(const DataType& arg_type);
+// `counted` keeps a row count per value so the state can retract.
+std::shared_ptr<const AggregateFunction> MakeCountDistinctFunction(const DataType& arg_type,
+                                                                   bool counted);
 // Any other aggregate with DISTINCT: the distinct argument tuples of each group are kept and
-// fed, sorted, to `inner` at Finalize (distinct.cc).
+// fed, sorted, to `inner` at Finalize (distinct.cc). `counted` as above; `inner` itself never
+// needs to retract.
 std::shared_ptr<const AggregateFunction> MakeDistinctFunction(
-    std::shared_ptr<const AggregateFunction> inner, std::vector<DataType> arg_types);
+    std::shared_ptr<const AggregateFunction> inner, std::vector<DataType> arg_types, bool counted);
 
 // A function whose NewState is `make`.
 template <typename Make>

@@ -4,8 +4,13 @@
 // integers accumulate in 128 bits, so no row can overflow them and Subtract is exact; the range
 // of the result type is checked once, at Finalize.
 
+#include <algorithm>
+#include <array>
 #include <cmath>
+#include <functional>
 #include <limits>
+#include <map>
+#include <string>
 
 #include "expr/aggregates/aggregate_internal.h"
 
@@ -24,21 +29,11 @@ class CountState final : public SlotState<int64_t> {
   explicit CountState(bool star) : star_(star) {}
 
   Status Update(std::span<const ColumnPtr> args, const uint32_t* groups, int64_t n) override {
-    int64_t* counts = slots_.data();
-    if (star_) {
-      for (int64_t i = 0; i < n; ++i) ++counts[groups[i]];
-      return Status::Ok();
-    }
-    if (args.empty()) return MissingArgument(args.size(), 1);
-    const Column& a = *args[0];
-    if (a.type.id() == TypeId::kNull) return Status::Ok();  // count(NULL) is 0
-    if (!a.validity) {
-      for (int64_t i = 0; i < n; ++i) ++counts[groups[i]];
-    } else {
-      const uint8_t* bits = a.validity->data();
-      for (int64_t i = 0; i < n; ++i) counts[groups[i]] += batch::GetBit(bits, i);
-    }
-    return Status::Ok();
+    return Count<1>(args, groups, n);
+  }
+  bool retractable() const override { return true; }
+  Status Retract(std::span<const ColumnPtr> args, const uint32_t* groups, int64_t n) override {
+    return Count<-1>(args, groups, n);
   }
   void Merge(const AggregateState& other, uint32_t src, uint32_t dst) override {
     slots_[dst] += Same<CountState>(other).slots_[src];
@@ -55,6 +50,26 @@ class CountState final : public SlotState<int64_t> {
   }
 
  private:
+  // Adds kSign (+1 for Update, -1 for Retract) per counted row.
+  template <int kSign>
+  Status Count(std::span<const ColumnPtr> args, const uint32_t* groups, int64_t n) {
+    int64_t* counts = slots_.data();
+    if (star_) {
+      for (int64_t i = 0; i < n; ++i) counts[groups[i]] += kSign;
+      return Status::Ok();
+    }
+    if (args.empty()) return MissingArgument(args.size(), 1);
+    const Column& a = *args[0];
+    if (a.type.id() == TypeId::kNull) return Status::Ok();  // count(NULL) is 0
+    if (!a.validity) {
+      for (int64_t i = 0; i < n; ++i) counts[groups[i]] += kSign;
+    } else {
+      const uint8_t* bits = a.validity->data();
+      for (int64_t i = 0; i < n; ++i) counts[groups[i]] += kSign * batch::GetBit(bits, i);
+    }
+    return Status::Ok();
+  }
+
   bool star_;
 };
 
@@ -63,10 +78,21 @@ class CountState final : public SlotState<int64_t> {
 
 enum class SumFinal { kInt64, kUInt64, kDouble, kDecimal, kAvg };
 
-template <typename Acc>
+template <typename Acc, bool kSpecials>
 struct SumSlot {
   Acc sum{};
   int64_t count = 0;  // non-NULL inputs: NULL when 0, and what avg divides by
+};
+
+// A float sum that can retract: infinities and NaNs are counted apart from the sum of the
+// finite values, so retracting an infinity gives back the finite sum (Inf - Inf would be NaN).
+template <>
+struct SumSlot<double, true> {
+  double sum = 0;
+  int64_t count = 0;
+  int64_t pos_inf = 0;
+  int64_t neg_inf = 0;
+  int64_t nan = 0;
 };
 
 constexpr int128_t kDecimalLimit = [] {
@@ -87,71 +113,56 @@ inline int128_t WrapSub(int128_t a, int128_t b) {
 }
 
 // `In` is the argument's C++ type, `Acc` the accumulator (int128 for integers and decimals,
-// double for floats).
-template <typename In, typename Acc>
-class SumState final : public SlotState<SumSlot<Acc>> {
-  using Base = SlotState<SumSlot<Acc>>;
+// double for floats). kSpecials (floats bound for an updating input) keeps infinities and NaNs
+// apart so they can be retracted.
+template <typename In, typename Acc, bool kSpecials = false>
+class SumState final : public SlotState<SumSlot<Acc, kSpecials>> {
+  using Slot = SumSlot<Acc, kSpecials>;
+  using Base = SlotState<Slot>;
   using Base::slots_;
+  static_assert(!kSpecials || std::is_same_v<Acc, double>);
 
  public:
   SumState(SumFinal final_kind, DataType return_type, int scale)
       : final_(final_kind), return_type_(std::move(return_type)), scale_(scale) {}
 
   Status Update(std::span<const ColumnPtr> args, const uint32_t* groups, int64_t n) override {
-    if (args.empty()) return MissingArgument(args.size(), 1);
-    const Column& a = *args[0];
-    const In* v = a.raw<In>();
-    SumSlot<Acc>* s = slots_.data();
-    constexpr bool kChecked = std::is_same_v<In, int128_t>;  // decimals can overflow 128 bits
-    bool overflow = false;
-    if (!a.validity) {
-      for (int64_t i = 0; i < n; ++i) {
-        SumSlot<Acc>& slot = s[groups[i]];
-        if constexpr (kChecked) {
-          overflow |= __builtin_add_overflow(slot.sum, v[i], &slot.sum);
-        } else {
-          slot.sum += static_cast<Acc>(v[i]);
-        }
-        ++slot.count;
-      }
-    } else {
-      // Branch-free: a NULL row adds 0 (its value bytes are unspecified, never read into sums).
-      const uint8_t* bits = a.validity->data();
-      for (int64_t i = 0; i < n; ++i) {
-        bool valid = batch::GetBit(bits, i);
-        SumSlot<Acc>& slot = s[groups[i]];
-        Acc x = valid ? static_cast<Acc>(v[i]) : Acc{};
-        if constexpr (kChecked) {
-          overflow |= __builtin_add_overflow(slot.sum, x, &slot.sum);
-        } else {
-          slot.sum += x;
-        }
-        slot.count += valid;
-      }
-    }
-    if (overflow) return OutOfRange();
-    return Status::Ok();
+    return Accumulate<false>(args, groups, n);
+  }
+  bool retractable() const override { return true; }
+  Status Retract(std::span<const ColumnPtr> args, const uint32_t* groups, int64_t n) override {
+    return Accumulate<true>(args, groups, n);
   }
   void Merge(const AggregateState& other, uint32_t src, uint32_t dst) override {
-    const SumSlot<Acc>& from = Base::template Same<SumState>(other).slots_[src];
-    SumSlot<Acc>& to = slots_[dst];
+    const Slot& from = Base::template Same<SumState>(other).slots_[src];
+    Slot& to = slots_[dst];
     if constexpr (std::is_same_v<Acc, int128_t>) {
       to.sum = WrapAdd(to.sum, from.sum);
     } else {
       to.sum += from.sum;
     }
     to.count += from.count;
+    if constexpr (kSpecials) {
+      to.pos_inf += from.pos_inf;
+      to.neg_inf += from.neg_inf;
+      to.nan += from.nan;
+    }
   }
   bool invertible() const override { return true; }
   void Subtract(const AggregateState& other, uint32_t src, uint32_t dst) override {
-    const SumSlot<Acc>& from = Base::template Same<SumState>(other).slots_[src];
-    SumSlot<Acc>& to = slots_[dst];
+    const Slot& from = Base::template Same<SumState>(other).slots_[src];
+    Slot& to = slots_[dst];
     if constexpr (std::is_same_v<Acc, int128_t>) {
       to.sum = WrapSub(to.sum, from.sum);
     } else {
       to.sum -= from.sum;
     }
     to.count -= from.count;
+    if constexpr (kSpecials) {
+      to.pos_inf -= from.pos_inf;
+      to.neg_inf -= from.neg_inf;
+      to.nan -= from.nan;
+    }
     if (to.count == 0) to.sum = Acc{};  // drop float residue so an emptied group restarts clean
   }
   Result<ColumnPtr> Finalize(const uint32_t* groups, int64_t n) const override {
@@ -181,7 +192,7 @@ class SumState final : public SlotState<SumSlot<Acc>> {
         break;
       case SumFinal::kDouble:
         out = MakeFixedResult<double>(return_type_, groups, n, [&](uint32_t g, double* o) {
-          *o = static_cast<double>(slots_[g].sum);
+          *o = FloatSum(slots_[g]);
           return slots_[g].count > 0;
         });
         break;
@@ -208,7 +219,7 @@ class SumState final : public SlotState<SumSlot<Acc>> {
             double avg = static_cast<double>(q) + static_cast<double>(r) / s.count;
             *o = scale_ == 0 ? avg : avg / std::pow(10.0, scale_);
           } else {
-            *o = s.sum / static_cast<double>(s.count);
+            *o = FloatSum(s) / static_cast<double>(s.count);
           }
           return true;
         });
@@ -219,6 +230,75 @@ class SumState final : public SlotState<SumSlot<Acc>> {
   }
 
  private:
+  // Adds (kRetract: removes) the non-NULL rows of args[0] to their groups.
+  template <bool kRetract>
+  Status Accumulate(std::span<const ColumnPtr> args, const uint32_t* groups, int64_t n) {
+    if (args.empty()) return MissingArgument(args.size(), 1);
+    const Column& a = *args[0];
+    const In* v = a.raw<In>();
+    Slot* s = slots_.data();
+    constexpr bool kChecked = std::is_same_v<In, int128_t>;  // decimals can overflow 128 bits
+    constexpr int64_t kStep = kRetract ? -1 : 1;
+    bool overflow = false;
+    auto add = [&](Slot& slot, Acc x) {
+      if constexpr (kChecked) {
+        overflow |= kRetract ? __builtin_sub_overflow(slot.sum, x, &slot.sum)
+                             : __builtin_add_overflow(slot.sum, x, &slot.sum);
+      } else if constexpr (kSpecials) {
+        if (std::isfinite(x)) [[likely]] {
+          slot.sum += kRetract ? -x : x;
+        } else if (x != x) {
+          slot.nan += kStep;
+        } else if (x > 0) {
+          slot.pos_inf += kStep;
+        } else {
+          slot.neg_inf += kStep;
+        }
+      } else {
+        slot.sum += kRetract ? -x : x;
+      }
+    };
+    // A float sum whose rows were all retracted restarts from an exact 0, not the rounding
+    // residue of adding and removing them.
+    auto settle = [](Slot& slot) {
+      if constexpr (kRetract && std::is_floating_point_v<Acc>) {
+        slot.sum = slot.count == 0 ? Acc{} : slot.sum;
+      }
+    };
+    if (!a.validity) {
+      for (int64_t i = 0; i < n; ++i) {
+        Slot& slot = s[groups[i]];
+        add(slot, static_cast<Acc>(v[i]));
+        slot.count += kStep;
+        settle(slot);
+      }
+    } else {
+      // Branch-free: a NULL row adds 0 (its value bytes are unspecified, never read into sums).
+      const uint8_t* bits = a.validity->data();
+      for (int64_t i = 0; i < n; ++i) {
+        bool valid = batch::GetBit(bits, i);
+        Slot& slot = s[groups[i]];
+        add(slot, valid ? static_cast<Acc>(v[i]) : Acc{});
+        slot.count += kStep * valid;
+        settle(slot);
+      }
+    }
+    if (overflow) return OutOfRange();
+    return Status::Ok();
+  }
+
+  // The sum of a float slot, infinities and NaNs included.
+  static double FloatSum(const Slot& s) {
+    if constexpr (kSpecials) {
+      if (s.nan > 0 || (s.pos_inf > 0 && s.neg_inf > 0)) {
+        return std::numeric_limits<double>::quiet_NaN();
+      }
+      if (s.pos_inf > 0) return std::numeric_limits<double>::infinity();
+      if (s.neg_inf > 0) return -std::numeric_limits<double>::infinity();
+    }
+    return static_cast<double>(s.sum);
+  }
+
   Status OutOfRange() const {
     switch (final_) {
       case SumFinal::kInt64:
@@ -256,17 +336,21 @@ Result<BoundAggregate> BindSumAvg(const std::string& name, const AggregateBindIn
         },
         []() -> Result<BoundAggregate> { return Status::Internal("not an integer"); });
   }
-  if (t.id() == TypeId::kFloat32) {
-    return bound(types::Float64(), [avg] {
-      return std::make_unique<SumState<float, double>>(avg ? SumFinal::kAvg : SumFinal::kDouble,
-                                                       types::Float64(), 0);
-    });
-  }
-  if (t.id() == TypeId::kFloat64) {
-    return bound(types::Float64(), [avg] {
-      return std::make_unique<SumState<double, double>>(avg ? SumFinal::kAvg : SumFinal::kDouble,
-                                                        types::Float64(), 0);
-    });
+  if (t.id() == TypeId::kFloat32 || t.id() == TypeId::kFloat64) {
+    SumFinal kind = avg ? SumFinal::kAvg : SumFinal::kDouble;
+    auto make = [&](auto in_tag, auto specials) {
+      using In = typename decltype(in_tag)::type;
+      return bound(types::Float64(), [kind] {
+        return std::make_unique<SumState<In, double, decltype(specials)::value>>(
+            kind, types::Float64(), 0);
+      });
+    };
+    if (t.id() == TypeId::kFloat32) {
+      return in.retracting ? make(TypeTag<float>{}, std::true_type{})
+                           : make(TypeTag<float>{}, std::false_type{});
+    }
+    return in.retracting ? make(TypeTag<double>{}, std::true_type{})
+                         : make(TypeTag<double>{}, std::false_type{});
   }
   if (t.id() == TypeId::kDecimal) {
     DataType ret = avg ? types::Float64() : DataType::Decimal(38, t.scale());
@@ -463,6 +547,276 @@ class ValueMinMaxState final : public SlotState<Value> {
 };
 
 // ---------------------------------------------------------------------------------------------
+// min and max over an updating input: each group keeps the multiset of its values, so
+// retracting the current extreme makes the next one current without rescanning anything.
+//
+// The multiset is two binary heaps in contiguous memory, best value on top: the values added,
+// and the values retracted. A retracted value is cancelled against its equal when it reaches
+// the top of the retracted heap and that equal is on top of the values, so after every change
+// the top of the values is a value the group holds (O(log k) per row, one or two cache lines
+// per row, where a tree of nodes costs a miss per level). When retracted values pile up below
+// the top, both heaps are compacted (sorted and cancelled), which bounds memory to a small
+// multiple of the values held at O(log k) amortized. A retraction of a value the group does
+// not hold (it came before its row) is kept as a negative count that cancels its next
+// addition (Z-set semantics); that is rare and kept in a side map.
+
+template <typename T, typename Less, bool kMax>
+class HeapMinMaxBase : public AggregateState {
+ public:
+  void Resize(int64_t groups) override { slots_.resize(static_cast<size_t>(groups)); }
+  int64_t num_groups() const override { return static_cast<int64_t>(slots_.size()); }
+  void Clear(uint32_t g) override { slots_[g] = Slot{}; }
+  bool retractable() const override { return true; }
+  bool invertible() const override { return true; }
+  void Merge(const AggregateState& other, uint32_t src, uint32_t dst) override {
+    Combine(other, src, dst, false);
+  }
+  void Subtract(const AggregateState& other, uint32_t src, uint32_t dst) override {
+    Combine(other, src, dst, true);
+  }
+  int64_t MemoryBytes() const override {
+    int64_t bytes = static_cast<int64_t>(slots_.capacity() * sizeof(Slot));
+    for (const Slot& s : slots_) {
+      bytes += static_cast<int64_t>((s.values.capacity() + s.retracted.capacity()) * sizeof(T));
+      if (s.negative) bytes += static_cast<int64_t>(s.negative->size() * (sizeof(T) + 48));
+      if constexpr (std::is_same_v<T, std::string>) {
+        for (const auto* heap : {&s.values, &s.retracted}) {
+          for (const std::string& v : *heap) {
+            bytes += v.capacity() > 15 ? static_cast<int64_t>(v.capacity()) : 0;
+          }
+        }
+      }
+    }
+    return bytes;
+  }
+
+ protected:
+  // Adds one row of value v to group g.
+  void Add(uint32_t g, T v) {
+    Slot& s = slots_[g];
+    if (s.negative && CancelNegative(&s, v)) return;
+    // A new top is strictly above the retracted top, which was below the old top: still
+    // settled.
+    s.values.push_back(std::move(v));
+    std::push_heap(s.values.begin(), s.values.end(), Below);
+  }
+  // Retracts one row of value v from group g.
+  void Remove(uint32_t g, T v) {
+    Slot& s = slots_[g];
+    s.retracted.push_back(std::move(v));
+    std::push_heap(s.retracted.begin(), s.retracted.end(), Below);
+    Settle(&s);
+    if (s.retracted.size() > 16 && s.retracted.size() * 2 > s.values.size()) Compact(&s);
+  }
+  // The group's minimum (maximum), or null when it holds no value.
+  const T* Extreme(uint32_t g) const {
+    const Slot& s = slots_[g];
+    return s.values.empty() ? nullptr : &s.values.front();
+  }
+
+ private:
+  struct Slot {
+    std::vector<T> values;     // heap by Below: the values added, some maybe retracted since
+    std::vector<T> retracted;  // heap by Below: retractions not yet cancelled, all below the top
+    std::unique_ptr<std::map<T, int64_t, Less>> negative;  // retracted before added (rare)
+  };
+
+  // The heaps' order: a ranks below b (the top is the largest for max, the smallest for min).
+  static bool Below(const T& a, const T& b) { return kMax ? Less()(a, b) : Less()(b, a); }
+  static bool Equivalent(const T& a, const T& b) { return !Less()(a, b) && !Less()(b, a); }
+
+  static bool CancelNegative(Slot* s, const T& v) {
+    auto it = s->negative->find(v);
+    if (it == s->negative->end()) return false;
+    if (--it->second == 0) s->negative->erase(it);
+    if (s->negative->empty()) s->negative.reset();
+    return true;
+  }
+  static void AddNegative(Slot* s, T v, int64_t count) {
+    if (!s->negative) s->negative = std::make_unique<std::map<T, int64_t, Less>>();
+    (*s->negative)[std::move(v)] += count;
+  }
+
+  // Cancels retractions against the top of the values until the top is a value held.
+  static void Settle(Slot* s) {
+    while (!s->retracted.empty()) {
+      const T& r = s->retracted.front();
+      if (!s->values.empty() && Equivalent(r, s->values.front())) {
+        std::pop_heap(s->values.begin(), s->values.end(), Below);
+        s->values.pop_back();
+      } else if (s->values.empty() || Below(s->values.front(), r)) {
+        // Above every value held: this retraction came before its row.
+        std::pop_heap(s->retracted.begin(), s->retracted.end(), Below);
+        T v = std::move(s->retracted.back());
+        s->retracted.pop_back();
+        AddNegative(s, std::move(v), 1);
+        continue;
+      } else {
+        return;  // below the top: cancelled when it surfaces
+      }
+      std::pop_heap(s->retracted.begin(), s->retracted.end(), Below);
+      s->retracted.pop_back();
+    }
+  }
+  // Cancels every retraction against its equal value: sorts both, walks them together.
+  static void Compact(Slot* s) {
+    if (s->negative) {  // pending negatives join the retractions
+      for (auto& [v, count] : *s->negative) {
+        for (int64_t i = 0; i < count; ++i) s->retracted.push_back(v);
+        for (int64_t i = 0; i > count; --i) s->values.push_back(v);
+      }
+      s->negative.reset();
+    }
+    std::sort(s->values.begin(), s->values.end(), Below);
+    std::sort(s->retracted.begin(), s->retracted.end(), Below);
+    size_t kept = 0, i = 0, j = 0;
+    while (i < s->values.size()) {
+      if (j == s->retracted.size() || Below(s->values[i], s->retracted[j])) {
+        if (kept != i) s->values[kept] = std::move(s->values[i]);
+        ++kept;
+        ++i;
+      } else if (Below(s->retracted[j], s->values[i])) {
+        AddNegative(s, std::move(s->retracted[j++]), 1);
+      } else {
+        ++i;
+        ++j;
+      }
+    }
+    for (; j < s->retracted.size(); ++j) AddNegative(s, std::move(s->retracted[j]), 1);
+    s->values.resize(kept);
+    s->retracted.clear();
+    if (s->values.capacity() > 2 * s->values.size() + 16) s->values.shrink_to_fit();
+    if (s->retracted.capacity() > 64) s->retracted.shrink_to_fit();
+    std::make_heap(s->values.begin(), s->values.end(), Below);
+  }
+
+  // Merge (or Subtract) group src of `other` into group dst: its values become additions (or
+  // retractions) and its retractions the opposite; then one compaction settles everything.
+  void Combine(const AggregateState& other, uint32_t src, uint32_t dst, bool subtract) {
+    SLUICE_DCHECK(dynamic_cast<const HeapMinMaxBase*>(&other) != nullptr,
+                  "merging unrelated states");
+    Slot from = CopyOf(static_cast<const HeapMinMaxBase&>(other).slots_[src]);
+    Slot& to = slots_[dst];
+    std::vector<T>& plus = subtract ? to.retracted : to.values;
+    std::vector<T>& minus = subtract ? to.values : to.retracted;
+    for (T& v : from.values) plus.push_back(std::move(v));
+    for (T& v : from.retracted) minus.push_back(std::move(v));
+    if (from.negative) {
+      for (auto& [v, count] : *from.negative) {
+        for (int64_t i = 0; i < count; ++i) minus.push_back(v);
+        for (int64_t i = 0; i > count; --i) plus.push_back(v);
+      }
+    }
+    Compact(&to);
+  }
+  static Slot CopyOf(const Slot& s) {
+    Slot copy;
+    copy.values = s.values;
+    copy.retracted = s.retracted;
+    if (s.negative) copy.negative = std::make_unique<std::map<T, int64_t, Less>>(*s.negative);
+    return copy;
+  }
+
+  std::vector<Slot> slots_;
+};
+
+template <typename T>
+struct OrderLessFn {
+  bool operator()(const T& a, const T& b) const { return OrderLess(a, b); }
+};
+
+// Fixed-width values (numbers, dates, times, intervals).
+template <typename T, bool kMax>
+class HeapMinMaxState final : public HeapMinMaxBase<T, OrderLessFn<T>, kMax> {
+ public:
+  explicit HeapMinMaxState(DataType type) : type_(std::move(type)) {}
+
+  Status Update(std::span<const ColumnPtr> args, const uint32_t* groups, int64_t n) override {
+    if (args.empty()) return MissingArgument(args.size(), 1);
+    const T* v = args[0]->raw<T>();
+    ForEachValid(*args[0], n, [&](int64_t i) { this->Add(groups[i], v[i]); });
+    return Status::Ok();
+  }
+  Status Retract(std::span<const ColumnPtr> args, const uint32_t* groups, int64_t n) override {
+    if (args.empty()) return MissingArgument(args.size(), 1);
+    const T* v = args[0]->raw<T>();
+    ForEachValid(*args[0], n, [&](int64_t i) { this->Remove(groups[i], v[i]); });
+    return Status::Ok();
+  }
+  Result<ColumnPtr> Finalize(const uint32_t* groups, int64_t n) const override {
+    return MakeFixedResult<T>(type_, groups, n, [&](uint32_t g, T* out) {
+      const T* v = this->Extreme(g);
+      if (v) *out = *v;
+      return v != nullptr;
+    });
+  }
+
+ private:
+  DataType type_;
+};
+
+// Text and BYTEA (in byte order), arrays and structs (compared as values, slow path).
+template <typename T, typename Less, bool kMax>
+class ObjectHeapMinMaxState final : public HeapMinMaxBase<T, Less, kMax> {
+ public:
+  explicit ObjectHeapMinMaxState(DataType type) : type_(std::move(type)) {}
+
+  Status Update(std::span<const ColumnPtr> args, const uint32_t* groups, int64_t n) override {
+    return Apply(args, groups, n, false);
+  }
+  Status Retract(std::span<const ColumnPtr> args, const uint32_t* groups, int64_t n) override {
+    return Apply(args, groups, n, true);
+  }
+  Result<ColumnPtr> Finalize(const uint32_t* groups, int64_t n) const override {
+    ColumnBuilder b(type_);
+    b.Reserve(n);
+    for (int64_t j = 0; j < n; ++j) {
+      const T* v = this->Extreme(groups[j]);
+      if (!v) {
+        b.AppendNull();
+      } else if constexpr (std::is_same_v<T, std::string>) {
+        b.AppendString(*v);
+      } else {
+        b.AppendValue(*v);
+      }
+    }
+    return b.Finish();
+  }
+
+ private:
+  Status Apply(std::span<const ColumnPtr> args, const uint32_t* groups, int64_t n, bool retract) {
+    if (args.empty()) return MissingArgument(args.size(), 1);
+    const Column& a = *args[0];
+    if (a.type.id() == TypeId::kNull) return Status::Ok();
+    ForEachValid(a, n, [&](int64_t i) {
+      T v;
+      if constexpr (std::is_same_v<T, std::string>) {
+        v.assign(a.GetString(i));
+      } else {
+        v = a.GetValue(i);
+      }
+      if (retract) {
+        this->Remove(groups[i], std::move(v));
+      } else {
+        this->Add(groups[i], std::move(v));
+      }
+    });
+    return Status::Ok();
+  }
+
+  DataType type_;
+};
+
+struct ValueLess {
+  bool operator()(const Value& a, const Value& b) const { return types::CompareValues(a, b) < 0; }
+};
+
+template <bool kMax>
+using StringHeapMinMaxState = ObjectHeapMinMaxState<std::string, std::less<>, kMax>;
+template <bool kMax>
+using ValueHeapMinMaxState = ObjectHeapMinMaxState<Value, ValueLess, kMax>;
+
+// ---------------------------------------------------------------------------------------------
 // bool_and, bool_or (and min/max of BOOLEAN): counts of inputs and of TRUE inputs, which makes
 // them invertible.
 
@@ -476,17 +830,11 @@ class BoolState final : public SlotState<BoolSlot> {
   explicit BoolState(bool is_and) : and_(is_and) {}
 
   Status Update(std::span<const ColumnPtr> args, const uint32_t* groups, int64_t n) override {
-    if (args.empty()) return MissingArgument(args.size(), 1);
-    const Column& a = *args[0];
-    if (a.type.id() == TypeId::kNull) return Status::Ok();
-    const uint8_t* bits = a.values->data();
-    BoolSlot* s = slots_.data();
-    ForEachValid(a, n, [&](int64_t i) {
-      BoolSlot& slot = s[groups[i]];
-      ++slot.count;
-      slot.trues += batch::GetBit(bits, i);
-    });
-    return Status::Ok();
+    return Count<1>(args, groups, n);
+  }
+  bool retractable() const override { return true; }
+  Status Retract(std::span<const ColumnPtr> args, const uint32_t* groups, int64_t n) override {
+    return Count<-1>(args, groups, n);
   }
   void Merge(const AggregateState& other, uint32_t src, uint32_t dst) override {
     const BoolSlot& from = Same<BoolState>(other).slots_[src];
@@ -508,6 +856,21 @@ class BoolState final : public SlotState<BoolSlot> {
   }
 
  private:
+  template <int kSign>
+  Status Count(std::span<const ColumnPtr> args, const uint32_t* groups, int64_t n) {
+    if (args.empty()) return MissingArgument(args.size(), 1);
+    const Column& a = *args[0];
+    if (a.type.id() == TypeId::kNull) return Status::Ok();
+    const uint8_t* bits = a.values->data();
+    BoolSlot* s = slots_.data();
+    ForEachValid(a, n, [&](int64_t i) {
+      BoolSlot& slot = s[groups[i]];
+      slot.count += kSign;
+      slot.trues += kSign * batch::GetBit(bits, i);
+    });
+    return Status::Ok();
+  }
+
   bool and_;
 };
 
@@ -559,8 +922,25 @@ class BitState final : public SlotState<BitSlot<T>> {
     Apply(&slots_[dst].value, from.value);
     slots_[dst].count += from.count;
   }
-  // XOR is its own inverse; AND and OR forget what they absorbed.
+  // XOR is its own inverse; AND and OR forget what they absorbed (BitCountState retracts them).
   bool invertible() const override { return kOp == BitOp::kXor; }
+  bool retractable() const override { return kOp == BitOp::kXor; }
+  Status Retract(std::span<const ColumnPtr> args, const uint32_t* groups, int64_t n) override {
+    if constexpr (kOp != BitOp::kXor) {
+      return AggregateState::Retract(args, groups, n);
+    } else {
+      if (args.empty()) return MissingArgument(args.size(), 1);
+      const Column& a = *args[0];
+      const T* v = a.raw<T>();
+      BitSlot<T>* s = slots_.data();
+      ForEachValid(a, n, [&](int64_t i) {
+        BitSlot<T>& slot = s[groups[i]];
+        slot.value ^= v[i];
+        --slot.count;
+      });
+      return Status::Ok();
+    }
+  }
   void Subtract(const AggregateState& other, uint32_t src, uint32_t dst) override {
     if constexpr (kOp == BitOp::kXor) {
       const BitSlot<T>& from = Base::template Same<BitState>(other).slots_[src];
@@ -576,6 +956,80 @@ class BitState final : public SlotState<BitSlot<T>> {
   }
 
  private:
+  DataType type_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// bit_and and bit_or over an updating input: per group the number of inputs and, for each bit,
+// the number of inputs with that bit set. A bit of bit_and is set when every input has it, of
+// bit_or when one has; both survive retraction.
+
+template <typename T>
+struct BitCountSlot {
+  int64_t count = 0;
+  std::array<int64_t, sizeof(T) * 8> ones{};
+};
+
+template <typename T, BitOp kOp>
+class BitCountState final : public SlotState<BitCountSlot<T>> {
+  using Base = SlotState<BitCountSlot<T>>;
+  using Base::slots_;
+  using U = std::make_unsigned_t<T>;
+  static constexpr int kBits = sizeof(T) * 8;
+  static_assert(kOp != BitOp::kXor, "bit_xor retracts with BitState");
+
+ public:
+  explicit BitCountState(DataType type) : type_(std::move(type)) {}
+
+  Status Update(std::span<const ColumnPtr> args, const uint32_t* groups, int64_t n) override {
+    return Count<1>(args, groups, n);
+  }
+  bool retractable() const override { return true; }
+  Status Retract(std::span<const ColumnPtr> args, const uint32_t* groups, int64_t n) override {
+    return Count<-1>(args, groups, n);
+  }
+  void Merge(const AggregateState& other, uint32_t src, uint32_t dst) override {
+    Combine(other, src, dst, 1);
+  }
+  bool invertible() const override { return true; }
+  void Subtract(const AggregateState& other, uint32_t src, uint32_t dst) override {
+    Combine(other, src, dst, -1);
+  }
+  Result<ColumnPtr> Finalize(const uint32_t* groups, int64_t n) const override {
+    return MakeFixedResult<T>(type_, groups, n, [&](uint32_t g, T* out) {
+      const BitCountSlot<T>& s = slots_[g];
+      U v = 0;
+      for (int b = 0; b < kBits; ++b) {
+        bool set = kOp == BitOp::kAnd ? s.ones[b] == s.count : s.ones[b] > 0;
+        v |= static_cast<U>(static_cast<U>(set) << b);
+      }
+      *out = static_cast<T>(v);
+      return s.count > 0;
+    });
+  }
+
+ private:
+  template <int kSign>
+  Status Count(std::span<const ColumnPtr> args, const uint32_t* groups, int64_t n) {
+    if (args.empty()) return MissingArgument(args.size(), 1);
+    const Column& a = *args[0];
+    const T* v = a.raw<T>();
+    BitCountSlot<T>* s = slots_.data();
+    ForEachValid(a, n, [&](int64_t i) {
+      BitCountSlot<T>& slot = s[groups[i]];
+      U x = static_cast<U>(v[i]);
+      slot.count += kSign;
+      for (int b = 0; b < kBits; ++b) slot.ones[b] += kSign * static_cast<int64_t>((x >> b) & 1);
+    });
+    return Status::Ok();
+  }
+  void Combine(const AggregateState& other, uint32_t src, uint32_t dst, int64_t sign) {
+    const BitCountSlot<T> from = Base::template Same<BitCountState>(other).slots_[src];
+    BitCountSlot<T>& to = slots_[dst];
+    to.count += sign * from.count;
+    for (int b = 0; b < kBits; ++b) to.ones[b] += sign * from.ones[b];
+  }
+
   DataType type_;
 };
 
@@ -598,18 +1052,29 @@ Result<BoundAggregate> BindMinMax(const std::string& name, const AggregateBindIn
       break;
     case TypeId::kUtf8:
     case TypeId::kBinary:
-      fn = MakeFunction([t] { return std::make_unique<StringMinMaxState<kMax>>(t); });
+      if (in.retracting) {
+        fn = MakeFunction([t] { return std::make_unique<StringHeapMinMaxState<kMax>>(t); });
+      } else {
+        fn = MakeFunction([t] { return std::make_unique<StringMinMaxState<kMax>>(t); });
+      }
       break;
     case TypeId::kNull:
     case TypeId::kList:
     case TypeId::kStruct:
-      fn = MakeFunction([t] { return std::make_unique<ValueMinMaxState<kMax>>(t); });
+      if (in.retracting) {
+        fn = MakeFunction([t] { return std::make_unique<ValueHeapMinMaxState<kMax>>(t); });
+      } else {
+        fn = MakeFunction([t] { return std::make_unique<ValueMinMaxState<kMax>>(t); });
+      }
       break;
     default:
       fn = VisitFixedType(
           t.id(),
           [&](auto tag) -> std::shared_ptr<const AggregateFunction> {
             using T = typename decltype(tag)::type;
+            if (in.retracting) {
+              return MakeFunction([t] { return std::make_unique<HeapMinMaxState<T, kMax>>(t); });
+            }
             return MakeFunction([t] { return std::make_unique<MinMaxState<T, kMax>>(t); });
           },
           []() -> std::shared_ptr<const AggregateFunction> { return nullptr; });
@@ -641,8 +1106,14 @@ Result<BoundAggregate> BindBit(const std::string& name, const AggregateBindInput
       t.id(),
       [&](auto tag) -> Result<BoundAggregate> {
         using T = typename decltype(tag)::type;
-        BoundAggregate b =
-            MakeBound({t}, t, MakeFunction([t] { return std::make_unique<BitState<T, kOp>>(t); }));
+        std::shared_ptr<const AggregateFunction> fn;
+        if constexpr (kOp != BitOp::kXor) {
+          if (in.retracting) {
+            fn = MakeFunction([t] { return std::make_unique<BitCountState<T, kOp>>(t); });
+          }
+        }
+        if (!fn) fn = MakeFunction([t] { return std::make_unique<BitState<T, kOp>>(t); });
+        BoundAggregate b = MakeBound({t}, t, std::move(fn));
         b.distinct = in.distinct && kOp != BitOp::kXor;  // x & x = x | x = x; not so for xor
         return b;
       },
@@ -663,7 +1134,8 @@ void RegisterBasicAggregates(AggregateDefinitions* defs) {
          SLUICE_RETURN_NOT_OK(CheckArity(name, in, 1, "* or one value of any type"));
          const DataType& t = in.types[0];
          if (in.distinct) {
-           BoundAggregate b = MakeBound({t}, types::Int64(), MakeCountDistinctFunction(t));
+           BoundAggregate b =
+               MakeBound({t}, types::Int64(), MakeCountDistinctFunction(t, in.retracting));
            b.distinct = true;
            return b;
          }

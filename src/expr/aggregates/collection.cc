@@ -198,7 +198,8 @@ class StringAggState final : public SlotState<TextSlot> {
 };
 
 // ---------------------------------------------------------------------------------------------
-// median and percentile_cont: exact, keeping every non-NULL value of the group.
+// median and percentile_cont: exact, keeping every non-NULL value of the group (so they can
+// also retract one).
 
 // PostgreSQL's percentile_cont over values sorted ascending: linear interpolation between the
 // two values around position fraction * (n - 1).
@@ -220,6 +221,24 @@ class PercentileState final : public SlotState<std::vector<double>> {
     const Column& a = *args[0];
     const double* v = a.raw<double>();
     ForEachValid(a, n, [&](int64_t i) { slots_[groups[i]].push_back(v[i]); });
+    return Status::Ok();
+  }
+  // Removes one copy of each value: a scan of the group's values, which Finalize sorts anyway.
+  // A value the group does not hold is ignored.
+  bool retractable() const override { return true; }
+  Status Retract(std::span<const ColumnPtr> args, const uint32_t* groups, int64_t n) override {
+    if (args.empty()) return Status::Internal("percentile: missing argument");
+    const Column& a = *args[0];
+    const double* v = a.raw<double>();
+    ForEachValid(a, n, [&](int64_t i) {
+      std::vector<double>& values = slots_[groups[i]];
+      double x = v[i];
+      auto it = std::find_if(values.begin(), values.end(),
+                             [x](double y) { return y == x || (y != y && x != x); });
+      if (it == values.end()) return;
+      *it = values.back();
+      values.pop_back();
+    });
     return Status::Ok();
   }
   void Merge(const AggregateState& other, uint32_t src, uint32_t dst) override {

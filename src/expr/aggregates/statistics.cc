@@ -5,7 +5,8 @@
 // sum of squared deviations from the mean, updated with the Youngs-Cramer recurrence), plus
 // Sy, Syy, Sxy for two variables. Unlike sums of squares, these do not lose every digit to
 // cancellation when the mean is large. Merge is PostgreSQL's combine function; Subtract solves
-// that combination for the unknown part, so sliding windows can remove a pane.
+// that combination for the unknown part, so sliding windows can remove a pane; Retract removes
+// a row the same way.
 
 #include <cmath>
 #include <limits>
@@ -24,6 +25,14 @@ struct MomentSlot {
   double n = 0;
   double sx = 0;
   double sxx = 0;
+};
+
+// A variance group: the moments of its finite inputs, and how many inputs were infinite or
+// NaN (any makes the variance NaN). Keeping those apart lets a retraction of the last Inf give
+// back the variance of the rest, where accumulating it would have left NaN for good.
+struct VarianceSlot {
+  MomentSlot finite;
+  int64_t nonfinite = 0;
 };
 
 // Adds x to (n, sx, sxx).
@@ -72,7 +81,7 @@ inline void Uncombine(MomentSlot* c, const MomentSlot& b) {
 
 enum class VarianceFinal { kVarPop, kVarSamp, kStddevPop, kStddevSamp };
 
-class VarianceState final : public SlotState<MomentSlot> {
+class VarianceState final : public SlotState<VarianceSlot> {
  public:
   explicit VarianceState(VarianceFinal f) : final_(f) {}
 
@@ -80,26 +89,52 @@ class VarianceState final : public SlotState<MomentSlot> {
     if (args.empty()) return Status::Internal("variance: missing argument");
     const Column& a = *args[0];
     const double* v = a.raw<double>();
-    MomentSlot* s = slots_.data();
+    VarianceSlot* s = slots_.data();
     ForEachValid(a, n, [&](int64_t i) {
-      MomentSlot& slot = s[groups[i]];
-      Accumulate(v[i], &slot.n, &slot.sx, &slot.sxx);
+      VarianceSlot& slot = s[groups[i]];
+      if (std::isfinite(v[i])) [[likely]] {
+        Accumulate(v[i], &slot.finite.n, &slot.finite.sx, &slot.finite.sxx);
+      } else {
+        ++slot.nonfinite;
+      }
+    });
+    return Status::Ok();
+  }
+  bool retractable() const override { return true; }
+  // Removes one input as Subtract removes a part of one row.
+  Status Retract(std::span<const ColumnPtr> args, const uint32_t* groups, int64_t n) override {
+    if (args.empty()) return Status::Internal("variance: missing argument");
+    const Column& a = *args[0];
+    const double* v = a.raw<double>();
+    VarianceSlot* s = slots_.data();
+    ForEachValid(a, n, [&](int64_t i) {
+      VarianceSlot& slot = s[groups[i]];
+      if (std::isfinite(v[i])) [[likely]] {
+        Uncombine(&slot.finite, MomentSlot{1, v[i], 0});
+      } else {
+        --slot.nonfinite;
+      }
     });
     return Status::Ok();
   }
   void Merge(const AggregateState& other, uint32_t src, uint32_t dst) override {
-    Combine(&slots_[dst], Same<VarianceState>(other).slots_[src]);
+    const VarianceSlot& from = Same<VarianceState>(other).slots_[src];
+    Combine(&slots_[dst].finite, from.finite);
+    slots_[dst].nonfinite += from.nonfinite;
   }
   bool invertible() const override { return true; }
   void Subtract(const AggregateState& other, uint32_t src, uint32_t dst) override {
-    Uncombine(&slots_[dst], Same<VarianceState>(other).slots_[src]);
+    const VarianceSlot& from = Same<VarianceState>(other).slots_[src];
+    Uncombine(&slots_[dst].finite, from.finite);
+    slots_[dst].nonfinite -= from.nonfinite;
   }
   Result<ColumnPtr> Finalize(const uint32_t* groups, int64_t n) const override {
     return MakeFixedResult<double>(types::Float64(), groups, n, [&](uint32_t g, double* out) {
-      const MomentSlot& s = slots_[g];
+      const MomentSlot& s = slots_[g].finite;
+      double count = s.n + static_cast<double>(slots_[g].nonfinite);
       bool samp = final_ == VarianceFinal::kVarSamp || final_ == VarianceFinal::kStddevSamp;
-      if (s.n < (samp ? 2 : 1)) return false;
-      double var = s.sxx / (samp ? s.n - 1 : s.n);
+      if (count < (samp ? 2 : 1)) return false;
+      double var = slots_[g].nonfinite > 0 ? kNaN : s.sxx / (samp ? s.n - 1 : s.n);
       *out = final_ == VarianceFinal::kStddevPop || final_ == VarianceFinal::kStddevSamp
                  ? std::sqrt(var)
                  : var;
@@ -264,6 +299,19 @@ class RegrState final : public SlotState<RegrSlot> {
     RegrSlot* s = slots_.data();
     ForEachValidAll(args.subspan(0, 2), n,
                     [&](int64_t i) { AccumulatePair(&s[groups[i]], y[i], x[i]); });
+    return Status::Ok();
+  }
+  // A non-finite input (Inf, NaN) makes the sums it entered NaN until every row of the group
+  // is retracted (PostgreSQL has no inverse for these aggregates at all).
+  bool retractable() const override { return true; }
+  Status Retract(std::span<const ColumnPtr> args, const uint32_t* groups, int64_t n) override {
+    if (args.size() < 2) return Status::Internal("regression aggregate: missing arguments");
+    const double* y = args[0]->raw<double>();
+    const double* x = args[1]->raw<double>();
+    RegrSlot* s = slots_.data();
+    ForEachValidAll(args.subspan(0, 2), n, [&](int64_t i) {
+      UncombinePair(&s[groups[i]], RegrSlot{1, x[i], 0, y[i], 0, 0});
+    });
     return Status::Ok();
   }
   void Merge(const AggregateState& other, uint32_t src, uint32_t dst) override {

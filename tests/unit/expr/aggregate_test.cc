@@ -9,6 +9,7 @@
 #include <cmath>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -1063,6 +1064,509 @@ TEST(AggregateTest, DistinctOfNestedValues) {
   agg.distinct = true;
   ExpectSame(Expect(agg), {Value::Nested(nested, {lv({I(1)}), lv({I(2)})})},
              "array_agg(DISTINCT int[])");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Retraction (aggregates over an updating input)
+
+// One aggregate bound for an updating input, over `groups` groups, fed value by value.
+class Retracting {
+ public:
+  Retracting(const std::string& name, std::vector<DataType> types, int64_t groups = 1,
+             bool distinct = false, bool star = false,
+             std::vector<std::optional<Value>> constants = {}) {
+    AggregateBindInput in;
+    in.types = std::move(types);
+    in.constants = std::move(constants);
+    in.constants.resize(in.types.size());
+    in.distinct = distinct;
+    in.star = star;
+    in.retracting = true;
+    auto b = AggregateRegistry::Get().Bind(name, in);
+    EXPECT_TRUE(b.ok()) << name << ": " << b.status().ToString();
+    if (!b.ok()) return;
+    bound_ = *b;
+    in_types_ = in.types;
+    state_ = bound_.function->NewState();
+    state_->Resize(groups);
+    EXPECT_TRUE(state_->retractable()) << name;
+  }
+  bool ok() const { return state_ != nullptr; }
+  // Adds (or retracts) one row per element of `columns[0]` (one vector per argument) to the
+  // given groups.
+  void Add(const std::vector<std::vector<Value>>& columns, const std::vector<uint32_t>& groups) {
+    Feed(columns, groups, false);
+  }
+  void Remove(const std::vector<std::vector<Value>>& columns, const std::vector<uint32_t>& groups) {
+    Feed(columns, groups, true);
+  }
+  // count(*): n rows in group g.
+  void AddRows(uint32_t g, int n, bool retract = false) {
+    std::vector<uint32_t> groups(static_cast<size_t>(n), g);
+    Status st =
+        retract ? state_->Retract({}, groups.data(), n) : state_->Update({}, groups.data(), n);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+  }
+  std::vector<Value> Final() const {
+    auto r = FinalizeAll(*state_, state_->num_groups(), bound_.return_type);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : std::vector<Value>{};
+  }
+  AggregateState& state() { return *state_; }
+  const BoundAggregate& bound() const { return bound_; }
+
+ private:
+  void Feed(const std::vector<std::vector<Value>>& columns, const std::vector<uint32_t>& groups,
+            bool retract) {
+    std::vector<ColumnPtr> args;
+    for (size_t a = 0; a < columns.size(); ++a) {
+      auto cast = CastColumn(Col(in_types_[a], columns[a]), bound_.arg_types[a]);
+      ASSERT_TRUE(cast.ok()) << cast.status().ToString();
+      args.push_back(*cast);
+    }
+    int64_t n = static_cast<int64_t>(groups.size());
+    Status st =
+        retract ? state_->Retract(args, groups.data(), n) : state_->Update(args, groups.data(), n);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+  }
+
+  BoundAggregate bound_;
+  std::vector<DataType> in_types_;
+  std::unique_ptr<AggregateState> state_;
+};
+
+TEST(AggregateRetractTest, CountBackToZero) {
+  Retracting star("count", {}, 2, false, true);
+  ASSERT_TRUE(star.ok());
+  star.AddRows(0, 3);
+  star.AddRows(1, 1);
+  star.AddRows(0, 2, true);
+  ExpectSame(star.Final(), {L(1), L(1)}, "count(*) 3 - 2");
+  star.AddRows(0, 1, true);
+  star.AddRows(1, 1, true);
+  ExpectSame(star.Final(), {L(0), L(0)}, "count(*) back to 0");
+
+  // count(x) ignores NULLs both ways.
+  Retracting count("count", {kInt});
+  ASSERT_TRUE(count.ok());
+  count.Add({{I(1), Null(kInt), I(2)}}, {0, 0, 0});
+  count.Remove({{Null(kInt)}}, {0});
+  ExpectSame(count.Final(), {L(2)}, "count(x) after retracting a NULL");
+  count.Remove({{I(2), I(1)}}, {0, 0});
+  ExpectSame(count.Final(), {L(0)}, "count(x) emptied");
+}
+
+TEST(AggregateRetractTest, SumAndAvgWithNulls) {
+  // Group 0 gets 1, NULL, 5, 10; group 1 gets NULL only.
+  Retracting sum("sum", {kInt}, 2);
+  Retracting avg("avg", {kInt}, 2);
+  ASSERT_TRUE(sum.ok() && avg.ok());
+  std::vector<std::vector<Value>> rows = {{I(1), Null(kInt), I(5), I(10), Null(kInt)}};
+  std::vector<uint32_t> groups = {0, 0, 0, 0, 1};
+  sum.Add(rows, groups);
+  avg.Add(rows, groups);
+  ExpectSame(sum.Final(), {L(16), Null(kBigint)}, "sum");
+  ExpectSame(avg.Final(), {D(16.0 / 3), Null(kDouble)}, "avg");
+  // Retracting the NULLs changes nothing; retracting 10 leaves 1 + 5.
+  std::vector<std::vector<Value>> gone = {{Null(kInt), I(10), Null(kInt)}};
+  sum.Remove(gone, {0, 0, 1});
+  avg.Remove(gone, {0, 0, 1});
+  ExpectSame(sum.Final(), {L(6), Null(kBigint)}, "sum after retraction");
+  ExpectSame(avg.Final(), {D(3), Null(kDouble)}, "avg after retraction");
+  // Retracting the last values: NULL again (not 0).
+  sum.Remove({{I(1), I(5)}}, {0, 0});
+  avg.Remove({{I(1), I(5)}}, {0, 0});
+  ExpectSame(sum.Final(), {Null(kBigint), Null(kBigint)}, "sum emptied");
+  ExpectSame(avg.Final(), {Null(kDouble), Null(kDouble)}, "avg emptied");
+
+  // Float sums restart from an exact 0, and an infinity can be retracted.
+  double inf = std::numeric_limits<double>::infinity();
+  Retracting fsum("sum", {kDouble});
+  ASSERT_TRUE(fsum.ok());
+  fsum.Add({{D(0.1), D(0.2), D(inf)}}, {0, 0, 0});
+  ExpectSame(fsum.Final(), {D(inf)}, "sum with Inf");
+  fsum.Add({{D(-inf)}}, {0});
+  ExpectSame(fsum.Final(), {D(std::nan(""))}, "Inf + -Inf");
+  fsum.Remove({{D(inf), D(-inf)}}, {0, 0});
+  ExpectSame(fsum.Final(), {D(0.1 + 0.2)}, "infinities retracted");
+  fsum.Remove({{D(0.1), D(0.2)}}, {0, 0});
+  fsum.Add({{D(7)}}, {0});
+  EXPECT_EQ(fsum.Final()[0].double_value(), 7.0) << "no rounding residue";
+
+  // Decimals stay exact.
+  DataType dec = DataType::Decimal(10, 2);
+  Retracting dsum("sum", {dec});
+  ASSERT_TRUE(dsum.ok());
+  dsum.Add({{Value::Decimal(dec, 150), Value::Decimal(dec, 275)}}, {0, 0});
+  dsum.Remove({{Value::Decimal(dec, 150)}}, {0});
+  ExpectSame(dsum.Final(), {Value::Decimal(DataType::Decimal(38, 2), 275)}, "sum(decimal)");
+}
+
+TEST(AggregateRetractTest, MaxAfterDeletingTheExtreme) {
+  Retracting max("max", {kInt}, 2);
+  Retracting min("min", {kInt}, 2);
+  ASSERT_TRUE(max.ok() && min.ok());
+  // Group 0: 5, 9, 9, 3, NULL; group 1: 4.
+  std::vector<std::vector<Value>> rows = {{I(5), I(9), I(9), I(3), Null(kInt), I(4)}};
+  std::vector<uint32_t> groups = {0, 0, 0, 0, 0, 1};
+  max.Add(rows, groups);
+  min.Add(rows, groups);
+  ExpectSame(max.Final(), {I(9), I(4)}, "max");
+  ExpectSame(min.Final(), {I(3), I(4)}, "min");
+  // One of two 9s goes: still 9. The other: 5.
+  max.Remove({{I(9)}}, {0});
+  ExpectSame(max.Final(), {I(9), I(4)}, "max with one 9 left");
+  max.Remove({{I(9)}}, {0});
+  ExpectSame(max.Final(), {I(5), I(4)}, "max after both 9s");
+  // The minimum 3 goes: 5 (the 9s are gone from min's input too).
+  min.Remove({{I(3), I(9), I(9)}}, {0, 0, 0});
+  ExpectSame(min.Final(), {I(5), I(4)}, "min after 3");
+  // Everything goes: NULL; a new value afterwards is the only one.
+  max.Remove({{I(5), I(3), I(4)}}, {0, 0, 1});
+  ExpectSame(max.Final(), {Null(kInt), Null(kInt)}, "max emptied");
+  max.Add({{I(-7)}}, {0});
+  ExpectSame(max.Final(), {I(-7), Null(kInt)}, "max refilled");
+}
+
+TEST(AggregateRetractTest, MinMaxOtherTypes) {
+  Retracting max("max", {kText});
+  ASSERT_TRUE(max.ok());
+  max.Add({{S("pear"), S("apple"), S("zebra"), S("zebra"), Null(kText)}}, {0, 0, 0, 0, 0});
+  max.Remove({{S("zebra"), S("zebra")}}, {0, 0});
+  ExpectSame(max.Final(), {S("pear")}, "max(text)");
+
+  double nan = std::nan("");
+  Retracting dmax("max", {kDouble});
+  ASSERT_TRUE(dmax.ok());
+  dmax.Add({{D(1), D(nan), D(2)}}, {0, 0, 0});
+  ExpectSame(dmax.Final(), {D(nan)}, "NaN is the largest");
+  dmax.Remove({{D(nan)}}, {0});
+  ExpectSame(dmax.Final(), {D(2)}, "after NaN");
+
+  Retracting bmin("min", {types::Bool()});
+  ASSERT_TRUE(bmin.ok());
+  bmin.Add({{B(true), B(false)}}, {0, 0});
+  bmin.Remove({{B(false)}}, {0});
+  ExpectSame(bmin.Final(), {B(true)}, "min(bool)");
+
+  DataType list = DataType::List(kInt);
+  auto lv = [&](std::vector<Value> items) { return Value::Nested(list, std::move(items)); };
+  Retracting lmin("min", {list});
+  ASSERT_TRUE(lmin.ok());
+  lmin.Add({{lv({I(1), I(2)}), lv({I(0)}), lv({I(3)})}}, {0, 0, 0});
+  lmin.Remove({{lv({I(0)})}}, {0});
+  ExpectSame(lmin.Final(), {lv({I(1), I(2)})}, "min(int[])");
+}
+
+TEST(AggregateRetractTest, MinMaxMatchesAMultiset) {
+  std::mt19937_64 rng(7);
+  const uint32_t groups = 5;
+  Retracting max("max", {kBigint}, groups);
+  Retracting min("min", {kBigint}, groups);
+  ASSERT_TRUE(max.ok() && min.ok());
+  std::vector<std::multiset<int64_t>> want(groups);
+  for (int round = 0; round < 200; ++round) {
+    std::vector<Value> add, remove;
+    std::vector<uint32_t> add_g, remove_g;
+    for (int i = 0; i < 20; ++i) {
+      uint32_t g = static_cast<uint32_t>(rng() % groups);
+      if (rng() % 3 == 0 && !want[g].empty()) {
+        // Retract an existing value, often the current extreme.
+        auto it = rng() % 2 ? std::prev(want[g].end()) : want[g].begin();
+        if (rng() % 4 == 0) it = want[g].lower_bound(static_cast<int64_t>(rng() % 50));
+        if (it == want[g].end()) continue;
+        remove.push_back(L(*it));
+        remove_g.push_back(g);
+        want[g].erase(it);
+      } else {
+        int64_t v = static_cast<int64_t>(rng() % 50);
+        add.push_back(L(v));
+        add_g.push_back(g);
+        want[g].insert(v);
+      }
+    }
+    // Additions of a batch first, then its retractions, as the operator applies them.
+    max.Add({add}, add_g);
+    min.Add({add}, add_g);
+    max.Remove({remove}, remove_g);
+    min.Remove({remove}, remove_g);
+    std::vector<Value> want_max, want_min;
+    for (const auto& m : want) {
+      want_max.push_back(m.empty() ? Null(kBigint) : L(*m.rbegin()));
+      want_min.push_back(m.empty() ? Null(kBigint) : L(*m.begin()));
+    }
+    ExpectSame(max.Final(), want_max, "max round " + std::to_string(round));
+    ExpectSame(min.Final(), want_min, "min round " + std::to_string(round));
+  }
+}
+
+TEST(AggregateRetractTest, MinMaxCompactsAndKeepsEarlyRetractions) {
+  Retracting max("max", {kBigint});
+  ASSERT_TRUE(max.ok());
+  std::vector<Value> all, middle;
+  for (int i = 1; i <= 100; ++i) {
+    all.push_back(L(i));
+    if (i > 1 && i < 100) middle.push_back(L(i));
+  }
+  max.Add({all}, std::vector<uint32_t>(all.size(), 0));
+  // Retractions below the maximum pile up (and get compacted) without changing it.
+  max.Remove({middle}, std::vector<uint32_t>(middle.size(), 0));
+  ExpectSame(max.Final(), {L(100)}, "max with the middle retracted");
+  max.Remove({{L(100)}}, {0});
+  ExpectSame(max.Final(), {L(1)}, "only 1 left");
+  // A retraction of a value never added is held until its row comes, and cancels it.
+  max.Remove({{L(500), L(500), L(50)}}, {0, 0, 0});
+  ExpectSame(max.Final(), {L(1)}, "early retractions");
+  max.Add({{L(500), L(50)}}, {0, 0});
+  ExpectSame(max.Final(), {L(1)}, "one 500 and the 50 cancelled");
+  max.Add({{L(500), L(500)}}, {0, 0});
+  ExpectSame(max.Final(), {L(500)}, "the second 500 cancelled, the third counts");
+  max.Remove({{L(1), L(500)}}, {0, 0});
+  ExpectSame(max.Final(), {Null(kBigint)}, "emptied");
+
+  // Merge adds another state's multiset; Subtract removes it.
+  Retracting a("min", {kBigint}), b("min", {kBigint});
+  ASSERT_TRUE(a.ok() && b.ok());
+  a.Add({{L(5), L(3), L(9)}}, {0, 0, 0});
+  b.Add({{L(3), L(2), L(7)}}, {0, 0, 0});
+  b.Remove({{L(2)}}, {0});
+  a.state().Merge(b.state(), 0, 0);
+  ExpectSame(a.Final(), {L(3)}, "merged min");
+  a.Remove({{L(3)}}, {0});
+  ExpectSame(a.Final(), {L(3)}, "the other 3");
+  a.state().Subtract(b.state(), 0, 0);  // removes 3 and 7
+  ExpectSame(a.Final(), {L(5)}, "subtracted");
+  a.state().Merge(a.state(), 0, 0);  // into itself: every value twice
+  a.Remove({{L(5)}}, {0});
+  ExpectSame(a.Final(), {L(5)}, "the copy of 5");
+}
+
+TEST(AggregateRetractTest, CountDistinctWithDuplicates) {
+  Retracting words("count", {kInt}, 2, true);
+  Retracting text("count", {kText}, 1, true);
+  ASSERT_TRUE(words.ok() && text.ok());
+  words.Add({{I(1), I(1), I(2), Null(kInt), I(0), I(0), I(7)}}, {0, 0, 0, 0, 0, 0, 1});
+  ExpectSame(words.Final(), {L(3), L(1)}, "count(DISTINCT int)");
+  words.Remove({{I(1)}}, {0});
+  ExpectSame(words.Final(), {L(3), L(1)}, "one of two 1s retracted");
+  words.Remove({{I(1), Null(kInt), I(0)}}, {0, 0, 0});
+  ExpectSame(words.Final(), {L(2), L(1)}, "both 1s retracted");  // {2, 0}
+  words.Remove({{I(0), I(2), I(7)}}, {0, 0, 1});
+  ExpectSame(words.Final(), {L(0), L(0)}, "emptied");
+  words.Add({{I(2)}}, {0});
+  ExpectSame(words.Final(), {L(1), L(0)}, "refilled");
+
+  text.Add({{S("a"), S("b"), S("a")}}, {0, 0, 0});
+  text.Remove({{S("a")}}, {0});
+  ExpectSame(text.Final(), {L(2)}, "count(DISTINCT text)");
+  text.Remove({{S("a")}}, {0});
+  ExpectSame(text.Final(), {L(1)}, "count(DISTINCT text), no a left");
+}
+
+TEST(AggregateRetractTest, CountDistinctManyWords) {
+  // Enough words to grow the table and exercise deletion in long probe chains.
+  Retracting words("count", {kBigint}, 1, true);
+  ASSERT_TRUE(words.ok());
+  std::vector<Value> all;
+  for (int i = 0; i < 3000; ++i) all.push_back(L(i * 7919));
+  words.Add({all}, std::vector<uint32_t>(all.size(), 0));
+  std::vector<Value> odd;
+  for (size_t i = 1; i < all.size(); i += 2) odd.push_back(all[i]);
+  words.Remove({odd}, std::vector<uint32_t>(odd.size(), 0));
+  ExpectSame(words.Final(), {L(1500)}, "half retracted");
+  words.Add({all}, std::vector<uint32_t>(all.size(), 0));  // the even ones now twice
+  ExpectSame(words.Final(), {L(3000)}, "all back");
+  // Evens 2, odds 1; then evens 1, odds -2 (retractions that came first).
+  words.Remove({all}, std::vector<uint32_t>(all.size(), 0));
+  words.Remove({odd}, std::vector<uint32_t>(odd.size(), 0));
+  words.Remove({odd}, std::vector<uint32_t>(odd.size(), 0));
+  ExpectSame(words.Final(), {L(1500)}, "odd ones negative do not count");
+  words.Add({odd}, std::vector<uint32_t>(odd.size(), 0));
+  words.Add({odd}, std::vector<uint32_t>(odd.size(), 0));
+  ExpectSame(words.Final(), {L(1500)}, "odd ones back to 0");
+  words.Add({odd}, std::vector<uint32_t>(odd.size(), 0));
+  ExpectSame(words.Final(), {L(3000)}, "odd ones at 1");
+  words.Remove({all}, std::vector<uint32_t>(all.size(), 0));
+  ExpectSame(words.Final(), {L(0)}, "all at 0");
+}
+
+TEST(AggregateRetractTest, OtherDistinctAggregates) {
+  Retracting sum("sum", {kInt}, 1, true);
+  ASSERT_TRUE(sum.ok());
+  sum.Add({{I(5), I(5), I(3)}}, {0, 0, 0});
+  ExpectSame(sum.Final(), {L(8)}, "sum(DISTINCT)");
+  sum.Remove({{I(5)}}, {0});
+  ExpectSame(sum.Final(), {L(8)}, "one 5 left");
+  sum.Remove({{I(5)}}, {0});
+  ExpectSame(sum.Final(), {L(3)}, "no 5 left");
+
+  // Order-dependent aggregates work with DISTINCT: the tuples are sorted.
+  DataType list = DataType::List(kInt);
+  Retracting agg("array_agg", {kInt}, 1, true);
+  ASSERT_TRUE(agg.ok());
+  agg.Add({{I(3), I(1), I(3)}}, {0, 0, 0});
+  agg.Remove({{I(1)}}, {0});
+  ExpectSame(agg.Final(), {Value::Nested(list, {I(3)})}, "array_agg(DISTINCT)");
+  Retracting joined("string_agg", {kText, kText}, 1, true, false,
+                    {std::nullopt, std::optional<Value>(S(","))});
+  ASSERT_TRUE(joined.ok());
+  joined.Add({{S("b"), S("a"), S("c")}, {S(","), S(","), S(",")}}, {0, 0, 0});
+  joined.Remove({{S("a")}, {S(",")}}, {0});
+  ExpectSame(joined.Final(), {S("b,c")}, "string_agg(DISTINCT)");
+}
+
+TEST(AggregateRetractTest, BoolsBitsVarianceMedian) {
+  DataType t = types::Bool();
+  Retracting all("bool_and", {t});
+  Retracting any("bool_or", {t});
+  ASSERT_TRUE(all.ok() && any.ok());
+  all.Add({{B(true), B(false), B(true)}}, {0, 0, 0});
+  any.Add({{B(false), B(true), B(false)}}, {0, 0, 0});
+  all.Remove({{B(false)}}, {0});
+  any.Remove({{B(true)}}, {0});
+  ExpectSame(all.Final(), {B(true)}, "bool_and without its false");
+  ExpectSame(any.Final(), {B(false)}, "bool_or without its true");
+
+  Retracting band("bit_and", {kInt});
+  Retracting bor("bit_or", {kInt});
+  Retracting bxor("bit_xor", {kInt});
+  ASSERT_TRUE(band.ok() && bor.ok() && bxor.ok());
+  for (Retracting* r : {&band, &bor, &bxor}) r->Add({{I(12), I(10), I(-1)}}, {0, 0, 0});
+  ExpectSame(band.Final(), {I(8)}, "bit_and");
+  ExpectSame(bor.Final(), {I(-1)}, "bit_or");
+  for (Retracting* r : {&band, &bor, &bxor}) r->Remove({{I(-1), I(10)}}, {0, 0});
+  ExpectSame(band.Final(), {I(12)}, "bit_and retracted");
+  ExpectSame(bor.Final(), {I(12)}, "bit_or retracted");
+  ExpectSame(bxor.Final(), {I(12)}, "bit_xor retracted");
+
+  // var_samp of {1, 2, 3, 10} without 10 is var_samp{1, 2, 3} = 1.
+  double inf = std::numeric_limits<double>::infinity();
+  Retracting var("var_samp", {kDouble});
+  ASSERT_TRUE(var.ok());
+  var.Add({{D(1), D(2), D(3), D(10), D(inf)}}, {0, 0, 0, 0, 0});
+  ExpectSame(var.Final(), {D(std::nan(""))}, "var_samp with Inf");
+  var.Remove({{D(10), D(inf)}}, {0, 0});
+  ExpectSame(var.Final(), {D(1)}, "var_samp retracted");
+  var.Remove({{D(1), D(2)}}, {0, 0});
+  ExpectSame(var.Final(), {Null(kDouble)}, "var_samp of one value");
+
+  Retracting covar("covar_pop", {kDouble, kDouble});
+  ASSERT_TRUE(covar.ok());
+  covar.Add({{D(1), D(2), D(9)}, {D(1), D(2), D(0)}}, {0, 0, 0});
+  covar.Remove({{D(9)}, {D(0)}}, {0});
+  ExpectSame(covar.Final(), {D(0.25)}, "covar_pop of (1,1), (2,2)");
+
+  Retracting median("median", {kInt});
+  ASSERT_TRUE(median.ok());
+  median.Add({{I(1), I(5), I(7), I(100)}}, {0, 0, 0, 0});
+  median.Remove({{I(100)}}, {0});
+  ExpectSame(median.Final(), {D(5)}, "median");
+}
+
+TEST(AggregateRetractTest, BindOnlyRetractableStates) {
+  // Without `retracting`, min and max keep one value per group: not retractable.
+  AggregateBindInput plain;
+  plain.types = {kInt};
+  plain.constants = {std::nullopt};
+  auto b = AggregateRegistry::Get().Bind("max", plain);
+  ASSERT_TRUE(b.ok());
+  EXPECT_FALSE(b->function->NewState()->retractable());
+  EXPECT_FALSE(b->function->NewState()->Retract({}, nullptr, 0).ok());
+
+  auto error = [](const std::string& name, std::vector<DataType> types,
+                  std::vector<std::optional<Value>> constants = {}) {
+    AggregateBindInput in;
+    in.types = std::move(types);
+    in.constants = std::move(constants);
+    in.constants.resize(in.types.size());
+    in.retracting = true;
+    auto r = AggregateRegistry::Get().Bind(name, in);
+    return r.ok() ? Status::Ok() : r.status();
+  };
+  Status st = error("array_agg", {kInt});
+  EXPECT_EQ(st.kind(), ErrorKind::kUser);
+  EXPECT_EQ(st.message().rfind("array_agg() cannot be computed over an updating input (its rows "
+                               "can be retracted); ",
+                               0),
+            0u)
+      << st.message();
+  EXPECT_FALSE(error("string_agg", {kText, kText}, {std::nullopt, S(",")}).ok());
+  EXPECT_FALSE(error("first_value", {kInt}).ok());
+  EXPECT_FALSE(error("last_value", {kInt}).ok());
+  EXPECT_NE(error("approx_distinct", {kInt}).message().find("count(DISTINCT"), std::string::npos);
+  EXPECT_FALSE(error("approx_percentile_cont", {kDouble, kDouble}, {std::nullopt, D(0.5)}).ok());
+  // Everything else binds a retractable state.
+  for (const char* name :
+       {"count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "bit_and", "bit_or",
+        "bit_xor", "var_pop", "var_samp", "stddev", "stddev_pop", "median"}) {
+    DataType t = std::string(name).rfind("bool", 0) == 0 || std::string(name) == "every"
+                     ? types::Bool()
+                     : kBigint;
+    EXPECT_TRUE(error(name, {t}).ok()) << name;
+  }
+  for (const char* name : {"covar_pop", "corr", "regr_slope", "regr_count"}) {
+    EXPECT_TRUE(error(name, {kDouble, kDouble}).ok()) << name;
+  }
+  EXPECT_TRUE(error("percentile_cont", {kDouble, kDouble}, {std::nullopt, D(0.25)}).ok());
+  for (DataType t : {kText, types::Timestamp(), DataType(TypeId::kInterval),
+                     DataType::Decimal(10, 2), DataType::List(kInt), DataType(TypeId::kFloat32)}) {
+    EXPECT_TRUE(error("min", {t}).ok()) << t.ToString();
+    EXPECT_TRUE(error("sum", {t}).ok() || !t.is_numeric()) << t.ToString();
+  }
+}
+
+// Every retractable state: adding rows A and B, then retracting B, equals adding A alone.
+TEST(AggregateRetractTest, RetractUndoesUpdate) {
+  std::mt19937_64 rng(11);
+  const int64_t groups = 6;
+  std::vector<Value> ints, doubles, texts;
+  std::vector<uint32_t> g;
+  for (int i = 0; i < 400; ++i) {
+    g.push_back(static_cast<uint32_t>(rng() % (groups - 1)));  // the last group stays empty
+    bool null = rng() % 7 == 0;
+    int64_t x = static_cast<int64_t>(rng() % 41) - 20;
+    ints.push_back(null ? Null(kBigint) : L(x));
+    doubles.push_back(null ? Null(kDouble) : D(static_cast<double>(x) / 4));
+    texts.push_back(null ? Null(kText) : S(std::string(static_cast<size_t>(x + 20), 'x')));
+  }
+  auto half = [](const std::vector<Value>& v, bool first) {
+    size_t mid = v.size() / 2;
+    return first ? std::vector<Value>(v.begin(), v.begin() + mid)
+                 : std::vector<Value>(v.begin() + mid, v.end());
+  };
+  std::vector<uint32_t> g1(g.begin(), g.begin() + g.size() / 2),
+      g2(g.begin() + g.size() / 2, g.end());
+  struct Case {
+    std::string name;
+    DataType type;
+    const std::vector<Value>* values;
+    bool distinct;
+  };
+  std::vector<Case> cases = {
+      {"count", kBigint, &ints, false},      {"count", kText, &texts, true},
+      {"sum", kBigint, &ints, false},        {"sum", kDouble, &doubles, false},
+      {"avg", kDouble, &doubles, false},     {"min", kBigint, &ints, false},
+      {"max", kText, &texts, false},         {"max", kDouble, &doubles, false},
+      {"bit_and", kBigint, &ints, false},    {"bit_or", kBigint, &ints, false},
+      {"var_pop", kDouble, &doubles, false}, {"stddev_samp", kBigint, &ints, false},
+      {"median", kDouble, &doubles, false},  {"sum", kBigint, &ints, true},
+      {"avg", kDouble, &doubles, true},      {"count", kBigint, &ints, true},
+  };
+  for (const auto& c : cases) {
+    std::string what = c.name + (c.distinct ? "(DISTINCT " : "(") + c.type.ToString() + ")";
+    Retracting both(c.name, {c.type}, groups, c.distinct);
+    Retracting first(c.name, {c.type}, groups, c.distinct);
+    ASSERT_TRUE(both.ok() && first.ok()) << what;
+    both.Add({half(*c.values, true)}, g1);
+    both.Add({half(*c.values, false)}, g2);
+    both.Remove({half(*c.values, false)}, g2);
+    first.Add({half(*c.values, true)}, g1);
+    ExpectSame(both.Final(), first.Final(), what);
+    // And retracting the first half too leaves every group empty.
+    both.Remove({half(*c.values, true)}, g1);
+    Retracting empty(c.name, {c.type}, groups, c.distinct);
+    ExpectSame(both.Final(), empty.Final(), what + " emptied");
+  }
 }
 
 }  // namespace
