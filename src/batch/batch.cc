@@ -9,7 +9,8 @@ std::shared_ptr<Batch> Batch::Select(const std::vector<int32_t>& selected) const
   out->schema = schema;
   out->num_rows = static_cast<int64_t>(selected.size());
   out->columns.reserve(columns.size());
-  for (const auto& c : columns) out->columns.push_back(FilterColumn(*c, selected));
+  // A column left out (null) by an operator that reads only some columns stays out.
+  for (const auto& c : columns) out->columns.push_back(c ? FilterColumn(*c, selected) : nullptr);
   out->event_time = FilterColumn(*event_time, selected);
   if (change_kind) out->change_kind = FilterColumn(*change_kind, selected);
   return out;

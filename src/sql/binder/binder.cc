@@ -171,6 +171,9 @@ types::SchemaPtr SchemaOf(const std::vector<ScopeColumn>& cols) {
   return std::make_shared<types::Schema>(std::move(fields));
 }
 
+// SET updating_ttl's default: state untouched for a day of event time is dropped.
+constexpr int64_t kDefaultUpdatingTtl = int64_t{24} * 3600 * 1000000;
+
 // The value of an interval setting, written INTERVAL '2 seconds' or '2 seconds'; nothing when
 // it is not a positive interval without months.
 std::optional<int64_t> ParseIntervalSetting(std::string text) {
@@ -603,7 +606,9 @@ void StatementBinder::BindInsert(const Statement& stmt) {
   PlanPtr plan =
       CoerceTo(rel, types, names, stmt.query->loc, fmt::format("sink \"{}\"", stmt.name));
 
-  if (plan->updating() && entry->table->format.format != "debezium_json") {
+  // A blackhole discards whatever it gets, changes included.
+  if (plan->updating() && entry->table->format.format != "debezium_json" &&
+      entry->table->connector != "blackhole") {
     FailUser(stmt.query->loc,
              "the query produces updating results ({}), which sink \"{}\" (format '{}') cannot "
              "represent; use a sink with format = 'debezium_json'",
@@ -953,6 +958,13 @@ Relation StatementBinder::BindJoin(const TableRef& t) {
   }
   Relation left = BindTableRef(*t.left);
   Relation right = BindTableRef(*t.right);
+  for (const Relation* side : {&left, &right}) {
+    if (side->window && side->window->spec.kind == exec::WindowSpec::Kind::kHop) {
+      FailNotSupported((side == &left ? t.left : t.right)->loc,
+                       "HOP in FROM is supported with GROUP BY window_start, window_end (a row "
+                       "belongs to several windows); join the aggregated windows instead");
+    }
+  }
   const size_t nl = left.columns.size();
   const size_t nr = right.columns.size();
   std::vector<ScopeColumn> scope = left.columns;
@@ -1017,6 +1029,12 @@ Relation StatementBinder::BindJoin(const TableRef& t) {
     WindowKey a = WindowKeyOf(left_keys[k], scope);
     WindowKey b = WindowKeyOf(right_keys[k], scope);
     if (a.role == TimeRole::kNone || a.role != b.role) continue;
+    // Sessions of one key differ in length: equal ends are not equal sessions, so session
+    // windows are joined as values (an updating join).
+    if (a.window.kind == exec::WindowSpec::Kind::kSession ||
+        b.window.kind == exec::WindowSpec::Kind::kSession) {
+      continue;
+    }
     if (!SameWindow(a.window, b.window)) {
       FailUser(t.loc, "a windowed join needs the same window on both sides, not {} and {}",
                a.window.ToString(), b.window.ToString());
@@ -1105,7 +1123,7 @@ Relation StatementBinder::BindJoin(const TableRef& t) {
   auto join =
       std::const_pointer_cast<LogicalPlan>(MakeJoin(lplan, rplan, type, mode, lk, rk, cond));
   join->window_key = window_key;
-  join->ttl_micros = IntervalSetting("updating_ttl", 24LL * 3600 * 1000000);
+  join->ttl_micros = IntervalSetting("updating_ttl", kDefaultUpdatingTtl);
   if (mode == JoinMode::kInterval) {
     join->lower = *lo;
     join->upper = *hi;
@@ -1119,11 +1137,11 @@ Relation StatementBinder::BindJoin(const TableRef& t) {
   }
   Relation rel;
   rel.columns = scope;
-  if (mode != JoinMode::kWindowed) {
+  for (auto& c : rel.columns) {
+    // A joined row's event time is the later of its two rows': neither time column is it.
+    if (c.role == TimeRole::kEventTime) c.role = TimeRole::kNone;
     // Rows of an updating or interval join are not grouped into their inputs' windows.
-    for (auto& c : rel.columns) {
-      if (c.role != TimeRole::kEventTime) c.role = TimeRole::kNone;
-    }
+    if (mode != JoinMode::kWindowed) c.role = TimeRole::kNone;
   }
   rel.plan = MakeProject(join, std::move(out), SchemaOf(rel.columns));
   return rel;
@@ -1535,13 +1553,17 @@ Relation StatementBinder::BindAggregateSelect(const SelectCore& s, Relation rel)
     key_exprs.push_back(e);
     keys.push_back(bound);
   }
-  if (rel.plan->updating()) {
-    FailNotSupported(s.loc,
-                     "aggregating an updating stream (for example a GROUP BY over a GROUP BY "
-                     "without a window) is not supported yet");
-  }
   // Without a window the aggregate is updating: its results change as rows arrive.
   const bool updating = !window.has_value();
+  // Over an updating input, rows can be retracted: only aggregates that can undo a row.
+  const bool retracting = rel.plan->updating();
+  if (retracting && !updating) {
+    FailNotSupported(s.loc,
+                     "a windowed aggregate over an updating input ({}) is not supported: a "
+                     "window's result is final when it closes, but a later change could still "
+                     "alter it; aggregate without a window instead",
+                     UpdatingCause(*rel.plan));
+  }
   // Aliases by which the select list names the window (TUMBLE(...) AS window).
   std::vector<std::string> window_aliases;
   std::string window_sql = window_expr ? window_expr->ToSql() : std::string("\x01");
@@ -1570,6 +1592,7 @@ Relation StatementBinder::BindAggregateSelect(const SelectCore& s, Relation rel)
       expr::AggregateBindInput in;
       in.distinct = e.distinct;
       in.star = e.star_arg;
+      in.retracting = retracting;
       std::vector<BoundExprPtr> args;
       for (const auto& a : e.args) {
         args.push_back(BindExpr(*a, rel.columns));
@@ -1629,10 +1652,15 @@ Relation StatementBinder::BindAggregateSelect(const SelectCore& s, Relation rel)
   for (size_t a = 0; a < calls.size(); ++a) {
     post.push_back({"", fmt::format("__agg{}", a), calls[a].aggregate.return_type});
   }
-  PlanPtr agg = updating ? MakeUpdatingAggregate(input, static_cast<int>(keys.size()), calls,
-                                                 SchemaOf(post), FlushInterval())
-                         : MakeWindowAggregate(input, *window, static_cast<int>(keys.size()), calls,
-                                               SchemaOf(post));
+  PlanPtr agg;
+  if (updating) {
+    auto u = std::const_pointer_cast<LogicalPlan>(MakeUpdatingAggregate(
+        input, static_cast<int>(keys.size()), calls, SchemaOf(post), FlushInterval()));
+    u->ttl_micros = IntervalSetting("updating_ttl", kDefaultUpdatingTtl);
+    agg = u;
+  } else {
+    agg = MakeWindowAggregate(input, *window, static_cast<int>(keys.size()), calls, SchemaOf(post));
+  }
 
   // Rewrites an expression over the input into one over the aggregate's output.
   std::vector<std::string> key_sql;

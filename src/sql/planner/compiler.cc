@@ -176,8 +176,7 @@ Result<Stream> GraphBuilder::Compile(const PlanPtr& plan) {
       if (!in.ok()) return in.status();
       Keys k = KeysOf(*plan);
       auto op = std::make_shared<exec::UpdatingAggregateFactory>(
-          k.types, plan->aggregates, plan->schema, plan->flush_interval_micros,
-          int64_t{24} * 3600 * 1000000);
+          k.types, plan->aggregates, plan->schema, plan->flush_interval_micros, plan->ttl_micros);
       return AttachKeyed(*in, op, KeyedParallelism(k), k.columns, k.names);
     }
     case PlanKind::kWindowAggregate: {

@@ -70,9 +70,10 @@ std::string LogicalPlan::ToString(int indent) const {
                       drop_late ? " (drops late rows)" : "");
       break;
     case PlanKind::kUpdatingAggregate:
-      s = fmt::format("{}UpdatingAggregate keys {} [{}] {} (updating, flush every {}us)\n", pad,
-                      num_keys, exec::DescribeAggregates(aggregates), schema->ToString(),
-                      flush_interval_micros);
+      s = fmt::format(
+          "{}UpdatingAggregate keys {} [{}] {} (updating, flush every {}us, keys kept {}us)\n", pad,
+          num_keys, exec::DescribeAggregates(aggregates), schema->ToString(), flush_interval_micros,
+          ttl_micros);
       break;
     case PlanKind::kJoin: {
       const char* mode = join_mode == JoinMode::kWindowed   ? "windowed"

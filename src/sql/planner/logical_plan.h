@@ -71,7 +71,7 @@ struct LogicalPlan {
   std::vector<int> left_keys, right_keys;
   expr::BoundExprPtr residual;
   int window_key = -1;           // kWindowed: the key holding the window end
-  int64_t ttl_micros = 0;        // kUpdating
+  int64_t ttl_micros = 0;        // updating joins and aggregates: SET updating_ttl
   int64_t lower = 0, upper = 0;  // kInterval
 
   // kUnnest

@@ -223,10 +223,11 @@ TEST(ResolveTableTest, SingleFileChecksPaths) {
       "table 't': cannot write '" + no_dir + "': directory '" + dir.File("nodir") +
           "' does not exist");
   WriteFile(dir.File("in.json"), "");
-  EXPECT_EQ(ResolveError(
-                {{"connector", "single_file"}, {"path", dir.File("in.json")}, {"type", "source"}},
-                schema, true),
-            "table 't': missing option 'format'; use format = 'json' or 'raw_string'");
+  EXPECT_EQ(
+      ResolveError(
+          {{"connector", "single_file"}, {"path", dir.File("in.json")}, {"type", "source"}}, schema,
+          true),
+      "table 't': missing option 'format'; use format = 'json', 'debezium_json' or 'raw_string'");
   EXPECT_EQ(ResolveError({{"connector", "single_file"}, {"format", "json"}, {"type", "sink"}}),
             "table 't': missing option 'path' for connector 'single_file'");
   EXPECT_EQ(ResolveError({{"connector", "single_file"},
