@@ -70,12 +70,15 @@ class WindowJoinOperator : public runtime::Operator {
     const auto& keys = input == 0 ? spec_.left_keys : spec_.right_keys;
     const Column& ends = *b->columns[static_cast<size_t>(keys[static_cast<size_t>(window_key_)])];
     const int64_t* v = ends.raw<int64_t>();
+    const int64_t* times = b->event_time->raw<int64_t>();
     // Usually every row of a batch belongs to one window (a window aggregate emits a window
     // at a time).
     bool one = !ends.has_nulls();
     for (int64_t i = 1; one && i < b->num_rows; ++i) one = v[i] == v[0];
     if (one) {
-      pending_[v[0]][static_cast<size_t>(input)].push_back(b);
+      Window& w = pending_[v[0]];
+      w.sides[static_cast<size_t>(input)].push_back(b);
+      for (int64_t i = 0; i < b->num_rows; ++i) w.earliest = std::min(w.earliest, times[i]);
       return Status::Ok();
     }
     std::map<int64_t, std::vector<int32_t>> by_end;
@@ -84,21 +87,33 @@ class WindowJoinOperator : public runtime::Operator {
       by_end[v[i]].push_back(static_cast<int32_t>(i));
     }
     for (auto& [end, rows] : by_end) {
-      pending_[end][static_cast<size_t>(input)].push_back(b->Select(rows));
+      Window& w = pending_[end];
+      w.sides[static_cast<size_t>(input)].push_back(b->Select(rows));
+      for (int32_t i : rows) w.earliest = std::min(w.earliest, times[i]);
     }
     return Status::Ok();
   }
 
   Status ProcessWatermark(Watermark wm, runtime::Collector& out) override {
     while (!pending_.empty() && pending_.begin()->first <= wm.time.value) {
-      SLUICE_RETURN_NOT_OK(JoinWindow(pending_.begin()->second, out));
+      SLUICE_RETURN_NOT_OK(JoinWindow(pending_.begin()->second.sides, out));
       pending_.erase(pending_.begin());
     }
-    return out.EmitWatermark(wm);
+    // A joined row's event time is the later of its two rows', which can be behind `wm`
+    // (rows of a window are joined only once the watermark passes its end). So the watermark
+    // passed on is held at the earliest row still waiting: what this operator emits later is
+    // never behind what it has promised (a window aggregate downstream would drop it as late).
+    Watermark held = wm;
+    for (const auto& [end, w] : pending_) {
+      held.time.value = std::min(held.time.value, w.earliest);
+    }
+    if (held <= emitted_) return Status::Ok();
+    emitted_ = held;
+    return out.EmitWatermark(held);
   }
 
   Status OnEndOfInput(runtime::Collector& out) override {
-    for (auto& [end, sides] : pending_) SLUICE_RETURN_NOT_OK(JoinWindow(sides, out));
+    for (auto& [end, w] : pending_) SLUICE_RETURN_NOT_OK(JoinWindow(w.sides, out));
     pending_.clear();
     return Status::Ok();
   }
@@ -189,11 +204,17 @@ class WindowJoinOperator : public runtime::Operator {
     return out;
   }
 
+  // The rows of one window, by side, and the earliest event time among them.
+  struct Window {
+    std::array<std::vector<BatchPtr>, 2> sides;
+    int64_t earliest = std::numeric_limits<int64_t>::max();
+  };
+
   JoinSpec spec_;
   int window_key_;
   std::vector<types::DataType> key_types_;
-  // Window end → the rows of each side.
-  std::map<int64_t, std::array<std::vector<BatchPtr>, 2>> pending_;
+  std::map<int64_t, Window> pending_;  // by window end
+  Watermark emitted_ = Watermark::Min();  // the last watermark passed on
   std::vector<uint32_t> right_groups_, left_groups_;
   std::vector<int32_t> offsets_, cursor_, order_;
 };

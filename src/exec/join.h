@@ -5,7 +5,9 @@
 //
 //   WindowJoin   both inputs are windowed (window aggregates or TUMBLE in FROM); the rows of
 //                one window are buffered until the watermark passes the window's end, then
-//                joined at once. INNER, LEFT, RIGHT and FULL; append-only output.
+//                joined at once. INNER, LEFT, RIGHT and FULL; append-only output. The
+//                watermark passed on is held at the earliest buffered row, so joined rows
+//                (whose times are their rows', behind the window's end) are never late.
 //   HashJoin     updating mode: every row is kept (until updating_ttl of event time has
 //                passed) and joined with the other side's rows as it arrives. Inputs may be
 //                updating; a retracted row retracts what it produced; outer joins emit a row

@@ -17,20 +17,20 @@ exits 1 when anything disagrees (or a query gives no rows on both sides).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import windows_vs_duckdb as base  # noqa: E402  (input generator, DuckDB setup, comparison)
+import windows_vs_duckdb as base  # noqa: E402  (input generator, DuckDB setup)
+from harness import (  # noqa: E402,F401  (CONFIGS and apply_changelog: also joins_vs_duckdb.py)
+    CONFIGS, REPO, apply_changelog, check, duckdb, duckdb_rows, run_sluice as run_sluice_command)
 
-duckdb = base.duckdb
+# CONFIGS (harness.py): p=1, p=4, p=4 with batch_size=1, and that with update_flush_interval
+# 1 microsecond, which makes the changelog carry updates.
 
 SOURCE_DDL = (
     "CREATE TABLE t (ts TIMESTAMP, k TEXT, v BIGINT, x DOUBLE) "
@@ -38,18 +38,6 @@ SOURCE_DDL = (
     "CREATE TABLE out WITH (connector = 'single_file', path = '{output}', "
     "format = 'debezium_json', type = 'sink');\n"
 )
-
-# (label, --parallelism, extra arguments, statements before the INSERT). Results are flushed
-# every update_flush_interval of wall-clock time (default 1 s), so a short run usually writes
-# one insert per group; the last configuration flushes after every batch, which makes the
-# changelog carry updates.
-CONFIGS = [
-    ("p=1", 1, [], ""),
-    ("p=4", 4, [], ""),
-    ("p=4 batch_size=1", 4, ["--set", "batch_size=1"], ""),
-    ("p=4 batch_size=1 flush=1us", 4, ["--set", "batch_size=1"],
-     "SET update_flush_interval = INTERVAL '1 microsecond';\n"),
-]
 
 
 @dataclass
@@ -74,54 +62,6 @@ QUERIES = [
 ]
 
 
-def apply_changelog(path: str):
-    """Returns (final rows, column names of the first after/before image) or raises
-    RuntimeError when the changelog is malformed or removes a row that is not there."""
-    table: Counter[str] = Counter()  # canonical JSON of a row -> multiplicity
-    columns = None
-    ops: Counter[str] = Counter()
-    with open(path) as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            where = f"{path} line {n}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise RuntimeError(f"{where}: invalid JSON ({e}): {line.strip()}")
-            if not isinstance(obj, dict) or set(obj) != {"before", "after", "op"}:
-                raise RuntimeError(f"{where}: not a Debezium change: {line.strip()}")
-            op, before, after = obj["op"], obj["before"], obj["after"]
-            want = {"c": (False, True), "d": (True, False), "u": (True, True)}.get(op)
-            if want is None:
-                raise RuntimeError(f"{where}: unknown op {op!r}")
-            if (before is not None, after is not None) != want:
-                raise RuntimeError(f"{where}: op {op!r} with before={before!r}, after={after!r}")
-            for image in (before, after):
-                if image is None:
-                    continue
-                if not isinstance(image, dict):
-                    raise RuntimeError(f"{where}: row image is not an object: {image!r}")
-                if columns is None:
-                    columns = list(image)
-                elif list(image) != columns:
-                    raise RuntimeError(f"{where}: columns {list(image)}, expected {columns}")
-            if before is not None:
-                key = json.dumps(before, sort_keys=True)
-                if table[key] <= 0:
-                    raise RuntimeError(f"{where}: op {op!r} removes a row that is not in the "
-                                       f"table: {key}")
-                table[key] -= 1
-                if table[key] == 0:
-                    del table[key]
-            if after is not None:
-                table[json.dumps(after, sort_keys=True)] += 1
-            ops[op] += 1
-    rows = [json.loads(key) for key in table.elements()]
-    changes = ", ".join(f"{ops[o]} {o}" for o in "cud")
-    return rows, columns, changes
-
-
 def run_sluice(sluice: str, workdir: str, q: Query, input_path: str, tag: str, p: int,
                extra: list[str], prefix: str):
     sql_path = os.path.join(workdir, f"{q.name}.{tag}.sql")
@@ -129,22 +69,13 @@ def run_sluice(sluice: str, workdir: str, q: Query, input_path: str, tag: str, p
     with open(sql_path, "w") as f:
         f.write(SOURCE_DDL.format(input=input_path, output=out_path)
                 + prefix + f"INSERT INTO out {q.select};\n")
-    cmd = [sluice, "run", sql_path, "--parallelism", str(p)] + extra
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    except subprocess.TimeoutExpired:
-        raise RuntimeError(f"sluice timed out after 300 s ({' '.join(cmd)})")
-    if proc.returncode != 0:
-        raise RuntimeError(f"sluice exited {proc.returncode} ({' '.join(cmd)}):\n"
-                           + proc.stderr.strip())
-    if not os.path.exists(out_path):
-        raise RuntimeError(f"sluice wrote no output file ({' '.join(cmd)})")
+    run_sluice_command([sluice, "run", sql_path, "--parallelism", str(p)] + extra, out_path)
     return apply_changelog(out_path)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("sluice", nargs="?", default=os.path.join(base.REPO, "build/release/sluice"))
+    ap.add_argument("sluice", nargs="?", default=os.path.join(REPO, "build/release/sluice"))
     ap.add_argument("--seed", type=int, default=20240517)
     ap.add_argument("--rows", type=int, default=4000)
     ap.add_argument("--only", default="", help="comma-separated query names")
@@ -183,9 +114,7 @@ def main() -> int:
 
         passed = failed = 0
         for q in queries:
-            cur = con.execute(q.select)
-            exp_cols = [d[0] for d in cur.description]
-            expected = [dict(zip(exp_cols, r)) for r in cur.fetchall()]
+            expected, exp_cols = duckdb_rows(con, q.select)
             for i, (label_cfg, p, extra, prefix) in enumerate(CONFIGS):
                 label = f"{q.name} {label_cfg}"
                 try:
@@ -195,13 +124,7 @@ def main() -> int:
                     print(f"FAIL {label}: {e}")
                     failed += 1
                     continue
-                problems = []
-                if not expected and not actual:
-                    problems.append("  no rows on either side (the query tests nothing)")
-                if act_cols is not None and act_cols != exp_cols:
-                    problems.append(f"  sluice columns {act_cols}, duckdb columns {exp_cols}")
-                else:
-                    problems += base.compare(exp_cols, q.approx, expected, actual)
+                problems = check(expected, exp_cols, actual, act_cols, q.approx)
                 if problems:
                     print(f"FAIL {label}: duckdb {len(expected)} rows, sluice {len(actual)} "
                           f"rows from changes ({changes})")

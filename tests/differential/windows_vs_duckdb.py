@@ -17,35 +17,23 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
-import math
 import os
 import random
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 
-try:
-    import duckdb
-except ImportError:
-    sys.exit("windows_vs_duckdb.py: the duckdb module is missing; run scripts/install-python-deps "
-             "and use build/venv/bin/python")
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (  # noqa: E402,F401  (also used through this module by updating_vs_duckdb.py)
+    DUCKDB_MACROS, REPO, check, compare, duckdb, duckdb_rows, format_ts, norm_value,
+    read_json_lines, run_sluice as run_sluice_command)
 
 # The declared out-of-orderness (watermark = max event time seen - WATERMARK_DELAY) and the
 # largest jitter the generator applies; the jitter must stay below the delay so no row is late.
 WATERMARK_DELAY_S = 60
 MAX_JITTER_S = 20
-
-REL_TOL = 1e-9
-ABS_TOL = 1e-9
-MAX_DIFF_LINES = 10
 
 # ---------------------------------------------------------------------------------------------
 # Input
@@ -118,15 +106,6 @@ def generate_rows(seed: int, n: int) -> list[dict]:
     return rows
 
 
-def format_ts(t: dt.datetime) -> str:
-    s = t.strftime("%Y-%m-%dT%H:%M:%S")
-    if t.microsecond % 1000:
-        s += f".{t.microsecond:06d}"
-    elif t.microsecond:
-        s += f".{t.microsecond // 1000:03d}"
-    return s
-
-
 def write_rows(rows: list[dict], path: str) -> None:
     with open(path, "w") as f:
         for row in rows:
@@ -148,9 +127,7 @@ SOURCE_DDL = (
 
 # DuckDB side: the input with its event time in microseconds since the epoch, and a macro for
 # the epoch-aligned start of the window of width `w` microseconds containing `us`.
-DUCKDB_SETUP = """
-CREATE MACRO bucket(us, w) AS us - (((us % w) + w) % w);
-CREATE MACRO ts_of(us) AS make_timestamp(us);
+DUCKDB_SETUP = DUCKDB_MACROS + """
 CREATE TABLE t AS
   SELECT ts, k, v, x, epoch_us(ts) AS us
   FROM read_json('{input}', format = 'newline_delimited',
@@ -283,93 +260,6 @@ FROM per_key GROUP BY s""",
 ]
 
 # ---------------------------------------------------------------------------------------------
-# Normalization and comparison
-
-TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?$")
-
-
-def norm_value(v):
-    """A comparable form: timestamps as ISO strings (as in the input: no fraction, 3 or 6 digits),
-    integers as int, floats as float, NULL as None."""
-    if isinstance(v, dt.datetime):
-        return format_ts(v)
-    if isinstance(v, str) and TS_RE.match(v):
-        return format_ts(dt.datetime.fromisoformat(v))
-    if isinstance(v, bool):
-        return v
-    if isinstance(v, int):
-        return int(v)
-    if isinstance(v, float):
-        return None if math.isnan(v) else v
-    if hasattr(v, "__int__") and not isinstance(v, str):  # Decimal, HUGEINT
-        f = float(v)
-        return int(v) if f == int(v) else f
-    return v
-
-
-def close(a, b) -> bool:
-    if a is None or b is None:
-        return a is b
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=ABS_TOL)
-    return a == b
-
-
-def compare(columns: list[str], approx: set[str], expected: list[dict], actual: list[dict]):
-    """Compares two lists of rows as multisets. Returns a list of problem lines (empty when
-    they agree). Exact columns form the key; approximate columns are matched within a key."""
-    exact_cols = [c for c in columns if c not in approx]
-    approx_cols = [c for c in columns if c in approx]
-
-    def split(rows):
-        out: dict[tuple, list[tuple]] = {}
-        for r in rows:
-            key = tuple(norm_value(r.get(c)) for c in exact_cols)
-            out.setdefault(key, []).append(tuple(norm_value(r.get(c)) for c in approx_cols))
-        return out
-
-    def show(key, vals):
-        d = dict(zip(exact_cols, key))
-        d.update(zip(approx_cols, vals))
-        return json.dumps({c: d[c] for c in columns})
-
-    def order(vals):  # numbers by value, NULLs first
-        return tuple((x is not None, x if isinstance(x, (int, float)) else repr(x))
-                     for x in vals)
-
-    exp, act = split(expected), split(actual)
-    missing, extra, differ = [], [], []
-    for key in sorted(set(exp) | set(act), key=repr):
-        e = sorted(exp.get(key, []), key=order)
-        a = sorted(act.get(key, []), key=order)
-        if len(e) == len(a) and all(all(close(x, y) for x, y in zip(ev, av))
-                                    for ev, av in zip(e, a)):
-            continue
-        if len(e) == len(a) == 1:
-            differ.append((key, e[0], a[0]))
-            continue
-        ec, ac = Counter(e), Counter(a)
-        for vals in (ec - ac).elements():
-            missing.append(show(key, vals))
-        for vals in (ac - ec).elements():
-            extra.append(show(key, vals))
-
-    problems = []
-    if differ:
-        problems.append(f"  {len(differ)} rows differ in {', '.join(approx_cols)} "
-                        "(duckdb | sluice):")
-        for key, e, a in differ[:MAX_DIFF_LINES]:
-            problems.append(f"    {show(key, e)}\n  | {show(key, a)}")
-    if missing:
-        problems.append(f"  {len(missing)} rows expected (duckdb) but not produced by sluice:")
-        problems += ["    " + m for m in missing[:MAX_DIFF_LINES]]
-    if extra:
-        problems.append(f"  {len(extra)} rows produced by sluice but not expected (duckdb):")
-        problems += ["    " + x for x in extra[:MAX_DIFF_LINES]]
-    return problems
-
-
-# ---------------------------------------------------------------------------------------------
 # Running
 
 
@@ -379,41 +269,12 @@ def run_sluice(sluice: str, workdir: str, q: Query, input_path: str, p: int):
     out_path = os.path.join(workdir, f"{q.name}.p{p}.out.json")
     with open(sql_path, "w") as f:
         f.write(SOURCE_DDL.format(input=input_path, output=out_path) + q.sluice + "\n")
-    try:
-        proc = subprocess.run([sluice, "run", sql_path, "--parallelism", str(p)],
-                              capture_output=True, text=True, timeout=300)
-    except subprocess.TimeoutExpired:
-        raise RuntimeError(f"sluice timed out after 300 s ({sql_path})")
-    if proc.returncode != 0:
-        raise RuntimeError(f"sluice exited {proc.returncode} ({sql_path}):\n"
-                           + proc.stderr.strip())
-    rows, columns = [], None
-    with open(out_path) as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise RuntimeError(f"{out_path} line {n}: invalid JSON ({e}): {line.strip()}")
-            if columns is None:
-                columns = list(obj)
-            elif list(obj) != columns:
-                raise RuntimeError(f"{out_path} line {n}: columns {list(obj)}, "
-                                   f"expected {columns}")
-            for c, v in obj.items():
-                if isinstance(v, str) and c.startswith("window_") and not TS_RE.match(v):
-                    raise RuntimeError(f"{out_path} line {n}: {c} is not a timestamp: {v!r}")
-                if isinstance(v, str) and TS_RE.match(v) and re.search(r"\.0+$", v):
-                    raise RuntimeError(f"{out_path} line {n}: zero fraction written: {v!r}")
-            rows.append(obj)
-    return rows, columns
+    run_sluice_command([sluice, "run", sql_path, "--parallelism", str(p)], out_path)
+    return read_json_lines(out_path)
 
 
 def run_duckdb(con, q: Query):
-    cur = con.execute(q.duckdb)
-    columns = [d[0] for d in cur.description]
-    return [dict(zip(columns, r)) for r in cur.fetchall()], columns
+    return duckdb_rows(con, q.duckdb)
 
 
 def main() -> int:
@@ -469,13 +330,7 @@ def main() -> int:
                     print(f"FAIL {label}: {e}")
                     failed += 1
                     continue
-                problems = []
-                if not expected and not actual:
-                    problems.append("  no rows on either side (the query tests nothing)")
-                if act_cols is not None and act_cols != exp_cols:
-                    problems.append(f"  sluice columns {act_cols}, duckdb columns {exp_cols}")
-                else:
-                    problems += compare(exp_cols, q.approx, expected, actual)
+                problems = check(expected, exp_cols, actual, act_cols, q.approx)
                 if problems:
                     print(f"FAIL {label}: duckdb {len(expected)} rows, sluice {len(actual)} rows")
                     print("\n".join(problems))
