@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <span>
@@ -29,6 +30,84 @@ inline bool IsAddition(int8_t kind) {
          kind == static_cast<int8_t>(ChangeKind::kUpdateAfter);
 }
 
+// The values last emitted for one aggregate, per group: fixed-width values in one array,
+// others as Values.
+class EmittedColumn {
+ public:
+  explicit EmittedColumn(types::DataType type)
+      : type_(std::move(type)), width_(type_.byte_width()) {}
+
+  void Resize(size_t groups) {
+    valid_.resize(groups, 0);
+    if (width_ > 0) {
+      bytes_.resize(groups * static_cast<size_t>(width_));
+    } else {
+      values_.resize(groups);
+    }
+  }
+  bool Equal(uint32_t g, const Column& c, int64_t i) const {
+    const bool null = c.IsNull(i);
+    if (!valid_[g] || null) return !valid_[g] && null;
+    if (width_ > 0) {
+      return std::memcmp(&bytes_[g * static_cast<size_t>(width_)], c.values->data() + i * width_,
+                         static_cast<size_t>(width_)) == 0;
+    }
+    return values_[g] == c.GetValue(i);
+  }
+  void Store(uint32_t g, const Column& c, int64_t i) {
+    valid_[g] = c.IsNull(i) ? 0 : 1;
+    if (!valid_[g]) return;
+    if (width_ > 0) {
+      std::memcpy(&bytes_[g * static_cast<size_t>(width_)], c.values->data() + i * width_,
+                  static_cast<size_t>(width_));
+    } else {
+      values_[g] = c.GetValue(i);
+    }
+  }
+  void Clear(uint32_t g) {
+    valid_[g] = 0;
+    if (width_ <= 0) values_[g] = Value();
+  }
+  ColumnPtr Gather(const std::vector<uint32_t>& groups) const {
+    const auto n = static_cast<int64_t>(groups.size());
+    if (width_ > 0) {
+      auto out = Column::MakeFixed(type_, n);
+      uint8_t* dst = out->mutable_raw<uint8_t>();
+      bool nulls = false;
+      for (int64_t i = 0; i < n; ++i) {
+        uint32_t g = groups[static_cast<size_t>(i)];
+        std::memcpy(dst + i * width_, &bytes_[g * static_cast<size_t>(width_)],
+                    static_cast<size_t>(width_));
+        nulls |= !valid_[g];
+      }
+      if (nulls) {
+        out->validity = Column::MakeAllValidBitmap(n);
+        for (int64_t i = 0; i < n; ++i) {
+          if (!valid_[groups[static_cast<size_t>(i)]]) batch::ClearBit(out->validity->data(), i);
+        }
+      }
+      return out;
+    }
+    batch::ColumnBuilder b(type_);
+    b.Reserve(n);
+    for (uint32_t g : groups) {
+      if (valid_[g]) {
+        b.AppendValue(values_[g]);
+      } else {
+        b.AppendNull();
+      }
+    }
+    return b.Finish();
+  }
+
+ private:
+  types::DataType type_;
+  int width_;
+  std::vector<uint8_t> valid_;
+  std::vector<uint8_t> bytes_;
+  std::vector<Value> values_;
+};
+
 class UpdatingAggregateOperator : public runtime::Operator {
  public:
   UpdatingAggregateOperator(const std::vector<types::DataType>& key_types,
@@ -42,6 +121,7 @@ class UpdatingAggregateOperator : public runtime::Operator {
         ttl_(key_types.empty() ? 0 : ttl_micros),
         groups_(key_types) {
     for (const auto& a : aggregates_) {
+      emitted_.emplace_back(a.aggregate.return_type);
       states_.push_back(a.aggregate.function->NewState());
       if (!states_.back()->retractable() && cannot_retract_.empty()) {
         cannot_retract_ = a.aggregate.name;
@@ -150,7 +230,7 @@ class UpdatingAggregateOperator : public runtime::Operator {
     size_t groups = static_cast<size_t>(groups_.size());
     if (info_.size() >= groups) return;
     info_.resize(groups);
-    emitted_.resize(groups);
+    for (auto& e : emitted_) e.Resize(groups);
     for (auto& s : states_) s->Resize(groups_.size());
   }
 
@@ -238,11 +318,12 @@ class UpdatingAggregateOperator : public runtime::Operator {
 
   // Emits the changed keys: an insert for a key seen for the first time, an update (old row,
   // new row) for one whose result changed, nothing for one whose result is unchanged, and a
-  // delete for one whose rows were all retracted or whose state expired.
+  // delete for one whose rows were all retracted or whose state expired. Column-wise: the
+  // changed groups' keys are decoded at once, their old values gathered from `emitted_`.
   Status Flush(runtime::Collector& out) {
     last_flush_ = Now().value;
     if (dirty_list_.empty() && expiring_.empty()) return Status::Ok();
-    bool global = key_types_.empty();
+    const bool global = key_types_.empty();
     finalize_.clear();
     for (uint32_t g : dirty_list_) {
       const GroupInfo& gi = info_[g];
@@ -254,81 +335,110 @@ class UpdatingAggregateOperator : public runtime::Operator {
       if (!c.ok()) return c.status();
       finals.push_back(c.MoveValue());
     }
-    Output output(output_schema_);
-    std::vector<Value> values(states_.size());
-    size_t next = 0;  // index into finalize_ and finals
+    changed_.clear();
+    positions_.clear();
+    previous_.clear();
+    deleted_.clear();
+    forget_.clear();
+    int32_t next = 0;  // index into finalize_ and finals
     for (uint32_t g : dirty_list_) {
       GroupInfo& gi = info_[g];
       gi.dirty = 0;
       if (gi.expiring) continue;
       if (gi.rows <= 0 && !global) {
-        if (gi.emitted) output.Append(groups_.KeyValues(g), emitted_[g], ChangeKind::kDelete);
-        Forget(g);
+        if (gi.emitted) deleted_.push_back(g);
+        forget_.push_back(g);
         continue;
       }
-      for (size_t a = 0; a < states_.size(); ++a) {
-        values[a] = finals[a]->GetValue(static_cast<int64_t>(next));
+      int32_t pos = next++;
+      if (gi.emitted) {
+        bool same = true;
+        for (size_t a = 0; a < states_.size() && same; ++a) {
+          same = emitted_[a].Equal(g, *finals[a], pos);
+        }
+        if (same) continue;  // changed and changed back
+        previous_.push_back(g);
       }
-      ++next;
-      std::vector<Value>& old = emitted_[g];
-      if (gi.emitted && old == values) continue;  // changed and changed back
-      if (gi.emitted) output.Append(groups_.KeyValues(g), old, ChangeKind::kUpdateBefore);
-      output.Append(groups_.KeyValues(g), values,
-                    gi.emitted ? ChangeKind::kUpdateAfter : ChangeKind::kInsert);
-      old = values;
-      gi.emitted = 1;
+      changed_.push_back(g);
+      positions_.push_back(pos);
     }
     dirty_list_.clear();
     for (uint32_t g : expiring_) {
-      if (info_[g].emitted) output.Append(groups_.KeyValues(g), emitted_[g], ChangeKind::kDelete);
-      Forget(g);
+      if (info_[g].emitted) deleted_.push_back(g);
+      forget_.push_back(g);
     }
     expiring_.clear();
-    if (output.rows == 0) return Status::Ok();
-    BatchPtr batch = output.Finish(max_event_time_);
-    if (ctx_ && ctx_->metrics) ctx_->metrics->rows_out += batch->num_rows;
-    return out.Emit(batch);
+
+    // Deletes first: a row moving between keys leaves its old key before it joins the new.
+    if (!deleted_.empty()) {
+      const auto rows = static_cast<int64_t>(deleted_.size());
+      auto batch = std::make_shared<Batch>();
+      batch->schema = output_schema_;
+      batch->num_rows = rows;
+      batch->columns = groups_.GatherKeys(deleted_.data(), rows);
+      for (auto& e : emitted_) batch->columns.push_back(e.Gather(deleted_));
+      batch->change_kind =
+          Column::MakeConstant(Value::Int(types::DataType(types::TypeId::kInt8),
+                                          static_cast<int64_t>(ChangeKind::kDelete)),
+                               rows);
+      batch->event_time = Column::MakeConstant(Value::Timestamp(max_event_time_), rows);
+      if (ctx_ && ctx_->metrics) ctx_->metrics->rows_out += rows;
+      SLUICE_RETURN_NOT_OK(out.Emit(batch));
+    }
+    if (!changed_.empty()) {
+      // Rows: per changed group its old row (when it had one), then its new row.
+      const auto n_old = static_cast<int32_t>(previous_.size());
+      std::vector<int32_t> key_rows, value_rows;
+      batch::ColumnBuilder kinds(types::DataType(types::TypeId::kInt8));
+      int32_t old_index = 0;
+      for (size_t j = 0; j < changed_.size(); ++j) {
+        if (info_[changed_[j]].emitted) {
+          key_rows.push_back(static_cast<int32_t>(j));
+          value_rows.push_back(old_index++);
+          kinds.AppendFixed<int8_t>(static_cast<int8_t>(ChangeKind::kUpdateBefore));
+        }
+        key_rows.push_back(static_cast<int32_t>(j));
+        value_rows.push_back(n_old + static_cast<int32_t>(j));
+        kinds.AppendFixed<int8_t>(static_cast<int8_t>(
+            info_[changed_[j]].emitted ? ChangeKind::kUpdateAfter : ChangeKind::kInsert));
+      }
+      const auto rows = static_cast<int64_t>(key_rows.size());
+      auto batch = std::make_shared<Batch>();
+      batch->schema = output_schema_;
+      batch->num_rows = rows;
+      for (const auto& k :
+           groups_.GatherKeys(changed_.data(), static_cast<int64_t>(changed_.size()))) {
+        batch->columns.push_back(batch::Take(*k, key_rows.data(), rows));
+      }
+      for (size_t a = 0; a < states_.size(); ++a) {
+        ColumnPtr fresh =
+            batch::Take(*finals[a], positions_.data(), static_cast<int64_t>(positions_.size()));
+        ColumnPtr both = n_old == 0 ? fresh : batch::Concat({emitted_[a].Gather(previous_), fresh});
+        batch->columns.push_back(batch::Take(*both, value_rows.data(), rows));
+        for (size_t j = 0; j < changed_.size(); ++j) {
+          emitted_[a].Store(changed_[j], *finals[a], positions_[j]);
+        }
+      }
+      for (uint32_t g : changed_) info_[g].emitted = 1;
+      batch->change_kind = kinds.Finish();
+      batch->event_time = Column::MakeConstant(Value::Timestamp(max_event_time_), rows);
+      if (ctx_ && ctx_->metrics) ctx_->metrics->rows_out += rows;
+      SLUICE_RETURN_NOT_OK(out.Emit(batch));
+    }
+    for (uint32_t g : forget_) Forget(g);
+    return Status::Ok();
   }
 
   // Frees group g: its states, its emitted row, its key; the group index is reused.
   void Forget(uint32_t g) {
     for (auto& s : states_) s->Clear(g);
-    std::vector<Value>().swap(emitted_[g]);
+    for (auto& e : emitted_) e.Clear(g);
     GroupInfo& gi = info_[g];
     uint32_t epoch = gi.epoch + 1;
     gi = GroupInfo{};
     gi.epoch = epoch;
     groups_.Erase(g);
   }
-
-  // The rows of one flush, column by column.
-  struct Output {
-    explicit Output(const types::SchemaPtr& schema)
-        : schema(schema), kinds(types::DataType(types::TypeId::kInt8)) {
-      for (const auto& f : schema->fields()) builders.emplace_back(f.type);
-    }
-    void Append(std::span<const Value> key, const std::vector<Value>& values, ChangeKind kind) {
-      size_t c = 0;
-      for (const Value& v : key) builders[c++].AppendValue(v);
-      for (const Value& v : values) builders[c++].AppendValue(v);
-      kinds.AppendFixed<int8_t>(static_cast<int8_t>(kind));
-      ++rows;
-    }
-    BatchPtr Finish(int64_t event_time) {
-      auto batch = std::make_shared<Batch>();
-      batch->schema = schema;
-      batch->num_rows = rows;
-      for (auto& b : builders) batch->columns.push_back(b.Finish());
-      batch->change_kind = kinds.Finish();
-      batch->event_time = Column::MakeConstant(Value::Timestamp(event_time), rows);
-      return batch;
-    }
-
-    types::SchemaPtr schema;
-    std::vector<batch::ColumnBuilder> builders;
-    batch::ColumnBuilder kinds;
-    int64_t rows = 0;
-  };
 
   std::vector<types::DataType> key_types_;
   std::vector<AggregateCall> aggregates_;
@@ -339,17 +449,19 @@ class UpdatingAggregateOperator : public runtime::Operator {
   std::vector<std::unique_ptr<expr::AggregateState>> states_;
   std::string cannot_retract_;  // the first aggregate that cannot retract, if any
 
-  std::vector<GroupInfo> info_;              // per group
-  std::vector<std::vector<Value>> emitted_;  // per group: the aggregate values last emitted
-  std::vector<uint32_t> dirty_list_;         // groups changed since the last flush
-  std::vector<uint32_t> expiring_;           // groups the TTL expired, deleted at the next flush
-  std::vector<Expiry> expiry_;               // min-heap on time, at most one live entry a group
+  std::vector<GroupInfo> info_;         // per group
+  std::vector<EmittedColumn> emitted_;  // per aggregate: the values last emitted per group
+  std::vector<uint32_t> dirty_list_;    // groups changed since the last flush
+  std::vector<uint32_t> expiring_;      // groups the TTL expired, deleted at the next flush
+  std::vector<Expiry> expiry_;          // min-heap on time, at most one live entry a group
   int64_t last_flush_ = Now().value;
   int64_t max_event_time_ = 0;
 
   // Scratch, kept to reuse their memory.
   std::vector<int32_t> add_rows_, retract_rows_, keep_;
   std::vector<uint32_t> add_ids_, retract_ids_, filtered_ids_, finalize_;
+  std::vector<uint32_t> changed_, previous_, deleted_, forget_;
+  std::vector<int32_t> positions_;
   std::vector<ColumnPtr> selected_;
 };
 

@@ -70,5 +70,42 @@ TEST(GroupTableTest, GlobalGroup) {
   EXPECT_EQ(t.size(), 1);
 }
 
+// BIGINT keys are looked up by value; erasing many keys (backward-shift deletion) keeps every
+// other key findable, NULL is a key of its own, and keys move between tables.
+TEST(GroupTableTest, FixedWidthKeysEraseAndReinsert) {
+  GroupTable t({types::Int64()});
+  ColumnBuilder b(types::Int64());
+  const int64_t n = 5000;
+  for (int64_t i = 0; i < n; ++i) b.AppendFixed<int64_t>(i * 7919);
+  b.AppendNull();
+  std::vector<ColumnPtr> keys = {b.Finish()};
+  std::vector<uint32_t> ids;
+  t.FindOrInsert(keys, nullptr, n + 1, &ids);
+  for (int64_t i = 0; i <= n; ++i) ASSERT_EQ(ids[static_cast<size_t>(i)], static_cast<uint32_t>(i));
+  EXPECT_TRUE(t.KeyColumns()[0]->IsNull(n)) << "NULL is a key";
+  EXPECT_EQ(t.KeyColumns()[0]->GetValue(3), Value::Int64(3 * 7919));
+  for (uint32_t g = 0; g < n; g += 2) t.Erase(g);
+  t.Erase(static_cast<uint32_t>(n));
+  std::vector<uint32_t> found;
+  t.Find(keys, nullptr, n + 1, &found);
+  for (int64_t i = 0; i <= n; ++i) {
+    bool erased = i == n || i % 2 == 0;
+    ASSERT_EQ(found[static_cast<size_t>(i)],
+              erased ? GroupTable::kNoGroup : static_cast<uint32_t>(i))
+        << "key " << i;
+  }
+  // Reinserting reuses the erased indexes; every key is found again.
+  t.FindOrInsert(keys, nullptr, n + 1, &ids);
+  EXPECT_EQ(t.size(), n + 1);
+  t.Find(keys, nullptr, n + 1, &found);
+  EXPECT_EQ(found, ids);
+  GroupTable other({types::Int64()});
+  EXPECT_EQ(other.FindOrInsertFrom(t, ids[5]), 0u);
+  EXPECT_EQ(other.FindOrInsertFrom(t, ids[static_cast<size_t>(n)]), 1u);
+  EXPECT_EQ(other.FindOrInsertFrom(t, ids[5]), 0u);
+  EXPECT_EQ(other.KeyColumns()[0]->GetValue(0), Value::Int64(5 * 7919));
+  EXPECT_TRUE(other.KeyColumns()[0]->IsNull(1));
+}
+
 }  // namespace
 }  // namespace sluice::exec

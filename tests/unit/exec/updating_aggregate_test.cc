@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <limits>
 #include <optional>
 #include <string>
@@ -62,15 +64,25 @@ class CollectChanges : public runtime::Collector {
     watermarks.push_back(wm.time.value);
     return Status::Ok();
   }
-  // The changes since the last call.
+  // The changes since the last call, grouped by key (the operator's order across keys is not
+  // part of its contract; the order of one key's changes is).
   std::vector<std::string> Take() {
     std::vector<std::string> out;
     out.swap(changes);
+    auto key = [](const std::string& row) {
+      size_t start = row.find(' ') + 1;
+      return row.substr(start, row.find(',', start) - start);
+    };
+    if (keyed) {
+      std::stable_sort(out.begin(), out.end(),
+                       [&](const std::string& a, const std::string& b) { return key(a) < key(b); });
+    }
     return out;
   }
 
   std::vector<std::string> changes;
   std::vector<int64_t> watermarks;
+  bool keyed = true;  // rows start with their key
 };
 
 // Input rows: key k TEXT, value v BIGINT, filter f BOOLEAN; a change kind and an event time.
@@ -134,6 +146,7 @@ class Harness {
           int64_t ttl = kNoTtl, bool retracting = true) {
     std::vector<types::Field> fields;
     std::vector<DataType> key_types;
+    out_.keyed = keyed;
     if (keyed) {
       key_types.push_back(types::Utf8());
       fields.push_back({"k", types::Utf8(), true});
