@@ -213,7 +213,7 @@ class WindowJoinOperator : public runtime::Operator {
   JoinSpec spec_;
   int window_key_;
   std::vector<types::DataType> key_types_;
-  std::map<int64_t, Window> pending_;  // by window end
+  std::map<int64_t, Window> pending_;     // by window end
   Watermark emitted_ = Watermark::Min();  // the last watermark passed on
   std::vector<uint32_t> right_groups_, left_groups_;
   std::vector<int32_t> offsets_, cursor_, order_;
@@ -344,6 +344,23 @@ class HashJoinOperator : public runtime::Operator {
         p.rows.push_back(i);
         p.refs.push_back(ref);
       }
+    }
+    // Pairs in the order of the kept rows, so they are gathered a chunk at a time (the order
+    // of the rows of one emission carries no meaning).
+    bool sorted = std::is_sorted(p.refs.begin(), p.refs.end());
+    if (!sorted) {
+      order_.resize(p.refs.size());
+      for (size_t k = 0; k < order_.size(); ++k) order_[k] = static_cast<uint32_t>(k);
+      std::sort(order_.begin(), order_.end(),
+                [&](uint32_t a, uint32_t c) { return p.refs[a] < p.refs[c]; });
+      std::vector<int32_t> rows(p.rows.size());
+      std::vector<uint64_t> refs(p.refs.size());
+      for (size_t k = 0; k < order_.size(); ++k) {
+        rows[k] = p.rows[order_[k]];
+        refs[k] = p.refs[order_[k]];
+      }
+      p.rows = std::move(rows);
+      p.refs = std::move(refs);
     }
     GatheredRows mine = TakeRows(b, p.rows);
     GatheredRows theirs = Gather(1 - s, p.refs);
@@ -510,7 +527,7 @@ class HashJoinOperator : public runtime::Operator {
   std::array<std::vector<int>, 2> key_columns_;
   std::vector<uint32_t> groups_;    // per row of the batch being processed
   std::vector<uint8_t> null_keys_;  // per row of the batch being processed
-  std::vector<uint32_t> prefix_, touched_;
+  std::vector<uint32_t> prefix_, touched_, order_;
 };
 
 }  // namespace
