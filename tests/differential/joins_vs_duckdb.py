@@ -134,6 +134,24 @@ def write_rows(rows: list[dict], path: str) -> None:
             f.write(json.dumps({**row, "ts": format_ts(row["ts"])}) + "\n")
 
 
+def write_inputs(seed: int, n: int, workdir: str, prefix: str = ""):
+    """Generates t and u (n rows each) and r (n/10 rows), writes them to
+    workdir/<prefix><name>.json and returns (rows by table name, paths by table name).
+    Also used by updating_vs_duckdb.py."""
+    inputs = {
+        "t": generate_side(seed, n, WEIGHTS_T, "v", "x"),
+        "u": generate_side(seed + 1, n, WEIGHTS_U, "w", "y"),
+        "r": generate_labels(seed + 2, max(n // 10, 10)),
+    }
+    add_echoes(inputs["t"], inputs["u"], seed)
+    paths = {}
+    for name, rows in inputs.items():
+        check_not_late(rows, name)
+        paths[name] = os.path.join(workdir, f"{prefix}{name}.json")
+        write_rows(rows, paths[name])
+    return inputs, paths
+
+
 # The three inputs: name, columns as (name, Sluice type, DuckDB type). g is INT in t and
 # BIGINT in u, so joins on it compare keys of two integer types.
 TABLES = [
@@ -444,17 +462,7 @@ def main() -> int:
     started = time.monotonic()
     workdir = tempfile.mkdtemp(prefix="sluice-differential-joins-")
     try:
-        inputs = {
-            "t": generate_side(args.seed, args.rows, WEIGHTS_T, "v", "x"),
-            "u": generate_side(args.seed + 1, args.rows, WEIGHTS_U, "w", "y"),
-            "r": generate_labels(args.seed + 2, max(args.rows // 10, 10)),
-        }
-        add_echoes(inputs["t"], inputs["u"], args.seed)
-        paths = {}
-        for name, rows in inputs.items():
-            check_not_late(rows, name)
-            paths[name] = os.path.join(workdir, f"{name}.json")
-            write_rows(rows, paths[name])
+        inputs, paths = write_inputs(args.seed, args.rows, workdir)
 
         con = duckdb.connect()
         con.execute("SET threads = 2")

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Differential test: Sluice's windowed aggregates against DuckDB on the same finite input.
+"""Differential test: Sluice's windowed aggregates and top-N against DuckDB on the same input.
 
 Generates deterministic pseudo-random rows (event times over ~30 minutes, mostly increasing,
-out of order by less than the declared watermark delay so that no row is late), runs each
-query through `sluice run` at several parallelisms (writing a single_file JSON sink) and the
-equivalent batch query through DuckDB, and compares the results as multisets of rows.
+out of order by less than the declared watermark delay so that no row is late; `id` numbers
+them), runs each query through `sluice run` at several parallelisms (writing a single_file
+JSON sink) and the equivalent batch query through DuckDB, and compares the results as
+multisets of rows. The top-N queries (ROW_NUMBER, RANK, DENSE_RANK per window, over window
+aggregates and over TUMBLE rows; DuckDB ranks the bucketed rows with its window functions)
+also run at the highest parallelism with batch_size=1.
 
     build/venv/bin/python tests/differential/windows_vs_duckdb.py [build/release/sluice]
         [--seed N] [--rows N] [--parallelism 1,4] [--only NAME,...] [--keep]
@@ -107,18 +110,20 @@ def generate_rows(seed: int, n: int) -> list[dict]:
 
 
 def write_rows(rows: list[dict], path: str) -> None:
+    """One JSON object a line, with `id`: the row's position (a unique column to rank by)."""
     with open(path, "w") as f:
-        for row in rows:
+        for i, row in enumerate(rows):
             v = "null" if row["v"] is None else str(row["v"])
             x = "null" if row["x"] is None else f"{row['x']:.2f}"
-            f.write(f'{{"ts": "{format_ts(row["ts"])}", "k": "{row["k"]}", "v": {v}, "x": {x}}}\n')
+            f.write(f'{{"id": {i}, "ts": "{format_ts(row["ts"])}", "k": "{row["k"]}", '
+                    f'"v": {v}, "x": {x}}}\n')
 
 
 # ---------------------------------------------------------------------------------------------
 # Queries
 
 SOURCE_DDL = (
-    "CREATE TABLE t (ts TIMESTAMP, k TEXT, v BIGINT, x DOUBLE, "
+    "CREATE TABLE t (id BIGINT, ts TIMESTAMP, k TEXT, v BIGINT, x DOUBLE, "
     f"WATERMARK FOR ts AS ts - INTERVAL '{WATERMARK_DELAY_S} seconds') "
     "WITH (connector = 'single_file', path = '{input}', format = 'json', type = 'source');\n"
     "CREATE TABLE out WITH (connector = 'single_file', path = '{output}', format = 'json', "
@@ -129,9 +134,10 @@ SOURCE_DDL = (
 # the epoch-aligned start of the window of width `w` microseconds containing `us`.
 DUCKDB_SETUP = DUCKDB_MACROS + """
 CREATE TABLE t AS
-  SELECT ts, k, v, x, epoch_us(ts) AS us
+  SELECT id, ts, k, v, x, epoch_us(ts) AS us
   FROM read_json('{input}', format = 'newline_delimited',
-                 columns = {{ts: 'TIMESTAMP', k: 'VARCHAR', v: 'BIGINT', x: 'DOUBLE'}});
+                 columns = {{id: 'BIGINT', ts: 'TIMESTAMP', k: 'VARCHAR', v: 'BIGINT',
+                            x: 'DOUBLE'}});
 """
 
 MIN = 60_000_000  # one minute in microseconds
@@ -144,6 +150,7 @@ class Query:
     sluice: str  # statements after the two CREATE TABLEs; reads t, writes out
     duckdb: str  # a SELECT over t (ts, k, v, x, us) with the same output column names
     approx: set[str] = field(default_factory=set)  # float columns compared with a tolerance
+    batch1: bool = False  # also run at parallelism 4 with batch_size=1
 
 
 QUERIES = [
@@ -259,17 +266,218 @@ FROM per_key GROUP BY s""",
     ),
 ]
 
+# Top-N: ROW_NUMBER, RANK and DENSE_RANK OVER (PARTITION BY window [, keys] ORDER BY ...) with
+# an outer filter on the rank. ROW_NUMBER's ORDER BY ends with a unique column (per partition)
+# so that its answer is unique; RANK and DENSE_RANK may tie (peers share a rank either way).
+# Sluice sorts NULLs as PostgreSQL does (last ascending, first descending) and DuckDB puts them
+# last both ways, so the DuckDB side says NULLS FIRST/LAST wherever a key may be NULL (sum(v)
+# and min(v) of a rare key's group, a row's v). Also run with one-row batches.
+TOPN_QUERIES = [
+    Query(
+        "topn_row_number",  # the 3 busiest keys of each minute, ties broken by the key
+        """INSERT INTO out
+SELECT window_start, k, n, rn FROM (
+  SELECT window.start AS window_start, k, n,
+         ROW_NUMBER() OVER (PARTITION BY window ORDER BY n DESC, k) AS rn
+  FROM (SELECT TUMBLE(INTERVAL '1 minute') AS window, k, count(*) AS n FROM t GROUP BY window, k))
+WHERE rn <= 3;""",
+        f"""WITH per_key AS (SELECT bucket(us, {MIN}) AS s, k, count(*) AS n FROM t GROUP BY s, k)
+SELECT ts_of(s) AS window_start, k, n, rn FROM (
+  SELECT *, row_number() OVER (PARTITION BY s ORDER BY n DESC, k) AS rn FROM per_key)
+WHERE rn <= 3""",
+        batch1=True,
+    ),
+    Query(
+        "topn_row_number_nulls",  # a nullable first key (DESC: NULL first), strict bound
+        """INSERT INTO out
+SELECT window_start, window_end, k, total, rn FROM (
+  SELECT window.start AS window_start, window.end AS window_end, k, total,
+         ROW_NUMBER() OVER (PARTITION BY window ORDER BY total DESC, k DESC) AS rn
+  FROM (SELECT TUMBLE(INTERVAL '2 minutes') AS window, k, sum(v) AS total
+        FROM t GROUP BY window, k))
+WHERE rn < 3;""",
+        f"""WITH per_key AS (SELECT bucket(us, {2 * MIN}) AS s, k, sum(v) AS total
+                 FROM t GROUP BY s, k)
+SELECT ts_of(s) AS window_start, ts_of(s + {2 * MIN}) AS window_end, k, total, rn FROM (
+  SELECT *, row_number() OVER (PARTITION BY s ORDER BY total DESC NULLS FIRST, k DESC) AS rn
+  FROM per_key)
+WHERE rn < 3""",
+        batch1=True,
+    ),
+    Query(
+        "topn_rank",  # ties share a rank and leave a gap
+        """INSERT INTO out
+SELECT window_start, k, n, r FROM (
+  SELECT window.start AS window_start, k, n, RANK() OVER (PARTITION BY window ORDER BY n DESC) AS r
+  FROM (SELECT TUMBLE(INTERVAL '1 minute') AS window, k, count(*) AS n FROM t GROUP BY window, k))
+WHERE r <= 2;""",
+        f"""WITH per_key AS (SELECT bucket(us, {MIN}) AS s, k, count(*) AS n FROM t GROUP BY s, k)
+SELECT ts_of(s) AS window_start, k, n, r FROM (
+  SELECT *, rank() OVER (PARTITION BY s ORDER BY n DESC) AS r FROM per_key)
+WHERE r <= 2""",
+        batch1=True,
+    ),
+    Query(
+        "topn_dense_rank",  # ascending over a nullable aggregate (NULL last), no gaps
+        """INSERT INTO out
+SELECT window_start, k, lo, r FROM (
+  SELECT window.start AS window_start, k, lo,
+         DENSE_RANK() OVER (PARTITION BY window ORDER BY lo) AS r
+  FROM (SELECT TUMBLE(INTERVAL '1 minute') AS window, k, min(v) AS lo FROM t GROUP BY window, k))
+WHERE r <= 2;""",
+        f"""WITH per_key AS (SELECT bucket(us, {MIN}) AS s, k, min(v) AS lo FROM t GROUP BY s, k)
+SELECT ts_of(s) AS window_start, k, lo, r FROM (
+  SELECT *, dense_rank() OVER (PARTITION BY s ORDER BY lo ASC NULLS LAST) AS r FROM per_key)
+WHERE r <= 2""",
+        batch1=True,
+    ),
+    Query(
+        "topn_tvf_latest",  # raw rows: the latest row of each key and minute
+        """INSERT INTO out
+SELECT window_start, window_end, k, ts, v, id FROM (
+  SELECT window_start, window_end, k, ts, v, id,
+         ROW_NUMBER() OVER (PARTITION BY window_start, k ORDER BY ts DESC, id DESC) AS rn
+  FROM TUMBLE(t, ts, INTERVAL '1 minute'))
+WHERE rn = 1;""",
+        f"""SELECT ts_of(s) AS window_start, ts_of(s + {MIN}) AS window_end, k, ts, v, id FROM (
+  SELECT *, bucket(us, {MIN}) AS s,
+         row_number() OVER (PARTITION BY bucket(us, {MIN}), k ORDER BY ts DESC, id DESC) AS rn
+  FROM t)
+WHERE rn = 1""",
+        batch1=True,
+    ),
+    Query(
+        "topn_tvf_rank",  # raw rows of 2 minutes ranked by a nullable value, NULLs put last
+        """INSERT INTO out
+SELECT window_start, id, k, v, r FROM (
+  SELECT window_start, id, k, v,
+         RANK() OVER (PARTITION BY window_start ORDER BY v DESC NULLS LAST) AS r
+  FROM TUMBLE(t, ts, INTERVAL '2 minutes'))
+WHERE r <= 3;""",
+        f"""SELECT ts_of(s) AS window_start, id, k, v, r FROM (
+  SELECT *, bucket(us, {2 * MIN}) AS s,
+         rank() OVER (PARTITION BY bucket(us, {2 * MIN}) ORDER BY v DESC NULLS LAST) AS r
+  FROM t)
+WHERE r <= 3""",
+        batch1=True,
+    ),
+    Query(
+        "topn_tvf_expr_partition",  # a nullable expression as a key; a filter after ranking
+        """INSERT INTO out
+SELECT window_start, m, id, x FROM (
+  SELECT window_start, v % 3 AS m, id, x,
+         ROW_NUMBER() OVER (PARTITION BY window_start, v % 3 ORDER BY x NULLS FIRST, id) AS rn
+  FROM TUMBLE(t, ts, INTERVAL '5 minutes'))
+WHERE rn <= 4 AND id % 2 = 0;""",
+        f"""SELECT ts_of(s) AS window_start, m, id, x FROM (
+  SELECT *, bucket(us, {5 * MIN}) AS s, v % 3 AS m,
+         row_number() OVER (PARTITION BY bucket(us, {5 * MIN}), v % 3
+                            ORDER BY x NULLS FIRST, id) AS rn
+  FROM t)
+WHERE rn <= 4 AND id % 2 = 0""",
+        batch1=True,
+    ),
+    Query(
+        "topn_reaggregate",  # a window of windows ranked
+        """CREATE VIEW per_key AS
+  SELECT TUMBLE(INTERVAL '1 minute') AS window, k, count(*) AS n FROM t GROUP BY window, k;
+CREATE VIEW per_5 AS
+  SELECT TUMBLE(INTERVAL '5 minutes') AS w5, k, max(n) AS peak, count(*) AS minutes
+  FROM per_key GROUP BY w5, k;
+INSERT INTO out
+SELECT window_start, k, peak, minutes, r FROM (
+  SELECT w5.start AS window_start, k, peak, minutes,
+         RANK() OVER (PARTITION BY w5 ORDER BY peak DESC, minutes DESC) AS r
+  FROM per_5)
+WHERE r <= 3;""",
+        f"""WITH per_key AS (SELECT bucket(us, {MIN}) AS s, k, count(*) AS n FROM t GROUP BY s, k),
+per_5 AS (SELECT bucket(s, {5 * MIN}) AS s, k, max(n) AS peak, count(*) AS minutes
+          FROM per_key GROUP BY 1, k)
+SELECT ts_of(s) AS window_start, k, peak, minutes, r FROM (
+  SELECT *, rank() OVER (PARTITION BY s ORDER BY peak DESC, minutes DESC) AS r FROM per_5)
+WHERE r <= 3""",
+        batch1=True,
+    ),
+    Query(
+        "topn_then_tumble",  # top-N rows keep their window's event time: window them again
+        """CREATE VIEW top AS SELECT k, n FROM (
+  SELECT k, n, ROW_NUMBER() OVER (PARTITION BY window ORDER BY n DESC, k) AS rn
+  FROM (SELECT TUMBLE(INTERVAL '1 minute') AS window, k, count(*) AS n FROM t GROUP BY window, k))
+WHERE rn <= 3;
+INSERT INTO out
+SELECT window.start AS window_start, c, total
+FROM (SELECT TUMBLE(INTERVAL '5 minutes') AS window, count(*) AS c, sum(n) AS total
+      FROM top GROUP BY window);""",
+        f"""WITH per_key AS (SELECT bucket(us, {MIN}) AS s, k, count(*) AS n FROM t GROUP BY s, k),
+top AS (SELECT * FROM (
+  SELECT *, row_number() OVER (PARTITION BY s ORDER BY n DESC, k) AS rn FROM per_key)
+  WHERE rn <= 3)
+SELECT ts_of(bucket(s, {5 * MIN})) AS window_start, count(*) AS c, sum(n) AS total
+FROM top GROUP BY 1""",
+        batch1=True,
+    ),
+    Query(
+        "topn_hop",  # a HOP aggregate ranked: the 2 busiest keys of each window
+        """INSERT INTO out
+SELECT window_start, window_end, k, n, sx, rn FROM (
+  SELECT window.start AS window_start, window.end AS window_end, k, n, sx,
+         ROW_NUMBER() OVER (PARTITION BY window ORDER BY n DESC, k ASC) AS rn
+  FROM (SELECT HOP(INTERVAL '30 seconds', INTERVAL '2 minutes') AS window, k, count(*) AS n,
+               sum(x) AS sx
+        FROM t GROUP BY window, k))
+WHERE rn <= 2;""",
+        f"""WITH per_key AS (
+  SELECT bucket(us, {30 * SEC}) - j * {30 * SEC} AS s, k, count(*) AS n, sum(x) AS sx
+  FROM t, range(4) AS r(j) GROUP BY s, k)
+SELECT ts_of(s) AS window_start, ts_of(s + {2 * MIN}) AS window_end, k, n, sx, rn FROM (
+  SELECT *, row_number() OVER (PARTITION BY s ORDER BY n DESC, k ASC) AS rn FROM per_key)
+WHERE rn <= 2""",
+        {"sx"},
+        batch1=True,
+    ),
+    Query(
+        "topn_hop_dense_rank",  # per window and key: the 2 largest values of a HOP's rows' sums
+        """INSERT INTO out
+SELECT window_end, k, v, n, r FROM (
+  SELECT window.end AS window_end, k, v, n,
+         DENSE_RANK() OVER (PARTITION BY window, k ORDER BY n DESC NULLS LAST, v DESC) AS r
+  FROM (SELECT HOP(INTERVAL '1 minute', INTERVAL '3 minutes') AS window, k, v, count(*) AS n
+        FROM t GROUP BY window, k, v))
+WHERE r <= 2;""",
+        f"""WITH per_val AS (
+  SELECT bucket(us, {MIN}) - j * {MIN} AS s, k, v, count(*) AS n
+  FROM t, range(3) AS r(j) GROUP BY s, k, v)
+SELECT ts_of(s + {3 * MIN}) AS window_end, k, v, n, r FROM (
+  SELECT *, dense_rank() OVER (PARTITION BY s, k ORDER BY n DESC NULLS LAST, v DESC NULLS FIRST)
+         AS r
+  FROM per_val)
+WHERE r <= 2""",
+        batch1=True,
+    ),
+]
+QUERIES += TOPN_QUERIES
+
 # ---------------------------------------------------------------------------------------------
 # Running
 
 
-def run_sluice(sluice: str, workdir: str, q: Query, input_path: str, p: int):
+def configs_of(q: Query, parallelisms: list[int]):
+    """(label, file tag, parallelism, extra arguments) of each run of a query."""
+    out = [(f"p={p}", f"p{p}", p, []) for p in parallelisms]
+    if q.batch1:  # at the highest parallelism (4 by default), with one-row batches
+        p = max(parallelisms)
+        out.append((f"p={p} batch_size=1", f"p{p}b1", p, ["--set", "batch_size=1"]))
+    return out
+
+
+def run_sluice(sluice: str, workdir: str, q: Query, input_path: str, tag: str, p: int,
+               extra: list[str]):
     """Returns (rows, column names in file order) or raises RuntimeError."""
-    sql_path = os.path.join(workdir, f"{q.name}.p{p}.sql")
-    out_path = os.path.join(workdir, f"{q.name}.p{p}.out.json")
+    sql_path = os.path.join(workdir, f"{q.name}.{tag}.sql")
+    out_path = os.path.join(workdir, f"{q.name}.{tag}.out.json")
     with open(sql_path, "w") as f:
         f.write(SOURCE_DDL.format(input=input_path, output=out_path) + q.sluice + "\n")
-    run_sluice_command([sluice, "run", sql_path, "--parallelism", str(p)], out_path)
+    run_sluice_command([sluice, "run", sql_path, "--parallelism", str(p)] + extra, out_path)
     return read_json_lines(out_path)
 
 
@@ -322,10 +530,10 @@ def main() -> int:
         passed = failed = 0
         for q in queries:
             expected, exp_cols = run_duckdb(con, q)
-            for p in parallelisms:
-                label = f"{q.name} p={p}"
+            for label_cfg, tag, p, extra in configs_of(q, parallelisms):
+                label = f"{q.name} {label_cfg}"
                 try:
-                    actual, act_cols = run_sluice(sluice, workdir, q, input_path, p)
+                    actual, act_cols = run_sluice(sluice, workdir, q, input_path, tag, p, extra)
                 except RuntimeError as e:
                     print(f"FAIL {label}: {e}")
                     failed += 1
