@@ -123,10 +123,8 @@ Result<Stream> GraphBuilder::Compile(const PlanPtr& plan) {
       const auto* connector = registry.Find(plan->table->connector);
       if (connector == nullptr) return Status::Internal("connector vanished");
       auto spec = std::make_shared<connectors::TableSpec>(*plan->table);
-      std::vector<types::Field> fields;
-      for (int c : plan->columns)
-        fields.push_back(plan->table->schema.field(static_cast<size_t>(c)));
-      spec->schema = types::Schema(fields);
+      // The plan's columns: the ones read, struct columns narrowed to the fields read.
+      spec->schema = *plan->schema;
       spec->batch_rows = options_.batch_rows;
       auto factory = connector->MakeSource(*spec);
       if (!factory.ok()) return factory.status();

@@ -37,6 +37,12 @@ std::string LogicalPlan::ToString(int indent) const {
       for (size_t i = 0; i < columns.size(); ++i) {
         if (i) cols += ", ";
         cols += table->schema.field(static_cast<size_t>(columns[i])).name;
+        // A struct narrowed to the fields read shows them.
+        const auto& t = schema->field(i).type;
+        if (t.id() == types::TypeId::kStruct &&
+            t != table->schema.field(static_cast<size_t>(columns[i])).type) {
+          cols += " " + t.ToString();
+        }
       }
       s = fmt::format("{}Source {} [{}] columns ({})\n", pad, table->table_name, table->connector,
                       cols);

@@ -5,6 +5,7 @@
 //   format can skip fields.
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -162,17 +163,151 @@ bool CanPrune(const LogicalPlan& source) {
   return source.table->format.format == "json" && !source.table->format.unstructured;
 }
 
+// The struct fields read of each column: fields[c] lists the fields read through `c.field`;
+// whole[c] is set when the column is read as a whole.
+void CollectFieldUses(const BoundExprPtr& e, std::map<int, std::set<int>>* fields,
+                      std::set<int>* whole) {
+  if (e->kind == BoundKind::kFieldAccess && e->args[0]->kind == BoundKind::kColumn) {
+    (*fields)[e->args[0]->column_index].insert(e->field_index);
+    return;
+  }
+  if (e->kind == BoundKind::kIsNull && e->args[0]->kind == BoundKind::kColumn &&
+      e->args[0]->type.id() == types::TypeId::kStruct) {
+    // Whether a struct is NULL does not depend on which of its fields are decoded.
+    (*fields)[e->args[0]->column_index];
+    return;
+  }
+  if (e->kind == BoundKind::kColumn) {
+    whole->insert(e->column_index);
+    return;
+  }
+  for (const auto& a : e->args) CollectFieldUses(a, fields, whole);
+}
+
+// `e` with field accesses of struct columns renumbered: remap[c][old field] = new field, and
+// the columns retyped to `types[c]`.
+BoundExprPtr RemapFields(const BoundExprPtr& e, const std::map<int, std::vector<int>>& remap,
+                         const std::map<int, types::DataType>& types) {
+  if (e->kind == BoundKind::kIsNull && e->args[0]->kind == BoundKind::kColumn) {
+    auto it = types.find(e->args[0]->column_index);
+    if (it == types.end()) return e;
+    auto copy = std::make_shared<BoundExpr>(*e);
+    copy->args[0] = expr::MakeColumn(e->args[0]->column_index, it->second);
+    return copy;
+  }
+  if (e->kind == BoundKind::kFieldAccess && e->args[0]->kind == BoundKind::kColumn) {
+    auto it = remap.find(e->args[0]->column_index);
+    if (it == remap.end()) return e;
+    auto copy = std::make_shared<BoundExpr>(*e);
+    copy->field_index = it->second[static_cast<size_t>(e->field_index)];
+    copy->args[0] = expr::MakeColumn(e->args[0]->column_index, types.at(it->first));
+    return copy;
+  }
+  if (e->args.empty()) return e;
+  auto copy = std::make_shared<BoundExpr>(*e);
+  for (auto& a : copy->args) a = RemapFields(a, remap, types);
+  return copy;
+}
+
+// A source read under a projection: Project([Filter]([Watermark](Source))).
+struct SourceChain {
+  PlanPtr project, filter, watermark, source;
+  static std::optional<SourceChain> Of(const PlanPtr& project) {
+    SourceChain c;
+    c.project = project;
+    PlanPtr p = project->inputs[0];
+    if (p->kind == PlanKind::kFilter) {
+      c.filter = p;
+      p = p->inputs[0];
+    }
+    if (p->kind == PlanKind::kWatermark) {
+      c.watermark = p;
+      p = p->inputs[0];
+    }
+    if (p->kind != PlanKind::kSource || !CanPrune(*p)) return std::nullopt;
+    c.source = p;
+    return c;
+  }
+  // Every expression over the source's columns.
+  template <typename F>
+  void ForEachExpr(F f) const {
+    for (const auto& e : project->exprs) f(e);
+    if (filter) f(filter->predicate);
+    if (watermark) f(watermark->watermark);
+  }
+  // The chain over a new source, each expression rewritten by `remap`; the watermark's event
+  // time column through `column`.
+  template <typename F, typename G>
+  PlanPtr Rebuild(PlanPtr new_source, F remap, G column) const {
+    PlanPtr below = std::move(new_source);
+    if (watermark) {
+      auto w = std::make_shared<LogicalPlan>(*watermark);
+      w->inputs = {below};
+      w->schema = below->schema;
+      w->watermark = remap(watermark->watermark);
+      if (w->event_time_column >= 0) w->event_time_column = column(w->event_time_column);
+      below = w;
+    }
+    if (filter) below = MakeFilter(below, remap(filter->predicate));
+    std::vector<BoundExprPtr> exprs;
+    for (const auto& e : project->exprs) exprs.push_back(remap(e));
+    return MakeProject(below, std::move(exprs), project->schema);
+  }
+};
+
+// Narrows the struct columns of a JSON source read only through some of their fields (a
+// Nexmark `bid` of which q2 reads two fields): the decoder then skips the other fields.
+PlanPtr PruneStructFields(const PlanPtr& project) {
+  auto chain = SourceChain::Of(project);
+  if (!chain) return project;
+  std::map<int, std::set<int>> fields;
+  std::set<int> whole;
+  chain->ForEachExpr([&](const BoundExprPtr& e) { CollectFieldUses(e, &fields, &whole); });
+  if (chain->watermark && chain->watermark->event_time_column >= 0) {
+    whole.insert(chain->watermark->event_time_column);
+  }
+  std::map<int, std::vector<int>> remap;
+  std::map<int, types::DataType> narrowed_types;
+  std::vector<types::Field> source_fields = chain->source->schema->fields();
+  for (const auto& [c, used] : fields) {
+    const types::DataType& t = source_fields[static_cast<size_t>(c)].type;
+    if (whole.count(c) || t.id() != types::TypeId::kStruct || used.size() == t.fields().size()) {
+      continue;
+    }
+    std::vector<int> mapping(t.fields().size(), -1);
+    std::vector<types::Field> kept;
+    // A struct only tested for NULL keeps one field, so it still has a shape.
+    std::set<int> read = used.empty() ? std::set<int>{0} : used;
+    for (int f : read) {
+      mapping[static_cast<size_t>(f)] = static_cast<int>(kept.size());
+      kept.push_back(t.fields()[static_cast<size_t>(f)]);
+    }
+    remap[c] = std::move(mapping);
+    narrowed_types[c] = types::DataType::Struct(std::move(kept));
+    source_fields[static_cast<size_t>(c)].type = narrowed_types[c];
+  }
+  if (remap.empty()) return project;
+  auto narrowed = std::make_shared<LogicalPlan>(*chain->source);
+  narrowed->schema = std::make_shared<types::Schema>(std::move(source_fields));
+  return chain->Rebuild(
+      narrowed, [&](const BoundExprPtr& e) { return RemapFields(e, remap, narrowed_types); },
+      [](int c) { return c; });
+}
+
+// Narrows a JSON file source to the columns read above it (by the projection, a filter, and
+// the watermark), then its struct columns to the fields read.
 PlanPtr PruneSourceUnder(const PlanPtr& project) {
-  // Shapes: Project(Source) and Project(Filter(Source)).
-  PlanPtr filter = project->inputs[0]->kind == PlanKind::kFilter ? project->inputs[0] : nullptr;
-  PlanPtr source = filter ? filter->inputs[0] : project->inputs[0];
-  if (source->kind != PlanKind::kSource || !CanPrune(*source)) return project;
+  auto chain = SourceChain::Of(project);
+  if (!chain) return project;
+  const PlanPtr& source = chain->source;
   std::vector<int> used;
-  for (const auto& e : project->exprs) e->CollectColumns(&used);
-  if (filter) filter->predicate->CollectColumns(&used);
+  chain->ForEachExpr([&](const BoundExprPtr& e) { e->CollectColumns(&used); });
+  if (chain->watermark && chain->watermark->event_time_column >= 0) {
+    used.push_back(chain->watermark->event_time_column);
+  }
   std::sort(used.begin(), used.end());
   used.erase(std::unique(used.begin(), used.end()), used.end());
-  if (used.size() == source->columns.size()) return project;
+  if (used.size() == source->columns.size()) return PruneStructFields(project);
   if (used.empty()) used.push_back(0);  // keep one column so rows are still counted
   std::vector<int> mapping(source->columns.size(), -1);
   std::vector<int> cols;
@@ -180,11 +315,11 @@ PlanPtr PruneSourceUnder(const PlanPtr& project) {
     mapping[static_cast<size_t>(used[i])] = static_cast<int>(i);
     cols.push_back(source->columns[static_cast<size_t>(used[i])]);
   }
-  PlanPtr narrowed = MakeSource(source->table, cols);
-  if (filter) narrowed = MakeFilter(narrowed, expr::RemapColumns(filter->predicate, mapping));
-  std::vector<BoundExprPtr> exprs;
-  for (const auto& e : project->exprs) exprs.push_back(expr::RemapColumns(e, mapping));
-  return MakeProject(narrowed, std::move(exprs), project->schema);
+  PlanPtr rebuilt = chain->Rebuild(
+      MakeSource(source->table, cols),
+      [&](const BoundExprPtr& e) { return expr::RemapColumns(e, mapping); },
+      [&](int c) { return mapping[static_cast<size_t>(c)]; });
+  return PruneStructFields(rebuilt);
 }
 
 PlanPtr Rewrite(const PlanPtr& plan) {
