@@ -7,6 +7,7 @@
 #include <random>
 
 #include "batch/column_builder.h"
+#include "bench_util.h"
 #include "exec/join.h"
 #include "exec/updating_aggregate.h"
 #include "expr/aggregate.h"
@@ -14,21 +15,14 @@
 namespace sluice {
 namespace {
 
+using bench::Call;
+using bench::CountingCollector;
+
 using batch::Batch;
 using batch::BatchPtr;
 using batch::ColumnBuilder;
 
 constexpr int64_t kRows = 4096;
-
-class CountingCollector : public runtime::Collector {
- public:
-  Status Emit(const BatchPtr& b) override {
-    rows += b->num_rows;
-    return Status::Ok();
-  }
-  Status EmitWatermark(Watermark) override { return Status::Ok(); }
-  int64_t rows = 0;
-};
 
 types::SchemaPtr JoinInputSchema() {
   return std::make_shared<types::Schema>(std::vector<types::Field>{
@@ -188,20 +182,6 @@ void BM_UpdatingJoinTtlSteadyState(benchmark::State& state) {
   state.SetItemsProcessed(rows);
 }
 BENCHMARK(BM_UpdatingJoinTtlSteadyState)->Iterations(1)->Unit(benchmark::kMillisecond);
-
-exec::AggregateCall Call(const std::string& name, std::vector<int> args) {
-  expr::AggregateBindInput in;
-  for (size_t i = 0; i < args.size(); ++i) {
-    in.types.push_back(types::Int64());
-    in.constants.push_back(std::nullopt);
-  }
-  in.star = args.empty();
-  exec::AggregateCall c;
-  c.aggregate = expr::AggregateRegistry::Get().Bind(name, in).MoveValue();
-  c.arg_columns = std::move(args);
-  c.display = name;
-  return c;
-}
 
 // Updating count(*) and sum(v) by key over 1 M keys (uniform), flushed every second.
 void BM_UpdatingCountSum1MKeys(benchmark::State& state) {

@@ -8,12 +8,16 @@
 #include <random>
 
 #include "batch/column_builder.h"
+#include "bench_util.h"
 #include "exec/session_aggregate.h"
 #include "exec/window_aggregate.h"
 #include "expr/aggregate.h"
 
 namespace sluice {
 namespace {
+
+using bench::Call;
+using bench::CountingCollector;
 
 using batch::Batch;
 using batch::BatchPtr;
@@ -22,30 +26,6 @@ using batch::ColumnBuilder;
 constexpr int64_t kRows = 4096;
 constexpr int64_t kKeys = 10000;
 constexpr int64_t kMicrosPerRow = 10;
-
-class CountingCollector : public runtime::Collector {
- public:
-  Status Emit(const BatchPtr& b) override {
-    rows += b->num_rows;
-    return Status::Ok();
-  }
-  Status EmitWatermark(Watermark) override { return Status::Ok(); }
-  int64_t rows = 0;
-};
-
-exec::AggregateCall Call(const std::string& name, std::vector<int> args) {
-  expr::AggregateBindInput in;
-  for (size_t i = 0; i < args.size(); ++i) {
-    in.types.push_back(types::Int64());
-    in.constants.push_back(std::nullopt);
-  }
-  in.star = args.empty();
-  exec::AggregateCall c;
-  c.aggregate = expr::AggregateRegistry::Get().Bind(name, in).MoveValue();
-  c.arg_columns = std::move(args);
-  c.display = name;
-  return c;
-}
 
 // Batches of (key BIGINT, value BIGINT) with increasing event times.
 std::vector<BatchPtr> MakeBatches(int count, int64_t micros_per_row = kMicrosPerRow) {
