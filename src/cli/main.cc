@@ -24,19 +24,20 @@ std::atomic<bool> g_stop{false};
 
 // Signals are blocked in every thread; one thread waits for them and asks for a clean stop.
 // A second SIGINT/SIGTERM exits at once.
-void StartSignalThread() {
+void StartSignalThread(bool checkpointing) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  std::thread([set] {
+  std::thread([set, checkpointing] {
     int count = 0;
     while (true) {
       int sig = 0;
       if (sigwait(&set, &sig) != 0) continue;
       if (++count > 1) _exit(130);
-      std::fprintf(stderr, "sluice: stopping (signal %d): draining in-flight rows...\n", sig);
+      std::fprintf(stderr, "sluice: stopping (signal %d): %s...\n", sig,
+                   checkpointing ? "taking a final checkpoint" : "draining in-flight rows");
       g_stop = true;
     }
   }).detach();
@@ -92,6 +93,18 @@ int main(int argc, char** argv) {
   run->add_option("file", run_file, "SQL file, or - for standard input")->required();
   run->add_option("-p,--parallelism", run_parallelism, "Subtasks per operator (default: cores)");
   run->add_option("--set", run_sets, "Engine option key=value (repeatable)");
+  sluice::cli::RunOptions run_options;
+  std::string checkpoint_interval;
+  int checkpoints_to_keep = 0;
+  run->add_option("--state-dir", run_options.state_dir,
+                  "Take checkpoints into this directory (or file:// URL) and resume from the "
+                  "latest one");
+  auto* interval_option = run->add_option("--checkpoint-interval", checkpoint_interval,
+                                          "Time between checkpoints: 500ms, 10s, 2m (default 10s)");
+  auto* keep_option = run->add_option("--checkpoints-to-keep", checkpoints_to_keep,
+                                      "Completed checkpoints kept (default 3)");
+  run->add_flag("--ignore-state", run_options.ignore_state,
+                "Start from the beginning when the state dir holds another query's checkpoints");
 
   std::string explain_file;
   int explain_parallelism = default_parallelism;
@@ -151,10 +164,12 @@ int main(int argc, char** argv) {
   if (run->parsed()) {
     std::string sql;
     if (!ReadSql(run_file, &sql)) return 1;
-    sluice::cli::RunOptions options;
+    sluice::cli::RunOptions options = run_options;
     options.parallelism = run_parallelism;
+    if (interval_option->count() > 0) options.checkpoint_interval = checkpoint_interval;
+    if (keep_option->count() > 0) options.checkpoints_to_keep = checkpoints_to_keep;
     if (!ParseSettings(run_sets, &options)) return 1;
-    StartSignalThread();
+    StartSignalThread(!options.state_dir.empty());
     sluice::cli::RunReport report;
     sluice::Status st = sluice::cli::RunSql(sql, options, &g_stop, &report);
     if (!st.ok()) {
@@ -167,6 +182,13 @@ int main(int argc, char** argv) {
     }
     if (report.late_rows_dropped) {
       extra += ", " + std::to_string(report.late_rows_dropped) + " late rows dropped";
+    }
+    if (!options.state_dir.empty()) {
+      extra += ", " + std::to_string(report.checkpoints_completed) + " checkpoint" +
+               (report.checkpoints_completed == 1 ? "" : "s") + " completed";
+      if (report.restored_from) {
+        extra += " (resumed from checkpoint " + std::to_string(*report.restored_from) + ")";
+      }
     }
     std::fprintf(stderr, "sluice: finished: %lld rows written%s\n",
                  static_cast<long long>(report.rows_written), extra.c_str());

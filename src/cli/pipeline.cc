@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "runtime/checkpoint_metadata.h"
+#include "runtime/checkpoint_storage.h"
 #include "runtime/executor.h"
 #include "sql/planner/compiler.h"
 
@@ -73,7 +75,75 @@ Result<Compiled> PlanAndCompile(std::string_view sql, const RunOptions& options)
   return Compiled{plan.MoveValue(), graph.MoveValue()};
 }
 
+// The executor's checkpoint options from the run options; nullopt without a state dir.
+Result<std::optional<runtime::CheckpointOptions>> CheckpointOptionsOf(const RunOptions& options,
+                                                                      const Compiled& compiled) {
+  if (options.state_dir.empty()) {
+    if (options.checkpoint_interval) {
+      return Status::User("--checkpoint-interval needs --state-dir");
+    }
+    if (options.checkpoints_to_keep) return Status::User("--checkpoints-to-keep needs --state-dir");
+    if (options.ignore_state) return Status::User("--ignore-state needs --state-dir");
+    return std::optional<runtime::CheckpointOptions>();
+  }
+  runtime::CheckpointOptions out;
+  if (options.checkpoint_interval) {
+    SLUICE_ASSIGN_OR_RETURN(out.interval_micros,
+                            ParseDuration(*options.checkpoint_interval, "--checkpoint-interval"));
+    if (out.interval_micros < 1000) {
+      return Status::User("--checkpoint-interval must be at least 1ms, got '{}'",
+                          *options.checkpoint_interval);
+    }
+  }
+  if (options.checkpoints_to_keep) {
+    if (*options.checkpoints_to_keep < 1 || *options.checkpoints_to_keep > 1000) {
+      return Status::User("--checkpoints-to-keep must be between 1 and 1000, got {}",
+                          *options.checkpoints_to_keep);
+    }
+    out.keep = *options.checkpoints_to_keep;
+  }
+  out.ignore_state = options.ignore_state;
+  // The optimized logical plan names every source, sink, expression and option; it does not
+  // depend on the parallelism, which may change between runs.
+  out.fingerprint = runtime::QueryFingerprint(compiled.plan.ToString());
+  SLUICE_ASSIGN_OR_RETURN(out.storage, runtime::OpenCheckpointStorage(options.state_dir));
+  return std::optional<runtime::CheckpointOptions>(std::move(out));
+}
+
 }  // namespace
+
+Result<int64_t> ParseDuration(std::string_view text, std::string_view what) {
+  auto bad = [&] {
+    return Status::User("invalid {} '{}'; use a duration with a unit, such as 500ms, 10s or 2m",
+                        what, text);
+  };
+  size_t unit = 0;
+  while (unit < text.size() && ((text[unit] >= '0' && text[unit] <= '9') || text[unit] == '.')) {
+    ++unit;
+  }
+  std::string number(text.substr(0, unit));
+  std::string_view suffix = text.substr(unit);
+  if (number.empty() || number == "." || std::count(number.begin(), number.end(), '.') > 1) {
+    return bad();
+  }
+  double micros_per_unit;
+  if (suffix == "us") {
+    micros_per_unit = 1;
+  } else if (suffix == "ms") {
+    micros_per_unit = 1e3;
+  } else if (suffix == "s") {
+    micros_per_unit = 1e6;
+  } else if (suffix == "m" || suffix == "min") {
+    micros_per_unit = 60e6;
+  } else if (suffix == "h") {
+    micros_per_unit = 3600e6;
+  } else {
+    return bad();
+  }
+  double v = std::strtod(number.c_str(), nullptr) * micros_per_unit;
+  if (!(v >= 0) || v > 1e15) return bad();  // about 30 years
+  return static_cast<int64_t>(v);
+}
 
 Result<std::string> Explain(std::string_view sql, const RunOptions& options) {
   auto compiled = PlanAndCompile(sql, options);
@@ -88,7 +158,8 @@ Status RunSql(std::string_view sql, const RunOptions& options, const std::atomic
   if (!compiled.ok()) return compiled.status();
   runtime::ExecutorOptions exec_options;
   exec_options.threads = std::max(1u, std::thread::hardware_concurrency());
-  runtime::Executor executor(std::move(compiled->graph), exec_options);
+  SLUICE_ASSIGN_OR_RETURN(auto checkpoints, CheckpointOptionsOf(options, *compiled));
+  runtime::Executor executor(std::move(compiled->graph), exec_options, std::move(checkpoints));
   // A watcher turns the stop flag into a graceful stop of the sources.
   std::atomic<bool> done{false};
   std::thread watcher;
@@ -120,6 +191,9 @@ Status RunSql(std::string_view sql, const RunOptions& options, const std::atomic
   done = true;
   if (watcher.joinable()) watcher.join();
   if (report != nullptr) {
+    runtime::CheckpointSummary checkpoints = executor.Checkpoints();
+    report->checkpoints_completed = checkpoints.completed;
+    report->restored_from = checkpoints.restored_from;
     for (const auto* m : executor.Metrics()) {
       report->bad_rows_dropped += m->bad_rows_dropped;
       report->late_rows_dropped += m->late_rows_dropped;

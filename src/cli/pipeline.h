@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -14,6 +15,12 @@ namespace sluice::cli {
 struct RunOptions {
   int parallelism = 1;
   std::map<std::string, std::string> settings;  // --set key=value
+  // Checkpoints (docs/fault-tolerance.md): the state dir (a path or file:// URL; empty: no
+  // checkpoints) and its options, validated by RunSql.
+  std::string state_dir;
+  std::optional<std::string> checkpoint_interval;  // a duration: 500ms, 10s, 2m
+  std::optional<int> checkpoints_to_keep;
+  bool ignore_state = false;
 };
 
 struct RunReport {
@@ -21,7 +28,13 @@ struct RunReport {
   int64_t bad_rows_dropped = 0;   // bad_data = 'drop'
   int64_t late_rows_dropped = 0;  // behind the watermark at a windowed operator
   std::string summary;            // per-operator counters, one line each
+  int64_t checkpoints_completed = 0;
+  std::optional<int64_t> restored_from;  // the checkpoint the run resumed from
 };
+
+// Parses a duration written with a unit: 250us, 500ms, 10s, 2m, 1h (a decimal number is
+// allowed: 1.5s). Microseconds, or a user error naming `what`.
+Result<int64_t> ParseDuration(std::string_view text, std::string_view what);
 
 // Explains the plan: the bound and optimized logical plan, then the dataflow graph.
 Result<std::string> Explain(std::string_view sql, const RunOptions& options);

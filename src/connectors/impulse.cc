@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "batch/serialize.h"
 #include "connectors/connector.h"
 #include "connectors/source_batch.h"
 #include "expr/cast.h"
@@ -111,9 +112,10 @@ class ImpulseSource : public runtime::SourceOperator {
       start_ = now;
       started_ = true;
     }
-    // Rows due by now: one at the start, then one every 1/rate seconds.
+    // Rows due by now: one at the start, then one every 1/rate seconds (counted from the
+    // position a resumed run restored).
     double elapsed = static_cast<double>(now.value - start_.value) / 1e6;
-    double due_f = std::floor(rate_ * elapsed) + 1;
+    double due_f = std::floor(rate_ * elapsed) + 1 + static_cast<double>(resumed_at_);
     uint64_t due = due_f >= static_cast<double>(total_) ? total_ : static_cast<uint64_t>(due_f);
     if (due <= emitted_) return runtime::SourcePoll::WaitUntil(NextDue());
 
@@ -127,11 +129,47 @@ class ImpulseSource : public runtime::SourceOperator {
     return runtime::SourcePoll::WaitUntil(NextDue());
   }
 
+  // The position is the number of rows this subtask emitted; its counters are
+  // subtask + k * parallelism, so a position only means something at the same parallelism.
+  Status Snapshot(int64_t checkpoint, runtime::StateWriter& state) override {
+    std::string bytes;
+    batch::ByteWriter w(&bytes);
+    w.Put<uint8_t>(kStateVersion);
+    w.Put<uint64_t>(parallelism_);
+    w.Put<uint64_t>(emitted_);
+    state.Put("position", bytes);
+    return Status::Ok();
+  }
+
+  Status Restore(runtime::StateReader& state) override {
+    if (static_cast<uint64_t>(state.previous_parallelism()) != parallelism_) {
+      return Status::NotSupported(
+          "checkpoint {} was taken at parallelism {}; resuming an impulse source at another "
+          "parallelism ({}) is not supported yet",
+          state.checkpoint(), state.previous_parallelism(), parallelism_);
+    }
+    SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> bytes, state.Get("position"));
+    if (!bytes) return Status::Ok();
+    batch::ByteReader r(*bytes, "impulse source state");
+    uint8_t version = 0;
+    uint64_t parallelism = 0, emitted = 0;
+    SLUICE_RETURN_NOT_OK(r.Get(&version));
+    if (version != kStateVersion) return r.Corrupt("unknown version");
+    SLUICE_RETURN_NOT_OK(r.Get(&parallelism));
+    SLUICE_RETURN_NOT_OK(r.Get(&emitted));
+    if (parallelism != parallelism_) return r.Corrupt("parallelism mismatch");
+    emitted_ = std::min(emitted, total_);
+    resumed_at_ = emitted_;
+    return Status::Ok();
+  }
+
  private:
+  static constexpr uint8_t kStateVersion = 1;
+
   // When row number `emitted_` of this subtask falls due; one microsecond late rather than
   // early, so the poll then finds it due despite rounding.
   ProcessingTime NextDue() const {
-    double offset = std::ceil(static_cast<double>(emitted_) * 1e6 / rate_) + 1;
+    double offset = std::ceil(static_cast<double>(emitted_ - resumed_at_) * 1e6 / rate_) + 1;
     if (offset > 1e17) offset = 1e17;
     return ProcessingTime{start_.value + static_cast<int64_t>(offset)};
   }
@@ -166,6 +204,7 @@ class ImpulseSource : public runtime::SourceOperator {
   double rate_;  // rows per second of this subtask
   uint64_t total_ = std::numeric_limits<uint64_t>::max();
   uint64_t emitted_ = 0;
+  uint64_t resumed_at_ = 0;  // emitted_ restored from a checkpoint
   bool started_ = false;
   ProcessingTime start_;
 };
@@ -183,6 +222,7 @@ class ImpulseSourceFactory : public runtime::OperatorFactory {
     return s;
   }
   bool is_source() const override { return true; }
+  bool checkpointable() const override { return true; }  // its position: rows emitted
   Result<std::unique_ptr<runtime::SourceOperator>> CreateSource(int subtask,
                                                                 int parallelism) const override {
     return std::unique_ptr<runtime::SourceOperator>(

@@ -1,7 +1,18 @@
 // single_file: one local file of newline-framed records, read as a finite source or written as
 // a sink. One subtask: a file has one reader position and one writer position.
+//
+// With checkpoints the source stores its position (byte offset and line number) and the sink
+// is exactly-once through two-phase commit:
+//   <path>.inprogress    rows written since the last barrier
+//   <path>.pending-<n>   the rows of checkpoint n: renamed from .inprogress and fsynced at the
+//                        barrier (PreCommit); appended to <path> once n is complete (Commit)
+// The sink's snapshot records the committed length of <path> and the pending parts with their
+// sizes, so Restore can finish a commit a crash interrupted and cut <path> back to exactly what
+// the checkpoint covers; the source then replays the rows after it.
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -12,6 +23,8 @@
 
 #include <fmt/format.h>
 
+#include "batch/serialize.h"
+#include "common/fault.h"
 #include "connectors/connector.h"
 #include "connectors/source_batch.h"
 
@@ -64,6 +77,22 @@ std::string WriteProblem(const std::string& path) {
   return "";
 }
 
+Status SyncError(const std::string& what, const std::string& path) {
+  return Status::Io("cannot {} '{}': {}", what, path, std::strerror(errno));
+}
+
+// fsync of the directory holding `path`, so a rename or creation in it survives a crash.
+Status SyncParentDirectory(const std::string& path) {
+  std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return SyncError("open directory", dir.string());
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return SyncError("sync directory", dir.string());
+  return Status::Ok();
+}
+
 class SingleFileSource : public runtime::SourceOperator {
  public:
   explicit SingleFileSource(const TableSpec& spec)
@@ -102,6 +131,7 @@ class SingleFileSource : public runtime::SourceOperator {
       }
       ++lines;
       ++line_number_;
+      offset_ += n;
       std::string_view record(line_, static_cast<size_t>(n));
       if (!record.empty() && record.back() == '\n') record.remove_suffix(1);
       if (!record.empty() && record.back() == '\r') record.remove_suffix(1);
@@ -128,7 +158,57 @@ class SingleFileSource : public runtime::SourceOperator {
     return Status::Ok();
   }
 
+  // Between polls every line read has been emitted, except empty lines held back (they count
+  // as read: a resumed run still emits them before the next non-empty line).
+  Status Snapshot(int64_t checkpoint, runtime::StateWriter& state) override {
+    std::string bytes;
+    batch::ByteWriter w(&bytes);
+    w.Put<uint8_t>(kStateVersion);
+    w.Put<int64_t>(offset_);
+    w.Put<int64_t>(line_number_);
+    w.Put<int64_t>(held_empty_lines_);
+    w.Put<uint8_t>(eof_ ? 1 : 0);
+    state.Put("position", bytes);
+    return Status::Ok();
+  }
+
+  Status Restore(runtime::StateReader& state) override {
+    SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> bytes, state.Get("position"));
+    if (!bytes) return Status::Ok();
+    batch::ByteReader r(*bytes, "single_file source state");
+    uint8_t version = 0, eof = 0;
+    SLUICE_RETURN_NOT_OK(r.Get(&version));
+    if (version != kStateVersion) return r.Corrupt("unknown version");
+    SLUICE_RETURN_NOT_OK(r.Get(&offset_));
+    SLUICE_RETURN_NOT_OK(r.Get(&line_number_));
+    SLUICE_RETURN_NOT_OK(r.Get(&held_empty_lines_));
+    SLUICE_RETURN_NOT_OK(r.Get(&eof));
+    if (offset_ < 0 || line_number_ < 0 || held_empty_lines_ < 0) return r.Corrupt("negative");
+    if (eof) {
+      eof_ = true;
+      CloseFile();
+      return Status::Ok();
+    }
+    struct stat st;
+    if (file_ == nullptr || fstat(fileno(file_), &st) != 0) {
+      return Status::Io("{}: cannot stat '{}': {}", SourceName(spec_), path_, std::strerror(errno));
+    }
+    if (st.st_size < offset_) {
+      return Status::User(
+          "{}: '{}' has {} bytes, fewer than the {} bytes read before checkpoint {}; the input "
+          "changed since",
+          SourceName(spec_), path_, static_cast<int64_t>(st.st_size), offset_, state.checkpoint());
+    }
+    if (fseeko(file_, offset_, SEEK_SET) != 0) {
+      return Status::Io("{}: cannot seek in '{}': {}", SourceName(spec_), path_,
+                        std::strerror(errno));
+    }
+    return Status::Ok();
+  }
+
  private:
+  static constexpr uint8_t kStateVersion = 1;
+
   Status AppendRecord(std::string_view record, int64_t line_number) {
     position_.clear();
     fmt::format_to(std::back_inserter(position_), "line {}", line_number);
@@ -171,6 +251,7 @@ class SingleFileSource : public runtime::SourceOperator {
   char* line_ = nullptr;  // getline's buffer, reused
   size_t line_capacity_ = 0;
   int64_t line_number_ = 0;
+  int64_t offset_ = 0;  // bytes read
   int64_t held_empty_lines_ = 0;
   int64_t dropped_reported_ = 0;
   bool eof_ = false;
@@ -186,12 +267,18 @@ class SingleFileSink : public runtime::Operator {
 
   Status Open(runtime::OperatorContext& ctx) override {
     ctx_ = &ctx;
-    file_ = std::fopen(path_.c_str(), "w");
-    if (file_ == nullptr) {
-      return Status::Io("{}: cannot open '{}' for writing: {}", SourceName(spec_), path_,
-                        std::strerror(errno));
+    if (ctx.checkpointing) {
+      two_phase_ = true;
+      if (!ctx.restored_checkpoint) {
+        // A fresh start: an empty output, no parts of an earlier run.
+        SLUICE_RETURN_NOT_OK(RemovePendingParts());
+        SLUICE_RETURN_NOT_OK(CutOutput(0, /*create=*/true));
+      }
+      // Rows after the last checkpoint of an earlier run are produced again: a fresh part.
+      SLUICE_RETURN_NOT_OK(OpenFile(PartPath(), "w"));
+    } else {
+      SLUICE_RETURN_NOT_OK(OpenFile(path_, "w"));
     }
-    std::setvbuf(file_, nullptr, _IOFBF, kWriteBufferBytes);
     if (spec_.schema.size() > 0) {
       SLUICE_ASSIGN_OR_RETURN(encoder_, formats::MakeEncoder(spec_.format, spec_.schema));
     }
@@ -208,14 +295,15 @@ class SingleFileSink : public runtime::Operator {
     buffer_.clear();
     SLUICE_RETURN_NOT_OK(encoder_->Encode(*batch, &buffer_));
     if (std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size()) {
-      return WriteError();
+      return WriteError(file_path());
     }
+    file_bytes_ += buffer_.size();
     if (ctx_ && ctx_->metrics) ctx_->metrics->rows_out += batch->num_rows;
     return Status::Ok();
   }
 
   Status OnEndOfInput(runtime::Collector& out) override {
-    if (file_ != nullptr && std::fflush(file_) != 0) return WriteError();
+    if (file_ != nullptr && std::fflush(file_) != 0) return WriteError(file_path());
     return Status::Ok();
   }
 
@@ -224,20 +312,240 @@ class SingleFileSink : public runtime::Operator {
     int flushed = std::fflush(file_);
     int closed = std::fclose(file_);
     file_ = nullptr;
-    if (flushed != 0 || closed != 0) return WriteError();
+    if (two_phase_) {
+      // Uncommitted rows: a resumed run produces them again.
+      std::remove(PartPath().c_str());
+      return Status::Ok();
+    }
+    if (flushed != 0 || closed != 0) return WriteError(path_);
     return Status::Ok();
   }
 
+  // The rows since the previous barrier become the durable part of checkpoint n.
+  Status PreCommit(int64_t checkpoint) override {
+    if (!two_phase_ || file_bytes_ == 0) return Status::Ok();
+    const std::string part = PartPath();
+    const std::string pending = PendingPath(checkpoint);
+    if (std::fflush(file_) != 0 || ::fsync(fileno(file_)) != 0) return WriteError(part);
+    int closed = std::fclose(file_);
+    file_ = nullptr;
+    if (closed != 0) return WriteError(part);
+    if (std::rename(part.c_str(), pending.c_str()) != 0) return SyncError("rename", part);
+    SLUICE_RETURN_NOT_OK(SyncParentDirectory(pending));
+    pending_.push_back({checkpoint, file_bytes_});
+    file_bytes_ = 0;
+    return OpenFile(part, "w");
+  }
+
+  Status Snapshot(int64_t checkpoint, runtime::StateWriter& state) override {
+    if (!two_phase_) return Status::Ok();
+    std::string bytes;
+    batch::ByteWriter w(&bytes);
+    w.Put<uint8_t>(kStateVersion);
+    w.Put<int64_t>(committed_checkpoint_);
+    w.Put<uint64_t>(committed_length_);
+    w.Put<uint32_t>(static_cast<uint32_t>(pending_.size()));
+    for (const auto& p : pending_) {
+      w.Put<int64_t>(p.checkpoint);
+      w.Put<uint64_t>(p.size);
+    }
+    state.Put("commits", bytes);
+    return Status::Ok();
+  }
+
+  // Appends the parts of every checkpoint up to n to the output, in order.
+  Status Commit(int64_t checkpoint) override {
+    if (!two_phase_) return Status::Ok();
+    bool hit = false;
+    size_t done = 0;
+    for (; done < pending_.size() && pending_[done].checkpoint <= checkpoint; ++done) {
+      const Part& p = pending_[done];
+      SLUICE_RETURN_NOT_OK(AppendPart(p, committed_length_, hit ? -1 : checkpoint));
+      hit = true;
+      committed_length_ += p.size;
+      std::remove(PendingPath(p.checkpoint).c_str());
+    }
+    if (!hit) fault::Hit(fault::kSinkCommit, checkpoint);
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(done));
+    committed_checkpoint_ = checkpoint;
+    return Status::Ok();
+  }
+
+  // Brings the output to exactly what the checkpoint covers: finishes the commits it includes
+  // that a crash interrupted (or never started), and cuts what later commits appended.
+  Status Restore(runtime::StateReader& state) override {
+    SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> bytes, state.Get("commits"));
+    if (!bytes) return Status::Internal("{}: no sink state in checkpoint", SourceName(spec_));
+    batch::ByteReader r(*bytes, "single_file sink state");
+    uint8_t version = 0;
+    uint32_t count = 0;
+    SLUICE_RETURN_NOT_OK(r.Get(&version));
+    if (version != kStateVersion) return r.Corrupt("unknown version");
+    SLUICE_RETURN_NOT_OK(r.Get(&committed_checkpoint_));
+    SLUICE_RETURN_NOT_OK(r.Get(&committed_length_));
+    SLUICE_RETURN_NOT_OK(r.Get(&count));
+    std::vector<Part> parts;
+    for (uint32_t i = 0; i < count; ++i) {
+      Part p;
+      SLUICE_RETURN_NOT_OK(r.Get(&p.checkpoint));
+      SLUICE_RETURN_NOT_OK(r.Get(&p.size));
+      parts.push_back(p);
+    }
+    struct stat st;
+    uint64_t length = 0;
+    if (stat(path_.c_str(), &st) == 0) {
+      length = static_cast<uint64_t>(st.st_size);
+    } else if (errno != ENOENT) {
+      return SyncError("stat", path_);
+    }
+    if (length < committed_length_) {
+      return Status::User(
+          "{}: '{}' has {} bytes, fewer than the {} bytes committed before checkpoint {}; it was "
+          "truncated or replaced since (remove the state dir to start over)",
+          SourceName(spec_), path_, length, committed_length_, state.checkpoint());
+    }
+    uint64_t pos = committed_length_;
+    for (const Part& p : parts) {
+      if (length >= pos + p.size) {
+        pos += p.size;  // committed before the crash
+        continue;
+      }
+      SLUICE_RETURN_NOT_OK(AppendPart(p, pos, -1));
+      pos += p.size;
+      length = pos;
+    }
+    if (length != pos) SLUICE_RETURN_NOT_OK(CutOutput(pos, /*create=*/false));
+    committed_length_ = pos;
+    committed_checkpoint_ = state.checkpoint();
+    pending_.clear();
+    return RemovePendingParts();
+  }
+
  private:
-  Status WriteError() const {
-    return Status::Io("{}: cannot write '{}': {}", SourceName(spec_), path_, std::strerror(errno));
+  static constexpr uint8_t kStateVersion = 1;
+  static constexpr size_t kCopyChunk = 1 << 20;
+
+  struct Part {
+    int64_t checkpoint = 0;
+    uint64_t size = 0;
+  };
+
+  std::string PartPath() const { return path_ + ".inprogress"; }
+  std::string PendingPath(int64_t checkpoint) const {
+    return fmt::format("{}.pending-{}", path_, checkpoint);
+  }
+  const std::string& file_path() const { return two_phase_ ? part_path_ : path_; }
+
+  Status OpenFile(const std::string& path, const char* mode) {
+    file_ = std::fopen(path.c_str(), mode);
+    if (file_ == nullptr) {
+      return Status::Io("{}: cannot open '{}' for writing: {}", SourceName(spec_), path,
+                        std::strerror(errno));
+    }
+    std::setvbuf(file_, nullptr, _IOFBF, kWriteBufferBytes);
+    if (two_phase_) part_path_ = path;
+    file_bytes_ = 0;
+    return Status::Ok();
+  }
+
+  // Truncates (or creates) the output to `length` bytes, durably.
+  Status CutOutput(uint64_t length, bool create) {
+    int fd = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
+    if (fd < 0) return SyncError("open", path_);
+    if (::ftruncate(fd, static_cast<off_t>(length)) != 0 || ::fsync(fd) != 0) {
+      ::close(fd);
+      return SyncError("truncate", path_);
+    }
+    ::close(fd);
+    return create ? SyncParentDirectory(path_) : Status::Ok();
+  }
+
+  // Writes part `p` into the output at byte `at` and fsyncs it. With `fault_checkpoint` >= 0,
+  // the sink_commit fault point of that checkpoint is passed halfway through.
+  Status AppendPart(const Part& p, uint64_t at, int64_t fault_checkpoint) {
+    const std::string part = PendingPath(p.checkpoint);
+    int in = ::open(part.c_str(), O_RDONLY | O_CLOEXEC);
+    if (in < 0) {
+      return Status::Io("{}: cannot commit checkpoint {}: '{}': {}", SourceName(spec_),
+                        p.checkpoint, part, std::strerror(errno));
+    }
+    int out = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (out < 0) {
+      ::close(in);
+      return SyncError("open", path_);
+    }
+    std::string buf;  // for the fallback when the kernel cannot copy between the files
+    uint64_t copied = 0;
+    Status st;
+    while (st.ok() && copied < p.size) {
+      size_t want = static_cast<size_t>(std::min<uint64_t>(kCopyChunk, p.size - copied));
+      if (fault_checkpoint >= 0 && copied == 0) want = std::max<size_t>(want / 2, 1);
+      off_t in_off = static_cast<off_t>(copied);
+      off_t out_off = static_cast<off_t>(at + copied);
+      ssize_t n = buf.empty() ? ::copy_file_range(in, &in_off, out, &out_off, want, 0) : -1;
+      if (n < 0 && buf.empty() &&
+          (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
+        buf.resize(kCopyChunk);
+      }
+      if (!buf.empty()) {
+        n = ::pread(in, buf.data(), want, static_cast<off_t>(copied));
+        if (n > 0 && ::pwrite(out, buf.data(), static_cast<size_t>(n),
+                              static_cast<off_t>(at + copied)) != n) {
+          st = SyncError("write", path_);
+          break;
+        }
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        st = n == 0 ? Status::Io("{}: '{}' is shorter than recorded", SourceName(spec_), part)
+                    : SyncError("copy into", path_);
+        break;
+      }
+      copied += static_cast<uint64_t>(n);
+      if (fault_checkpoint >= 0) {
+        fault::Hit(fault::kSinkCommit, fault_checkpoint);  // half of the part is in
+        fault_checkpoint = -1;
+      }
+    }
+    if (st.ok() && ::fsync(out) != 0) st = SyncError("sync", path_);
+    ::close(in);
+    ::close(out);
+    return st;
+  }
+
+  // Removes every <path>.pending-<n>.
+  Status RemovePendingParts() {
+    std::filesystem::path p(path_);
+    std::filesystem::path dir = p.parent_path().empty() ? "." : p.parent_path();
+    const std::string prefix = p.filename().string() + ".pending-";
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+      if (entry.path().filename().string().rfind(prefix, 0) == 0) {
+        std::filesystem::remove(entry.path(), ec);
+      }
+    }
+    if (ec)
+      return Status::Io("{}: cannot clean up '{}': {}", SourceName(spec_), dir.string(),
+                        ec.message());
+    return Status::Ok();
+  }
+
+  Status WriteError(const std::string& path) const {
+    return Status::Io("{}: cannot write '{}': {}", SourceName(spec_), path, std::strerror(errno));
   }
 
   TableSpec spec_;
   std::string path_;
   std::unique_ptr<formats::Encoder> encoder_;
-  FILE* file_ = nullptr;
+  FILE* file_ = nullptr;  // the output, or with two-phase commit the in-progress part
+  std::string part_path_;
+  uint64_t file_bytes_ = 0;  // written to file_ since it was opened
   std::string buffer_;
+  // Two-phase commit (with checkpoints).
+  bool two_phase_ = false;
+  std::vector<Part> pending_;  // pre-committed, not yet committed, in checkpoint order
+  int64_t committed_checkpoint_ = 0;
+  uint64_t committed_length_ = 0;  // bytes of the output that are committed
 };
 
 class SingleFileFactory : public runtime::OperatorFactory {
@@ -251,6 +559,7 @@ class SingleFileFactory : public runtime::OperatorFactory {
                        FormatDescription(spec_.format));
   }
   bool is_source() const override { return spec_.type == TableType::kSource; }
+  bool checkpointable() const override { return true; }  // line offset; two-phase commit
   int max_parallelism() const override { return 1; }
   Result<std::unique_ptr<runtime::Operator>> Create(int subtask, int parallelism) const override {
     if (spec_.type != TableType::kSink) return OperatorFactory::Create(subtask, parallelism);

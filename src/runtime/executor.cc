@@ -3,15 +3,22 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <queue>
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "common/check.h"
+#include "common/fault.h"
+#include "runtime/checkpoint_coordinator.h"
+#include "runtime/checkpoint_store.h"
 #include "runtime/message.h"
+#include "runtime/state.h"
 
 namespace sluice::runtime {
 
@@ -64,6 +71,7 @@ class InputQueue {
 
   int AddSender(int logical_input) {
     sender_inputs_.push_back(logical_input);
+    held_rows_.push_back(0);
     return static_cast<int>(sender_inputs_.size()) - 1;
   }
   int num_senders() const { return static_cast<int>(sender_inputs_.size()); }
@@ -72,6 +80,11 @@ class InputQueue {
   // False when full: `producer` is woken once there is room.
   bool TryPush(int sender, Message&& message, Task* producer);
   bool Pop(Envelope* out);
+  // Barrier alignment: the consumer holds back rows of `sender` it popped. Held rows count
+  // against that sender alone, so a sender whose barrier is still awaited is never blocked by
+  // the rows held back from the others (no deadlock), and memory stays bounded.
+  void Hold(int sender, int64_t rows);
+  void Release(const std::vector<int64_t>& rows_by_sender);
 
  private:
   Task* consumer_;
@@ -80,6 +93,7 @@ class InputQueue {
   std::mutex mu_;
   std::deque<Envelope> queue_;
   int64_t rows_ = 0;
+  std::vector<int64_t> held_rows_;  // by sender
   std::vector<Task*> waiting_;
 };
 
@@ -179,8 +193,39 @@ class Task {
   std::vector<OutEdge> out_edges;
   std::optional<int64_t> idle_timeout;  // source tasks: idle_micros of the chain
 
+  // Checkpoints (null coordinator: the run takes none).
+  CheckpointCoordinator* coordinator = nullptr;
+  int node_id = 0;
+  int subtask = 0;
+  int parallelism = 1;
+  std::vector<int> operator_ids;  // of the source (if any) and the chain, as `contexts`
+
   Status Open();
   Status CloseAll();
+  // Restores every operator from `checkpoint` (after Open, before the task first runs).
+  Status Restore(const LoadedCheckpoint& checkpoint,
+                 const std::map<int, const CheckpointMetadata::Node*>& old_node_of_operator);
+
+  // Source tasks, any thread: emit barrier `b` (after the rows emitted so far).
+  void TriggerBarrier(Barrier b) {
+    {
+      std::lock_guard<std::mutex> lock(trigger_mu_);
+      triggers_.push_back(b);
+    }
+    Wake();
+  }
+  // Any thread: checkpoint `checkpoint` is complete; commit it in the task's thread.
+  void RequestCommit(int64_t checkpoint) {
+    int64_t cur = commit_request_.load();
+    while (cur < checkpoint && !commit_request_.compare_exchange_weak(cur, checkpoint)) {
+    }
+    Wake();
+  }
+  // Any thread: the final checkpoint failed; finish without waiting for its commit.
+  void Release() {
+    released_ = true;
+    Wake();
+  }
 
  private:
   class ChainCollector : public Collector {
@@ -190,7 +235,10 @@ class Task {
       if (b == nullptr || b->num_rows == 0) return Status::Ok();
       if (next_ < task_->chain.size()) {
         auto* m = task_->contexts[next_ + (task_->source ? 1 : 0)]->metrics;
-        if (m) m->rows_in += b->num_rows;
+        if (m) {
+          m->rows_in += b->num_rows;
+          fault::Rows(m->name, b->num_rows);
+        }
         return task_->chain[next_]->ProcessBatch(0, b, *task_->collectors_[next_ + 1]);
       }
       task_->Route(b);
@@ -213,7 +261,17 @@ class Task {
   Status StepSource(StepResult* result);
   Status StepOperator(StepResult* result);
   Status Handle(InputQueue::Envelope& env);
-  Status FinishChain(size_t from);
+  // Final watermark and OnEndOfInput through the chain.
+  Status DrainChain();
+  // DrainChain, then the end of data downstream.
+  Status FinishChain();
+  // Checkpoints.
+  Status HandleTriggers();
+  Status CommitRequested();
+  Status HandleBarrier(int sender, const Barrier& b);
+  Status MaybeAligned();
+  // Pre-commits and snapshots every operator, forwards the barrier and acknowledges it.
+  Status CheckpointChain(const Barrier& b);
   void Route(const batch::BatchPtr& b);
   void RouteControl(const Message& m);
   bool FlushPending();
@@ -243,6 +301,26 @@ class Task {
   int ended_ = 0;
   Watermark current_watermark_ = Watermark::Min();
   bool finishing_ = false;
+
+  // Checkpoints.
+  std::mutex trigger_mu_;
+  std::deque<Barrier> triggers_;  // source tasks: barriers to emit, in order
+  std::atomic<int64_t> commit_request_{0};
+  int64_t committed_ = 0;
+  std::atomic<bool> released_{false};
+  bool source_finished_ = false;
+  // Set once the final barrier and the end of data went downstream: the task finishes when the
+  // final checkpoint is committed (or failed).
+  std::optional<int64_t> final_barrier_;
+  // Barrier alignment: the checkpoint being aligned (0: none), which senders delivered its
+  // barrier, and the messages of those senders held back meanwhile (in arrival order).
+  int64_t aligning_ = 0;
+  CheckpointKind aligning_kind_ = CheckpointKind::kPeriodic;
+  std::vector<bool> barrier_seen_;
+  std::deque<InputQueue::Envelope> held_;
+  std::vector<int64_t> held_rows_;
+  // Held messages to process before the queue once a checkpoint is aligned.
+  std::deque<InputQueue::Envelope> replay_;
 };
 
 void Scheduler::Start(int threads) {
@@ -323,7 +401,8 @@ bool InputQueue::TryPush(int sender, Message&& message, Task* producer) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     const auto* b = std::get_if<batch::BatchPtr>(&message);
-    if (b != nullptr && rows_ >= capacity_rows_) {
+    if (b != nullptr &&
+        (rows_ >= capacity_rows_ || held_rows_[static_cast<size_t>(sender)] >= capacity_rows_)) {
       if (std::find(waiting_.begin(), waiting_.end(), producer) == waiting_.end()) {
         waiting_.push_back(producer);
       }
@@ -351,6 +430,21 @@ bool InputQueue::Pop(Envelope* out) {
   return true;
 }
 
+void InputQueue::Hold(int sender, int64_t rows) {
+  std::lock_guard<std::mutex> lock(mu_);
+  held_rows_[static_cast<size_t>(sender)] += rows;
+}
+
+void InputQueue::Release(const std::vector<int64_t>& rows_by_sender) {
+  std::vector<Task*> to_wake;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t i = 0; i < rows_by_sender.size(); ++i) held_rows_[i] -= rows_by_sender[i];
+    to_wake.swap(waiting_);
+  }
+  for (Task* t : to_wake) t->Wake();
+}
+
 Status Task::Open() {
   size_t first_op = source ? 1 : 0;
   if (source) SLUICE_RETURN_NOT_OK(source->Open(*contexts[0]));
@@ -365,6 +459,31 @@ Status Task::Open() {
     sender_watermarks_.assign(static_cast<size_t>(input->num_senders()), Watermark::Min());
     sender_ended_.assign(static_cast<size_t>(input->num_senders()), false);
     sender_idle_.assign(static_cast<size_t>(input->num_senders()), false);
+    barrier_seen_.assign(static_cast<size_t>(input->num_senders()), false);
+    held_rows_.assign(static_cast<size_t>(input->num_senders()), 0);
+  }
+  return Status::Ok();
+}
+
+Status Task::Restore(const LoadedCheckpoint& checkpoint,
+                     const std::map<int, const CheckpointMetadata::Node*>& old_node_of_operator) {
+  const int64_t n = checkpoint.metadata.checkpoint;
+  for (size_t i = 0; i < operator_ids.size(); ++i) {
+    int op = operator_ids[i];
+    auto it = old_node_of_operator.find(op);
+    if (it == old_node_of_operator.end()) {
+      return Status::Internal("operator {} is in no node of checkpoint {}", op, n);
+    }
+    std::vector<const TaskState*> previous;
+    for (int s = 0; s < it->second->parallelism; ++s) {
+      previous.push_back(&checkpoint.states.at({it->second->id, s}));
+    }
+    StateReader reader(n, op, subtask, std::move(previous));
+    Status st =
+        (i == 0 && source) ? source->Restore(reader) : chain[i - (source ? 1 : 0)]->Restore(reader);
+    if (!st.ok()) {
+      return st.WithContext(fmt::format("restoring checkpoint {}: {}", n, contexts[i]->name));
+    }
   }
   return Status::Ok();
 }
@@ -428,10 +547,10 @@ bool Task::FlushPending() {
   return true;
 }
 
-Status Task::FinishChain(size_t from) {
+Status Task::DrainChain() {
   // The end of input is a final watermark (+infinity) followed by a flush of every operator
   // in chain order, so what one operator flushes is seen by the next before its own flush.
-  if (from == 0 && source) {
+  if (source) {
     SLUICE_RETURN_NOT_OK(collectors_[0]->EmitWatermark(Watermark::Max()));
   } else if (current_watermark_ < Watermark::Max()) {
     current_watermark_ = Watermark::Max();
@@ -444,12 +563,23 @@ Status Task::FinishChain(size_t from) {
   for (size_t i = 0; i < chain.size(); ++i) {
     SLUICE_RETURN_NOT_OK(chain[i]->OnEndOfInput(*collectors_[i + 1]));
   }
+  return Status::Ok();
+}
+
+Status Task::FinishChain() {
+  SLUICE_RETURN_NOT_OK(DrainChain());
   RouteControl(EndOfData{});
   finishing_ = true;
   return Status::Ok();
 }
 
 Status Task::Step(StepResult* result) {
+  if (coordinator != nullptr) {
+    SLUICE_RETURN_NOT_OK(CommitRequested());
+    // Before flushing: a barrier queues behind the rows already emitted, even under
+    // backpressure.
+    if (source) SLUICE_RETURN_NOT_OK(HandleTriggers());
+  }
   if (!FlushPending()) {
     *result = StepResult::kWait;
     return Status::Ok();
@@ -458,10 +588,72 @@ Status Task::Step(StepResult* result) {
     *result = StepResult::kFinished;
     return Status::Ok();
   }
+  if (final_barrier_) {
+    // Wait for the commit of the final checkpoint (RequestCommit or Release wakes the task).
+    bool done = committed_ >= *final_barrier_ || released_;
+    *result = done ? StepResult::kFinished : StepResult::kWait;
+    return Status::Ok();
+  }
   return source ? StepSource(result) : StepOperator(result);
 }
 
+Status Task::CommitRequested() {
+  int64_t n = commit_request_.load();
+  if (n <= committed_) return Status::Ok();
+  for (auto& op : chain) SLUICE_RETURN_NOT_OK(op->Commit(n));
+  committed_ = n;
+  return Status::Ok();
+}
+
+Status Task::HandleTriggers() {
+  while (!final_barrier_) {
+    Barrier b;
+    {
+      std::lock_guard<std::mutex> lock(trigger_mu_);
+      if (triggers_.empty()) break;
+      b = triggers_.front();
+      triggers_.pop_front();
+    }
+    SLUICE_RETURN_NOT_OK(CheckpointChain(b));
+    if (b.final()) {
+      // A source that finished by itself already drained its chain; a stopped one keeps what
+      // its chain holds in the checkpoint.
+      RouteControl(EndOfData{});
+      final_barrier_ = b.epoch;
+    }
+  }
+  return Status::Ok();
+}
+
+Status Task::CheckpointChain(const Barrier& b) {
+  TaskState state;
+  state.checkpoint = b.epoch;
+  state.node = node_id;
+  state.subtask = subtask;
+  state.parallelism = parallelism;
+  size_t first_op = source ? 1 : 0;
+  if (source) {
+    StateWriter writer(&state.pieces, operator_ids[0]);
+    Status st = source->Snapshot(b.epoch, writer);
+    if (!st.ok()) return st.WithContext(contexts[0]->name);
+  }
+  for (size_t i = 0; i < chain.size(); ++i) {
+    StateWriter writer(&state.pieces, operator_ids[i + first_op]);
+    Status st = chain[i]->PreCommit(b.epoch);
+    if (st.ok()) st = chain[i]->Snapshot(b.epoch, writer);
+    if (!st.ok()) return st.WithContext(contexts[i + first_op]->name);
+  }
+  RouteControl(b);
+  coordinator->Acknowledge(b.epoch, node_id, subtask, EncodeTaskState(state));
+  return Status::Ok();
+}
+
 Status Task::StepSource(StepResult* result) {
+  if (source_finished_) {
+    // Checkpoints: the task stays until the final barrier, to take part in every checkpoint.
+    *result = StepResult::kWait;
+    return Status::Ok();
+  }
   if (last_data_ == 0) last_data_ = Now().value;
   for (int i = 0; i < 16; ++i) {
     size_t pending_before = pending_.size();
@@ -475,8 +667,18 @@ Status Task::StepSource(StepResult* result) {
       idle_sent_ = true;
     }
     if (poll->kind == SourcePoll::Kind::kFinished) {
-      SLUICE_RETURN_NOT_OK(FinishChain(0));
-      *result = FlushPending() ? StepResult::kFinished : StepResult::kWait;
+      if (coordinator == nullptr) {
+        SLUICE_RETURN_NOT_OK(FinishChain());
+        *result = FlushPending() ? StepResult::kFinished : StepResult::kWait;
+        return Status::Ok();
+      }
+      // With checkpoints the end of data waits for the final barrier. An input that ended by
+      // itself drains the chain now; a stopped one does not (the next run resumes it).
+      if (!shared_->stop_requested) SLUICE_RETURN_NOT_OK(DrainChain());
+      source_finished_ = true;
+      coordinator->SourceFinished();
+      FlushPending();
+      *result = StepResult::kWait;
       return Status::Ok();
     }
     if (!FlushPending()) {
@@ -499,6 +701,16 @@ Status Task::StepSource(StepResult* result) {
 
 Status Task::Handle(InputQueue::Envelope& env) {
   size_t s = static_cast<size_t>(env.sender);
+  if (aligning_ != 0 && barrier_seen_[s]) {
+    // This sender is past the barrier being aligned: hold its messages back until every other
+    // live sender delivered the barrier too.
+    if (auto* b = std::get_if<batch::BatchPtr>(&env.message)) {
+      input->Hold(env.sender, (*b)->num_rows);
+      held_rows_[s] += (*b)->num_rows;
+    }
+    held_.push_back(std::move(env));
+    return Status::Ok();
+  }
   if (auto* b = std::get_if<batch::BatchPtr>(&env.message)) {
     sender_idle_[s] = false;
     forwarded_idle_ = false;
@@ -507,7 +719,10 @@ Status Task::Handle(InputQueue::Envelope& env) {
       return Status::Ok();
     }
     auto* m = contexts[0]->metrics;
-    if (m) m->rows_in += (*b)->num_rows;
+    if (m) {
+      m->rows_in += (*b)->num_rows;
+      fault::Rows(m->name, (*b)->num_rows);
+    }
     return chain[0]->ProcessBatch(input->logical_input(env.sender), *b, *collectors_[1]);
   }
   if (auto* wm = std::get_if<Watermark>(&env.message)) {
@@ -520,9 +735,12 @@ Status Task::Handle(InputQueue::Envelope& env) {
       sender_ended_[s] = true;
       ++ended_;
     }
-    if (ended_ == input->num_senders()) return FinishChain(0);
-  } else {
-    return Status::Ok();  // barriers: handled with checkpoints
+    // An ended sender no longer holds a barrier back.
+    if (aligning_ != 0) SLUICE_RETURN_NOT_OK(MaybeAligned());
+    if (final_barrier_) return Status::Ok();
+    if (ended_ == input->num_senders()) return FinishChain();
+  } else if (auto* barrier = std::get_if<Barrier>(&env.message)) {
+    return HandleBarrier(env.sender, *barrier);
   }
   // The combined watermark is the minimum over inputs that have neither ended nor gone idle;
   // when every live input is idle, the watermark holds.
@@ -554,10 +772,53 @@ Status Task::Handle(InputQueue::Envelope& env) {
   return Status::Ok();
 }
 
+Status Task::HandleBarrier(int sender, const Barrier& b) {
+  if (coordinator == nullptr) return Status::Internal("checkpoint barrier without checkpoints");
+  if (aligning_ == 0) {
+    aligning_ = b.epoch;
+    aligning_kind_ = b.kind;
+    std::fill(barrier_seen_.begin(), barrier_seen_.end(), false);
+  } else if (b.epoch != aligning_) {
+    return Status::Internal("barrier {} arrived while aligning barrier {}", b.epoch, aligning_);
+  }
+  barrier_seen_[static_cast<size_t>(sender)] = true;
+  return MaybeAligned();
+}
+
+Status Task::MaybeAligned() {
+  for (size_t i = 0; i < barrier_seen_.size(); ++i) {
+    if (!barrier_seen_[i] && !sender_ended_[i]) return Status::Ok();
+  }
+  Barrier b{aligning_, aligning_kind_};
+  aligning_ = 0;
+  // At the end of input, what the chain holds is flushed before the final snapshot, so the
+  // final checkpoint covers it.
+  if (b.kind == CheckpointKind::kEnd) SLUICE_RETURN_NOT_OK(DrainChain());
+  SLUICE_RETURN_NOT_OK(CheckpointChain(b));
+  input->Release(held_rows_);
+  std::fill(held_rows_.begin(), held_rows_.end(), 0);
+  if (b.final()) {
+    // Nothing follows a final barrier but the end of data.
+    RouteControl(EndOfData{});
+    final_barrier_ = b.epoch;
+    held_.clear();
+    replay_.clear();
+    return Status::Ok();
+  }
+  // The held messages go first, in their order: per sender, order is kept.
+  replay_.insert(replay_.begin(), std::make_move_iterator(held_.begin()),
+                 std::make_move_iterator(held_.end()));
+  held_.clear();
+  return Status::Ok();
+}
+
 Status Task::StepOperator(StepResult* result) {
   for (int i = 0; i < 32; ++i) {
     InputQueue::Envelope env;
-    if (!input->Pop(&env)) {
+    if (!replay_.empty()) {
+      env = std::move(replay_.front());
+      replay_.pop_front();
+    } else if (!input->Pop(&env)) {
       *result = StepResult::kWait;
       return Status::Ok();
     }
@@ -566,8 +827,8 @@ Status Task::StepOperator(StepResult* result) {
       *result = StepResult::kWait;
       return Status::Ok();
     }
-    if (finishing_) {
-      *result = StepResult::kFinished;
+    if (finishing_ || final_barrier_) {
+      *result = StepResult::kYield;  // Step decides: finished, or waiting for the commit
       return Status::Ok();
     }
   }
@@ -579,8 +840,8 @@ Status Task::StepOperator(StepResult* result) {
 
 class Executor::Impl {
  public:
-  Impl(DataflowGraph graph, ExecutorOptions options)
-      : graph_(std::move(graph)), options_(options) {}
+  Impl(DataflowGraph graph, ExecutorOptions options, std::optional<CheckpointOptions> checkpoints)
+      : graph_(std::move(graph)), options_(options), checkpoints_(std::move(checkpoints)) {}
 
   Status Build();
   Status Run();
@@ -591,21 +852,133 @@ class Executor::Impl {
     }
   }
 
+  // Checkpoints: refuses what cannot be checkpointed, loads the checkpoint to resume from.
+  Status PrepareCheckpoints();
+  void Log(const std::string& message) const {
+    const auto& log = checkpoints_->log;
+    if (log) {
+      log(message);
+    } else {
+      std::fprintf(stderr, "sluice: %s\n", message.c_str());
+    }
+  }
+
   DataflowGraph graph_;
   ExecutorOptions options_;
+  std::optional<CheckpointOptions> checkpoints_;
   SharedState shared_;
   std::vector<std::unique_ptr<Task>> tasks_;
   std::vector<std::unique_ptr<OperatorMetrics>> metrics_;
   bool built_ = false;
+
+  // Checkpoints. Operators are numbered in node order, then chain order: the order in which
+  // the planner creates them, which does not depend on the parallelism or the chaining.
+  std::vector<std::string> operator_names_;
+  std::vector<CheckpointMetadata::Node> layout_;
+  std::unique_ptr<CheckpointStore> store_;
+  std::unique_ptr<CheckpointCoordinator> coordinator_;
+  std::optional<LoadedCheckpoint> restored_;
+  std::optional<int64_t> restored_from_;
+  int64_t first_checkpoint_id_ = 1;
+  std::mutex final_mu_;
+  Status final_error_;
 };
 
+Status Executor::Impl::PrepareCheckpoints() {
+  const CheckpointOptions& opts = *checkpoints_;
+  if (!opts.storage) return Status::Internal("checkpoints without storage");
+  std::vector<std::string> refused;
+  for (const auto& node : graph_.nodes) {
+    for (const auto& f : node.chain) {
+      if (!f->checkpointable() &&
+          std::find(refused.begin(), refused.end(), f->name()) == refused.end()) {
+        refused.push_back(f->name());
+      }
+    }
+  }
+  if (!refused.empty()) {
+    return Status::NotSupported(
+        "checkpointing a query with {} is not supported yet; run it without a state dir",
+        fmt::join(refused, ", "));
+  }
+  store_ = std::make_unique<CheckpointStore>(opts.storage);
+  std::vector<std::string> warnings;
+  auto latest = store_->LoadLatest(&warnings);
+  for (const auto& w : warnings) Log("warning: " + w);
+  if (!latest.ok()) {
+    if (!opts.ignore_state) return latest.status();
+    Log(fmt::format("warning: {}; starting from the beginning (--ignore-state)",
+                    latest.status().message()));
+  } else if (latest->has_value()) {
+    const CheckpointMetadata& m = (*latest)->metadata;
+    std::string mismatch;
+    if (m.fingerprint != opts.fingerprint) {
+      mismatch = fmt::format("was written by a different query (fingerprint {}, this query {})",
+                             m.fingerprint, opts.fingerprint);
+    } else if (m.operators != operator_names_) {
+      mismatch = fmt::format("was written by a dataflow with other operators ({}; now {})",
+                             fmt::join(m.operators, ", "), fmt::join(operator_names_, ", "));
+    }
+    if (mismatch.empty()) {
+      restored_ = std::move(**latest);
+      restored_from_ = m.checkpoint;
+    } else if (opts.ignore_state) {
+      Log(fmt::format("checkpoint {} in '{}' {}: starting from the beginning (--ignore-state)",
+                      m.checkpoint, opts.storage->location(), mismatch));
+    } else {
+      return Status::User(
+          "checkpoint {} in state dir '{}' {}; use another state dir, or --ignore-state to start "
+          "this query from the beginning",
+          m.checkpoint, opts.storage->location(), mismatch);
+    }
+  }
+  SLUICE_ASSIGN_OR_RETURN(CheckpointStore::Listing listing, store_->List());
+  first_checkpoint_id_ = listing.max_id + 1;
+  if (restored_) {
+    const char* when = "";
+    switch (restored_->metadata.kind) {
+      case CheckpointKind::kPeriodic:
+        break;
+      case CheckpointKind::kStop:
+        when = " (taken when the previous run was stopped)";
+        break;
+      case CheckpointKind::kEnd:
+        when = " (taken at the end of the input: nothing is left to read)";
+        break;
+    }
+    Log(fmt::format("resuming from checkpoint {} in '{}'{}", *restored_from_,
+                    opts.storage->location(), when));
+  }
+  return Status::Ok();
+}
+
 Status Executor::Impl::Build() {
+  // Operator ids, in node order then chain order.
+  std::vector<const NodeSpec*> by_id;
+  for (const auto& node : graph_.nodes) by_id.push_back(&node);
+  std::sort(by_id.begin(), by_id.end(), [](auto* a, auto* b) { return a->id < b->id; });
+  std::map<int, int> first_operator;  // by node id
+  for (const NodeSpec* node : by_id) {
+    CheckpointMetadata::Node layout{node->id, node->parallelism, {}};
+    first_operator[node->id] = static_cast<int>(operator_names_.size());
+    for (const auto& f : node->chain) {
+      layout.operator_ids.push_back(static_cast<int>(operator_names_.size()));
+      operator_names_.push_back(f->name());
+    }
+    layout_.push_back(std::move(layout));
+  }
   // Tasks: one per node subtask.
   std::vector<std::vector<Task*>> node_tasks(graph_.nodes.size());
   for (const auto& node : graph_.nodes) {
     for (int s = 0; s < node.parallelism; ++s) {
       auto task = std::make_unique<Task>(
           &shared_, fmt::format("{}[{}/{}]", node.name(), s + 1, node.parallelism));
+      task->node_id = node.id;
+      task->subtask = s;
+      task->parallelism = node.parallelism;
+      for (size_t i = 0; i < node.chain.size(); ++i) {
+        task->operator_ids.push_back(first_operator[node.id] + static_cast<int>(i));
+      }
       for (size_t i = 0; i < node.chain.size(); ++i) {
         const auto& f = node.chain[i];
         auto ctx = std::make_unique<OperatorContext>();
@@ -671,12 +1044,67 @@ Status Executor::Impl::Build() {
 
 Status Executor::Impl::Run() {
   if (!built_) SLUICE_RETURN_NOT_OK(Build());
+  const bool checkpointing = checkpoints_.has_value();
+  if (checkpointing) {
+    SLUICE_RETURN_NOT_OK(PrepareCheckpoints());
+    for (auto& t : tasks_) {
+      for (auto& ctx : t->contexts) {
+        ctx->checkpointing = true;
+        ctx->restored_checkpoint = restored_from_;
+      }
+    }
+  }
   Status open_status;
   for (auto& t : tasks_) {
     open_status = t->Open();
     if (!open_status.ok()) break;
   }
+  if (open_status.ok() && restored_) {
+    // Every operator restores before any source polls.
+    std::map<int, const CheckpointMetadata::Node*> old_node_of_operator;
+    for (const auto& n : restored_->metadata.nodes) {
+      for (int op : n.operator_ids) old_node_of_operator[op] = &n;
+    }
+    for (auto& t : tasks_) {
+      open_status = t->Restore(*restored_, old_node_of_operator);
+      if (!open_status.ok()) break;
+    }
+    restored_.reset();  // the operators hold what they need
+  }
   if (open_status.ok()) {
+    if (checkpointing) {
+      const CheckpointOptions& opts = *checkpoints_;
+      CheckpointCoordinator::Options co;
+      co.interval_micros = opts.interval_micros;
+      co.keep = opts.keep;
+      co.first_id = first_checkpoint_id_;
+      co.fingerprint = opts.fingerprint;
+      co.operators = operator_names_;
+      co.nodes = layout_;
+      co.stop_requested = &shared_.stop_requested;
+      for (auto& t : tasks_) co.source_tasks += t->source ? 1 : 0;
+      CheckpointCoordinator::Hooks hooks;
+      hooks.trigger = [this](Barrier b) {
+        for (auto& t : tasks_) {
+          if (t->source) t->TriggerBarrier(b);
+        }
+      };
+      hooks.complete = [this](int64_t n) {
+        for (auto& t : tasks_) t->RequestCommit(n);
+      };
+      hooks.final_failed = [this](const Status& st) {
+        {
+          std::lock_guard<std::mutex> lock(final_mu_);
+          final_error_ = st;
+        }
+        for (auto& t : tasks_) t->Release();
+      };
+      hooks.log = [this](const std::string& m) { Log(m); };
+      coordinator_ =
+          std::make_unique<CheckpointCoordinator>(store_.get(), std::move(co), std::move(hooks));
+      for (auto& t : tasks_) t->coordinator = coordinator_.get();
+      coordinator_->Start();
+    }
     shared_.live_tasks = static_cast<int>(tasks_.size());
     shared_.scheduler.Start(std::max(1, options_.threads));
     for (auto& t : tasks_) t->Wake();
@@ -684,6 +1112,7 @@ Status Executor::Impl::Run() {
     shared_.cv.wait(lock, [&] { return shared_.live_tasks == 0 || shared_.aborted; });
     lock.unlock();
     shared_.scheduler.Shutdown();
+    if (coordinator_) coordinator_->Stop();
   }
   Status close_status;
   for (auto& t : tasks_) {
@@ -695,17 +1124,36 @@ Status Executor::Impl::Run() {
     std::lock_guard<std::mutex> lock(shared_.mu);
     if (!shared_.first_error.ok()) return shared_.first_error;
   }
+  {
+    std::lock_guard<std::mutex> lock(final_mu_);
+    if (!final_error_.ok()) {
+      int64_t last = coordinator_ ? coordinator_->last_completed() : 0;
+      return Status::Io("the final checkpoint failed: {}; {}", final_error_.message(),
+                        last > 0 ? fmt::format("a new run resumes from checkpoint {}", last)
+                                 : std::string("a new run starts from the beginning"));
+    }
+  }
   return close_status;
 }
 
-Executor::Executor(DataflowGraph graph, ExecutorOptions options)
-    : impl_(std::make_unique<Impl>(std::move(graph), options)) {}
+Executor::Executor(DataflowGraph graph, ExecutorOptions options,
+                   std::optional<CheckpointOptions> checkpoints)
+    : impl_(std::make_unique<Impl>(std::move(graph), options, std::move(checkpoints))) {}
 Executor::~Executor() = default;
 Status Executor::Run() {
   return impl_->Run();
 }
 void Executor::RequestStop() {
   impl_->RequestStop();
+}
+CheckpointSummary Executor::Checkpoints() const {
+  CheckpointSummary out;
+  out.restored_from = impl_->restored_from_;
+  if (impl_->coordinator_) {
+    out.completed = impl_->coordinator_->completed();
+    out.last_completed = impl_->coordinator_->last_completed();
+  }
+  return out;
 }
 std::vector<const OperatorMetrics*> Executor::Metrics() const {
   std::vector<const OperatorMetrics*> out;

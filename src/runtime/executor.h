@@ -4,28 +4,58 @@
 // downstream queue is full stops until the consumer makes room (backpressure), so memory stays
 // flat when a sink is slow.
 //
+// With checkpoints (CheckpointOptions), Run() first restores the latest usable
+// checkpoint of the state dir, then a CheckpointCoordinator takes aligned barrier snapshots on
+// the interval; a stop or the end of every source takes a final checkpoint before Run() returns.
+// See docs/fault-tolerance.md.
+//
 // Threading: Run() is called from one thread and returns when the graph finishes or fails.
 // RequestStop() may be called from any thread (or a signal handler's helper thread).
 
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "common/status.h"
+#include "runtime/checkpoint_storage.h"
 #include "runtime/dataflow_graph.h"
 #include "runtime/metrics.h"
 
 namespace sluice::runtime {
 
+struct CheckpointOptions {
+  std::shared_ptr<CheckpointStorage> storage;
+  int64_t interval_micros = 10'000'000;
+  int keep = 3;  // completed checkpoints kept
+  // Identifies the query; a state dir written by another query is refused...
+  std::string fingerprint;
+  // ...unless this is set: then the run starts from the beginning.
+  bool ignore_state = false;
+  // Notices and warnings (restores, fallbacks, failed checkpoints); default: standard error.
+  std::function<void(const std::string&)> log;
+};
+
 struct ExecutorOptions {
   int threads = 2;
-  // A queue accepts batches until it holds this many rows; control messages always pass.
+  // A queue accepts batches until it holds this many rows; control messages always pass. While
+  // a task aligns a checkpoint barrier it also holds back up to this many rows per sender.
   int64_t queue_capacity_rows = 64 * 1024;
+};
+
+struct CheckpointSummary {
+  int64_t completed = 0;                 // checkpoints completed by this run
+  int64_t last_completed = 0;            // its newest, or 0
+  std::optional<int64_t> restored_from;  // the checkpoint this run resumed from
 };
 
 class Executor {
  public:
-  Executor(DataflowGraph graph, ExecutorOptions options);
+  // Without `checkpoints` the run takes none (and keeps no state).
+  Executor(DataflowGraph graph, ExecutorOptions options,
+           std::optional<CheckpointOptions> checkpoints = std::nullopt);
   ~Executor();
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
@@ -37,6 +67,8 @@ class Executor {
   void RequestStop();
   // Counters of every operator subtask, valid during and after Run().
   std::vector<const OperatorMetrics*> Metrics() const;
+  // After Run() returned.
+  CheckpointSummary Checkpoints() const;
 
  private:
   class Impl;

@@ -1,7 +1,15 @@
 #pragma once
 // The operator contract. An operator is driven by exactly one task thread at a time; it never
-// blocks that thread waiting for another task. Mutable state that must survive a restart is
-// declared in state tables (checkpointing arrives with the state backend).
+// blocks that thread waiting for another task.
+//
+// Checkpoints (when the run has a state dir): at a checkpoint barrier the task calls, for each
+// operator of its chain in order, PreCommit(n) and then Snapshot(n, writer); every call sees the
+// operator exactly as the rows before the barrier left it. Once checkpoint n is complete (its
+// metadata written), the task calls Commit(n) — in the task's own thread, between other calls,
+// also after OnEndOfInput — so these never run concurrently with ProcessBatch. When a run resumes
+// from a checkpoint, Restore(reader) is called once after Open and before any other call. An
+// operator whose state is not captured by Snapshot/Restore must say so through its factory's
+// checkpointable(), so that a run with a state dir refuses it instead of losing state.
 
 #include <atomic>
 #include <memory>
@@ -13,6 +21,7 @@
 #include "common/status.h"
 #include "common/time.h"
 #include "runtime/metrics.h"
+#include "runtime/state.h"
 
 namespace sluice::runtime {
 
@@ -30,6 +39,11 @@ struct OperatorContext {
   int parallelism = 1;
   OperatorMetrics* metrics = nullptr;
   const std::atomic<bool>* stop_requested = nullptr;  // set on SIGINT/SIGTERM
+  // The run takes checkpoints (it has a state dir): sinks that promise exactly-once write
+  // through two-phase commit.
+  bool checkpointing = false;
+  // The checkpoint this run resumes from: Restore follows Open. Unset on a fresh start.
+  std::optional<int64_t> restored_checkpoint;
 };
 
 class Operator {
@@ -47,6 +61,16 @@ class Operator {
   virtual Status OnEndOfInput(Collector& out) { return Status::Ok(); }
   // Releases resources (files are closed here). Called once, also after errors.
   virtual Status Close() { return Status::Ok(); }
+
+  // Checkpoints (see the top of this file). Stateless operators keep the defaults.
+  virtual Status Snapshot(int64_t checkpoint, StateWriter& state) { return Status::Ok(); }
+  virtual Status Restore(StateReader& state) { return Status::Ok(); }
+  // Sinks: make what was written since the previous barrier durable but invisible (a pending
+  // transaction of checkpoint n)...
+  virtual Status PreCommit(int64_t checkpoint) { return Status::Ok(); }
+  // ...and make every pending transaction up to n visible, once n is complete. Must be
+  // idempotent across a crash: Restore of a checkpoint finishes the commits it covers.
+  virtual Status Commit(int64_t checkpoint) { return Status::Ok(); }
 
  protected:
   OperatorContext* ctx_ = nullptr;
@@ -73,6 +97,12 @@ class SourceOperator {
   virtual Result<SourcePoll> Poll(Collector& out) = 0;
   virtual Status Close() { return Status::Ok(); }
 
+  // Checkpoints: the read position, as of the rows emitted so far (the barrier follows them).
+  // Called between polls, also after the source finished.
+  virtual Status Snapshot(int64_t checkpoint, StateWriter& state) { return Status::Ok(); }
+  // Called once after Open, before the first poll, when the run resumes from a checkpoint.
+  virtual Status Restore(StateReader& state) { return Status::Ok(); }
+
  protected:
   OperatorContext* ctx_ = nullptr;
 };
@@ -95,6 +125,11 @@ class OperatorFactory {
   // For operators chained to a source: after this long without data, the source task tells
   // its consumers it is idle (idle_micros).
   virtual std::optional<int64_t> idle_timeout_micros() const { return std::nullopt; }
+  // False for an operator whose state Snapshot/Restore do not capture yet: a run with a state
+  // dir refuses the query ("checkpointing a query with <name> is not supported yet"). Sources
+  // must opt in (a source that cannot resume at its position would replay from its start);
+  // other operators are stateless unless they say otherwise.
+  virtual bool checkpointable() const { return !is_source(); }
 };
 
 }  // namespace sluice::runtime

@@ -1,0 +1,57 @@
+#pragma once
+// Fault injection for crash tests: named fault points compiled into every build, doing nothing
+// unless armed from the environment.
+//
+//   SLUICE_FAULT=after_checkpoint:3                  crash right after checkpoint 3 completes
+//   SLUICE_FAULT=sink_commit:2                       crash in the middle of the commit of 2
+//   SLUICE_FAULT='after_rows:single_file sink:5000'  crash once 5000 rows reached that operator
+//   SLUICE_FAULT=before_metadata:4,after_rows:filter_project:100   several, comma-separated
+//   SLUICE_FAULT='slow:single_file sink:2000'        sleep 2000 µs per batch reaching that
+//                                                    operator (gives kill tests time to hit)
+//
+// A checkpoint point (`<point>:<n>`) fires when the code passes it with value n. A row point
+// names an operator (its factory name, "filter_project", or one subtask, "filter_project[2]")
+// and fires once that many rows, summed over the subtasks it names, have reached it.
+// "Crash" means SIGKILL: no destructor, atexit handler or stdio flush runs, as with `kill -9`.
+//
+// Unarmed, every check is one relaxed atomic load. Thread-safe.
+
+#include <cstdint>
+#include <string_view>
+
+namespace sluice::fault {
+
+// Fault points of the checkpoint machinery.
+inline constexpr std::string_view kAfterCheckpoint = "after_checkpoint";  // metadata written
+inline constexpr std::string_view kBeforeMetadata = "before_metadata";    // files written, no
+                                                                          // metadata yet
+inline constexpr std::string_view kSinkCommit = "sink_commit";            // half of a commit
+inline constexpr std::string_view kAfterRows = "after_rows";
+inline constexpr std::string_view kSlow = "slow";
+
+namespace detail {
+bool AnyArmed();
+void Hit(std::string_view point, int64_t value);
+void Rows(std::string_view op, int64_t rows);
+}  // namespace detail
+
+// True when SLUICE_FAULT arms at least one point.
+inline bool AnyArmed() {
+  return detail::AnyArmed();
+}
+
+// Crashes the process when `point` is armed with `value`.
+inline void Hit(std::string_view point, int64_t value) {
+  if (detail::AnyArmed()) detail::Hit(point, value);
+}
+
+// Counts `rows` reaching operator `op` ("filter_project[2]"); crashes when an armed after_rows
+// point reaches its count, sleeps when a slow point names the operator.
+inline void Rows(std::string_view op, int64_t rows) {
+  if (detail::AnyArmed()) detail::Rows(op, rows);
+}
+
+// Re-reads SLUICE_FAULT (tests that change the environment); resets the row counters.
+void ReloadForTesting();
+
+}  // namespace sluice::fault

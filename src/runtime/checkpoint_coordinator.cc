@@ -1,0 +1,155 @@
+#include "runtime/checkpoint_coordinator.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "common/fault.h"
+
+namespace sluice::runtime {
+
+CheckpointCoordinator::CheckpointCoordinator(CheckpointStore* store, Options options, Hooks hooks)
+    : store_(store),
+      options_(std::move(options)),
+      hooks_(std::move(hooks)),
+      next_id_(options_.first_id) {
+  for (const auto& n : options_.nodes) total_tasks_ += static_cast<size_t>(n.parallelism);
+}
+
+CheckpointCoordinator::~CheckpointCoordinator() {
+  Stop();
+}
+
+void CheckpointCoordinator::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void CheckpointCoordinator::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void CheckpointCoordinator::Acknowledge(int64_t checkpoint, int node, int subtask,
+                                        std::string state) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    acks_.push_back({checkpoint, node, subtask, std::move(state)});
+  }
+  cv_.notify_all();
+}
+
+void CheckpointCoordinator::SourceFinished() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++finished_sources_;
+  }
+  cv_.notify_all();
+}
+
+void CheckpointCoordinator::Loop() {
+  using Clock = std::chrono::steady_clock;
+  const auto interval = std::chrono::microseconds(std::max<int64_t>(options_.interval_micros, 1));
+  auto next_trigger = Clock::now() + interval;
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    auto wake = [&] {
+      return stop_ || !acks_.empty() ||
+             (!final_triggered_ && finished_sources_ >= options_.source_tasks);
+    };
+    if (final_triggered_ || in_flight_periodic_ != 0) {
+      cv_.wait(lock, wake);  // nothing to trigger until an acknowledgement arrives
+    } else {
+      cv_.wait_until(lock, next_trigger, wake);
+    }
+    if (stop_) return;
+    if (!final_triggered_ && finished_sources_ >= options_.source_tasks) {
+      // Every source has finished: the final checkpoint. Its kind tells the tasks whether to
+      // flush what they hold (end of input) or keep it in the checkpoint (stop).
+      final_triggered_ = true;
+      bool stopped = options_.stop_requested != nullptr && options_.stop_requested->load();
+      TriggerLocked(stopped ? CheckpointKind::kStop : CheckpointKind::kEnd);
+      continue;
+    }
+    if (!acks_.empty()) {
+      Ack ack = std::move(acks_.front());
+      acks_.pop_front();
+      lock.unlock();
+      HandleAck(std::move(ack));
+      lock.lock();
+      continue;
+    }
+    if (!final_triggered_ && in_flight_periodic_ == 0 && Clock::now() >= next_trigger) {
+      next_trigger = Clock::now() + interval;
+      TriggerLocked(CheckpointKind::kPeriodic);
+    }
+  }
+}
+
+void CheckpointCoordinator::TriggerLocked(CheckpointKind kind) {
+  int64_t id = next_id_++;
+  pending_[id].kind = kind;
+  if (kind == CheckpointKind::kPeriodic) in_flight_periodic_ = id;
+  // The hook wakes tasks: never under our lock.
+  mu_.unlock();
+  hooks_.trigger(Barrier{id, kind});
+  mu_.lock();
+}
+
+void CheckpointCoordinator::HandleAck(Ack ack) {
+  auto it = pending_.find(ack.checkpoint);
+  if (it == pending_.end()) return;  // failed earlier
+  Pending& p = it->second;
+  auto file = store_->WriteStateFile(ack.checkpoint, ack.node, ack.subtask, ack.state);
+  if (!file.ok()) {
+    Fail(ack.checkpoint, p, file.status());
+    return;
+  }
+  p.files.push_back(file.MoveValue());
+  if (++p.acks == total_tasks_) Complete(ack.checkpoint, p);
+}
+
+void CheckpointCoordinator::Complete(int64_t id, Pending& p) {
+  CheckpointMetadata m;
+  m.checkpoint = id;
+  m.kind = p.kind;
+  m.created_micros = Now().value;
+  m.fingerprint = options_.fingerprint;
+  m.operators = options_.operators;
+  m.nodes = options_.nodes;
+  m.files = std::move(p.files);
+  std::sort(m.files.begin(), m.files.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
+  fault::Hit(fault::kBeforeMetadata, id);
+  if (Status st = store_->WriteMetadata(m); !st.ok()) {
+    Fail(id, p, st);
+    return;
+  }
+  fault::Hit(fault::kAfterCheckpoint, id);
+  ++completed_count_;
+  last_completed_ = id;
+  if (Status st = store_->Retain(options_.keep, id); !st.ok()) {
+    hooks_.log(fmt::format("warning: cannot remove old checkpoints: {}", st.message()));
+  }
+  if (in_flight_periodic_ == id) in_flight_periodic_ = 0;
+  pending_.erase(id);
+  hooks_.complete(id);
+}
+
+void CheckpointCoordinator::Fail(int64_t id, Pending& p, const Status& st) {
+  CheckpointKind kind = p.kind;
+  if (in_flight_periodic_ == id) in_flight_periodic_ = 0;
+  pending_.erase(id);
+  if (kind == CheckpointKind::kPeriodic) {
+    hooks_.log(fmt::format("warning: checkpoint {} failed: {}; the next checkpoint covers its data",
+                           id, st.message()));
+    return;
+  }
+  hooks_.final_failed(st);
+}
+
+}  // namespace sluice::runtime

@@ -1,0 +1,113 @@
+#pragma once
+// Drives checkpoints of one running dataflow: triggers a barrier at every source task on the
+// interval, collects each task's acknowledgement (its state file's bytes), writes the files and
+// then the metadata that completes the checkpoint, removes old checkpoints, and tells the tasks
+// to commit. When every source has finished (end of input, or a stop), it triggers the final
+// checkpoint.
+//
+// At most one periodic checkpoint is in flight; the final one may follow it at once (barriers
+// stay in order on every channel). A checkpoint whose files cannot be written fails alone, with
+// a warning: the pipeline keeps running and the next checkpoint covers its data. Checkpoints
+// complete in id order because every task acknowledges them in order.
+//
+// Threading: one background thread owns every write (tasks never wait for storage);
+// Acknowledge() and SourceFinished() may be called from any thread; the hooks are called from
+// the coordinator's thread.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/status.h"
+#include "runtime/checkpoint_store.h"
+#include "runtime/message.h"
+
+namespace sluice::runtime {
+
+class CheckpointCoordinator {
+ public:
+  struct Options {
+    int64_t interval_micros = 10'000'000;
+    int keep = 3;
+    int64_t first_id = 1;  // ids continue after every checkpoint already in the state dir
+    std::string fingerprint;
+    std::vector<std::string> operators;           // by operator id
+    std::vector<CheckpointMetadata::Node> nodes;  // every node, with its operator ids
+    int source_tasks = 0;
+    const std::atomic<bool>* stop_requested = nullptr;
+  };
+  struct Hooks {
+    std::function<void(Barrier)> trigger;             // start a barrier at every source task
+    std::function<void(int64_t)> complete;            // checkpoint n is complete: commit
+    std::function<void(const Status&)> final_failed;  // the final checkpoint cannot complete
+    std::function<void(const std::string&)> log;      // warnings
+  };
+
+  CheckpointCoordinator(CheckpointStore* store, Options options, Hooks hooks);
+  ~CheckpointCoordinator();
+  CheckpointCoordinator(const CheckpointCoordinator&) = delete;
+  CheckpointCoordinator& operator=(const CheckpointCoordinator&) = delete;
+
+  void Start();
+  // Stops the thread after the write in progress (idempotent). Checkpoints in flight are
+  // abandoned: their directories stay incomplete and are removed by a later run.
+  void Stop();
+
+  // Task (node, subtask) has snapshotted checkpoint `checkpoint`; `state` is its file's bytes.
+  void Acknowledge(int64_t checkpoint, int node, int subtask, std::string state);
+  // A source task has finished (its input ended, or it was stopped).
+  void SourceFinished();
+
+  int64_t completed() const { return completed_count_.load(); }
+  int64_t last_completed() const { return last_completed_.load(); }
+
+ private:
+  struct Ack {
+    int64_t checkpoint;
+    int node;
+    int subtask;
+    std::string state;
+  };
+  struct Pending {
+    CheckpointKind kind = CheckpointKind::kPeriodic;
+    size_t acks = 0;
+    bool failed = false;
+    std::vector<CheckpointMetadata::File> files;
+  };
+
+  void Loop();
+  void TriggerLocked(CheckpointKind kind);
+  void HandleAck(Ack ack);
+  void Complete(int64_t id, Pending& p);
+  void Fail(int64_t id, Pending& p, const Status& st);
+
+  CheckpointStore* store_;
+  Options options_;
+  Hooks hooks_;
+  size_t total_tasks_ = 0;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Ack> acks_;
+  int finished_sources_ = 0;
+  bool stop_ = false;
+  bool final_triggered_ = false;
+  int64_t next_id_;
+  int64_t in_flight_periodic_ = 0;  // id of the periodic checkpoint in flight, or 0
+  std::thread thread_;
+
+  // Coordinator thread only.
+  std::map<int64_t, Pending> pending_;
+
+  std::atomic<int64_t> completed_count_{0};
+  std::atomic<int64_t> last_completed_{0};
+};
+
+}  // namespace sluice::runtime

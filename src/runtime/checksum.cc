@@ -1,0 +1,36 @@
+#include "runtime/checksum.h"
+
+#include <fmt/format.h>
+
+// Header-only use of xxHash: the runtime library does not link libxxhash.
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+namespace sluice::runtime {
+
+uint64_t Checksum64(std::string_view bytes) {
+  return XXH3_64bits(bytes.data(), bytes.size());
+}
+
+std::string ChecksumHex(uint64_t checksum) {
+  return fmt::format("{:016x}", checksum);
+}
+
+std::optional<uint64_t> ParseChecksumHex(std::string_view text) {
+  if (text.size() != 16) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : text) {
+    int d;
+    if (c >= '0' && c <= '9') {
+      d = c - '0';
+    } else if (c >= 'a' && c <= 'f') {
+      d = c - 'a' + 10;
+    } else {
+      return std::nullopt;
+    }
+    v = (v << 4) | static_cast<uint64_t>(d);
+  }
+  return v;
+}
+
+}  // namespace sluice::runtime

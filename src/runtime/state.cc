@@ -1,0 +1,139 @@
+#include "runtime/state.h"
+
+#include "batch/serialize.h"
+#include "runtime/checksum.h"
+
+namespace sluice::runtime {
+
+namespace {
+
+constexpr char kMagic[8] = {'S', 'L', 'U', 'I', 'C', 'E', 'S', 'T'};
+constexpr uint16_t kVersion = 1;
+constexpr uint16_t kMinReadableVersion = 1;
+
+// The checksum of a piece covers its name, kind and payload.
+uint64_t PieceChecksum(const StatePiece& p) {
+  std::string buf;
+  buf.reserve(p.name.size() + 1);
+  buf += p.name;
+  buf += static_cast<char>(p.kind);
+  return Checksum64(buf) ^ Checksum64(p.payload);
+}
+
+}  // namespace
+
+std::string EncodeTaskState(const TaskState& state) {
+  size_t size = 64;
+  for (const auto& p : state.pieces) size += 32 + p.name.size() + p.payload.size();
+  std::string out;
+  out.reserve(size);
+  batch::ByteWriter w(&out);
+  w.PutRaw(kMagic, sizeof(kMagic));
+  w.Put<uint16_t>(kVersion);
+  w.Put<uint16_t>(kMinReadableVersion);
+  w.Put<int64_t>(state.checkpoint);
+  w.Put<int32_t>(state.node);
+  w.Put<int32_t>(state.subtask);
+  w.Put<int32_t>(state.parallelism);
+  w.Put<uint32_t>(static_cast<uint32_t>(state.pieces.size()));
+  w.Put<uint64_t>(Checksum64(out));  // of the header
+  for (const auto& p : state.pieces) {
+    w.PutBytes(p.name);
+    w.Put<uint8_t>(static_cast<uint8_t>(p.kind));
+    w.Put<uint64_t>(PieceChecksum(p));
+    w.PutBytes(p.payload);
+  }
+  return out;
+}
+
+Result<TaskState> DecodeTaskState(std::string_view bytes, std::string_view what) {
+  batch::ByteReader r(bytes, what);
+  std::string_view magic;
+  SLUICE_RETURN_NOT_OK(r.GetRaw(sizeof(kMagic), &magic));
+  if (magic != std::string_view(kMagic, sizeof(kMagic))) {
+    return r.Corrupt("not a Sluice state file");
+  }
+  uint16_t version = 0, min_version = 0;
+  SLUICE_RETURN_NOT_OK(r.Get(&version));
+  SLUICE_RETURN_NOT_OK(r.Get(&min_version));
+  if (min_version > kVersion) {
+    return Status::Io("{} needs state file format {} or newer; this build reads up to {}", what,
+                      min_version, kVersion);
+  }
+  TaskState s;
+  uint32_t count = 0;
+  SLUICE_RETURN_NOT_OK(r.Get(&s.checkpoint));
+  SLUICE_RETURN_NOT_OK(r.Get(&s.node));
+  SLUICE_RETURN_NOT_OK(r.Get(&s.subtask));
+  SLUICE_RETURN_NOT_OK(r.Get(&s.parallelism));
+  SLUICE_RETURN_NOT_OK(r.Get(&count));
+  size_t header_size = bytes.size() - r.rest().size();
+  uint64_t header_checksum = 0;
+  SLUICE_RETURN_NOT_OK(r.Get(&header_checksum));
+  if (header_checksum != Checksum64(bytes.substr(0, header_size))) {
+    return r.Corrupt("header checksum mismatch");
+  }
+  for (uint32_t i = 0; i < count; ++i) {
+    StatePiece p;
+    std::string_view name, payload;
+    uint8_t kind = 0;
+    uint64_t checksum = 0;
+    SLUICE_RETURN_NOT_OK(r.GetBytes(&name));
+    SLUICE_RETURN_NOT_OK(r.Get(&kind));
+    SLUICE_RETURN_NOT_OK(r.Get(&checksum));
+    SLUICE_RETURN_NOT_OK(r.GetBytes(&payload));
+    p.name = std::string(name);
+    p.kind = static_cast<StatePiece::Kind>(kind);
+    p.payload = std::string(payload);
+    if (checksum != PieceChecksum(p)) {
+      return r.Corrupt(fmt::format("checksum mismatch in piece {} ('{}')", i, p.name));
+    }
+    if (p.kind != StatePiece::Kind::kBytes && p.kind != StatePiece::Kind::kBatch) {
+      return r.Corrupt(fmt::format("unknown kind of piece '{}'", p.name));
+    }
+    s.pieces.push_back(std::move(p));
+  }
+  if (!r.empty()) return r.Corrupt("trailing bytes");
+  return s;
+}
+
+void StateWriter::Put(std::string_view name, std::string_view bytes) {
+  pieces_->push_back({prefix_ + std::string(name), StatePiece::Kind::kBytes, std::string(bytes)});
+}
+
+void StateWriter::PutBatch(std::string_view name, const batch::Batch& batch) {
+  StatePiece p{prefix_ + std::string(name), StatePiece::Kind::kBatch, {}};
+  batch::SerializeBatch(batch, &p.payload);
+  pieces_->push_back(std::move(p));
+}
+
+Result<std::optional<std::string>> StateReader::Get(std::string_view name) const {
+  if (subtask_ >= static_cast<int>(previous_.size())) return std::optional<std::string>();
+  const std::string full = prefix_ + std::string(name);
+  for (const auto& p : previous_[static_cast<size_t>(subtask_)]->pieces) {
+    if (p.name != full) continue;
+    if (p.kind != StatePiece::Kind::kBytes) {
+      return Status::Internal("state piece '{}' holds batches, not bytes", full);
+    }
+    return std::optional<std::string>(p.payload);
+  }
+  return std::optional<std::string>();
+}
+
+Result<std::vector<batch::BatchPtr>> StateReader::GetBatches(std::string_view name) const {
+  const std::string full = prefix_ + std::string(name);
+  std::vector<batch::BatchPtr> out;
+  for (const TaskState* s : previous_) {
+    for (const auto& p : s->pieces) {
+      if (p.name != full) continue;
+      if (p.kind != StatePiece::Kind::kBatch) {
+        return Status::Internal("state piece '{}' holds bytes, not batches", full);
+      }
+      SLUICE_ASSIGN_OR_RETURN(batch::BatchPtr b, batch::DeserializeBatch(p.payload));
+      out.push_back(std::move(b));
+    }
+  }
+  return out;
+}
+
+}  // namespace sluice::runtime

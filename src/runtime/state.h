@@ -1,0 +1,94 @@
+#pragma once
+// Operator state in checkpoints. An operator's snapshot is a set of named, typed pieces: opaque
+// bytes (a source position, a sink's transaction) or batches (keyed state, as columns). The
+// runtime, not the operator, decides when to snapshot: at a checkpoint barrier it hands each
+// operator of a task a StateWriter, gathers the pieces of the whole chain into the task's state
+// file, and on recovery hands each operator a StateReader over the files of the run that wrote
+// the checkpoint.
+//
+// Piece names are scoped by the operator's id in the dataflow (its position in the graph's
+// operator order, which does not depend on the parallelism or on how operators are chained), so
+// an operator finds its pieces again even when the new run chains or parallelizes differently.
+//
+// Threading: a StateWriter and a StateReader are used by the one thread running the operator.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "batch/batch.h"
+#include "common/status.h"
+
+namespace sluice::runtime {
+
+// One piece of a task's snapshot.
+struct StatePiece {
+  enum class Kind : uint8_t { kBytes = 1, kBatch = 2 };
+  std::string name;  // "<operator id>/<name>"
+  Kind kind = Kind::kBytes;
+  std::string payload;  // the bytes, or a batch in the format of batch/serialize.h
+};
+
+// What one task wrote for one checkpoint: the pieces of every operator of its chain.
+struct TaskState {
+  int64_t checkpoint = 0;
+  int node = 0;
+  int subtask = 0;
+  int parallelism = 1;
+  std::vector<StatePiece> pieces;
+};
+
+// The state file of a task: a versioned header, then each piece with its own checksum. Decode
+// checks every checksum and bound; `what` names the file in errors.
+std::string EncodeTaskState(const TaskState& state);
+Result<TaskState> DecodeTaskState(std::string_view bytes, std::string_view what);
+
+// Collects the pieces of one operator's snapshot. Names are unique per operator for Put; PutBatch
+// may be called any number of times with one name (all batches are kept, in order).
+class StateWriter {
+ public:
+  StateWriter(std::vector<StatePiece>* pieces, int operator_id)
+      : pieces_(pieces), prefix_(std::to_string(operator_id) + "/") {}
+
+  void Put(std::string_view name, std::string_view bytes);
+  void PutBatch(std::string_view name, const batch::Batch& batch);
+
+ private:
+  std::vector<StatePiece>* pieces_;
+  std::string prefix_;
+};
+
+// Reads one operator's pieces from the checkpoint being restored.
+class StateReader {
+ public:
+  // `previous` holds the state of every subtask of the node that ran the operator in the run
+  // that wrote the checkpoint (index = old subtask); entries may not be null.
+  StateReader(int64_t checkpoint, int operator_id, int subtask,
+              std::vector<const TaskState*> previous)
+      : checkpoint_(checkpoint),
+        prefix_(std::to_string(operator_id) + "/"),
+        subtask_(subtask),
+        previous_(std::move(previous)) {}
+
+  // The checkpoint being restored.
+  int64_t checkpoint() const { return checkpoint_; }
+  // How many subtasks ran the operator when the checkpoint was written.
+  int previous_parallelism() const { return static_cast<int>(previous_.size()); }
+
+  // The bytes this subtask stored under `name` (from the subtask with the same index in the
+  // previous run), or nullopt when there are none (new subtask, or nothing stored).
+  Result<std::optional<std::string>> Get(std::string_view name) const;
+  // Every batch stored under `name` by every subtask of the previous run, so a keyed operator
+  // can keep the rows whose key hashes to it under the new parallelism.
+  Result<std::vector<batch::BatchPtr>> GetBatches(std::string_view name) const;
+
+ private:
+  int64_t checkpoint_;
+  std::string prefix_;
+  int subtask_;
+  std::vector<const TaskState*> previous_;
+};
+
+}  // namespace sluice::runtime
