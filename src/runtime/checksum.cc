@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-// Header-only use of xxHash: the runtime library does not link libxxhash.
-#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 namespace sluice::runtime {
