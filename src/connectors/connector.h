@@ -41,6 +41,9 @@ class Connector {
   virtual Result<TableType> InferType(const std::map<std::string, std::string>& options) const;
   // The columns a source table has when the user gave no column list (impulse, nexmark).
   virtual std::optional<types::Schema> fixed_schema() const { return std::nullopt; }
+  // True when the source can read a narrowed schema: only some of its columns, and of struct
+  // columns only some fields (the planner then asks for just what a query reads).
+  virtual bool reads_narrowed_schema(const TableSpec& spec) const { return false; }
   // Every option key the connector understands (besides connector, type, format options).
   virtual std::vector<std::string> option_keys() const = 0;
   // Validates options and schema; fills spec->format and spec->finite. Unknown keys are

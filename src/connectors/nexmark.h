@@ -5,10 +5,13 @@
 // price distribution, string lists and sizes. Every event is a pure function of its event id
 // (and the options), so any subtask can generate any event.
 
+#include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "batch/batch.h"
+#include "common/status.h"
 #include "types/schema.h"
 
 namespace sluice::connectors::nexmark {
@@ -74,12 +77,46 @@ int64_t TimestampOf(uint64_t event_id, const GeneratorOptions& options);
 int64_t LastPersonId(uint64_t event_id);
 int64_t LastAuctionId(uint64_t event_id);
 
+// One event, generated on its own: the readable reference implementation (strings per event).
 Event Generate(uint64_t event_id, const GeneratorOptions& options);
 
 // The table's columns: person, auction, bid (structs; exactly one non-NULL per row).
 types::Schema NexmarkSchema();
 
+// Generates batches column by column, straight into the columns' buffers (the same values as
+// Generate(), which is the per-event reference implementation).
+//
+// `schema` is NexmarkSchema() or a narrowing of it: any subset of the columns person, auction,
+// bid, each struct with any subset of its fields (matched by name and type, in any order), as a
+// source pruned to what a query reads. Events of a kind whose column is absent are not
+// generated at all; an absent string field is not written (its random draws are still made
+// when later fields depend on them, so the remaining values do not change).
+class BatchGenerator {
+ public:
+  static Result<BatchGenerator> Make(const types::SchemaPtr& schema,
+                                     const GeneratorOptions& options);
+
+  // Rows for the events first_id, first_id + stride, ... (n of them), event time filled.
+  batch::BatchPtr Generate(uint64_t first_id, uint64_t stride, int64_t n) const;
+  const types::SchemaPtr& schema() const { return schema_; }
+
+  // Which of a struct's fields (by index in NexmarkSchema()) are produced, and where.
+  struct StructLayout {
+    int column = -1;            // output column, -1 when absent
+    std::vector<int> fields;    // output field order: indexes into the full struct's fields
+    std::array<bool, 10> on{};  // by full field index
+  };
+
+ private:
+  BatchGenerator() = default;
+
+  types::SchemaPtr schema_;
+  GeneratorOptions options_;
+  std::array<StructLayout, 3> layout_;  // person, auction, bid
+};
+
 // Rows for the events first_id, first_id + stride, ... (n of them), event time filled.
+// `schema` as for BatchGenerator (it must be a valid narrowing of NexmarkSchema()).
 batch::BatchPtr GenerateBatch(uint64_t first_id, uint64_t stride, int64_t n,
                               const GeneratorOptions& options, const types::SchemaPtr& schema);
 

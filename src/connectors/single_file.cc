@@ -579,6 +579,10 @@ class SingleFileFactory : public runtime::OperatorFactory {
 
 class SingleFileConnector : public Connector {
  public:
+  // The JSON decoder reads any subset of the columns and skips the fields it is not asked for.
+  bool reads_narrowed_schema(const TableSpec& spec) const override {
+    return spec.format.format == "json" && !spec.format.unstructured;
+  }
   std::string name() const override { return "single_file"; }
   bool can_source() const override { return true; }
   bool can_sink() const override { return true; }

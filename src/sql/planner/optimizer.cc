@@ -157,10 +157,10 @@ PlanPtr RewriteProject(PlanPtr input, std::vector<BoundExprPtr> exprs, types::Sc
   return p;
 }
 
-// Narrows a JSON file source to the columns read above it. `parent_exprs` and
-// `parent_pred` read the source's output columns.
+// Whether a source can be narrowed to what a query reads (a JSON file, the Nexmark generator).
 bool CanPrune(const LogicalPlan& source) {
-  return source.table->format.format == "json" && !source.table->format.unstructured;
+  const auto* connector = connectors::ConnectorRegistry::Get().Find(source.table->connector);
+  return connector != nullptr && connector->reads_narrowed_schema(*source.table);
 }
 
 // The struct fields read of each column: fields[c] lists the fields read through `c.field`;
@@ -255,8 +255,9 @@ struct SourceChain {
   }
 };
 
-// Narrows the struct columns of a JSON source read only through some of their fields (a
-// Nexmark `bid` of which q2 reads two fields): the decoder then skips the other fields.
+// Narrows the struct columns of a source read only through some of their fields (a Nexmark
+// `bid` of which q2 reads two fields): the decoder skips the others, the generator does not
+// produce them.
 PlanPtr PruneStructFields(const PlanPtr& project) {
   auto chain = SourceChain::Of(project);
   if (!chain) return project;
@@ -294,7 +295,7 @@ PlanPtr PruneStructFields(const PlanPtr& project) {
       [](int c) { return c; });
 }
 
-// Narrows a JSON file source to the columns read above it (by the projection, a filter, and
+// Narrows a source to the columns read above it (by the projection, a filter, and
 // the watermark), then its struct columns to the fields read.
 PlanPtr PruneSourceUnder(const PlanPtr& project) {
   auto chain = SourceChain::Of(project);

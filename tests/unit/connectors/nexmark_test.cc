@@ -1,6 +1,7 @@
 // The nexmark source: proportions, deterministic ids and timestamps at any parallelism,
 // references within the generated ranges, finite runs.
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
@@ -201,6 +202,258 @@ TEST(NexmarkTest, ReferencesStayWithinTheGeneratedRanges) {
   // consecutive event ids, as in the reference, makes the first draw less than uniform).
   EXPECT_GT(hot_auction_bids, bids * 30 / 100);
   EXPECT_LT(hot_auction_bids, bids * 70 / 100);
+}
+
+// FNV-1a over every row of a batch (validity and values of every field, as text), so a change
+// to any generated value or to the layout of NULL rows shows up.
+uint64_t Digest(const batch::Batch& b, uint64_t h = 1469598103934665603ULL) {
+  auto mix = [&h](std::string_view s) {
+    for (char c : s) {
+      h ^= static_cast<uint8_t>(c);
+      h *= 1099511628211ULL;
+    }
+    h ^= 0xff;
+    h *= 1099511628211ULL;
+  };
+  for (int64_t i = 0; i < b.num_rows; ++i) {
+    mix(std::to_string(b.event_time->raw<int64_t>()[i]));
+    for (const auto& c : b.columns) {
+      mix(c->IsValid(i) ? "v" : "n");
+      for (const auto& child : c->children) mix(child->GetValue(i).ToString());
+    }
+  }
+  return h;
+}
+
+// Values pinned from the generator as first written (before it was made column-wise), so that
+// optimizations cannot change what a given event id and configuration produce.
+TEST(NexmarkTest, PinnedValues) {
+  nx::GeneratorOptions options;
+  nx::Event p = nx::Generate(0, options);
+  ASSERT_EQ(p.kind, nx::EventKind::kPerson);
+  EXPECT_EQ(p.person.id, 1000);
+  EXPECT_EQ(p.person.name, "Kate Smith");
+  EXPECT_EQ(p.person.email_address, "nhd@xcat.com");
+  EXPECT_EQ(p.person.credit_card, "7241 7320 9143 4888");
+  EXPECT_EQ(p.person.city, "Portland");
+  EXPECT_EQ(p.person.state, "WY");
+  EXPECT_EQ(p.person.extra.substr(0, 20), "WN_HS_bnpkkiwhwana_L");
+  EXPECT_EQ(p.person.extra.size(), 157u);
+  nx::Event a = nx::Generate(2, options);
+  ASSERT_EQ(a.kind, nx::EventKind::kAuction);
+  EXPECT_EQ(a.auction.id, 1001);
+  EXPECT_EQ(a.auction.item_name, "z ck w");
+  EXPECT_EQ(a.auction.initial_bid, 25626290);
+  EXPECT_EQ(a.auction.reserve, 28805847);
+  EXPECT_EQ(a.auction.seller, 1000);
+  EXPECT_EQ(a.auction.category, 12);
+  EXPECT_EQ(a.auction.expires - a.auction.datetime, 202000);
+  EXPECT_EQ(a.auction.extra.size(), 319u);
+  nx::Event b = nx::Generate(12345, options);
+  ASSERT_EQ(b.kind, nx::EventKind::kBid);
+  EXPECT_EQ(b.bid.auction, 1710);
+  EXPECT_EQ(b.bid.bidder, 1201);
+  EXPECT_EQ(b.bid.price, 31819124);
+  EXPECT_EQ(b.bid.channel, "channel-1375");
+  EXPECT_EQ(b.bid.url, "https://www.nexmark.com/ijhk/p_l/vvl/item.htm?query=1&channel_id=90177536");
+  EXPECT_EQ(b.bid.extra,
+            "fxwpdhubxcumcctffwU[HZY]qcsizf`ZJO^\\`HJKMayknkupkswmffS]\\ZWHZ]M^S\\fdloyq");
+
+  auto schema = std::make_shared<const types::Schema>(nx::NexmarkSchema());
+  uint64_t h = 1469598103934665603ULL;
+  for (uint64_t first = 0; first < 20000; first += 4096) {
+    h = Digest(*nx::GenerateBatch(first, 1, std::min<int64_t>(4096, 20000 - first), options,
+                                  schema),
+               h);
+  }
+  EXPECT_EQ(h, 4221648451521039761ULL);
+  nx::GeneratorOptions other;
+  other.seed = 42;
+  other.nominal_rate = 777;
+  EXPECT_EQ(Digest(*nx::GenerateBatch(1000001, 3, 3000, other, schema)), 16194158490729488307ULL);
+}
+
+// Field `name` of struct column `column` in a batch (by name, as schemas may be narrowed).
+const batch::Column* Field(const batch::Batch& b, const std::string& column,
+                           const std::string& name) {
+  auto c = b.schema->Find(column);
+  if (!c) return nullptr;
+  const auto& fields = b.schema->field(*c).type.fields();
+  for (size_t f = 0; f < fields.size(); ++f) {
+    if (fields[f].name == name) return b.columns[*c]->children[f].get();
+  }
+  return nullptr;
+}
+
+// Compares every produced value of `b` (events first_id + i * stride) with the per-event
+// reference, nx::Generate; NULL rows must hold zeros and empty strings, with the struct's
+// validity, as ColumnBuilder would leave them.
+void ExpectMatchesReference(const batch::Batch& b, uint64_t first_id, uint64_t stride,
+                            const nx::GeneratorOptions& options) {
+  const std::vector<std::string> kinds = {"person", "auction", "bid"};
+  for (int64_t i = 0; i < b.num_rows; ++i) {
+    const uint64_t id = first_id + static_cast<uint64_t>(i) * stride;
+    const nx::Event e = nx::Generate(id, options);
+    ASSERT_EQ(b.event_time->raw<int64_t>()[i], e.timestamp) << id;
+    for (size_t k = 0; k < kinds.size(); ++k) {
+      auto c = b.schema->Find(kinds[k]);
+      if (!c) continue;
+      const batch::Column& column = *b.columns[*c];
+      const bool valid = static_cast<size_t>(e.kind) == k;
+      ASSERT_EQ(column.IsValid(i), valid) << id;
+      for (const auto& child : column.children) ASSERT_EQ(child->IsValid(i), valid) << id;
+      auto check_int = [&](const std::string& name, int64_t expected) {
+        if (const batch::Column* f = Field(b, kinds[k], name)) {
+          ASSERT_EQ(f->raw<int64_t>()[i], valid ? expected : 0) << id << " " << name;
+        }
+      };
+      auto check_string = [&](const std::string& name, const std::string& expected) {
+        if (const batch::Column* f = Field(b, kinds[k], name)) {
+          ASSERT_EQ(f->GetString(i), valid ? expected : "") << id << " " << name;
+        }
+      };
+      if (k == 0) {
+        check_int("id", e.person.id);
+        check_string("name", e.person.name);
+        check_string("email_address", e.person.email_address);
+        check_string("credit_card", e.person.credit_card);
+        check_string("city", e.person.city);
+        check_string("state", e.person.state);
+        check_int("datetime", e.person.datetime);
+        check_string("extra", e.person.extra);
+      } else if (k == 1) {
+        check_int("id", e.auction.id);
+        check_string("item_name", e.auction.item_name);
+        check_string("description", e.auction.description);
+        check_int("initial_bid", e.auction.initial_bid);
+        check_int("reserve", e.auction.reserve);
+        check_int("datetime", e.auction.datetime);
+        check_int("expires", e.auction.expires);
+        check_int("seller", e.auction.seller);
+        check_int("category", e.auction.category);
+        check_string("extra", e.auction.extra);
+      } else {
+        check_int("auction", e.bid.auction);
+        check_int("bidder", e.bid.bidder);
+        check_int("price", e.bid.price);
+        check_string("channel", e.bid.channel);
+        check_string("url", e.bid.url);
+        check_int("datetime", e.bid.datetime);
+        check_string("extra", e.bid.extra);
+      }
+    }
+  }
+}
+
+// The column-wise generator against the per-event reference, over several configurations.
+TEST(NexmarkTest, BatchesMatchTheReference) {
+  auto schema = std::make_shared<const types::Schema>(nx::NexmarkSchema());
+  nx::GeneratorOptions defaults;
+  nx::GeneratorOptions seeded;
+  seeded.seed = 7;
+  seeded.nominal_rate = 777;
+  nx::GeneratorOptions fast;
+  fast.seed = 123456789;
+  fast.nominal_rate = 5e6;
+  struct Run {
+    uint64_t first, stride;
+    int64_t n;
+    nx::GeneratorOptions options;
+  };
+  for (const Run& run : {Run{0, 1, 30000, defaults}, Run{3, 4, 5000, defaults},
+                         Run{40000000000ULL, 7, 5000, seeded}, Run{1, 50, 1000, defaults},
+                         Run{987654321, 3, 5000, fast}, Run{5, 1, 0, defaults}}) {
+    SCOPED_TRACE(run.first);
+    for (int64_t done = 0; done < run.n || done == 0; done += 4096) {
+      const int64_t n = std::min<int64_t>(4096, run.n - done);
+      const uint64_t first = run.first + static_cast<uint64_t>(done) * run.stride;
+      auto b = nx::GenerateBatch(first, run.stride, n, run.options, schema);
+      ASSERT_EQ(b->num_rows, n);
+      ASSERT_EQ(b->columns.size(), 3u);
+      ExpectMatchesReference(*b, first, run.stride, run.options);
+      if (n == 0) break;
+    }
+  }
+}
+
+types::Field Narrowed(const types::Field& column, const std::vector<std::string>& names) {
+  std::vector<types::Field> fields;
+  for (const auto& name : names) {
+    for (const auto& f : column.type.fields()) {
+      if (f.name == name) fields.push_back(f);
+    }
+  }
+  return {column.name, types::DataType::Struct(fields), column.nullable};
+}
+
+// Narrowed schemas (as a source pruned to what a query reads): fewer columns, fewer fields, in
+// any order; the values produced are those of the full generator.
+TEST(NexmarkTest, NarrowedSchemas) {
+  const types::Schema full = nx::NexmarkSchema();
+  nx::GeneratorOptions options;
+  options.seed = 3;
+  std::vector<std::vector<types::Field>> schemas = {
+      {Narrowed(full.field(2), {"auction", "bidder", "price", "datetime", "extra"})},
+      {Narrowed(full.field(2), {"extra", "url", "price"}), full.field(0)},
+      {Narrowed(full.field(1), {"description", "id", "reserve"}),
+       Narrowed(full.field(0), {"email_address"}), Narrowed(full.field(2), {"channel"})},
+      {Narrowed(full.field(1), {})},
+      {},
+  };
+  for (const auto& fields : schemas) {
+    auto schema = std::make_shared<const types::Schema>(fields);
+    SCOPED_TRACE(schema->ToString());
+    auto generator = nx::BatchGenerator::Make(schema, options);
+    ASSERT_TRUE(generator.ok()) << generator.status().ToString();
+    for (uint64_t first : {0ull, 4096ull * 3 + 17}) {
+      auto b = generator->Generate(first, 2, 4096);
+      ASSERT_EQ(b->num_rows, 4096);
+      ASSERT_EQ(b->columns.size(), fields.size());
+      for (size_t c = 0; c < fields.size(); ++c) {
+        EXPECT_EQ(b->columns[c]->type, fields[c].type);
+        EXPECT_EQ(b->columns[c]->length, 4096);
+      }
+      ExpectMatchesReference(*b, first, 2, options);
+    }
+  }
+  // Not a narrowing of the nexmark schema.
+  auto bad = [&](std::vector<types::Field> fields) {
+    return nx::BatchGenerator::Make(std::make_shared<const types::Schema>(std::move(fields)),
+                                    options)
+        .ok();
+  };
+  EXPECT_FALSE(bad({{"bids", full.field(2).type, true}}));
+  EXPECT_FALSE(bad({full.field(2), full.field(2)}));
+  EXPECT_FALSE(bad({{"bid", types::Int64(), true}}));
+  EXPECT_FALSE(bad({{"bid", types::DataType::Struct({{"price", types::Utf8(), false}}), true}}));
+  EXPECT_FALSE(bad({{"bid", types::DataType::Struct({{"nope", types::Int64(), false}}), true}}));
+}
+
+// The connector generates the columns of the spec it is given, which the planner may narrow.
+TEST(NexmarkTest, SourceProducesTheSpecsColumns) {
+  std::map<std::string, std::string> options = {{"connector", "nexmark"}, {"events", "300"}};
+  auto spec = ResolveTable("nexmark", types::Schema(), false, options);
+  ASSERT_TRUE(spec.ok());
+  const types::Schema full = nx::NexmarkSchema();
+  spec->schema = types::Schema({Narrowed(full.field(2), {"price", "extra"})});
+  auto factory = ConnectorRegistry::Get().Find("nexmark")->MakeSource(*spec);
+  ASSERT_TRUE(factory.ok()) << factory.status().ToString();
+  auto source = (*factory)->CreateSource(0, 1);
+  ASSERT_TRUE(source.ok());
+  runtime::OperatorContext ctx;
+  ASSERT_TRUE((*source)->Open(ctx).ok());
+  Collected out;
+  for (int polls = 0; polls < 100; ++polls) {
+    auto poll = (*source)->Poll(out);
+    ASSERT_TRUE(poll.ok());
+    if (poll->kind == runtime::SourcePoll::Kind::kFinished) break;
+  }
+  ASSERT_EQ(out.batches.size(), 1u);
+  EXPECT_EQ(out.batches[0]->schema->ToString(), "(bid STRUCT<price BIGINT, extra TEXT>)");
+  ExpectMatchesReference(*out.batches[0], 0, 1, nx::GeneratorOptions{});
+  // A column the connector does not have.
+  spec->schema = types::Schema({{"x", types::Int64(), true}});
+  EXPECT_FALSE(ConnectorRegistry::Get().Find("nexmark")->MakeSource(*spec).ok());
 }
 
 TEST(NexmarkTest, FiniteRuns) {
