@@ -251,17 +251,134 @@ ColumnPtr FilterColumn(const Column& column, const std::vector<int32_t>& selecte
   return Take(column, selected.data(), static_cast<int64_t>(selected.size()));
 }
 
+namespace {
+
+// The validity of the concatenation: null when no part has NULLs.
+BufferPtr ConcatValidity(const std::vector<ColumnPtr>& columns, int64_t total) {
+  bool any = false;
+  for (const auto& c : columns) any |= c->validity != nullptr;
+  if (!any) return nullptr;
+  BufferPtr out = Column::MakeAllValidBitmap(total);
+  int64_t at = 0;
+  for (const auto& c : columns) {
+    if (c->validity) {
+      for (int64_t i = 0; i < c->length; ++i) {
+        if (!GetBit(c->validity->data(), i)) ClearBit(out->data(), at + i);
+      }
+    }
+    at += c->length;
+  }
+  return out;
+}
+
+// Offsets (strings, lists) of the concatenation, each part rebased; `starts` receives each
+// part's first offset (its values begin there in its data or child).
+BufferPtr ConcatOffsets(const std::vector<ColumnPtr>& columns, int64_t total,
+                        std::vector<int32_t>* starts) {
+  auto out = std::make_shared<Buffer>(sizeof(int32_t) * static_cast<size_t>(total + 1));
+  int32_t* o = out->as<int32_t>();
+  o[0] = 0;
+  int64_t at = 0;
+  int32_t base = 0;
+  for (const auto& c : columns) {
+    const int32_t* so = c->offsets();
+    starts->push_back(so[0]);
+    for (int64_t i = 0; i < c->length; ++i) o[at + i + 1] = base + (so[i + 1] - so[0]);
+    at += c->length;
+    base += so[c->length] - so[0];
+  }
+  return out;
+}
+
+}  // namespace
+
 ColumnPtr Concat(const std::vector<ColumnPtr>& columns) {
   SLUICE_CHECK(!columns.empty(), "Concat of nothing");
   if (columns.size() == 1) return columns[0];
-  ColumnBuilder builder(columns[0]->type);
+  const DataType& type = columns[0]->type;
   int64_t total = 0;
   for (const auto& c : columns) total += c->length;
-  builder.Reserve(total);
-  for (const auto& c : columns) {
-    for (int64_t i = 0; i < c->length; ++i) builder.AppendValue(c->GetValue(i));
+  switch (type.id()) {
+    case TypeId::kNull:
+      return Column::MakeNull(type, total);
+    case TypeId::kBool: {
+      auto out = Column::MakeFixed(type, total);
+      int64_t at = 0;
+      for (const auto& c : columns) {
+        for (int64_t i = 0; i < c->length; ++i) {
+          if (GetBit(c->values->data(), i)) SetBit(out->values->data(), at + i);
+        }
+        at += c->length;
+      }
+      out->validity = ConcatValidity(columns, total);
+      return out;
+    }
+    case TypeId::kUtf8:
+    case TypeId::kJson:
+    case TypeId::kBinary: {
+      auto out = std::make_shared<Column>();
+      out->type = type;
+      out->length = total;
+      std::vector<int32_t> starts;
+      out->values = ConcatOffsets(columns, total, &starts);
+      out->data = std::make_shared<Buffer>();
+      out->data->Reserve(static_cast<size_t>(out->values->as<int32_t>()[total]));
+      for (size_t k = 0; k < columns.size(); ++k) {
+        const Column& c = *columns[k];
+        int32_t len = c.offsets()[c.length] - starts[k];
+        if (len > 0) out->data->Append(c.data->data() + starts[k], static_cast<size_t>(len));
+      }
+      out->validity = ConcatValidity(columns, total);
+      return out;
+    }
+    case TypeId::kList: {
+      auto out = std::make_shared<Column>();
+      out->type = type;
+      out->length = total;
+      std::vector<int32_t> starts;
+      out->values = ConcatOffsets(columns, total, &starts);
+      std::vector<ColumnPtr> elements;
+      for (size_t k = 0; k < columns.size(); ++k) {
+        const Column& c = *columns[k];
+        int32_t end = c.offsets()[c.length];
+        const Column& child = *c.children[0];
+        if (starts[k] == 0 && end == child.length) {
+          elements.push_back(c.children[0]);
+        } else {
+          std::vector<int32_t> idx;
+          for (int32_t j = starts[k]; j < end; ++j) idx.push_back(j);
+          elements.push_back(Take(child, idx.data(), static_cast<int64_t>(idx.size())));
+        }
+      }
+      out->children.push_back(Concat(elements));
+      out->validity = ConcatValidity(columns, total);
+      return out;
+    }
+    case TypeId::kStruct: {
+      auto out = std::make_shared<Column>();
+      out->type = type;
+      out->length = total;
+      for (size_t f = 0; f < columns[0]->children.size(); ++f) {
+        std::vector<ColumnPtr> parts;
+        for (const auto& c : columns) parts.push_back(c->children[f]);
+        out->children.push_back(Concat(parts));
+      }
+      out->validity = ConcatValidity(columns, total);
+      return out;
+    }
+    default: {
+      const auto width = static_cast<size_t>(type.byte_width());
+      auto out = Column::MakeFixed(type, total);
+      size_t at = 0;
+      for (const auto& c : columns) {
+        size_t bytes = width * static_cast<size_t>(c->length);
+        if (bytes > 0) std::memcpy(out->values->data() + at, c->values->data(), bytes);
+        at += bytes;
+      }
+      out->validity = ConcatValidity(columns, total);
+      return out;
+    }
   }
-  return builder.Finish();
 }
 
 }  // namespace sluice::batch

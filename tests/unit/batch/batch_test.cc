@@ -131,5 +131,64 @@ TEST(Value, FormatsTimestampsLikeTheDialectReference) {
   EXPECT_EQ(types::FormatDecimal(5, 3), "0.005");
 }
 
+// Concat keeps every value of every part, NULLs included, for each layout: fixed width,
+// booleans, strings (also a part taken from the middle of another column), lists, structs.
+TEST(ConcatTest, EveryLayoutKeepsItsValues) {
+  DataType point = DataType::Struct({{"x", types::Int64(), true}, {"tag", types::Utf8(), true}});
+  std::vector<DataType> types = {types::Int64(),
+                                 DataType(TypeId::kInt16),
+                                 DataType::Decimal(10, 2),
+                                 types::Bool(),
+                                 types::Utf8(),
+                                 DataType::List(types::Utf8()),
+                                 point};
+  auto value = [&](const DataType& t, int i) -> Value {
+    if (i % 4 == 3) return Value::Null(t);
+    switch (t.id()) {
+      case TypeId::kInt64:
+        return Value::Int64(i * 1000003);
+      case TypeId::kInt16:
+        return Value::Int(t, i - 5);
+      case TypeId::kDecimal:
+        return Value::Decimal(t, i * 125);
+      case TypeId::kBool:
+        return Value::Boolean(i % 3 == 0);
+      case TypeId::kUtf8:
+        return Value::String(std::string(static_cast<size_t>(i % 5), static_cast<char>('a' + i)));
+      case TypeId::kList:
+        return Value::Nested(t,
+                             {Value::String("e" + std::to_string(i)), Value::Null(types::Utf8())});
+      default:
+        return Value::Nested(t, {Value::Int64(i), Value::String("p" + std::to_string(i))});
+    }
+  };
+  for (const auto& t : types) {
+    std::vector<ColumnPtr> parts;
+    std::vector<Value> expected;
+    int next = 0;
+    for (int len : {3, 0, 9, 1}) {
+      ColumnBuilder b(t);
+      for (int i = 0; i < len; ++i) {
+        Value v = value(t, next++);
+        b.AppendValue(v);
+        expected.push_back(v);
+      }
+      parts.push_back(b.Finish());
+    }
+    // A part whose offsets do not start at zero: rows 2..4 of a larger column, via Take.
+    ColumnBuilder big(t);
+    for (int i = 0; i < 6; ++i) big.AppendValue(value(t, 100 + i));
+    std::vector<int32_t> middle = {2, 3, 4};
+    parts.push_back(Take(*big.Finish(), middle.data(), 3));
+    for (int i : middle) expected.push_back(value(t, 100 + i));
+    ColumnPtr all = Concat(parts);
+    ASSERT_EQ(all->length, static_cast<int64_t>(expected.size())) << t.ToString();
+    for (size_t i = 0; i < expected.size(); ++i) {
+      EXPECT_EQ(all->GetValue(static_cast<int64_t>(i)), expected[i])
+          << t.ToString() << " row " << i;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace sluice::batch
