@@ -316,11 +316,115 @@ PlanPtr PruneSourceUnder(const PlanPtr& project) {
     mapping[static_cast<size_t>(used[i])] = static_cast<int>(i);
     cols.push_back(source->columns[static_cast<size_t>(used[i])]);
   }
+  // The narrowed source keeps the column types it had (struct columns may be narrowed already).
+  auto narrowed = std::const_pointer_cast<LogicalPlan>(MakeSource(source->table, cols));
+  std::vector<types::Field> kept;
+  for (int u : used) kept.push_back(source->schema->field(static_cast<size_t>(u)));
+  narrowed->schema = std::make_shared<types::Schema>(std::move(kept));
   PlanPtr rebuilt = chain->Rebuild(
-      MakeSource(source->table, cols),
-      [&](const BoundExprPtr& e) { return expr::RemapColumns(e, mapping); },
+      narrowed, [&](const BoundExprPtr& e) { return expr::RemapColumns(e, mapping); },
       [&](int c) { return mapping[static_cast<size_t>(c)]; });
   return PruneStructFields(rebuilt);
+}
+
+// A source with generated columns (a Nexmark event time `ts AS coalesce(person.datetime, ...)`)
+// is read as Project([Filter](Watermark(Project(generated columns) <- Source))). The inner
+// projection is narrowed to the outputs read above it, struct columns it passes through are
+// narrowed to the fields read above, and then the source under it is pruned as usual.
+PlanPtr PruneThroughGenerated(const PlanPtr& project) {
+  PlanPtr filter = project->inputs[0]->kind == PlanKind::kFilter ? project->inputs[0] : nullptr;
+  PlanPtr watermark = filter ? filter->inputs[0] : project->inputs[0];
+  if (watermark->kind != PlanKind::kWatermark) return project;
+  PlanPtr inner = watermark->inputs[0];
+  if (inner->kind != PlanKind::kProject || !AllDeterministic(inner->exprs)) return project;
+  PlanPtr source = inner->inputs[0];
+  if (source->kind != PlanKind::kSource || !CanPrune(*source)) return project;
+
+  // What the nodes above read of the inner projection's outputs.
+  std::map<int, std::set<int>> up_fields;
+  std::set<int> up_whole;
+  for (const auto& e : project->exprs) CollectFieldUses(e, &up_fields, &up_whole);
+  if (filter) CollectFieldUses(filter->predicate, &up_fields, &up_whole);
+  CollectFieldUses(watermark->watermark, &up_fields, &up_whole);
+  if (watermark->event_time_column >= 0) up_whole.insert(watermark->event_time_column);
+  std::set<int> used_outputs = up_whole;
+  for (const auto& [o, f] : up_fields) used_outputs.insert(o);
+  if (used_outputs.empty()) used_outputs.insert(0);
+
+  // What of the source's struct columns that reads, through identity outputs or expressions.
+  std::map<int, std::set<int>> src_fields;
+  std::set<int> src_whole;
+  for (int o : used_outputs) {
+    const BoundExprPtr& e = inner->exprs[static_cast<size_t>(o)];
+    if (e->kind == BoundKind::kColumn && !up_whole.count(o)) {
+      auto& f = src_fields[e->column_index];
+      f.insert(up_fields[o].begin(), up_fields[o].end());
+    } else {
+      CollectFieldUses(e, &src_fields, &src_whole);
+    }
+  }
+  std::map<int, std::vector<int>> remap;  // source column -> old field -> new field
+  std::map<int, types::DataType> narrowed;
+  std::vector<types::Field> source_fields = source->schema->fields();
+  for (const auto& [c, used] : src_fields) {
+    const types::DataType& t = source_fields[static_cast<size_t>(c)].type;
+    if (src_whole.count(c) || t.id() != types::TypeId::kStruct ||
+        used.size() == t.fields().size()) {
+      continue;
+    }
+    std::vector<int> mapping(t.fields().size(), -1);
+    std::vector<types::Field> kept;
+    std::set<int> read = used.empty() ? std::set<int>{0} : used;
+    for (int f : read) {
+      mapping[static_cast<size_t>(f)] = static_cast<int>(kept.size());
+      kept.push_back(t.fields()[static_cast<size_t>(f)]);
+    }
+    remap[c] = std::move(mapping);
+    narrowed[c] = types::DataType::Struct(std::move(kept));
+    source_fields[static_cast<size_t>(c)].type = narrowed[c];
+  }
+  if (used_outputs.size() == inner->exprs.size() && remap.empty()) return project;
+
+  auto new_source = std::make_shared<LogicalPlan>(*source);
+  new_source->schema = std::make_shared<types::Schema>(std::move(source_fields));
+  // The inner projection: the outputs read, retyped where a struct was narrowed.
+  std::vector<int> out_map(inner->exprs.size(), -1);
+  std::vector<BoundExprPtr> inner_exprs;
+  std::vector<types::Field> inner_fields;
+  std::map<int, std::vector<int>> up_remap;  // new inner output -> old field -> new field
+  std::map<int, types::DataType> up_types;
+  for (int o : used_outputs) {
+    const BoundExprPtr& e = inner->exprs[static_cast<size_t>(o)];
+    const int n = static_cast<int>(inner_exprs.size());
+    out_map[static_cast<size_t>(o)] = n;
+    types::Field field = inner->schema->field(static_cast<size_t>(o));
+    if (e->kind == BoundKind::kColumn && narrowed.count(e->column_index)) {
+      inner_exprs.push_back(expr::MakeColumn(e->column_index, narrowed[e->column_index]));
+      field.type = narrowed[e->column_index];
+      up_remap[n] = remap[e->column_index];
+      up_types[n] = field.type;
+    } else {
+      inner_exprs.push_back(RemapFields(e, remap, narrowed));
+    }
+    inner_fields.push_back(field);
+  }
+  auto inner_schema = std::make_shared<types::Schema>(std::move(inner_fields));
+  PlanPtr below = PruneSourceUnder(MakeProject(new_source, inner_exprs, inner_schema));
+  auto upper = [&](const BoundExprPtr& e) {
+    return RemapFields(expr::RemapColumns(e, out_map), up_remap, up_types);
+  };
+  auto w = std::make_shared<LogicalPlan>(*watermark);
+  w->inputs = {below};
+  w->schema = inner_schema;
+  w->watermark = upper(watermark->watermark);
+  if (w->event_time_column >= 0) {
+    w->event_time_column = out_map[static_cast<size_t>(w->event_time_column)];
+  }
+  below = w;
+  if (filter) below = MakeFilter(below, upper(filter->predicate));
+  std::vector<BoundExprPtr> exprs;
+  for (const auto& e : project->exprs) exprs.push_back(upper(e));
+  return MakeProject(below, std::move(exprs), project->schema);
 }
 
 PlanPtr Rewrite(const PlanPtr& plan) {
@@ -333,7 +437,7 @@ PlanPtr Rewrite(const PlanPtr& plan) {
       return RewriteFilter(inputs[0], plan->predicate);
     case PlanKind::kProject: {
       PlanPtr p = RewriteProject(inputs[0], plan->exprs, plan->schema);
-      return p->kind == PlanKind::kProject ? PruneSourceUnder(p) : p;
+      return p->kind == PlanKind::kProject ? PruneSourceUnder(PruneThroughGenerated(p)) : p;
     }
     case PlanKind::kUnion: {
       // Flatten nested unions.
