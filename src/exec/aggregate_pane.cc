@@ -1,5 +1,7 @@
 #include "exec/aggregate_pane.h"
 
+#include <fmt/format.h>
+
 #include "batch/column_builder.h"
 
 namespace sluice::exec {
@@ -132,6 +134,80 @@ Result<batch::BatchPtr> AggregatePane::Finish(int64_t start, int64_t end,
   }
   out->event_time = Column::MakeConstant(types::Value::Timestamp(end - 1), n);
   return batch::BatchPtr(out);
+}
+
+bool AggregatePane::serializable() const {
+  for (const auto& s : states_) {
+    if (!s->serializable()) return false;
+  }
+  return true;
+}
+
+Result<batch::BatchPtr> AggregatePane::SnapshotGroups() const {
+  std::vector<int32_t> live;
+  for (uint32_t g = 0; g < static_cast<uint32_t>(groups_.size()); ++g) {
+    if (rows_[g] != 0) live.push_back(static_cast<int32_t>(g));
+  }
+  if (live.empty()) return batch::BatchPtr(nullptr);
+  const auto n = static_cast<int64_t>(live.size());
+  auto out = std::make_shared<Batch>();
+  out->num_rows = n;
+  std::vector<types::Field> fields;
+  for (const auto& k : groups_.KeyColumns()) {
+    fields.push_back({fmt::format("$key{}", out->columns.size()), k->type, true});
+    out->columns.push_back(batch::FilterColumn(*k, live));
+  }
+  batch::ColumnBuilder rows(types::Int64());
+  for (int32_t g : live) rows.AppendFixed<int64_t>(rows_[static_cast<size_t>(g)]);
+  fields.push_back({"$rows", types::Int64(), false});
+  out->columns.push_back(rows.Finish());
+  std::string bytes;
+  for (size_t a = 0; a < states_.size(); ++a) {
+    batch::ColumnBuilder b(types::DataType(types::TypeId::kBinary));
+    for (int32_t g : live) {
+      bytes.clear();
+      const auto group = static_cast<uint32_t>(g);
+      Status st = states_[a]->SerializeGroups(&group, 1, &bytes);
+      if (!st.ok()) {
+        return Status::NotSupported("checkpointing {}() is not supported yet",
+                                    (*aggregates_)[a].aggregate.name);
+      }
+      b.AppendString(bytes);
+    }
+    fields.push_back({fmt::format("$state{}", a), types::DataType(types::TypeId::kBinary), false});
+    out->columns.push_back(b.Finish());
+  }
+  out->schema = std::make_shared<types::Schema>(std::move(fields));
+  out->event_time = Column::MakeConstant(types::Value::Timestamp(end_ - 1), n);
+  return batch::BatchPtr(out);
+}
+
+Status AggregatePane::RestoreGroups(const batch::Batch& b, const std::vector<int32_t>& rows) {
+  const auto num_keys = static_cast<size_t>(groups_.key_count());
+  if (b.columns.size() != num_keys + 1 + states_.size()) {
+    return Status::Io("aggregate state: {} columns, expected {}", b.columns.size(),
+                      num_keys + 1 + states_.size());
+  }
+  std::vector<ColumnPtr> keys(b.columns.begin(),
+                              b.columns.begin() + static_cast<std::ptrdiff_t>(num_keys));
+  const auto n = static_cast<int64_t>(rows.size());
+  groups_.FindOrInsert(keys, &rows, n, &group_ids_);
+  for (auto& s : states_) s->Resize(groups_.size());
+  rows_.resize(static_cast<size_t>(groups_.size()), 0);
+  const int64_t* counts = b.columns[num_keys]->raw<int64_t>();
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t c = counts[rows[static_cast<size_t>(i)]];
+    rows_[group_ids_[static_cast<size_t>(i)]] += c;
+    live_rows_ += c;
+  }
+  for (size_t a = 0; a < states_.size(); ++a) {
+    const Column& col = *b.columns[num_keys + 1 + a];
+    for (int64_t i = 0; i < n; ++i) {
+      SLUICE_RETURN_NOT_OK(states_[a]->DeserializeGroups(
+          col.GetString(rows[static_cast<size_t>(i)]), &group_ids_[static_cast<size_t>(i)], 1));
+    }
+  }
+  return Status::Ok();
 }
 
 int64_t AggregatePane::MemoryBytes() const {

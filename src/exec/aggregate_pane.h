@@ -36,6 +36,14 @@ class AggregatePane {
   Result<batch::BatchPtr> Finish(int64_t start, int64_t end, types::SchemaPtr schema) const;
   int64_t MemoryBytes() const;
 
+  // Checkpoints. True when every aggregate's state can be serialized.
+  bool serializable() const;
+  // The groups holding rows as a batch: the keys (first), the rows per group, then each
+  // aggregate's state per group (BYTEA). Null when no group holds rows.
+  Result<batch::BatchPtr> SnapshotGroups() const;
+  // Adds the groups of such a batch (or rows `rows` of it) to this pane.
+  Status RestoreGroups(const batch::Batch& b, const std::vector<int32_t>& rows);
+
  private:
   int64_t start_, end_;
   const std::vector<AggregateCall>* aggregates_;

@@ -70,6 +70,12 @@ void HashColumn(const Column& c, std::vector<uint64_t>* out, bool first) {
   }
 }
 
+// Multiply-shift maps the hash onto [0, partitions) without a division.
+inline uint64_t TargetOf(uint64_t hash, int partitions) {
+  return static_cast<uint64_t>(
+      (static_cast<unsigned __int128>(hash) * static_cast<uint64_t>(partitions)) >> 64);
+}
+
 }  // namespace
 
 void HashColumns(const batch::Batch& batch, const std::vector<int>& key_columns,
@@ -80,6 +86,34 @@ void HashColumns(const batch::Batch& batch, const std::vector<int>& key_columns,
     HashColumn(*batch.columns[static_cast<size_t>(k)], hashes, first);
     first = false;
   }
+}
+
+void PartitionRows(const batch::Batch& batch, const std::vector<int>& key_columns, int parallelism,
+                   std::vector<int>* targets) {
+  if (parallelism <= 1) {
+    targets->assign(static_cast<size_t>(batch.num_rows), 0);
+    return;
+  }
+  std::vector<uint64_t> hashes;
+  HashColumns(batch, key_columns, &hashes);
+  targets->resize(hashes.size());
+  for (size_t i = 0; i < hashes.size(); ++i) {
+    (*targets)[i] = static_cast<int>(TargetOf(hashes[i], parallelism));
+  }
+}
+
+batch::BatchPtr RowsOfSubtask(const batch::BatchPtr& batch, const std::vector<int>& key_columns,
+                              int subtask, int parallelism) {
+  if (parallelism <= 1) return batch->num_rows > 0 ? batch : nullptr;
+  std::vector<int> targets;
+  PartitionRows(*batch, key_columns, parallelism, &targets);
+  std::vector<int32_t> rows;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (targets[i] == subtask) rows.push_back(static_cast<int32_t>(i));
+  }
+  if (rows.empty()) return nullptr;
+  if (static_cast<int64_t>(rows.size()) == batch->num_rows) return batch;
+  return batch->Select(rows);
 }
 
 runtime::Partitioner MakeHashPartitioner(std::vector<int> key_columns) {
@@ -94,11 +128,7 @@ runtime::Partitioner MakeHashPartitioner(std::vector<int> key_columns) {
     std::vector<std::vector<int32_t>> rows(static_cast<size_t>(partitions));
     for (auto& r : rows) r.reserve(static_cast<size_t>(b->num_rows / partitions + 16));
     for (int64_t i = 0; i < b->num_rows; ++i) {
-      // Multiply-shift maps the hash onto [0, partitions) without a division.
-      uint64_t p =
-          static_cast<uint64_t>((static_cast<unsigned __int128>(hashes[static_cast<size_t>(i)]) *
-                                 static_cast<uint64_t>(partitions)) >>
-                                64);
+      uint64_t p = TargetOf(hashes[static_cast<size_t>(i)], partitions);
       rows[p].push_back(static_cast<int32_t>(i));
     }
     for (int p = 0; p < partitions; ++p) {

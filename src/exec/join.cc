@@ -8,7 +8,9 @@
 
 #include <fmt/format.h>
 
+#include "batch/serialize.h"
 #include "exec/group_table.h"
+#include "exec/hash_partitioner.h"
 #include "exec/join_rows.h"
 
 namespace sluice::exec {
@@ -62,10 +64,63 @@ GatheredRows EmptyRows(const types::Schema& schema) {
 
 class WindowJoinOperator : public runtime::Operator {
  public:
-  WindowJoinOperator(const JoinSpec& spec, int window_key)
-      : spec_(spec), window_key_(window_key), key_types_(KeyTypes(spec)) {}
+  WindowJoinOperator(const JoinSpec& spec, int window_key, int subtask, int parallelism)
+      : spec_(spec),
+        window_key_(window_key),
+        key_types_(KeyTypes(spec)),
+        subtask_(subtask),
+        parallelism_(parallelism) {}
 
-  Status ProcessBatch(int input, const BatchPtr& b, runtime::Collector& out) override {
+  Status ProcessBatch(int input, const BatchPtr& b, runtime::Collector&) override {
+    return Buffer(input, b);
+  }
+
+  // Each side's waiting rows as one batch (the window end is a key column), and the watermark
+  // passed on. On restore each subtask keeps the rows whose key hashes to it; the watermark
+  // passed on is restored only at the same parallelism (it only keeps watermarks monotonic).
+  Status Snapshot(int64_t, runtime::StateWriter& state) override {
+    for (size_t side = 0; side < 2; ++side) {
+      std::vector<BatchPtr> all;
+      for (const auto& [end, w] : pending_) {
+        for (const auto& b : w.sides[side]) {
+          if (b->num_rows > 0) all.push_back(b);
+        }
+      }
+      if (!all.empty()) state.PutBatch(side == 0 ? "left" : "right", *batch::ConcatBatches(all));
+    }
+    std::string bytes;
+    batch::ByteWriter w(&bytes);
+    w.Put<uint8_t>(kStateVersion);
+    w.Put<int64_t>(emitted_.time.value);
+    state.Put("watermark", bytes);
+    return Status::Ok();
+  }
+
+  Status Restore(runtime::StateReader& state) override {
+    for (int side = 0; side < 2; ++side) {
+      const auto& keys = side == 0 ? spec_.left_keys : spec_.right_keys;
+      SLUICE_ASSIGN_OR_RETURN(std::vector<BatchPtr> batches,
+                              state.GetBatches(side == 0 ? "left" : "right"));
+      for (const auto& b : batches) {
+        BatchPtr mine = RowsOfSubtask(b, keys, subtask_, parallelism_);
+        if (mine) SLUICE_RETURN_NOT_OK(Buffer(side, mine));
+      }
+    }
+    if (state.previous_parallelism() != parallelism_) return Status::Ok();
+    SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> bytes, state.Get("watermark"));
+    if (!bytes) return Status::Ok();
+    batch::ByteReader r(*bytes, "window join state");
+    uint8_t version = 0;
+    SLUICE_RETURN_NOT_OK(r.Get(&version));
+    if (version != kStateVersion) return r.Corrupt("unknown version");
+    SLUICE_RETURN_NOT_OK(r.Get(&emitted_.time.value));
+    return Status::Ok();
+  }
+
+ private:
+  static constexpr uint8_t kStateVersion = 1;
+
+  Status Buffer(int input, const BatchPtr& b) {
     if (b->num_rows == 0) return Status::Ok();
     const auto& keys = input == 0 ? spec_.left_keys : spec_.right_keys;
     const Column& ends = *b->columns[static_cast<size_t>(keys[static_cast<size_t>(window_key_)])];
@@ -94,6 +149,7 @@ class WindowJoinOperator : public runtime::Operator {
     return Status::Ok();
   }
 
+ public:
   Status ProcessWatermark(Watermark wm, runtime::Collector& out) override {
     while (!pending_.empty() && pending_.begin()->first <= wm.time.value) {
       SLUICE_RETURN_NOT_OK(JoinWindow(pending_.begin()->second.sides, out));
@@ -213,6 +269,8 @@ class WindowJoinOperator : public runtime::Operator {
   JoinSpec spec_;
   int window_key_;
   std::vector<types::DataType> key_types_;
+  int subtask_;
+  int parallelism_;
   std::map<int64_t, Window> pending_;     // by window end
   Watermark emitted_ = Watermark::Min();  // the last watermark passed on
   std::vector<uint32_t> right_groups_, left_groups_;
@@ -244,8 +302,16 @@ struct Side {
 
 class HashJoinOperator : public runtime::Operator {
  public:
-  HashJoinOperator(const JoinSpec& spec, bool interval, int64_t ttl, int64_t lo, int64_t hi)
-      : spec_(spec), interval_(interval), ttl_(ttl), lo_(lo), hi_(hi), keys_(KeyTypes(spec)) {
+  HashJoinOperator(const JoinSpec& spec, bool interval, int64_t ttl, int64_t lo, int64_t hi,
+                   int subtask, int parallelism)
+      : spec_(spec),
+        interval_(interval),
+        ttl_(ttl),
+        lo_(lo),
+        hi_(hi),
+        subtask_(subtask),
+        parallelism_(parallelism),
+        keys_(KeyTypes(spec)) {
     preserves_[0] = PreservesLeft(spec.type);
     preserves_[1] = PreservesRight(spec.type);
     schemas_[0] = spec.left_schema;
@@ -295,8 +361,108 @@ class HashJoinOperator : public runtime::Operator {
     return out.EmitWatermark(wm);
   }
 
+  // Each side's live rows as one batch: the input's columns, then per row its chunk's ordinal,
+  // the chunk's latest event time (which decides expiry) and the row's match count. On restore
+  // each subtask keeps the rows whose key hashes to it and rebuilds the chunks (those of the
+  // previous subtasks one after the other, each in its order).
+  Status Snapshot(int64_t, runtime::StateWriter& state) override {
+    for (size_t s = 0; s < 2; ++s) {
+      std::vector<BatchPtr> parts;
+      int64_t ordinal = 0;
+      std::vector<types::Field> fields = schemas_[s]->fields();
+      for (const char* name : {"$chunk", "$chunk_max_time", "$matches"}) {
+        fields.push_back({name, types::Int64(), false});
+      }
+      auto schema = std::make_shared<types::Schema>(std::move(fields));
+      for (const Chunk& c : sides_[s].chunks) {
+        if (c.live == 0) continue;
+        std::vector<int32_t> alive;
+        for (size_t r = 0; r < c.alive.size(); ++r) {
+          if (c.alive[r]) alive.push_back(static_cast<int32_t>(r));
+        }
+        BatchPtr rows = c.rows->Select(alive);
+        const int64_t n = rows->num_rows;
+        auto part = std::make_shared<Batch>();
+        part->schema = schema;
+        part->num_rows = n;
+        part->columns = rows->columns;
+        part->event_time = rows->event_time;
+        auto chunk = Column::MakeFixed(types::Int64(), n);
+        auto max_time = Column::MakeFixed(types::Int64(), n);
+        auto matches = Column::MakeFixed(types::Int64(), n);
+        for (int64_t i = 0; i < n; ++i) {
+          const auto r = static_cast<size_t>(alive[static_cast<size_t>(i)]);
+          chunk->mutable_raw<int64_t>()[i] = ordinal;
+          max_time->mutable_raw<int64_t>()[i] = c.max_time;
+          matches->mutable_raw<int64_t>()[i] = preserves_[s] ? c.matches[r] : 0;
+        }
+        part->columns.push_back(chunk);
+        part->columns.push_back(max_time);
+        part->columns.push_back(matches);
+        parts.push_back(part);
+        ++ordinal;
+      }
+      if (!parts.empty()) state.PutBatch(s == 0 ? "left" : "right", *batch::ConcatBatches(parts));
+    }
+    return Status::Ok();
+  }
+
+  Status Restore(runtime::StateReader& state) override {
+    for (size_t s = 0; s < 2; ++s) {
+      SLUICE_ASSIGN_OR_RETURN(std::vector<BatchPtr> batches,
+                              state.GetBatches(s == 0 ? "left" : "right"));
+      const size_t width = schemas_[s]->size();
+      for (const auto& b : batches) {
+        if (b->columns.size() != width + 3) {
+          return Status::Io("join state: {} columns, expected {}", b->columns.size(), width + 3);
+        }
+        BatchPtr mine = RowsOfSubtask(b, key_columns_[s], subtask_, parallelism_);
+        if (!mine) continue;
+        const int64_t* chunk = mine->columns[width]->raw<int64_t>();
+        for (int64_t i = 0; i < mine->num_rows;) {
+          int64_t j = i;
+          std::vector<int32_t> rows;
+          while (j < mine->num_rows && chunk[j] == chunk[i])
+            rows.push_back(static_cast<int32_t>(j++));
+          RestoreChunk(s, mine->Select(rows), width);
+          i = j;
+        }
+      }
+    }
+    return Status::Ok();
+  }
+
  private:
   bool updating() const { return !interval_; }
+
+  // Appends a chunk of restored rows (with the three bookkeeping columns at `width`).
+  void RestoreChunk(size_t s, const BatchPtr& b, size_t width) {
+    const int64_t n = b->num_rows;
+    auto rows = std::make_shared<Batch>();
+    rows->schema = schemas_[s];
+    rows->num_rows = n;
+    rows->columns.assign(b->columns.begin(),
+                         b->columns.begin() + static_cast<std::ptrdiff_t>(width));
+    rows->event_time = b->event_time;
+    keys_.FindOrInsert(KeyColumns(*rows, key_columns_[s]), nullptr, n, &groups_);
+    for (auto& side : sides_) side.by_group.resize(static_cast<size_t>(keys_.size()));
+    Side& side = sides_[s];
+    Chunk c;
+    c.rows = rows;
+    c.max_time = b->columns[width + 1]->raw<int64_t>()[0];
+    const int64_t* matches = b->columns[width + 2]->raw<int64_t>();
+    const uint64_t id = side.first_id + side.chunks.size();
+    for (int64_t i = 0; i < n; ++i) {
+      const uint32_t g = groups_[static_cast<size_t>(i)];
+      c.group.push_back(g);
+      if (preserves_[s]) c.matches.push_back(static_cast<int32_t>(matches[i]));
+      side.by_group[g].push_back(Side::Ref(id, static_cast<uint32_t>(i)));
+    }
+    c.alive.assign(static_cast<size_t>(n), 1);
+    c.live = n;
+    side.live_rows += n;
+    side.chunks.push_back(std::move(c));
+  }
 
   // Rows `rows` (references) of side `s`, column by column.
   GatheredRows Gather(size_t s, const std::vector<uint64_t>& refs) {
@@ -520,6 +686,8 @@ class HashJoinOperator : public runtime::Operator {
   JoinSpec spec_;
   bool interval_;
   int64_t ttl_, lo_, hi_;
+  int subtask_;
+  int parallelism_;
   GroupTable keys_;  // one key space for both sides: group g is the same key on each
   std::array<Side, 2> sides_;
   std::array<bool, 2> preserves_{};
@@ -539,9 +707,10 @@ std::string WindowJoinFactory::Describe() const {
   return fmt::format("window_join {} (window end: key {})", spec_.Describe(), window_key_);
 }
 
-Result<std::unique_ptr<runtime::Operator>> WindowJoinFactory::Create(int, int) const {
+Result<std::unique_ptr<runtime::Operator>> WindowJoinFactory::Create(int subtask,
+                                                                     int parallelism) const {
   return std::unique_ptr<runtime::Operator>(
-      std::make_unique<WindowJoinOperator>(spec_, window_key_));
+      std::make_unique<WindowJoinOperator>(spec_, window_key_, subtask, parallelism));
 }
 
 std::shared_ptr<HashJoinFactory> HashJoinFactory::Updating(JoinSpec spec, int64_t ttl_micros) {
@@ -560,9 +729,10 @@ std::string HashJoinFactory::Describe() const {
   return fmt::format("updating_join {} (rows kept {}us)", spec_.Describe(), ttl_);
 }
 
-Result<std::unique_ptr<runtime::Operator>> HashJoinFactory::Create(int, int) const {
+Result<std::unique_ptr<runtime::Operator>> HashJoinFactory::Create(int subtask,
+                                                                   int parallelism) const {
   return std::unique_ptr<runtime::Operator>(
-      std::make_unique<HashJoinOperator>(spec_, interval_, ttl_, lo_, hi_));
+      std::make_unique<HashJoinOperator>(spec_, interval_, ttl_, lo_, hi_, subtask, parallelism));
 }
 
 }  // namespace sluice::exec

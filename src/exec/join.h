@@ -49,7 +49,6 @@ class WindowJoinFactory : public runtime::OperatorFactory {
   // `window_key` indexes left_keys/right_keys: the key holding each row's window end.
   WindowJoinFactory(JoinSpec spec, int window_key);
   std::string name() const override { return "window_join"; }
-  bool checkpointable() const override { return false; }  // state not in checkpoints yet
   std::string Describe() const override;
   Result<std::unique_ptr<runtime::Operator>> Create(int subtask, int parallelism) const override;
 
@@ -66,7 +65,6 @@ class HashJoinFactory : public runtime::OperatorFactory {
   static std::shared_ptr<HashJoinFactory> Interval(JoinSpec spec, int64_t lo, int64_t hi);
 
   std::string name() const override { return interval_ ? "interval_join" : "updating_join"; }
-  bool checkpointable() const override { return false; }  // state not in checkpoints yet
   std::string Describe() const override;
   Result<std::unique_ptr<runtime::Operator>> Create(int subtask, int parallelism) const override;
 

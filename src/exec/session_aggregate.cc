@@ -7,7 +7,9 @@
 #include <fmt/format.h>
 
 #include "batch/column_builder.h"
+#include "batch/serialize.h"
 #include "exec/group_table.h"
+#include "exec/hash_partitioner.h"
 
 namespace sluice::exec {
 
@@ -22,8 +24,10 @@ class SessionAggregateOperator : public runtime::Operator {
  public:
   SessionAggregateOperator(const WindowSpec& window, const std::vector<types::DataType>& key_types,
                            const std::vector<AggregateCall>& aggregates,
-                           types::SchemaPtr output_schema)
-      : gap_(window.gap),
+                           types::SchemaPtr output_schema, int subtask, int parallelism)
+      : subtask_(subtask),
+        parallelism_(parallelism),
+        gap_(window.gap),
         key_types_(key_types),
         aggregates_(aggregates),
         output_schema_(std::move(output_schema)),
@@ -155,7 +159,113 @@ class SessionAggregateOperator : public runtime::Operator {
     return out.EmitWatermark(wm);
   }
 
+  // The open sessions as one batch: the keys (first), start, last event time, then each
+  // aggregate's state (BYTEA); a key's sessions in their order. And the watermark. On restore
+  // each subtask keeps the sessions whose key hashes to it; the watermark (which drops late
+  // rows) is restored at the same parallelism.
+  Status Snapshot(int64_t, runtime::StateWriter& state) override {
+    std::vector<uint32_t> slots;
+    for (const auto& list : sessions_by_key_) {
+      for (uint32_t slot : list) {
+        if (sessions_[slot].alive) slots.push_back(slot);
+      }
+    }
+    if (!slots.empty()) {
+      const auto n = static_cast<int64_t>(slots.size());
+      std::vector<batch::ColumnBuilder> key_builders;
+      for (const auto& t : key_types_) key_builders.emplace_back(t);
+      batch::ColumnBuilder starts(types::Int64()), lasts(types::Int64()), times(types::Timestamp());
+      for (uint32_t slot : slots) {
+        const Session& s = sessions_[slot];
+        keys_.AppendKey(s.key, &key_builders);
+        starts.AppendFixed<int64_t>(s.start);
+        lasts.AppendFixed<int64_t>(s.last);
+        times.AppendFixed<int64_t>(s.last);
+      }
+      auto b = std::make_shared<Batch>();
+      b->num_rows = n;
+      std::vector<types::Field> fields;
+      for (size_t k = 0; k < key_builders.size(); ++k) {
+        fields.push_back({fmt::format("$key{}", k), key_types_[k], true});
+        b->columns.push_back(key_builders[k].Finish());
+      }
+      fields.push_back({"$start", types::Int64(), false});
+      b->columns.push_back(starts.Finish());
+      fields.push_back({"$last", types::Int64(), false});
+      b->columns.push_back(lasts.Finish());
+      std::string bytes;
+      for (size_t a = 0; a < states_.size(); ++a) {
+        batch::ColumnBuilder c(types::DataType(types::TypeId::kBinary));
+        for (uint32_t slot : slots) {
+          bytes.clear();
+          if (!states_[a]->SerializeGroups(&slot, 1, &bytes).ok()) {
+            return Status::NotSupported("checkpointing {}() is not supported yet",
+                                        aggregates_[a].aggregate.name);
+          }
+          c.AppendString(bytes);
+        }
+        fields.push_back(
+            {fmt::format("$state{}", a), types::DataType(types::TypeId::kBinary), false});
+        b->columns.push_back(c.Finish());
+      }
+      b->schema = std::make_shared<types::Schema>(std::move(fields));
+      b->event_time = times.Finish();
+      state.PutBatch("sessions", *b);
+    }
+    std::string bytes;
+    batch::ByteWriter w(&bytes);
+    w.Put<uint8_t>(kStateVersion);
+    w.Put<int64_t>(watermark_.time.value);
+    state.Put("watermark", bytes);
+    return Status::Ok();
+  }
+
+  Status Restore(runtime::StateReader& state) override {
+    SLUICE_ASSIGN_OR_RETURN(std::vector<BatchPtr> batches, state.GetBatches("sessions"));
+    const size_t k = key_types_.size(), na = states_.size();
+    std::vector<int> key_columns;
+    for (size_t i = 0; i < k; ++i) key_columns.push_back(static_cast<int>(i));
+    for (const auto& all : batches) {
+      if (all->columns.size() != k + 2 + na) {
+        return Status::Io("session aggregate state: {} columns, expected {}", all->columns.size(),
+                          k + 2 + na);
+      }
+      BatchPtr b = RowsOfSubtask(all, key_columns, subtask_, parallelism_);
+      if (!b) continue;
+      std::vector<ColumnPtr> keys(b->columns.begin(),
+                                  b->columns.begin() + static_cast<std::ptrdiff_t>(k));
+      keys_.FindOrInsert(keys, nullptr, b->num_rows, &key_ids_);
+      if (sessions_by_key_.size() < static_cast<size_t>(keys_.size())) {
+        sessions_by_key_.resize(static_cast<size_t>(keys_.size()));
+      }
+      const int64_t* starts = b->columns[k]->raw<int64_t>();
+      const int64_t* lasts = b->columns[k + 1]->raw<int64_t>();
+      for (int64_t i = 0; i < b->num_rows; ++i) {
+        const uint32_t key = key_ids_[static_cast<size_t>(i)];
+        const uint32_t slot = NewSession(key, starts[i]);
+        Reindex(slot, starts[i], lasts[i]);
+        sessions_by_key_[key].push_back(slot);
+        for (size_t a = 0; a < na; ++a) {
+          states_[a]->Resize(static_cast<int64_t>(sessions_.size()));
+          SLUICE_RETURN_NOT_OK(
+              states_[a]->DeserializeGroups(b->columns[k + 2 + a]->GetString(i), &slot, 1));
+        }
+      }
+    }
+    if (state.previous_parallelism() != parallelism_) return Status::Ok();
+    SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> bytes, state.Get("watermark"));
+    if (!bytes) return Status::Ok();
+    batch::ByteReader r(*bytes, "session aggregate state");
+    uint8_t version = 0;
+    SLUICE_RETURN_NOT_OK(r.Get(&version));
+    if (version != kStateVersion) return r.Corrupt("unknown version");
+    SLUICE_RETURN_NOT_OK(r.Get(&watermark_.time.value));
+    return Status::Ok();
+  }
+
  private:
+  static constexpr uint8_t kStateVersion = 1;
+
   struct Session {
     uint32_t key = 0;
     int64_t start = 0;
@@ -239,6 +349,8 @@ class SessionAggregateOperator : public runtime::Operator {
     return out.Emit(batch);
   }
 
+  int subtask_;
+  int parallelism_;
   int64_t gap_;
   std::vector<types::DataType> key_types_;
   std::vector<AggregateCall> aggregates_;
@@ -271,9 +383,17 @@ std::string SessionAggregateFactory::Describe() const {
                      key_types_.size(), DescribeAggregates(aggregates_));
 }
 
-Result<std::unique_ptr<runtime::Operator>> SessionAggregateFactory::Create(int, int) const {
-  return std::unique_ptr<runtime::Operator>(
-      std::make_unique<SessionAggregateOperator>(window_, key_types_, aggregates_, output_schema_));
+bool SessionAggregateFactory::checkpointable() const {
+  for (const auto& a : aggregates_) {
+    if (!a.aggregate.function->NewState()->serializable()) return false;
+  }
+  return true;
+}
+
+Result<std::unique_ptr<runtime::Operator>> SessionAggregateFactory::Create(int subtask,
+                                                                           int parallelism) const {
+  return std::unique_ptr<runtime::Operator>(std::make_unique<SessionAggregateOperator>(
+      window_, key_types_, aggregates_, output_schema_, subtask, parallelism));
 }
 
 }  // namespace sluice::exec

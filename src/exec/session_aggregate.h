@@ -18,7 +18,8 @@ class SessionAggregateFactory : public runtime::OperatorFactory {
   SessionAggregateFactory(WindowSpec window, std::vector<types::DataType> key_types,
                           std::vector<AggregateCall> aggregates, types::SchemaPtr output_schema);
   std::string name() const override { return "session_aggregate"; }
-  bool checkpointable() const override { return false; }  // state not in checkpoints yet
+  // When every aggregate's state can be serialized (see expr::AggregateState::serializable).
+  bool checkpointable() const override;
   std::string Describe() const override;
   Result<std::unique_ptr<runtime::Operator>> Create(int subtask, int parallelism) const override;
 

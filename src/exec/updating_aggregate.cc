@@ -11,6 +11,7 @@
 
 #include "batch/column_builder.h"
 #include "exec/group_table.h"
+#include "exec/hash_partitioner.h"
 
 namespace sluice::exec {
 
@@ -113,8 +114,10 @@ class UpdatingAggregateOperator : public runtime::Operator {
   UpdatingAggregateOperator(const std::vector<types::DataType>& key_types,
                             const std::vector<AggregateCall>& aggregates,
                             types::SchemaPtr output_schema, int64_t flush_interval,
-                            int64_t ttl_micros)
-      : key_types_(key_types),
+                            int64_t ttl_micros, int subtask, int parallelism)
+      : subtask_(subtask),
+        parallelism_(parallelism),
+        key_types_(key_types),
         aggregates_(aggregates),
         output_schema_(std::move(output_schema)),
         flush_interval_(flush_interval),
@@ -163,6 +166,118 @@ class UpdatingAggregateOperator : public runtime::Operator {
   }
 
   Status OnEndOfInput(runtime::Collector& out) override { return Flush(out); }
+
+  // Every group the operator knows (holding rows, or with a row downstream, or a change not
+  // flushed yet) as one batch: the keys (first), rows, last change, flags, the largest event
+  // time seen, the values last emitted per aggregate, then each aggregate's state (BYTEA).
+  // On restore each subtask keeps the groups whose key hashes to it: unflushed changes are
+  // flushed later, and what was emitted stays what a later update or delete retracts.
+  Status Snapshot(int64_t, runtime::StateWriter& state) override {
+    std::vector<uint32_t> groups;
+    const bool global = key_types_.empty();
+    for (uint32_t g = 0; g < static_cast<uint32_t>(info_.size()); ++g) {
+      const GroupInfo& gi = info_[g];
+      if (gi.rows > 0 || gi.emitted || gi.expiring || (global && gi.dirty)) groups.push_back(g);
+    }
+    if (groups.empty()) return Status::Ok();
+    const auto n = static_cast<int64_t>(groups.size());
+    auto b = std::make_shared<Batch>();
+    b->num_rows = n;
+    std::vector<types::Field> fields;
+    for (const auto& k : groups_.GatherKeys(groups.data(), n)) {
+      fields.push_back({fmt::format("$key{}", b->columns.size()), k->type, true});
+      b->columns.push_back(k);
+    }
+    batch::ColumnBuilder rows(types::Int64()), last(types::Int64()), flags(types::Int64()),
+        max_time(types::Int64());
+    for (uint32_t g : groups) {
+      const GroupInfo& gi = info_[g];
+      rows.AppendFixed<int64_t>(gi.rows);
+      last.AppendFixed<int64_t>(gi.last_change);
+      flags.AppendFixed<int64_t>(gi.dirty | gi.emitted << 1 | gi.queued << 2 | gi.expiring << 3);
+      max_time.AppendFixed<int64_t>(max_event_time_);
+    }
+    for (auto* c : {&rows, &last, &flags, &max_time}) {
+      fields.push_back({fmt::format("$info{}", b->columns.size()), types::Int64(), false});
+      b->columns.push_back(c->Finish());
+    }
+    for (size_t a = 0; a < emitted_.size(); ++a) {
+      fields.push_back({fmt::format("$emitted{}", a), aggregates_[a].aggregate.return_type, true});
+      b->columns.push_back(emitted_[a].Gather(groups));
+    }
+    std::string bytes;
+    for (size_t a = 0; a < states_.size(); ++a) {
+      batch::ColumnBuilder c(types::DataType(types::TypeId::kBinary));
+      for (uint32_t g : groups) {
+        bytes.clear();
+        if (!states_[a]->SerializeGroups(&g, 1, &bytes).ok()) {
+          return Status::NotSupported("checkpointing {}() is not supported yet",
+                                      aggregates_[a].aggregate.name);
+        }
+        c.AppendString(bytes);
+      }
+      fields.push_back(
+          {fmt::format("$state{}", a), types::DataType(types::TypeId::kBinary), false});
+      b->columns.push_back(c.Finish());
+    }
+    b->schema = std::make_shared<types::Schema>(std::move(fields));
+    b->event_time = Column::MakeConstant(Value::Timestamp(max_event_time_), n);
+    state.PutBatch("groups", *b);
+    return Status::Ok();
+  }
+
+  Status Restore(runtime::StateReader& state) override {
+    SLUICE_ASSIGN_OR_RETURN(std::vector<BatchPtr> batches, state.GetBatches("groups"));
+    const size_t k = key_types_.size(), na = states_.size();
+    std::vector<int> key_columns;
+    for (size_t i = 0; i < k; ++i) key_columns.push_back(static_cast<int>(i));
+    std::vector<uint32_t> ids;
+    for (const auto& all : batches) {
+      if (all->columns.size() != k + 4 + 2 * na) {
+        return Status::Io("updating aggregate state: {} columns, expected {}", all->columns.size(),
+                          k + 4 + 2 * na);
+      }
+      if (all->num_rows > 0) {
+        max_event_time_ = std::max(max_event_time_, all->columns[k + 3]->raw<int64_t>()[0]);
+      }
+      BatchPtr b = RowsOfSubtask(all, key_columns, subtask_, parallelism_);
+      if (!b) continue;
+      const int64_t n = b->num_rows;
+      std::vector<ColumnPtr> keys(b->columns.begin(),
+                                  b->columns.begin() + static_cast<std::ptrdiff_t>(k));
+      groups_.FindOrInsert(keys, nullptr, n, &ids);
+      Grow();
+      const int64_t* rows = b->columns[k]->raw<int64_t>();
+      const int64_t* last = b->columns[k + 1]->raw<int64_t>();
+      const int64_t* flags = b->columns[k + 2]->raw<int64_t>();
+      for (int64_t i = 0; i < n; ++i) {
+        const uint32_t g = ids[static_cast<size_t>(i)];
+        GroupInfo& gi = info_[g];
+        gi.rows = rows[i];
+        gi.last_change = last[i];
+        gi.emitted = (flags[i] >> 1) & 1;
+        if (flags[i] & 1 && !gi.dirty) {
+          gi.dirty = 1;
+          dirty_list_.push_back(g);
+        }
+        if ((flags[i] >> 3) & 1 && !gi.expiring) {
+          gi.expiring = 1;
+          expiring_.push_back(g);
+        }
+        if ((flags[i] >> 2) & 1 && ttl_ > 0 && !gi.queued) {
+          gi.queued = 1;
+          expiry_.push_back({gi.last_change, g, gi.epoch});
+        }
+        for (size_t a = 0; a < na; ++a) {
+          if (gi.emitted) emitted_[a].Store(g, *b->columns[k + 4 + a], i);
+          SLUICE_RETURN_NOT_OK(
+              states_[a]->DeserializeGroups(b->columns[k + 4 + na + a]->GetString(i), &g, 1));
+        }
+      }
+    }
+    std::make_heap(expiry_.begin(), expiry_.end(), std::greater<>());
+    return Status::Ok();
+  }
 
  private:
   // What the operator keeps per group besides the aggregate states.
@@ -440,6 +555,8 @@ class UpdatingAggregateOperator : public runtime::Operator {
     groups_.Erase(g);
   }
 
+  int subtask_;
+  int parallelism_;
   std::vector<types::DataType> key_types_;
   std::vector<AggregateCall> aggregates_;
   types::SchemaPtr output_schema_;
@@ -485,9 +602,18 @@ std::string UpdatingAggregateFactory::Describe() const {
                                                             : std::string());
 }
 
-Result<std::unique_ptr<runtime::Operator>> UpdatingAggregateFactory::Create(int, int) const {
+bool UpdatingAggregateFactory::checkpointable() const {
+  for (const auto& a : aggregates_) {
+    if (!a.aggregate.function->NewState()->serializable()) return false;
+  }
+  return true;
+}
+
+Result<std::unique_ptr<runtime::Operator>> UpdatingAggregateFactory::Create(int subtask,
+                                                                            int parallelism) const {
   return std::unique_ptr<runtime::Operator>(std::make_unique<UpdatingAggregateOperator>(
-      key_types_, aggregates_, output_schema_, flush_interval_micros_, ttl_micros_));
+      key_types_, aggregates_, output_schema_, flush_interval_micros_, ttl_micros_, subtask,
+      parallelism));
 }
 
 }  // namespace sluice::exec

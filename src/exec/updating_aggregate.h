@@ -39,7 +39,8 @@ class UpdatingAggregateFactory : public runtime::OperatorFactory {
                            std::vector<AggregateCall> aggregates, types::SchemaPtr output_schema,
                            int64_t flush_interval_micros, int64_t ttl_micros);
   std::string name() const override { return "updating_aggregate"; }
-  bool checkpointable() const override { return false; }  // state not in checkpoints yet
+  // When every aggregate's state can be serialized (see expr::AggregateState::serializable).
+  bool checkpointable() const override;
   std::string Describe() const override;
   Result<std::unique_ptr<runtime::Operator>> Create(int subtask, int parallelism) const override;
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "batch/serialize.h"
 #include "expr/evaluator.h"
 
 namespace sluice::exec {
@@ -90,7 +91,30 @@ class WatermarkGenerator : public runtime::Operator {
     return Status::Ok();
   }
 
+  // The current watermark, so that after a restore late-row decisions and watermarks continue
+  // where they were. A subtask that did not exist in the previous run starts from -infinity.
+  Status Snapshot(int64_t, runtime::StateWriter& state) override {
+    std::string bytes;
+    batch::ByteWriter w(&bytes);
+    w.Put<uint8_t>(kStateVersion);
+    w.Put<int64_t>(current_);
+    state.Put("watermark", bytes);
+    return Status::Ok();
+  }
+
+  Status Restore(runtime::StateReader& state) override {
+    SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> bytes, state.Get("watermark"));
+    if (!bytes) return Status::Ok();
+    batch::ByteReader r(*bytes, "watermark state");
+    uint8_t version = 0;
+    SLUICE_RETURN_NOT_OK(r.Get(&version));
+    if (version != kStateVersion) return r.Corrupt("unknown version");
+    SLUICE_RETURN_NOT_OK(r.Get(&current_));
+    return Status::Ok();
+  }
+
  private:
+  static constexpr uint8_t kStateVersion = 1;
   int event_time_column_;
   expr::BoundExprPtr watermark_expr_;
   bool drop_late_;

@@ -6,7 +6,9 @@
 #include <fmt/format.h>
 
 #include "batch/column_builder.h"
+#include "batch/serialize.h"
 #include "exec/aggregate_pane.h"
+#include "exec/hash_partitioner.h"
 
 namespace sluice::exec {
 
@@ -27,11 +29,13 @@ class WindowAggregateOperator : public runtime::Operator {
  public:
   WindowAggregateOperator(const WindowSpec& window, const std::vector<types::DataType>& key_types,
                           const std::vector<AggregateCall>& aggregates,
-                          types::SchemaPtr output_schema)
+                          types::SchemaPtr output_schema, int subtask, int parallelism)
       : window_(window),
         key_types_(key_types),
         aggregates_(aggregates),
-        output_schema_(std::move(output_schema)) {
+        output_schema_(std::move(output_schema)),
+        subtask_(subtask),
+        parallelism_(parallelism) {
     invertible_ = AggregatePane(0, 0, key_types_, aggregates_).invertible();
   }
 
@@ -98,7 +102,110 @@ class WindowAggregateOperator : public runtime::Operator {
     return out.EmitWatermark(wm);
   }
 
+  // Every pane's groups as one batch (keys first, then rows, aggregate states, and the pane's
+  // start and end), and the watermark. On restore each subtask keeps the groups whose key
+  // hashes to it; the watermark (which drops late rows) is restored at the same parallelism.
+  // Sliding windows also keep the running window and the end of the next window to emit; they
+  // resume at the same parallelism only.
+  Status Snapshot(int64_t, runtime::StateWriter& state) override {
+    std::vector<const AggregatePane*> panes;
+    for (const auto& [key, pane] : panes_) panes.push_back(&pane);
+    SLUICE_RETURN_NOT_OK(PutPanes(state, "panes", panes));
+    if (running_) SLUICE_RETURN_NOT_OK(PutPanes(state, "running", {&*running_}));
+    std::string bytes;
+    batch::ByteWriter w(&bytes);
+    w.Put<uint8_t>(kStateVersion);
+    w.Put<int64_t>(watermark_.time.value);
+    w.Put<uint8_t>(next_end_ ? 1 : 0);
+    w.Put<int64_t>(next_end_.value_or(0));
+    state.Put("watermark", bytes);
+    return Status::Ok();
+  }
+
+  Status Restore(runtime::StateReader& state) override {
+    const bool hop = window_.kind == WindowSpec::Kind::kHop;
+    if (hop && state.previous_parallelism() != parallelism_) {
+      return Status::NotSupported(
+          "resuming a sliding window aggregate at a different --parallelism is not supported yet "
+          "(checkpoint {} ran it at parallelism {}, this run at {})",
+          state.checkpoint(), state.previous_parallelism(), parallelism_);
+    }
+    SLUICE_RETURN_NOT_OK(RestorePanes(state, "panes", false));
+    SLUICE_RETURN_NOT_OK(RestorePanes(state, "running", true));
+    if (state.previous_parallelism() != parallelism_) return Status::Ok();
+    SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> bytes, state.Get("watermark"));
+    if (!bytes) return Status::Ok();
+    batch::ByteReader r(*bytes, "window aggregate state");
+    uint8_t version = 0, has_next = 0;
+    int64_t next_end = 0;
+    SLUICE_RETURN_NOT_OK(r.Get(&version));
+    if (version != kStateVersion) return r.Corrupt("unknown version");
+    SLUICE_RETURN_NOT_OK(r.Get(&watermark_.time.value));
+    SLUICE_RETURN_NOT_OK(r.Get(&has_next));
+    SLUICE_RETURN_NOT_OK(r.Get(&next_end));
+    if (hop) {
+      next_end_.reset();
+      if (has_next) next_end_ = next_end;
+    }
+    return Status::Ok();
+  }
+
  private:
+  Status PutPanes(runtime::StateWriter& state, std::string_view name,
+                  const std::vector<const AggregatePane*>& panes) {
+    std::vector<BatchPtr> parts;
+    for (const AggregatePane* pane : panes) {
+      SLUICE_ASSIGN_OR_RETURN(BatchPtr groups, pane->SnapshotGroups());
+      if (!groups) continue;
+      auto part = std::make_shared<Batch>(*groups);
+      auto fields = groups->schema->fields();
+      fields.push_back({"$start", types::Int64(), false});
+      fields.push_back({"$end", types::Int64(), false});
+      part->schema = std::make_shared<types::Schema>(std::move(fields));
+      part->columns.push_back(
+          Column::MakeConstant(types::Value::Int(types::Int64(), pane->start()), groups->num_rows));
+      part->columns.push_back(
+          Column::MakeConstant(types::Value::Int(types::Int64(), pane->end()), groups->num_rows));
+      parts.push_back(part);
+    }
+    if (!parts.empty()) state.PutBatch(name, *batch::ConcatBatches(parts));
+    return Status::Ok();
+  }
+
+  // Restores the panes stored under `name` (`running`: into the running window).
+  Status RestorePanes(runtime::StateReader& state, std::string_view name, bool running) {
+    SLUICE_ASSIGN_OR_RETURN(std::vector<BatchPtr> batches, state.GetBatches(name));
+    std::vector<int> keys;
+    for (size_t k = 0; k < key_types_.size(); ++k) keys.push_back(static_cast<int>(k));
+    std::vector<int> targets;
+    for (const auto& b : batches) {
+      if (b->columns.size() < 2) return Status::Io("window aggregate state: too few columns");
+      const size_t width = b->columns.size() - 2;
+      PartitionRows(*b, keys, parallelism_, &targets);
+      const Column& starts = *b->columns[width];
+      const Column& ends = *b->columns[width + 1];
+      std::map<std::pair<int64_t, int64_t>, std::vector<int32_t>> by_pane;
+      for (int64_t i = 0; i < b->num_rows; ++i) {
+        if (targets[static_cast<size_t>(i)] != subtask_) continue;
+        by_pane[{starts.GetValue(i).int_value(), ends.GetValue(i).int_value()}].push_back(
+            static_cast<int32_t>(i));
+      }
+      Batch groups(*b);
+      groups.columns.resize(width);
+      for (const auto& [pane, rows] : by_pane) {
+        if (running) {
+          if (!running_) running_.emplace(pane.first, pane.second, key_types_, aggregates_);
+          SLUICE_RETURN_NOT_OK(running_->RestoreGroups(groups, rows));
+        } else {
+          SLUICE_RETURN_NOT_OK(Pane(pane.first, pane.second).RestoreGroups(groups, rows));
+        }
+      }
+    }
+    return Status::Ok();
+  }
+
+  static constexpr uint8_t kStateVersion = 1;
+
   // Panes are ordered by (end, start).
   AggregatePane& Pane(int64_t start, int64_t end) {
     auto key = std::make_pair(end, start);
@@ -192,6 +299,8 @@ class WindowAggregateOperator : public runtime::Operator {
   std::vector<types::DataType> key_types_;
   std::vector<AggregateCall> aggregates_;
   types::SchemaPtr output_schema_;
+  int subtask_;
+  int parallelism_;
   std::map<std::pair<int64_t, int64_t>, AggregatePane> panes_;
   std::optional<int64_t> next_end_;       // hop: the end of the next window to emit
   bool invertible_ = false;               // hop: every aggregate supports Subtract
@@ -220,9 +329,14 @@ std::string WindowAggregateFactory::Describe() const {
                      key_types_.size(), DescribeAggregates(aggregates_));
 }
 
-Result<std::unique_ptr<runtime::Operator>> WindowAggregateFactory::Create(int, int) const {
-  return std::unique_ptr<runtime::Operator>(
-      std::make_unique<WindowAggregateOperator>(window_, key_types_, aggregates_, output_schema_));
+bool WindowAggregateFactory::checkpointable() const {
+  return AggregatePane(0, 0, key_types_, aggregates_).serializable();
+}
+
+Result<std::unique_ptr<runtime::Operator>> WindowAggregateFactory::Create(int subtask,
+                                                                          int parallelism) const {
+  return std::unique_ptr<runtime::Operator>(std::make_unique<WindowAggregateOperator>(
+      window_, key_types_, aggregates_, output_schema_, subtask, parallelism));
 }
 
 }  // namespace sluice::exec

@@ -25,7 +25,9 @@ class WindowAggregateFactory : public runtime::OperatorFactory {
   WindowAggregateFactory(WindowSpec window, std::vector<types::DataType> key_types,
                          std::vector<AggregateCall> aggregates, types::SchemaPtr output_schema);
   std::string name() const override;
-  bool checkpointable() const override { return false; }  // state not in checkpoints yet
+  // When every aggregate's state can be serialized. Sliding windows resume at the same
+  // parallelism only.
+  bool checkpointable() const override;
   std::string Describe() const override;
   Result<std::unique_ptr<runtime::Operator>> Create(int subtask, int parallelism) const override;
 

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "exec/group_table.h"
+#include "exec/hash_partitioner.h"
 
 namespace sluice::exec {
 
@@ -91,7 +92,8 @@ int CompareRows(const Column& c, int64_t i, int64_t j) {
 
 class WindowTopNOperator : public runtime::Operator {
  public:
-  explicit WindowTopNOperator(const TopNSpec& spec) : spec_(spec) {
+  WindowTopNOperator(const TopNSpec& spec, int subtask, int parallelism)
+      : spec_(spec), subtask_(subtask), parallelism_(parallelism) {
     const auto& fields = spec.output_schema->fields();
     std::vector<types::Field> in(fields.begin(), fields.end() - 1);
     input_schema_ = std::make_shared<types::Schema>(std::move(in));
@@ -107,6 +109,35 @@ class WindowTopNOperator : public runtime::Operator {
     bool one = !ends.has_nulls();
     for (int64_t i = 1; one && i < b->num_rows; ++i) one = v[i] == v[0];
     if (one) return Add(v[0], b);
+    return AddByEnd(b);
+  }
+
+  // Every open window's buffered rows, in arrival order, as one batch (the window end is one
+  // of its columns). On restore each subtask keeps the rows whose partition key hashes to it.
+  Status Snapshot(int64_t, runtime::StateWriter& state) override {
+    std::vector<BatchPtr> all;
+    for (const auto& [end, w] : windows_) {
+      for (const auto& b : w.batches) {
+        if (b->num_rows > 0) all.push_back(b);
+      }
+    }
+    if (!all.empty()) state.PutBatch("rows", *batch::ConcatBatches(all));
+    return Status::Ok();
+  }
+
+  Status Restore(runtime::StateReader& state) override {
+    SLUICE_ASSIGN_OR_RETURN(std::vector<BatchPtr> batches, state.GetBatches("rows"));
+    for (const auto& b : batches) {
+      BatchPtr mine = RowsOfSubtask(b, spec_.partition, subtask_, parallelism_);
+      if (mine) SLUICE_RETURN_NOT_OK(AddByEnd(mine));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  Status AddByEnd(const BatchPtr& b) {
+    const Column& ends = *b->columns[static_cast<size_t>(spec_.window_end)];
+    const int64_t* v = ends.raw<int64_t>();
     std::map<int64_t, std::vector<int32_t>> by_end;
     for (int64_t i = 0; i < b->num_rows; ++i) {
       if (!ends.IsNull(i)) by_end[v[i]].push_back(static_cast<int32_t>(i));
@@ -115,6 +146,7 @@ class WindowTopNOperator : public runtime::Operator {
     return Status::Ok();
   }
 
+ public:
   Status ProcessWatermark(Watermark wm, runtime::Collector& out) override {
     while (!windows_.empty() && windows_.begin()->first <= wm.time.value) {
       SLUICE_RETURN_NOT_OK(Emit(windows_.begin()->second, out));
@@ -228,6 +260,8 @@ class WindowTopNOperator : public runtime::Operator {
   }
 
   TopNSpec spec_;
+  int subtask_;
+  int parallelism_;
   types::SchemaPtr input_schema_;
   std::vector<types::DataType> key_types_;
   std::map<int64_t, Window> windows_;
@@ -237,8 +271,10 @@ class WindowTopNOperator : public runtime::Operator {
 
 }  // namespace
 
-Result<std::unique_ptr<runtime::Operator>> WindowTopNFactory::Create(int, int) const {
-  return std::unique_ptr<runtime::Operator>(std::make_unique<WindowTopNOperator>(spec_));
+Result<std::unique_ptr<runtime::Operator>> WindowTopNFactory::Create(int subtask,
+                                                                     int parallelism) const {
+  return std::unique_ptr<runtime::Operator>(
+      std::make_unique<WindowTopNOperator>(spec_, subtask, parallelism));
 }
 
 }  // namespace sluice::exec

@@ -40,7 +40,6 @@ class WindowTopNFactory : public runtime::OperatorFactory {
  public:
   explicit WindowTopNFactory(TopNSpec spec) : spec_(std::move(spec)) {}
   std::string name() const override { return "window_top_n"; }
-  bool checkpointable() const override { return false; }  // state not in checkpoints yet
   std::string Describe() const override { return "window_top_n " + spec_.Describe(); }
   Result<std::unique_ptr<runtime::Operator>> Create(int subtask, int parallelism) const override;
 

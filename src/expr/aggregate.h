@@ -16,6 +16,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "batch/column.h"
@@ -63,6 +64,19 @@ class AggregateState {
   virtual Result<ColumnPtr> Finalize(const uint32_t* groups, int64_t n) const = 0;
   // Approximate bytes held (for memory accounting and benchmarks).
   virtual int64_t MemoryBytes() const = 0;
+
+  // Checkpoints. True when SerializeGroups/DeserializeGroups are implemented (count, sum, avg,
+  // the variance family, min/max of fixed-width and string values, bit and bool aggregates...).
+  virtual bool serializable() const { return false; }
+  // Appends the state of each listed group to `out`, in order.
+  virtual Status SerializeGroups(const uint32_t* groups, int64_t n, std::string* out) const {
+    return Status::NotSupported("this aggregate's state cannot be checkpointed yet");
+  }
+  // Sets each listed group (which exists: Resize first) to the state SerializeGroups wrote for
+  // n groups into `in` (exactly).
+  virtual Status DeserializeGroups(std::string_view in, const uint32_t* groups, int64_t n) {
+    return Status::NotSupported("this aggregate's state cannot be checkpointed yet");
+  }
 };
 
 // A bound aggregate call: argument and return types fixed, creates states.

@@ -3,12 +3,15 @@
 // family registers its bind callbacks, the group-indexed state skeleton they share, and the
 // typed loops over argument columns. Not for use outside expr.
 
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -103,6 +106,33 @@ class SlotState : public AggregateState {
   void Clear(uint32_t g) override { slots_[g] = empty_; }
   int64_t MemoryBytes() const override {
     return static_cast<int64_t>(slots_.capacity() * sizeof(Slot)) + ExtraBytes();
+  }
+  // Plain slots (no pointers, no heap) are checkpointed byte for byte.
+  bool serializable() const override { return std::is_trivially_copyable_v<Slot>; }
+  Status SerializeGroups(const uint32_t* groups, int64_t n, std::string* out) const override {
+    if constexpr (std::is_trivially_copyable_v<Slot>) {
+      for (int64_t i = 0; i < n; ++i) {
+        out->append(reinterpret_cast<const char*>(&slots_[groups[i]]), sizeof(Slot));
+      }
+      return Status::Ok();
+    } else {
+      return AggregateState::SerializeGroups(groups, n, out);
+    }
+  }
+  Status DeserializeGroups(std::string_view in, const uint32_t* groups, int64_t n) override {
+    if constexpr (std::is_trivially_copyable_v<Slot>) {
+      if (in.size() != static_cast<size_t>(n) * sizeof(Slot)) {
+        return Status::Io("aggregate state: {} bytes for {} groups of {} bytes", in.size(), n,
+                          sizeof(Slot));
+      }
+      for (int64_t i = 0; i < n; ++i) {
+        std::memcpy(static_cast<void*>(&slots_[groups[i]]), in.data() + i * sizeof(Slot),
+                    sizeof(Slot));
+      }
+      return Status::Ok();
+    } else {
+      return AggregateState::DeserializeGroups(in, groups, n);
+    }
   }
 
  protected:

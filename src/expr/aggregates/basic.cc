@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <map>
@@ -450,6 +451,26 @@ class MinMaxState final : public AggregateState {
       return has_[g] != 0;
     });
   }
+  // Per group: a has-value byte, then the value's bytes.
+  bool serializable() const override { return true; }
+  Status SerializeGroups(const uint32_t* groups, int64_t n, std::string* out) const override {
+    for (int64_t i = 0; i < n; ++i) {
+      out->push_back(static_cast<char>(has_[groups[i]]));
+      out->append(reinterpret_cast<const char*>(&values_[groups[i]]), sizeof(T));
+    }
+    return Status::Ok();
+  }
+  Status DeserializeGroups(std::string_view in, const uint32_t* groups, int64_t n) override {
+    if (in.size() != static_cast<size_t>(n) * (1 + sizeof(T))) {
+      return Status::Io("min/max state: {} bytes for {} groups", in.size(), n);
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      const char* p = in.data() + i * static_cast<int64_t>(1 + sizeof(T));
+      has_[groups[i]] = static_cast<uint8_t>(p[0]);
+      std::memcpy(static_cast<void*>(&values_[groups[i]]), p + 1, sizeof(T));
+    }
+    return Status::Ok();
+  }
 
  private:
   DataType type_;
@@ -506,6 +527,32 @@ class StringMinMaxState final : public AggregateState {
       }
     }
     return b.Finish();
+  }
+  // Per group: a has-value byte, the length (8 bytes), the bytes.
+  bool serializable() const override { return true; }
+  Status SerializeGroups(const uint32_t* groups, int64_t n, std::string* out) const override {
+    for (int64_t i = 0; i < n; ++i) {
+      const std::string& v = values_[groups[i]];
+      uint64_t size = v.size();
+      out->push_back(static_cast<char>(has_[groups[i]]));
+      out->append(reinterpret_cast<const char*>(&size), sizeof(size));
+      out->append(v);
+    }
+    return Status::Ok();
+  }
+  Status DeserializeGroups(std::string_view in, const uint32_t* groups, int64_t n) override {
+    for (int64_t i = 0; i < n; ++i) {
+      uint64_t size = 0;
+      if (in.size() < 1 + sizeof(size)) return Status::Io("min/max state is truncated");
+      has_[groups[i]] = static_cast<uint8_t>(in[0]);
+      std::memcpy(&size, in.data() + 1, sizeof(size));
+      in.remove_prefix(1 + sizeof(size));
+      if (in.size() < size) return Status::Io("min/max state is truncated");
+      values_[groups[i]].assign(in.substr(0, static_cast<size_t>(size)));
+      in.remove_prefix(static_cast<size_t>(size));
+    }
+    if (!in.empty()) return Status::Io("min/max state has trailing bytes");
+    return Status::Ok();
   }
 
  private:
@@ -709,6 +756,97 @@ class HeapMinMaxBase : public AggregateState {
     }
     Compact(&to);
   }
+  // Checkpoints: per group the two heaps as they are (their order is a valid heap) and the
+  // negative counts. Fixed-width values byte for byte, strings length-prefixed; other values
+  // (arrays, structs) are not serializable yet.
+  static constexpr bool kSerializable =
+      std::is_trivially_copyable_v<T> || std::is_same_v<T, std::string>;
+  bool serializable() const override { return kSerializable; }
+  Status SerializeGroups(const uint32_t* groups, int64_t n, std::string* out) const override {
+    if constexpr (kSerializable) {
+      for (int64_t i = 0; i < n; ++i) {
+        const Slot& s = slots_[groups[i]];
+        PutCount(out, s.values.size());
+        for (const T& v : s.values) PutValue(out, v);
+        PutCount(out, s.retracted.size());
+        for (const T& v : s.retracted) PutValue(out, v);
+        PutCount(out, s.negative ? s.negative->size() : 0);
+        if (s.negative) {
+          for (const auto& [v, count] : *s.negative) {
+            PutValue(out, v);
+            PutCount(out, static_cast<uint64_t>(count));
+          }
+        }
+      }
+      return Status::Ok();
+    } else {
+      return AggregateState::SerializeGroups(groups, n, out);
+    }
+  }
+  Status DeserializeGroups(std::string_view in, const uint32_t* groups, int64_t n) override {
+    if constexpr (kSerializable) {
+      for (int64_t i = 0; i < n; ++i) {
+        Slot s;
+        uint64_t count = 0;
+        for (auto* heap : {&s.values, &s.retracted}) {
+          if (!GetCount(&in, &count)) return Truncated();
+          for (uint64_t k = 0; k < count; ++k) {
+            T v{};
+            if (!GetValue(&in, &v)) return Truncated();
+            heap->push_back(std::move(v));
+          }
+        }
+        if (!GetCount(&in, &count)) return Truncated();
+        for (uint64_t k = 0; k < count; ++k) {
+          T v{};
+          uint64_t c = 0;
+          if (!GetValue(&in, &v) || !GetCount(&in, &c)) return Truncated();
+          if (!s.negative) s.negative = std::make_unique<std::map<T, int64_t, Less>>();
+          (*s.negative)[std::move(v)] = static_cast<int64_t>(c);
+        }
+        slots_[groups[i]] = std::move(s);
+      }
+      if (!in.empty()) return Status::Io("min/max state has trailing bytes");
+      return Status::Ok();
+    } else {
+      return AggregateState::DeserializeGroups(in, groups, n);
+    }
+  }
+  static Status Truncated() { return Status::Io("min/max state is truncated"); }
+  static void PutCount(std::string* out, uint64_t v) {
+    out->append(reinterpret_cast<const char*>(&v), sizeof(v));
+  }
+  static bool GetCount(std::string_view* in, uint64_t* v) {
+    if (in->size() < sizeof(*v)) return false;
+    std::memcpy(v, in->data(), sizeof(*v));
+    in->remove_prefix(sizeof(*v));
+    return true;
+  }
+  static void PutValue(std::string* out, const T& v) {
+    if constexpr (std::is_same_v<T, std::string>) {
+      PutCount(out, v.size());
+      out->append(v);
+    } else if constexpr (std::is_trivially_copyable_v<T>) {
+      out->append(reinterpret_cast<const char*>(&v), sizeof(T));
+    }
+  }
+  static bool GetValue(std::string_view* in, T* v) {
+    if constexpr (std::is_same_v<T, std::string>) {
+      uint64_t size = 0;
+      if (!GetCount(in, &size) || in->size() < size) return false;
+      v->assign(in->substr(0, static_cast<size_t>(size)));
+      in->remove_prefix(static_cast<size_t>(size));
+      return true;
+    } else if constexpr (std::is_trivially_copyable_v<T>) {
+      if (in->size() < sizeof(T)) return false;
+      std::memcpy(static_cast<void*>(v), in->data(), sizeof(T));
+      in->remove_prefix(sizeof(T));
+      return true;
+    } else {
+      return false;
+    }
+  }
+
   static Slot CopyOf(const Slot& s) {
     Slot copy;
     copy.values = s.values;

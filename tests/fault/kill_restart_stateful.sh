@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# Kill-and-restart tests of stateful operators (docs/fault-tolerance.md): a tumbling and a
+# sliding window aggregate (the latter resumes at its parallelism only), a session aggregate, a
+# windowed join of two windowed aggregates, an interval join, a top-N per window, and into
+# Debezium changelogs an updating aggregate, an updating (LEFT) join and an aggregate (min/max)
+# over that join's changelog. Each runs with --state-dir and a 100ms checkpoint interval, is
+# killed (kill -9 at random times) and restarted with the same state dir — at parallelism 1 then
+# 4, and 4, 1, 2, so keyed state is re-sharded on restore — until it finishes. The output must
+# then equal the uninterrupted run's: the same lines (sorted) for append-only output, the same
+# final table for changelogs.
+#
+# Usage: kill_restart_stateful.sh path/to/sluice [seed]
+set -u
+SLUICE=${1:?usage: kill_restart_stateful.sh path/to/sluice [seed]}
+seed=${2:-$$}
+RANDOM=$seed
+echo "kill_restart_stateful: seed $seed"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0
+failed=0
+kills=0
+
+check() {  # check NAME CONDITION-EXIT-CODE
+  if [ "$2" -eq 0 ]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAIL: $1"
+  fi
+}
+
+python3 - "$work" <<'PY'
+import json, sys, datetime
+d = sys.argv[1]
+t0 = datetime.datetime(2023, 1, 1)
+def ts(i):
+    return (t0 + datetime.timedelta(seconds=i)).isoformat()
+with open(d + "/views.json", "w") as f:
+    for i in range(40000):
+        f.write(json.dumps({"ts": ts(i // 2), "uid": "u%d" % ((i * 7) % 53), "page": "p%d" % ((i * 13) % 31)}) + "\n")
+with open(d + "/buys.json", "w") as f:
+    for i in range(30000):
+        f.write(json.dumps({"ts": ts((i * 2) // 3), "uid": "u%d" % ((i * 11) % 53), "amount": (i * 37) % 100}) + "\n")
+with open(d + "/orders.json", "w") as f:
+    for i in range(40000):
+        f.write(json.dumps({"id": i, "cust": "c%d" % ((i * 17) % 401)}) + "\n")
+with open(d + "/customers.json", "w") as f:
+    for i in range(600):
+        f.write(json.dumps({"name": "c%d" % ((i * 3) % 450), "city": "city%d" % i}) + "\n")
+PY
+
+# The final table a Debezium changelog describes, one sorted row per line.
+cat > "$work/final.py" <<'PY'
+import collections, json, sys
+rows = collections.Counter()
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    p = e.get("payload", e)
+    if p.get("before") is not None and p["op"] in ("u", "d"):
+        rows[json.dumps(p["before"], sort_keys=True)] -= 1
+    if p.get("after") is not None and p["op"] in ("c", "r", "u"):
+        rows[json.dumps(p["after"], sort_keys=True)] += 1
+out = []
+for r, n in rows.items():
+    if n < 0:
+        out.append("NEGATIVE " + r)
+    out.extend([r] * max(n, 0))
+print("\n".join(sorted(out)))
+PY
+
+tables() {
+  cat <<SQL
+CREATE TABLE views (ts TIMESTAMP, uid TEXT, page TEXT, WATERMARK FOR ts AS ts - INTERVAL '1 second') WITH (
+  connector = 'single_file', path = '$work/views.json', format = 'json', type = 'source');
+CREATE TABLE buys (ts TIMESTAMP, uid TEXT, amount INT, WATERMARK FOR ts AS ts - INTERVAL '1 second') WITH (
+  connector = 'single_file', path = '$work/buys.json', format = 'json', type = 'source');
+CREATE TABLE orders (id BIGINT, cust TEXT) WITH (
+  connector = 'single_file', path = '$work/orders.json', format = 'json', type = 'source');
+CREATE TABLE customers (name TEXT, city TEXT) WITH (
+  connector = 'single_file', path = '$work/customers.json', format = 'json', type = 'source');
+CREATE TABLE out WITH (connector = 'single_file', path = '$work/out.json', format = '$1', type = 'sink');
+SQL
+}
+
+{
+  tables json
+  cat <<'SQL'
+INSERT INTO out SELECT window.start AS minute, uid, n, first_page, last FROM (
+  SELECT TUMBLE(INTERVAL '1 minute') AS window, uid, count(*) AS n, min(page) AS first_page,
+         max(ts) AS last
+  FROM views GROUP BY 1, 2);
+SQL
+} > "$work/window_aggregate.sql"
+{
+  tables json
+  cat <<'SQL'
+INSERT INTO out SELECT window.start AS s, window.end AS e, uid, n, total FROM (
+  SELECT SESSION(INTERVAL '45 seconds') AS window, uid, count(*) AS n, sum(amount) AS total
+  FROM buys WHERE amount < 50 GROUP BY window, uid);
+SQL
+} > "$work/session_aggregate.sql"
+{
+  tables json
+  cat <<'SQL'
+INSERT INTO out SELECT window.start AS s, uid, n, total, top FROM (
+  SELECT HOP(INTERVAL '20 seconds', INTERVAL '1 minute') AS window, uid, count(*) AS n,
+         sum(amount) AS total, max(amount) AS top
+  FROM buys GROUP BY 1, 2);
+SQL
+} > "$work/hop_aggregate.sql"
+{
+  tables json
+  cat <<'SQL'
+INSERT INTO out SELECT v.window.start AS minute, v.uid, v.n AS views, b.spent
+FROM (SELECT TUMBLE(INTERVAL '1 minute') AS window, uid, count(*) AS n FROM views GROUP BY 1, 2) v
+FULL OUTER JOIN (SELECT TUMBLE(INTERVAL '1 minute') AS window, uid, sum(amount) AS spent FROM buys GROUP BY 1, 2) b
+ON v.window = b.window AND v.uid = b.uid;
+SQL
+} > "$work/window_join.sql"
+{
+  tables json
+  cat <<'SQL'
+INSERT INTO out SELECT uid, page, ts, rn FROM (
+  SELECT uid, page, ts, ROW_NUMBER() OVER (PARTITION BY window_start, uid ORDER BY page DESC, ts) AS rn
+  FROM TUMBLE(views, ts, INTERVAL '1 minute')
+) WHERE rn <= 2;
+SQL
+} > "$work/top_n.sql"
+{
+  tables json
+  cat <<'SQL'
+INSERT INTO out SELECT v.uid, v.ts AS view_ts, b.ts AS buy_ts, b.amount
+FROM views v JOIN buys b ON v.uid = b.uid AND b.ts BETWEEN v.ts AND v.ts + INTERVAL '20 seconds';
+SQL
+} > "$work/interval_join.sql"
+{
+  tables debezium_json
+  echo "INSERT INTO out SELECT uid, count(*) AS n, sum(amount) AS total, max(amount) AS top, avg(amount) AS mean FROM buys GROUP BY uid;"
+} > "$work/updating_aggregate.sql"
+{
+  tables debezium_json
+  echo "INSERT INTO out SELECT city, count(*) AS n, max(id) AS top, min(id) AS bottom FROM (SELECT o.id, c.city FROM orders o LEFT JOIN customers c ON o.cust = c.name) GROUP BY city;"
+} > "$work/updating_chain.sql"
+{
+  tables debezium_json
+  echo "INSERT INTO out SELECT o.id, c.city FROM orders o LEFT JOIN customers c ON o.cust = c.name;"
+} > "$work/updating_join.sql"
+
+# Each source's chain sleeps 10ms per batch of 200 rows, so that a run lasts about two
+# seconds and kills land mid-run.
+export SLUICE_FAULT_SLOW='slow:watermark:10000'
+run() {  # run QUERY PARALLELISM
+  SLUICE_FAULT="$SLUICE_FAULT_SLOW" exec "$SLUICE" run "$work/$1.sql" --parallelism "$2" \
+    --set batch_size=200 --state-dir "$work/state" --checkpoint-interval 100ms 2>>"$work/log.txt"
+}
+attempt() {
+  { (run "$@"); } 2>/dev/null
+}
+
+canonical() {  # canonical QUERY: the output, comparable across runs
+  if [ "${1#updating_}" != "$1" ]; then
+    python3 "$work/final.py" "$work/out.json"
+  else
+    sort "$work/out.json"
+  fi
+}
+
+# Random kill -9s (`count` of them, at 0.1 to 0.9 s into a run), then runs to the end;
+# `parallelisms` lists the parallelism of each attempt, cycled.
+random_kills() {  # random_kills QUERY COUNT PARALLELISM...
+  local q=$1 count=$2
+  shift 2
+  local ps=("$@") attempt=0 done_kills=0 p rc
+  rm -rf "$work/state" "$work/out.json"* "$work/log.txt"
+  while true; do
+    p=${ps[$((attempt % ${#ps[@]}))]}
+    attempt=$((attempt + 1))
+    if [ $done_kills -lt "$count" ]; then
+      run "$q" "$p" &
+      local pid=$!
+      sleep "0.$((RANDOM % 9 + 1))"
+      if kill -9 $pid 2>/dev/null; then
+        done_kills=$((done_kills + 1))
+        kills=$((kills + 1))
+      fi
+      wait $pid 2>/dev/null
+      rc=$?
+    else
+      attempt "$q" "$p"
+      rc=$?
+    fi
+    [ $rc -eq 0 ] && break
+    if [ $rc -ne 137 ] || [ $attempt -gt $((count + 10)) ]; then
+      check "$q: attempt $attempt exited $rc" 1
+      tail -5 "$work/log.txt"
+      return
+    fi
+  done
+  canonical "$q" | cmp -s - "$work/$q.expected"
+  check "$q, parallelism ${ps[*]} ($done_kills kills): output equals the uninterrupted run's" $?
+  echo "$q, parallelism ${ps[*]}: $done_kills kills, $attempt runs"
+}
+
+for q in window_aggregate hop_aggregate session_aggregate window_join interval_join top_n updating_aggregate updating_join updating_chain; do
+  rm -rf "$work/out.json"*
+  "$SLUICE" run "$work/$q.sql" --parallelism 1 2>"$work/log.txt"
+  check "$q: uninterrupted run" $?
+  canonical "$q" > "$work/$q.expected"
+  [ "$(wc -l < "$work/$q.expected")" -gt 50 ]
+  check "$q: uninterrupted output has rows ($(wc -l < "$work/$q.expected"))" $?
+  if [ "$q" = hop_aggregate ]; then  # sliding windows resume at the same parallelism only
+    random_kills "$q" 6 1
+    random_kills "$q" 6 4
+  else
+    random_kills "$q" 6 1 4
+    random_kills "$q" 6 4 1 2
+  fi
+done
+
+# Resuming sliding windows at another parallelism is refused (and leaves the state usable).
+rm -rf "$work/state" "$work/out.json"*
+run hop_aggregate 4 &
+pid=$!
+sleep 0.5
+{
+  kill -9 $pid
+  wait $pid
+} 2>/dev/null
+if [ -n "$(ls "$work/state" 2>/dev/null | grep chk-)" ]; then
+  "$SLUICE" run "$work/hop_aggregate.sql" --parallelism 2 --state-dir "$work/state" \
+    2>"$work/err.txt"
+  rc=$?
+  [ $rc -ne 0 ] && grep -q "different --parallelism is not supported yet" "$work/err.txt"
+  check "hop_aggregate: resuming at another parallelism is refused (exit $rc)" $?
+fi
+
+echo "kill_restart_stateful: $passed passed, $failed failed, $kills crashes survived"
+[ "$failed" -eq 0 ]
