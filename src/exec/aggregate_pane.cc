@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "batch/column_builder.h"
+#include "exec/aggregate_state_io.h"
 
 namespace sluice::exec {
 
@@ -161,21 +162,13 @@ Result<batch::BatchPtr> AggregatePane::SnapshotGroups() const {
   for (int32_t g : live) rows.AppendFixed<int64_t>(rows_[static_cast<size_t>(g)]);
   fields.push_back({"$rows", types::Int64(), false});
   out->columns.push_back(rows.Finish());
-  std::string bytes;
+  std::vector<uint32_t> live_groups(live.begin(), live.end());
   for (size_t a = 0; a < states_.size(); ++a) {
-    batch::ColumnBuilder b(types::DataType(types::TypeId::kBinary));
-    for (int32_t g : live) {
-      bytes.clear();
-      const auto group = static_cast<uint32_t>(g);
-      Status st = states_[a]->SerializeGroups(&group, 1, &bytes);
-      if (!st.ok()) {
-        return Status::NotSupported("checkpointing {}() is not supported yet",
-                                    (*aggregates_)[a].aggregate.name);
-      }
-      b.AppendString(bytes);
-    }
+    SLUICE_ASSIGN_OR_RETURN(ColumnPtr c,
+                            SerializeAggregateStates(*states_[a], live_groups.data(), n,
+                                                     (*aggregates_)[a].aggregate.name));
     fields.push_back({fmt::format("$state{}", a), types::DataType(types::TypeId::kBinary), false});
-    out->columns.push_back(b.Finish());
+    out->columns.push_back(std::move(c));
   }
   out->schema = std::make_shared<types::Schema>(std::move(fields));
   out->event_time = Column::MakeConstant(types::Value::Timestamp(end_ - 1), n);
@@ -201,11 +194,8 @@ Status AggregatePane::RestoreGroups(const batch::Batch& b, const std::vector<int
     live_rows_ += c;
   }
   for (size_t a = 0; a < states_.size(); ++a) {
-    const Column& col = *b.columns[num_keys + 1 + a];
-    for (int64_t i = 0; i < n; ++i) {
-      SLUICE_RETURN_NOT_OK(states_[a]->DeserializeGroups(
-          col.GetString(rows[static_cast<size_t>(i)]), &group_ids_[static_cast<size_t>(i)], 1));
-    }
+    SLUICE_RETURN_NOT_OK(DeserializeAggregateStates(*states_[a], *b.columns[num_keys + 1 + a],
+                                                    rows.data(), group_ids_.data(), n));
   }
   return Status::Ok();
 }

@@ -8,6 +8,7 @@
 
 #include "batch/column_builder.h"
 #include "batch/serialize.h"
+#include "exec/aggregate_state_io.h"
 #include "exec/group_table.h"
 #include "exec/hash_partitioner.h"
 
@@ -193,20 +194,13 @@ class SessionAggregateOperator : public runtime::Operator {
       b->columns.push_back(starts.Finish());
       fields.push_back({"$last", types::Int64(), false});
       b->columns.push_back(lasts.Finish());
-      std::string bytes;
       for (size_t a = 0; a < states_.size(); ++a) {
-        batch::ColumnBuilder c(types::DataType(types::TypeId::kBinary));
-        for (uint32_t slot : slots) {
-          bytes.clear();
-          if (!states_[a]->SerializeGroups(&slot, 1, &bytes).ok()) {
-            return Status::NotSupported("checkpointing {}() is not supported yet",
-                                        aggregates_[a].aggregate.name);
-          }
-          c.AppendString(bytes);
-        }
+        SLUICE_ASSIGN_OR_RETURN(
+            ColumnPtr c,
+            SerializeAggregateStates(*states_[a], slots.data(), n, aggregates_[a].aggregate.name));
         fields.push_back(
             {fmt::format("$state{}", a), types::DataType(types::TypeId::kBinary), false});
-        b->columns.push_back(c.Finish());
+        b->columns.push_back(std::move(c));
       }
       b->schema = std::make_shared<types::Schema>(std::move(fields));
       b->event_time = times.Finish();
@@ -240,16 +234,18 @@ class SessionAggregateOperator : public runtime::Operator {
       }
       const int64_t* starts = b->columns[k]->raw<int64_t>();
       const int64_t* lasts = b->columns[k + 1]->raw<int64_t>();
+      std::vector<uint32_t> slots(static_cast<size_t>(b->num_rows));
       for (int64_t i = 0; i < b->num_rows; ++i) {
         const uint32_t key = key_ids_[static_cast<size_t>(i)];
         const uint32_t slot = NewSession(key, starts[i]);
         Reindex(slot, starts[i], lasts[i]);
         sessions_by_key_[key].push_back(slot);
-        for (size_t a = 0; a < na; ++a) {
-          states_[a]->Resize(static_cast<int64_t>(sessions_.size()));
-          SLUICE_RETURN_NOT_OK(
-              states_[a]->DeserializeGroups(b->columns[k + 2 + a]->GetString(i), &slot, 1));
-        }
+        slots[static_cast<size_t>(i)] = slot;
+      }
+      for (size_t a = 0; a < na; ++a) {
+        states_[a]->Resize(static_cast<int64_t>(sessions_.size()));
+        SLUICE_RETURN_NOT_OK(DeserializeAggregateStates(*states_[a], *b->columns[k + 2 + a],
+                                                        nullptr, slots.data(), b->num_rows));
       }
     }
     if (state.previous_parallelism() != parallelism_) return Status::Ok();

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "batch/column_builder.h"
+#include "exec/aggregate_state_io.h"
 #include "exec/group_table.h"
 #include "exec/hash_partitioner.h"
 
@@ -167,111 +168,135 @@ class UpdatingAggregateOperator : public runtime::Operator {
 
   Status OnEndOfInput(runtime::Collector& out) override { return Flush(out); }
 
+  Status Open(runtime::OperatorContext& ctx) override {
+    track_ = ctx.checkpointing;
+    return runtime::Operator::Open(ctx);
+  }
+
   // Every group the operator knows (holding rows, or with a row downstream, or a change not
-  // flushed yet) as one batch: the keys (first), rows, last change, flags, the largest event
-  // time seen, the values last emitted per aggregate, then each aggregate's state (BYTEA).
-  // On restore each subtask keeps the groups whose key hashes to it: unflushed changes are
-  // flushed later, and what was emitted stays what a later update or delete retracts.
-  Status Snapshot(int64_t, runtime::StateWriter& state) override {
-    std::vector<uint32_t> groups;
+  // flushed yet) as batches: the keys (first), rows, last change, flags, the largest event time
+  // seen, the values last emitted per aggregate, then each aggregate's state (BYTEA). On
+  // restore each subtask keeps the groups whose key hashes to it: unflushed changes are flushed
+  // later, and what was emitted stays what a later update or delete retracts.
+  //
+  // Incremental: when the previous snapshot belongs to the last completed checkpoint, only the
+  // groups changed since ("groups.changed", same columns) and the keys deleted since
+  // ("groups.deleted", keys only) are written, over the last full snapshot ("full" marks it).
+  // A full snapshot is written again when the deltas since the last full one would exceed half
+  // the live groups, or after kMaxChain deltas, so a restore reads at most about 1.5 times the
+  // state and a bounded number of files.
+  Status Snapshot(int64_t checkpoint, runtime::StateWriter& state) override {
     const bool global = key_types_.empty();
-    for (uint32_t g = 0; g < static_cast<uint32_t>(info_.size()); ++g) {
-      const GroupInfo& gi = info_[g];
-      if (gi.rows > 0 || gi.emitted || gi.expiring || (global && gi.dirty)) groups.push_back(g);
-    }
-    if (groups.empty()) return Status::Ok();
-    const auto n = static_cast<int64_t>(groups.size());
-    auto b = std::make_shared<Batch>();
-    b->num_rows = n;
-    std::vector<types::Field> fields;
-    for (const auto& k : groups_.GatherKeys(groups.data(), n)) {
-      fields.push_back({fmt::format("$key{}", b->columns.size()), k->type, true});
-      b->columns.push_back(k);
-    }
-    batch::ColumnBuilder rows(types::Int64()), last(types::Int64()), flags(types::Int64()),
-        max_time(types::Int64());
-    for (uint32_t g : groups) {
-      const GroupInfo& gi = info_[g];
-      rows.AppendFixed<int64_t>(gi.rows);
-      last.AppendFixed<int64_t>(gi.last_change);
-      flags.AppendFixed<int64_t>(gi.dirty | gi.emitted << 1 | gi.queued << 2 | gi.expiring << 3);
-      max_time.AppendFixed<int64_t>(max_event_time_);
-    }
-    for (auto* c : {&rows, &last, &flags, &max_time}) {
-      fields.push_back({fmt::format("$info{}", b->columns.size()), types::Int64(), false});
-      b->columns.push_back(c->Finish());
-    }
-    for (size_t a = 0; a < emitted_.size(); ++a) {
-      fields.push_back({fmt::format("$emitted{}", a), aggregates_[a].aggregate.return_type, true});
-      b->columns.push_back(emitted_[a].Gather(groups));
-    }
-    std::string bytes;
-    for (size_t a = 0; a < states_.size(); ++a) {
-      batch::ColumnBuilder c(types::DataType(types::TypeId::kBinary));
-      for (uint32_t g : groups) {
-        bytes.clear();
-        if (!states_[a]->SerializeGroups(&g, 1, &bytes).ok()) {
-          return Status::NotSupported("checkpointing {}() is not supported yet",
-                                      aggregates_[a].aggregate.name);
-        }
-        c.AppendString(bytes);
+    auto kept = [global](const GroupInfo& gi) {
+      return gi.rows > 0 || gi.emitted || gi.expiring || (global && gi.dirty);
+    };
+    const auto live = groups_.live_count();
+    const bool delta =
+        track_ && state.incremental() && base_ > 0 && last_snapshot_ == state.last_completed() &&
+        chain_ < kMaxChain &&
+        2 * (delta_rows_ + static_cast<int64_t>(ckpt_dirty_list_.size()) + deleted_key_rows_) <=
+            live;
+    last_snapshot_ = checkpoint;
+    std::vector<uint32_t> groups;
+    if (!delta) {
+      for (uint32_t g = 0; g < static_cast<uint32_t>(info_.size()); ++g) {
+        GroupInfo& gi = info_[g];
+        gi.ckpt_dirty = 0;
+        gi.persisted = kept(gi) ? 1 : 0;
+        if (gi.persisted) groups.push_back(g);
       }
-      fields.push_back(
-          {fmt::format("$state{}", a), types::DataType(types::TypeId::kBinary), false});
-      b->columns.push_back(c.Finish());
+      state.Put("full", "");
+      SLUICE_RETURN_NOT_OK(PutGroups(state, "groups", groups));
+      base_ = checkpoint;
+      chain_ = 0;
+      delta_rows_ = 0;
+    } else {
+      std::vector<uint32_t> gone;
+      for (uint32_t g : ckpt_dirty_list_) {
+        GroupInfo& gi = info_[g];
+        if (!gi.ckpt_dirty) continue;  // listed twice, or forgotten since
+        gi.ckpt_dirty = 0;
+        if (kept(gi)) {
+          groups.push_back(g);
+          gi.persisted = 1;
+        } else if (gi.persisted) {
+          gone.push_back(g);
+          gi.persisted = 0;
+        }
+      }
+      SLUICE_RETURN_NOT_OK(PutGroups(state, "groups.changed", groups));
+      if (!gone.empty()) {
+        deleted_keys_.push_back(groups_.GatherKeys(gone.data(), static_cast<int64_t>(gone.size())));
+        deleted_key_rows_ += static_cast<int64_t>(gone.size());
+      }
+      for (auto& keys : deleted_keys_) {
+        Batch b;
+        b.num_rows = keys.empty() ? 0 : keys[0]->length;
+        if (keys.empty()) continue;  // a global aggregate has no key to delete
+        std::vector<types::Field> fields;
+        for (const auto& k : keys) {
+          fields.push_back({fmt::format("$key{}", fields.size()), k->type, true});
+        }
+        b.schema = std::make_shared<types::Schema>(std::move(fields));
+        b.columns = std::move(keys);
+        b.event_time = Column::MakeConstant(Value::Timestamp(max_event_time_), b.num_rows);
+        state.PutBatch("groups.deleted", b);
+      }
+      state.Extends(base_);
+      ++chain_;
+      delta_rows_ += static_cast<int64_t>(groups.size()) + deleted_key_rows_;
     }
-    b->schema = std::make_shared<types::Schema>(std::move(fields));
-    b->event_time = Column::MakeConstant(Value::Timestamp(max_event_time_), n);
-    state.PutBatch("groups", *b);
+    ckpt_dirty_list_.clear();
+    deleted_keys_.clear();
+    deleted_key_rows_ = 0;
     return Status::Ok();
   }
 
   Status Restore(runtime::StateReader& state) override {
-    SLUICE_ASSIGN_OR_RETURN(std::vector<BatchPtr> batches, state.GetBatches("groups"));
-    const size_t k = key_types_.size(), na = states_.size();
-    std::vector<int> key_columns;
-    for (size_t i = 0; i < k; ++i) key_columns.push_back(static_cast<int>(i));
-    std::vector<uint32_t> ids;
-    for (const auto& all : batches) {
-      if (all->columns.size() != k + 4 + 2 * na) {
-        return Status::Io("updating aggregate state: {} columns, expected {}", all->columns.size(),
-                          k + 4 + 2 * na);
-      }
-      if (all->num_rows > 0) {
-        max_event_time_ = std::max(max_event_time_, all->columns[k + 3]->raw<int64_t>()[0]);
-      }
-      BatchPtr b = RowsOfSubtask(all, key_columns, subtask_, parallelism_);
-      if (!b) continue;
-      const int64_t n = b->num_rows;
-      std::vector<ColumnPtr> keys(b->columns.begin(),
-                                  b->columns.begin() + static_cast<std::ptrdiff_t>(k));
-      groups_.FindOrInsert(keys, nullptr, n, &ids);
-      Grow();
-      const int64_t* rows = b->columns[k]->raw<int64_t>();
-      const int64_t* last = b->columns[k + 1]->raw<int64_t>();
-      const int64_t* flags = b->columns[k + 2]->raw<int64_t>();
-      for (int64_t i = 0; i < n; ++i) {
-        const uint32_t g = ids[static_cast<size_t>(i)];
-        GroupInfo& gi = info_[g];
-        gi.rows = rows[i];
-        gi.last_change = last[i];
-        gi.emitted = (flags[i] >> 1) & 1;
-        if (flags[i] & 1 && !gi.dirty) {
-          gi.dirty = 1;
-          dirty_list_.push_back(g);
+    const size_t k = key_types_.size();
+    for (int s = 0; s < state.previous_parallelism(); ++s) {
+      // From the last full snapshot of this subtask's chain (a checkpoint written before
+      // incremental snapshots has one file and no marker), then each delta in order.
+      const int len = state.chain_length(s);
+      int first = 0;
+      for (int step = len - 1; step >= 0; --step) {
+        if (state.HasPieceAt("full", s, step)) {
+          first = step;
+          break;
         }
-        if ((flags[i] >> 3) & 1 && !gi.expiring) {
-          gi.expiring = 1;
-          expiring_.push_back(g);
+      }
+      SLUICE_ASSIGN_OR_RETURN(auto full, state.GetBatchesAt("groups", s, first));
+      for (const auto& b : full) SLUICE_RETURN_NOT_OK(RestoreGroups(b));
+      for (int step = first + 1; step < len; ++step) {
+        SLUICE_ASSIGN_OR_RETURN(auto deleted, state.GetBatchesAt("groups.deleted", s, step));
+        for (const auto& all : deleted) {
+          if (all->columns.size() != k) {
+            return Status::Io("updating aggregate state: deleted keys have {} columns, expected {}",
+                              all->columns.size(), k);
+          }
+          BatchPtr b = RowsOfSubtask(all, KeyColumnIndexes(), subtask_, parallelism_);
+          if (!b) continue;
+          std::vector<uint32_t> ids;
+          groups_.Find(b->columns, nullptr, b->num_rows, &ids);
+          for (uint32_t g : ids) {
+            if (g != GroupTable::kNoGroup) Forget(g);
+          }
         }
-        if ((flags[i] >> 2) & 1 && ttl_ > 0 && !gi.queued) {
-          gi.queued = 1;
+        SLUICE_ASSIGN_OR_RETURN(auto changed, state.GetBatchesAt("groups.changed", s, step));
+        for (const auto& b : changed) SLUICE_RETURN_NOT_OK(RestoreGroups(b));
+      }
+    }
+    // The queues follow the flags of the groups restored.
+    for (uint32_t g = 0; g < static_cast<uint32_t>(info_.size()); ++g) {
+      if (!groups_.live(g)) continue;
+      GroupInfo& gi = info_[g];
+      if (gi.dirty) dirty_list_.push_back(g);
+      if (gi.expiring) expiring_.push_back(g);
+      if (gi.queued) {
+        if (ttl_ > 0) {
           expiry_.push_back({gi.last_change, g, gi.epoch});
-        }
-        for (size_t a = 0; a < na; ++a) {
-          if (gi.emitted) emitted_[a].Store(g, *b->columns[k + 4 + a], i);
-          SLUICE_RETURN_NOT_OK(
-              states_[a]->DeserializeGroups(b->columns[k + 4 + na + a]->GetString(i), &g, 1));
+        } else {
+          gi.queued = 0;
         }
       }
     }
@@ -285,10 +310,12 @@ class UpdatingAggregateOperator : public runtime::Operator {
     int64_t rows = 0;              // added minus retracted
     int64_t last_change = kNever;  // largest event time of a row that changed the group
     uint32_t epoch = 0;            // bumped when the group is forgotten: stale heap entries
-    uint8_t dirty = 0;             // changed since the last flush (in dirty_list_)
-    uint8_t emitted = 0;           // emitted_[g] holds the row downstream has
-    uint8_t queued = 0;            // has an entry in the expiry heap
-    uint8_t expiring = 0;          // in expiring_
+    uint8_t dirty : 1 = 0;         // changed since the last flush (in dirty_list_)
+    uint8_t emitted : 1 = 0;       // emitted_[g] holds the row downstream has
+    uint8_t queued : 1 = 0;        // has an entry in the expiry heap
+    uint8_t expiring : 1 = 0;      // in expiring_
+    uint8_t ckpt_dirty : 1 = 0;    // changed since the last snapshot (in ckpt_dirty_list_)
+    uint8_t persisted : 1 = 0;     // in the snapshots since the last full one
   };
   // An expiry heap entry: group `group` of epoch `epoch` changed last at `time` (or later).
   struct Expiry {
@@ -297,6 +324,125 @@ class UpdatingAggregateOperator : public runtime::Operator {
     uint32_t epoch;
     bool operator>(const Expiry& o) const { return time > o.time; }
   };
+
+  // Batches of at most kSnapshotChunk groups: bounded memory, and offsets that fit 32 bits.
+  static constexpr int64_t kSnapshotChunk = 1 << 20;
+  static constexpr int kMaxChain = 16;
+
+  std::vector<int> KeyColumnIndexes() const {
+    std::vector<int> out;
+    for (size_t i = 0; i < key_types_.size(); ++i) out.push_back(static_cast<int>(i));
+    return out;
+  }
+
+  // Writes `groups` under `name` in the layout Snapshot describes.
+  Status PutGroups(runtime::StateWriter& state, std::string_view name,
+                   const std::vector<uint32_t>& all) {
+    for (size_t from = 0; from < all.size(); from += kSnapshotChunk) {
+      const auto n = static_cast<int64_t>(
+          std::min<size_t>(all.size() - from, static_cast<size_t>(kSnapshotChunk)));
+      const uint32_t* groups = all.data() + from;
+      auto b = std::make_shared<Batch>();
+      b->num_rows = n;
+      std::vector<types::Field> fields;
+      for (const auto& key : groups_.GatherKeys(groups, n)) {
+        fields.push_back({fmt::format("$key{}", b->columns.size()), key->type, true});
+        b->columns.push_back(key);
+      }
+      auto rows = Column::MakeFixed(types::Int64(), n);
+      auto last = Column::MakeFixed(types::Int64(), n);
+      auto flags = Column::MakeFixed(types::Int64(), n);
+      auto max_time = Column::MakeFixed(types::Int64(), n);
+      auto* r = rows->mutable_raw<int64_t>();
+      auto* l = last->mutable_raw<int64_t>();
+      auto* f = flags->mutable_raw<int64_t>();
+      auto* m = max_time->mutable_raw<int64_t>();
+      for (int64_t i = 0; i < n; ++i) {
+        const GroupInfo& gi = info_[groups[i]];
+        r[i] = gi.rows;
+        l[i] = gi.last_change;
+        f[i] = gi.dirty | gi.emitted << 1 | gi.queued << 2 | gi.expiring << 3;
+        m[i] = max_event_time_;
+      }
+      for (ColumnPtr c :
+           {ColumnPtr(rows), ColumnPtr(last), ColumnPtr(flags), ColumnPtr(max_time)}) {
+        fields.push_back({fmt::format("$info{}", b->columns.size()), types::Int64(), false});
+        b->columns.push_back(std::move(c));
+      }
+      std::vector<uint32_t> list(groups, groups + n);
+      for (size_t a = 0; a < emitted_.size(); ++a) {
+        fields.push_back(
+            {fmt::format("$emitted{}", a), aggregates_[a].aggregate.return_type, true});
+        b->columns.push_back(emitted_[a].Gather(list));
+      }
+      for (size_t a = 0; a < states_.size(); ++a) {
+        SLUICE_ASSIGN_OR_RETURN(
+            ColumnPtr c,
+            SerializeAggregateStates(*states_[a], groups, n, aggregates_[a].aggregate.name));
+        fields.push_back(
+            {fmt::format("$state{}", a), types::DataType(types::TypeId::kBinary), false});
+        b->columns.push_back(std::move(c));
+      }
+      b->schema = std::make_shared<types::Schema>(std::move(fields));
+      b->event_time = Column::MakeConstant(Value::Timestamp(max_event_time_), n);
+      state.PutBatch(name, *b);
+    }
+    return Status::Ok();
+  }
+
+  // Sets the groups of batch `all` (PutGroups' layout) that hash to this subtask, replacing
+  // what an earlier file of the chain restored for them.
+  Status RestoreGroups(const BatchPtr& all) {
+    const size_t k = key_types_.size(), na = states_.size();
+    if (all->columns.size() != k + 4 + 2 * na) {
+      return Status::Io("updating aggregate state: {} columns, expected {}", all->columns.size(),
+                        k + 4 + 2 * na);
+    }
+    if (all->num_rows > 0) {
+      max_event_time_ = std::max(max_event_time_, all->columns[k + 3]->raw<int64_t>()[0]);
+    }
+    BatchPtr b = RowsOfSubtask(all, KeyColumnIndexes(), subtask_, parallelism_);
+    if (!b) return Status::Ok();
+    const int64_t n = b->num_rows;
+    std::vector<ColumnPtr> keys(b->columns.begin(),
+                                b->columns.begin() + static_cast<std::ptrdiff_t>(k));
+    std::vector<uint32_t> ids;
+    groups_.FindOrInsert(keys, nullptr, n, &ids);
+    Grow();
+    const int64_t* rows = b->columns[k]->raw<int64_t>();
+    const int64_t* last = b->columns[k + 1]->raw<int64_t>();
+    const int64_t* flags = b->columns[k + 2]->raw<int64_t>();
+    for (int64_t i = 0; i < n; ++i) {
+      const uint32_t g = ids[static_cast<size_t>(i)];
+      GroupInfo& gi = info_[g];
+      gi.rows = rows[i];
+      gi.last_change = last[i];
+      gi.dirty = flags[i] & 1;
+      gi.emitted = (flags[i] >> 1) & 1;
+      gi.queued = (flags[i] >> 2) & 1;
+      gi.expiring = (flags[i] >> 3) & 1;
+      for (size_t a = 0; a < na; ++a) {
+        if (gi.emitted) {
+          emitted_[a].Store(g, *b->columns[k + 4 + a], i);
+        } else {
+          emitted_[a].Clear(g);
+        }
+      }
+    }
+    for (size_t a = 0; a < na; ++a) {
+      SLUICE_RETURN_NOT_OK(DeserializeAggregateStates(*states_[a], *b->columns[k + 4 + na + a],
+                                                      nullptr, ids.data(), n));
+    }
+    return Status::Ok();
+  }
+
+  // Group g changed since the last snapshot.
+  void MarkChanged(GroupInfo& gi, uint32_t g) {
+    if (track_ && !gi.ckpt_dirty) {
+      gi.ckpt_dirty = 1;
+      ckpt_dirty_list_.push_back(g);
+    }
+  }
 
   // Rows of an updating batch: additions and retractions, each applied as one selection. Group
   // counts are updated in row order, so a retraction is dropped exactly when it reaches a
@@ -354,6 +500,7 @@ class UpdatingAggregateOperator : public runtime::Operator {
     GroupInfo& gi = info_[g];
     gi.rows += delta;
     gi.last_change = std::max(gi.last_change, t);
+    MarkChanged(gi, g);
     if (!gi.dirty) {
       gi.dirty = 1;
       dirty_list_.push_back(g);
@@ -427,6 +574,7 @@ class UpdatingAggregateOperator : public runtime::Operator {
       }
       gi.queued = 0;
       gi.expiring = 1;
+      MarkChanged(gi, e.group);
       expiring_.push_back(e.group);
     }
   }
@@ -459,6 +607,7 @@ class UpdatingAggregateOperator : public runtime::Operator {
     for (uint32_t g : dirty_list_) {
       GroupInfo& gi = info_[g];
       gi.dirty = 0;
+      MarkChanged(gi, g);
       if (gi.expiring) continue;
       if (gi.rows <= 0 && !global) {
         if (gi.emitted) deleted_.push_back(g);
@@ -540,6 +689,18 @@ class UpdatingAggregateOperator : public runtime::Operator {
       if (ctx_ && ctx_->metrics) ctx_->metrics->rows_out += rows;
       SLUICE_RETURN_NOT_OK(out.Emit(batch));
     }
+    if (track_) {
+      // Keys in a snapshot since the last full one are deleted by the next delta.
+      persisted_.clear();
+      for (uint32_t g : forget_) {
+        if (info_[g].persisted) persisted_.push_back(g);
+      }
+      if (!persisted_.empty() && !key_types_.empty()) {
+        const auto n = static_cast<int64_t>(persisted_.size());
+        deleted_keys_.push_back(groups_.GatherKeys(persisted_.data(), n));
+        deleted_key_rows_ += n;
+      }
+    }
     for (uint32_t g : forget_) Forget(g);
     return Status::Ok();
   }
@@ -574,10 +735,20 @@ class UpdatingAggregateOperator : public runtime::Operator {
   int64_t last_flush_ = Now().value;
   int64_t max_event_time_ = 0;
 
+  // Incremental snapshots (only when the run takes checkpoints).
+  bool track_ = false;
+  std::vector<uint32_t> ckpt_dirty_list_;             // groups changed since the last snapshot
+  std::vector<std::vector<ColumnPtr>> deleted_keys_;  // keys forgotten since, that were persisted
+  int64_t deleted_key_rows_ = 0;
+  int64_t base_ = 0;           // checkpoint of the last full snapshot (0: none in this run)
+  int64_t last_snapshot_ = 0;  // checkpoint of the last snapshot
+  int chain_ = 0;              // deltas written since the last full snapshot
+  int64_t delta_rows_ = 0;     // groups and deleted keys written in those deltas
+
   // Scratch, kept to reuse their memory.
   std::vector<int32_t> add_rows_, retract_rows_, keep_;
   std::vector<uint32_t> add_ids_, retract_ids_, filtered_ids_, finalize_;
-  std::vector<uint32_t> changed_, previous_, deleted_, forget_;
+  std::vector<uint32_t> changed_, previous_, deleted_, forget_, persisted_;
   std::vector<int32_t> positions_;
   std::vector<ColumnPtr> selected_;
 };

@@ -35,10 +35,10 @@ void CheckpointCoordinator::Stop() {
 }
 
 void CheckpointCoordinator::Acknowledge(int64_t checkpoint, int node, int subtask,
-                                        std::string state) {
+                                        std::string state, int64_t chain_from) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    acks_.push_back({checkpoint, node, subtask, std::move(state)});
+    acks_.push_back({checkpoint, node, subtask, std::move(state), chain_from});
   }
   cv_.notify_all();
 }
@@ -109,7 +109,28 @@ void CheckpointCoordinator::HandleAck(Ack ack) {
     Fail(ack.checkpoint, p, file.status());
     return;
   }
+  auto& mine = written_[{ack.node, ack.subtask}];
+  mine[ack.checkpoint] = *file;
   p.files.push_back(file.MoveValue());
+  if (ack.chain_from > 0) {
+    // Every checkpoint of the chain completed (an operator extends only a completed snapshot,
+    // and a failure makes its next snapshot full), so the task wrote each of these files.
+    for (int64_t c = ack.chain_from; c < ack.checkpoint; ++c) {
+      auto it2 = mine.find(c);
+      if (it2 == mine.end()) {
+        Fail(ack.checkpoint, p,
+             Status::Internal("task {}-{}: checkpoint {} extends checkpoint {}, whose file is "
+                              "not known",
+                              ack.node, ack.subtask, ack.checkpoint, c));
+        return;
+      }
+      CheckpointMetadata::File f = it2->second;
+      f.name = CheckpointStore::ListedName(ack.checkpoint, c, f.name);
+      p.files.push_back(std::move(f));
+    }
+  }
+  // Files older than this chain are never extended again: later chains start here or later.
+  mine.erase(mine.begin(), mine.lower_bound(ack.chain_from > 0 ? ack.chain_from : ack.checkpoint));
   if (++p.acks == total_tasks_) Complete(ack.checkpoint, p);
 }
 

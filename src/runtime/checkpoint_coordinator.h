@@ -61,7 +61,10 @@ class CheckpointCoordinator {
   void Stop();
 
   // Task (node, subtask) has snapshotted checkpoint `checkpoint`; `state` is its file's bytes.
-  void Acknowledge(int64_t checkpoint, int node, int subtask, std::string state);
+  // `chain_from` > 0: the file extends the task's files of checkpoints chain_from .. checkpoint-1
+  // (incremental snapshots), which the metadata then lists too.
+  void Acknowledge(int64_t checkpoint, int node, int subtask, std::string state,
+                   int64_t chain_from = 0);
   // A source task has finished (its input ended, or it was stopped).
   void SourceFinished();
 
@@ -74,6 +77,7 @@ class CheckpointCoordinator {
     int node;
     int subtask;
     std::string state;
+    int64_t chain_from;
   };
   struct Pending {
     CheckpointKind kind = CheckpointKind::kPeriodic;
@@ -105,6 +109,8 @@ class CheckpointCoordinator {
 
   // Coordinator thread only.
   std::map<int64_t, Pending> pending_;
+  // The files each task wrote, by checkpoint, as long as a later file may extend them.
+  std::map<std::pair<int, int>, std::map<int64_t, CheckpointMetadata::File>> written_;
 
   std::atomic<int64_t> completed_count_{0};
   std::atomic<int64_t> last_completed_{0};

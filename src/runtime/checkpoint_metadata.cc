@@ -11,8 +11,10 @@ namespace sluice::runtime {
 
 namespace {
 
-constexpr int kFormat = 1;
-constexpr int kMinReadableFormat = 1;
+// Format 2: state files are zstd-compressed and may extend earlier checkpoints' files (listed
+// as "chk-<n>/<file>"). Format 1 (uncompressed, standalone files) is still read.
+constexpr int kFormat = 2;
+constexpr int kMinReadableFormat = 2;
 constexpr std::string_view kHeader = "sluice checkpoint";
 
 template <typename T>

@@ -1,8 +1,12 @@
 #pragma once
 // The layout of a state dir and the metadata file that makes a checkpoint complete.
 //
-//   <state dir>/chk-<n>/<node>-<subtask>.state   one per task: its operators' pieces
+//   <state dir>/chk-<n>/<node>-<subtask>.state   one per task: its operators' pieces (zstd)
 //   <state dir>/chk-<n>/_metadata                written last, atomically
+//
+// With incremental snapshots a task's file holds only what changed since an earlier checkpoint,
+// and the metadata also lists the earlier files it extends, as "chk-<m>/<node>-<subtask>.state";
+// those stay on storage while any kept checkpoint lists them.
 //
 // A checkpoint exists only once its _metadata does. The metadata is a small text file (readable
 // with `cat`) listing the query fingerprint, the operators and nodes of the dataflow that wrote
@@ -34,7 +38,7 @@ struct CheckpointMetadata {
     std::vector<int> operator_ids;  // the operators of the node's chain, in order
   };
   struct File {
-    std::string name;  // "0-1.state"
+    std::string name;  // "0-1.state", or "chk-5/0-1.state" for an earlier checkpoint's file
     uint64_t size = 0;
     uint64_t checksum = 0;
   };

@@ -1,9 +1,11 @@
 #include "runtime/checkpoint_store.h"
 
 #include <algorithm>
+#include <cstring>
 #include <set>
 
 #include <fmt/format.h>
+#include <zstd.h>
 
 #include "runtime/checksum.h"
 
@@ -15,7 +17,52 @@ std::string Key(int64_t checkpoint, std::string_view file) {
   return fmt::format("{}/{}", CheckpointDirName(checkpoint), file);
 }
 
+// The storage key of a file the metadata of `checkpoint` lists: its own files by name, earlier
+// ones (incremental chains) as "chk-<n>/<name>".
+std::string ListedKey(int64_t checkpoint, std::string_view listed) {
+  if (listed.find('/') != std::string_view::npos) return std::string(listed);
+  return Key(checkpoint, listed);
+}
+
+// State files are stored as one zstd frame. Level 1: checkpoints of large state are bound by
+// compression speed, and level 1 already shrinks column data (offsets, small integers, keys)
+// several times.
+constexpr int kZstdLevel = 1;
+constexpr uint32_t kZstdMagic = 0xFD2FB528;
+
+Result<std::string> Compress(std::string_view bytes) {
+  std::string out(ZSTD_compressBound(bytes.size()), '\0');
+  size_t n = ZSTD_compress(out.data(), out.size(), bytes.data(), bytes.size(), kZstdLevel);
+  if (ZSTD_isError(n)) return Status::Internal("zstd: {}", ZSTD_getErrorName(n));
+  out.resize(n);
+  return out;
+}
+
+// Decompresses a stored state file; files written before compression pass through.
+Result<std::string> Decompress(std::string bytes, std::string_view what) {
+  uint32_t magic = 0;
+  if (bytes.size() < sizeof(magic)) return bytes;
+  std::memcpy(&magic, bytes.data(), sizeof(magic));
+  if (magic != kZstdMagic) return bytes;
+  unsigned long long size = ZSTD_getFrameContentSize(bytes.data(), bytes.size());
+  if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > (1ull << 40)) {
+    return Status::Io("{}: not a complete zstd frame", what);
+  }
+  std::string out(static_cast<size_t>(size), '\0');
+  size_t n = ZSTD_decompress(out.data(), out.size(), bytes.data(), bytes.size());
+  if (ZSTD_isError(n) || n != out.size()) {
+    return Status::Io("{}: cannot decompress: {}", what,
+                      ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short frame");
+  }
+  return out;
+}
+
 }  // namespace
+
+std::string CheckpointStore::ListedName(int64_t checkpoint, int64_t owner, std::string_view file) {
+  if (owner == checkpoint) return std::string(file);
+  return Key(owner, file);
+}
 
 Result<CheckpointStore::Listing> CheckpointStore::List() {
   SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> keys, storage_->List("chk-"));
@@ -41,9 +88,10 @@ Result<CheckpointMetadata::File> CheckpointStore::WriteStateFile(int64_t checkpo
                                                                  std::string_view bytes) {
   CheckpointMetadata::File f;
   f.name = StateFileName(node, subtask);
-  f.size = bytes.size();
-  f.checksum = Checksum64(bytes);
-  SLUICE_RETURN_NOT_OK(storage_->Put(Key(checkpoint, f.name), bytes));
+  SLUICE_ASSIGN_OR_RETURN(std::string stored, Compress(bytes));
+  f.size = stored.size();
+  f.checksum = Checksum64(stored);
+  SLUICE_RETURN_NOT_OK(storage_->Put(Key(checkpoint, f.name), stored));
   return f;
 }
 
@@ -62,18 +110,31 @@ Result<LoadedCheckpoint> CheckpointStore::Load(int64_t checkpoint) {
     return Status::Io("{}/{} names checkpoint {}", dir, kMetadataFileName, out.metadata.checkpoint);
   }
   for (const auto& f : out.metadata.files) {
-    const std::string what = fmt::format("{}/{}", dir, f.name);
-    SLUICE_ASSIGN_OR_RETURN(auto bytes, storage_->Get(Key(checkpoint, f.name)));
-    if (!bytes) return Status::Io("{} is missing", what);
+    const std::string key = ListedKey(checkpoint, f.name);
+    const bool own = f.name.find('/') == std::string::npos;
+    SLUICE_ASSIGN_OR_RETURN(auto bytes, storage_->Get(key));
+    if (!bytes) return Status::Io("{} is missing", key);
     if (bytes->size() != f.size) {
-      return Status::Io("{} has {} bytes, the metadata says {}", what, bytes->size(), f.size);
+      return Status::Io("{} has {} bytes, the metadata says {}", key, bytes->size(), f.size);
     }
-    if (Checksum64(*bytes) != f.checksum) return Status::Io("{}: checksum mismatch", what);
-    SLUICE_ASSIGN_OR_RETURN(TaskState state, DecodeTaskState(*bytes, what));
-    if (state.checkpoint != checkpoint || StateFileName(state.node, state.subtask) != f.name) {
-      return Status::Io("{} belongs to another checkpoint or task", what);
+    if (Checksum64(*bytes) != f.checksum) return Status::Io("{}: checksum mismatch", key);
+    SLUICE_ASSIGN_OR_RETURN(std::string plain, Decompress(std::move(*bytes), key));
+    SLUICE_ASSIGN_OR_RETURN(TaskState state, DecodeTaskState(plain, key));
+    if (own ? (state.checkpoint != checkpoint || StateFileName(state.node, state.subtask) != f.name)
+            : (state.checkpoint >= checkpoint ||
+               Key(state.checkpoint, StateFileName(state.node, state.subtask)) != f.name)) {
+      return Status::Io("{} belongs to another checkpoint or task", key);
     }
-    out.states.emplace(std::make_pair(state.node, state.subtask), std::move(state));
+    auto task = std::make_pair(state.node, state.subtask);
+    if (own) {
+      out.states.emplace(task, std::move(state));
+    } else {
+      out.earlier[task].push_back(std::move(state));
+    }
+  }
+  for (auto& [task, files] : out.earlier) {
+    std::sort(files.begin(), files.end(),
+              [](const TaskState& a, const TaskState& b) { return a.checkpoint < b.checkpoint; });
   }
   // Every subtask of every node has its file.
   for (const auto& n : out.metadata.nodes) {
@@ -127,9 +188,30 @@ Status CheckpointStore::Retain(int keep, int64_t newest) {
   size_t drop = complete.size() > static_cast<size_t>(std::max(keep, 1))
                     ? complete.size() - static_cast<size_t>(std::max(keep, 1))
                     : 0;
-  for (size_t i = 0; i < drop; ++i) SLUICE_RETURN_NOT_OK(Delete(complete[i]));
+  std::vector<int64_t> doomed(complete.begin(), complete.begin() + static_cast<ptrdiff_t>(drop));
   for (int64_t id : listing.incomplete) {
-    if (id < newest) SLUICE_RETURN_NOT_OK(Delete(id));
+    if (id < newest) doomed.push_back(id);
+  }
+  if (doomed.empty()) return Status::Ok();
+  // The files the remaining complete checkpoints list, their own and earlier ones: an earlier
+  // checkpoint's file stays while a kept checkpoint's chain reaches it.
+  std::set<std::string> referenced;
+  for (int64_t id : listing.complete) {
+    if (std::find(doomed.begin(), doomed.end(), id) != doomed.end()) continue;
+    SLUICE_ASSIGN_OR_RETURN(auto text, storage_->Get(Key(id, kMetadataFileName)));
+    if (!text) continue;
+    auto m = CheckpointMetadata::Decode(*text, Key(id, kMetadataFileName));
+    if (!m.ok()) continue;  // unusable: it references nothing worth keeping
+    for (const auto& f : m->files) referenced.insert(ListedKey(id, f.name));
+  }
+  for (int64_t id : doomed) {
+    // The metadata first, so a partly deleted checkpoint is not complete.
+    SLUICE_RETURN_NOT_OK(storage_->Delete(Key(id, kMetadataFileName)));
+    SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> keys,
+                            storage_->List(CheckpointDirName(id) + "/"));
+    for (const auto& key : keys) {
+      if (!referenced.count(key)) SLUICE_RETURN_NOT_OK(storage_->Delete(key));
+    }
   }
   return Status::Ok();
 }

@@ -22,7 +22,10 @@ namespace sluice::runtime {
 // A checkpoint read back and verified.
 struct LoadedCheckpoint {
   CheckpointMetadata metadata;
-  std::map<std::pair<int, int>, TaskState> states;  // by (node, subtask)
+  std::map<std::pair<int, int>, TaskState> states;  // by (node, subtask): the checkpoint's own
+  // Incremental snapshots: the earlier files a task's file extends, oldest first, by (node,
+  // subtask); absent when the file stands alone.
+  std::map<std::pair<int, int>, std::vector<TaskState>> earlier;
 };
 
 class CheckpointStore {
@@ -39,9 +42,13 @@ class CheckpointStore {
   };
   Result<Listing> List();
 
-  // Writes one task's state file of checkpoint `checkpoint`; returns what the metadata lists.
+  // Writes one task's state file of checkpoint `checkpoint`, compressed (zstd); returns what the
+  // metadata lists.
   Result<CheckpointMetadata::File> WriteStateFile(int64_t checkpoint, int node, int subtask,
                                                   std::string_view bytes);
+  // The name under which the metadata of checkpoint `checkpoint` lists a file that checkpoint
+  // `owner` wrote ("0-1.state" for its own, "chk-5/0-1.state" for an earlier one).
+  static std::string ListedName(int64_t checkpoint, int64_t owner, std::string_view file);
   // Writes the metadata, which completes the checkpoint.
   Status WriteMetadata(const CheckpointMetadata& metadata);
 
@@ -57,7 +64,8 @@ class CheckpointStore {
   // Deletes a checkpoint: its metadata first, so a partly deleted checkpoint is not complete.
   Status Delete(int64_t checkpoint);
   // Keeps the newest `keep` complete checkpoints up to `newest` and deletes the complete ones
-  // before them and any incomplete one older than `newest` (abandoned or failed).
+  // before them and any incomplete one older than `newest` (abandoned or failed), except the
+  // files a kept checkpoint still lists (incremental chains).
   Status Retain(int keep, int64_t newest);
 
  private:

@@ -476,10 +476,17 @@ Status Task::Restore(const LoadedCheckpoint& checkpoint,
     }
     std::vector<const TaskState*> previous;
     for (int s = 0; s < it->second->parallelism; ++s) {
-      previous.push_back(&checkpoint.states.at({it->second->id, s}));
+      const std::pair<int, int> task{it->second->id, s};
+      previous.push_back(&checkpoint.states.at(task));
+      chains.emplace_back();
+      if (auto e = checkpoint.earlier.find(task); e != checkpoint.earlier.end()) {
+        for (const TaskState& older : e->second) chains.back().push_back(&older);
+      }
+      chains.back().push_back(previous.back());
     }
-    StateReader reader(n, op, subtask, std::move(previous));
+    StateReader reader(n, op, subtask, std::move(previous), std::move(chains));
     Status st =
+    std::vector<std::vector<const TaskState*>> chains;
         (i == 0 && source) ? source->Restore(reader) : chain[i - (source ? 1 : 0)]->Restore(reader);
     if (!st.ok()) {
       return st.WithContext(fmt::format("restoring checkpoint {}: {}", n, contexts[i]->name));
@@ -633,18 +640,22 @@ Status Task::CheckpointChain(const Barrier& b) {
   state.parallelism = parallelism;
   size_t first_op = source ? 1 : 0;
   if (source) {
-    StateWriter writer(&state.pieces, operator_ids[0]);
+    StateWriter writer(&state.pieces, operator_ids[0], last_completed, &chain_from);
     Status st = source->Snapshot(b.epoch, writer);
     if (!st.ok()) return st.WithContext(contexts[0]->name);
   }
+  // Incremental snapshots extend only a completed checkpoint. The coordinator triggers a
+  // checkpoint after the previous one completed or failed, so this is final for it.
+  const int64_t last_completed = coordinator->last_completed();
+  int64_t chain_from = 0;
   for (size_t i = 0; i < chain.size(); ++i) {
-    StateWriter writer(&state.pieces, operator_ids[i + first_op]);
+    StateWriter writer(&state.pieces, operator_ids[i + first_op], last_completed, &chain_from);
     Status st = chain[i]->PreCommit(b.epoch);
     if (st.ok()) st = chain[i]->Snapshot(b.epoch, writer);
     if (!st.ok()) return st.WithContext(contexts[i + first_op]->name);
   }
   RouteControl(b);
-  coordinator->Acknowledge(b.epoch, node_id, subtask, EncodeTaskState(state));
+  coordinator->Acknowledge(b.epoch, node_id, subtask, EncodeTaskState(state), chain_from);
   return Status::Ok();
 }
 

@@ -136,4 +136,29 @@ Result<std::vector<batch::BatchPtr>> StateReader::GetBatches(std::string_view na
   return out;
 }
 
+bool StateReader::HasPieceAt(std::string_view name, int old_subtask, int step) const {
+  const std::string full = prefix_ + std::string(name);
+  const TaskState* s = chains_[static_cast<size_t>(old_subtask)][static_cast<size_t>(step)];
+  for (const auto& p : s->pieces) {
+    if (p.name == full) return true;
+  }
+  return false;
+}
+
+Result<std::vector<batch::BatchPtr>> StateReader::GetBatchesAt(std::string_view name,
+                                                               int old_subtask, int step) const {
+  const std::string full = prefix_ + std::string(name);
+  const TaskState* s = chains_[static_cast<size_t>(old_subtask)][static_cast<size_t>(step)];
+  std::vector<batch::BatchPtr> out;
+  for (const auto& p : s->pieces) {
+    if (p.name != full) continue;
+    if (p.kind != StatePiece::Kind::kBatch) {
+      return Status::Internal("state piece '{}' holds bytes, not batches", full);
+    }
+    SLUICE_ASSIGN_OR_RETURN(batch::BatchPtr b, batch::DeserializeBatch(p.payload));
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
 }  // namespace sluice::runtime

@@ -47,17 +47,40 @@ Result<TaskState> DecodeTaskState(std::string_view bytes, std::string_view what)
 
 // Collects the pieces of one operator's snapshot. Names are unique per operator for Put; PutBatch
 // may be called any number of times with one name (all batches are kept, in order).
+//
+// Incremental snapshots: an operator with large keyed state may write only what changed since
+// its previous snapshot, when that snapshot belongs to a completed checkpoint
+// (`last_completed()`), and call Extends(base) with the checkpoint of its last full snapshot.
+// The task's file of this checkpoint then extends the task's files of checkpoints base .. now-1
+// (the metadata lists them, retention keeps them), and on restore the operator reads the pieces
+// of each file of the chain in order (StateReader::chain_length, GetBatchesAt).
 class StateWriter {
  public:
-  StateWriter(std::vector<StatePiece>* pieces, int operator_id)
-      : pieces_(pieces), prefix_(std::to_string(operator_id) + "/") {}
+  StateWriter(std::vector<StatePiece>* pieces, int operator_id, int64_t last_completed = 0,
+              int64_t* chain_from = nullptr)
+      : pieces_(pieces),
+        prefix_(std::to_string(operator_id) + "/"),
+        last_completed_(last_completed),
+        chain_from_(chain_from) {}
 
   void Put(std::string_view name, std::string_view bytes);
   void PutBatch(std::string_view name, const batch::Batch& batch);
 
+  // The newest completed checkpoint when this snapshot began (0: none yet in this run). A delta
+  // over the operator's previous snapshot is allowed only when that snapshot is this one.
+  int64_t last_completed() const { return last_completed_; }
+  // True when Extends is available (the runtime keeps chains of files for this task).
+  bool incremental() const { return chain_from_ != nullptr; }
+  // This snapshot's pieces are changes over those written in checkpoints base .. now-1.
+  void Extends(int64_t base) {
+    if (chain_from_ != nullptr && (*chain_from_ == 0 || base < *chain_from_)) *chain_from_ = base;
+  }
+
  private:
   std::vector<StatePiece>* pieces_;
   std::string prefix_;
+  int64_t last_completed_;
+  int64_t* chain_from_;
 };
 
 // Reads one operator's pieces from the checkpoint being restored.
@@ -65,12 +88,20 @@ class StateReader {
  public:
   // `previous` holds the state of every subtask of the node that ran the operator in the run
   // that wrote the checkpoint (index = old subtask); entries may not be null.
+  // `chains`, when given, holds per previous subtask the files of its chain, oldest first, the
+  // last being `previous`'s entry (incremental snapshots); without it each chain is one file.
   StateReader(int64_t checkpoint, int operator_id, int subtask,
-              std::vector<const TaskState*> previous)
+              std::vector<const TaskState*> previous,
+              std::vector<std::vector<const TaskState*>> chains = {})
       : checkpoint_(checkpoint),
         prefix_(std::to_string(operator_id) + "/"),
         subtask_(subtask),
-        previous_(std::move(previous)) {}
+        previous_(std::move(previous)),
+        chains_(std::move(chains)) {
+    if (chains_.empty()) {
+      for (const TaskState* s : previous_) chains_.push_back({s});
+    }
+  }
 
   // The checkpoint being restored.
   int64_t checkpoint() const { return checkpoint_; }
@@ -84,11 +115,22 @@ class StateReader {
   // can keep the rows whose key hashes to it under the new parallelism.
   Result<std::vector<batch::BatchPtr>> GetBatches(std::string_view name) const;
 
+  // Incremental state: how many files the chain of previous subtask `old_subtask` has (1 when
+  // its last snapshot was full), and the batches stored under `name` in file `step` of it
+  // (0 = oldest), with whether the piece exists there at all.
+  int chain_length(int old_subtask) const {
+    return static_cast<int>(chains_[static_cast<size_t>(old_subtask)].size());
+  }
+  bool HasPieceAt(std::string_view name, int old_subtask, int step) const;
+  Result<std::vector<batch::BatchPtr>> GetBatchesAt(std::string_view name, int old_subtask,
+                                                    int step) const;
+
  private:
   int64_t checkpoint_;
   std::string prefix_;
   int subtask_;
   std::vector<const TaskState*> previous_;
+  std::vector<std::vector<const TaskState*>> chains_;
 };
 
 }  // namespace sluice::runtime

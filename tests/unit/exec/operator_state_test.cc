@@ -92,12 +92,13 @@ struct Event {
 };
 
 struct Subtasks {
-  Subtasks(const runtime::OperatorFactory& f, int parallelism) {
+  Subtasks(const runtime::OperatorFactory& f, int parallelism, bool checkpointing = false) {
     for (int s = 0; s < parallelism; ++s) {
       ops.push_back(f.Create(s, parallelism).MoveValue());
       ctxs.push_back(std::make_unique<runtime::OperatorContext>());
       ctxs.back()->subtask = s;
       ctxs.back()->parallelism = parallelism;
+      ctxs.back()->checkpointing = checkpointing;
       EXPECT_TRUE(ops.back()->Open(*ctxs.back()).ok());
     }
   }
@@ -408,6 +409,122 @@ TEST(OperatorStateTest, UpdatingAggregateRestoresAtAnyParallelism) {
   // Aggregates whose state cannot be serialized yet are refused.
   auto arrays = Calls({"array_agg"});
   EXPECT_FALSE(UpdatingAggregateFactory({types::Int64()}, arrays, nullptr, 0, 0).checkpointable());
+}
+
+// Incremental snapshots: a run snapshots after every few events, each snapshot a delta over the
+// previous (completed) one when the operator chooses so. Restoring any checkpoint from its chain
+// of files, at another parallelism, continues exactly as the uninterrupted run. The events keep
+// a large key set and change a few keys at a time, deleting some (all rows retracted, or the
+// TTL expiring them), so deltas are chosen and carry deletions.
+TEST(OperatorStateTest, UpdatingAggregateRestoresFromIncrementalChains) {
+  auto calls = Calls({"count", "sum", "min", "max"}, true);
+  std::vector<types::Field> fields{{"k", types::Int64(), true}};
+  for (const auto& c : calls) fields.push_back({c.display, c.aggregate.return_type, true});
+  auto schema = Schema3("v");
+  std::mt19937 rng(11);
+  std::vector<Event> events;
+  std::vector<std::array<int64_t, 3>> live;
+  {
+    std::vector<std::array<int64_t, 3>> rows;
+    for (int64_t k = 0; k < 2000; ++k) rows.push_back({k, 1, k % 13});
+    live = rows;
+    events.push_back({0, Rows(schema, rows, batch::ChangeKind::kInsert), std::nullopt});
+  }
+  for (int64_t round = 1; round <= 40; ++round) {
+    std::vector<std::array<int64_t, 3>> added, gone;
+    for (int i = 0; i < 12; ++i) {
+      added.push_back(
+          {static_cast<int64_t>(rng() % 2600), 10 * round + 1, static_cast<int64_t>(rng() % 100)});
+    }
+    for (int i = 0; i < 10; ++i) {
+      size_t at = rng() % live.size();
+      gone.push_back(live[at]);
+      live.erase(live.begin() + static_cast<std::ptrdiff_t>(at));
+    }
+    live.insert(live.end(), added.begin(), added.end());
+    events.push_back({0, Rows(schema, added, batch::ChangeKind::kInsert), std::nullopt});
+    events.push_back({0, Rows(schema, gone, batch::ChangeKind::kDelete), std::nullopt});
+    events.push_back({0, nullptr, 10 * round});
+  }
+  for (int64_t ttl : {int64_t{0}, int64_t{150}}) {
+    UpdatingAggregateFactory f({types::Int64()}, calls, std::make_shared<types::Schema>(fields), 0,
+                               ttl);
+    Collect expected;
+    {
+      Subtasks run(f, 1);
+      for (const auto& e : events) run.Feed(e, {{0}}, expected);
+      run.End(expected);
+    }
+    for (int before : {1, 3}) {
+      // states[c][s]: checkpoint c's file of subtask s; from[c][s]: the checkpoint its chain
+      // starts at (0: it stands alone).
+      std::vector<std::vector<runtime::TaskState>> states(1);
+      std::vector<std::vector<int64_t>> from(1);
+      std::vector<size_t> cuts(1), emitted(1);
+      Collect got;
+      int deltas = 0;
+      size_t full_bytes = 0, delta_bytes = 0;
+      {
+        Subtasks run(f, before, /*checkpointing=*/true);
+        for (size_t i = 0; i < events.size(); ++i) {
+          run.Feed(events[i], {{0}}, got);
+          if (i % 4 != 0) continue;
+          const auto c = static_cast<int64_t>(states.size());
+          states.emplace_back(static_cast<size_t>(before));
+          from.emplace_back(static_cast<size_t>(before), 0);
+          for (int s = 0; s < before; ++s) {
+            runtime::TaskState& st = states.back()[static_cast<size_t>(s)];
+            st.checkpoint = c;
+            st.subtask = s;
+            st.parallelism = before;
+            runtime::StateWriter w(&st.pieces, 7, c - 1, &from.back()[static_cast<size_t>(s)]);
+            ASSERT_TRUE(run.ops[static_cast<size_t>(s)]->Snapshot(c, w).ok());
+            size_t bytes = 0;
+            for (const auto& p : st.pieces) bytes += p.payload.size();
+            if (from.back()[static_cast<size_t>(s)] > 0) {
+              ++deltas;
+              delta_bytes = std::max(delta_bytes, bytes);
+            } else {
+              full_bytes = std::max(full_bytes, bytes);
+            }
+          }
+          cuts.push_back(i + 1);
+          emitted.push_back(got.rows.size());
+        }
+      }
+      EXPECT_GT(deltas, 10) << "ttl " << ttl << ", " << before << " subtasks";
+      EXPECT_LT(delta_bytes * 4, full_bytes) << "a delta should be much smaller than the state";
+      for (size_t c = 1; c < states.size(); c += 3) {
+        for (int after : {1, 2, 4}) {
+          std::vector<const runtime::TaskState*> previous;
+          std::vector<std::vector<const runtime::TaskState*>> chains;
+          for (int s = 0; s < before; ++s) {
+            previous.push_back(&states[c][static_cast<size_t>(s)]);
+            chains.emplace_back();
+            const int64_t start = from[c][static_cast<size_t>(s)];
+            for (auto k = static_cast<size_t>(start > 0 ? start : static_cast<int64_t>(c)); k <= c;
+                 ++k) {
+              chains.back().push_back(&states[k][static_cast<size_t>(s)]);
+            }
+          }
+          Collect rest;
+          rest.rows.assign(got.rows.begin(),
+                           got.rows.begin() + static_cast<std::ptrdiff_t>(emitted[c]));
+          Subtasks run(f, after);
+          for (int s = 0; s < after; ++s) {
+            runtime::StateReader r(static_cast<int64_t>(c), 7, s, previous, chains);
+            auto st = run.ops[static_cast<size_t>(s)]->Restore(r);
+            ASSERT_TRUE(st.ok()) << st.ToString();
+          }
+          for (size_t i = cuts[c]; i < events.size(); ++i) run.Feed(events[i], {{0}}, rest);
+          run.End(rest);
+          EXPECT_EQ(Sorted(rest.rows), Sorted(expected.rows))
+              << "ttl " << ttl << ", checkpoint " << c << ", " << before << " -> " << after
+              << " subtasks";
+        }
+      }
+    }
+  }
 }
 
 TEST(OperatorStateTest, WatermarkGeneratorContinuesItsWatermark) {
