@@ -34,11 +34,11 @@ void CheckpointCoordinator::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void CheckpointCoordinator::Acknowledge(int64_t checkpoint, int node, int subtask,
-                                        std::string state, int64_t chain_from) {
+void CheckpointCoordinator::Acknowledge(int64_t checkpoint, TaskState state, int64_t chain_from) {
+  state.checkpoint = checkpoint;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    acks_.push_back({checkpoint, node, subtask, std::move(state), chain_from});
+    acks_.push_back({std::move(state), chain_from});
   }
   cv_.notify_all();
 }
@@ -101,37 +101,40 @@ void CheckpointCoordinator::TriggerLocked(CheckpointKind kind) {
 }
 
 void CheckpointCoordinator::HandleAck(Ack ack) {
-  auto it = pending_.find(ack.checkpoint);
+  const int64_t checkpoint = ack.state.checkpoint;
+  const int node = ack.state.node, subtask = ack.state.subtask;
+  auto it = pending_.find(checkpoint);
   if (it == pending_.end()) return;  // failed earlier
   Pending& p = it->second;
-  auto file = store_->WriteStateFile(ack.checkpoint, ack.node, ack.subtask, ack.state);
+  auto file = store_->WriteStateFile(ack.state);
+  ack.state.pieces = {};  // release the memory now
   if (!file.ok()) {
-    Fail(ack.checkpoint, p, file.status());
+    Fail(checkpoint, p, file.status());
     return;
   }
-  auto& mine = written_[{ack.node, ack.subtask}];
-  mine[ack.checkpoint] = *file;
+  auto& mine = written_[{node, subtask}];
+  mine[checkpoint] = *file;
   p.files.push_back(file.MoveValue());
   if (ack.chain_from > 0) {
     // Every checkpoint of the chain completed (an operator extends only a completed snapshot,
     // and a failure makes its next snapshot full), so the task wrote each of these files.
-    for (int64_t c = ack.chain_from; c < ack.checkpoint; ++c) {
+    for (int64_t c = ack.chain_from; c < checkpoint; ++c) {
       auto it2 = mine.find(c);
       if (it2 == mine.end()) {
-        Fail(ack.checkpoint, p,
+        Fail(checkpoint, p,
              Status::Internal("task {}-{}: checkpoint {} extends checkpoint {}, whose file is "
                               "not known",
-                              ack.node, ack.subtask, ack.checkpoint, c));
+                              node, subtask, checkpoint, c));
         return;
       }
       CheckpointMetadata::File f = it2->second;
-      f.name = CheckpointStore::ListedName(ack.checkpoint, c, f.name);
+      f.name = CheckpointStore::ListedName(checkpoint, c, f.name);
       p.files.push_back(std::move(f));
     }
   }
   // Files older than this chain are never extended again: later chains start here or later.
-  mine.erase(mine.begin(), mine.lower_bound(ack.chain_from > 0 ? ack.chain_from : ack.checkpoint));
-  if (++p.acks == total_tasks_) Complete(ack.checkpoint, p);
+  mine.erase(mine.begin(), mine.lower_bound(ack.chain_from > 0 ? ack.chain_from : checkpoint));
+  if (++p.acks == total_tasks_) Complete(checkpoint, p);
 }
 
 void CheckpointCoordinator::Complete(int64_t id, Pending& p) {

@@ -60,11 +60,11 @@ class CheckpointCoordinator {
   // abandoned: their directories stay incomplete and are removed by a later run.
   void Stop();
 
-  // Task (node, subtask) has snapshotted checkpoint `checkpoint`; `state` is its file's bytes.
+  // A task has snapshotted checkpoint state.checkpoint; `state` holds its operators' pieces.
   // `chain_from` > 0: the file extends the task's files of checkpoints chain_from .. checkpoint-1
   // (incremental snapshots), which the metadata then lists too.
-  void Acknowledge(int64_t checkpoint, int node, int subtask, std::string state,
-                   int64_t chain_from = 0);
+  // The state is encoded, compressed and written in the coordinator's thread.
+  void Acknowledge(int64_t checkpoint, TaskState state, int64_t chain_from = 0);
   // A source task has finished (its input ended, or it was stopped).
   void SourceFinished();
 
@@ -73,10 +73,7 @@ class CheckpointCoordinator {
 
  private:
   struct Ack {
-    int64_t checkpoint;
-    int node;
-    int subtask;
-    std::string state;
+    TaskState state;
     int64_t chain_from;
   };
   struct Pending {

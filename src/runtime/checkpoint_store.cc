@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
+#include <memory>
 #include <set>
 
 #include <fmt/format.h>
@@ -30,12 +32,39 @@ std::string ListedKey(int64_t checkpoint, std::string_view listed) {
 constexpr int kZstdLevel = 1;
 constexpr uint32_t kZstdMagic = 0xFD2FB528;
 
-Result<std::string> Compress(std::string_view bytes) {
-  std::string out(ZSTD_compressBound(bytes.size()), '\0');
-  size_t n = ZSTD_compress(out.data(), out.size(), bytes.data(), bytes.size(), kZstdLevel);
-  if (ZSTD_isError(n)) return Status::Internal("zstd: {}", ZSTD_getErrorName(n));
-  out.resize(n);
+// Compresses the parts `produce` writes into one zstd frame, streaming: only the compressed
+// output is held in memory.
+Result<std::string> CompressParts(
+    size_t size_hint,
+    const std::function<void(const std::function<Status(std::string_view)>&, Status*)>& produce) {
+  std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
+  if (!cctx) return Status::Internal("zstd: cannot create a compression context");
+  ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, kZstdLevel);
+  ZSTD_CCtx_setPledgedSrcSize(cctx.get(), size_hint);
+  std::string out;
+  const size_t chunk = ZSTD_CStreamOutSize();
+  auto pump = [&](std::string_view part, ZSTD_EndDirective mode) -> Status {
+    ZSTD_inBuffer in{part.data(), part.size(), 0};
+    while (true) {
+      const size_t at = out.size();
+      out.resize(at + chunk);
+      ZSTD_outBuffer o{out.data() + at, chunk, 0};
+      size_t left = ZSTD_compressStream2(cctx.get(), &o, &in, mode);
+      out.resize(at + o.pos);
+      if (ZSTD_isError(left)) return Status::Internal("zstd: {}", ZSTD_getErrorName(left));
+      const bool done = mode == ZSTD_e_end ? left == 0 : in.pos == in.size;
+      if (done) return Status::Ok();
+    }
+  };
+  Status st;
+  produce([&](std::string_view part) { return pump(part, ZSTD_e_continue); }, &st);
+  SLUICE_RETURN_NOT_OK(st);
+  SLUICE_RETURN_NOT_OK(pump({}, ZSTD_e_end));
   return out;
+}
+
+Result<std::string> Compress(std::string_view bytes) {
+  return CompressParts(bytes.size(), [&](const auto& write, Status* st) { *st = write(bytes); });
 }
 
 // Decompresses a stored state file; files written before compression pass through.
@@ -92,6 +121,20 @@ Result<CheckpointMetadata::File> CheckpointStore::WriteStateFile(int64_t checkpo
   f.size = stored.size();
   f.checksum = Checksum64(stored);
   SLUICE_RETURN_NOT_OK(storage_->Put(Key(checkpoint, f.name), stored));
+  return f;
+}
+
+Result<CheckpointMetadata::File> CheckpointStore::WriteStateFile(const TaskState& state) {
+  SLUICE_ASSIGN_OR_RETURN(
+      std::string stored,
+      CompressParts(EncodedTaskStateSize(state), [&](const auto& write, Status* st) {
+        EncodeTaskStateParts(state, write, st);
+      }));
+  CheckpointMetadata::File f;
+  f.name = StateFileName(state.node, state.subtask);
+  f.size = stored.size();
+  f.checksum = Checksum64(stored);
+  SLUICE_RETURN_NOT_OK(storage_->Put(Key(state.checkpoint, f.name), stored));
   return f;
 }
 

@@ -46,6 +46,8 @@ class CheckpointStore {
   // metadata lists.
   Result<CheckpointMetadata::File> WriteStateFile(int64_t checkpoint, int node, int subtask,
                                                   std::string_view bytes);
+  // The same for a task's state, encoded and compressed in one pass (no uncompressed copy).
+  Result<CheckpointMetadata::File> WriteStateFile(const TaskState& state);
   // The name under which the metadata of checkpoint `checkpoint` lists a file that checkpoint
   // `owner` wrote ("0-1.state" for its own, "chk-5/0-1.state" for an earlier one).
   static std::string ListedName(int64_t checkpoint, int64_t owner, std::string_view file);

@@ -655,7 +655,7 @@ Status Task::CheckpointChain(const Barrier& b) {
     if (!st.ok()) return st.WithContext(contexts[i + first_op]->name);
   }
   RouteControl(b);
-  coordinator->Acknowledge(b.epoch, node_id, subtask, EncodeTaskState(state), chain_from);
+  coordinator->Acknowledge(b.epoch, std::move(state), chain_from);
   return Status::Ok();
 }
 

@@ -22,12 +22,10 @@ uint64_t PieceChecksum(const StatePiece& p) {
 
 }  // namespace
 
-std::string EncodeTaskState(const TaskState& state) {
-  size_t size = 64;
-  for (const auto& p : state.pieces) size += 32 + p.name.size() + p.payload.size();
-  std::string out;
-  out.reserve(size);
-  batch::ByteWriter w(&out);
+void EncodeTaskStateParts(const TaskState& state,
+                          const std::function<Status(std::string_view)>& write, Status* status) {
+  std::string head;
+  batch::ByteWriter w(&head);
   w.PutRaw(kMagic, sizeof(kMagic));
   w.Put<uint16_t>(kVersion);
   w.Put<uint16_t>(kMinReadableVersion);
@@ -36,13 +34,40 @@ std::string EncodeTaskState(const TaskState& state) {
   w.Put<int32_t>(state.subtask);
   w.Put<int32_t>(state.parallelism);
   w.Put<uint32_t>(static_cast<uint32_t>(state.pieces.size()));
-  w.Put<uint64_t>(Checksum64(out));  // of the header
+  w.Put<uint64_t>(Checksum64(head));  // of the header
   for (const auto& p : state.pieces) {
     w.PutBytes(p.name);
     w.Put<uint8_t>(static_cast<uint8_t>(p.kind));
     w.Put<uint64_t>(PieceChecksum(p));
-    w.PutBytes(p.payload);
+    w.Put<uint64_t>(p.payload.size());  // PutBytes' length, then the payload itself
+    *status = write(head);
+    if (!status->ok()) return;
+    head.clear();
+    *status = write(p.payload);
+    if (!status->ok()) return;
   }
+  *status = head.empty() ? Status::Ok() : write(head);
+}
+
+size_t EncodedTaskStateSize(const TaskState& state) {
+  // Magic, versions, checkpoint, node, subtask, parallelism, piece count, header checksum; per
+  // piece its name (length + bytes), kind, checksum, payload (length + bytes).
+  size_t size = sizeof(kMagic) + 2 + 2 + 8 + 4 + 4 + 4 + 4 + 8;
+  for (const auto& p : state.pieces) size += 8 + p.name.size() + 1 + 8 + 8 + p.payload.size();
+  return size;
+}
+
+std::string EncodeTaskState(const TaskState& state) {
+  std::string out;
+  out.reserve(EncodedTaskStateSize(state));
+  Status st;
+  EncodeTaskStateParts(
+      state,
+      [&](std::string_view part) {
+        out.append(part);
+        return Status::Ok();
+      },
+      &st);
   return out;
 }
 

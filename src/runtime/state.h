@@ -13,6 +13,7 @@
 // Threading: a StateWriter and a StateReader are used by the one thread running the operator.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,6 +44,12 @@ struct TaskState {
 // The state file of a task: a versioned header, then each piece with its own checksum. Decode
 // checks every checksum and bound; `what` names the file in errors.
 std::string EncodeTaskState(const TaskState& state);
+// How many bytes EncodeTaskState returns.
+size_t EncodedTaskStateSize(const TaskState& state);
+// The same bytes in consecutive parts (header and framing, then each payload as it is, without
+// a copy), for writers that stream them (compression).
+void EncodeTaskStateParts(const TaskState& state,
+                          const std::function<Status(std::string_view)>& write, Status* status);
 Result<TaskState> DecodeTaskState(std::string_view bytes, std::string_view what);
 
 // Collects the pieces of one operator's snapshot. Names are unique per operator for Put; PutBatch
