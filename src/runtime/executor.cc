@@ -475,6 +475,7 @@ Status Task::Restore(const LoadedCheckpoint& checkpoint,
       return Status::Internal("operator {} is in no node of checkpoint {}", op, n);
     }
     std::vector<const TaskState*> previous;
+    std::vector<std::vector<const TaskState*>> chains;
     for (int s = 0; s < it->second->parallelism; ++s) {
       const std::pair<int, int> task{it->second->id, s};
       previous.push_back(&checkpoint.states.at(task));
@@ -486,7 +487,6 @@ Status Task::Restore(const LoadedCheckpoint& checkpoint,
     }
     StateReader reader(n, op, subtask, std::move(previous), std::move(chains));
     Status st =
-    std::vector<std::vector<const TaskState*>> chains;
         (i == 0 && source) ? source->Restore(reader) : chain[i - (source ? 1 : 0)]->Restore(reader);
     if (!st.ok()) {
       return st.WithContext(fmt::format("restoring checkpoint {}: {}", n, contexts[i]->name));
@@ -639,15 +639,15 @@ Status Task::CheckpointChain(const Barrier& b) {
   state.subtask = subtask;
   state.parallelism = parallelism;
   size_t first_op = source ? 1 : 0;
+  // Incremental snapshots extend only a completed checkpoint. The coordinator triggers a
+  // checkpoint after the previous one completed or failed, so this is final for it.
+  const int64_t last_completed = coordinator->last_completed();
+  int64_t chain_from = 0;
   if (source) {
     StateWriter writer(&state.pieces, operator_ids[0], last_completed, &chain_from);
     Status st = source->Snapshot(b.epoch, writer);
     if (!st.ok()) return st.WithContext(contexts[0]->name);
   }
-  // Incremental snapshots extend only a completed checkpoint. The coordinator triggers a
-  // checkpoint after the previous one completed or failed, so this is final for it.
-  const int64_t last_completed = coordinator->last_completed();
-  int64_t chain_from = 0;
   for (size_t i = 0; i < chain.size(); ++i) {
     StateWriter writer(&state.pieces, operator_ids[i + first_op], last_completed, &chain_from);
     Status st = chain[i]->PreCommit(b.epoch);
