@@ -97,8 +97,8 @@ int main(int argc, char** argv) {
   std::string checkpoint_interval;
   int checkpoints_to_keep = 0;
   run->add_option("--state-dir", run_options.state_dir,
-                  "Take checkpoints into this directory (or file:// URL) and resume from the "
-                  "latest one");
+                  "Take checkpoints into this directory (a path, file:// URL or "
+                  "s3://bucket/prefix) and resume from the latest one");
   auto* interval_option = run->add_option("--checkpoint-interval", checkpoint_interval,
                                           "Time between checkpoints: 500ms, 10s, 2m (default 10s)");
   auto* keep_option = run->add_option("--checkpoints-to-keep", checkpoints_to_keep,

@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include "runtime/s3_storage.h"
+
 namespace sluice::runtime {
 
 namespace {
@@ -150,16 +152,15 @@ class LocalCheckpointStorage : public CheckpointStorage {
 Result<std::shared_ptr<CheckpointStorage>> OpenCheckpointStorage(std::string_view url) {
   std::string path(url);
   if (url.rfind("s3://", 0) == 0) {
-    return Status::NotSupported(
-        "--state-dir '{}': S3 checkpoint storage is not supported yet; use a local directory or "
-        "a file:// URL",
-        url);
+    SLUICE_ASSIGN_OR_RETURN(S3Config config, ParseS3Url(url));
+    return OpenS3CheckpointStorage(config);
   }
   if (url.rfind("file://", 0) == 0) {
     path = std::string(url.substr(7));
   } else if (auto colon = url.find("://"); colon != std::string_view::npos) {
     return Status::User(
-        "--state-dir '{}': unknown storage scheme '{}'; use a local directory or a file:// URL",
+        "--state-dir '{}': unknown storage scheme '{}'; use a local directory, a file:// or an "
+        "s3:// URL",
         url, url.substr(0, colon));
   }
   if (path.empty()) return Status::User("--state-dir is empty");

@@ -37,8 +37,9 @@ class CheckpointStorage {
   virtual Status Delete(std::string_view key) = 0;
 };
 
-// Opens the storage a --state-dir names: a local path or a file:// URL (created when missing).
-// s3:// is recognized and refused as not supported yet; other schemes are user errors.
+// Opens the storage a --state-dir names: a local path or a file:// URL (created when missing),
+// or an s3:// URL (s3_storage.h: the bucket must exist; it is probed before this returns).
+// Other schemes are user errors.
 Result<std::shared_ptr<CheckpointStorage>> OpenCheckpointStorage(std::string_view url);
 
 }  // namespace sluice::runtime

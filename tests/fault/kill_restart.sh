@@ -234,9 +234,9 @@ check "a duration without unit is refused" $?
 "$SLUICE" run "$work/q.sql" --checkpoint-interval 1s 2>"$work/err.txt"
 [ $? -eq 1 ] && grep -q "needs --state-dir" "$work/err.txt"
 check "--checkpoint-interval without --state-dir is refused" $?
-"$SLUICE" run "$work/q.sql" --state-dir s3://bucket/x 2>"$work/err.txt"
-[ $? -eq 1 ] && grep -q "not supported yet" "$work/err.txt"
-check "s3:// is not supported yet" $?
+"$SLUICE" run "$work/q.sql" --state-dir 's3://bucket/x?colour=red' 2>"$work/err.txt"
+[ $? -eq 1 ] && grep -q "unknown option 'colour'" "$work/err.txt"
+check "a bad s3:// option is refused" $?
 
 echo "kill_restart: $passed passed, $failed failed, $kills crashes survived"
 [ $failed -eq 0 ]

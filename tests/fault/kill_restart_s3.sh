@@ -1,0 +1,253 @@
+#!/usr/bin/env bash
+# Kill-and-restart tests with checkpoints in S3 (docs/fault-tolerance.md, "Checkpoints in S3"),
+# against an s3proxy server that this script starts (scripts/s3proxy-test-server; installed by
+# scripts/install-s3proxy) and stops at the end.
+#
+# A tumbling window aggregate, an updating aggregate (into a Debezium changelog) and an interval
+# join run with --state-dir s3://... and a 100ms checkpoint interval. Each is crashed 20 times —
+# kill -9 at random moments, and the fault points after_checkpoint, before_metadata and
+# sink_commit — and restarted with the same state dir, at parallelism 1 then 2 (keyed state is
+# re-sharded on restore), until it finishes. Its output must then equal the uninterrupted run's
+# (append-only output: the same lines, sorted; a changelog: the same final table), compared byte
+# for byte. Then the S3 server is stopped for a few seconds in the middle of a run: the
+# checkpoints of that time fail with a warning, the pipeline keeps running, later checkpoints
+# complete, and the output is again exact. Also: a missing bucket and a wrong secret are refused
+# at start with a clear message.
+#
+# Usage: kill_restart_s3.sh path/to/sluice [seed]
+set -u
+SLUICE=${1:?usage: kill_restart_s3.sh path/to/sluice [seed]}
+seed=${2:-$$}
+RANDOM=$seed
+echo "kill_restart_s3: seed $seed"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+server="$root/scripts/s3proxy-test-server"
+work=$(mktemp -d)
+trap 'bash "$server" stop "$work/s3"; rm -rf "$work"' EXIT
+passed=0
+failed=0
+kills=0
+start_time=$SECONDS
+
+check() {  # check NAME CONDITION-EXIT-CODE
+  if [ "$2" -eq 0 ]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAIL: $1"
+  fi
+}
+
+bucket=sluice-test
+if ! bash "$server" start "$work/s3" --bucket $bucket --owner $$ >/dev/null; then
+  echo "FAIL: cannot start the S3 test server (run scripts/install-s3proxy)"
+  exit 1
+fi
+endpoint=$(cat "$work/s3/endpoint")
+set -a
+. "$work/s3/env"  # AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION
+set +a
+# Where the server keeps the objects of a state dir (its filesystem backend: one file each).
+objects() { echo "$work/s3/data/$bucket/$1"; }
+
+python3 - "$work" <<'PY'
+import json, sys, datetime
+d = sys.argv[1]
+t0 = datetime.datetime(2023, 1, 1)
+def ts(i):
+    return (t0 + datetime.timedelta(seconds=i)).isoformat()
+with open(d + "/views.json", "w") as f:
+    for i in range(40000):
+        f.write(json.dumps({"ts": ts(i // 2), "uid": "u%d" % ((i * 7) % 53), "page": "p%d" % ((i * 13) % 31)}) + "\n")
+with open(d + "/buys.json", "w") as f:
+    for i in range(40000):
+        f.write(json.dumps({"ts": ts(i // 2), "uid": "u%d" % ((i * 11) % 53), "amount": (i * 37) % 100}) + "\n")
+PY
+
+# The final table a Debezium changelog describes, one sorted row per line.
+cat > "$work/final.py" <<'PY'
+import collections, json, sys
+rows = collections.Counter()
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    p = e.get("payload", e)
+    if p.get("before") is not None and p["op"] in ("u", "d"):
+        rows[json.dumps(p["before"], sort_keys=True)] -= 1
+    if p.get("after") is not None and p["op"] in ("c", "r", "u"):
+        rows[json.dumps(p["after"], sort_keys=True)] += 1
+out = []
+for r, n in rows.items():
+    if n < 0:
+        out.append("NEGATIVE " + r)
+    out.extend([r] * max(n, 0))
+print("\n".join(sorted(out)))
+PY
+
+tables() {
+  cat <<SQL
+CREATE TABLE views (ts TIMESTAMP, uid TEXT, page TEXT, WATERMARK FOR ts AS ts - INTERVAL '1 second') WITH (
+  connector = 'single_file', path = '$work/views.json', format = 'json', type = 'source');
+CREATE TABLE buys (ts TIMESTAMP, uid TEXT, amount INT, WATERMARK FOR ts AS ts - INTERVAL '1 second') WITH (
+  connector = 'single_file', path = '$work/buys.json', format = 'json', type = 'source');
+CREATE TABLE out WITH (connector = 'single_file', path = '$work/out.json', format = '$1', type = 'sink');
+SQL
+}
+{
+  tables json
+  cat <<'SQL'
+INSERT INTO out SELECT window.start AS minute, uid, n, first_page, last FROM (
+  SELECT TUMBLE(INTERVAL '1 minute') AS window, uid, count(*) AS n, min(page) AS first_page,
+         max(ts) AS last
+  FROM views GROUP BY 1, 2);
+SQL
+} > "$work/window_aggregate.sql"
+{
+  tables debezium_json
+  echo "INSERT INTO out SELECT uid, count(*) AS n, sum(amount) AS total, max(amount) AS top FROM buys GROUP BY uid;"
+} > "$work/updating_aggregate.sql"
+{
+  tables json
+  cat <<'SQL'
+INSERT INTO out SELECT v.uid, v.ts AS view_ts, b.ts AS buy_ts, b.amount
+FROM views v JOIN buys b ON v.uid = b.uid AND b.ts BETWEEN v.ts AND v.ts + INTERVAL '3 seconds';
+SQL
+} > "$work/interval_join.sql"
+
+canonical() {  # canonical QUERY: the output, comparable across runs
+  if [ "${1#updating_}" != "$1" ]; then
+    python3 "$work/final.py" "$work/out.json"
+  else
+    sort "$work/out.json"
+  fi
+}
+
+# Each source's chain sleeps 35ms per batch of 200 rows: a run lasts about seven seconds, so
+# 20 crashes (0.1 to 0.5 s into a run) land before its end.
+SLOW=35000
+run() {  # run QUERY PARALLELISM STATE-URL [FAULT]: execs sluice (for `run ... &` and kill)
+  SLUICE_FAULT="slow:watermark:$SLOW${4:+,$4}" exec "$SLUICE" run "$work/$1.sql" --parallelism "$2" \
+    --set batch_size=200 --state-dir "$3" --checkpoint-interval 100ms 2>>"$work/log.txt"
+}
+
+# The highest checkpoint id in a state dir, from the server's files (0 when none).
+max_checkpoint() {
+  ls "$(objects "$1")" 2>/dev/null | sed -n 's/^chk-//p' | sort -n | tail -1 | grep . || echo 0
+}
+
+# 20 crashes, then runs to the end. Every fourth crash is a fault point armed for the first
+# checkpoint of that run (new ids continue after the highest in the state dir); should the
+# point not be reached in time (sink_commit needs output to commit), a kill -9 stands in.
+crashes() {  # crashes QUERY
+  local q=$1 prefix="$1-kills" attempt=0 done_kills=0 faults_fired=0 p rc pid fault
+  local points=(after_checkpoint before_metadata sink_commit)
+  local url="s3://$bucket/$prefix?endpoint=$endpoint&retry_timeout=5s"
+  rm -f "$work/out.json"* "$work/log.txt"
+  while true; do
+    p=$((attempt % 2 + 1))
+    attempt=$((attempt + 1))
+    if [ $done_kills -lt 20 ]; then
+      fault=""
+      if [ $((attempt % 4)) -eq 0 ]; then
+        fault="${points[$((attempt / 4 % 3))]}:$(($(max_checkpoint "$prefix") + 1))"
+      fi
+      local fired_before
+      fired_before=$(grep -c "fault injected" "$work/log.txt" 2>/dev/null)
+      run "$q" "$p" "$url" "$fault" &
+      pid=$!
+      {  # no "Killed" notices from bash
+        if [ -n "$fault" ]; then
+          for _ in $(seq 50); do  # up to 2.5 s for the fault point
+            kill -0 $pid || break
+            sleep 0.05
+          done
+        else
+          sleep "0.$((RANDOM % 5 + 1))"
+        fi
+        if kill -9 $pid; then
+          done_kills=$((done_kills + 1))
+        fi
+        wait $pid
+        rc=$?
+      } 2>/dev/null
+      if [ -n "$fault" ] &&
+        [ "$(grep -c "fault injected" "$work/log.txt")" -gt "${fired_before:-0}" ]; then
+        faults_fired=$((faults_fired + 1))
+        done_kills=$((done_kills + 1))
+      fi
+    else
+      { (run "$q" "$p" "$url"); } 2>/dev/null
+      rc=$?
+    fi
+    [ $rc -eq 0 ] && break
+    if [ $rc -ne 137 ] || [ $attempt -gt 30 ]; then
+      check "$q: attempt $attempt exited $rc" 1
+      tail -5 "$work/log.txt"
+      return
+    fi
+  done
+  kills=$((kills + done_kills))
+  [ $done_kills -eq 20 ]
+  check "$q: crashed 20 times before the end (got $done_kills)" $?
+  [ $faults_fired -ge 2 ]
+  check "$q: fault points fired ($faults_fired of 5)" $?
+  ! grep -q "warning: checkpoint" "$work/log.txt"
+  check "$q: no checkpoint failed" $?
+  canonical "$q" | cmp -s - "$work/$q.expected"
+  check "$q ($done_kills crashes, $faults_fired at fault points): output equals the uninterrupted run's" $?
+  echo "$q: $done_kills crashes ($faults_fired at fault points), $attempt runs, $((SECONDS - start_time)) s so far"
+}
+
+for q in window_aggregate updating_aggregate interval_join; do
+  rm -f "$work/out.json"*
+  "$SLUICE" run "$work/$q.sql" --parallelism 1 2>"$work/log.txt"
+  check "$q: uninterrupted run" $?
+  canonical "$q" > "$work/$q.expected"
+  [ "$(wc -l < "$work/$q.expected")" -gt 50 ]
+  check "$q: uninterrupted output has rows ($(wc -l < "$work/$q.expected"))" $?
+  crashes "$q"
+done
+
+# The S3 server goes away for four seconds in the middle of a run. With a 1 s retry budget the
+# checkpoints of that time fail with a warning; the pipeline keeps running and the checkpoints
+# after the server's return complete (the last one commits the whole output).
+q=window_aggregate
+prefix=outage
+rm -f "$work/out.json"* "$work/log.txt"
+SLOW=50000  # about ten seconds
+run $q 1 "s3://$bucket/$prefix?endpoint=$endpoint&retry_timeout=1s" &
+pid=$!
+sleep 1.5
+before=$(max_checkpoint $prefix)
+bash "$server" stop "$work/s3"
+sleep 4
+kill -0 $pid 2>/dev/null
+check "outage: the pipeline runs while the server is down" $?
+bash "$server" start "$work/s3" --bucket $bucket --owner $$ >/dev/null
+check "outage: the server restarts" $?
+wait $pid
+check "outage: the run finishes (exit 0)" $?
+grep -q "warning: checkpoint [0-9]* failed: .*cannot reach $endpoint" "$work/log.txt"
+check "outage: the failed checkpoints are warnings naming the endpoint" $?
+failed_ids=$(sed -n 's/.*warning: checkpoint \([0-9]*\) failed.*/\1/p' "$work/log.txt" | sort -n)
+last_failed=$(echo "$failed_ids" | tail -1)
+newest=$(ls "$(objects $prefix)" | sed -n 's/^chk-//p' | sort -n | tail -1)
+[ "$before" -gt 0 ] && [ -n "$last_failed" ] && [ "$newest" -gt "${last_failed:-0}" ] &&
+  [ -f "$(objects $prefix)/chk-$newest/_metadata" ]
+check "outage: checkpoints before ($before), failed ($(echo $failed_ids)) and after ($newest)" $?
+canonical $q | cmp -s - "$work/$q.expected"
+check "outage: output equals the uninterrupted run's" $?
+echo "outage: checkpoints up to $before before, $(echo $failed_ids | wc -w) failed (up to" \
+  "${last_failed:-none}), then up to $newest"
+
+# Start-up errors: one clear message, exit 1.
+"$SLUICE" run "$work/window_aggregate.sql" --state-dir "s3://no-such-bucket/x?endpoint=$endpoint" \
+  2>"$work/err.txt"
+[ $? -eq 1 ] && grep -q "bucket 'no-such-bucket' does not exist at $endpoint" "$work/err.txt"
+check "a missing bucket is refused at start" $?
+AWS_SECRET_ACCESS_KEY=wrong "$SLUICE" run "$work/window_aggregate.sql" \
+  --state-dir "s3://$bucket/x?endpoint=$endpoint" 2>"$work/err.txt"
+[ $? -eq 1 ] && grep -q "check AWS_SECRET_ACCESS_KEY" "$work/err.txt"
+check "a wrong secret is refused at start" $?
+
+echo "kill_restart_s3: $passed passed, $failed failed, $kills crashes survived, $((SECONDS - start_time)) s"
+[ "$failed" -eq 0 ]
