@@ -30,6 +30,9 @@ std::mutex g_mu;
 std::atomic<bool> g_loaded{false};
 std::atomic<bool> g_armed{false};
 std::atomic<Config*> g_config{nullptr};  // replaced only by ReloadForTesting, which leaks
+// Set once an after_checkpoint point is passed (a checkpoint's metadata is written): arms the
+// rows_after_checkpoint points.
+std::atomic<bool> g_checkpoint_completed{false};
 
 bool ParseInt(std::string_view text, int64_t* out) {
   if (text.empty()) return false;
@@ -70,7 +73,7 @@ Config* Parse(const char* env) {
       continue;
     }
     p->name = std::string(item.substr(0, first));
-    if (p->name == kAfterRows || p->name == kSlow) {
+    if (p->name == kAfterRows || p->name == kSlow || p->name == kRowsAfterCheckpoint) {
       if (last == first) {
         std::fprintf(stderr,
                      "sluice: warning: ignoring SLUICE_FAULT entry '%.*s' (want "
@@ -92,6 +95,7 @@ Config* Parse(const char* env) {
 
 void LoadLocked() {
   Config* config = Parse(std::getenv("SLUICE_FAULT"));
+  g_checkpoint_completed.store(false, std::memory_order_relaxed);
   g_armed.store(!config->points.empty(), std::memory_order_relaxed);
   g_config.store(config);
   g_loaded.store(true, std::memory_order_release);
@@ -110,6 +114,7 @@ bool AnyArmed() {
 }
 
 void Hit(std::string_view point, int64_t value) {
+  if (point == kAfterCheckpoint) g_checkpoint_completed.store(true, std::memory_order_release);
   for (const auto& p : g_config.load()->points) {
     if (p->name == point && p->value == value) {
       Crash(std::string(point) + ":" + std::to_string(value));
@@ -126,12 +131,23 @@ void Rows(std::string_view op, int64_t rows) {
       usleep(static_cast<useconds_t>(p->value));
       continue;
     }
-    if (p->name != kAfterRows) continue;
+    if (p->name == kRowsAfterCheckpoint) {
+      if (!g_checkpoint_completed.load(std::memory_order_acquire)) continue;
+    } else if (p->name != kAfterRows) {
+      continue;
+    }
     int64_t before = p->rows.fetch_add(rows);
     if (before < p->value && before + rows >= p->value) {
-      Crash(std::string(kAfterRows) + ":" + p->op + ":" + std::to_string(p->value));
+      Crash(p->name + ":" + p->op + ":" + std::to_string(p->value));
     }
   }
+}
+
+int64_t SourcePaceMicros() {
+  for (const auto& p : g_config.load()->points) {
+    if (p->name == kPaceSources) return p->value;
+  }
+  return 0;
 }
 
 }  // namespace detail

@@ -23,6 +23,10 @@
 #include "common/status.h"
 #include "types/value.h"
 
+namespace sluice::batch {
+class ColumnBuilder;
+}  // namespace sluice::batch
+
 namespace sluice::expr {
 
 using batch::ColumnPtr;
@@ -65,18 +69,29 @@ class AggregateState {
   // Approximate bytes held (for memory accounting and benchmarks).
   virtual int64_t MemoryBytes() const = 0;
 
-  // Checkpoints. True when SerializeGroups/DeserializeGroups are implemented (count, sum, avg,
-  // the variance family, min/max of fixed-width and string values, bit and bool aggregates...).
+  // Checkpoints. True when SerializeGroups/DeserializeGroups are implemented: every aggregate
+  // of the registry, DISTINCT ones included.
   virtual bool serializable() const { return false; }
-  // Appends the state of each listed group to `out`, in order.
+  // Appends the state of each listed group to `out`, in order, in one call. The states that
+  // keep values (DISTINCT sets, collections, percentiles, sketches) start with a format
+  // version byte; fixed-width states are their slots' bytes.
   virtual Status SerializeGroups(const uint32_t* groups, int64_t n, std::string* out) const {
     return Status::NotSupported("this aggregate's state cannot be checkpointed yet");
   }
   // Sets each listed group (which exists: Resize first) to the state SerializeGroups wrote for
-  // n groups into `in` (exactly).
+  // n groups into `in` (exactly). A corrupt or truncated `in` is an error, never a crash.
   virtual Status DeserializeGroups(std::string_view in, const uint32_t* groups, int64_t n) {
     return Status::NotSupported("this aggregate's state cannot be checkpointed yet");
   }
+  // The same, one value per group: appends to `out` (a BINARY column builder) what
+  // SerializeGroups writes for each listed group alone, so that an operator keeps one value per
+  // group in one call. The default calls SerializeGroups once per group.
+  virtual Status SerializeEachGroup(const uint32_t* groups, int64_t n,
+                                    batch::ColumnBuilder* out) const;
+  // Sets groups[i] to the state in row rows[i] of `values` (row i when `rows` is null), for i in
+  // [0, n): the inverse of SerializeEachGroup.
+  virtual Status DeserializeEachGroup(const batch::Column& values, const int32_t* rows,
+                                      const uint32_t* groups, int64_t n);
 };
 
 // A bound aggregate call: argument and return types fixed, creates states.

@@ -214,6 +214,11 @@ class Task {
     }
     Wake();
   }
+  // Source tasks: a barrier is waiting to be emitted.
+  bool BarrierTriggered() {
+    std::lock_guard<std::mutex> lock(trigger_mu_);
+    return !triggers_.empty();
+  }
   // Any thread: checkpoint `checkpoint` is complete; commit it in the task's thread.
   void RequestCommit(int64_t checkpoint) {
     int64_t cur = commit_request_.load();
@@ -296,6 +301,7 @@ class Task {
   std::vector<bool> sender_idle_;
   // Source tasks: when data was last emitted, and whether consumers were told it is idle.
   int64_t last_data_ = 0;
+  int64_t paced_until_ = 0;  // fault injection (pace_sources): no poll before this time
   bool idle_sent_ = false;
   bool forwarded_idle_ = false;
   int ended_ = 0;
@@ -666,6 +672,11 @@ Status Task::StepSource(StepResult* result) {
     return Status::Ok();
   }
   if (last_data_ == 0) last_data_ = Now().value;
+  if (paced_until_ > Now().value) {  // woken early (a barrier): the pace still holds
+    shared_->scheduler.ScheduleAt(this, ProcessingTime{paced_until_});
+    *result = StepResult::kWait;
+    return Status::Ok();
+  }
   for (int i = 0; i < 16; ++i) {
     size_t pending_before = pending_.size();
     auto poll = source->Poll(*collectors_[0]);
@@ -702,6 +713,16 @@ Status Task::StepSource(StepResult* result) {
         wake.value = std::min(wake.value, last_data_ + *idle_timeout);
       }
       shared_->scheduler.ScheduleAt(this, wake);
+      *result = StepResult::kWait;
+      return Status::Ok();
+    }
+    // A checkpoint was triggered: emit its barrier (next step) before polling on, so that a
+    // barrier follows the rows already emitted instead of up to 15 more polls.
+    if (coordinator != nullptr && BarrierTriggered()) break;
+    // Fault injection (tests): pace the source without holding a worker thread.
+    if (const int64_t pace = fault::SourcePaceMicros(); pace > 0) {
+      paced_until_ = Now().value + pace;
+      shared_->scheduler.ScheduleAt(this, ProcessingTime{paced_until_});
       *result = StepResult::kWait;
       return Status::Ok();
     }

@@ -2,8 +2,8 @@
 # Kill-and-restart tests of stateful operators (docs/fault-tolerance.md): a tumbling and a
 # sliding window aggregate (the latter resumes at its parallelism only), a session aggregate, a
 # windowed join of two windowed aggregates, an interval join, a top-N per window, and into
-# Debezium changelogs an updating aggregate, an updating (LEFT) join and an aggregate (min/max)
-# over that join's changelog. Each runs with --state-dir and a 100ms checkpoint interval, is
+# Debezium changelogs an updating aggregate, an updating (LEFT) join, an aggregate (min/max)
+# over that join's changelog, and an updating aggregate over many keys (incremental snapshots). Each runs with --state-dir and a 100ms checkpoint interval, is
 # killed (kill -9 at random times) and restarted with the same state dir — at parallelism 1 then
 # 4, and 4, 1, 2, so keyed state is re-sharded on restore — until it finishes. The output must
 # then equal the uninterrupted run's: the same lines (sorted) for append-only output, the same
@@ -146,10 +146,19 @@ SQL
   tables debezium_json
   echo "INSERT INTO out SELECT o.id, c.city FROM orders o LEFT JOIN customers c ON o.cust = c.name;"
 } > "$work/updating_join.sql"
+# Many keys, few of them changing between two checkpoints: incremental snapshots (deltas over
+# the last full one) and their chains are restored, also at another parallelism.
+{
+  tables debezium_json
+  echo "INSERT INTO out SELECT id % 20000 AS k, count(*) AS n, sum(id) AS total, max(cust) AS c FROM orders GROUP BY id % 20000;"
+} > "$work/updating_many_keys.sql"
 
 # Each source's chain sleeps 10ms per batch of 200 rows, so that a run lasts about two
-# seconds and kills land mid-run.
+# seconds and kills land mid-run. The pipelines killed 20 times pace their sources instead
+# (a source waits 25ms after each batch, so a run lasts about five seconds, whatever operators
+# the query has) and are killed sooner into each run (kill_max).
 export SLUICE_FAULT_SLOW='slow:watermark:10000'
+kill_max=9
 run() {  # run QUERY PARALLELISM
   SLUICE_FAULT="$SLUICE_FAULT_SLOW" exec "$SLUICE" run "$work/$1.sql" --parallelism "$2" \
     --set batch_size=200 --state-dir "$work/state" --checkpoint-interval 100ms 2>>"$work/log.txt"
@@ -166,7 +175,7 @@ canonical() {  # canonical QUERY: the output, comparable across runs
   fi
 }
 
-# Random kill -9s (`count` of them, at 0.1 to 0.9 s into a run), then runs to the end;
+# Random kill -9s (`count` of them, at 0.1 to 0.<kill_max> s into a run), then runs to the end;
 # `parallelisms` lists the parallelism of each attempt, cycled.
 random_kills() {  # random_kills QUERY COUNT PARALLELISM...
   local q=$1 count=$2
@@ -179,7 +188,7 @@ random_kills() {  # random_kills QUERY COUNT PARALLELISM...
     if [ $done_kills -lt "$count" ]; then
       run "$q" "$p" &
       local pid=$!
-      sleep "0.$((RANDOM % 9 + 1))"
+      sleep "0.$((RANDOM % kill_max + 1))"
       if kill -9 $pid 2>/dev/null; then
         done_kills=$((done_kills + 1))
         kills=$((kills + 1))
@@ -202,7 +211,8 @@ random_kills() {  # random_kills QUERY COUNT PARALLELISM...
   echo "$q, parallelism ${ps[*]}: $done_kills kills, $attempt runs"
 }
 
-for q in window_aggregate hop_aggregate session_aggregate window_join interval_join top_n updating_aggregate updating_join updating_chain; do
+# A windowed, a join and two updating pipelines are killed 20 times each, the others 12 times.
+for q in window_aggregate hop_aggregate session_aggregate window_join interval_join top_n updating_aggregate updating_join updating_chain updating_many_keys; do
   rm -rf "$work/out.json"*
   "$SLUICE" run "$work/$q.sql" --parallelism 1 2>"$work/log.txt"
   check "$q: uninterrupted run" $?
@@ -212,11 +222,26 @@ for q in window_aggregate hop_aggregate session_aggregate window_join interval_j
   if [ "$q" = hop_aggregate ]; then  # sliding windows resume at the same parallelism only
     random_kills "$q" 6 1
     random_kills "$q" 6 4
+  elif [ "$q" = window_aggregate ] || [ "$q" = window_join ] || [ "$q" = updating_join ] ||
+    [ "$q" = updating_many_keys ]; then
+    SLUICE_FAULT_SLOW='pace_sources:25000' kill_max=5 random_kills "$q" 10 1 4
+    SLUICE_FAULT_SLOW='pace_sources:25000' kill_max=5 random_kills "$q" 10 4 1 2
   else
     random_kills "$q" 6 1 4
     random_kills "$q" 6 4 1 2
   fi
 done
+
+# The many-keys pipeline really takes incremental checkpoints: keeping every checkpoint of a
+# run, some list earlier checkpoints' files (deltas over a full snapshot).
+rm -rf "$work/state" "$work/out.json"*
+SLUICE_FAULT='pace_sources:10000' "$SLUICE" run "$work/updating_many_keys.sql" --parallelism 2 \
+  --set batch_size=200 --state-dir "$work/state" --checkpoint-interval 100ms \
+  --checkpoints-to-keep 1000 2>"$work/log.txt"
+check "updating_many_keys: run keeping every checkpoint" $?
+deltas=$(grep -l '^file chk-' "$work"/state/chk-*/_metadata 2>/dev/null | wc -l)
+[ "$deltas" -gt 0 ]
+check "updating_many_keys: incremental checkpoints ($deltas of $(ls -d "$work"/state/chk-* | wc -l))" $?
 
 # Resuming sliding windows at another parallelism is refused (and leaves the state usable).
 rm -rf "$work/state" "$work/out.json"*

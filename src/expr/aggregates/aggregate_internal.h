@@ -134,6 +134,33 @@ class SlotState : public AggregateState {
       return AggregateState::DeserializeGroups(in, groups, n);
     }
   }
+  Status SerializeEachGroup(const uint32_t* groups, int64_t n, ColumnBuilder* out) const override {
+    if constexpr (std::is_trivially_copyable_v<Slot>) {
+      for (int64_t i = 0; i < n; ++i) {
+        out->AppendString(
+            std::string_view(reinterpret_cast<const char*>(&slots_[groups[i]]), sizeof(Slot)));
+      }
+      return Status::Ok();
+    } else {
+      return AggregateState::SerializeEachGroup(groups, n, out);
+    }
+  }
+  Status DeserializeEachGroup(const Column& values, const int32_t* rows, const uint32_t* groups,
+                              int64_t n) override {
+    if constexpr (std::is_trivially_copyable_v<Slot>) {
+      for (int64_t i = 0; i < n; ++i) {
+        std::string_view in = values.GetString(rows ? rows[i] : i);
+        if (in.size() != sizeof(Slot)) {
+          return Status::Io("aggregate state: {} bytes for a group of {} bytes", in.size(),
+                            sizeof(Slot));
+        }
+        std::memcpy(static_cast<void*>(&slots_[groups[i]]), in.data(), sizeof(Slot));
+      }
+      return Status::Ok();
+    } else {
+      return AggregateState::DeserializeEachGroup(values, rows, groups, n);
+    }
+  }
 
  protected:
   // Heap bytes owned by the slots (strings, vectors), for MemoryBytes.

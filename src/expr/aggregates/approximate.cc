@@ -10,6 +10,7 @@
 #include <xxhash.h>
 
 #include "expr/aggregates/aggregate_internal.h"
+#include "expr/aggregates/state_codec.h"
 #include "expr/aggregates/value_codec.h"
 
 namespace sluice::expr {
@@ -93,8 +94,52 @@ double EstimateRegisters(const std::vector<uint8_t>& registers) {
   return m * m / (2 * std::numbers::ln2) / z;
 }
 
-class ApproxDistinctState final : public SlotState<Sketch> {
+// Checkpoints: a mode byte; sparse, the number of hashes and their deltas (varints, ascending:
+// a few bytes per hash); dense, the kRegisters register bytes.
+struct SketchCodec {
+  std::string_view name() const { return "approx_distinct"; }
+  void Encode(const Sketch& s, std::string* out) const {
+    if (!s.registers.empty()) {
+      out->push_back('\1');
+      out->append(reinterpret_cast<const char*>(s.registers.data()), s.registers.size());
+      return;
+    }
+    out->push_back('\0');
+    PutVarint(out, s.sparse.size());
+    uint64_t previous = 0;
+    for (uint64_t h : s.sparse) {
+      PutVarint(out, h - previous);
+      previous = h;
+    }
+  }
+  bool Decode(SlotReader* in, Sketch* s) const {
+    uint8_t mode = 0;
+    if (!in->Fixed(&mode)) return false;
+    if (mode == 1) {
+      std::string_view bytes;
+      if (!in->Raw(kRegisters, &bytes)) return false;
+      s->registers.assign(bytes.begin(), bytes.end());
+      return std::all_of(s->registers.begin(), s->registers.end(),
+                         [](uint8_t r) { return r <= kRankBits + 1; });
+    }
+    uint64_t n = 0;
+    if (mode != 0 || !in->Count(&n) || n > kSparseLimit) return false;
+    s->sparse.resize(static_cast<size_t>(n));
+    uint64_t h = 0;
+    for (uint64_t k = 0; k < n; ++k) {
+      uint64_t delta = 0;
+      if (!in->Varint(&delta) || (k > 0 && delta == 0) || h + delta < h) return false;
+      h += delta;
+      s->sparse[k] = h;
+    }
+    return true;
+  }
+};
+
+class ApproxDistinctState final : public CodedSlotState<Sketch, SketchCodec> {
  public:
+  ApproxDistinctState() : CodedSlotState(SketchCodec{}) {}
+
   Status Update(std::span<const ColumnPtr> args, const uint32_t* groups, int64_t n) override {
     if (args.empty()) return Status::Internal("approx_distinct: missing argument");
     const Column& a = *args[0];
@@ -228,10 +273,42 @@ double Quantile(const std::vector<Centroid>& sorted, double fraction) {
   return sorted.back().mean;
 }
 
-class TDigestState final : public SlotState<std::vector<Centroid>> {
+// Checkpoints: the number of items, whether any has a weight other than 1, the means and (only
+// then) the weights, 8 bytes each: raw values cost 8 bytes, centroids 16.
+struct CentroidsCodec {
+  std::string_view name() const { return "approx_percentile_cont"; }
+  void Encode(const std::vector<Centroid>& items, std::string* out) const {
+    PutVarint(out, items.size());
+    bool weighted =
+        std::any_of(items.begin(), items.end(), [](const Centroid& c) { return c.weight != 1; });
+    out->push_back(weighted ? '\1' : '\0');
+    for (const Centroid& c : items) PutFixed(out, c.mean);
+    if (weighted) {
+      for (const Centroid& c : items) PutFixed(out, c.weight);
+    }
+  }
+  bool Decode(SlotReader* in, std::vector<Centroid>* items) const {
+    uint64_t n = 0;
+    uint8_t weighted = 0;
+    if (!in->Count(&n, sizeof(double)) || !in->Fixed(&weighted) || weighted > 1) return false;
+    items->assign(static_cast<size_t>(n), Centroid{0, 1});
+    for (Centroid& c : *items) {
+      if (!in->Fixed(&c.mean)) return false;
+    }
+    if (weighted) {
+      for (Centroid& c : *items) {
+        if (!in->Fixed(&c.weight) || !(c.weight > 0)) return false;
+      }
+    }
+    return true;
+  }
+};
+
+class TDigestState final : public CodedSlotState<std::vector<Centroid>, CentroidsCodec> {
  public:
   TDigestState(double fraction, double compression)
-      : fraction_(fraction),
+      : CodedSlotState(CentroidsCodec{}),
+        fraction_(fraction),
         compression_(compression),
         limit_(static_cast<size_t>(compression * kBufferFactor)) {}
 

@@ -14,12 +14,34 @@
 #include <string>
 
 #include "expr/aggregates/aggregate_internal.h"
+#include "expr/aggregates/state_codec.h"
+#include "expr/aggregates/value_codec.h"
 
 namespace sluice::expr {
 namespace {
 
 Status MissingArgument(size_t got, size_t want) {
   return Status::Internal("aggregate update with {} argument columns, expected {}", got, want);
+}
+
+// A Value (arrays, structs: the slow path) in value_codec form, for checkpoints.
+void PutValueOf(const DataType& type, const Value& v, std::string* out) {
+  ColumnBuilder b(type);
+  b.AppendValue(v);
+  ColumnPtr c = b.Finish();
+  EncodeValue(*c, 0, out);
+}
+
+// Reads what PutValueOf wrote (checked); a NULL reads as the default Value.
+bool GetValueOf(const DataType& type, SlotReader* in, Value* v) {
+  std::string_view before = in->rest();
+  if (!SkipEncodedValue(type, in)) return false;
+  std::string_view encoded = before.substr(0, before.size() - in->rest().size());
+  ColumnBuilder b(type);
+  DecodeValue(&encoded, &b);
+  ColumnPtr c = b.Finish();
+  *v = c->IsNull(0) ? Value() : c->GetValue(0);
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -561,11 +583,19 @@ class StringMinMaxState final : public AggregateState {
   std::vector<uint8_t> has_;
 };
 
+// Checkpoints of a Value slot: its value_codec encoding (NULL for no value).
+struct ValueCodec {
+  DataType type;
+  std::string_view name() const { return "min/max"; }
+  void Encode(const Value& v, std::string* out) const { PutValueOf(type, v, out); }
+  bool Decode(SlotReader* in, Value* v) const { return GetValueOf(type, in, v); }
+};
+
 // Arrays and structs: compared as values, element by element (slow path; rare in practice).
 template <bool kMax>
-class ValueMinMaxState final : public SlotState<Value> {
+class ValueMinMaxState final : public CodedSlotState<Value, ValueCodec> {
  public:
-  explicit ValueMinMaxState(DataType type) : type_(std::move(type)) {}
+  explicit ValueMinMaxState(DataType type) : CodedSlotState({type}), type_(std::move(type)) {}
 
   void Offer(uint32_t g, Value v) {
     Value& cur = slots_[g];
@@ -668,6 +698,11 @@ class HeapMinMaxBase : public AggregateState {
     std::unique_ptr<std::map<T, int64_t, Less>> negative;  // retracted before added (rare)
   };
 
+ protected:
+  // The values' type, for values checkpointed in value_codec form (arrays, structs).
+  DataType value_type_;
+
+ private:
   // The heaps' order: a ranks below b (the top is the largest for max, the smallest for min).
   static bool Below(const T& a, const T& b) { return kMax ? Less()(a, b) : Less()(b, a); }
   static bool Equivalent(const T& a, const T& b) { return !Less()(a, b) && !Less()(b, a); }
@@ -758,59 +793,60 @@ class HeapMinMaxBase : public AggregateState {
   }
   // Checkpoints: per group the two heaps as they are (their order is a valid heap) and the
   // negative counts. Fixed-width values byte for byte, strings length-prefixed; other values
-  // (arrays, structs) are not serializable yet.
-  static constexpr bool kSerializable =
-      std::is_trivially_copyable_v<T> || std::is_same_v<T, std::string>;
-  bool serializable() const override { return kSerializable; }
+  // (arrays, structs) in value_codec form, after a format version byte (kSlotFormatVersion).
+  static constexpr bool kEncodedValues =
+      !std::is_trivially_copyable_v<T> && !std::is_same_v<T, std::string>;
+  bool serializable() const override { return true; }
   Status SerializeGroups(const uint32_t* groups, int64_t n, std::string* out) const override {
-    if constexpr (kSerializable) {
-      for (int64_t i = 0; i < n; ++i) {
-        const Slot& s = slots_[groups[i]];
-        PutCount(out, s.values.size());
-        for (const T& v : s.values) PutValue(out, v);
-        PutCount(out, s.retracted.size());
-        for (const T& v : s.retracted) PutValue(out, v);
-        PutCount(out, s.negative ? s.negative->size() : 0);
-        if (s.negative) {
-          for (const auto& [v, count] : *s.negative) {
-            PutValue(out, v);
-            PutCount(out, static_cast<uint64_t>(count));
-          }
+    if constexpr (kEncodedValues) out->push_back(static_cast<char>(kSlotFormatVersion));
+    for (int64_t i = 0; i < n; ++i) {
+      const Slot& s = slots_[groups[i]];
+      PutCount(out, s.values.size());
+      for (const T& v : s.values) PutValue(out, v);
+      PutCount(out, s.retracted.size());
+      for (const T& v : s.retracted) PutValue(out, v);
+      PutCount(out, s.negative ? s.negative->size() : 0);
+      if (s.negative) {
+        for (const auto& [v, count] : *s.negative) {
+          PutValue(out, v);
+          PutCount(out, static_cast<uint64_t>(count));
         }
       }
-      return Status::Ok();
-    } else {
-      return AggregateState::SerializeGroups(groups, n, out);
     }
+    return Status::Ok();
   }
   Status DeserializeGroups(std::string_view in, const uint32_t* groups, int64_t n) override {
-    if constexpr (kSerializable) {
-      for (int64_t i = 0; i < n; ++i) {
-        Slot s;
-        uint64_t count = 0;
-        for (auto* heap : {&s.values, &s.retracted}) {
-          if (!GetCount(&in, &count)) return Truncated();
-          for (uint64_t k = 0; k < count; ++k) {
-            T v{};
-            if (!GetValue(&in, &v)) return Truncated();
-            heap->push_back(std::move(v));
-          }
-        }
+    if constexpr (kEncodedValues) {
+      if (in.empty()) return Truncated();
+      if (static_cast<uint8_t>(in[0]) != kSlotFormatVersion) {
+        return Status::Io("min/max state has format version {}; this build reads version {}",
+                          static_cast<uint8_t>(in[0]), kSlotFormatVersion);
+      }
+      in.remove_prefix(1);
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      Slot s;
+      uint64_t count = 0;
+      for (auto* heap : {&s.values, &s.retracted}) {
         if (!GetCount(&in, &count)) return Truncated();
         for (uint64_t k = 0; k < count; ++k) {
           T v{};
-          uint64_t c = 0;
-          if (!GetValue(&in, &v) || !GetCount(&in, &c)) return Truncated();
-          if (!s.negative) s.negative = std::make_unique<std::map<T, int64_t, Less>>();
-          (*s.negative)[std::move(v)] = static_cast<int64_t>(c);
+          if (!GetValue(&in, &v)) return Truncated();
+          heap->push_back(std::move(v));
         }
-        slots_[groups[i]] = std::move(s);
       }
-      if (!in.empty()) return Status::Io("min/max state has trailing bytes");
-      return Status::Ok();
-    } else {
-      return AggregateState::DeserializeGroups(in, groups, n);
+      if (!GetCount(&in, &count)) return Truncated();
+      for (uint64_t k = 0; k < count; ++k) {
+        T v{};
+        uint64_t c = 0;
+        if (!GetValue(&in, &v) || !GetCount(&in, &c)) return Truncated();
+        if (!s.negative) s.negative = std::make_unique<std::map<T, int64_t, Less>>();
+        (*s.negative)[std::move(v)] = static_cast<int64_t>(c);
+      }
+      slots_[groups[i]] = std::move(s);
     }
+    if (!in.empty()) return Status::Io("min/max state has trailing bytes");
+    return Status::Ok();
   }
   static Status Truncated() { return Status::Io("min/max state is truncated"); }
   static void PutCount(std::string* out, uint64_t v) {
@@ -822,15 +858,17 @@ class HeapMinMaxBase : public AggregateState {
     in->remove_prefix(sizeof(*v));
     return true;
   }
-  static void PutValue(std::string* out, const T& v) {
+  void PutValue(std::string* out, const T& v) const {
     if constexpr (std::is_same_v<T, std::string>) {
       PutCount(out, v.size());
       out->append(v);
     } else if constexpr (std::is_trivially_copyable_v<T>) {
       out->append(reinterpret_cast<const char*>(&v), sizeof(T));
+    } else {
+      PutValueOf(value_type_, v, out);
     }
   }
-  static bool GetValue(std::string_view* in, T* v) {
+  bool GetValue(std::string_view* in, T* v) const {
     if constexpr (std::is_same_v<T, std::string>) {
       uint64_t size = 0;
       if (!GetCount(in, &size) || in->size() < size) return false;
@@ -843,7 +881,10 @@ class HeapMinMaxBase : public AggregateState {
       in->remove_prefix(sizeof(T));
       return true;
     } else {
-      return false;
+      SlotReader r(*in);
+      if (!GetValueOf(value_type_, &r, v) || v->is_null()) return false;
+      *in = r.rest();
+      return true;
     }
   }
 
@@ -897,7 +938,9 @@ class HeapMinMaxState final : public HeapMinMaxBase<T, OrderLessFn<T>, kMax> {
 template <typename T, typename Less, bool kMax>
 class ObjectHeapMinMaxState final : public HeapMinMaxBase<T, Less, kMax> {
  public:
-  explicit ObjectHeapMinMaxState(DataType type) : type_(std::move(type)) {}
+  explicit ObjectHeapMinMaxState(DataType type) : type_(std::move(type)) {
+    this->value_type_ = type_;
+  }
 
   Status Update(std::span<const ColumnPtr> args, const uint32_t* groups, int64_t n) override {
     return Apply(args, groups, n, false);

@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "expr/aggregates/aggregate_internal.h"
+#include "expr/aggregates/state_codec.h"
 #include "expr/aggregates/value_codec.h"
 #include "expr/cast.h"
 
@@ -24,10 +25,27 @@ int64_t StringBytes(const std::string& s) {
 // A group's value is kept encoded; an empty string means "no row yet" (an encoding is never
 // empty: it starts with a NULL flag).
 
+// Checkpoints: the encoding, length-prefixed (empty for no row).
+struct EncodedValueCodec {
+  DataType type;
+  std::string_view name() const { return "first_value/last_value"; }
+  void Encode(const std::string& slot, std::string* out) const { PutBytes(out, slot); }
+  bool Decode(SlotReader* in, std::string* slot) const {
+    std::string_view bytes;
+    if (!in->Bytes(&bytes)) return false;
+    if (!bytes.empty()) {
+      SlotReader value(bytes);
+      if (!SkipEncodedValue(type, &value) || !value.empty()) return false;
+    }
+    slot->assign(bytes);
+    return true;
+  }
+};
+
 template <bool kLast>
-class EdgeValueState final : public SlotState<std::string> {
+class EdgeValueState final : public CodedSlotState<std::string, EncodedValueCodec> {
  public:
-  explicit EdgeValueState(DataType type) : type_(std::move(type)) {}
+  explicit EdgeValueState(DataType type) : CodedSlotState({type}), type_(std::move(type)) {}
 
   Status Update(std::span<const ColumnPtr> args, const uint32_t* groups, int64_t n) override {
     if (args.empty()) return Status::Internal("first_value/last_value: missing argument");
@@ -81,9 +99,33 @@ struct ListSlot {
   int64_t count = 0;
 };
 
-class ArrayAggState final : public SlotState<ListSlot> {
+// Checkpoints: the count, then the encodings (checked to be exactly `count` element values).
+struct ListCodec {
+  DataType element;
+  std::string_view name() const { return "array_agg"; }
+  void Encode(const ListSlot& slot, std::string* out) const {
+    PutVarint(out, static_cast<uint64_t>(slot.count));
+    PutBytes(out, slot.encoded);
+  }
+  bool Decode(SlotReader* in, ListSlot* slot) const {
+    uint64_t count = 0;
+    std::string_view bytes;
+    if (!in->Varint(&count) || !in->Bytes(&bytes) || count > bytes.size()) return false;
+    SlotReader values(bytes);
+    for (uint64_t k = 0; k < count; ++k) {
+      if (!SkipEncodedValue(element, &values)) return false;
+    }
+    if (!values.empty()) return false;
+    slot->encoded.assign(bytes);
+    slot->count = static_cast<int64_t>(count);
+    return true;
+  }
+};
+
+class ArrayAggState final : public CodedSlotState<ListSlot, ListCodec> {
  public:
-  explicit ArrayAggState(DataType list_type) : list_type_(std::move(list_type)) {}
+  explicit ArrayAggState(DataType list_type)
+      : CodedSlotState({list_type.element()}), list_type_(std::move(list_type)) {}
 
   Status Update(std::span<const ColumnPtr> args, const uint32_t* groups, int64_t n) override {
     if (args.empty()) return Status::Internal("array_agg: missing argument");
@@ -144,10 +186,29 @@ struct TextSlot {
   bool has = false;
 };
 
-class StringAggState final : public SlotState<TextSlot> {
+// Checkpoints: a has-value byte, then the text so far.
+struct TextCodec {
+  std::string_view name() const { return "string_agg"; }
+  void Encode(const TextSlot& slot, std::string* out) const {
+    out->push_back(slot.has ? '\1' : '\0');
+    if (slot.has) PutBytes(out, slot.text);
+  }
+  bool Decode(SlotReader* in, TextSlot* slot) const {
+    uint8_t has = 0;
+    if (!in->Fixed(&has) || has > 1) return false;
+    slot->has = has != 0;
+    if (!slot->has) return true;
+    std::string_view text;
+    if (!in->Bytes(&text)) return false;
+    slot->text.assign(text);
+    return true;
+  }
+};
+
+class StringAggState final : public CodedSlotState<TextSlot, TextCodec> {
  public:
   StringAggState(DataType type, std::string delimiter)
-      : type_(std::move(type)), delimiter_(std::move(delimiter)) {}
+      : CodedSlotState({}), type_(std::move(type)), delimiter_(std::move(delimiter)) {}
 
   Status Update(std::span<const ColumnPtr> args, const uint32_t* groups, int64_t n) override {
     if (args.empty()) return Status::Internal("string_agg: missing argument");
@@ -212,9 +273,29 @@ double InterpolateSorted(const std::vector<double>& sorted, double fraction) {
   return sorted[lo] + frac * (sorted[hi] - sorted[lo]);
 }
 
-class PercentileState final : public SlotState<std::vector<double>> {
+// Checkpoints: the count, then the values (8 bytes each, in the order held).
+struct DoublesCodec {
+  std::string_view name() const { return "median/percentile_cont"; }
+  void Encode(const std::vector<double>& values, std::string* out) const {
+    PutVarint(out, values.size());
+    out->append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(double));
+  }
+  bool Decode(SlotReader* in, std::vector<double>* values) const {
+    uint64_t count = 0;
+    std::string_view bytes;
+    if (!in->Count(&count, sizeof(double)) ||
+        !in->Raw(static_cast<size_t>(count) * sizeof(double), &bytes)) {
+      return false;
+    }
+    values->resize(static_cast<size_t>(count));
+    if (count > 0) std::memcpy(values->data(), bytes.data(), bytes.size());
+    return true;
+  }
+};
+
+class PercentileState final : public CodedSlotState<std::vector<double>, DoublesCodec> {
  public:
-  explicit PercentileState(double fraction) : fraction_(fraction) {}
+  explicit PercentileState(double fraction) : CodedSlotState({}), fraction_(fraction) {}
 
   Status Update(std::span<const ColumnPtr> args, const uint32_t* groups, int64_t n) override {
     if (args.empty()) return Status::Internal("percentile: missing argument");

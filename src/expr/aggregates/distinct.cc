@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "expr/aggregates/aggregate_internal.h"
+#include "expr/aggregates/state_codec.h"
 #include "expr/aggregates/value_codec.h"
 
 namespace sluice::expr {
@@ -38,6 +39,20 @@ class WordSet {
   }
   int64_t size() const { return static_cast<int64_t>(size_) + (has_zero_ ? 1 : 0); }
   int64_t MemoryBytes() const { return static_cast<int64_t>(slots_.capacity() * 8); }
+  // Checkpoints: the number of words, then each word (8 bytes).
+  void Encode(std::string* out) const {
+    PutVarint(out, static_cast<uint64_t>(size()));
+    ForEach([&](uint64_t v) { PutFixed(out, v); });
+  }
+  bool Decode(SlotReader* in) {
+    uint64_t n = 0;
+    if (!in->Count(&n, sizeof(uint64_t))) return false;
+    for (uint64_t k = 0; k < n; ++k) {
+      uint64_t v = 0;
+      if (!in->Fixed(&v) || !Insert(v)) return false;  // a word twice: corrupt
+    }
+    return true;
+  }
   template <typename Fn>
   void ForEach(Fn&& fn) const {
     if (has_zero_) fn(uint64_t{0});
@@ -101,6 +116,28 @@ class WordCounter {
   // Words with a positive count.
   int64_t size() const { return positive_; }
   int64_t MemoryBytes() const { return static_cast<int64_t>(slots_.capacity() * sizeof(Entry)); }
+  // Checkpoints: the number of words with a non-zero count, then each word (8 bytes) and its
+  // count (zigzag varint: counts may be negative).
+  void Encode(std::string* out) const {
+    uint64_t n = 0;
+    ForEach([&](uint64_t, int64_t) { ++n; });
+    PutVarint(out, n);
+    ForEach([&](uint64_t v, int64_t count) {
+      PutFixed(out, v);
+      PutSignedVarint(out, count);
+    });
+  }
+  bool Decode(SlotReader* in) {
+    uint64_t n = 0;
+    if (!in->Count(&n, sizeof(uint64_t) + 1)) return false;
+    for (uint64_t k = 0; k < n; ++k) {
+      uint64_t v = 0;
+      int64_t count = 0;
+      if (!in->Fixed(&v) || !in->SignedVarint(&count) || count == 0) return false;
+      Add(v, count);
+    }
+    return true;
+  }
   template <typename Fn>
   void ForEach(Fn&& fn) const {  // fn(word, count), every word with a non-zero count
     if (zero_count_ != 0) fn(uint64_t{0}, zero_count_);
@@ -181,6 +218,59 @@ struct KeyCounter {
   int64_t size() const { return positive; }
 };
 
+// Checkpoints of the sets and counters of encoded values (and the WordSet / WordCounter, which
+// encode themselves). `key_types`, when given, is what each key must hold: one encoded value of
+// each type (the argument tuples of DISTINCT aggregates, decoded again at Finalize).
+template <typename Set>
+struct SetCodec {
+  std::vector<DataType> key_types;
+  std::string_view name() const { return "DISTINCT aggregate"; }
+  void Encode(const Set& set, std::string* out) const {
+    if constexpr (std::is_same_v<Set, WordSet> || std::is_same_v<Set, WordCounter>) {
+      set.Encode(out);
+    } else if constexpr (std::is_same_v<Set, KeySet>) {
+      PutVarint(out, set.size());
+      for (const std::string& key : set) PutBytes(out, key);
+    } else {
+      PutVarint(out, set.counts.size());
+      for (const auto& [key, count] : set.counts) {
+        PutBytes(out, key);
+        PutSignedVarint(out, count);
+      }
+    }
+  }
+  bool Decode(SlotReader* in, Set* set) const {
+    if constexpr (std::is_same_v<Set, WordSet> || std::is_same_v<Set, WordCounter>) {
+      return set->Decode(in);
+    } else {
+      uint64_t n = 0;
+      if (!in->Count(&n)) return false;
+      for (uint64_t k = 0; k < n; ++k) {
+        std::string_view key;
+        if (!in->Bytes(&key) || !ValidKey(key)) return false;
+        if constexpr (std::is_same_v<Set, KeySet>) {
+          if (!set->emplace(key).second) return false;
+        } else {
+          int64_t count = 0;
+          if (!in->SignedVarint(&count) || count == 0 || set->counts.count(std::string(key))) {
+            return false;
+          }
+          set->Add(std::string(key), count);
+        }
+      }
+      return true;
+    }
+  }
+  bool ValidKey(std::string_view key) const {
+    if (key_types.empty()) return true;
+    SlotReader r(key);
+    for (const auto& t : key_types) {
+      if (!SkipEncodedValue(t, &r)) return false;
+    }
+    return r.empty();
+  }
+};
+
 int64_t KeyCounterBytes(const KeyCounter& c) {
   int64_t bytes =
       static_cast<int64_t>(c.counts.bucket_count() * sizeof(void*) +
@@ -205,14 +295,16 @@ int64_t KeySetBytes(const KeySet& set) {
 // Words for types that fit 64 bits, encoded values otherwise; sets, or counters for a state
 // that retracts.
 template <typename Set>
-class CountDistinctState final : public SlotState<Set> {
-  using Base = SlotState<Set>;
+class CountDistinctState final : public CodedSlotState<Set, SetCodec<Set>> {
+  using Base = CodedSlotState<Set, SetCodec<Set>>;
   using Base::slots_;
   static constexpr bool kWords = std::is_same_v<Set, WordSet> || std::is_same_v<Set, WordCounter>;
   static constexpr bool kCounted =
       std::is_same_v<Set, WordCounter> || std::is_same_v<Set, KeyCounter>;
 
  public:
+  CountDistinctState() : Base(SetCodec<Set>{}) {}
+
   Status Update(std::span<const ColumnPtr> args, const uint32_t* groups, int64_t n) override {
     return Apply(args, groups, n, 1);
   }
@@ -311,14 +403,19 @@ class CountDistinctState final : public SlotState<Set> {
 // kCounted (for an updating input) keeps a count per tuple, so a retraction removes a tuple when
 // its last row goes; the inner aggregate runs over the tuples at Finalize and never retracts.
 template <bool kCounted>
-class DistinctState final : public SlotState<std::conditional_t<kCounted, KeyCounter, KeySet>> {
+class DistinctState final
+    : public CodedSlotState<std::conditional_t<kCounted, KeyCounter, KeySet>,
+                            SetCodec<std::conditional_t<kCounted, KeyCounter, KeySet>>> {
   using Set = std::conditional_t<kCounted, KeyCounter, KeySet>;
-  using Base = SlotState<Set>;
+  using Base = CodedSlotState<Set, SetCodec<Set>>;
   using Base::slots_;
 
  public:
+  // The inner aggregate runs over the tuples at Finalize only: the tuples are the whole state.
   DistinctState(std::shared_ptr<const AggregateFunction> inner, std::vector<DataType> arg_types)
-      : inner_(std::move(inner)), arg_types_(std::move(arg_types)) {}
+      : Base(SetCodec<Set>{arg_types}),
+        inner_(std::move(inner)),
+        arg_types_(std::move(arg_types)) {}
 
   // A tuple's key is its arguments' encodings one after another, NULLs included: whether a
   // NULL counts is the inner aggregate's business (array_agg(DISTINCT x) keeps one NULL, as in
