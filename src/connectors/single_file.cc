@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 
 #include <fmt/format.h>
 
@@ -33,6 +34,8 @@ namespace sluice::connectors {
 namespace {
 
 constexpr size_t kWriteBufferBytes = 1 << 20;
+// The source reads blocks of this size (more for a longer line) and decodes lines in place.
+constexpr size_t kReadBufferBytes = 1 << 18;
 
 std::string SourceName(const TableSpec& spec) {
   return fmt::format("table '{}'", spec.table_name);
@@ -103,10 +106,11 @@ class SingleFileSource : public runtime::SourceOperator {
 
   Status Open(runtime::OperatorContext& ctx) override {
     ctx_ = &ctx;
-    file_ = std::fopen(path_.c_str(), "r");
-    if (file_ == nullptr) {
+    fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) {
       return Status::Io("{}: cannot open '{}': {}", SourceName(spec_), path_, std::strerror(errno));
     }
+    Grow(kReadBufferBytes);
     SLUICE_ASSIGN_OR_RETURN(decoder_,
                             formats::MakeDecoder(spec_.format, spec_.schema, SourceName(spec_)));
     return Status::Ok();
@@ -116,24 +120,20 @@ class SingleFileSource : public runtime::SourceOperator {
     if (ctx_ && ctx_->stop_requested && ctx_->stop_requested->load()) {
       return runtime::SourcePoll::Finished();
     }
-    if (file_ == nullptr) return runtime::SourcePoll::Finished();
+    if (fd_ < 0) return runtime::SourcePoll::Finished();
     // Bounded by lines read too, so a run of dropped rows does not hold the task.
     int64_t lines = 0;
     while (decoder_->pending_rows() < spec_.batch_rows && lines < 4 * spec_.batch_rows) {
-      ssize_t n = getline(&line_, &line_capacity_, file_);
-      if (n < 0) {
-        if (std::ferror(file_)) {
-          return Status::Io("{}: cannot read '{}': {}", SourceName(spec_), path_,
-                            std::strerror(errno));
-        }
+      std::string_view record;
+      size_t n = 0;
+      SLUICE_ASSIGN_OR_RETURN(bool more, NextLine(&record, &n));
+      if (!more) {
         eof_ = true;
         break;
       }
       ++lines;
       ++line_number_;
-      offset_ += n;
-      std::string_view record(line_, static_cast<size_t>(n));
-      if (!record.empty() && record.back() == '\n') record.remove_suffix(1);
+      offset_ += static_cast<int64_t>(n);
       if (!record.empty() && record.back() == '\r') record.remove_suffix(1);
       // Empty lines are held back until a later line shows they are not trailing ones.
       if (record.empty()) {
@@ -141,9 +141,11 @@ class SingleFileSource : public runtime::SourceOperator {
         continue;
       }
       for (; held_empty_lines_ > 0; --held_empty_lines_) {
-        SLUICE_RETURN_NOT_OK(AppendRecord("", line_number_ - held_empty_lines_));
+        position_ = fmt::format("line {}", line_number_ - held_empty_lines_);
+        SLUICE_RETURN_NOT_OK(decoder_->Append("", position_));
       }
-      SLUICE_RETURN_NOT_OK(AppendRecord(record, line_number_));
+      // The record lies in the read buffer, followed by its padding.
+      SLUICE_RETURN_NOT_OK(decoder_->AppendLine(record, line_number_));
     }
     SLUICE_RETURN_NOT_OK(EmitPending(out));
     if (eof_) {
@@ -190,7 +192,7 @@ class SingleFileSource : public runtime::SourceOperator {
       return Status::Ok();
     }
     struct stat st;
-    if (file_ == nullptr || fstat(fileno(file_), &st) != 0) {
+    if (fd_ < 0 || fstat(fd_, &st) != 0) {
       return Status::Io("{}: cannot stat '{}': {}", SourceName(spec_), path_, std::strerror(errno));
     }
     if (st.st_size < offset_) {
@@ -199,20 +201,65 @@ class SingleFileSource : public runtime::SourceOperator {
           "changed since",
           SourceName(spec_), path_, static_cast<int64_t>(st.st_size), offset_, state.checkpoint());
     }
-    if (fseeko(file_, offset_, SEEK_SET) != 0) {
+    if (::lseek(fd_, offset_, SEEK_SET) != offset_) {
       return Status::Io("{}: cannot seek in '{}': {}", SourceName(spec_), path_,
                         std::strerror(errno));
     }
+    begin_ = end_ = 0;  // nothing read past the position
+    read_eof_ = false;
     return Status::Ok();
   }
 
  private:
   static constexpr uint8_t kStateVersion = 1;
 
-  Status AppendRecord(std::string_view record, int64_t line_number) {
-    position_.clear();
-    fmt::format_to(std::back_inserter(position_), "line {}", line_number);
-    return decoder_->Append(record, position_);
+  // The next line of the file, without its '\n', in the read buffer with at least
+  // formats::kLinePadding readable bytes after it; `*consumed` is its length in the file. False
+  // at the end of the file.
+  Result<bool> NextLine(std::string_view* line, size_t* consumed) {
+    while (true) {
+      const char* start = buffer_.get() + begin_;
+      const auto* newline = static_cast<const char*>(std::memchr(start, '\n', end_ - begin_));
+      if (newline != nullptr) {
+        *line = std::string_view(start, static_cast<size_t>(newline - start));
+        *consumed = line->size() + 1;
+        begin_ += *consumed;
+        return true;
+      }
+      if (read_eof_) {
+        if (begin_ == end_) return false;
+        *line = std::string_view(start, end_ - begin_);  // the last line has no '\n'
+        *consumed = line->size();
+        begin_ = end_;
+        return true;
+      }
+      // Keep the unfinished line, at the front of the buffer, and read more after it.
+      const size_t rest = end_ - begin_;
+      if (begin_ > 0) {
+        std::memmove(buffer_.get(), start, rest);
+        begin_ = 0;
+        end_ = rest;
+      }
+      if (end_ == capacity_) Grow(2 * capacity_);
+      ssize_t n;
+      do {
+        n = ::read(fd_, buffer_.get() + end_, capacity_ - end_);
+      } while (n < 0 && errno == EINTR);
+      if (n < 0) {
+        return Status::Io("{}: cannot read '{}': {}", SourceName(spec_), path_,
+                          std::strerror(errno));
+      }
+      if (n == 0) read_eof_ = true;
+      end_ += static_cast<size_t>(n);
+    }
+  }
+
+  // A buffer of `capacity` bytes and the padding after them, keeping what it holds.
+  void Grow(size_t capacity) {
+    auto bigger = std::make_unique<char[]>(capacity + formats::kLinePadding);  // zeroed
+    if (end_ > 0) std::memcpy(bigger.get(), buffer_.get(), end_);
+    buffer_ = std::move(bigger);
+    capacity_ = capacity;
   }
 
   Status EmitPending(runtime::Collector& out) {
@@ -236,20 +283,22 @@ class SingleFileSource : public runtime::SourceOperator {
   }
 
   void CloseFile() {
-    if (file_ != nullptr) std::fclose(file_);
-    file_ = nullptr;
-    std::free(line_);
-    line_ = nullptr;
-    line_capacity_ = 0;
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    buffer_.reset();
+    capacity_ = begin_ = end_ = 0;
   }
 
   TableSpec spec_;
   std::string path_;
   types::SchemaPtr schema_;
   std::unique_ptr<formats::Decoder> decoder_;
-  FILE* file_ = nullptr;
-  char* line_ = nullptr;  // getline's buffer, reused
-  size_t line_capacity_ = 0;
+  int fd_ = -1;
+  // Bytes [begin_, end_) of the buffer are read from the file and not yet handed out as lines;
+  // capacity_ bytes are followed by formats::kLinePadding more.
+  std::unique_ptr<char[]> buffer_;
+  size_t capacity_ = 0, begin_ = 0, end_ = 0;
+  bool read_eof_ = false;
   int64_t line_number_ = 0;
   int64_t offset_ = 0;  // bytes read
   int64_t held_empty_lines_ = 0;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 #include <optional>
+
+#include <fmt/format.h>
 #include "common/text.h"
 
 #include "formats/codecs.h"
@@ -94,6 +96,10 @@ Result<FormatOptions> ParseFormatOptions(std::map<std::string, std::string>* opt
     }
   }
   return out;
+}
+
+Status Decoder::AppendLine(std::string_view record, int64_t line) {
+  return Append(record, fmt::format("line {}", line));
 }
 
 Result<std::unique_ptr<Decoder>> MakeDecoder(const FormatOptions& options,

@@ -36,12 +36,19 @@ Result<FormatOptions> ParseFormatOptions(std::map<std::string, std::string>* opt
 // The option keys formats understand (for "did you mean" hints).
 const std::vector<std::string>& FormatOptionKeys();
 
+// Bytes a caller of Decoder::AppendLine keeps readable after each record.
+inline constexpr size_t kLinePadding = 64;
+
 class Decoder {
  public:
   virtual ~Decoder() = default;
   // Appends one record. `position` names it in errors ("line 17"). Returns a user error for
   // bad data under `fail`; under `drop` the row is skipped and counted.
   virtual Status Append(std::string_view record, const std::string& position) = 0;
+  // Append of the record on line `line` of a file (position "line <line>"), which lies in a
+  // buffer with at least kLinePadding readable bytes after it: a format may parse it in place,
+  // reading but never changing those bytes, and name the position only for an error.
+  virtual Status AppendLine(std::string_view record, int64_t line);
   virtual int64_t pending_rows() const = 0;
   // The rows appended so far as a batch (event time filled by the caller), and resets.
   virtual std::vector<batch::ColumnPtr> Flush() = 0;

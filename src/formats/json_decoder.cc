@@ -11,6 +11,8 @@ namespace {
 namespace od = simdjson::ondemand;
 using types::TypeId;
 
+static_assert(kLinePadding >= simdjson::SIMDJSON_PADDING, "lines are parsed in place");
+
 class JsonDecoder : public Decoder {
  public:
   JsonDecoder(const FormatOptions& options, const types::Schema& schema, std::string source_name)
@@ -20,18 +22,11 @@ class JsonDecoder : public Decoder {
         reader_(schema, options) {}
 
   Status Append(std::string_view record, const std::string& position) override {
-    record = TrimBlanks(record);
-    if (record.empty()) return Status::Ok();  // a blank line carries no row
-    const int64_t row = reader_.rows();
-    bool ok = unstructured_ ? AppendUnstructured(record) : AppendObject(record);
-    if (ok) return Status::Ok();
-    // A row the reader began is in the builders: leave it out at Flush.
-    if (reader_.rows() > row) bad_rows_.push_back(static_cast<int32_t>(row));
-    if (drop_) {
-      ++dropped_;
-      return Status::Ok();
-    }
-    return Status::User("{}: bad data at {}: {}", source_name_, position, reader_.ProblemDetail());
+    return AppendRecord(record, 0, [&] { return position; });
+  }
+
+  Status AppendLine(std::string_view record, int64_t line) override {
+    return AppendRecord(record, kLinePadding, [line] { return fmt::format("line {}", line); });
   }
 
   int64_t pending_rows() const override {
@@ -62,6 +57,29 @@ class JsonDecoder : public Decoder {
   int64_t dropped_rows() const override { return dropped_; }
 
  private:
+  // `readable_after`: bytes after `record` that may be read (parsing in place); `position`
+  // names the record, only called for an error.
+  template <typename Position>
+  Status AppendRecord(std::string_view record, size_t readable_after, Position position) {
+    const char* end = record.data() + record.size();
+    record = TrimBlanks(record);
+    if (record.empty()) return Status::Ok();  // a blank line carries no row
+    if (readable_after > 0) {
+      readable_after += static_cast<size_t>(end - (record.data() + record.size()));
+    }
+    const int64_t row = reader_.rows();
+    bool ok = unstructured_ ? AppendUnstructured(record) : AppendObject(record, readable_after);
+    if (ok) return Status::Ok();
+    // A row the reader began is in the builders: leave it out at Flush.
+    if (reader_.rows() > row) bad_rows_.push_back(static_cast<int32_t>(row));
+    if (drop_) {
+      ++dropped_;
+      return Status::Ok();
+    }
+    return Status::User("{}: bad data at {}: {}", source_name_, position(),
+                        reader_.ProblemDetail());
+  }
+
   bool AppendUnstructured(std::string_view record) {
     // The whole line is kept, but it must be JSON.
     if (auto error = reader_.Validate(record)) return reader_.SyntaxError(error);
@@ -69,9 +87,11 @@ class JsonDecoder : public Decoder {
     return true;
   }
 
-  bool AppendObject(std::string_view record) {
+  bool AppendObject(std::string_view record, size_t readable_after) {
     od::document doc;
-    if (auto error = reader_.Parse(record, &doc)) return reader_.SyntaxError(error);
+    if (auto error = reader_.Parse(record, &doc, readable_after)) {
+      return reader_.SyntaxError(error);
+    }
     od::object object;
     if (doc.get_object().get(object)) return reader_.NotAnObject(record, "a JSON object");
     if (!reader_.ReadObject(object)) return false;

@@ -286,9 +286,17 @@ int ParseDecimal(std::string_view s, int precision, int scale, int128_t* out) {
   return 0;
 }
 
+// The date of the last timestamp parsed in the common shape: a stream's timestamps mostly share
+// their day, whose number then need not be computed again.
+struct DateCache {
+  std::array<char, 10> text{};  // "2023-10-09"
+  int64_t days = 0;
+  bool valid = false;
+};
+
 // The common timestamp shapes, "2023-10-09T17:13:40[.200][Z]" (or with a space for 'T'),
 // parsed without the generality of expr::ParseTimestamp, which handles everything else.
-bool ParseRfc3339(std::string_view s, int64_t* out) {
+bool ParseRfc3339(std::string_view s, DateCache* cache, int64_t* out) {
   if (s.size() < 19 || s.size() > 30) return false;
   const char* p = s.data();
   auto digits = [p](size_t at, size_t n, int* v) {
@@ -300,13 +308,26 @@ bool ParseRfc3339(std::string_view s, int64_t* out) {
     *v = x;
     return true;
   };
-  int y, mo, d, h, mi, sec;
-  if (!digits(0, 4, &y) || p[4] != '-' || !digits(5, 2, &mo) || p[7] != '-' || !digits(8, 2, &d) ||
-      (p[10] != 'T' && p[10] != ' ') || !digits(11, 2, &h) || p[13] != ':' || !digits(14, 2, &mi) ||
+  int64_t days;
+  if (cache->valid && std::memcmp(p, cache->text.data(), cache->text.size()) == 0) {
+    days = cache->days;
+  } else {
+    int y, mo, d;
+    if (!digits(0, 4, &y) || p[4] != '-' || !digits(5, 2, &mo) || p[7] != '-' ||
+        !digits(8, 2, &d) || mo < 1 || mo > 12 || d < 1 || d > 31) {
+      return false;
+    }
+    days = types::DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+    std::memcpy(cache->text.data(), p, cache->text.size());
+    cache->days = days;
+    cache->valid = true;
+  }
+  int h, mi, sec;
+  if ((p[10] != 'T' && p[10] != ' ') || !digits(11, 2, &h) || p[13] != ':' || !digits(14, 2, &mi) ||
       p[16] != ':' || !digits(17, 2, &sec)) {
     return false;
   }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59) return false;
+  if (h > 23 || mi > 59 || sec > 59) return false;
   size_t i = 19;
   int64_t frac = 0;
   if (i < s.size() && p[i] == '.') {
@@ -320,7 +341,6 @@ bool ParseRfc3339(std::string_view s, int64_t* out) {
   }
   if (i < s.size() && (p[i] == 'Z' || p[i] == 'z')) ++i;
   if (i != s.size()) return false;
-  int64_t days = types::DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
   *out = ((days * 24 + h) * 60 + mi) * 60000000LL + sec * 1000000LL + frac;
   return true;
 }
@@ -363,7 +383,11 @@ class JsonRowReader::Impl {
     matcher_ = std::make_unique<FieldMatcher>(std::move(names));
   }
 
-  simdjson::error_code Parse(std::string_view record, od::document* doc) {
+  simdjson::error_code Parse(std::string_view record, od::document* doc, size_t readable_after) {
+    if (readable_after >= simdjson::SIMDJSON_PADDING) {
+      return parser_.iterate(record.data(), record.size(), record.size() + readable_after)
+          .get(*doc);
+    }
     CopyToPadded(record);
     return parser_.iterate(buffer_.get(), record.size(), capacity_).get(*doc);
   }
@@ -500,6 +524,11 @@ class JsonRowReader::Impl {
 
   // The slow path after the expected getter failed: a JSON null, or a mismatch.
   bool NullOrMismatch(od::value& v, const Plan& plan, ColumnBuilder* b, const char* hint = "") {
+    bool null_atom = false;
+    if (v.is_null().get(null_atom) == simdjson::SUCCESS && null_atom) {  // the common case
+      b->AppendNull();
+      return true;
+    }
     od::json_type type;
     if (auto error = v.type().get(type)) return SyntaxError(error);
     if (type != od::json_type::null) return Mismatch(v, plan, hint);
@@ -657,7 +686,7 @@ class JsonRowReader::Impl {
     std::string_view s;
     if (v.get_string().get(s) == simdjson::SUCCESS) {
       int64_t fast;
-      if (ParseRfc3339(s, &fast)) {
+      if (ParseRfc3339(s, &date_cache_, &fast)) {
         b->AppendFixed<int64_t>(fast);
         return true;
       }
@@ -844,6 +873,7 @@ class JsonRowReader::Impl {
   }
 
   bool unix_millis_;
+  DateCache date_cache_;
   std::vector<Plan> plans_;
   std::vector<std::unique_ptr<ColumnBuilder>> builders_;
   std::unique_ptr<FieldMatcher> matcher_;
@@ -859,8 +889,9 @@ JsonRowReader::JsonRowReader(const types::Schema& schema, const FormatOptions& o
     : impl_(std::make_unique<Impl>(schema, options)) {}
 JsonRowReader::~JsonRowReader() = default;
 
-simdjson::error_code JsonRowReader::Parse(std::string_view record, od::document* doc) {
-  return impl_->Parse(record, doc);
+simdjson::error_code JsonRowReader::Parse(std::string_view record, od::document* doc,
+                                          size_t readable_after) {
+  return impl_->Parse(record, doc, readable_after);
 }
 simdjson::error_code JsonRowReader::Validate(std::string_view record) {
   return impl_->Validate(record);

@@ -35,9 +35,12 @@ class JsonRowReader {
   JsonRowReader(const JsonRowReader&) = delete;
   JsonRowReader& operator=(const JsonRowReader&) = delete;
 
-  // Copies `record` into a padded buffer and starts parsing it on demand. The document and
-  // every value read from it stay valid until the next Parse or Validate.
-  simdjson::error_code Parse(std::string_view record, simdjson::ondemand::document* doc);
+  // Starts parsing `record` on demand: in place when `readable_after` (the bytes after it that
+  // may be read) covers simdjson's padding, else from a copy in a padded buffer. The document
+  // and every value read from it stay valid until the next Parse or Validate, and as long as
+  // `record` when parsed in place.
+  simdjson::error_code Parse(std::string_view record, simdjson::ondemand::document* doc,
+                             size_t readable_after = 0);
   // Parses the whole of `record`, for callers that keep its text (the on-demand parser is lazy
   // by design and would not look at what is not read).
   simdjson::error_code Validate(std::string_view record);

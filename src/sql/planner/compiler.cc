@@ -1,6 +1,7 @@
 #include "sql/planner/compiler.h"
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "exec/hash_partitioner.h"
 #include "exec/join.h"
@@ -11,6 +12,7 @@
 #include "exec/watermark_generator.h"
 #include "exec/window_aggregate.h"
 #include "exec/window_top_n.h"
+#include "sql/planner/plan_reuse.h"
 
 namespace sluice::sql {
 
@@ -21,19 +23,37 @@ using runtime::OperatorFactory;
 
 namespace {
 
-// The nodes whose output forms a stream (several after a UNION ALL).
+// The nodes whose output forms a stream (several after a UNION ALL). A shared stream has
+// several readers: none may be chained into its node, each gets its own out edge.
 struct Stream {
   std::vector<int> nodes;
+  bool shared = false;
 };
 
 class GraphBuilder {
  public:
-  explicit GraphBuilder(const CompileOptions& options) : options_(options) {}
+  GraphBuilder(const CompileOptions& options, const PipelinePlan& plan)
+      : options_(options), parents_(CountParents(plan)) {}
 
-  Result<Stream> Compile(const PlanPtr& plan);
+  // Compiles each node of the plan's DAG once: a node read by several parents is compiled for
+  // the first and its stream fanned out to the others.
+  Result<Stream> Compile(const PlanPtr& plan) {
+    if (auto it = compiled_.find(plan.get()); it != compiled_.end()) return it->second;
+    auto s = CompileNode(plan);
+    if (!s.ok()) return s.status();
+    s->shared = Parents(*plan) > 1;
+    compiled_[plan.get()] = *s;
+    return s;
+  }
   DataflowGraph Take() { return std::move(graph_); }
 
  private:
+  Result<Stream> CompileNode(const PlanPtr& plan);
+  int Parents(const LogicalPlan& p) const {
+    auto it = parents_.find(&p);
+    return it == parents_.end() ? 0 : it->second;
+  }
+
   int AddNode(int parallelism, std::shared_ptr<const OperatorFactory> head) {
     NodeSpec n;
     n.id = static_cast<int>(graph_.nodes.size());
@@ -44,7 +64,7 @@ class GraphBuilder {
   }
   // Appends `op` to the stream: chained into its node when possible, else a new node.
   Stream Attach(const Stream& in, std::shared_ptr<const OperatorFactory> op, int parallelism) {
-    if (in.nodes.size() == 1) {
+    if (in.nodes.size() == 1 && !in.shared) {
       NodeSpec& node = graph_.nodes[static_cast<size_t>(in.nodes[0])];
       if (node.parallelism == parallelism) {
         node.chain.push_back(std::move(op));
@@ -113,10 +133,12 @@ class GraphBuilder {
   }
 
   const CompileOptions& options_;
+  std::unordered_map<const LogicalPlan*, int> parents_;
+  std::unordered_map<const LogicalPlan*, Stream> compiled_;
   DataflowGraph graph_;
 };
 
-Result<Stream> GraphBuilder::Compile(const PlanPtr& plan) {
+Result<Stream> GraphBuilder::CompileNode(const PlanPtr& plan) {
   const auto& registry = connectors::ConnectorRegistry::Get();
   switch (plan->kind) {
     case PlanKind::kSource: {
@@ -133,7 +155,7 @@ Result<Stream> GraphBuilder::Compile(const PlanPtr& plan) {
     }
     case PlanKind::kFilter:
     case PlanKind::kProject: {
-      // Project(Filter(x)) becomes one operator.
+      // Project(Filter(x)) becomes one operator, unless the filter is shared.
       expr::BoundExprPtr predicate;
       std::vector<expr::BoundExprPtr> exprs;
       PlanPtr input = plan->inputs[0];
@@ -142,7 +164,7 @@ Result<Stream> GraphBuilder::Compile(const PlanPtr& plan) {
         predicate = plan->predicate;
       } else {
         exprs = plan->exprs;
-        if (input->kind == PlanKind::kFilter) {
+        if (input->kind == PlanKind::kFilter && Parents(*input) == 1) {
           predicate = input->predicate;
           input = input->inputs[0];
         }
@@ -274,7 +296,7 @@ Result<Stream> GraphBuilder::Compile(const PlanPtr& plan) {
 }  // namespace
 
 Result<DataflowGraph> Compile(const PipelinePlan& plan, const CompileOptions& options) {
-  GraphBuilder builder(options);
+  GraphBuilder builder(options, plan);
   for (const auto& sink : plan.sinks) {
     auto s = builder.Compile(sink);
     if (!s.ok()) return s.status();

@@ -29,7 +29,12 @@ bool LogicalPlan::updating() const {
 }
 
 std::string LogicalPlan::ToString(int indent) const {
-  std::string pad(static_cast<size_t>(indent) * 2, ' ');
+  std::string s = std::string(static_cast<size_t>(indent) * 2, ' ') + Describe() + "\n";
+  for (const auto& in : inputs) s += in->ToString(indent + 1);
+  return s;
+}
+
+std::string LogicalPlan::Describe() const {
   std::string s;
   switch (kind) {
     case PlanKind::kSource: {
@@ -44,12 +49,11 @@ std::string LogicalPlan::ToString(int indent) const {
           cols += " " + t.ToString();
         }
       }
-      s = fmt::format("{}Source {} [{}] columns ({})\n", pad, table->table_name, table->connector,
-                      cols);
+      s = fmt::format("Source {} [{}] columns ({})", table->table_name, table->connector, cols);
       break;
     }
     case PlanKind::kFilter:
-      s = fmt::format("{}Filter {}\n", pad, predicate->ToString());
+      s = fmt::format("Filter {}", predicate->ToString());
       break;
     case PlanKind::kProject: {
       std::string items;
@@ -57,18 +61,17 @@ std::string LogicalPlan::ToString(int indent) const {
         if (i) items += ", ";
         items += exprs[i]->ToString() + " AS " + schema->field(i).name;
       }
-      s = fmt::format("{}Project {}\n", pad, items);
+      s = fmt::format("Project {}", items);
       break;
     }
     case PlanKind::kUnion:
-      s = fmt::format("{}Union All\n", pad);
+      s = "Union All";
       break;
     case PlanKind::kSink:
-      s = fmt::format("{}Sink {} [{}] {}\n", pad, table->table_name, table->connector,
-                      schema->ToString());
+      s = fmt::format("Sink {} [{}] {}", table->table_name, table->connector, schema->ToString());
       break;
     case PlanKind::kWatermark:
-      s = fmt::format("{}Watermark event_time {} watermark {}{}{}\n", pad,
+      s = fmt::format("Watermark event_time {} watermark {}{}{}",
                       event_time_column >= 0 ? fmt::format("${}", event_time_column)
                                              : std::string("(source time)"),
                       watermark->ToString(),
@@ -77,7 +80,7 @@ std::string LogicalPlan::ToString(int indent) const {
       break;
     case PlanKind::kUpdatingAggregate:
       s = fmt::format(
-          "{}UpdatingAggregate keys {} [{}] {} (updating, flush every {}us, keys kept {}us)\n", pad,
+          "UpdatingAggregate keys {} [{}] {} (updating, flush every {}us, keys kept {}us)",
           num_keys, exec::DescribeAggregates(aggregates), schema->ToString(), flush_interval_micros,
           ttl_micros);
       break;
@@ -96,16 +99,15 @@ std::string LogicalPlan::ToString(int indent) const {
       } else if (join_mode == JoinMode::kUpdating) {
         extra = fmt::format(", rows kept {}us", ttl_micros);
       }
-      s = fmt::format("{}Join {} {} on [{}]{}{} {}\n", pad, mode, exec::JoinTypeName(join_type),
-                      keys, residual ? " and " + residual->ToString() : "", extra,
-                      schema->ToString());
+      s = fmt::format("Join {} {} on [{}]{}{} {}", mode, exec::JoinTypeName(join_type), keys,
+                      residual ? " and " + residual->ToString() : "", extra, schema->ToString());
       break;
     }
     case PlanKind::kUnnest:
-      s = fmt::format("{}Unnest ${} {}\n", pad, unnest_column, schema->ToString());
+      s = fmt::format("Unnest ${} {}", unnest_column, schema->ToString());
       break;
     case PlanKind::kTopN:
-      s = fmt::format("{}TopN {} {}\n", pad, top_n.Describe(), schema->ToString());
+      s = fmt::format("TopN {} {}", top_n.Describe(), schema->ToString());
       break;
     case PlanKind::kWindowAggregate: {
       std::string aggs;
@@ -113,12 +115,11 @@ std::string LogicalPlan::ToString(int indent) const {
         if (i) aggs += ", ";
         aggs += aggregates[i].display;
       }
-      s = fmt::format("{}WindowAggregate {} keys {} [{}] {}\n", pad, window.ToString(), num_keys,
-                      aggs, schema->ToString());
+      s = fmt::format("WindowAggregate {} keys {} [{}] {}", window.ToString(), num_keys, aggs,
+                      schema->ToString());
       break;
     }
   }
-  for (const auto& in : inputs) s += in->ToString(indent + 1);
   return s;
 }
 

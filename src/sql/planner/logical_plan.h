@@ -81,8 +81,11 @@ struct LogicalPlan {
 
   // Whether this node's output is an updating stream (rows carry change kinds).
   bool updating() const;
-  // Indented tree for EXPLAIN.
+  // Indented tree for EXPLAIN (a node read by several parents is printed under each; see
+  // PipelinePlan::ToString for the form that shows the sharing).
   std::string ToString(int indent = 0) const;
+  // This node alone, on one line.
+  std::string Describe() const;
 };
 
 PlanPtr MakeSource(std::shared_ptr<const connectors::TableSpec> table, std::vector<int> columns);

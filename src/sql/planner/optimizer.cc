@@ -2,7 +2,8 @@
 //   constant folding; AND/OR with constant sides; dropping always-true filters;
 //   merging adjacent filters and adjacent projections; pushing filters below projections and
 //   into each side of a UNION ALL; reading only the columns a query needs from sources whose
-//   format can skip fields.
+//   format can skip fields. Then, over the whole pipeline, reads of one table are merged and
+//   equal sub-plans shared (plan_reuse.h).
 
 #include <algorithm>
 #include <map>
@@ -12,6 +13,7 @@
 #include "expr/cast.h"
 #include "expr/evaluator.h"
 #include "sql/planner/pipeline_plan.h"
+#include "sql/planner/plan_reuse.h"
 
 namespace sluice::sql {
 
@@ -427,6 +429,137 @@ PlanPtr PruneThroughGenerated(const PlanPtr& project) {
   return MakeProject(below, std::move(exprs), project->schema);
 }
 
+// The columns an expression reads as a whole, and the struct columns it reads only through
+// fields (fields[c]); `IS NULL` of a struct reads it whole here (its fields cannot tell).
+void CollectSplitUses(const BoundExprPtr& e, std::map<int, std::set<int>>* fields,
+                      std::set<int>* whole) {
+  if (e->kind == BoundKind::kFieldAccess && e->args[0]->kind == BoundKind::kColumn) {
+    (*fields)[e->args[0]->column_index].insert(e->field_index);
+    return;
+  }
+  if (e->kind == BoundKind::kColumn) {
+    whole->insert(e->column_index);
+    return;
+  }
+  for (const auto& a : e->args) CollectSplitUses(a, fields, whole);
+}
+
+// Where each column of a join's output went: a new index, or (a struct split into the fields
+// read) the new index of each field read.
+struct JoinColumnMap {
+  std::vector<int> to;                      // -1: dropped or split
+  std::map<int, std::map<int, int>> split;  // column -> field -> new column
+};
+
+BoundExprPtr MapJoinColumns(const BoundExprPtr& e, const JoinColumnMap& m) {
+  if (e->kind == BoundKind::kFieldAccess && e->args[0]->kind == BoundKind::kColumn) {
+    auto it = m.split.find(e->args[0]->column_index);
+    if (it != m.split.end()) {
+      return expr::MakeColumn(it->second.at(e->field_index), e->type);
+    }
+  }
+  if (e->kind == BoundKind::kColumn) {
+    return expr::MakeColumn(m.to[static_cast<size_t>(e->column_index)], e->type);
+  }
+  if (e->args.empty()) return e;
+  auto copy = std::make_shared<BoundExpr>(*e);
+  for (auto& a : copy->args) a = MapJoinColumns(a, m);
+  return copy;
+}
+
+// A projection over a windowed or interval join (through a filter) reads some of the join's
+// columns, and of struct columns often a few fields: Nexmark q7 reads five fields of `bid`
+// from a side that passes whole events. Each input then keeps only its keys and the columns
+// read above, a struct read only through some fields becoming those fields, and the reads
+// under the inputs are narrowed again to what is left. Updating joins are left alone (their
+// inputs' rows are matched when retracted).
+PlanPtr PruneJoinInputs(const PlanPtr& project) {
+  PlanPtr filter = project->inputs[0]->kind == PlanKind::kFilter ? project->inputs[0] : nullptr;
+  const PlanPtr& join = filter ? filter->inputs[0] : project->inputs[0];
+  if (join->kind != PlanKind::kJoin || join->join_mode == JoinMode::kUpdating || join->updating() ||
+      join->inputs[0]->updating() || join->inputs[1]->updating()) {
+    return project;
+  }
+  std::map<int, std::set<int>> fields;
+  std::set<int> whole;
+  for (const auto& e : project->exprs) CollectSplitUses(e, &fields, &whole);
+  if (filter) CollectSplitUses(filter->predicate, &fields, &whole);
+  if (join->residual) CollectSplitUses(join->residual, &fields, &whole);
+
+  const auto& out_schema = *join->schema;
+  JoinColumnMap map;
+  map.to.assign(out_schema.size(), -1);
+  std::vector<PlanPtr> inputs;
+  std::vector<std::vector<int>> keys = {join->left_keys, join->right_keys};
+  std::vector<types::Field> joined;
+  bool changed = false;
+  size_t offset = 0;
+  for (size_t side = 0; side < 2; ++side) {
+    const PlanPtr& in = join->inputs[side];
+    const size_t n = in->schema->size();
+    std::vector<BoundExprPtr> exprs;
+    std::vector<types::Field> kept;
+    std::vector<int> input_map(n, -1);
+    bool side_changed = false;
+    for (size_t c = 0; c < n; ++c) {
+      const int out = static_cast<int>(offset + c);
+      const types::Field& f = in->schema->field(c);
+      const bool key = std::count(keys[side].begin(), keys[side].end(), static_cast<int>(c)) > 0;
+      auto used = fields.find(out);
+      const bool whole_use = key || whole.count(out) > 0;
+      const bool split = in->kind == PlanKind::kProject && !whole_use && used != fields.end() &&
+                         f.type.id() == types::TypeId::kStruct &&
+                         used->second.size() < f.type.fields().size();
+      if (split) {
+        for (int field : used->second) {
+          const types::Field& sub = f.type.fields()[static_cast<size_t>(field)];
+          auto access = std::make_shared<BoundExpr>();
+          access->kind = BoundKind::kFieldAccess;
+          access->type = sub.type;
+          access->field_index = field;
+          access->args.push_back(in->exprs[c]);
+          map.split[out][field] = static_cast<int>(joined.size());
+          joined.push_back(types::Field{f.name + "." + sub.name, sub.type, true});
+          kept.push_back(joined.back());
+          exprs.push_back(access);
+        }
+        side_changed = true;
+        continue;
+      }
+      if (in->kind == PlanKind::kProject && !whole_use && used == fields.end()) {
+        side_changed = true;  // read by nobody
+        continue;
+      }
+      input_map[c] = static_cast<int>(kept.size());
+      map.to[static_cast<size_t>(out)] = static_cast<int>(joined.size());
+      joined.push_back(f);
+      kept.push_back(f);
+      if (in->kind == PlanKind::kProject) exprs.push_back(in->exprs[c]);
+    }
+    PlanPtr narrowed = in;
+    if (side_changed) {
+      narrowed = PruneSourceUnder(PruneThroughGenerated(MakeProject(
+          in->inputs[0], std::move(exprs), std::make_shared<types::Schema>(std::move(kept)))));
+      changed = true;
+    }
+    for (auto& k : keys[side]) k = input_map[static_cast<size_t>(k)];
+    inputs.push_back(narrowed);
+    offset += n;
+  }
+  if (!changed) return project;
+  auto new_join = std::make_shared<LogicalPlan>(*join);
+  new_join->inputs = inputs;
+  new_join->schema = std::make_shared<types::Schema>(std::move(joined));
+  new_join->left_keys = keys[0];
+  new_join->right_keys = keys[1];
+  if (join->residual) new_join->residual = MapJoinColumns(join->residual, map);
+  PlanPtr below = new_join;
+  if (filter) below = MakeFilter(below, MapJoinColumns(filter->predicate, map));
+  std::vector<BoundExprPtr> exprs;
+  for (const auto& e : project->exprs) exprs.push_back(MapJoinColumns(e, map));
+  return MakeProject(below, std::move(exprs), project->schema);
+}
+
 PlanPtr Rewrite(const PlanPtr& plan) {
   std::vector<PlanPtr> inputs;
   for (const auto& in : plan->inputs) inputs.push_back(Rewrite(in));
@@ -437,7 +570,9 @@ PlanPtr Rewrite(const PlanPtr& plan) {
       return RewriteFilter(inputs[0], plan->predicate);
     case PlanKind::kProject: {
       PlanPtr p = RewriteProject(inputs[0], plan->exprs, plan->schema);
-      return p->kind == PlanKind::kProject ? PruneSourceUnder(PruneThroughGenerated(p)) : p;
+      return p->kind == PlanKind::kProject
+                 ? PruneJoinInputs(PruneSourceUnder(PruneThroughGenerated(p)))
+                 : p;
     }
     case PlanKind::kUnion: {
       // Flatten nested unions.
@@ -479,7 +614,7 @@ PlanPtr Rewrite(const PlanPtr& plan) {
 
 PipelinePlan Optimize(PipelinePlan plan) {
   for (auto& sink : plan.sinks) sink = Rewrite(sink);
-  return plan;
+  return ShareSubPlans(std::move(plan));
 }
 
 }  // namespace sluice::sql
