@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/duration.h"
 #include "common/status.h"
 
 namespace sluice::cli {
@@ -32,9 +33,8 @@ struct RunReport {
   std::optional<int64_t> restored_from;  // the checkpoint the run resumed from
 };
 
-// Parses a duration written with a unit: 250us, 500ms, 10s, 2m, 1h (a decimal number is
-// allowed: 1.5s). Microseconds, or a user error naming `what`.
-Result<int64_t> ParseDuration(std::string_view text, std::string_view what);
+// Durations with a unit (common/duration.h).
+using sluice::ParseDuration;
 
 // Explains the plan: the bound and optimized logical plan, then the dataflow graph.
 Result<std::string> Explain(std::string_view sql, const RunOptions& options);

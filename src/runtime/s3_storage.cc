@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "common/duration.h"
 #include "common/text.h"
 #include "runtime/s3_xml.h"
 
@@ -22,32 +23,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kOptions = "endpoint, region, path_style, retry_timeout, max_keys";
-
-// "500ms", "20s", "2m": a duration with a unit, as --checkpoint-interval takes it.
-std::optional<int64_t> ParseDurationMicros(std::string_view text) {
-  size_t unit = 0;
-  while (unit < text.size() && ((text[unit] >= '0' && text[unit] <= '9') || text[unit] == '.')) {
-    ++unit;
-  }
-  std::string number(text.substr(0, unit));
-  std::string_view suffix = text.substr(unit);
-  if (number.empty() || number == "." || std::count(number.begin(), number.end(), '.') > 1) {
-    return std::nullopt;
-  }
-  double per_unit;
-  if (suffix == "ms") {
-    per_unit = 1e3;
-  } else if (suffix == "s") {
-    per_unit = 1e6;
-  } else if (suffix == "m" || suffix == "min") {
-    per_unit = 60e6;
-  } else {
-    return std::nullopt;
-  }
-  double micros = std::strtod(number.c_str(), nullptr) * per_unit;
-  if (micros > 3600e6) return std::nullopt;
-  return static_cast<int64_t>(micros);
-}
 
 // %XX sequences of a URL query value decoded ("http%3A%2F%2Fhost" as well as "http://host").
 std::string PercentDecode(std::string_view s) {
@@ -514,8 +489,8 @@ Result<S3Config> ParseS3Url(std::string_view url, const EnvLookup& env) {
     } else if (name == "path_style") {
       path_style = AsciiLower(value);
     } else if (name == "retry_timeout") {
-      auto micros = ParseDurationMicros(value);
-      if (!micros) {
+      auto micros = ParseDuration(value, "retry_timeout");
+      if (!micros.ok() || *micros > int64_t{3600} * 1'000'000) {
         return Status::User(
             "--state-dir '{}': invalid retry_timeout '{}'; use a duration with a unit between 0s "
             "and 1h, such as 500ms, 20s or 2m",

@@ -145,19 +145,28 @@ Result<std::optional<std::string>> StateReader::Get(std::string_view name) const
   return std::optional<std::string>();
 }
 
+namespace {
+
+// Appends the batches of `state`'s pieces named `full` to `out`.
+Status AppendBatches(const TaskState& state, const std::string& full,
+                     std::vector<batch::BatchPtr>* out) {
+  for (const auto& p : state.pieces) {
+    if (p.name != full) continue;
+    if (p.kind != StatePiece::Kind::kBatch) {
+      return Status::Internal("state piece '{}' holds bytes, not batches", full);
+    }
+    SLUICE_ASSIGN_OR_RETURN(batch::BatchPtr b, batch::DeserializeBatch(p.payload));
+    out->push_back(std::move(b));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<std::vector<batch::BatchPtr>> StateReader::GetBatches(std::string_view name) const {
   const std::string full = prefix_ + std::string(name);
   std::vector<batch::BatchPtr> out;
-  for (const TaskState* s : previous_) {
-    for (const auto& p : s->pieces) {
-      if (p.name != full) continue;
-      if (p.kind != StatePiece::Kind::kBatch) {
-        return Status::Internal("state piece '{}' holds bytes, not batches", full);
-      }
-      SLUICE_ASSIGN_OR_RETURN(batch::BatchPtr b, batch::DeserializeBatch(p.payload));
-      out.push_back(std::move(b));
-    }
-  }
+  for (const TaskState* s : previous_) SLUICE_RETURN_NOT_OK(AppendBatches(*s, full, &out));
   return out;
 }
 
@@ -172,17 +181,10 @@ bool StateReader::HasPieceAt(std::string_view name, int old_subtask, int step) c
 
 Result<std::vector<batch::BatchPtr>> StateReader::GetBatchesAt(std::string_view name,
                                                                int old_subtask, int step) const {
-  const std::string full = prefix_ + std::string(name);
-  const TaskState* s = chains_[static_cast<size_t>(old_subtask)][static_cast<size_t>(step)];
   std::vector<batch::BatchPtr> out;
-  for (const auto& p : s->pieces) {
-    if (p.name != full) continue;
-    if (p.kind != StatePiece::Kind::kBatch) {
-      return Status::Internal("state piece '{}' holds bytes, not batches", full);
-    }
-    SLUICE_ASSIGN_OR_RETURN(batch::BatchPtr b, batch::DeserializeBatch(p.payload));
-    out.push_back(std::move(b));
-  }
+  SLUICE_RETURN_NOT_OK(
+      AppendBatches(*chains_[static_cast<size_t>(old_subtask)][static_cast<size_t>(step)],
+                    prefix_ + std::string(name), &out));
   return out;
 }
 
