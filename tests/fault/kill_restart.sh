@@ -13,23 +13,8 @@
 # Usage: kill_restart.sh path/to/sluice [seed]
 set -u
 SLUICE=${1:?usage: kill_restart.sh path/to/sluice [seed]}
-seed=${2:-$$}
-RANDOM=$seed
-echo "kill_restart: seed $seed"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-passed=0
-failed=0
-kills=0
-
-check() {  # check NAME CONDITION-EXIT-CODE
-  if [ "$2" -eq 0 ]; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1))
-    echo "FAIL: $1"
-  fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+fault_begin kill_restart "${2:-$$}"
 
 python3 - "$work/in.json" <<'PY'
 import json, sys
@@ -238,5 +223,4 @@ check "--checkpoint-interval without --state-dir is refused" $?
 [ $? -eq 1 ] && grep -q "unknown option 'colour'" "$work/err.txt"
 check "a bad s3:// option is refused" $?
 
-echo "kill_restart: $passed passed, $failed failed, $kills crashes survived"
-[ $failed -eq 0 ]
+fault_end

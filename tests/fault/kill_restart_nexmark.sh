@@ -8,23 +8,8 @@
 # Usage: kill_restart_nexmark.sh path/to/sluice [seed]
 set -u
 SLUICE=${1:?usage: kill_restart_nexmark.sh path/to/sluice [seed]}
-seed=${2:-$$}
-RANDOM=$seed
-echo "kill_restart_nexmark: seed $seed"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-passed=0
-failed=0
-kills=0
-
-check() {  # check NAME CONDITION-EXIT-CODE
-  if [ "$2" -eq 0 ]; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1))
-    echo "FAIL: $1"
-  fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+fault_begin kill_restart_nexmark "${2:-$$}"
 
 # 150000 events at 100000 events/s: a run lasts 1.5 s; event times span 1.5 s too.
 source_table="CREATE TABLE nexmark WITH (connector = 'nexmark', events = '150000', event_rate = '100000');
@@ -102,5 +87,4 @@ rc=$?
   "$work/err.txt"
 check "resuming at another parallelism is refused (exit $rc: $(head -c 300 "$work/err.txt"))" $?
 
-echo "kill_restart_nexmark: $passed passed, $failed failed, $kills crashes survived"
-[ "$failed" -eq 0 ]
+fault_end

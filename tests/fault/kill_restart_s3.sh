@@ -17,26 +17,12 @@
 # Usage: kill_restart_s3.sh path/to/sluice [seed]
 set -u
 SLUICE=${1:?usage: kill_restart_s3.sh path/to/sluice [seed]}
-seed=${2:-$$}
-RANDOM=$seed
-echo "kill_restart_s3: seed $seed"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 server="$root/scripts/s3proxy-test-server"
-work=$(mktemp -d)
-trap 'bash "$server" stop "$work/s3"; rm -rf "$work"' EXIT
-passed=0
-failed=0
-kills=0
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+fault_begin kill_restart_s3 "${2:-$$}"
+fault_on_exit='bash "$server" stop "$work/s3"'
 start_time=$SECONDS
-
-check() {  # check NAME CONDITION-EXIT-CODE
-  if [ "$2" -eq 0 ]; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1))
-    echo "FAIL: $1"
-  fi
-}
 
 bucket=sluice-test
 if ! bash "$server" start "$work/s3" --bucket $bucket --owner $$ >/dev/null; then
@@ -64,24 +50,6 @@ with open(d + "/buys.json", "w") as f:
         f.write(json.dumps({"ts": ts(i // 2), "uid": "u%d" % ((i * 11) % 53), "amount": (i * 37) % 100}) + "\n")
 PY
 
-# The final table a Debezium changelog describes, one sorted row per line.
-cat > "$work/final.py" <<'PY'
-import collections, json, sys
-rows = collections.Counter()
-for line in open(sys.argv[1]):
-    e = json.loads(line)
-    p = e.get("payload", e)
-    if p.get("before") is not None and p["op"] in ("u", "d"):
-        rows[json.dumps(p["before"], sort_keys=True)] -= 1
-    if p.get("after") is not None and p["op"] in ("c", "r", "u"):
-        rows[json.dumps(p["after"], sort_keys=True)] += 1
-out = []
-for r, n in rows.items():
-    if n < 0:
-        out.append("NEGATIVE " + r)
-    out.extend([r] * max(n, 0))
-print("\n".join(sorted(out)))
-PY
 
 tables() {
   cat <<SQL
@@ -112,14 +80,6 @@ INSERT INTO out SELECT v.uid, v.ts AS view_ts, b.ts AS buy_ts, b.amount
 FROM views v JOIN buys b ON v.uid = b.uid AND b.ts BETWEEN v.ts AND v.ts + INTERVAL '3 seconds';
 SQL
 } > "$work/interval_join.sql"
-
-canonical() {  # canonical QUERY: the output, comparable across runs
-  if [ "${1#updating_}" != "$1" ]; then
-    python3 "$work/final.py" "$work/out.json"
-  else
-    sort "$work/out.json"
-  fi
-}
 
 # Each source's chain sleeps 35ms per batch of 200 rows: a run lasts about seven seconds, so
 # 20 crashes (0.1 to 0.5 s into a run) land before its end.
@@ -249,5 +209,4 @@ AWS_SECRET_ACCESS_KEY=wrong "$SLUICE" run "$work/window_aggregate.sql" \
 [ $? -eq 1 ] && grep -q "check AWS_SECRET_ACCESS_KEY" "$work/err.txt"
 check "a wrong secret is refused at start" $?
 
-echo "kill_restart_s3: $passed passed, $failed failed, $kills crashes survived, $((SECONDS - start_time)) s"
-[ "$failed" -eq 0 ]
+fault_end "$((SECONDS - start_time)) s"

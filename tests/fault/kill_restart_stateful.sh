@@ -12,23 +12,8 @@
 # Usage: kill_restart_stateful.sh path/to/sluice [seed]
 set -u
 SLUICE=${1:?usage: kill_restart_stateful.sh path/to/sluice [seed]}
-seed=${2:-$$}
-RANDOM=$seed
-echo "kill_restart_stateful: seed $seed"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-passed=0
-failed=0
-kills=0
-
-check() {  # check NAME CONDITION-EXIT-CODE
-  if [ "$2" -eq 0 ]; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1))
-    echo "FAIL: $1"
-  fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+fault_begin kill_restart_stateful "${2:-$$}"
 
 python3 - "$work" <<'PY'
 import json, sys, datetime
@@ -50,24 +35,6 @@ with open(d + "/customers.json", "w") as f:
         f.write(json.dumps({"name": "c%d" % ((i * 3) % 450), "city": "city%d" % i}) + "\n")
 PY
 
-# The final table a Debezium changelog describes, one sorted row per line.
-cat > "$work/final.py" <<'PY'
-import collections, json, sys
-rows = collections.Counter()
-for line in open(sys.argv[1]):
-    e = json.loads(line)
-    p = e.get("payload", e)
-    if p.get("before") is not None and p["op"] in ("u", "d"):
-        rows[json.dumps(p["before"], sort_keys=True)] -= 1
-    if p.get("after") is not None and p["op"] in ("c", "r", "u"):
-        rows[json.dumps(p["after"], sort_keys=True)] += 1
-out = []
-for r, n in rows.items():
-    if n < 0:
-        out.append("NEGATIVE " + r)
-    out.extend([r] * max(n, 0))
-print("\n".join(sorted(out)))
-PY
 
 tables() {
   cat <<SQL
@@ -167,14 +134,6 @@ attempt() {
   { (run "$@"); } 2>/dev/null
 }
 
-canonical() {  # canonical QUERY: the output, comparable across runs
-  if [ "${1#updating_}" != "$1" ]; then
-    python3 "$work/final.py" "$work/out.json"
-  else
-    sort "$work/out.json"
-  fi
-}
-
 # Random kill -9s (`count` of them, at 0.1 to 0.<kill_max> s into a run), then runs to the end;
 # `parallelisms` lists the parallelism of each attempt, cycled.
 random_kills() {  # random_kills QUERY COUNT PARALLELISM...
@@ -260,5 +219,4 @@ if [ -n "$(ls "$work/state" 2>/dev/null | grep chk-)" ]; then
   check "hop_aggregate: resuming at another parallelism is refused (exit $rc)" $?
 fi
 
-echo "kill_restart_stateful: $passed passed, $failed failed, $kills crashes survived"
-[ "$failed" -eq 0 ]
+fault_end
