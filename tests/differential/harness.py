@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections import Counter
 
 try:
@@ -266,3 +267,35 @@ def duckdb_rows(con, sql: str):
     cur = con.execute(sql)
     columns = [d[0] for d in cur.description]
     return [dict(zip(columns, r)) for r in cur.fetchall()], columns
+
+
+def compare_runs(queries, expected_of, runs_of, started: float) -> int:
+    """The comparison loop of every differential script. For each query, its expected rows
+    (`expected_of(q)` -> (rows, columns), from DuckDB), then each of its Sluice runs
+    (`runs_of(q)` yields (label, run, known_bug); `run()` -> (rows, columns, summary), summary a
+    string or None, or raises RuntimeError) checked against them with `check`. Prints an `ok` or
+    `FAIL` line per run and the totals; returns the exit status (0 when every run passed)."""
+    passed = failed = 0
+    for q in queries:
+        expected, exp_cols = expected_of(q)
+        for label, run, known_bug in runs_of(q):
+            try:
+                actual, act_cols, summary = run()
+            except RuntimeError as e:
+                print(f"FAIL {label}: {e}")
+                failed += 1
+                continue
+            problems = check(expected, exp_cols, actual, act_cols, q.approx)
+            if problems:
+                print(f"FAIL {label}: duckdb {len(expected)} rows, sluice {len(actual)} rows"
+                      + (f" ({summary})" if summary else ""))
+                if known_bug:
+                    print(f"  known bug: {known_bug}")
+                print("\n".join(problems))
+                failed += 1
+            else:
+                print(f"ok  {label} ({len(actual)} rows" + (f"; {summary})" if summary else ")"))
+                passed += 1
+    print(f"time: {time.monotonic() - started:.1f} s")
+    print(f"differential: {passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1

@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import windows_vs_duckdb as windows  # noqa: E402  (the time generator, WATERMARK_DELAY_S)
 from harness import (  # noqa: E402
-    CONFIGS, DUCKDB_MACROS, REPO, apply_changelog, check, duckdb, duckdb_rows, format_ts,
-    read_json_lines, run_sluice)
+    CONFIGS, DUCKDB_MACROS, REPO, apply_changelog, compare_runs, duckdb, duckdb_rows,
+    format_ts, read_json_lines, run_sluice)
 
 MIN = 60_000_000  # one minute in microseconds
 SEC = 1_000_000
@@ -483,32 +483,14 @@ def main() -> int:
               f"r {len(inputs['r'])} rows, seed {args.seed}, duckdb {duckdb.__version__}, "
               f"{workdir if args.keep else 'temporary'}")
 
-        passed = failed = 0
-        for q in queries:
-            expected, exp_cols = duckdb_rows(con, q.duckdb or q.sluice)
+        def runs(q):
             for i, (label_cfg, p, extra, prefix) in enumerate(configs_of(q)):
-                label = f"{q.name} {label_cfg}"
-                try:
-                    actual, act_cols, summary = run_query(sluice, workdir, q, paths, f"c{i}", p,
-                                                          extra, prefix)
-                except RuntimeError as e:
-                    print(f"FAIL {label}: {e}")
-                    failed += 1
-                    continue
-                problems = check(expected, exp_cols, actual, act_cols, q.approx)
-                if problems:
-                    print(f"FAIL {label}: duckdb {len(expected)} rows, sluice {len(actual)} "
-                          f"rows ({summary})")
-                    if q.known_bug:
-                        print(f"  known bug: {q.known_bug}")
-                    print("\n".join(problems))
-                    failed += 1
-                else:
-                    print(f"ok  {label} ({len(actual)} rows; {summary})")
-                    passed += 1
-        print(f"time: {time.monotonic() - started:.1f} s")
-        print(f"differential: {passed} passed, {failed} failed")
-        return 0 if failed == 0 else 1
+                def run(i=i, p=p, extra=extra, prefix=prefix):
+                    return run_query(sluice, workdir, q, paths, f"c{i}", p, extra, prefix)
+                yield f"{q.name} {label_cfg}", run, q.known_bug
+
+        return compare_runs(queries, lambda q: duckdb_rows(con, q.duckdb or q.sluice), runs,
+                            started)
     finally:
         if args.keep:
             print(f"kept {workdir}")

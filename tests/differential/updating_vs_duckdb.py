@@ -39,7 +39,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import joins_vs_duckdb as joins  # noqa: E402  (the joins' inputs, their DDL and DuckDB setup)
 import windows_vs_duckdb as base  # noqa: E402  (input generator, DuckDB setup)
 from harness import (  # noqa: E402,F401  (CONFIGS and apply_changelog: also joins_vs_duckdb.py)
-    CONFIGS, REPO, apply_changelog, check, duckdb, duckdb_rows, run_sluice as run_sluice_command)
+    CONFIGS, REPO, apply_changelog, compare_runs, duckdb, duckdb_rows,
+    run_sluice as run_sluice_command)
 
 # CONFIGS (harness.py): p=1, p=4, p=4 with batch_size=1, and that with update_flush_interval
 # 1 microsecond, which makes the changelog carry updates. Every query runs in all four: a
@@ -326,30 +327,16 @@ def main() -> int:
             print(f"input items: {len(changes)} changes ({', '.join(f'{ops[o]} {o}' for o in ops)})"
                   f", {len(final)} rows in the end")
 
-        passed = failed = 0
-        for q in queries:
-            expected, exp_cols = duckdb_rows(cons[q.inputs], q.select)
+        def runs(q):
             for i, (label_cfg, p, extra, prefix) in enumerate(CONFIGS):
-                label = f"{q.name} {label_cfg}"
-                try:
+                def run(i=i, p=p, extra=extra, prefix=prefix):
                     actual, act_cols, changes = run_sluice(sluice, workdir, q, paths[q.inputs],
                                                            f"c{i}", p, extra, prefix)
-                except RuntimeError as e:
-                    print(f"FAIL {label}: {e}")
-                    failed += 1
-                    continue
-                problems = check(expected, exp_cols, actual, act_cols, q.approx)
-                if problems:
-                    print(f"FAIL {label}: duckdb {len(expected)} rows, sluice {len(actual)} "
-                          f"rows from changes ({changes})")
-                    print("\n".join(problems))
-                    failed += 1
-                else:
-                    print(f"ok  {label} ({len(actual)} rows; changes {changes})")
-                    passed += 1
-        print(f"time: {time.monotonic() - started:.1f} s")
-        print(f"differential: {passed} passed, {failed} failed")
-        return 0 if failed == 0 else 1
+                    return actual, act_cols, f"changes {changes}"
+                yield f"{q.name} {label_cfg}", run, None
+
+        return compare_runs(queries, lambda q: duckdb_rows(cons[q.inputs], q.select), runs,
+                            started)
     finally:
         if args.keep:
             print(f"kept {workdir}")

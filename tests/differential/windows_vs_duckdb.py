@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (  # noqa: E402,F401  (also used through this module by updating_vs_duckdb.py)
-    DUCKDB_MACROS, REPO, check, compare, duckdb, duckdb_rows, format_ts, norm_value,
-    read_json_lines, run_sluice as run_sluice_command)
+    DUCKDB_MACROS, REPO, check, compare, compare_runs, duckdb, duckdb_rows, format_ts,
+    norm_value, read_json_lines, run_sluice as run_sluice_command)
 
 # The declared out-of-orderness (watermark = max event time seen - WATERMARK_DELAY) and the
 # largest jitter the generator applies; the jitter must stay below the delay so no row is late.
@@ -527,28 +527,14 @@ def main() -> int:
         print(f"input: {len(rows)} rows, seed {args.seed}, duckdb {duckdb.__version__}, "
               f"{input_path if args.keep else 'temporary'}")
 
-        passed = failed = 0
-        for q in queries:
-            expected, exp_cols = run_duckdb(con, q)
+        def runs(q):
             for label_cfg, tag, p, extra in configs_of(q, parallelisms):
-                label = f"{q.name} {label_cfg}"
-                try:
+                def run(tag=tag, p=p, extra=extra):
                     actual, act_cols = run_sluice(sluice, workdir, q, input_path, tag, p, extra)
-                except RuntimeError as e:
-                    print(f"FAIL {label}: {e}")
-                    failed += 1
-                    continue
-                problems = check(expected, exp_cols, actual, act_cols, q.approx)
-                if problems:
-                    print(f"FAIL {label}: duckdb {len(expected)} rows, sluice {len(actual)} rows")
-                    print("\n".join(problems))
-                    failed += 1
-                else:
-                    print(f"ok  {label} ({len(actual)} rows)")
-                    passed += 1
-        print(f"time: {time.monotonic() - started:.1f} s")
-        print(f"differential: {passed} passed, {failed} failed")
-        return 0 if failed == 0 else 1
+                    return actual, act_cols, None
+                yield f"{q.name} {label_cfg}", run, None
+
+        return compare_runs(queries, lambda q: run_duckdb(con, q), runs, started)
     finally:
         if args.keep:
             print(f"kept {workdir}")
