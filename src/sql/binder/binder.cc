@@ -200,6 +200,9 @@ std::string UpdatingCause(const LogicalPlan& plan) {
       break;
     case PlanKind::kSource:
       return fmt::format("the change stream of table \"{}\"", plan.table->table_name);
+    case PlanKind::kTopN:
+      if (plan.top_n.window_end < 0) return "a ranking (top-N) over a whole unbounded stream";
+      break;
     default:
       break;
   }
@@ -1192,9 +1195,6 @@ PlanPtr StatementBinder::BindRanking(const Expr& call, const Relation& rel) {
   if (over.order_by.empty()) {
     FailUser(call.loc, "{}() OVER (...) needs ORDER BY: it ranks the rows of each partition", name);
   }
-  if (rel.plan->updating()) {
-    FailNotSupported(call.loc, "{}() over an updating input is not supported", name);
-  }
   const size_t n = rel.columns.size();
   std::vector<BoundExprPtr> pre;
   for (size_t i = 0; i < n; ++i) {
@@ -1212,16 +1212,26 @@ PlanPtr StatementBinder::BindRanking(const Expr& call, const Relation& rel) {
     }
     keys.push_back(b);
   }
-  if (!window_end) {
+  // Without a window: a top-N over the whole stream, whose ranks change as rows arrive (an
+  // updating result; the compiler requires a limit from an outer filter on the rank).
+  const bool unbounded = !window_end;
+  if (unbounded && spec.function != exec::RankFunction::kRowNumber) {
     FailNotSupported(call.loc,
-                     "{}() OVER (...) needs PARTITION BY the window of a windowed input "
-                     "(PARTITION BY window, ...), so each window's ranks are final when it "
-                     "closes; ranking a whole unbounded stream is not supported",
+                     "{}() over a whole unbounded stream (no window in PARTITION BY) is not "
+                     "supported; ROW_NUMBER() is, with an outer filter on its rank",
                      name);
   }
-  spec.window_end = static_cast<int>(pre.size());
-  spec.partition.push_back(spec.window_end);
-  pre.push_back(window_end);
+  if (!unbounded && rel.plan->updating()) {
+    FailNotSupported(call.loc, "{}() per window over an updating input ({}) is not supported", name,
+                     UpdatingCause(*rel.plan));
+  }
+  if (unbounded) {
+    spec.window_end = -1;
+  } else {
+    spec.window_end = static_cast<int>(pre.size());
+    spec.partition.push_back(spec.window_end);
+    pre.push_back(window_end);
+  }
   for (auto& k : keys) {
     spec.partition.push_back(static_cast<int>(pre.size()));
     pre.push_back(k);
@@ -1240,7 +1250,7 @@ PlanPtr StatementBinder::BindRanking(const Expr& call, const Relation& rel) {
     fields.push_back(
         Field{i < n ? rel.columns[i].name : fmt::format("__r{}", i), pre[i]->type, true});
   }
-  PlanPtr input = MakeProject(WithLateRowsDropped(rel.plan), pre,
+  PlanPtr input = MakeProject(unbounded ? rel.plan : WithLateRowsDropped(rel.plan), pre,
                               std::make_shared<types::Schema>(std::move(fields)));
   PlanPtr ranked = MakeTopN(input, spec);
   std::vector<BoundExprPtr> out;

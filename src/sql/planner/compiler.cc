@@ -9,6 +9,7 @@
 #include "exec/session_aggregate.h"
 #include "exec/unnest.h"
 #include "exec/updating_aggregate.h"
+#include "exec/updating_top_n.h"
 #include "exec/watermark_generator.h"
 #include "exec/window_aggregate.h"
 #include "exec/window_top_n.h"
@@ -225,6 +226,19 @@ Result<Stream> GraphBuilder::CompileNode(const PlanPtr& plan) {
       std::vector<std::string> names;
       for (int k : plan->top_n.partition) {
         names.push_back(plan->inputs[0]->schema->field(static_cast<size_t>(k)).name);
+      }
+      if (plan->top_n.window_end < 0) {
+        // Over the whole stream: only a limit bounds the state.
+        if (plan->top_n.limit <= 0) {
+          return Status::NotSupported(
+              "ROW_NUMBER() over a whole unbounded stream needs a filter on its rank above it "
+              "(WHERE rank <= N, rank < N or rank = 1): without a limit every row would be kept "
+              "(unbounded state)");
+        }
+        auto op = std::make_shared<exec::UpdatingTopNFactory>(plan->top_n, plan->rank_read,
+                                                              plan->inputs[0]->updating());
+        int p = plan->top_n.partition.empty() ? 1 : options_.parallelism;
+        return AttachKeyed(*in, op, p, plan->top_n.partition, names);
       }
       auto op = std::make_shared<exec::WindowTopNFactory>(plan->top_n);
       return AttachKeyed(*in, op, options_.parallelism, plan->top_n.partition, names);

@@ -10,6 +10,8 @@ bool LogicalPlan::updating() const {
       return true;
     case PlanKind::kJoin:
       return join_mode == JoinMode::kUpdating;
+    case PlanKind::kTopN:
+      return top_n.window_end < 0;
     case PlanKind::kSource:
       // A change stream: each row inserts, deletes or updates a row of the table it describes.
       return table != nullptr && table->type == connectors::TableType::kSource &&
@@ -107,7 +109,11 @@ std::string LogicalPlan::Describe() const {
       s = fmt::format("Unnest ${} {}", unnest_column, schema->ToString());
       break;
     case PlanKind::kTopN:
-      s = fmt::format("TopN {} {}", top_n.Describe(), schema->ToString());
+      s = fmt::format("TopN {}{} {}", top_n.Describe(),
+                      top_n.window_end >= 0 ? ""
+                      : rank_read           ? " (updating)"
+                                            : " (updating, rank not read)",
+                      schema->ToString());
       break;
     case PlanKind::kWindowAggregate: {
       std::string aggs;

@@ -76,8 +76,10 @@ struct LogicalPlan {
 
   // kUnnest
   int unnest_column = -1;
-  // kTopN (top_n.output_schema is `schema`)
+  // kTopN (top_n.output_schema is `schema`). top_n.window_end < 0: a top-N over the whole
+  // stream (updating output); `rank_read` is cleared when no parent reads the rank.
   exec::TopNSpec top_n;
+  bool rank_read = true;
 
   // Whether this node's output is an updating stream (rows carry change kinds).
   bool updating() const;

@@ -83,9 +83,21 @@ bool IsIdentity(const LogicalPlan& project) {
 
 PlanPtr Rewrite(const PlanPtr& plan);
 
+bool ReadsColumn(const BoundExprPtr& e, int column) {
+  if (e->kind == BoundKind::kColumn) return e->column_index == column;
+  for (const auto& a : e->args) {
+    if (ReadsColumn(a, column)) return true;
+  }
+  return false;
+}
+
 // The largest rank a predicate lets through when one of its conjuncts bounds column
 // `rank_column` by a constant: rank <= N, rank < N, rank = N, N >= rank.
-std::optional<int64_t> RankLimit(const BoundExprPtr& pred, int rank_column) {
+// `implied` (when given) is set when the predicate is that one comparison and passes every rank
+// up to the limit (so a top-N that emits only those ranks makes it redundant).
+std::optional<int64_t> RankLimit(const BoundExprPtr& pred, int rank_column,
+                                 bool* implied = nullptr) {
+  if (implied != nullptr) *implied = false;
   if (pred->kind == BoundKind::kAnd) {
     auto a = RankLimit(pred->args[0], rank_column);
     auto b = RankLimit(pred->args[1], rank_column);
@@ -109,6 +121,7 @@ std::optional<int64_t> RankLimit(const BoundExprPtr& pred, int rank_column) {
   auto v = expr::CastValue(lit->literal, types::DataType(types::TypeId::kInt64), true);
   if (!v.ok() || v->is_null()) return std::nullopt;
   int64_t n = v->int_value();
+  if (implied != nullptr) *implied = op == "<=" || op == "<" || (op == "=" && n == 1);
   if (op == "<=" || op == "=") return std::max<int64_t>(n, 0);
   if (op == "<") return std::max<int64_t>(n - 1, 0);
   return std::nullopt;
@@ -134,9 +147,13 @@ PlanPtr RewriteFilter(PlanPtr input, BoundExprPtr pred) {
     }
     case PlanKind::kTopN: {
       // `rank <= N` (or < N, = 1) above a ranking keeps only the ranks it can pass.
-      if (auto limit = RankLimit(pred, static_cast<int>(input->schema->size()) - 1)) {
+      bool implied = false;
+      if (auto limit = RankLimit(pred, static_cast<int>(input->schema->size()) - 1, &implied)) {
         auto copy = std::make_shared<LogicalPlan>(*input);
         if (copy->top_n.limit == 0 || *limit < copy->top_n.limit) copy->top_n.limit = *limit;
+        // An updating top-N emits only ranks within its limit: the filter has nothing to do,
+        // and without it the rank may not be read at all (see RewriteProject).
+        if (implied && copy->top_n.window_end < 0 && copy->top_n.limit > 0) return copy;
         return MakeFilter(copy, pred);
       }
       break;
@@ -153,6 +170,17 @@ PlanPtr RewriteProject(PlanPtr input, std::vector<BoundExprPtr> exprs, types::Sc
     std::vector<BoundExprPtr> merged;
     for (const auto& e : exprs) merged.push_back(Fold(expr::Substitute(e, input->exprs)));
     return RewriteProject(input->inputs[0], std::move(merged), std::move(schema));
+  }
+  if (input->kind == PlanKind::kTopN && input->top_n.window_end < 0 && input->rank_read) {
+    // An updating top-N whose rank nobody reads emits only rows entering and leaving it.
+    const int rank = static_cast<int>(input->schema->size()) - 1;
+    bool read = false;
+    for (const auto& e : exprs) read = read || ReadsColumn(e, rank);
+    if (!read) {
+      auto copy = std::make_shared<LogicalPlan>(*input);
+      copy->rank_read = false;
+      input = copy;
+    }
   }
   auto p = MakeProject(input, std::move(exprs), std::move(schema));
   if (IsIdentity(*p)) return input;

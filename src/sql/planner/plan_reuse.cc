@@ -100,7 +100,8 @@ bool SameNode(const LogicalPlan& a, const LogicalPlan& b) {
          a.join_mode == b.join_mode && a.left_keys == b.left_keys && a.right_keys == b.right_keys &&
          SameExpr(a.residual, b.residual) && a.window_key == b.window_key &&
          a.ttl_micros == b.ttl_micros && a.lower == b.lower && a.upper == b.upper &&
-         a.unnest_column == b.unnest_column && SameTopN(a.top_n, b.top_n);
+         a.unnest_column == b.unnest_column && SameTopN(a.top_n, b.top_n) &&
+         a.rank_read == b.rank_read;
 }
 
 // Visits every node of the pipeline once, inputs first (post-order), in a deterministic order.

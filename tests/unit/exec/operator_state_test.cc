@@ -17,6 +17,7 @@
 #include "exec/join.h"
 #include "exec/session_aggregate.h"
 #include "exec/updating_aggregate.h"
+#include "exec/updating_top_n.h"
 #include "exec/watermark_generator.h"
 #include "exec/window_aggregate.h"
 #include "exec/window_top_n.h"
@@ -213,6 +214,28 @@ TEST(OperatorStateTest, WindowTopNRestoresAtAnyParallelism) {
   for (size_t cut : {size_t{0}, size_t{3}, size_t{5}, events.size() - 1, events.size()}) {
     for (auto [before, after] : {std::pair{1, 1}, {2, 1}, {1, 3}, {3, 2}}) {
       ExpectSameOutput(f, events, {{1, 0}}, cut, before, after);
+    }
+  }
+}
+
+TEST(OperatorStateTest, UpdatingTopNRestoresAtAnyParallelism) {
+  TopNSpec spec;
+  spec.function = RankFunction::kRowNumber;
+  spec.partition = {0};
+  spec.window_end = -1;
+  spec.order = {{2, true, false}};
+  spec.limit = 3;
+  auto fields = Schema3("v")->fields();
+  fields.push_back({"rank", types::Int64(), false});
+  spec.output_schema = std::make_shared<types::Schema>(fields);
+  for (bool emit_rank : {true, false}) {
+    UpdatingTopNFactory f(spec, emit_rank);
+    EXPECT_TRUE(f.checkpointable());
+    auto events = WindowedEvents(Schema3("v"), nullptr);
+    for (size_t cut : {size_t{0}, size_t{3}, size_t{5}, events.size() - 1, events.size()}) {
+      for (auto [before, after] : {std::pair{1, 1}, {2, 1}, {1, 3}, {3, 2}}) {
+        ExpectSameOutput(f, events, {{0}}, cut, before, after);
+      }
     }
   }
 }
