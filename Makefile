@@ -52,7 +52,7 @@ test-sanitize: sanitize
 NEXMARK_EVENTS ?= 2000000
 NEXMARK_CORES ?= 2
 NEXMARK_ENGINES ?= sluice,flink
-NEXMARK_QUERIES ?= q0,q1,q2,q3,q4,q5,q7,q8,q10,q11,q14,q15,q16,q17,q20,q21,q22
+NEXMARK_QUERIES ?= q0,q1,q2,q3,q4,q5,q7,q8,q9,q10,q11,q14,q15,q16,q17,q18,q19,q20,q21,q22
 NEXMARK_OUT ?= $(BUILD)/nexmark-results.json
 
 bench: release bench-deps

@@ -1,6 +1,5 @@
 -- Nexmark q18: find last bid. Each bidder's last bid on each auction (deduplication).
--- Not supported by Sluice yet: ROW_NUMBER() must be partitioned by the window of a windowed
--- input; ranking a whole unbounded stream (an updating top-N) is rejected.
+-- An updating result: ROW_NUMBER() over the whole stream, top 1 per key (the latest bid).
 CREATE TABLE nexmark WITH (connector = 'nexmark', event_rate = '0', events = '10000000');
 CREATE TABLE discard WITH (connector = 'blackhole', format = 'debezium_json');
 

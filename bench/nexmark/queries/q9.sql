@@ -1,7 +1,6 @@
 -- Nexmark q9: winning bids. Each auction with its highest bid (the earliest of equal ones)
 -- placed between its start and its expiry.
--- Not supported by Sluice yet: ROW_NUMBER() over an updating input (the join) is rejected;
--- ranking is only supported per window of a windowed input.
+-- An updating result: ROW_NUMBER() over the updating join, top 1 per auction.
 CREATE TABLE nexmark WITH (connector = 'nexmark', event_rate = '0', events = '10000000');
 CREATE TABLE discard WITH (connector = 'blackhole', format = 'debezium_json');
 
