@@ -1,5 +1,7 @@
 #include "exec/watermark_generator.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "batch/serialize.h"
@@ -121,18 +123,86 @@ class WatermarkGenerator : public runtime::Operator {
   int64_t current_ = Watermark::Min().time.value;
 };
 
+// Processing time: rows are stamped with the wall clock (clamped to never go below the
+// watermark, so no row is late even if the clock steps back), and the watermark is the latest
+// stamp or tick.
+class ProcessingTimeGenerator : public runtime::Operator {
+ public:
+  explicit ProcessingTimeGenerator(int column) : column_(column) {}
+
+  Status ProcessBatch(int, const BatchPtr& input, runtime::Collector& out) override {
+    const int64_t now = std::max(Now().value, current_);
+    auto stamp = batch::Column::MakeFixed(types::Timestamp(), input->num_rows);
+    int64_t* v = stamp->mutable_raw<int64_t>();
+    std::fill(v, v + input->num_rows, now);
+    auto rows = std::make_shared<Batch>(*input);
+    rows->columns[static_cast<size_t>(column_)] = stamp;
+    rows->event_time = stamp;
+    if (ctx_ && ctx_->metrics) ctx_->metrics->rows_out += rows->num_rows;
+    SLUICE_RETURN_NOT_OK(out.Emit(rows));
+    return Advance(now, out);
+  }
+
+  Status OnTick(ProcessingTime now, runtime::Collector& out) override {
+    return Advance(now.value, out);
+  }
+
+  Status ProcessWatermark(Watermark wm, runtime::Collector& out) override {
+    // Only the end of input (+infinity) arrives from a source.
+    return Advance(wm.time.value, out);
+  }
+
+  // The watermark, so that after a restore the stamps never go below what the restored
+  // operators downstream have seen (should the wall clock be behind it).
+  Status Snapshot(int64_t, runtime::StateWriter& state) override {
+    std::string bytes;
+    batch::ByteWriter w(&bytes);
+    w.Put<uint8_t>(kStateVersion);
+    w.Put<int64_t>(current_);
+    state.Put("watermark", bytes);
+    return Status::Ok();
+  }
+
+  Status Restore(runtime::StateReader& state) override {
+    SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> bytes, state.Get("watermark"));
+    if (!bytes) return Status::Ok();
+    batch::ByteReader r(*bytes, "processing-time watermark state");
+    uint8_t version = 0;
+    SLUICE_RETURN_NOT_OK(r.Get(&version));
+    if (version != kStateVersion) return r.Corrupt("unknown version");
+    SLUICE_RETURN_NOT_OK(r.Get(&current_));
+    return Status::Ok();
+  }
+
+ private:
+  Status Advance(int64_t t, runtime::Collector& out) {
+    if (t <= current_) return Status::Ok();
+    current_ = t;
+    return out.EmitWatermark(Watermark{EventTime{current_}});
+  }
+
+  static constexpr uint8_t kStateVersion = 1;
+  int column_;
+  int64_t current_ = Watermark::Min().time.value;
+};
+
 }  // namespace
 
 WatermarkGeneratorFactory::WatermarkGeneratorFactory(int event_time_column,
                                                      expr::BoundExprPtr watermark,
                                                      std::optional<int64_t> idle_micros,
-                                                     bool drop_late)
+                                                     bool drop_late, bool processing_time)
     : event_time_column_(event_time_column),
       watermark_(std::move(watermark)),
       idle_micros_(idle_micros),
-      drop_late_(drop_late) {}
+      drop_late_(drop_late),
+      processing_time_(processing_time) {}
 
 std::string WatermarkGeneratorFactory::Describe() const {
+  if (processing_time_) {
+    return fmt::format("watermark processing_time=${} (wall clock, every {}ms when idle)",
+                       event_time_column_, kTickMicros / 1000);
+  }
   return fmt::format(
       "watermark event_time={} watermark={}{}{}",
       event_time_column_ >= 0 ? fmt::format("${}", event_time_column_) : std::string("source time"),
@@ -141,6 +211,10 @@ std::string WatermarkGeneratorFactory::Describe() const {
 }
 
 Result<std::unique_ptr<runtime::Operator>> WatermarkGeneratorFactory::Create(int, int) const {
+  if (processing_time_) {
+    return std::unique_ptr<runtime::Operator>(
+        std::make_unique<ProcessingTimeGenerator>(event_time_column_));
+  }
   return std::unique_ptr<runtime::Operator>(
       std::make_unique<WatermarkGenerator>(event_time_column_, watermark_, drop_late_));
 }

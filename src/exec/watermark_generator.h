@@ -3,7 +3,8 @@
 // time becomes the value of the event-time column (rows where it is NULL are dropped and
 // counted as bad rows); the watermark is the largest value of the watermark expression seen so
 // far (by default event time - 1 second), emitted after each batch when it advances. It never
-// goes backwards.
+// goes backwards. In processing time, rows are stamped with the wall clock and the watermark
+// follows it.
 
 #include <optional>
 
@@ -18,18 +19,30 @@ class WatermarkGeneratorFactory : public runtime::OperatorFactory {
   // With `drop_late` (set when the rows feed a windowed operator), a row whose event time is
   // behind the watermark of the rows before it is late: dropped and counted here, where the
   // order of rows is known, so the result does not depend on batching or parallelism.
+  //
+  // With `processing_time`, the rows' time is processing time instead: every row of a batch is
+  // stamped (column `event_time_column` and its event time) with the wall clock when the batch
+  // passes, never below the watermark so far, and the watermark follows the wall clock: after
+  // each batch and every kTickMicros while the source has no data (OnTick), so windows close on
+  // time. No row is ever late; `watermark` and `drop_late` are unused.
   WatermarkGeneratorFactory(int event_time_column, expr::BoundExprPtr watermark,
-                            std::optional<int64_t> idle_micros, bool drop_late);
+                            std::optional<int64_t> idle_micros, bool drop_late,
+                            bool processing_time = false);
+  static constexpr int64_t kTickMicros = 100000;
   std::string name() const override { return "watermark"; }
   std::string Describe() const override;
   Result<std::unique_ptr<runtime::Operator>> Create(int subtask, int parallelism) const override;
   std::optional<int64_t> idle_timeout_micros() const override { return idle_micros_; }
+  std::optional<int64_t> tick_interval_micros() const override {
+    return processing_time_ ? std::optional<int64_t>(kTickMicros) : std::nullopt;
+  }
 
  private:
   int event_time_column_;
   expr::BoundExprPtr watermark_;
   std::optional<int64_t> idle_micros_;
   bool drop_late_;
+  bool processing_time_;
 };
 
 }  // namespace sluice::exec

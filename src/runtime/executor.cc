@@ -191,7 +191,8 @@ class Task {
   std::vector<std::unique_ptr<OperatorContext>> contexts;
   std::unique_ptr<InputQueue> input;
   std::vector<OutEdge> out_edges;
-  std::optional<int64_t> idle_timeout;  // source tasks: idle_micros of the chain
+  std::optional<int64_t> idle_timeout;   // source tasks: idle_micros of the chain
+  std::optional<int64_t> tick_interval;  // source tasks: the chain's shortest tick interval
 
   // Checkpoints (null coordinator: the run takes none).
   CheckpointCoordinator* coordinator = nullptr;
@@ -264,6 +265,8 @@ class Task {
 
   Status Step(StepResult* result);
   Status StepSource(StepResult* result);
+  // Source tasks with a tick_interval: OnTick through the chain when it is due.
+  Status MaybeTick();
   Status StepOperator(StepResult* result);
   Status Handle(InputQueue::Envelope& env);
   // Final watermark and OnEndOfInput through the chain.
@@ -304,6 +307,7 @@ class Task {
   int64_t paced_until_ = 0;  // fault injection (pace_sources): no poll before this time
   bool idle_sent_ = false;
   bool forwarded_idle_ = false;
+  int64_t next_tick_ = 0;  // source tasks with a tick_interval: when OnTick is due
   int ended_ = 0;
   Watermark current_watermark_ = Watermark::Min();
   bool finishing_ = false;
@@ -677,6 +681,7 @@ Status Task::StepSource(StepResult* result) {
     *result = StepResult::kWait;
     return Status::Ok();
   }
+  SLUICE_RETURN_NOT_OK(MaybeTick());
   for (int i = 0; i < 16; ++i) {
     size_t pending_before = pending_.size();
     auto poll = source->Poll(*collectors_[0]);
@@ -712,6 +717,7 @@ Status Task::StepSource(StepResult* result) {
       if (idle_timeout && !idle_sent_) {
         wake.value = std::min(wake.value, last_data_ + *idle_timeout);
       }
+      if (tick_interval) wake.value = std::min(wake.value, next_tick_);
       shared_->scheduler.ScheduleAt(this, wake);
       *result = StepResult::kWait;
       return Status::Ok();
@@ -728,6 +734,17 @@ Status Task::StepSource(StepResult* result) {
     }
   }
   *result = StepResult::kYield;
+  return Status::Ok();
+}
+
+Status Task::MaybeTick() {
+  if (!tick_interval) return Status::Ok();
+  const ProcessingTime now = Now();
+  if (now.value < next_tick_) return Status::Ok();
+  next_tick_ = now.value + *tick_interval;
+  for (size_t i = 0; i < chain.size(); ++i) {
+    SLUICE_RETURN_NOT_OK(chain[i]->OnTick(now, *collectors_[i + 1]));
+  }
   return Status::Ok();
 }
 
@@ -1031,6 +1048,9 @@ Status Executor::Impl::Build() {
           task->chain.push_back(op.MoveValue());
         }
         if (auto idle = f->idle_timeout_micros()) task->idle_timeout = idle;
+        if (auto tick = f->tick_interval_micros()) {
+          task->tick_interval = std::min(task->tick_interval.value_or(*tick), *tick);
+        }
         task->contexts.push_back(std::move(ctx));
         metrics_.push_back(std::move(metrics));
       }

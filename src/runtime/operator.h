@@ -57,6 +57,10 @@ class Operator {
   virtual Status ProcessBatch(int input, const batch::BatchPtr& batch, Collector& out) = 0;
   // Called with the task's combined watermark whenever it advances.
   virtual Status ProcessWatermark(Watermark wm, Collector& out) { return out.EmitWatermark(wm); }
+  // Operators chained to a source whose factory has a tick_interval_micros(): called by the
+  // source task about every interval of wall-clock time, also while the source has no data
+  // (a processing-time watermark advances with the clock).
+  virtual Status OnTick(ProcessingTime now, Collector& out) { return Status::Ok(); }
   // Every input has ended: emit whatever is buffered.
   virtual Status OnEndOfInput(Collector& out) { return Status::Ok(); }
   // Releases resources (files are closed here). Called once, also after errors.
@@ -125,6 +129,8 @@ class OperatorFactory {
   // For operators chained to a source: after this long without data, the source task tells
   // its consumers it is idle (idle_micros).
   virtual std::optional<int64_t> idle_timeout_micros() const { return std::nullopt; }
+  // For operators chained to a source: call Operator::OnTick about this often (µs).
+  virtual std::optional<int64_t> tick_interval_micros() const { return std::nullopt; }
   // False for an operator whose state Snapshot/Restore do not capture yet: a run with a state
   // dir refuses the query ("checkpointing a query with <name> is not supported yet"). Sources
   // must opt in (a source that cannot resume at its position would replay from its start);

@@ -761,6 +761,9 @@ void RegisterDatetimeFunctions(FunctionRegistry* r) {
   r->Register("now", ClockFunction(kTimestamp));
   r->Alias("current_timestamp", "now");
   r->Alias("localtimestamp", "now");
+  // Flink's PROCTIME(): the current time. As a table's column `name AS PROCTIME()` it is the
+  // table's processing-time attribute instead (bound by the SQL binder, not called).
+  r->Alias("proctime", "now");
   r->Register("current_date", ClockFunction(kDate));
   r->Register("current_time", ClockFunction(kTime));
   r->Register("make_date", FixedSignature({types::Int64(), types::Int64(), types::Int64()}, kDate,

@@ -34,6 +34,12 @@ struct BindError {
   throw BindError{loc, std::move(status)};
 }
 
+// `PROCTIME()`, the whole expression of a processing-time column.
+bool IsProctimeCall(const Expr& e) {
+  return e.kind == ExprKind::kFunction && e.names.size() == 1 && e.names[0] == "proctime" &&
+         e.args.empty() && !e.star_arg && !e.distinct && !e.filter && !e.over;
+}
+
 template <typename... Args>
 [[noreturn]] void FailUser(const Location& loc, fmt::format_string<Args...> f, Args&&... args) {
   Fail(loc, Status::User(f, std::forward<Args>(args)...));
@@ -292,6 +298,8 @@ class StatementBinder {
   Relation BindSelectCore(const SelectCore& s);
   Relation BindTableRef(const TableRef& t);
   Relation BindJoin(const TableRef& t);
+  void CheckLookupJoin(const TableRef& t, const Relation& left, const Relation& right,
+                       const std::vector<ScopeColumn>& scope);
   PlanPtr BindRanking(const Expr& call, const Relation& rel);
   BoundExprPtr WindowEnd(const BoundExprPtr& e, TimeRole role, const exec::WindowSpec& window,
                          const Location& loc);
@@ -374,14 +382,15 @@ void StatementBinder::BindCreateTable(const Statement& stmt) {
   std::set<std::string> seen;
   for (const auto& c : stmt.columns) {
     if (!seen.insert(c.name).second) FailUser(c.loc, "column \"{}\" is declared twice", c.name);
-    DataType t = ResolveType(c.type);
+    // `name AS expr` is typed once its expression is bound (below); TIMESTAMP until then.
+    DataType t = c.type_from_expr ? types::Timestamp() : ResolveType(c.type);
     if (c.has_metadata) {
       FailNotSupported(c.loc,
                        "metadata column \"{}\" (METADATA FROM '{}'): no connector of this build "
                        "provides metadata yet",
                        c.name, c.metadata_key);
     }
-    entry.columns.push_back(DeclaredColumn{c.name, t, c.generated});
+    entry.columns.push_back(DeclaredColumn{c.name, t, c.generated, c.type_from_expr});
     if (!c.generated) physical.push_back(Field{c.name, t, !c.not_null && !c.primary_key});
   }
   std::map<std::string, std::string> options;
@@ -483,9 +492,47 @@ void StatementBinder::BindCreateTable(const Statement& stmt) {
     for (auto& c : entry.columns) {
       if (!c.generated) continue;
       auto bound = BindExpr(*c.generated, scope);
+      if (c.type_from_expr) c.type = bound->type;
+      if (IsProctimeCall(*c.generated)) {
+        if (!entry.processing_time_column.empty()) {
+          FailUser(c.generated->loc,
+                   "table \"{}\" declares two processing-time columns (\"{}\" and \"{}\"); "
+                   "declare one",
+                   stmt.name, entry.processing_time_column, c.name);
+        }
+        if (c.type.id() != TypeId::kTimestamp) {
+          FailUser(c.generated->loc, "processing-time column \"{}\" must be TIMESTAMP, not {}",
+                   c.name, c.type.ToString());
+        }
+        entry.processing_time_column = c.name;
+      }
       if (!expr::CanCast(bound->type, c.type)) {
         FailUser(c.generated->loc, "generated column \"{}\" is {} but its expression is {}", c.name,
                  c.type.ToString(), bound->type.ToString());
+      }
+    }
+    // A table has one time attribute: processing time, or an event time with its watermark.
+    if (!entry.processing_time_column.empty()) {
+      const std::string& p = entry.processing_time_column;
+      if (entry.event_time_column == p) {
+        FailUser(event_time_loc,
+                 "column \"{}\" is processing time (PROCTIME()): its watermark follows the wall "
+                 "clock; remove WATERMARK FOR {}",
+                 p, p);
+      }
+      if (!entry.event_time_column.empty() || entry.watermark_expr) {
+        FailUser(event_time_loc,
+                 "table \"{}\" declares both a processing-time column \"{}\" (PROCTIME()) and "
+                 "an event time (WATERMARK FOR {}); a table has one time attribute: remove one "
+                 "(or declare the table twice, once with each)",
+                 stmt.name, p,
+                 entry.event_time_column.empty() ? std::string("...") : entry.event_time_column);
+      }
+      if (entry.idle_micros) {
+        FailUser(stmt.loc,
+                 "option 'idle_micros' does not apply to table \"{}\": its processing-time "
+                 "watermark follows the wall clock and never waits for data",
+                 stmt.name);
       }
     }
     // The event time must be a TIMESTAMP column; the watermark a TIMESTAMP expression.
@@ -768,7 +815,11 @@ Relation StatementBinder::BindCatalogTable(const CatalogEntry& entry, const std:
   for (const auto& f : table->schema.fields()) physical.push_back({qualifier, f.name, f.type});
   std::vector<BoundExprPtr> exprs;
   for (const auto& c : entry.columns) {
-    if (c.generated) {
+    if (c.generated && c.name == entry.processing_time_column) {
+      // Stamped by the processing-time watermark generator just above; a constant placeholder
+      // keeps this projection deterministic (so sources are still pruned and reads shared).
+      exprs.push_back(expr::MakeLiteral(Value::Null(types::Timestamp())));
+    } else if (c.generated) {
       exprs.push_back(Cast(BindExpr(*c.generated, physical), c.type, c.generated->loc, false));
     } else {
       int idx = static_cast<int>(*table->schema.Find(c.name));
@@ -782,6 +833,20 @@ Relation StatementBinder::BindCatalogTable(const CatalogEntry& entry, const std:
 
 Relation StatementBinder::AddWatermark(const CatalogEntry& entry, Relation rel,
                                        const Location& loc) {
+  if (!entry.processing_time_column.empty()) {
+    // Processing time: the generator stamps the column with the wall clock and its watermark
+    // follows the wall clock (the watermark expression is the column itself, for EXPLAIN).
+    int column = -1;
+    for (size_t i = 0; i < rel.columns.size(); ++i) {
+      if (rel.columns[i].name == entry.processing_time_column) column = static_cast<int>(i);
+    }
+    rel.columns[static_cast<size_t>(column)].role = TimeRole::kEventTime;
+    auto w = std::make_shared<LogicalPlan>(*MakeWatermark(
+        rel.plan, column, expr::MakeColumn(column, types::Timestamp()), std::nullopt));
+    w->processing_time = true;
+    rel.plan = w;
+    return rel;
+  }
   int event_time = -1;
   for (size_t i = 0; i < rel.columns.size(); ++i) {
     if (rel.columns[i].name == entry.event_time_column) event_time = static_cast<int>(i);
@@ -812,6 +877,11 @@ Relation StatementBinder::AddWatermark(const CatalogEntry& entry, Relation rel,
 Relation StatementBinder::BindTableRef(const TableRef& t) {
   switch (t.kind) {
     case TableRef::Kind::kNamed: {
+      if (t.as_of) {
+        FailNotSupported(t.loc,
+                         "FOR SYSTEM_TIME AS OF is supported on the right side of a JOIN (a "
+                         "lookup join against a bounded table)");
+      }
       std::string qualifier = t.alias.empty() ? t.name : t.alias;
       for (auto it = ctes_.rbegin(); it != ctes_.rend(); ++it) {
         auto found = it->find(t.name);
@@ -959,8 +1029,17 @@ Relation StatementBinder::BindJoin(const TableRef& t) {
                      "every other row needs unbounded state; join ON an equality of the two "
                      "sides (JOIN ... ON a.k = b.k)");
   }
+  // JOIN t FOR SYSTEM_TIME AS OF probe.ts: a lookup join against the bounded table t.
+  const bool lookup = t.right->kind == TableRef::Kind::kNamed && t.right->as_of != nullptr;
   Relation left = BindTableRef(*t.left);
-  Relation right = BindTableRef(*t.right);
+  Relation right;
+  if (lookup) {
+    TableRef side = *t.right;
+    side.as_of = nullptr;
+    right = BindTableRef(side);
+  } else {
+    right = BindTableRef(*t.right);
+  }
   for (const Relation* side : {&left, &right}) {
     if (side->window && side->window->spec.kind == exec::WindowSpec::Kind::kHop) {
       FailNotSupported((side == &left ? t.left : t.right)->loc,
@@ -1024,11 +1103,12 @@ Relation StatementBinder::BindJoin(const TableRef& t) {
                      "with every other");
   }
   const bool updating_inputs = left.plan->updating() || right.plan->updating();
+  if (lookup) CheckLookupJoin(t, left, right, scope);
 
   // Windowed: a key pair that matches the two sides' windows.
-  JoinMode mode = JoinMode::kUpdating;
+  JoinMode mode = lookup ? JoinMode::kLookup : JoinMode::kUpdating;
   int window_key = -1;
-  for (size_t k = 0; k < left_keys.size() && !updating_inputs; ++k) {
+  for (size_t k = 0; k < left_keys.size() && !updating_inputs && !lookup; ++k) {
     WindowKey a = WindowKeyOf(left_keys[k], scope);
     WindowKey b = WindowKeyOf(right_keys[k], scope);
     if (a.role == TimeRole::kNone || a.role != b.role) continue;
@@ -1103,7 +1183,7 @@ Relation StatementBinder::BindJoin(const TableRef& t) {
   }
   PlanPtr lplan = left.plan;
   PlanPtr rplan = right.plan;
-  if (mode != JoinMode::kUpdating) {
+  if (mode != JoinMode::kUpdating && mode != JoinMode::kLookup) {
     lplan = WithLateRowsDropped(lplan);
     rplan = WithLateRowsDropped(rplan);
   }
@@ -1140,7 +1220,14 @@ Relation StatementBinder::BindJoin(const TableRef& t) {
   }
   Relation rel;
   rel.columns = scope;
-  for (auto& c : rel.columns) {
+  for (size_t i = 0; i < rel.columns.size(); ++i) {
+    auto& c = rel.columns[i];
+    // A lookup join's row keeps its probe row's event time (and windows); the side table's
+    // columns have no time role.
+    if (mode == JoinMode::kLookup) {
+      if (i >= nl) c.role = TimeRole::kNone;
+      continue;
+    }
     // A joined row's event time is the later of its two rows': neither time column is it.
     if (c.role == TimeRole::kEventTime) c.role = TimeRole::kNone;
     // Rows of an updating or interval join are not grouped into their inputs' windows.
@@ -1148,6 +1235,58 @@ Relation StatementBinder::BindJoin(const TableRef& t) {
   }
   rel.plan = MakeProject(join, std::move(out), SchemaOf(rel.columns));
   return rel;
+}
+
+namespace {
+// The source tables under a plan.
+void CollectSources(const LogicalPlan& plan, std::vector<const LogicalPlan*>* out) {
+  if (plan.kind == PlanKind::kSource) out->push_back(&plan);
+  for (const auto& in : plan.inputs) CollectSources(*in, out);
+}
+}  // namespace
+
+// A lookup join: INNER or LEFT, an append-only probe side, a bounded side table read whole
+// (not versioned), and AS OF over the probe side's columns.
+void StatementBinder::CheckLookupJoin(const TableRef& t, const Relation& left,
+                                      const Relation& right,
+                                      const std::vector<ScopeColumn>& scope) {
+  if (t.join_type != JoinType::kInner && t.join_type != JoinType::kLeft) {
+    FailNotSupported(t.loc,
+                     "a lookup join (FOR SYSTEM_TIME AS OF) is INNER or LEFT: the side table's "
+                     "unmatched rows are never emitted");
+  }
+  std::vector<const LogicalPlan*> sources;
+  CollectSources(*right.plan, &sources);
+  for (const LogicalPlan* s : sources) {
+    if (!s->table->finite) {
+      FailNotSupported(t.right->loc,
+                       "the side table of a lookup join (FOR SYSTEM_TIME AS OF) must be bounded: "
+                       "table \"{}\" (connector '{}') never ends; use a single_file table, or "
+                       "impulse with message_count",
+                       s->table->table_name, s->table->connector);
+    }
+  }
+  if (right.plan->updating()) {
+    FailNotSupported(t.right->loc,
+                     "the side table of a lookup join must be append-only, not updating");
+  }
+  if (left.plan->updating()) {
+    FailNotSupported(t.left->loc,
+                     "the probe side of a lookup join (FOR SYSTEM_TIME AS OF) must be "
+                     "append-only; it is updating ({})",
+                     UpdatingCause(*left.plan));
+  }
+  BoundExprPtr as_of = BindExpr(*t.right->as_of, scope);
+  if (SideOf(*as_of, left.columns.size()) != 0) {
+    FailUser(t.right->as_of->loc,
+             "FOR SYSTEM_TIME AS OF must be a time of the probe (left) side's rows, such as its "
+             "event-time column; it reads {}",
+             SideOf(*as_of, left.columns.size()) == -1 ? "no column" : "the side table");
+  }
+  if (as_of->type.id() != types::TypeId::kTimestamp) {
+    FailUser(t.right->as_of->loc, "FOR SYSTEM_TIME AS OF needs a TIMESTAMP, not {}",
+             as_of->type.ToString());
+  }
 }
 
 // The end of the window an expression with a window role reads: window.end, window_end, or
@@ -1291,6 +1430,12 @@ Relation StatementBinder::BindWindowTableFunction(const TableRef& t) {
   // The window operator assigns rows by event time: the column must be it.
   bool is_event_time = time->kind == BoundKind::kColumn && rel.plan->kind == PlanKind::kWatermark &&
                        rel.plan->event_time_column == time->column_index;
+  if (!is_event_time && rel.plan->kind == PlanKind::kWatermark && rel.plan->processing_time) {
+    FailUser(t.args[1]->loc,
+             "the time column of {} must be the table's time attribute \"{}\" (its processing "
+             "time)",
+             upper, rel.columns[static_cast<size_t>(rel.plan->event_time_column)].name);
+  }
   if (!is_event_time) {
     FailUser(t.args[1]->loc,
              "the time column of {} must be the table's event time (declare it with WATERMARK "

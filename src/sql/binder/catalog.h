@@ -16,7 +16,8 @@ namespace sluice::sql {
 struct DeclaredColumn {
   std::string name;
   types::DataType type;
-  ExprPtr generated;  // GENERATED ALWAYS AS (expr): computed from the physical columns
+  ExprPtr generated;            // GENERATED ALWAYS AS (expr): computed from the physical columns
+  bool type_from_expr = false;  // `name AS expr`: typed by its expression when bound
 };
 
 struct CatalogEntry {
@@ -30,6 +31,9 @@ struct CatalogEntry {
   std::string event_time_column;                 // WATERMARK FOR / event_time_field
   ExprPtr watermark_expr;                        // AS expr / watermark_field
   std::optional<int64_t> idle_micros;
+  // A column `name AS PROCTIME()`: the table's time attribute is processing time (the rows are
+  // stamped with the wall clock as they are read; the watermark follows the wall clock).
+  std::string processing_time_column;
   // kView (CREATE VIEW, CREATE TABLE AS)
   QueryPtr query;
 };

@@ -129,6 +129,8 @@ struct TableRef {
   TableRefPtr left, right;
   ExprPtr on;
   std::vector<std::string> using_columns;
+  // kNamed: FOR SYSTEM_TIME AS OF <expr> (the right side of a lookup join); null otherwise
+  ExprPtr as_of;
   // kFunction: TUMBLE(t, ts, INTERVAL ...); first arg may be a table name (a kColumnRef)
   std::vector<ExprPtr> args;
 };
@@ -178,8 +180,9 @@ struct ColumnDef {
   TypeName type;
   bool not_null = false;
   bool primary_key = false;
-  ExprPtr generated;         // GENERATED ALWAYS AS (expr) [STORED|VIRTUAL]
-  std::string metadata_key;  // METADATA FROM 'key'
+  ExprPtr generated;            // GENERATED ALWAYS AS (expr) [STORED|VIRTUAL]
+  bool type_from_expr = false;  // `name AS expr` (Flink's computed column): no declared type
+  std::string metadata_key;     // METADATA FROM 'key'
   bool has_metadata = false;
   Location loc;
 };

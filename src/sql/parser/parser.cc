@@ -435,6 +435,12 @@ class Parser {
     ColumnDef c;
     c.loc = Peek().loc;
     c.name = ParseLabel("column definition");
+    if (AcceptWord("as")) {
+      // Flink's computed column `name AS expr` (`p_time AS PROCTIME()`): typed by its expression.
+      c.type_from_expr = true;
+      c.generated = ParseExpr();
+      return c;
+    }
     c.type = ParseType();
     while (true) {
       if (AtWord("not") && AtWord("null", 1)) {
@@ -922,6 +928,14 @@ class Parser {
         ExpectListEnd();
       } else {
         ref->kind = TableRef::Kind::kNamed;
+        // FOR SYSTEM_TIME AS OF <expr>: the side table of a lookup join.
+        if (AtWord("for") && AtWord("system_time", 1)) {
+          Next();
+          Next();
+          ExpectWord("as");
+          ExpectWord("of");
+          ref->as_of = ParseExpr();
+        }
       }
     } else {
       Fail("table name or '('");

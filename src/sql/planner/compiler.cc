@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "exec/hash_partitioner.h"
 #include "exec/join.h"
+#include "exec/lookup_join.h"
 #include "exec/project_filter.h"
 #include "exec/session_aggregate.h"
 #include "exec/unnest.h"
@@ -50,6 +52,7 @@ class GraphBuilder {
 
  private:
   Result<Stream> CompileNode(const PlanPtr& plan);
+  Result<Stream> CompileLookupJoin(const PlanPtr& plan);
   int Parents(const LogicalPlan& p) const {
     auto it = parents_.find(&p);
     return it == parents_.end() ? 0 : it->second;
@@ -136,8 +139,57 @@ class GraphBuilder {
   const CompileOptions& options_;
   std::unordered_map<const LogicalPlan*, int> parents_;
   std::unordered_map<const LogicalPlan*, Stream> compiled_;
+  // Filters and projections compiled at their input's parallelism.
+  std::unordered_set<const LogicalPlan*> keep_parallelism_;
   DataflowGraph graph_;
 };
+
+// A lookup join: the side table (input 1) is read in the subtasks of its source (so that its
+// end is marked where it ends, not only when the whole pipeline does), marked at its end and
+// broadcast to every subtask; the probe rows (input 0) go to any subtask.
+Result<Stream> GraphBuilder::CompileLookupJoin(const PlanPtr& plan) {
+  for (const LogicalPlan* p = plan->inputs[1].get();
+       (p->kind == PlanKind::kProject || p->kind == PlanKind::kFilter ||
+        p->kind == PlanKind::kWatermark) &&
+       Parents(*p) <= 1;
+       p = p->inputs[0].get()) {
+    keep_parallelism_.insert(p);
+  }
+  auto left = Compile(plan->inputs[0]);
+  if (!left.ok()) return left.status();
+  auto right = Compile(plan->inputs[1]);
+  if (!right.ok()) return right.status();
+  auto marker = std::make_shared<exec::LookupSideEndFactory>(plan->inputs[1]->schema);
+  Stream side = Attach(*right, marker, ParallelismOf(*right));
+  exec::JoinSpec spec;
+  spec.type = plan->join_type;
+  spec.left_schema = plan->inputs[0]->schema;
+  spec.right_schema = plan->inputs[1]->schema;
+  spec.left_keys = plan->left_keys;
+  spec.right_keys = plan->right_keys;
+  spec.residual = plan->residual;
+  spec.output_schema = plan->schema;
+  const int p = options_.parallelism;
+  auto op = std::make_shared<exec::LookupJoinFactory>(spec, ParallelismOf(side));
+  int id = AddNode(p, std::move(op));
+  for (int side_index = 0; side_index < 2; ++side_index) {
+    const Stream& in = side_index == 0 ? *left : side;
+    for (int from : in.nodes) {
+      runtime::EdgeSpec e;
+      e.from = from;
+      e.to = id;
+      e.to_input = side_index;
+      const int from_p = graph_.nodes[static_cast<size_t>(from)].parallelism;
+      if (side_index == 1) {
+        e.kind = p == 1 && from_p == 1 ? EdgeKind::kForward : EdgeKind::kBroadcast;
+      } else {
+        e.kind = from_p == p ? EdgeKind::kForward : EdgeKind::kRebalance;
+      }
+      graph_.edges.push_back(std::move(e));
+    }
+  }
+  return Stream{{id}};
+}
 
 Result<Stream> GraphBuilder::CompileNode(const PlanPtr& plan) {
   const auto& registry = connectors::ConnectorRegistry::Get();
@@ -174,7 +226,9 @@ Result<Stream> GraphBuilder::CompileNode(const PlanPtr& plan) {
       if (!in.ok()) return in.status();
       auto op = std::make_shared<exec::ProjectFilterFactory>(predicate, exprs, schema);
       // Changes of an updating stream must stay in order per key: no rebalancing.
-      return Attach(*in, op, plan->updating() ? ParallelismOf(*in) : options_.parallelism);
+      // (The side of a lookup join stays at its source's parallelism: see kJoin.)
+      const bool keep = plan->updating() || keep_parallelism_.count(plan.get()) > 0;
+      return Attach(*in, op, keep ? ParallelismOf(*in) : options_.parallelism);
     }
     case PlanKind::kUnion: {
       Stream out;
@@ -189,7 +243,8 @@ Result<Stream> GraphBuilder::CompileNode(const PlanPtr& plan) {
       auto in = Compile(plan->inputs[0]);
       if (!in.ok()) return in.status();
       auto op = std::make_shared<exec::WatermarkGeneratorFactory>(
-          plan->event_time_column, plan->watermark, plan->idle_micros, plan->drop_late);
+          plan->event_time_column, plan->watermark, plan->idle_micros, plan->drop_late,
+          plan->processing_time);
       return Attach(*in, op, ParallelismOf(*in));
     }
     case PlanKind::kUpdatingAggregate: {
@@ -244,6 +299,7 @@ Result<Stream> GraphBuilder::CompileNode(const PlanPtr& plan) {
       return AttachKeyed(*in, op, options_.parallelism, plan->top_n.partition, names);
     }
     case PlanKind::kJoin: {
+      if (plan->join_mode == JoinMode::kLookup) return CompileLookupJoin(plan);
       auto left = Compile(plan->inputs[0]);
       if (!left.ok()) return left.status();
       auto right = Compile(plan->inputs[1]);
@@ -267,6 +323,8 @@ Result<Stream> GraphBuilder::CompileNode(const PlanPtr& plan) {
         case JoinMode::kInterval:
           op = exec::HashJoinFactory::Interval(spec, plan->lower, plan->upper);
           break;
+        case JoinMode::kLookup:
+          return Status::Internal("lookup join compiled as a join of two streams");
       }
       const int p = options_.parallelism;
       int id = AddNode(p, std::move(op));

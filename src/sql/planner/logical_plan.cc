@@ -73,6 +73,10 @@ std::string LogicalPlan::Describe() const {
       s = fmt::format("Sink {} [{}] {}", table->table_name, table->connector, schema->ToString());
       break;
     case PlanKind::kWatermark:
+      if (processing_time) {
+        s = fmt::format("Watermark processing_time ${} (wall clock)", event_time_column);
+        break;
+      }
       s = fmt::format("Watermark event_time {} watermark {}{}{}",
                       event_time_column >= 0 ? fmt::format("${}", event_time_column)
                                              : std::string("(source time)"),
@@ -89,6 +93,7 @@ std::string LogicalPlan::Describe() const {
     case PlanKind::kJoin: {
       const char* mode = join_mode == JoinMode::kWindowed   ? "windowed"
                          : join_mode == JoinMode::kInterval ? "interval"
+                         : join_mode == JoinMode::kLookup   ? "lookup"
                                                             : "updating";
       std::string keys;
       for (size_t k = 0; k < left_keys.size(); ++k) {
@@ -203,6 +208,8 @@ PlanPtr MakeUpdatingAggregate(PlanPtr input, int num_keys,
 PlanPtr WithLateRowsDropped(const PlanPtr& plan) {
   switch (plan->kind) {
     case PlanKind::kWatermark: {
+      // In processing time no row is late: left as is, so other reads can share it.
+      if (plan->processing_time) return plan;
       auto copy = std::make_shared<LogicalPlan>(*plan);
       copy->drop_late = true;
       return copy;

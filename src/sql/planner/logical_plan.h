@@ -35,6 +35,7 @@ enum class JoinMode {
   kWindowed,  // both inputs windowed alike: joined per window when it closes (append-only)
   kUpdating,  // rows kept for updating_ttl, joined as they arrive (updating output)
   kInterval,  // right time - left time within [lo, hi] (append-only)
+  kLookup,    // the right input is a bounded table, built first; left rows probe it (append-only)
 };
 
 struct LogicalPlan;
@@ -56,6 +57,9 @@ struct LogicalPlan {
   expr::BoundExprPtr watermark;
   std::optional<int64_t> idle_micros;
   bool drop_late = false;  // the rows feed a windowed operator
+  // Processing time: the event-time column is stamped with the wall clock as rows pass, and the
+  // watermark follows the wall clock (also while the source is idle); `watermark` is the column.
+  bool processing_time = false;
   // kWindowAggregate: input columns are the keys [0, num_keys), then arguments and filters
   exec::WindowSpec window;
   int num_keys = 0;

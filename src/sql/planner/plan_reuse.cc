@@ -92,10 +92,10 @@ bool SameNode(const LogicalPlan& a, const LogicalPlan& b) {
          SameExpr(a.predicate, b.predicate) && SameExprs(a.exprs, b.exprs) &&
          a.event_time_column == b.event_time_column && SameExpr(a.watermark, b.watermark) &&
          a.idle_micros == b.idle_micros && a.drop_late == b.drop_late &&
-         a.window.kind == b.window.kind && a.window.width == b.window.width &&
-         a.window.slide == b.window.slide && a.window.gap == b.window.gap &&
-         a.window.column == b.window.column && a.num_keys == b.num_keys &&
-         SameAggregates(a.aggregates, b.aggregates) &&
+         a.processing_time == b.processing_time && a.window.kind == b.window.kind &&
+         a.window.width == b.window.width && a.window.slide == b.window.slide &&
+         a.window.gap == b.window.gap && a.window.column == b.window.column &&
+         a.num_keys == b.num_keys && SameAggregates(a.aggregates, b.aggregates) &&
          a.flush_interval_micros == b.flush_interval_micros && a.join_type == b.join_type &&
          a.join_mode == b.join_mode && a.left_keys == b.left_keys && a.right_keys == b.right_keys &&
          SameExpr(a.residual, b.residual) && a.window_key == b.window_key &&
@@ -147,11 +147,11 @@ struct TableRead {
   // What decides whether two reads can share one watermark generator.
   std::string GroupKey() const {
     const auto& w = *watermark;
-    return fmt::format("{}|{}|{}|{}|{}", static_cast<const void*>(source->table.get()),
-                       generated != nullptr, w.drop_late, w.idle_micros ? *w.idle_micros : -1,
-                       w.event_time_column >= 0
-                           ? w.schema->field(static_cast<size_t>(w.event_time_column)).name
-                           : std::string());
+    return fmt::format(
+        "{}|{}|{}|{}|{}|{}", static_cast<const void*>(source->table.get()), generated != nullptr,
+        w.drop_late, w.processing_time, w.idle_micros ? *w.idle_micros : -1,
+        w.event_time_column >= 0 ? w.schema->field(static_cast<size_t>(w.event_time_column)).name
+                                 : std::string());
   }
 };
 
