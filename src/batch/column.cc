@@ -132,6 +132,13 @@ ColumnPtr Column::MakeConstant(const Value& value, int64_t length) {
   }
   ColumnBuilder builder(value.type());
   builder.Reserve(length);
+  if (!value.is_null() && value.type().is_string_like()) {
+    // String literals (a CASE branch's text) are common too: append the bytes, no Value
+    // dispatch per row.
+    const std::string& bytes = value.string_value();
+    for (int64_t i = 0; i < length; ++i) builder.AppendString(bytes);
+    return builder.Finish();
+  }
   for (int64_t i = 0; i < length; ++i) builder.AppendValue(value);
   return builder.Finish();
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <optional>
 
 #include <fmt/format.h>
@@ -142,14 +143,17 @@ void AppendCased(std::string_view text, LetterCase letter_case, std::string* out
   }
 }
 
+// The digits of |v| zero-padded to `width` (unless fill mode), after a '-' when negative.
+// Called for every field of every formatted row: to_chars, no format-string parsing.
 void AppendNumber(int64_t v, int width, bool fill_mode, std::string* out) {
-  if (fill_mode || width <= 1) {
-    fmt::format_to(std::back_inserter(*out), "{}", v);
-  } else if (v < 0) {
-    fmt::format_to(std::back_inserter(*out), "-{:0{}}", -v, width);
-  } else {
-    fmt::format_to(std::back_inserter(*out), "{:0{}}", v, width);
-  }
+  char digits[24];
+  const bool negative = v < 0;
+  const uint64_t magnitude = negative ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
+  const char* end = std::to_chars(digits, digits + sizeof(digits), magnitude).ptr;
+  const auto n = static_cast<int>(end - digits);
+  if (negative) out->push_back('-');
+  if (!fill_mode && width > n) out->append(static_cast<size_t>(width - n), '0');
+  out->append(digits, static_cast<size_t>(n));
 }
 
 std::string_view OrdinalSuffix(int64_t v) {
