@@ -14,6 +14,30 @@ using batch::BatchPtr;
 
 namespace {
 
+// Both generators checkpoint their current watermark ("watermark": a version byte, then the
+// watermark), so that after a restore late-row decisions, watermarks and processing-time stamps
+// continue where they were.
+constexpr uint8_t kWatermarkStateVersion = 1;
+
+void PutWatermark(int64_t watermark, runtime::StateWriter& state) {
+  std::string bytes;
+  batch::ByteWriter w(&bytes);
+  w.Put<uint8_t>(kWatermarkStateVersion);
+  w.Put<int64_t>(watermark);
+  state.Put("watermark", bytes);
+}
+
+// Leaves *watermark as it is when the checkpoint holds none (a new subtask).
+Status GetWatermark(runtime::StateReader& state, std::string_view what, int64_t* watermark) {
+  SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> bytes, state.Get("watermark"));
+  if (!bytes) return Status::Ok();
+  batch::ByteReader r(*bytes, what);
+  uint8_t version = 0;
+  SLUICE_RETURN_NOT_OK(r.Get(&version));
+  if (version != kWatermarkStateVersion) return r.Corrupt("unknown version");
+  return r.Get(watermark);
+}
+
 class WatermarkGenerator : public runtime::Operator {
  public:
   WatermarkGenerator(int event_time_column, expr::BoundExprPtr watermark, bool drop_late)
@@ -96,27 +120,15 @@ class WatermarkGenerator : public runtime::Operator {
   // The current watermark, so that after a restore late-row decisions and watermarks continue
   // where they were. A subtask that did not exist in the previous run starts from -infinity.
   Status Snapshot(int64_t, runtime::StateWriter& state) override {
-    std::string bytes;
-    batch::ByteWriter w(&bytes);
-    w.Put<uint8_t>(kStateVersion);
-    w.Put<int64_t>(current_);
-    state.Put("watermark", bytes);
+    PutWatermark(current_, state);
     return Status::Ok();
   }
 
   Status Restore(runtime::StateReader& state) override {
-    SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> bytes, state.Get("watermark"));
-    if (!bytes) return Status::Ok();
-    batch::ByteReader r(*bytes, "watermark state");
-    uint8_t version = 0;
-    SLUICE_RETURN_NOT_OK(r.Get(&version));
-    if (version != kStateVersion) return r.Corrupt("unknown version");
-    SLUICE_RETURN_NOT_OK(r.Get(&current_));
-    return Status::Ok();
+    return GetWatermark(state, "watermark state", &current_);
   }
 
  private:
-  static constexpr uint8_t kStateVersion = 1;
   int event_time_column_;
   expr::BoundExprPtr watermark_expr_;
   bool drop_late_;
@@ -155,23 +167,12 @@ class ProcessingTimeGenerator : public runtime::Operator {
   // The watermark, so that after a restore the stamps never go below what the restored
   // operators downstream have seen (should the wall clock be behind it).
   Status Snapshot(int64_t, runtime::StateWriter& state) override {
-    std::string bytes;
-    batch::ByteWriter w(&bytes);
-    w.Put<uint8_t>(kStateVersion);
-    w.Put<int64_t>(current_);
-    state.Put("watermark", bytes);
+    PutWatermark(current_, state);
     return Status::Ok();
   }
 
   Status Restore(runtime::StateReader& state) override {
-    SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> bytes, state.Get("watermark"));
-    if (!bytes) return Status::Ok();
-    batch::ByteReader r(*bytes, "processing-time watermark state");
-    uint8_t version = 0;
-    SLUICE_RETURN_NOT_OK(r.Get(&version));
-    if (version != kStateVersion) return r.Corrupt("unknown version");
-    SLUICE_RETURN_NOT_OK(r.Get(&current_));
-    return Status::Ok();
+    return GetWatermark(state, "processing-time watermark state", &current_);
   }
 
  private:
@@ -181,7 +182,6 @@ class ProcessingTimeGenerator : public runtime::Operator {
     return out.EmitWatermark(Watermark{EventTime{current_}});
   }
 
-  static constexpr uint8_t kStateVersion = 1;
   int column_;
   int64_t current_ = Watermark::Min().time.value;
 };
