@@ -26,6 +26,20 @@ using runtime::OperatorFactory;
 
 namespace {
 
+// The join operators' description of a kJoin plan node: type, both input schemas, keys,
+// residual condition and output schema.
+exec::JoinSpec JoinSpecOf(const LogicalPlan& plan) {
+  exec::JoinSpec spec;
+  spec.type = plan.join_type;
+  spec.left_schema = plan.inputs[0]->schema;
+  spec.right_schema = plan.inputs[1]->schema;
+  spec.left_keys = plan.left_keys;
+  spec.right_keys = plan.right_keys;
+  spec.residual = plan.residual;
+  spec.output_schema = plan.schema;
+  return spec;
+}
+
 // The nodes whose output forms a stream (several after a UNION ALL). A shared stream has
 // several readers: none may be chained into its node, each gets its own out edge.
 struct Stream {
@@ -161,14 +175,7 @@ Result<Stream> GraphBuilder::CompileLookupJoin(const PlanPtr& plan) {
   if (!right.ok()) return right.status();
   auto marker = std::make_shared<exec::LookupSideEndFactory>(plan->inputs[1]->schema);
   Stream side = Attach(*right, marker, ParallelismOf(*right));
-  exec::JoinSpec spec;
-  spec.type = plan->join_type;
-  spec.left_schema = plan->inputs[0]->schema;
-  spec.right_schema = plan->inputs[1]->schema;
-  spec.left_keys = plan->left_keys;
-  spec.right_keys = plan->right_keys;
-  spec.residual = plan->residual;
-  spec.output_schema = plan->schema;
+  exec::JoinSpec spec = JoinSpecOf(*plan);
   const int p = options_.parallelism;
   auto op = std::make_shared<exec::LookupJoinFactory>(spec, ParallelismOf(side));
   int id = AddNode(p, std::move(op));
@@ -304,14 +311,7 @@ Result<Stream> GraphBuilder::CompileNode(const PlanPtr& plan) {
       if (!left.ok()) return left.status();
       auto right = Compile(plan->inputs[1]);
       if (!right.ok()) return right.status();
-      exec::JoinSpec spec;
-      spec.type = plan->join_type;
-      spec.left_schema = plan->inputs[0]->schema;
-      spec.right_schema = plan->inputs[1]->schema;
-      spec.left_keys = plan->left_keys;
-      spec.right_keys = plan->right_keys;
-      spec.residual = plan->residual;
-      spec.output_schema = plan->schema;
+      exec::JoinSpec spec = JoinSpecOf(*plan);
       std::shared_ptr<const OperatorFactory> op;
       switch (plan->join_mode) {
         case JoinMode::kWindowed:

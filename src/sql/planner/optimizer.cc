@@ -214,6 +214,31 @@ void CollectFieldUses(const BoundExprPtr& e, std::map<int, std::set<int>>* field
   for (const auto& a : e->args) CollectFieldUses(a, fields, whole);
 }
 
+// Narrows each struct column of `source_fields` that is read only through some of its fields
+// (`fields`: column -> fields read; columns in `whole` are read whole) to those fields, in
+// order. `remap` gets, per narrowed column, old field -> new field (-1: dropped); `narrowed` its
+// new type. A struct only tested for NULL keeps one field, so it still has a shape.
+void NarrowStructs(const std::map<int, std::set<int>>& fields, const std::set<int>& whole,
+                   std::vector<types::Field>* source_fields, std::map<int, std::vector<int>>* remap,
+                   std::map<int, types::DataType>* narrowed) {
+  for (const auto& [c, used] : fields) {
+    const types::DataType& t = (*source_fields)[static_cast<size_t>(c)].type;
+    if (whole.count(c) || t.id() != types::TypeId::kStruct || used.size() == t.fields().size()) {
+      continue;
+    }
+    std::vector<int> mapping(t.fields().size(), -1);
+    std::vector<types::Field> kept;
+    const std::set<int> read = used.empty() ? std::set<int>{0} : used;
+    for (int f : read) {
+      mapping[static_cast<size_t>(f)] = static_cast<int>(kept.size());
+      kept.push_back(t.fields()[static_cast<size_t>(f)]);
+    }
+    (*remap)[c] = std::move(mapping);
+    (*narrowed)[c] = types::DataType::Struct(std::move(kept));
+    (*source_fields)[static_cast<size_t>(c)].type = (*narrowed)[c];
+  }
+}
+
 // `e` with field accesses of struct columns renumbered: remap[c][old field] = new field, and
 // the columns retyped to `types[c]`.
 BoundExprPtr RemapFields(const BoundExprPtr& e, const std::map<int, std::vector<int>>& remap,
@@ -300,23 +325,7 @@ PlanPtr PruneStructFields(const PlanPtr& project) {
   std::map<int, std::vector<int>> remap;
   std::map<int, types::DataType> narrowed_types;
   std::vector<types::Field> source_fields = chain->source->schema->fields();
-  for (const auto& [c, used] : fields) {
-    const types::DataType& t = source_fields[static_cast<size_t>(c)].type;
-    if (whole.count(c) || t.id() != types::TypeId::kStruct || used.size() == t.fields().size()) {
-      continue;
-    }
-    std::vector<int> mapping(t.fields().size(), -1);
-    std::vector<types::Field> kept;
-    // A struct only tested for NULL keeps one field, so it still has a shape.
-    std::set<int> read = used.empty() ? std::set<int>{0} : used;
-    for (int f : read) {
-      mapping[static_cast<size_t>(f)] = static_cast<int>(kept.size());
-      kept.push_back(t.fields()[static_cast<size_t>(f)]);
-    }
-    remap[c] = std::move(mapping);
-    narrowed_types[c] = types::DataType::Struct(std::move(kept));
-    source_fields[static_cast<size_t>(c)].type = narrowed_types[c];
-  }
+  NarrowStructs(fields, whole, &source_fields, &remap, &narrowed_types);
   if (remap.empty()) return project;
   auto narrowed = std::make_shared<LogicalPlan>(*chain->source);
   narrowed->schema = std::make_shared<types::Schema>(std::move(source_fields));
@@ -396,23 +405,7 @@ PlanPtr PruneThroughGenerated(const PlanPtr& project) {
   std::map<int, std::vector<int>> remap;  // source column -> old field -> new field
   std::map<int, types::DataType> narrowed;
   std::vector<types::Field> source_fields = source->schema->fields();
-  for (const auto& [c, used] : src_fields) {
-    const types::DataType& t = source_fields[static_cast<size_t>(c)].type;
-    if (src_whole.count(c) || t.id() != types::TypeId::kStruct ||
-        used.size() == t.fields().size()) {
-      continue;
-    }
-    std::vector<int> mapping(t.fields().size(), -1);
-    std::vector<types::Field> kept;
-    std::set<int> read = used.empty() ? std::set<int>{0} : used;
-    for (int f : read) {
-      mapping[static_cast<size_t>(f)] = static_cast<int>(kept.size());
-      kept.push_back(t.fields()[static_cast<size_t>(f)]);
-    }
-    remap[c] = std::move(mapping);
-    narrowed[c] = types::DataType::Struct(std::move(kept));
-    source_fields[static_cast<size_t>(c)].type = narrowed[c];
-  }
+  NarrowStructs(src_fields, src_whole, &source_fields, &remap, &narrowed);
   if (used_outputs.size() == inner->exprs.size() && remap.empty()) return project;
 
   auto new_source = std::make_shared<LogicalPlan>(*source);
