@@ -27,6 +27,9 @@ struct TableSpec {
   // PRIMARY KEY columns, as indexes into `schema` (in key order); empty without a key. A
   // debezium_json source needs one: the key identifies the row each change applies to.
   std::vector<int> primary_key;
+  // Metadata columns (`col TYPE METADATA FROM 'key'`): column name -> key. They are in
+  // `schema` like the others; the connector fills them from each record's envelope.
+  std::map<std::string, std::string> metadata;
   bool finite = false;        // set by the connector: does the source end by itself?
   int64_t batch_rows = 4096;  // most rows per batch a source emits (SET batch_size)
 };
@@ -44,6 +47,9 @@ class Connector {
   // True when the source can read a narrowed schema: only some of its columns, and of struct
   // columns only some fields (the planner then asks for just what a query reads).
   virtual bool reads_narrowed_schema(const TableSpec& spec) const { return false; }
+  // True when the connector's sources fill metadata columns (it checks their keys and types in
+  // Validate); other connectors refuse them.
+  virtual bool provides_metadata() const { return false; }
   // Every option key the connector understands (besides connector, type, format options).
   virtual std::vector<std::string> option_keys() const = 0;
   // Validates options and schema; fills spec->format and spec->finite. Unknown keys are
@@ -68,8 +74,10 @@ class ConnectorRegistry {
 
 // Validates a table declaration end to end: connector exists, type, format options, connector
 // options, no unknown keys (with a "did you mean" hint). Errors name the table.
+// `metadata`: the metadata columns among `schema` (column name -> METADATA FROM key).
 Result<TableSpec> ResolveTable(const std::string& table_name, const types::Schema& schema,
-                               bool has_columns, std::map<std::string, std::string> options);
+                               bool has_columns, std::map<std::string, std::string> options,
+                               std::map<std::string, std::string> metadata = {});
 
 // Validation shared by generator sources (impulse, nexmark): the declared columns must be the
 // generator's (or none, which takes them), and no format applies.
@@ -87,5 +95,6 @@ std::unique_ptr<Connector> MakeSingleFileConnector();
 std::unique_ptr<Connector> MakeStdoutConnector();
 std::unique_ptr<Connector> MakeBlackholeConnector();
 std::unique_ptr<Connector> MakePreviewConnector();
+std::unique_ptr<Connector> MakeKafkaConnector();
 
 }  // namespace sluice::connectors

@@ -30,10 +30,12 @@ const char* TypeName(TableType type) {
 }
 
 Result<TableSpec> Resolve(const std::string& table_name, const types::Schema& schema,
-                          bool has_columns, const std::map<std::string, std::string>& raw) {
+                          bool has_columns, const std::map<std::string, std::string>& raw,
+                          std::map<std::string, std::string> metadata) {
   TableSpec spec;
   spec.table_name = table_name;
   spec.schema = schema;
+  spec.metadata = std::move(metadata);
   for (const auto& [key, value] : raw)
     spec.options[AsciiLower(std::string(TrimAsciiSpace(key)))] = value;
 
@@ -101,6 +103,21 @@ Result<TableSpec> Resolve(const std::string& table_name, const types::Schema& sc
                         spec.connector, fmt::join(candidates, ", "));
   }
 
+  if (!spec.metadata.empty()) {
+    const auto& [column, key] = *spec.metadata.begin();
+    if (!connector->provides_metadata()) {
+      return Status::NotSupported(
+          "metadata column \"{}\" (METADATA FROM '{}'): connector '{}' provides no metadata "
+          "columns (the kafka connector does)",
+          column, key, spec.connector);
+    }
+    if (spec.type != TableType::kSource) {
+      return Status::User(
+          "metadata column \"{}\" (METADATA FROM '{}'): metadata columns are read by sources; "
+          "a sink writes every column into the record's value",
+          column, key);
+    }
+  }
   if (!has_columns) {
     if (auto fixed = connector->fixed_schema()) spec.schema = *fixed;
   }
@@ -132,6 +149,7 @@ const ConnectorRegistry& ConnectorRegistry::Get() {
     ConnectorRegistry r;
     r.connectors_.push_back(MakeBlackholeConnector());
     r.connectors_.push_back(MakeImpulseConnector());
+    r.connectors_.push_back(MakeKafkaConnector());
     r.connectors_.push_back(MakeNexmarkConnector());
     r.connectors_.push_back(MakePreviewConnector());
     r.connectors_.push_back(MakeSingleFileConnector());
@@ -157,8 +175,9 @@ std::vector<std::string> ConnectorRegistry::Names() const {
 }
 
 Result<TableSpec> ResolveTable(const std::string& table_name, const types::Schema& schema,
-                               bool has_columns, std::map<std::string, std::string> options) {
-  auto spec = Resolve(table_name, schema, has_columns, options);
+                               bool has_columns, std::map<std::string, std::string> options,
+                               std::map<std::string, std::string> metadata) {
+  auto spec = Resolve(table_name, schema, has_columns, options, std::move(metadata));
   if (!spec.ok()) return spec.status().WithContext(fmt::format("table '{}'", table_name));
   return spec;
 }

@@ -102,6 +102,11 @@ Status Decoder::AppendLine(std::string_view record, int64_t line) {
   return Append(record, fmt::format("line {}", line));
 }
 
+Status Decoder::AppendPadded(std::string_view record,
+                             const std::function<std::string()>& position) {
+  return Append(record, position());
+}
+
 Result<std::unique_ptr<Decoder>> MakeDecoder(const FormatOptions& options,
                                              const types::Schema& schema,
                                              const std::string& source_name) {

@@ -6,6 +6,7 @@
 // input follows the table's `bad_data` policy: `fail` returns a user error naming the source, the
 // position and the problem; `drop` skips the row and counts it.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -49,6 +50,11 @@ class Decoder {
   // buffer with at least kLinePadding readable bytes after it: a format may parse it in place,
   // reading but never changing those bytes, and name the position only for an error.
   virtual Status AppendLine(std::string_view record, int64_t line);
+  // Append of a record in a buffer with at least kLinePadding readable bytes after it (as for
+  // AppendLine), named in errors by `position()`, which is called only for an error (message
+  // queues: "partition 3 offset 17").
+  virtual Status AppendPadded(std::string_view record,
+                              const std::function<std::string()>& position);
   virtual int64_t pending_rows() const = 0;
   // The rows appended so far as a batch (event time filled by the caller), and resets.
   virtual std::vector<batch::ColumnPtr> Flush() = 0;

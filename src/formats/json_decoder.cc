@@ -29,6 +29,11 @@ class JsonDecoder : public Decoder {
     return AppendRecord(record, kLinePadding, [line] { return fmt::format("line {}", line); });
   }
 
+  Status AppendPadded(std::string_view record,
+                      const std::function<std::string()>& position) override {
+    return AppendRecord(record, kLinePadding, position);
+  }
+
   int64_t pending_rows() const override {
     return reader_.rows() - static_cast<int64_t>(bad_rows_.size());
   }

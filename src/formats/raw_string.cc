@@ -16,6 +16,11 @@ class RawStringDecoder : public Decoder {
     builder_.AppendString(record.empty() ? std::string_view("") : record);
     return Status::Ok();
   }
+  Status AppendPadded(std::string_view record,
+                      const std::function<std::string()>& position) override {
+    builder_.AppendString(record.empty() ? std::string_view("") : record);
+    return Status::Ok();
+  }
   int64_t pending_rows() const override { return builder_.length(); }
   std::vector<batch::ColumnPtr> Flush() override { return {builder_.Finish()}; }
   int64_t dropped_rows() const override { return 0; }

@@ -49,17 +49,13 @@ void StatementBinder::BindCreateTable(const Statement& stmt) {
   entry.name = stmt.name;
   entry.loc = stmt.loc;
   std::vector<Field> physical;
+  std::map<std::string, std::string> metadata;  // metadata column -> key
   std::set<std::string> seen;
   for (const auto& c : stmt.columns) {
     if (!seen.insert(c.name).second) FailUser(c.loc, "column \"{}\" is declared twice", c.name);
     // `name AS expr` is typed once its expression is bound (below); TIMESTAMP until then.
     DataType t = c.type_from_expr ? types::Timestamp() : ResolveType(c.type);
-    if (c.has_metadata) {
-      FailNotSupported(c.loc,
-                       "metadata column \"{}\" (METADATA FROM '{}'): no connector of this build "
-                       "provides metadata yet",
-                       c.name, c.metadata_key);
-    }
+    if (c.has_metadata) metadata[c.name] = c.metadata_key;  // the connector checks it
     entry.columns.push_back(DeclaredColumn{c.name, t, c.generated, c.type_from_expr});
     if (!c.generated) physical.push_back(Field{c.name, t, !c.not_null && !c.primary_key});
   }
@@ -96,7 +92,8 @@ void StatementBinder::BindCreateTable(const Statement& stmt) {
     options.erase(it);
   }
   auto spec =
-      connectors::ResolveTable(stmt.name, types::Schema(physical), stmt.has_column_list, options);
+      connectors::ResolveTable(stmt.name, types::Schema(physical), stmt.has_column_list, options,
+                               metadata);
   if (!spec.ok()) Fail(stmt.loc, spec.status());
   connectors::TableSpec table = spec.MoveValue();
   // PRIMARY KEY (a, b) or a column's PRIMARY KEY: indexes into the physical columns.

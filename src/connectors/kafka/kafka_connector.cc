@@ -1,0 +1,148 @@
+// The kafka connector: table validation and the operator factories of its source and sink
+// (docs/connectors.md lists the options; docs/decisions/0007-kafka-exactly-once.md the sink's
+// exactly-once design).
+
+#include <fmt/format.h>
+
+#include "connectors/connector.h"
+#include "connectors/kafka/kafka_options.h"
+#include "connectors/kafka/kafka_sink.h"
+#include "connectors/kafka/kafka_source.h"
+
+namespace sluice::connectors {
+
+namespace {
+
+using kafka::KafkaOptions;
+
+class KafkaFactory : public runtime::OperatorFactory {
+ public:
+  KafkaFactory(const TableSpec& spec, KafkaOptions options,
+               std::vector<kafka::MetadataColumn> metadata)
+      : spec_(spec), options_(std::move(options)), metadata_(std::move(metadata)) {}
+
+  std::string name() const override {
+    return spec_.type == TableType::kSource ? "kafka source" : "kafka sink";
+  }
+  std::string Describe() const override {
+    std::string s =
+        fmt::format("{} topic={} format={}", name(), options_.topic, spec_.format.format);
+    if (spec_.format.bad_data == formats::BadDataPolicy::kDrop) s += " bad_data=drop";
+    if (spec_.type == TableType::kSource) {
+      if (options_.bounded) s += " bounded=latest";
+      if (options_.read_committed) s += " read_committed";
+    } else {
+      s += options_.commit_mode == kafka::CommitMode::kExactlyOnce ? " exactly_once"
+                                                                   : " at_least_once";
+    }
+    return s;
+  }
+  bool is_source() const override { return spec_.type == TableType::kSource; }
+  // Sources store their partitions' offsets; sinks flush (at_least_once) or commit a
+  // transaction (exactly_once) per checkpoint.
+  bool checkpointable() const override { return true; }
+  Result<std::unique_ptr<runtime::Operator>> Create(int subtask, int parallelism) const override {
+    if (spec_.type != TableType::kSink) return OperatorFactory::Create(subtask, parallelism);
+    return kafka::MakeKafkaSink(spec_, options_, subtask, parallelism);
+  }
+  Result<std::unique_ptr<runtime::SourceOperator>> CreateSource(int subtask,
+                                                                int parallelism) const override {
+    if (spec_.type != TableType::kSource) {
+      return OperatorFactory::CreateSource(subtask, parallelism);
+    }
+    return kafka::MakeKafkaSource(spec_, options_, metadata_, subtask, parallelism);
+  }
+
+ private:
+  TableSpec spec_;
+  KafkaOptions options_;
+  std::vector<kafka::MetadataColumn> metadata_;
+};
+
+class KafkaConnector : public Connector {
+ public:
+  std::string name() const override { return "kafka"; }
+  bool can_source() const override { return true; }
+  bool can_sink() const override { return true; }
+  bool provides_metadata() const override { return true; }
+  // The JSON decoder reads any subset of the columns; metadata columns are found by name.
+  bool reads_narrowed_schema(const TableSpec& spec) const override {
+    return spec.format.format == "json" && !spec.format.unstructured;
+  }
+  std::vector<std::string> option_keys() const override { return kafka::KafkaOptionKeys(); }
+
+  Status Validate(TableSpec* spec) const override {
+    SLUICE_RETURN_NOT_OK(kafka::ParseKafkaOptions(*spec).status());
+    if (spec->format.format.empty()) {
+      return Status::User(
+          "missing option 'format'; use format = 'json', 'debezium_json' or 'raw_string'");
+    }
+    if (spec->type == TableType::kSource) {
+      if (spec->schema.size() == 0) {
+        if (spec->format.format == "raw_string") {
+          spec->schema = types::Schema({{"value", types::Utf8()}});
+        } else if (spec->format.unstructured) {
+          spec->schema = types::Schema({{"value", types::DataType(types::TypeId::kJson)}});
+        } else {
+          return Status::User(
+              "a kafka source with format '{}' needs a column list: CREATE TABLE {} (col TYPE, "
+              "...) WITH (...)",
+              spec->format.format, spec->table_name);
+        }
+      }
+      SLUICE_ASSIGN_OR_RETURN(std::vector<kafka::MetadataColumn> metadata,
+                              kafka::ResolveMetadataColumns(*spec));
+      std::vector<types::Field> value_fields;
+      for (const auto& f : spec->schema.fields()) {
+        if (!spec->metadata.count(f.name)) value_fields.push_back(f);
+      }
+      if (value_fields.empty()) {
+        return Status::User(
+            "kafka source '{}' has only metadata columns; declare the columns of "
+            "the record's value too",
+            spec->table_name);
+      }
+      SLUICE_RETURN_NOT_OK(formats::MakeDecoder(spec->format, types::Schema(value_fields),
+                                                fmt::format("table '{}'", spec->table_name))
+                               .status());
+      SLUICE_ASSIGN_OR_RETURN(KafkaOptions options, kafka::ParseKafkaOptions(*spec));
+      spec->finite = options.bounded;
+    } else if (spec->schema.size() > 0) {
+      SLUICE_RETURN_NOT_OK(formats::MakeEncoder(spec->format, spec->schema).status());
+    }
+    return Status::Ok();
+  }
+
+  Result<std::shared_ptr<const runtime::OperatorFactory>> MakeSource(
+      const TableSpec& spec) const override {
+    if (spec.type != TableType::kSource) {
+      return Status::User("table '{}' is a sink, not a source", spec.table_name);
+    }
+    SLUICE_ASSIGN_OR_RETURN(KafkaOptions options, kafka::ParseKafkaOptions(spec));
+    SLUICE_ASSIGN_OR_RETURN(std::vector<kafka::MetadataColumn> metadata,
+                            kafka::ResolveMetadataColumns(spec));
+    return std::shared_ptr<const runtime::OperatorFactory>(
+        std::make_shared<KafkaFactory>(spec, std::move(options), std::move(metadata)));
+  }
+
+  Result<std::shared_ptr<const runtime::OperatorFactory>> MakeSink(
+      const TableSpec& spec) const override {
+    if (spec.type != TableType::kSink) {
+      return Status::User("table '{}' is a source, not a sink", spec.table_name);
+    }
+    if (spec.schema.size() > 0) {
+      SLUICE_RETURN_NOT_OK(formats::MakeEncoder(spec.format, spec.schema).status());
+    }
+    SLUICE_ASSIGN_OR_RETURN(KafkaOptions options, kafka::ParseKafkaOptions(spec));
+    return std::shared_ptr<const runtime::OperatorFactory>(std::make_shared<KafkaFactory>(
+        spec, std::move(options), std::vector<kafka::MetadataColumn>{}));
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Connector> MakeKafkaConnector() {
+  return std::make_unique<KafkaConnector>();
+}
+
+}  // namespace sluice::connectors
