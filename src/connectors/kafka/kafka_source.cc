@@ -235,8 +235,11 @@ class KafkaSource : public runtime::SourceOperator {
         SLUICE_ASSIGN_OR_RETURN(WatermarkOffsets w, client_->QueryWatermarks(options_.topic, ids[i],
                                                                              kRequestTimeoutMs));
         int64_t start = starts[i];
-        if (start == RD_KAFKA_OFFSET_BEGINNING || start < w.low) start = w.low;
-        if (start == RD_KAFKA_OFFSET_END || start < 0 || start > w.high) start = w.high;
+        if (start == RD_KAFKA_OFFSET_END || start > w.high) {
+          start = w.high;  // latest; or no record at or after the start timestamp
+        } else if (start < w.low) {
+          start = w.low;  // earliest (BEGINNING is negative); or deleted by retention
+        }
         partitions_[i].next = start;
         if (options_.bounded) partitions_[i].end = w.high;
       }
