@@ -48,7 +48,8 @@ Status KafkaStatus(ErrorPtr error, const std::string& what) {
 }
 
 Result<std::unique_ptr<KafkaClient>> KafkaClient::Make(
-    ClientKind kind, const std::map<std::string, std::string>& settings, std::string label) {
+    ClientKind kind, const std::map<std::string, std::string>& settings, std::string label,
+    const std::function<void(rd_kafka_conf_t*)>& customize) {
   ConfPtr conf(rd_kafka_conf_new());
   char errstr[512];
   std::string bootstrap;
@@ -59,6 +60,7 @@ Result<std::unique_ptr<KafkaClient>> KafkaClient::Make(
       return Status::User("{}: Kafka client setting '{}' = '{}': {}", label, key, value, errstr);
     }
   }
+  if (customize) customize(conf.get());
   rd_kafka_t* rk =
       rd_kafka_new(kind == ClientKind::kConsumer ? RD_KAFKA_CONSUMER : RD_KAFKA_PRODUCER,
                    conf.get(), errstr, sizeof(errstr));
@@ -74,6 +76,11 @@ Result<std::unique_ptr<KafkaClient>> KafkaClient::Make(
 KafkaClient::~KafkaClient() {
   if (rk_ == nullptr) return;
   if (kind_ == ClientKind::kConsumer) rd_kafka_consumer_close(rk_);
+  // A producer's unsent records are dropped (a sink flushes what it promised before closing),
+  // so that destroying it after an error does not wait for unreachable brokers.
+  if (kind_ == ClientKind::kProducer) {
+    rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+  }
   rd_kafka_destroy(rk_);
 }
 

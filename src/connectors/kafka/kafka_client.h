@@ -6,6 +6,7 @@
 // error naming the bootstrap servers when it passes, never block without bound.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -60,9 +61,11 @@ enum class ClientKind { kConsumer, kProducer };
 class KafkaClient {
  public:
   // `settings` are librdkafka configuration properties; an unknown or invalid one is a user
-  // error naming it. `label` names the client in errors ("table 'orders'").
+  // error naming it. `label` names the client in errors ("table 'orders'"). `customize`, when
+  // given, may set callbacks on the configuration before the client is made.
   static Result<std::unique_ptr<KafkaClient>> Make(
-      ClientKind kind, const std::map<std::string, std::string>& settings, std::string label);
+      ClientKind kind, const std::map<std::string, std::string>& settings, std::string label,
+      const std::function<void(rd_kafka_conf_t*)>& customize = nullptr);
   ~KafkaClient();
   KafkaClient(const KafkaClient&) = delete;
   KafkaClient& operator=(const KafkaClient&) = delete;

@@ -46,7 +46,8 @@ const std::vector<std::string>& KafkaOptionKeys() {
                                                 "source.bounded",
                                                 "sink.commit_mode",
                                                 "sink.key_field",
-                                                "sink.timestamp_field"};
+                                                "sink.timestamp_field",
+                                                "sink.transactional_id_prefix"};
   return keys;
 }
 
@@ -83,7 +84,8 @@ Result<KafkaOptions> ParseKafkaOptions(const TableSpec& spec) {
                           "source.group_id", "group_id_prefix", "source.bounded"}) {
     SLUICE_RETURN_NOT_OK(OnlyFor(spec, key, TableType::kSource));
   }
-  for (const char* key : {"sink.commit_mode", "sink.key_field", "sink.timestamp_field"}) {
+  for (const char* key : {"sink.commit_mode", "sink.key_field", "sink.timestamp_field",
+                          "sink.transactional_id_prefix"}) {
     SLUICE_RETURN_NOT_OK(OnlyFor(spec, key, TableType::kSink));
   }
   if (const std::string* v = Find(spec, "source.offset")) {
@@ -168,6 +170,11 @@ Result<KafkaOptions> ParseKafkaOptions(const TableSpec& spec) {
   }
   if (const std::string* v = Find(spec, "sink.key_field")) o.key_field = *v;
   if (const std::string* v = Find(spec, "sink.timestamp_field")) o.timestamp_field = *v;
+  if (const std::string* v = Find(spec, "sink.transactional_id_prefix")) {
+    o.transactional_id_prefix = *v;
+  } else {
+    o.transactional_id_prefix = fmt::format("sluice-{}-{}", spec.table_name, o.topic);
+  }
   return o;
 }
 

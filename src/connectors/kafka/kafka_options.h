@@ -39,6 +39,9 @@ struct KafkaOptions {
   CommitMode commit_mode = CommitMode::kAtLeastOnce;
   std::string key_field;
   std::string timestamp_field;
+  // exactly_once: subtask s writes with transactional id "<prefix>-<s>" (stable across
+  // restarts, so that a restart fences its predecessor). Default "sluice-<table>-<topic>".
+  std::string transactional_id_prefix;
 };
 
 // Every option key of the kafka connector (besides connector, type and the format options).

@@ -1,13 +1,478 @@
-// Kafka sink (not written yet).
+// Kafka sink: one record per row (per change event for debezium_json), its value encoded with
+// the table's format, its key and timestamp optionally from columns.
+//
+// at_least_once (and any run without checkpoints): an idempotent producer writes records as
+// rows arrive and waits, at each checkpoint barrier, until the brokers acknowledged every one.
+//
+// exactly_once (runs with checkpoints; docs/decisions/0007-kafka-exactly-once.md): the records
+// of a checkpoint epoch are kept (in memory, and in the checkpoint's state) and written in one
+// Kafka transaction once the checkpoint is complete (Commit). The transaction also commits, as
+// the offset of partition 0 of the output topic for a consumer group of its own
+// ("<transactional id>-epochs"), the epoch's number: a marker that is visible exactly when the
+// epoch's records are. A restore fences the previous producers (init_transactions with their
+// stable transactional ids aborts whatever they left open), reads the markers, and writes again
+// in a new transaction every epoch of the checkpoint whose marker is missing: a crash between
+// checkpoint completion and the commit, or during the commit, loses and duplicates nothing.
 
 #include "connectors/kafka/kafka_sink.h"
 
+#include <algorithm>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "batch/column_builder.h"
+#include "common/fault.h"
+#include "connectors/kafka/kafka_client.h"
+#include "formats/format.h"
+
 namespace sluice::connectors::kafka {
+
+namespace {
+
+constexpr int kFlushTimeoutMs = 60000;
+constexpr int kTransactionTimeoutMs = 60000;
+constexpr uint32_t kNoKey = UINT32_MAX;
+
+// Records of one epoch, keys and values back to back in one arena.
+struct EpochRecords {
+  int64_t epoch = 0;
+  std::string bytes;
+  struct Record {
+    uint32_t key_begin = 0, key_len = kNoKey;
+    uint32_t value_begin = 0, value_len = 0;
+    int64_t timestamp_ms = -1;
+  };
+  std::vector<Record> records;
+};
+
+types::Schema PendingSchema() {
+  return types::Schema({{"subtask", types::Int32(), false},
+                        {"epoch", types::Int64(), false},
+                        {"key", types::Utf8(), true},
+                        {"value", types::Utf8(), false},
+                        {"timestamp_ms", types::Int64(), false}});
+}
+
+class KafkaSink : public runtime::Operator {
+ public:
+  KafkaSink(const TableSpec& spec, const KafkaOptions& options, int subtask, int parallelism)
+      : spec_(spec),
+        options_(options),
+        subtask_(subtask),
+        parallelism_(parallelism),
+        label_(fmt::format("table '{}'", spec.table_name)) {}
+
+  Status Open(runtime::OperatorContext& ctx) override {
+    ctx_ = &ctx;
+    transactional_ = ctx.checkpointing && options_.commit_mode == CommitMode::kExactlyOnce;
+    if (spec_.schema.size() > 0) SLUICE_RETURN_NOT_OK(MakeEncoder(spec_.schema));
+    SLUICE_ASSIGN_OR_RETURN(
+        producer_, MakeProducer(transactional_ ? TransactionalId(subtask_) : std::string()));
+    // The topic must exist (the broker may create topics on a first write; Sluice does not
+    // rely on it).
+    SLUICE_RETURN_NOT_OK(producer_->Partitions(options_.topic, kRequestTimeoutMs).status());
+    if (transactional_) {
+      // Fences an earlier run's producer with this id and aborts its open transaction.
+      SLUICE_RETURN_NOT_OK(KafkaStatus(
+          ErrorPtr(rd_kafka_init_transactions(producer_->get(), kTransactionTimeoutMs)),
+          fmt::format("{}: initializing transactions of '{}'", label_, TransactionalId(subtask_))));
+    }
+    return Status::Ok();
+  }
+
+  Status ProcessBatch(int input, const batch::BatchPtr& batch, runtime::Collector& out) override {
+    if (batch->num_rows == 0) return Status::Ok();
+    if (!encoder_) SLUICE_RETURN_NOT_OK(MakeEncoder(*batch->schema));
+    SLUICE_RETURN_NOT_OK(Append(*batch));
+    if (ctx_ && ctx_->metrics) ctx_->metrics->rows_out += batch->num_rows;
+    if (!transactional_) {
+      SLUICE_RETURN_NOT_OK(ProduceAll(current_));
+      current_.bytes.clear();
+      current_.records.clear();
+      rd_kafka_poll(producer_->get(), 0);  // delivery reports
+      return DeliveryStatus();
+    }
+    return Status::Ok();
+  }
+
+  Status OnEndOfInput(runtime::Collector& out) override {
+    if (transactional_) return Status::Ok();  // the final checkpoint commits the rest
+    return Flush();
+  }
+
+  // at_least_once: every record before the barrier is acknowledged. exactly_once: the epoch's
+  // records become pending, written when the checkpoint is complete.
+  Status PreCommit(int64_t checkpoint) override {
+    if (!transactional_) return Flush();
+    if (!current_.records.empty()) {
+      current_.epoch = checkpoint;
+      pending_.push_back(std::move(current_));
+    }
+    current_ = EpochRecords();
+    return Status::Ok();
+  }
+
+  Status Snapshot(int64_t checkpoint, runtime::StateWriter& state) override {
+    if (!transactional_) return Status::Ok();
+    batch::ColumnBuilder subtasks(types::Int32()), epochs(types::Int64()), keys(types::Utf8()),
+        values(types::Utf8()), times(types::Int64());
+    int64_t n = 0;
+    for (const EpochRecords& e : pending_) {
+      for (const EpochRecords::Record& r : e.records) {
+        subtasks.AppendFixed<int32_t>(subtask_);
+        epochs.AppendFixed<int64_t>(e.epoch);
+        if (r.key_len == kNoKey) {
+          keys.AppendNull();
+        } else {
+          keys.AppendString(std::string_view(e.bytes).substr(r.key_begin, r.key_len));
+        }
+        values.AppendString(std::string_view(e.bytes).substr(r.value_begin, r.value_len));
+        times.AppendFixed<int64_t>(r.timestamp_ms);
+        ++n;
+      }
+    }
+    batch::Batch b;
+    b.schema = std::make_shared<const types::Schema>(PendingSchema());
+    b.num_rows = n;
+    b.columns = {subtasks.Finish(), epochs.Finish(), keys.Finish(), values.Finish(),
+                 times.Finish()};
+    b.event_time = batch::Column::MakeFixed(types::Timestamp(), n);
+    state.PutBatch("pending", b);
+    // Which subtask ids exist, so a restore at a lower parallelism fences all of them.
+    state.Put("parallelism", std::to_string(parallelism_));
+    return Status::Ok();
+  }
+
+  Status Commit(int64_t checkpoint) override {
+    if (!transactional_) return Status::Ok();
+    size_t done = 0;
+    while (done < pending_.size() && pending_[done].epoch <= checkpoint) ++done;
+    if (done == 0) return Status::Ok();
+    std::vector<EpochRecords> epochs(std::make_move_iterator(pending_.begin()),
+                                     std::make_move_iterator(pending_.begin() + done));
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(done));
+    return CommitEpochs(*producer_, TransactionalId(subtask_), epochs, checkpoint);
+  }
+
+  // Finishes what the checkpoint's epochs left: for every previous subtask that this one takes
+  // over (old index mod parallelism == this index), fences its producer and writes again the
+  // epochs whose transaction did not commit.
+  Status Restore(runtime::StateReader& state) override {
+    if (!transactional_) return Status::Ok();
+    SLUICE_ASSIGN_OR_RETURN(std::vector<batch::BatchPtr> batches, state.GetBatches("pending"));
+    std::unordered_map<int32_t, std::vector<EpochRecords>> by_subtask;
+    for (const batch::BatchPtr& b : batches) {
+      if (b->columns.size() != 5) {
+        return Status::Io("{}: the Kafka sink state of checkpoint {} is corrupt", label_,
+                          state.checkpoint());
+      }
+      const auto* subtasks = b->columns[0]->raw<int32_t>();
+      const auto* epochs = b->columns[1]->raw<int64_t>();
+      const auto* times = b->columns[4]->raw<int64_t>();
+      for (int64_t i = 0; i < b->num_rows; ++i) {
+        std::vector<EpochRecords>& list = by_subtask[subtasks[i]];
+        if (list.empty() || list.back().epoch != epochs[i]) {
+          list.emplace_back();
+          list.back().epoch = epochs[i];
+        }
+        std::optional<std::string_view> key;
+        if (b->columns[2]->IsValid(i)) key = b->columns[2]->GetString(i);
+        AddRecord(list.back(), key, b->columns[3]->GetString(i), times[i]);
+      }
+    }
+    int previous = state.previous_parallelism();
+    for (int old = subtask_; old < previous; old += parallelism_) {
+      std::vector<EpochRecords>& epochs = by_subtask[old];
+      if (old == subtask_) {
+        SLUICE_RETURN_NOT_OK(Recommit(*producer_, TransactionalId(old), epochs));
+        continue;
+      }
+      // Another subtask's id: its own producer fences it and writes what it left.
+      SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<KafkaClient> p, MakeProducer(TransactionalId(old)));
+      SLUICE_RETURN_NOT_OK(KafkaStatus(
+          ErrorPtr(rd_kafka_init_transactions(p->get(), kTransactionTimeoutMs)),
+          fmt::format("{}: fencing the transactions of '{}'", label_, TransactionalId(old))));
+      SLUICE_RETURN_NOT_OK(Recommit(*p, TransactionalId(old), epochs));
+    }
+    return Status::Ok();
+  }
+
+  Status Close() override {
+    producer_.reset();
+    return Status::Ok();
+  }
+
+ private:
+  std::string TransactionalId(int subtask) const {
+    return fmt::format("{}-{}", options_.transactional_id_prefix, subtask);
+  }
+
+  Result<std::unique_ptr<KafkaClient>> MakeProducer(const std::string& transactional_id) {
+    std::map<std::string, std::string> settings = options_.client_configs;
+    settings["bootstrap.servers"] = options_.bootstrap_servers;
+    settings["enable.idempotence"] = "true";
+    settings["client.id"] = fmt::format("sluice-{}-{}", spec_.table_name, subtask_);
+    if (!settings.count("linger.ms")) settings["linger.ms"] = "5";
+    if (!transactional_id.empty()) {
+      settings["transactional.id"] = transactional_id;
+      if (!settings.count("transaction.timeout.ms")) settings["transaction.timeout.ms"] = "60000";
+    }
+    return KafkaClient::Make(ClientKind::kProducer, settings, label_, [this](rd_kafka_conf_t* c) {
+      rd_kafka_conf_set_opaque(c, this);
+      rd_kafka_conf_set_dr_msg_cb(c, &KafkaSink::OnDelivery);
+    });
+  }
+
+  // librdkafka calls this from rd_kafka_poll/flush, on the task's thread.
+  static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+    auto* self = static_cast<KafkaSink*>(opaque);
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR && self->delivery_error_.ok()) {
+      self->delivery_error_ =
+          KafkaStatus(m->err, fmt::format("{}: writing a record of {} bytes to topic '{}'",
+                                          self->label_, m->len, self->options_.topic));
+    }
+  }
+
+  Status DeliveryStatus() {
+    Status st = delivery_error_;
+    delivery_error_ = Status::Ok();
+    return st;
+  }
+
+  Status Flush() {
+    rd_kafka_resp_err_t err = rd_kafka_flush(producer_->get(), kFlushTimeoutMs);
+    if (err == RD_KAFKA_RESP_ERR__TIMED_OUT) {
+      return Status::Io("{}: the Kafka brokers '{}' did not acknowledge the records within {} s",
+                        label_, options_.bootstrap_servers, kFlushTimeoutMs / 1000);
+    }
+    return DeliveryStatus();
+  }
+
+  Status MakeEncoder(const types::Schema& schema) {
+    raw_ = spec_.format.format == "raw_string";
+    if (!raw_) {
+      SLUICE_ASSIGN_OR_RETURN(encoder_, formats::MakeEncoder(spec_.format, schema));
+    }
+    if (raw_ && (schema.size() != 1 || schema.field(0).type.id() != types::TypeId::kUtf8)) {
+      return Status::User("{}: format 'raw_string' writes exactly one TEXT column, not {}", label_,
+                          schema.ToString());
+    }
+    auto find = [&](const std::string& option, const std::string& name) -> Result<int> {
+      if (name.empty()) return -1;
+      auto i = schema.Find(name);
+      if (!i) {
+        return Status::User("{}: option '{}' names column '{}', which the rows ({}) do not have",
+                            label_, option, name, schema.ToString());
+      }
+      return static_cast<int>(*i);
+    };
+    SLUICE_ASSIGN_OR_RETURN(key_column_, find("sink.key_field", options_.key_field));
+    SLUICE_ASSIGN_OR_RETURN(time_column_, find("sink.timestamp_field", options_.timestamp_field));
+    if (key_column_ >= 0) {
+      types::TypeId t = schema.field(static_cast<size_t>(key_column_)).type.id();
+      if (t != types::TypeId::kUtf8 && t != types::TypeId::kInt32 && t != types::TypeId::kInt64) {
+        return Status::NotSupported(
+            "{}: sink.key_field column '{}' is {}; keys from TEXT, INT and BIGINT columns are "
+            "supported (cast it to TEXT)",
+            label_, options_.key_field,
+            schema.field(static_cast<size_t>(key_column_)).type.ToString());
+      }
+    }
+    if (time_column_ >= 0 &&
+        schema.field(static_cast<size_t>(time_column_)).type.id() != types::TypeId::kTimestamp) {
+      return Status::User("{}: sink.timestamp_field column '{}' must be a TIMESTAMP", label_,
+                          options_.timestamp_field);
+    }
+    return Status::Ok();
+  }
+
+  static void AddRecord(EpochRecords& e, std::optional<std::string_view> key,
+                        std::string_view value, int64_t timestamp_ms) {
+    EpochRecords::Record r;
+    if (key) {
+      r.key_begin = static_cast<uint32_t>(e.bytes.size());
+      r.key_len = static_cast<uint32_t>(key->size());
+      e.bytes.append(*key);
+    }
+    r.value_begin = static_cast<uint32_t>(e.bytes.size());
+    r.value_len = static_cast<uint32_t>(value.size());
+    e.bytes.append(value);
+    r.timestamp_ms = timestamp_ms;
+    e.records.push_back(r);
+  }
+
+  // Encodes the batch's records into current_. A debezium_json update (an update-before row
+  // followed by its update-after row) is one record, keyed and timed by its new row.
+  Status Append(const batch::Batch& b) {
+    lines_.clear();
+    if (!raw_) SLUICE_RETURN_NOT_OK(encoder_->Encode(b, &lines_));
+    const int8_t* kinds = b.change_kind ? b.change_kind->raw<int8_t>() : nullptr;
+    const bool debezium = spec_.format.format == "debezium_json";
+    size_t pos = 0;
+    std::string key_text;
+    for (int64_t i = 0; i < b.num_rows; ++i) {
+      int64_t row = i;  // the row that keys and times the record
+      if (debezium && kinds && kinds[i] == static_cast<int8_t>(batch::ChangeKind::kUpdateBefore) &&
+          i + 1 < b.num_rows &&
+          kinds[i + 1] == static_cast<int8_t>(batch::ChangeKind::kUpdateAfter)) {
+        row = ++i;
+      }
+      std::string_view value;
+      if (raw_) {
+        value = b.columns[0]->IsValid(row) ? b.columns[0]->GetString(row) : std::string_view();
+      } else {
+        size_t end = lines_.find('\n', pos);
+        if (end == std::string::npos) {
+          return Status::Internal("{}: the encoder wrote fewer lines than records", label_);
+        }
+        value = std::string_view(lines_).substr(pos, end - pos);
+        pos = end + 1;
+      }
+      std::optional<std::string_view> key;
+      if (key_column_ >= 0 && b.columns[static_cast<size_t>(key_column_)]->IsValid(row)) {
+        const batch::Column& c = *b.columns[static_cast<size_t>(key_column_)];
+        switch (c.type.id()) {
+          case types::TypeId::kInt32:
+            key_text = std::to_string(c.raw<int32_t>()[row]);
+            key = key_text;
+            break;
+          case types::TypeId::kInt64:
+            key_text = std::to_string(c.raw<int64_t>()[row]);
+            key = key_text;
+            break;
+          default:
+            key = c.GetString(row);
+        }
+      }
+      int64_t ts = -1;
+      if (time_column_ >= 0 && b.columns[static_cast<size_t>(time_column_)]->IsValid(row)) {
+        int64_t micros = b.columns[static_cast<size_t>(time_column_)]->raw<int64_t>()[row];
+        ts = micros >= 0 ? micros / 1000 : -1;
+      }
+      AddRecord(current_, key, value, ts);
+    }
+    return Status::Ok();
+  }
+
+  // Hands every record to the producer (waiting while its queue is full).
+  Status ProduceAll(const EpochRecords& e) {
+    rd_kafka_t* rk = producer_->get();
+    return ProduceWith(rk, e);
+  }
+
+  Status ProduceWith(rd_kafka_t* rk, const EpochRecords& e) {
+    for (const EpochRecords::Record& r : e.records) {
+      while (true) {
+        char* base = const_cast<char*>(e.bytes.data());  // copied (F_COPY), not changed
+        char* value = base + r.value_begin;
+        const void* key = r.key_len == kNoKey ? nullptr : base + r.key_begin;
+        size_t key_len = r.key_len == kNoKey ? 0 : r.key_len;
+        int64_t timestamp = r.timestamp_ms >= 0 ? r.timestamp_ms : 0;  // 0: the time of writing
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            rk, RD_KAFKA_V_TOPIC(options_.topic.c_str()), RD_KAFKA_V_VALUE(value, r.value_len),
+            RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_TIMESTAMP(timestamp),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+          rd_kafka_poll(rk, 10);
+          continue;
+        }
+        if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
+          return Status::User(
+              "{}: a record of {} bytes is larger than the producer's limit (message.max.bytes; "
+              "raise it in client_configs and the topic's max.message.bytes)",
+              label_, r.value_len + (r.key_len == kNoKey ? 0 : r.key_len));
+        }
+        return KafkaStatus(err, fmt::format("{}: writing to topic '{}'", label_, options_.topic));
+      }
+    }
+    return Status::Ok();
+  }
+
+  // One transaction with the records of `epochs` and the marker `marker_epoch` of
+  // `transactional_id` (the producer's id).
+  Status CommitEpochs(KafkaClient& producer, const std::string& transactional_id,
+                      const std::vector<EpochRecords>& epochs, int64_t marker_epoch) {
+    rd_kafka_t* rk = producer.get();
+    const std::string what = fmt::format("{}: transaction of checkpoint {} ('{}')", label_,
+                                         marker_epoch, transactional_id);
+    SLUICE_RETURN_NOT_OK(KafkaStatus(ErrorPtr(rd_kafka_begin_transaction(rk)), what));
+    Status st;
+    for (const EpochRecords& e : epochs) {
+      st = ProduceWith(rk, e);
+      if (!st.ok()) break;
+    }
+    if (st.ok()) {
+      PartitionListPtr marker = MakePartitionList(options_.topic, {{0, marker_epoch}});
+      rd_kafka_consumer_group_metadata_t* group =
+          rd_kafka_consumer_group_metadata_new(MarkerGroup(transactional_id).c_str());
+      st = KafkaStatus(ErrorPtr(rd_kafka_send_offsets_to_transaction(rk, marker.get(), group,
+                                                                     kTransactionTimeoutMs)),
+                       what);
+      rd_kafka_consumer_group_metadata_destroy(group);
+    }
+    if (st.ok()) {
+      fault::Hit(fault::kSinkCommit, marker_epoch);  // records sent, not yet committed
+      st = KafkaStatus(ErrorPtr(rd_kafka_commit_transaction(rk, kTransactionTimeoutMs)), what);
+    }
+    if (!st.ok()) {
+      // The pipeline fails; a restart resumes from the checkpoint and writes the epoch again.
+      rd_kafka_error_destroy(rd_kafka_abort_transaction(rk, kTransactionTimeoutMs));
+      return st;
+    }
+    return DeliveryStatus();
+  }
+
+  // Writes again the epochs whose marker is missing (their transaction did not commit).
+  Status Recommit(KafkaClient& producer, const std::string& transactional_id,
+                  std::vector<EpochRecords>& epochs) {
+    if (epochs.empty()) return Status::Ok();
+    std::map<std::string, std::string> settings = options_.client_configs;
+    settings["bootstrap.servers"] = options_.bootstrap_servers;
+    settings["group.id"] = MarkerGroup(transactional_id);
+    settings["isolation.level"] = "read_committed";
+    SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<KafkaClient> reader,
+                            KafkaClient::Make(ClientKind::kConsumer, settings, label_));
+    SLUICE_ASSIGN_OR_RETURN(std::vector<int64_t> committed,
+                            reader->CommittedOffsets(options_.topic, {0}, kRequestTimeoutMs));
+    const int64_t marker = committed.empty() ? -1 : committed[0];
+    std::vector<EpochRecords> redo;
+    for (EpochRecords& e : epochs) {
+      if (e.epoch > marker) redo.push_back(std::move(e));
+    }
+    if (redo.empty()) return Status::Ok();
+    return CommitEpochs(producer, transactional_id, redo, redo.back().epoch);
+  }
+
+  static std::string MarkerGroup(const std::string& transactional_id) {
+    return transactional_id + "-epochs";
+  }
+
+  TableSpec spec_;
+  KafkaOptions options_;
+  int subtask_;
+  int parallelism_;
+  std::string label_;
+  bool transactional_ = false;
+  bool raw_ = false;
+  std::unique_ptr<formats::Encoder> encoder_;
+  int key_column_ = -1;
+  int time_column_ = -1;
+  std::unique_ptr<KafkaClient> producer_;
+  Status delivery_error_;
+  std::string lines_;
+  EpochRecords current_;               // since the last barrier
+  std::vector<EpochRecords> pending_;  // exactly_once: pre-committed, in epoch order
+};
+
+}  // namespace
 
 Result<std::unique_ptr<runtime::Operator>> MakeKafkaSink(const TableSpec& spec,
                                                          const KafkaOptions& options, int subtask,
                                                          int parallelism) {
-  return Status::NotSupported("table '{}': the kafka sink is not supported yet", spec.table_name);
+  return std::unique_ptr<runtime::Operator>(
+      std::make_unique<KafkaSink>(spec, options, subtask, parallelism));
 }
 
 }  // namespace sluice::connectors::kafka
