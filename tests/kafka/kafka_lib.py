@@ -98,6 +98,13 @@ class Suite:
                            text=True, capture_output=True, timeout=timeout, env=e)
         return p.returncode, p.stdout, p.stderr, time.time() - start
 
+    def last_checkpoint(self, state_dir):
+        """The number of the newest checkpoint in a state dir (0: none)."""
+        if not os.path.isdir(state_dir):
+            return 0
+        ids = [int(d[4:]) for d in os.listdir(state_dir) if d.startswith("chk-")]
+        return max(ids, default=0)
+
     def check(self, what, ok, detail=""):
         if ok:
             self.passed += 1

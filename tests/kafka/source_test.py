@@ -158,16 +158,17 @@ kills = 0
 for round_ in range(3):
     subprocess.run(["rm", "-rf", state, f"{s.work}/out.json"])
     attempts = 0
+    round_kills = 0
     while True:
         attempts += 1
         p = s.random.choice([1, 2, 4])
-        # Up to 7 crashes per round: kill -9 at a random time, or a fault point right after a
-        # checkpoint completes or in the middle of the rows after one.
-        crash = attempts <= 7
-        fault = "slow:watermark:30000"
+        # 7 crashes per round (at most 30 attempts): kill -9 at a random time, or a fault point
+        # right after a checkpoint completes or in the middle of the rows after one.
+        crash = round_kills < 7 and attempts <= 30
+        fault = "slow:watermark:80000"
         how = s.random.choice(["kill", "after_checkpoint", "rows"]) if crash else "none"
         if how == "after_checkpoint":
-            fault += f",after_checkpoint:{s.random.randint(1, 4)}"
+            fault += f",after_checkpoint:{s.last_checkpoint(state) + s.random.randint(1, 3)}"
         elif how == "rows":
             fault += f",rows_after_checkpoint:watermark:{s.random.randint(1, 8000)}"
         proc = subprocess.Popen([s.sluice, "run", sql_path, "--parallelism", str(p),
@@ -176,13 +177,14 @@ for round_ in range(3):
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                 env=dict(os.environ, SLUICE_FAULT=fault))
         try:
-            proc.wait(timeout=s.random.uniform(0.3, 1.2) if how == "kill" else 120)
+            proc.wait(timeout=s.random.uniform(0.3, 1.0) if how == "kill" else 120)
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
         err = proc.stderr.read()
         if proc.returncode == -signal.SIGKILL:
             kills += 1
+            round_kills += 1
             continue
         s.check(f"round {round_}: the attempt finishes ({how})", proc.returncode == 0, err)
         if how == "none" or proc.returncode != 0:
