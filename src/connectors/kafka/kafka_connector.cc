@@ -1,5 +1,5 @@
 // The kafka connector: table validation and the operator factories of its source and sink
-// (docs/connectors.md lists the options; docs/decisions/0007-kafka-exactly-once.md the sink's
+// (docs/connectors.md lists the options; docs/decisions/0009-kafka-exactly-once.md the sink's
 // exactly-once design).
 
 #include <fmt/format.h>

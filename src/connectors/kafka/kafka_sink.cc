@@ -4,7 +4,7 @@
 // at_least_once (and any run without checkpoints): an idempotent producer writes records as
 // rows arrive and waits, at each checkpoint barrier, until the brokers acknowledged every one.
 //
-// exactly_once (runs with checkpoints; docs/decisions/0007-kafka-exactly-once.md): the records
+// exactly_once (runs with checkpoints; docs/decisions/0009-kafka-exactly-once.md): the records
 // of a checkpoint epoch are kept (in memory, and in the checkpoint's state) and written in one
 // Kafka transaction once the checkpoint is complete (Commit). The transaction also commits, as
 // the offset of partition 0 of the output topic for a consumer group of its own
