@@ -83,8 +83,8 @@ std::vector<Relation> StatementBinder::BindSetOperands(const std::vector<const S
   for (size_t i = 0; i < width; ++i) types.push_back(rels[0].columns[i].type);
   for (size_t r = 1; r < rels.size(); ++r) {
     if (rels[r].columns.size() != width) {
-      FailUser(parts[r]->loc, "each {} query must have the same number of columns ({} vs {})",
-               what, width, rels[r].columns.size());
+      FailUser(parts[r]->loc, "each {} query must have the same number of columns ({} vs {})", what,
+               width, rels[r].columns.size());
     }
     for (size_t i = 0; i < width; ++i) {
       auto common = expr::CommonSuperType(types[i], rels[r].columns[i].type);
@@ -305,8 +305,8 @@ Relation StatementBinder::BindSelectCore(const SelectCore& s) {
                      "is not supported");
   }
   // FROM a, b WHERE a.k = b.k: the conditions relating the items join them.
-  const bool comma_join = s.where && s.from->kind == TableRef::Kind::kJoin &&
-                          s.from->join_type == JoinType::kCross;
+  const bool comma_join =
+      s.where && s.from->kind == TableRef::Kind::kJoin && s.from->join_type == JoinType::kCross;
   Relation rel = comma_join ? BindCommaJoin(*s.from, *s.where) : BindTableRef(*s.from);
   if (s.where && !comma_join) {
     BoundExprPtr pred = BindBool(*s.where, rel.columns, "WHERE");

@@ -267,8 +267,8 @@ Token Lexer::LexString(bool escapes) {
 
 Token Lexer::LexOperator() {
   static constexpr std::string_view kThree[] = {"->>"};
-  static constexpr std::string_view kTwo[] = {"||", "<>", "!=", "<=", ">=", "::",
-                                              "->", "<<", ">>", "=="};
+  static constexpr std::string_view kTwo[] = {
+      "||", "<>", "!=", "<=", ">=", "::", "->", "<<", ">>", "=="};
   static constexpr std::string_view kOne = "+-*/%=<>()[],;.^&|#~!:";
   Token t;
   t.kind = TokenKind::kOperator;
