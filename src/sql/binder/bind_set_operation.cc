@@ -1,9 +1,9 @@
 // SELECT DISTINCT and the set operations UNION, INTERSECT and EXCEPT, rewritten into the
 // updating aggregate (already retracting and checkpointed): DISTINCT groups by every selected
 // column without aggregates; INTERSECT and EXCEPT tag each row with its side, group by every
-// column counting the rows of each side, and keep the groups that HAVING passes. GROUP BY
-// treats NULLs as equal, as set operations do. A row whose group enters or leaves the result
-// is an insert or a delete of the changelog, as for any filter over an updating aggregate.
+// column noting whether it holds rows of each side, and keep the groups that HAVING passes. GROUP
+// BY treats NULLs as equal, as set operations do. A row whose group enters or leaves the result is
+// an insert or a delete of the changelog, as for any filter over an updating aggregate.
 
 #include <fmt/format.h>
 
@@ -27,19 +27,21 @@ ExprPtr Binary(const std::string& op, ExprPtr a, ExprPtr b, const Location& loc)
   return e;
 }
 
-ExprPtr IntegerLiteral(const std::string& text, const Location& loc) {
+ExprPtr Not(ExprPtr a, const Location& loc) {
   auto e = std::make_shared<Expr>();
-  e->kind = ExprKind::kLiteral;
-  e->literal_kind = LiteralKind::kInteger;
-  e->text = text;
+  e->kind = ExprKind::kUnary;
+  e->op = "not";
   e->loc = loc;
+  e->args = {std::move(a)};
   return e;
 }
 
-ExprPtr SumOf(const std::string& column, const Location& loc) {
+// bool_or(column): whether a group holds a row of that side. It changes only when the group
+// gains its first row of the side or loses its last one, so other rows change no output row.
+ExprPtr AnyOf(const std::string& column, const Location& loc) {
   auto e = std::make_shared<Expr>();
   e->kind = ExprKind::kFunction;
-  e->names = {"sum"};
+  e->names = {"bool_or"};
   e->loc = loc;
   e->args = {ColumnRefTo(column, {}, loc)};
   return e;
@@ -132,8 +134,8 @@ Relation StatementBinder::BindSetOperation(const SetExpr& s) {
   std::vector<const SetExpr*> parts = {s.left.get(), s.right.get()};
   std::vector<Relation> rels = BindSetOperands(parts, what);
   const size_t width = rels[0].columns.size();
-  // Each row carries (1, 0) from the left and (0, 1) from the right.
-  const DataType count_type(TypeId::kInt64);
+  // Each row carries (true, false) from the left and (false, true) from the right.
+  const DataType side_type(TypeId::kBool);
   std::vector<PlanPtr> inputs;
   for (size_t side = 0; side < 2; ++side) {
     std::vector<BoundExprPtr> exprs;
@@ -142,8 +144,8 @@ Relation StatementBinder::BindSetOperation(const SetExpr& s) {
       exprs.push_back(expr::MakeColumn(static_cast<int>(i), cols[i].type));
     }
     for (size_t tag = 0; tag < 2; ++tag) {
-      exprs.push_back(expr::MakeLiteral(Value::Int64(tag == side ? 1 : 0)));
-      cols.push_back({"", tag == 0 ? "__left" : "__right", count_type});
+      exprs.push_back(expr::MakeLiteral(Value::Boolean(tag == side)));
+      cols.push_back({"", tag == 0 ? "__left" : "__right", side_type});
     }
     inputs.push_back(MakeProject(rels[side].plan, std::move(exprs), SchemaOf(cols)));
     if (side == 0) rels[0].columns = std::move(cols);
@@ -155,9 +157,9 @@ Relation StatementBinder::BindSetOperation(const SetExpr& s) {
   const std::string left = fmt::format("__d{}", width);
   const std::string right = fmt::format("__d{}", width + 1);
   // INTERSECT: rows on both sides; EXCEPT: rows on the left and not on the right.
-  core.having = Binary(
-      "and", Binary(">", SumOf(left, s.loc), IntegerLiteral("0", s.loc), s.loc),
-      Binary(intersect ? ">" : "=", SumOf(right, s.loc), IntegerLiteral("0", s.loc), s.loc), s.loc);
+  ExprPtr in_right = AnyOf(right, s.loc);
+  core.having =
+      Binary("and", AnyOf(left, s.loc), intersect ? in_right : Not(in_right, s.loc), s.loc);
   return BindAggregateSelect(core, std::move(tagged));
 }
 
