@@ -1,7 +1,8 @@
 // ORDER BY ... LIMIT n [OFFSET m] of a query over a stream: the first n rows (after m) by the
-// ORDER BY so far, an updating result. It is written as the whole-stream top-N that
-// ROW_NUMBER() OVER (ORDER BY ...) with an outer `rank <= m + n` filter becomes (updating_top_n,
-// already retracting and checkpointed), with `rank > m` for OFFSET, and the rank dropped.
+// ORDER BY so far, an updating result; without ORDER BY, the first n rows to arrive. It is written
+// as the whole-stream top-N that ROW_NUMBER() OVER (ORDER BY ...) with an outer `rank <= m + n`
+// filter becomes (updating_top_n, already retracting and checkpointed), with `rank > m` for OFFSET,
+// and the rank dropped.
 
 #include <fmt/format.h>
 
@@ -47,14 +48,19 @@ Relation StatementBinder::BindOrderLimit(const Query& q) {
                      "OFFSET without LIMIT is not supported in a streaming query; use ORDER BY "
                      "... LIMIT n OFFSET m");
   }
-  if (q.order_by.empty()) {
-    FailNotSupported(q.limit->loc,
-                     "LIMIT without ORDER BY is not supported yet: which rows of an unbounded "
-                     "stream come first is not defined; add ORDER BY (ORDER BY ... LIMIT n keeps "
-                     "the first n rows by that order, an updating result)");
-  }
   const int64_t limit = CountOf(*q.limit, "LIMIT", 1);
   const int64_t offset = q.offset ? CountOf(*q.offset, "OFFSET", 0) : 0;
+
+  if (q.order_by.empty()) {
+    // LIMIT without ORDER BY: every row ties, and a tie keeps the earlier arrival, so the
+    // first rows to arrive stay; over an append-only input they only ever enter (the plan is
+    // append-only then, see LogicalPlan::updating).
+    Relation out = BindSetExpr(*q.body);
+    exec::TopNSpec spec;
+    spec.function = exec::RankFunction::kRowNumber;
+    spec.window_end = -1;
+    return LimitRanks(MakeTopN(out.plan, spec), out.columns, limit, offset, q);
+  }
 
   // ORDER BY names output columns (by name or position); other expressions read the input of
   // a plain SELECT (as hidden columns of its select list), else the output columns.
@@ -134,9 +140,15 @@ Relation StatementBinder::BindOrderLimit(const Query& q) {
   call.names = {"row_number"};
   call.loc = q.order_by[0].expr->loc;
   call.over = over;
-  PlanPtr ranked = BindRanking(call, keyed);
+  out.columns.resize(n);  // without the hidden ORDER BY columns
+  return LimitRanks(BindRanking(call, keyed), out.columns, limit, offset, q);
+}
 
-  const int rank = static_cast<int>(cols.size());
+// The ranks offset+1 .. offset+limit of `ranked` (its columns, then the rank after `columns`
+// and the ORDER BY keys), with `columns` kept.
+Relation StatementBinder::LimitRanks(const PlanPtr& ranked, const std::vector<ScopeColumn>& columns,
+                                     int64_t limit, int64_t offset, const Query& q) {
+  const int rank = static_cast<int>(ranked->schema->size()) - 1;
   const DataType rank_type(TypeId::kInt64);
   BoundExprPtr pred = BindCall(
       "<=", {expr::MakeColumn(rank, rank_type), expr::MakeLiteral(Value::Int64(offset + limit))},
@@ -150,9 +162,9 @@ Relation StatementBinder::BindOrderLimit(const Query& q) {
   }
   Relation rel;
   std::vector<BoundExprPtr> visible;
-  for (size_t i = 0; i < n; ++i) {
-    visible.push_back(expr::MakeColumn(static_cast<int>(i), out.columns[i].type));
-    rel.columns.push_back({"", out.columns[i].name, out.columns[i].type});
+  for (size_t i = 0; i < columns.size(); ++i) {
+    visible.push_back(expr::MakeColumn(static_cast<int>(i), columns[i].type));
+    rel.columns.push_back({"", columns[i].name, columns[i].type});
   }
   rel.plan = MakeProject(MakeFilter(ranked, pred), std::move(visible), SchemaOf(rel.columns));
   return rel;
