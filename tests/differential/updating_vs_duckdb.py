@@ -249,6 +249,12 @@ QUERIES = [
     Query("union_distinct", "SELECT k, g FROM t UNION SELECT k, g FROM u", inputs="joins"),
     Query("intersect", "SELECT k, g FROM t INTERSECT SELECT k, g FROM u", inputs="joins"),
     Query("except", "SELECT k, g FROM t EXCEPT SELECT k, g FROM u", inputs="joins"),
+    Query("intersect_all", "SELECT k, g FROM t INTERSECT ALL SELECT k, g FROM u",
+          inputs="joins"),
+    Query("except_all", "SELECT k FROM t EXCEPT ALL SELECT k FROM u", inputs="joins"),
+    Query("changes_except_all",  # copies retracted as rows are deleted and moved
+          "SELECT cat FROM items EXCEPT ALL SELECT cat FROM items WHERE price > 40",
+          inputs="items"),
     Query("except_updating",  # keys leave the left side as their counts grow
           "SELECT k FROM t GROUP BY k HAVING count(*) < 20 EXCEPT SELECT k FROM u WHERE w > 50",
           inputs="joins"),

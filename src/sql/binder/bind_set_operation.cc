@@ -36,6 +36,24 @@ ExprPtr Not(ExprPtr a, const Location& loc) {
   return e;
 }
 
+ExprPtr SumOf(const std::string& column, const Location& loc) {
+  auto e = std::make_shared<Expr>();
+  e->kind = ExprKind::kFunction;
+  e->names = {"sum"};
+  e->loc = loc;
+  e->args = {ColumnRefTo(column, {}, loc)};
+  return e;
+}
+
+ExprPtr IntegerLiteral(const std::string& text, const Location& loc) {
+  auto e = std::make_shared<Expr>();
+  e->kind = ExprKind::kLiteral;
+  e->literal_kind = LiteralKind::kInteger;
+  e->text = text;
+  e->loc = loc;
+  return e;
+}
+
 // bool_or(column): whether a group holds a row of that side. It changes only when the group
 // gains its first row of the side or loses its last one, so other rows change no output row.
 ExprPtr AnyOf(const std::string& column, const Location& loc) {
@@ -125,17 +143,12 @@ Relation StatementBinder::BindSetOperation(const SetExpr& s) {
   }
   const bool intersect = s.set_op == "intersect";
   const char* what = intersect ? "INTERSECT" : "EXCEPT";
-  if (s.all) {
-    FailNotSupported(s.loc,
-                     "{} ALL is not supported yet (it repeats each row min(left, right) or "
-                     "left - right times); use {} without ALL, which removes duplicates",
-                     what, what);
-  }
   std::vector<const SetExpr*> parts = {s.left.get(), s.right.get()};
   std::vector<Relation> rels = BindSetOperands(parts, what);
   const size_t width = rels[0].columns.size();
-  // Each row carries (true, false) from the left and (false, true) from the right.
-  const DataType side_type(TypeId::kBool);
+  // Each row carries (true, false) from the left and (false, true) from the right; for the
+  // ALL forms, which count rows, (1, 0) and (0, 1).
+  const DataType side_type(s.all ? TypeId::kInt64 : TypeId::kBool);
   std::vector<PlanPtr> inputs;
   for (size_t side = 0; side < 2; ++side) {
     std::vector<BoundExprPtr> exprs;
@@ -144,7 +157,8 @@ Relation StatementBinder::BindSetOperation(const SetExpr& s) {
       exprs.push_back(expr::MakeColumn(static_cast<int>(i), cols[i].type));
     }
     for (size_t tag = 0; tag < 2; ++tag) {
-      exprs.push_back(expr::MakeLiteral(Value::Boolean(tag == side)));
+      exprs.push_back(expr::MakeLiteral(s.all ? Value::Int64(tag == side ? 1 : 0)
+                                              : Value::Boolean(tag == side)));
       cols.push_back({"", tag == 0 ? "__left" : "__right", side_type});
     }
     inputs.push_back(MakeProject(rels[side].plan, std::move(exprs), SchemaOf(cols)));
@@ -156,11 +170,55 @@ Relation StatementBinder::BindSetOperation(const SetExpr& s) {
   SelectCore core = GroupByAll(&tagged, width, s.loc);
   const std::string left = fmt::format("__d{}", width);
   const std::string right = fmt::format("__d{}", width + 1);
-  // INTERSECT: rows on both sides; EXCEPT: rows on the left and not on the right.
-  ExprPtr in_right = AnyOf(right, s.loc);
-  core.having =
-      Binary("and", AnyOf(left, s.loc), intersect ? in_right : Not(in_right, s.loc), s.loc);
-  return BindAggregateSelect(core, std::move(tagged));
+  if (!s.all) {
+    // INTERSECT: rows on both sides; EXCEPT: rows on the left and not on the right.
+    ExprPtr in_right = AnyOf(right, s.loc);
+    core.having =
+        Binary("and", AnyOf(left, s.loc), intersect ? in_right : Not(in_right, s.loc), s.loc);
+    return BindAggregateSelect(core, std::move(tagged));
+  }
+  // INTERSECT ALL repeats a row min(left, right) times, EXCEPT ALL left - right times (when
+  // positive): each group's row carries that count, and UNNEST(array_fill(true, ARRAY[count]))
+  // repeats it (an update of the count retracts the old copies and adds the new ones).
+  ExprPtr copies;
+  if (intersect) {
+    auto least = std::make_shared<Expr>();
+    least->kind = ExprKind::kFunction;
+    least->names = {"least"};
+    least->loc = s.loc;
+    least->args = {SumOf(left, s.loc), SumOf(right, s.loc)};
+    copies = least;
+  } else {
+    copies = Binary("-", SumOf(left, s.loc), SumOf(right, s.loc), s.loc);
+  }
+  core.having = Binary(">", copies, IntegerLiteral("0", s.loc), s.loc);
+  SelectItem count;
+  count.expr = copies;
+  count.alias = "__copies";
+  count.loc = s.loc;
+  core.items.push_back(count);
+  Relation grouped = BindAggregateSelect(core, std::move(tagged));
+  std::vector<BoundExprPtr> exprs;
+  std::vector<ScopeColumn> cols;
+  for (size_t i = 0; i < width; ++i) {
+    exprs.push_back(expr::MakeColumn(static_cast<int>(i), grouped.columns[i].type));
+    cols.push_back({"", grouped.columns[i].name, grouped.columns[i].type});
+  }
+  BoundExprPtr n = expr::MakeColumn(static_cast<int>(width), grouped.columns[width].type);
+  exprs.push_back(BindCall(
+      "array_fill", {expr::MakeLiteral(Value::Boolean(true)), BindCall("make_array", {n}, s.loc)},
+      s.loc));
+  std::vector<ScopeColumn> with_array = cols;
+  with_array.push_back({"", "__copies", exprs.back()->type});
+  PlanPtr repeated = MakeUnnest(MakeProject(grouped.plan, std::move(exprs), SchemaOf(with_array)),
+                                static_cast<int>(width));
+  std::vector<BoundExprPtr> keep;
+  for (size_t i = 0; i < width; ++i)
+    keep.push_back(expr::MakeColumn(static_cast<int>(i), cols[i].type));
+  Relation out;
+  out.plan = MakeProject(repeated, std::move(keep), SchemaOf(cols));
+  out.columns = std::move(cols);
+  return out;
 }
 
 }  // namespace sluice::sql
