@@ -144,8 +144,8 @@ class StatementBinder {
                                         const std::string& what);
   // ORDER BY ... LIMIT n [OFFSET m] of a query: an updating top-N (bind_order_limit.cc).
   Relation BindOrderLimit(const Query& q);
-  Relation LimitRanks(const PlanPtr& ranked, const std::vector<ScopeColumn>& columns,
-                      int64_t limit, int64_t offset, const Query& q);
+  Relation LimitRanks(const PlanPtr& ranked, const std::vector<ScopeColumn>& columns, int64_t limit,
+                      int64_t offset, const Query& q);
   void CheckLookupJoin(const TableRef& t, const Relation& left, const Relation& right,
                        const std::vector<ScopeColumn>& scope);
   PlanPtr BindRanking(const Expr& call, const Relation& rel);
