@@ -355,16 +355,18 @@ class KafkaSink : public runtime::Operator {
     return Status::Ok();
   }
 
-  // Hands every record to the producer (waiting while its queue is full).
+  // Hands every record to the producer (waiting while its queue is full); it copies them.
   Status ProduceAll(const EpochRecords& e) {
-    rd_kafka_t* rk = producer_->get();
-    return ProduceWith(rk, e);
+    return ProduceWith(producer_->get(), e, RD_KAFKA_MSG_F_COPY);
   }
 
-  Status ProduceWith(rd_kafka_t* rk, const EpochRecords& e) {
+  // `flags` 0: librdkafka references the records' bytes until they are delivered, which the
+  // caller guarantees by keeping `e` until the transaction is committed or aborted (both wait
+  // for, or purge, every record in flight).
+  Status ProduceWith(rd_kafka_t* rk, const EpochRecords& e, int flags) {
     for (const EpochRecords::Record& r : e.records) {
       while (true) {
-        char* base = const_cast<char*>(e.bytes.data());  // copied (F_COPY), not changed
+        char* base = const_cast<char*>(e.bytes.data());  // never changed by librdkafka
         char* value = base + r.value_begin;
         const void* key = r.key_len == kNoKey ? nullptr : base + r.key_begin;
         size_t key_len = r.key_len == kNoKey ? 0 : r.key_len;
@@ -372,7 +374,7 @@ class KafkaSink : public runtime::Operator {
         rd_kafka_resp_err_t err = rd_kafka_producev(
             rk, RD_KAFKA_V_TOPIC(options_.topic.c_str()), RD_KAFKA_V_VALUE(value, r.value_len),
             RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_TIMESTAMP(timestamp),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+            RD_KAFKA_V_MSGFLAGS(flags), RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
         if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
           rd_kafka_poll(rk, 10);
@@ -400,7 +402,7 @@ class KafkaSink : public runtime::Operator {
     SLUICE_RETURN_NOT_OK(KafkaStatus(ErrorPtr(rd_kafka_begin_transaction(rk)), what));
     Status st;
     for (const EpochRecords& e : epochs) {
-      st = ProduceWith(rk, e);
+      st = ProduceWith(rk, e, 0);
       if (!st.ok()) break;
     }
     if (st.ok()) {

@@ -94,6 +94,11 @@ class KafkaSource : public runtime::SourceOperator {
     settings["isolation.level"] = options_.read_committed ? "read_committed" : "read_uncommitted";
     settings["client.id"] = fmt::format("sluice-{}-{}", spec_.table_name, subtask_);
     if (!settings.count("auto.offset.reset")) settings["auto.offset.reset"] = "earliest";
+    // Larger fetches than librdkafka's 1 MB per partition: fewer round trips for a reader that
+    // catches up (bench/kafka/run: 2 MB cost no more CPU than 1 MB; 8 MB did, in page faults).
+    if (!settings.count("max.partition.fetch.bytes")) {
+      settings["max.partition.fetch.bytes"] = "2097152";
+    }
     SLUICE_ASSIGN_OR_RETURN(client_, KafkaClient::Make(ClientKind::kConsumer, settings, label_));
     SLUICE_ASSIGN_OR_RETURN(std::vector<int32_t> all,
                             client_->Partitions(options_.topic, kRequestTimeoutMs));

@@ -114,11 +114,11 @@ void RunSource(const runtime::OperatorFactory& factory, int subtask, int paralle
 
 TEST(RegistryTest, RegistersTheConnectors) {
   const auto& registry = ConnectorRegistry::Get();
-  EXPECT_EQ(registry.Names(), (std::vector<std::string>{"blackhole", "impulse", "nexmark",
+  EXPECT_EQ(registry.Names(), (std::vector<std::string>{"blackhole", "impulse", "kafka", "nexmark",
                                                         "preview", "single_file", "stdout"}));
   ASSERT_NE(registry.Find("impulse"), nullptr);
   EXPECT_EQ(registry.Find("IMPULSE"), registry.Find("impulse"));
-  EXPECT_EQ(registry.Find("kafka"), nullptr);
+  EXPECT_EQ(registry.Find("kinesis"), nullptr);
 }
 
 TEST(RegistryTest, EditDistanceAndClosestMatch) {
@@ -135,11 +135,11 @@ TEST(RegistryTest, EditDistanceAndClosestMatch) {
 
 TEST(ResolveTableTest, OptionErrors) {
   EXPECT_EQ(ResolveError({{"path", "/tmp/x"}}),
-            "table 't': missing option 'connector'; available: blackhole, impulse, nexmark, "
-            "preview, single_file, stdout");
+            "table 't': missing option 'connector'; available: blackhole, impulse, kafka, "
+            "nexmark, preview, single_file, stdout");
   EXPECT_EQ(ResolveError({{"connector", "imuplse"}}),
             "table 't': unknown connector 'imuplse'; did you mean 'impulse'?; available: "
-            "blackhole, impulse, nexmark, preview, single_file, stdout");
+            "blackhole, impulse, kafka, nexmark, preview, single_file, stdout");
   EXPECT_EQ(
       ResolveError(
           {{"connector", "single_file"}, {"path", "/tmp"}, {"fromat", "json"}, {"type", "sink"}}),
