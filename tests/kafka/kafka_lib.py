@@ -6,6 +6,7 @@ A test that needs the broker fails (never skips) when it is not there."""
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -114,6 +115,10 @@ class Suite:
 
     def end(self):
         print(f"{self.name}: {self.passed} passed, {self.failed} failed")
+        if self.failed == 0:
+            shutil.rmtree(self.work, ignore_errors=True)
+        else:
+            print(f"{self.name}: inputs and outputs kept in {self.work}")
         sys.exit(0 if self.failed == 0 and self.passed > 0 else 1)
 
 

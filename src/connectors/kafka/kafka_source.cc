@@ -37,6 +37,10 @@ using runtime::SourcePoll;
 constexpr int64_t kNoEnd = INT64_MAX;
 // How long a poll that found nothing waits before the next one.
 constexpr int64_t kIdlePollMicros = 5000;
+// How often an unbounded read looks for partitions added to the topic, and how long it waits
+// for the answer.
+constexpr int64_t kDiscoveryMicros = 5'000'000;
+constexpr int kDiscoveryTimeoutMs = 1000;
 // Records taken from librdkafka's queue per call.
 constexpr size_t kConsumeBatch = 1024;
 
@@ -112,7 +116,8 @@ class KafkaSource : public runtime::SourceOperator {
     if (ctx_ && ctx_->stop_requested && ctx_->stop_requested->load()) return SourcePoll::Finished();
     if (!assigned_) SLUICE_RETURN_NOT_OK(Assign());
     if (AllDone()) return SourcePoll::Finished();
-    if (partitions_.empty()) return SourcePoll::WaitUntil(ProcessingTime{Now().value + 100000});
+    SLUICE_RETURN_NOT_OK(DiscoverPartitions());
+    if (!queue_) return SourcePoll::WaitUntil(ProcessingTime{Now().value + 100000});
     int64_t taken = 0;
     while (decoder_->pending_rows() < spec_.batch_rows && taken < 4 * spec_.batch_rows) {
       size_t want = static_cast<size_t>(
@@ -209,6 +214,7 @@ class KafkaSource : public runtime::SourceOperator {
   // Decides every partition's start offset (and, for a bounded read, its end) and assigns them.
   Status Assign() {
     assigned_ = true;
+    next_discovery_ = ProcessingTime{Now().value + kDiscoveryMicros};
     if (partitions_.empty()) return Status::Ok();
     std::vector<int32_t> ids;
     for (const PartitionState& p : partitions_) ids.push_back(p.partition);
@@ -268,6 +274,31 @@ class KafkaSource : public runtime::SourceOperator {
                          fmt::format("{}: assigning partitions of '{}'", label_, options_.topic));
     }
     queue_.reset(rd_kafka_queue_get_consumer(client_->get()));
+    return Status::Ok();
+  }
+
+  // Unbounded reads: partitions added to the topic while the pipeline runs join this subtask's
+  // assignment (read from their earliest offset), checked every kDiscoveryMicros. A failed
+  // metadata request is retried at the next check (the brokers may be restarting).
+  Status DiscoverPartitions() {
+    const ProcessingTime now = Now();
+    if (options_.bounded || now.value < next_discovery_.value) return Status::Ok();
+    next_discovery_ = ProcessingTime{now.value + kDiscoveryMicros};
+    Result<std::vector<int32_t>> all = client_->Partitions(options_.topic, kDiscoveryTimeoutMs);
+    if (!all.ok()) return Status::Ok();
+    std::vector<std::pair<int32_t, int64_t>> added;
+    for (int32_t p : *all) {
+      if (p % parallelism_ != subtask_ || index_.count(p)) continue;
+      partitions_.push_back(PartitionState{p, RD_KAFKA_OFFSET_BEGINNING});
+      index_[p] = partitions_.size() - 1;
+      added.emplace_back(p, RD_KAFKA_OFFSET_BEGINNING);
+    }
+    if (added.empty()) return Status::Ok();
+    PartitionListPtr list = MakePartitionList(options_.topic, added);
+    SLUICE_RETURN_NOT_OK(
+        KafkaStatus(ErrorPtr(rd_kafka_incremental_assign(client_->get(), list.get())),
+                    fmt::format("{}: assigning new partitions of '{}'", label_, options_.topic)));
+    if (!queue_) queue_.reset(rd_kafka_queue_get_consumer(client_->get()));
     return Status::Ok();
   }
 
@@ -404,6 +435,7 @@ class KafkaSource : public runtime::SourceOperator {
   std::vector<PartitionState> partitions_;
   std::unordered_map<int32_t, size_t> index_;  // partition id -> partitions_ index
   bool assigned_ = false;
+  ProcessingTime next_discovery_{0};
   bool restored_ = false;
   std::string padded_;
   rd_kafka_message_t* messages_[kConsumeBatch];
