@@ -138,6 +138,41 @@ for mode in ("read_committed", "read_uncommitted"):
                 '{"id":1,"o":0}\n{"id":2,"o":1}\n{"id":4,"o":3}\n{"id":3,"o":0}') and secs < 20,
             f"{secs:.1f}s {out} {err}")
 
+# --- debezium_json change events from a topic: an updating source ---
+cdc = s.topic("cdc")
+s.create_topics((cdc, 1))
+s.produce(cdc, [
+    '{"before":null,"after":{"id":1,"qty":5},"op":"c"}',
+    '{"before":null,"after":{"id":2,"qty":7},"op":"c"}',
+    '{"before":{"id":1,"qty":5},"after":{"id":1,"qty":9},"op":"u"}',
+    '{"before":{"id":2,"qty":7},"after":null,"op":"d"}'])
+rc, out, err, _ = s.run(table("p", cdc, "id BIGINT, qty INT, PRIMARY KEY (id)",
+                              fmt="debezium_json") +
+                        "SELECT count(*) AS n, sum(qty) AS total FROM p;\n", parallelism=2)
+s.check("debezium_json source: the final table of the changes", rc == 0 and
+        final_table(out) == ['{"n": 1, "total": 9}'], out + err)
+
+# --- source.offset = 'group': a fresh start resumes where the group's committed offsets are
+# (committed when checkpoints are taken); 'timestamp' starts at the first record at or after it ---
+group_sql = table("o", orders, "id BIGINT", extra=", source.group_id = '%s'" % s.topic("g"))
+rc, out, err, _ = s.run(group_sql.replace("'earliest'", "'group'") + "SELECT * FROM o;\n",
+                        parallelism=2, args=["--state-dir", f"{s.work}/group_state"])
+s.check("group offsets: a first run with no committed offsets reads from the earliest",
+        rc == 0 and len(out.splitlines()) == 6, out + err)
+s.produce(orders, ['{"id":7}'], partition=1)
+rc, out, err, _ = s.run(group_sql.replace("'earliest'", "'group'") + "SELECT * FROM o;\n")
+s.check("group offsets: a fresh start (no checkpoint) reads only what came after them",
+        rc == 0 and sorted_json_lines(out) == sorted_json_lines('{"id":7}'), out + err)
+rc, out, err, _ = s.run(table("o", orders, "id BIGINT", extra=", source.start_timestamp_millis = "
+                              "'%d'" % int((time.time() + 3600) * 1000)).replace(
+                                  "'earliest'", "'timestamp'") + "SELECT * FROM o;\n")
+s.check("source.offset = 'timestamp' after every record reads nothing", rc == 0 and out == "",
+        out + err)
+rc, out, err, _ = s.run(table("o", orders, "id BIGINT", extra=", source.start_timestamp_millis = "
+                              "'0'").replace("'earliest'", "'timestamp'") + "SELECT * FROM o;\n")
+s.check("source.offset = 'timestamp' before every record reads all", rc == 0 and
+        len(out.splitlines()) == 7, out + err)
+
 # --- an unbounded read picks up partitions added while it runs, from their earliest offset ---
 grow = s.topic("grow")
 s.create_topics((grow, 1))
