@@ -238,7 +238,7 @@ for round_ in range(4):
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                 env=dict(os.environ, SLUICE_FAULT=fault))
         try:
-            proc.wait(timeout=s.random.uniform(0.2, 0.7) if how == "kill" else 120)
+            proc.wait(timeout=s.random.uniform(0.2, 0.5) if how == "kill" else 120)
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
