@@ -33,6 +33,8 @@ namespace {
 constexpr int kFlushTimeoutMs = 60000;
 constexpr int kTransactionTimeoutMs = 60000;
 constexpr uint32_t kNoKey = UINT32_MAX;
+// Records of one epoch are addressed with 32-bit offsets.
+constexpr size_t kMaxEpochBytes = size_t{2} << 30;
 
 // Records of one epoch, keys and values back to back in one arena.
 struct EpochRecords {
@@ -139,8 +141,6 @@ class KafkaSink : public runtime::Operator {
                  times.Finish()};
     b.event_time = batch::Column::MakeFixed(types::Timestamp(), n);
     state.PutBatch("pending", b);
-    // Which subtask ids exist, so a restore at a lower parallelism fences all of them.
-    state.Put("parallelism", std::to_string(parallelism_));
     return Status::Ok();
   }
 
@@ -351,6 +351,12 @@ class KafkaSink : public runtime::Operator {
         ts = micros >= 0 ? micros / 1000 : -1;
       }
       AddRecord(current_, key, value, ts);
+    }
+    if (current_.bytes.size() > kMaxEpochBytes) {
+      return Status::User(
+          "{}: more than {} GB of records in one checkpoint interval; exactly_once keeps an "
+          "interval's records until its checkpoint completes: shorten --checkpoint-interval",
+          label_, kMaxEpochBytes >> 30);
     }
     return Status::Ok();
   }
