@@ -206,6 +206,7 @@ std::string CastToText(const Value& v) {
     case TypeId::kTimestamp: {
       std::string s = types::FormatTimestamp(v.int_value());
       s[10] = ' ';  // PostgreSQL's text form uses a space
+      if (v.type().with_time_zone()) s += "+00";  // PostgreSQL's form in the UTC session zone
       return s;
     }
     case TypeId::kDate:
@@ -246,6 +247,8 @@ bool CanCastImplicitly(const DataType& from, const DataType& to) {
                                 to.precision() - to.scale() >= from.precision() - from.scale());
   }
   if (from.id() == TypeId::kDate) return to.id() == TypeId::kTimestamp;
+  // TIMESTAMP to TIMESTAMPTZ reads the timestamp as UTC (PostgreSQL: in the session zone).
+  if (from.id() == TypeId::kTimestamp) return to == DataType::TimestampTz();
   if (from.id() == TypeId::kJson) return to.id() == TypeId::kUtf8;
   if (from.id() == TypeId::kUtf8) return to.id() == TypeId::kJson;
   if (from.id() == TypeId::kList && to.id() == TypeId::kList) {
@@ -261,7 +264,8 @@ bool CanCast(const DataType& from, const DataType& to) {
   if (from.is_numeric() && to.is_numeric()) return true;
   if (from.id() == TypeId::kBool && to.is_integer()) return true;
   if (from.is_integer() && to.id() == TypeId::kBool) return true;
-  if (from.id() == TypeId::kTimestamp && (to.id() == TypeId::kDate || to.id() == TypeId::kTime)) {
+  if (from.id() == TypeId::kTimestamp && (to.id() == TypeId::kDate || to.id() == TypeId::kTime ||
+                                          to.id() == TypeId::kTimestamp)) {
     return true;
   }
   if (from.id() == TypeId::kBinary && to.id() == TypeId::kUtf8) return true;
@@ -310,7 +314,11 @@ Result<DataType> CommonSuperType(const DataType& a, const DataType& b) {
   }
   if ((a.id() == TypeId::kDate && b.id() == TypeId::kTimestamp) ||
       (b.id() == TypeId::kDate && a.id() == TypeId::kTimestamp)) {
-    return types::Timestamp();
+    return a.id() == TypeId::kTimestamp ? a : b;
+  }
+  // TIMESTAMP meets TIMESTAMPTZ at TIMESTAMPTZ, as in PostgreSQL (the zone being UTC here).
+  if (a.id() == TypeId::kTimestamp && b.id() == TypeId::kTimestamp) {
+    return DataType::TimestampTz();
   }
   if ((a.id() == TypeId::kJson && b.id() == TypeId::kUtf8) ||
       (b.id() == TypeId::kJson && a.id() == TypeId::kUtf8)) {
@@ -562,8 +570,8 @@ Result<Value> CastValue(const Value& input, const DataType& to, bool try_cast) {
     }
     if (to.id() == TypeId::kTimestamp) {
       auto v = ParseTimestamp(text);
-      if (!v.ok()) return fail(v.status());
-      return Value::Timestamp(*v);
+      if (!v.ok()) return fail(InvalidText(text, to));  // names TIMESTAMPTZ too
+      return Value::Int(to, *v);
     }
     if (to.id() == TypeId::kDate) {
       auto v = ParseDate(text);
@@ -637,7 +645,10 @@ Result<Value> CastValue(const Value& input, const DataType& to, bool try_cast) {
     if (__builtin_mul_overflow(input.int_value(), 86400000000LL, &micros)) {
       return fail(OutOfRange(input, to));
     }
-    return Value::Timestamp(micros);
+    return Value::Int(to, micros);
+  }
+  if (from.id() == TypeId::kTimestamp && to.id() == TypeId::kTimestamp) {
+    return Value::Int(to, input.int_value());  // both UTC microseconds
   }
   if (from.id() == TypeId::kTimestamp && to.id() == TypeId::kDate) {
     int64_t t = input.int_value();
@@ -786,11 +797,12 @@ Result<ColumnPtr> CastColumnSlow(const ColumnPtr& input, const DataType& to, boo
 Result<ColumnPtr> CastColumn(const ColumnPtr& input, const DataType& to, bool try_cast) {
   if (input->type == to) return input;
   if (input->type.id() == TypeId::kNull) return Column::MakeNull(to, input->length);
-  // Text and JSON share a layout: a relabel, no copy.
+  // Text and JSON share a layout, as do TIMESTAMP and TIMESTAMPTZ: a relabel, no copy.
   if ((input->type.id() == TypeId::kUtf8 &&
        (to.id() == TypeId::kJson || to.id() == TypeId::kBinary)) ||
       (input->type.id() == TypeId::kJson && to.id() == TypeId::kUtf8) ||
-      (input->type.id() == TypeId::kBinary && to.id() == TypeId::kUtf8)) {
+      (input->type.id() == TypeId::kBinary && to.id() == TypeId::kUtf8) ||
+      (input->type.id() == TypeId::kTimestamp && to.id() == TypeId::kTimestamp)) {
     auto out = std::make_shared<Column>(*input);
     out->type = to;
     return ColumnPtr(out);

@@ -24,6 +24,11 @@
 
 namespace sluice::formats {
 
+// The unit of a JSON integer read into a TIMESTAMP, DATE or TIME column (Debezium writes
+// temporal values as integers: io.debezium.time.MicroTimestamp is epoch microseconds, Date days
+// since the epoch, MicroTime microseconds since midnight, ...). kNone: integers are refused.
+enum class IntegerTimeUnit : uint8_t { kNone, kDays, kSeconds, kMillis, kMicros, kNanos };
+
 // `s` without leading and trailing blanks (spaces, tabs, CR, LF).
 std::string_view TrimBlanks(std::string_view s);
 
@@ -50,6 +55,11 @@ class JsonRowReader {
   // keys wins. On a bad value returns false with the problem set; the row is then still
   // appended (padded with NULLs) and the caller must leave it out at Finish.
   bool ReadObject(simdjson::ondemand::object& object);
+  // The unit of integers read into each column by default (from the format options), and
+  // per-column units that replace them until the next call (null: back to the defaults). For
+  // Debezium's `schema` block; cheap to call again with the same vector.
+  const std::vector<IntegerTimeUnit>& default_integer_units() const;
+  void SetIntegerUnits(const std::vector<IntegerTimeUnit>* units);
   // Appends `text` as a row of the only column (json.unstructured).
   void AppendText(std::string_view text);
   // Rows appended since the last Finish, bad ones included.

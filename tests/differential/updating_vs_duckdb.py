@@ -164,6 +164,22 @@ QUERIES = [
           {"mean"}),
     Query("filter",
           "SELECT k, count(*) FILTER (WHERE v > 50) AS big FROM t GROUP BY k"),
+    # TIMESTAMPTZ (DuckDB with TimeZone = 'UTC'): casts both ways, a literal with an offset,
+    # date_trunc and interval arithmetic; the results cast back to TIMESTAMP (DuckDB's Python
+    # client needs pytz to return a TIMESTAMPTZ).
+    Query("timestamptz",
+          "SELECT k, CAST(min(CAST(ts AS TIMESTAMPTZ)) AS TIMESTAMP) AS first, "
+          "CAST(max(date_trunc('minute', CAST(ts AS TIMESTAMPTZ)) + INTERVAL '90 seconds') "
+          "AS TIMESTAMP) AS last, "
+          "count(*) FILTER (WHERE CAST(ts AS TIMESTAMPTZ) >= "
+          "TIMESTAMPTZ '2023-03-14 12:10:00+02') AS later FROM t GROUP BY k"),
+    # Row constructors compared field by field (no NULL fields: DuckDB orders NULL fields
+    # where PostgreSQL's row comparison gives NULL).
+    Query("row_compare",
+          "SELECT k, count(*) FILTER (WHERE (id % 7, id % 3) < (3, 1)) AS lower, "
+          "count(*) FILTER (WHERE (id % 2, k) = (0, 'k1')) AS even_k1, "
+          "max(id) FILTER (WHERE (id % 5, id % 2) >= (2, 1)) AS top, "
+          "count(*) FILTER (WHERE (id % 4, id % 3) <> (1, 1)) AS other FROM t GROUP BY k"),
 
     # --- a GROUP BY over a GROUP BY: each change of a (k, v) group's count moves it from one
     # bucket to the next (a retraction from the old bucket)
@@ -286,6 +302,7 @@ def main() -> int:
         def connect(setup: str):
             con = duckdb.connect()
             con.execute("SET threads = 2")
+            con.execute("SET TimeZone = 'UTC'")  # Sluice's session zone
             con.execute(setup)
             return con
 

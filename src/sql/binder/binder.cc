@@ -84,7 +84,7 @@ DataType ResolveType(const TypeName& t) {
   } else if (n == "timestamp") {
     base = types::Timestamp();
   } else if (n == "timestamptz") {
-    FailNotSupported(t.loc, "TIMESTAMPTZ is not supported yet; use TIMESTAMP (UTC)");
+    base = DataType::TimestampTz();
   } else if (n == "interval") {
     base = DataType(TypeId::kInterval);
   } else if (n == "json") {

@@ -156,6 +156,11 @@ class StatementBinder {
   expr::BoundExprPtr BindOperator(const std::string& fn, const Expr& left, const Expr& right,
                                   const std::vector<ScopeColumn>& scope, const Location& loc);
   expr::BoundExprPtr BindFunction(const Expr& e, const std::vector<ScopeColumn>& scope);
+  // bind_row.cc: ROW(...) constructors, and comparisons of two of them (null when the
+  // operands are not both row constructors).
+  expr::BoundExprPtr BindRow(const Expr& e, const std::vector<ScopeColumn>& scope);
+  expr::BoundExprPtr BindRowComparison(const std::string& op, const Expr& left, const Expr& right,
+                                       const std::vector<ScopeColumn>& scope, const Location& loc);
   expr::BoundExprPtr BindBool(const Expr& e, const std::vector<ScopeColumn>& scope,
                               const char* ctx);
   expr::BoundExprPtr CastLiteralTo(const Expr& literal, const types::DataType& type);
