@@ -335,7 +335,8 @@ TEST(JsonDecoderTest, BadDataFailNamesSourceLineAndField) {
             "\"yesterday\"");
   EXPECT_EQ(DecodeError(Json(), ts, {R"({"ts":1696871620200})"}),
             "table 't': bad data at line 1: field 'ts': expected TIMESTAMP, found number "
-            "1696871620200 (epoch milliseconds need json.timestamp_format = 'unix_millis')");
+            "1696871620200 (epoch seconds, milliseconds or microseconds need "
+            "json.timestamp_format = 'unix_seconds', 'unix_millis' or 'unix_micros')");
 
   Schema dec({{"d", DataType::Decimal(4, 2)}});
   EXPECT_EQ(DecodeError(Json(), dec, {R"({"d":123.4})"}),
