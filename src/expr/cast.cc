@@ -229,6 +229,21 @@ std::string CastToText(const Value& v) {
 
 }  // namespace
 
+namespace {
+
+// A struct converts to another of as many fields, field by field in order (the names may
+// differ: PostgreSQL assigns a ROW(...) to a composite type by position).
+bool FieldsCast(const DataType& from, const DataType& to,
+                bool (*converts)(const DataType&, const DataType&)) {
+  if (from.fields().size() != to.fields().size()) return false;
+  for (size_t i = 0; i < from.fields().size(); ++i) {
+    if (!converts(from.fields()[i].type, to.fields()[i].type)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 bool CanCastImplicitly(const DataType& from, const DataType& to) {
   if (from == to || from.id() == TypeId::kNull) return true;
   if (from.is_integer()) {
@@ -254,6 +269,9 @@ bool CanCastImplicitly(const DataType& from, const DataType& to) {
   if (from.id() == TypeId::kList && to.id() == TypeId::kList) {
     return CanCastImplicitly(from.element(), to.element());
   }
+  if (from.id() == TypeId::kStruct && to.id() == TypeId::kStruct) {
+    return FieldsCast(from, to, CanCastImplicitly);
+  }
   return false;
 }
 
@@ -271,6 +289,9 @@ bool CanCast(const DataType& from, const DataType& to) {
   if (from.id() == TypeId::kBinary && to.id() == TypeId::kUtf8) return true;
   if (from.id() == TypeId::kList && to.id() == TypeId::kList) {
     return CanCast(from.element(), to.element());
+  }
+  if (from.id() == TypeId::kStruct && to.id() == TypeId::kStruct) {
+    return FieldsCast(from, to, CanCast);
   }
   return false;
 }
@@ -669,6 +690,15 @@ Result<Value> CastValue(const Value& input, const DataType& to, bool try_cast) {
     }
     return Value::Nested(to, std::move(items));
   }
+  if (from.id() == TypeId::kStruct && to.id() == TypeId::kStruct && FieldsCast(from, to, CanCast)) {
+    std::vector<Value> fields;
+    for (size_t i = 0; i < input.children().size(); ++i) {
+      auto c = CastValue(input.children()[i], to.fields()[i].type, try_cast);
+      if (!c.ok()) return c.status();
+      fields.push_back(c.MoveValue());
+    }
+    return Value::Nested(to, std::move(fields));
+  }
   if (from.id() == TypeId::kBinary && to.id() == TypeId::kUtf8) {
     return Value::String(input.string_value());
   }
@@ -819,6 +849,18 @@ Result<ColumnPtr> CastColumn(const ColumnPtr& input, const DataType& to, bool tr
       }
     }
     out->validity = input->validity;
+    return ColumnPtr(out);
+  }
+  if (input->type.id() == TypeId::kStruct && to.id() == TypeId::kStruct &&
+      FieldsCast(input->type, to, CanCast)) {
+    // Field columns cast one by one; the struct's own validity stays.
+    auto out = std::make_shared<Column>(*input);
+    out->type = to;
+    for (size_t i = 0; i < out->children.size(); ++i) {
+      auto c = CastColumn(input->children[i], to.fields()[i].type, try_cast);
+      if (!c.ok()) return c.status();
+      out->children[i] = c.MoveValue();
+    }
     return ColumnPtr(out);
   }
   Result<ColumnPtr> fast = Status::Internal("unset");

@@ -141,8 +141,7 @@ class DebeziumJsonDecoder : public Decoder {
         event->has_op = true;
         event->op = op;
       } else if (key == "schema" && !nested) {
-        event->has_schema = true;
-        if (!ReadSchema(field.value())) {
+        if (!ReadSchema(field.value(), &event->has_schema)) {
           reader_.AddPath("schema");
           return false;
         }
@@ -165,18 +164,19 @@ class DebeziumJsonDecoder : public Decoder {
 
   // The integer units the `schema` block gives the columns; the same text as the last
   // message's costs a comparison, a schema seen before a map look-up.
-  bool ReadSchema(od::value& value) {
+  bool ReadSchema(od::value& value, bool* has_schema) {
     std::string_view raw;
     od::json_type type;
     if (auto error = value.type().get(type)) return reader_.SyntaxError(error);
     if (type != od::json_type::object) {
-      if (type == od::json_type::null) return true;
+      if (type == od::json_type::null) return true;  // like no schema: the default units
       return reader_.Fail(fmt::format("expected the Debezium schema (an object), found {}",
                                       reader_.Describe(value)));
     }
     od::object object;
     if (auto error = value.get_object().get(object)) return reader_.SyntaxError(error);
     if (auto error = object.raw_json().get(raw)) return reader_.SyntaxError(error);
+    *has_schema = true;
     if (units_ != nullptr && raw == last_schema_) return true;
     auto it = schema_units_.find(raw);
     if (it == schema_units_.end()) {
