@@ -206,7 +206,8 @@ std::string CastToText(const Value& v) {
     case TypeId::kTimestamp: {
       std::string s = types::FormatTimestamp(v.int_value());
       s[10] = ' ';  // PostgreSQL's text form uses a space
-      if (v.type().with_time_zone()) s += "+00";  // PostgreSQL's form in the UTC session zone
+      // TIMESTAMPTZ: PostgreSQL's form in the session zone, always UTC here.
+      if (v.type().with_time_zone()) s += "+00";
       return s;
     }
     case TypeId::kDate:
@@ -282,8 +283,8 @@ bool CanCast(const DataType& from, const DataType& to) {
   if (from.is_numeric() && to.is_numeric()) return true;
   if (from.id() == TypeId::kBool && to.is_integer()) return true;
   if (from.is_integer() && to.id() == TypeId::kBool) return true;
-  if (from.id() == TypeId::kTimestamp && (to.id() == TypeId::kDate || to.id() == TypeId::kTime ||
-                                          to.id() == TypeId::kTimestamp)) {
+  if (from.id() == TypeId::kTimestamp &&
+      (to.id() == TypeId::kDate || to.id() == TypeId::kTime || to.id() == TypeId::kTimestamp)) {
     return true;
   }
   if (from.id() == TypeId::kBinary && to.id() == TypeId::kUtf8) return true;

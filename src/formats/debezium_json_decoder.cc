@@ -239,25 +239,6 @@ class DebeziumJsonDecoder : public Decoder {
     return -1;
   }
 
-  // The integer unit of a Debezium (or Kafka Connect) logical type; kNone for the others,
-  // ZonedTimestamp included (an ISO 8601 string).
-  static IntegerTimeUnit UnitOfSchemaName(std::string_view name) {
-    static const std::map<std::string_view, IntegerTimeUnit> kUnits = {
-        {"io.debezium.time.Date", IntegerTimeUnit::kDays},
-        {"io.debezium.time.Time", IntegerTimeUnit::kMillis},
-        {"io.debezium.time.MicroTime", IntegerTimeUnit::kMicros},
-        {"io.debezium.time.NanoTime", IntegerTimeUnit::kNanos},
-        {"io.debezium.time.Timestamp", IntegerTimeUnit::kMillis},
-        {"io.debezium.time.MicroTimestamp", IntegerTimeUnit::kMicros},
-        {"io.debezium.time.NanoTimestamp", IntegerTimeUnit::kNanos},
-        {"org.apache.kafka.connect.data.Date", IntegerTimeUnit::kDays},
-        {"org.apache.kafka.connect.data.Time", IntegerTimeUnit::kMillis},
-        {"org.apache.kafka.connect.data.Timestamp", IntegerTimeUnit::kMillis},
-    };
-    auto it = kUnits.find(name);
-    return it == kUnits.end() ? IntegerTimeUnit::kNone : it->second;
-  }
-
   // A row image: an object read into a row (its number in `*row`), or null (no row).
   bool ReadImage(od::value& value, int32_t* row) {
     od::json_type type;
@@ -333,7 +314,8 @@ class DebeziumJsonDecoder : public Decoder {
   simdjson::dom::parser schema_parser_;  // a schema seen for the first time only
   std::map<std::string, std::vector<IntegerTimeUnit>, std::less<>> schema_units_;
   std::string last_schema_;
-  const std::vector<IntegerTimeUnit>* units_ = nullptr;  // in the reader; null: the defaults
+  // The units set in the reader; null: its defaults.
+  const std::vector<IntegerTimeUnit>* units_ = nullptr;
   std::vector<int32_t> keep_;      // rows of the reader to emit, in order
   std::vector<ChangeKind> kinds_;  // one per kept row
   bool in_order_ = true;           // keep_ ascending

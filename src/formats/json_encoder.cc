@@ -276,8 +276,7 @@ Plan MakePlan(const types::DataType& type) {
 class JsonEncoder : public Encoder {
  public:
   JsonEncoder(const FormatOptions& options, const types::Schema& schema)
-      : timestamp_format_(options.timestamp_format),
-        unstructured_(options.unstructured) {
+      : timestamp_format_(options.timestamp_format), unstructured_(options.unstructured) {
     for (const auto& f : schema.fields()) {
       plans_.push_back(MakePlan(f.type));
       keys_.push_back(KeyText(f.name, keys_.empty()));

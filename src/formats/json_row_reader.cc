@@ -133,78 +133,11 @@ od::field& InPlace(simdjson::simdjson_result<od::field>& result) {
 // How to read one column (or nested field) from JSON.
 struct Plan {
   DataType type;
-  IntegerTimeUnit integer_unit = IntegerTimeUnit::kNone;  // TIMESTAMP, DATE, TIME columns
+  // What a JSON integer means in a TIMESTAMP, DATE or TIME column.
+  IntegerTimeUnit integer_unit = IntegerTimeUnit::kNone;
   std::vector<Plan> children;             // list element, or struct fields
   std::unique_ptr<FieldMatcher> matcher;  // structs
 };
-
-// What a JSON integer in a temporal column means when nothing else says: `json` reads
-// integers into TIMESTAMP only with an explicit json.timestamp_format; `debezium_json` reads
-// them as Debezium encodes PostgreSQL's types by default (timestamp(6) as MicroTimestamp, date
-// as Date, time(6) as MicroTime).
-IntegerTimeUnit DefaultIntegerUnit(const DataType& type, const FormatOptions& options) {
-  bool debezium = options.format == "debezium_json";
-  switch (type.id()) {
-    case TypeId::kTimestamp:
-      switch (options.timestamp_format) {
-        case TimestampFormat::kUnixSeconds:
-          return IntegerTimeUnit::kSeconds;
-        case TimestampFormat::kUnixMillis:
-          return IntegerTimeUnit::kMillis;
-        case TimestampFormat::kUnixMicros:
-          return IntegerTimeUnit::kMicros;
-        case TimestampFormat::kRfc3339:
-          return debezium && !options.timestamp_format_set ? IntegerTimeUnit::kMicros
-                                                           : IntegerTimeUnit::kNone;
-      }
-      return IntegerTimeUnit::kNone;
-    case TypeId::kDate:
-      return debezium ? IntegerTimeUnit::kDays : IntegerTimeUnit::kNone;
-    case TypeId::kTime:
-      return debezium ? IntegerTimeUnit::kMicros : IntegerTimeUnit::kNone;
-    default:
-      return IntegerTimeUnit::kNone;
-  }
-}
-
-// `n` in `unit` as microseconds (since the epoch or since midnight); false on overflow.
-bool IntegerToMicros(int64_t n, IntegerTimeUnit unit, int64_t* micros) {
-  switch (unit) {
-    case IntegerTimeUnit::kDays:
-      return !__builtin_mul_overflow(n, int64_t{86400000000}, micros);
-    case IntegerTimeUnit::kSeconds:
-      return !__builtin_mul_overflow(n, int64_t{1000000}, micros);
-    case IntegerTimeUnit::kMillis:
-      return !__builtin_mul_overflow(n, int64_t{1000}, micros);
-    case IntegerTimeUnit::kMicros:
-      *micros = n;
-      return true;
-    case IntegerTimeUnit::kNanos:
-      *micros = n / 1000 - (n % 1000 < 0 ? 1 : 0);  // floor, like PostgreSQL's truncation
-      return true;
-    case IntegerTimeUnit::kNone:
-      break;
-  }
-  return false;
-}
-
-double MicrosPerUnit(IntegerTimeUnit unit) {
-  switch (unit) {
-    case IntegerTimeUnit::kDays:
-      return 86400e6;
-    case IntegerTimeUnit::kSeconds:
-      return 1e6;
-    case IntegerTimeUnit::kMillis:
-      return 1e3;
-    case IntegerTimeUnit::kMicros:
-      return 1;
-    case IntegerTimeUnit::kNanos:
-      return 1e-3;
-    case IntegerTimeUnit::kNone:
-      break;
-  }
-  return 0;
-}
 
 Plan MakePlan(const DataType& type) {
   Plan plan;
@@ -440,8 +373,7 @@ std::string_view TrimBlanks(std::string_view s) {
 
 class JsonRowReader::Impl {
  public:
-  Impl(const types::Schema& schema, const FormatOptions& options)
-  {
+  Impl(const types::Schema& schema, const FormatOptions& options) {
     std::vector<std::string> names;
     for (const auto& f : schema.fields()) {
       plans_.push_back(MakePlan(f.type));
@@ -828,7 +760,8 @@ class JsonRowReader::Impl {
     }
     if (plan.type.id() == TypeId::kDate) {
       int64_t days = micros / 86400000000LL - (micros % 86400000000LL < 0 ? 1 : 0);
-      if (days > std::numeric_limits<int32_t>::max() || days < std::numeric_limits<int32_t>::min()) {
+      if (days > std::numeric_limits<int32_t>::max() ||
+          days < std::numeric_limits<int32_t>::min()) {
         return OutOfRange(std::to_string(days), plan);
       }
       b->AppendFixed<int32_t>(static_cast<int32_t>(days));

@@ -20,14 +20,10 @@
 #include "batch/column.h"
 #include "common/status.h"
 #include "formats/format.h"
+#include "formats/temporal_units.h"
 #include "types/schema.h"
 
 namespace sluice::formats {
-
-// The unit of a JSON integer read into a TIMESTAMP, DATE or TIME column (Debezium writes
-// temporal values as integers: io.debezium.time.MicroTimestamp is epoch microseconds, Date days
-// since the epoch, MicroTime microseconds since midnight, ...). kNone: integers are refused.
-enum class IntegerTimeUnit : uint8_t { kNone, kDays, kSeconds, kMillis, kMicros, kNanos };
 
 // `s` without leading and trailing blanks (spaces, tabs, CR, LF).
 std::string_view TrimBlanks(std::string_view s);

@@ -53,7 +53,8 @@ class DataType {
   int scale() const { return scale_; }
   const std::vector<Field>& fields() const;  // struct fields
   const DataType& element() const;           // list element
-  bool with_time_zone() const { return with_time_zone_; }  // TIMESTAMPTZ
+  // TIMESTAMPTZ rather than TIMESTAMP (a kTimestamp either way).
+  bool with_time_zone() const { return with_time_zone_; }
 
   bool is_integer() const;
   bool is_signed_integer() const;

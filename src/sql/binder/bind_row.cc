@@ -50,8 +50,8 @@ BoundExprPtr StatementBinder::BindRowComparison(const std::string& op, const Exp
   for (size_t i = n - 1; i-- > 0;) {
     BoundExprPtr lt = BindOperator(strict, *left.args[i], *right.args[i], scope, loc);
     BoundExprPtr eq = BindOperator("=", *left.args[i], *right.args[i], scope, loc);
-    result = expr::MakeLogical(BoundKind::kOr,
-                               {lt, expr::MakeLogical(BoundKind::kAnd, {eq, result})});
+    result =
+        expr::MakeLogical(BoundKind::kOr, {lt, expr::MakeLogical(BoundKind::kAnd, {eq, result})});
   }
   return result;
 }

@@ -725,14 +725,17 @@ TEST(DebeziumDecoderTest, TemporalUnitsFromTheSchema) {
            R"("field":"after"},{"type":"string","field":"op"}]},"payload":)" + payload + "}";
   };
   std::vector<std::string> lines = {
-      envelope("io.debezium.time.MicroTimestamp", "io.debezium.time.MicroTime",
-               R"({"before":null,"after":{"id":1,"at":1696871620200000,"d":19618,"t":1500000},"op":"c"})"),
+      envelope(
+          "io.debezium.time.MicroTimestamp", "io.debezium.time.MicroTime",
+          R"({"before":null,"after":{"id":1,"at":1696871620200000,"d":19618,"t":1500000},"op":"c"})"),
       envelope("io.debezium.time.Timestamp", "io.debezium.time.Time",
                R"({"before":null,"after":{"id":2,"at":1696871620200,"d":-1,"t":1500},"op":"r"})"),
-      envelope("io.debezium.time.NanoTimestamp", "io.debezium.time.NanoTime",
-               R"({"before":null,"after":{"id":3,"at":1696871620200000999,"d":0,"t":1500000000},"op":"c"})"),
-      envelope("io.debezium.time.MicroTimestamp", "io.debezium.time.MicroTime",
-               R"({"before":null,"after":{"id":4,"at":1696871620200000,"d":19618,"t":1500000},"op":"c"})"),
+      envelope(
+          "io.debezium.time.NanoTimestamp", "io.debezium.time.NanoTime",
+          R"({"before":null,"after":{"id":3,"at":1696871620200000999,"d":0,"t":1500000000},"op":"c"})"),
+      envelope(
+          "io.debezium.time.MicroTimestamp", "io.debezium.time.MicroTime",
+          R"({"before":null,"after":{"id":4,"at":1696871620200000,"d":19618,"t":1500000},"op":"c"})"),
       R"({"before":null,"after":{"id":5,"at":1696871620200000,"d":19618,"t":1500000},"op":"c"})",
       envelope("io.debezium.time.Timestamp", "io.debezium.time.Time",
                R"({"before":null,"after":{"id":6,"at":-1,"d":1,"t":0},"op":"c"})"),
