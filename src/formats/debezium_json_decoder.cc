@@ -14,8 +14,9 @@
 // Debezium writes temporal columns as integers whose unit only the `schema` block names
 // (`"name": "io.debezium.time.MicroTimestamp"`: epoch microseconds, `...Date`: days, ...). The
 // units of a schema are worked out once per distinct schema text and handed to the row reader
-// before the `payload` is read (Kafka Connect writes `schema` first); a message without a
-// schema reads integers in the default units (json.timestamp_format, else microseconds).
+// before the `payload` is read (Kafka Connect writes `schema` first; a schema found after the
+// rows makes the record be read again); a message without a schema reads integers in the
+// default units (json.timestamp_format, else microseconds).
 
 #include <strings.h>
 
@@ -44,8 +45,23 @@ struct ChangeEvent {
   bool has_after = false;
   bool has_op = false;
   bool has_schema = false;
+  // The integer units the row images were read in (null: the defaults), and whether they
+  // changed between the images or after them (a schema after the payload): read again then.
+  const std::vector<IntegerTimeUnit>* image_units = nullptr;
+  bool images_read = false;
+  bool read_again = false;
   std::string op;
 };
+
+// Whether `record` (trimmed) begins with the key "schema", as Kafka Connect writes it.
+bool SchemaComesFirst(std::string_view record) {
+  size_t i = 1;
+  while (i < record.size() &&
+         (record[i] == ' ' || record[i] == '\t' || record[i] == '\n' || record[i] == '\r')) {
+    ++i;
+  }
+  return record.substr(i, 8) == "\"schema\"";
+}
 
 class DebeziumJsonDecoder : public Decoder {
  public:
@@ -64,7 +80,13 @@ class DebeziumJsonDecoder : public Decoder {
     if (record.empty()) return Status::Ok();  // a blank line carries no change
     // Rows read for a bad record are simply never kept.
     ChangeEvent event;
-    if (ReadEvent(record, &event) && Apply(event)) return Status::Ok();
+    bool read = ReadEvent(record, /*again=*/false, &event);
+    if (read && event.read_again) {
+      // The units in effect are now this message's: its rows read so far are never kept.
+      event = ChangeEvent();
+      read = ReadEvent(record, /*again=*/true, &event);
+    }
+    if (read && Apply(event)) return Status::Ok();
     if (drop_) {
       ++dropped_;
       return Status::Ok();
@@ -93,7 +115,7 @@ class DebeziumJsonDecoder : public Decoder {
   int64_t dropped_rows() const override { return dropped_; }
 
  private:
-  bool ReadEvent(std::string_view record, ChangeEvent* event) {
+  bool ReadEvent(std::string_view record, bool again, ChangeEvent* event) {
     od::document doc;
     if (auto error = reader_.Parse(record, &doc)) return reader_.SyntaxError(error);
     od::object object;
@@ -101,11 +123,12 @@ class DebeziumJsonDecoder : public Decoder {
       return reader_.NotAnObject(
           record, "a Debezium change event (a JSON object with \"before\", \"after\" and \"op\")");
     }
+    // Without a schema up front, the rows read in the default units (a schema found later
+    // sets its units, and the record is read again in them).
+    if (!again && units_ != nullptr && !SchemaComesFirst(record)) UseUnits(nullptr);
     if (!ReadEnvelope(object, /*nested=*/false, event)) return false;
-    if (!event->has_schema && units_ != nullptr) {
-      units_ = nullptr;  // the next message without a schema reads in the default units
-      reader_.SetIntegerUnits(nullptr);
-    }
+    if (!event->has_schema && units_ != nullptr) UseUnits(nullptr);
+    event->read_again = event->read_again || (event->images_read && event->image_units != units_);
     const char* rest;
     if (doc.current_location().get(rest) == simdjson::SUCCESS) {
       return reader_.InvalidJson("unexpected text after the JSON object");
@@ -125,6 +148,12 @@ class DebeziumJsonDecoder : public Decoder {
         bool& seen = before ? event->has_before : event->has_after;
         if (seen) continue;
         seen = true;
+        if (!event->images_read) {
+          event->images_read = true;
+          event->image_units = units_;
+        } else if (event->image_units != units_) {
+          event->read_again = true;
+        }
         if (!ReadImage(field.value(), before ? &event->before_row : &event->after_row)) {
           reader_.AddPath(before ? "before" : "after");
           return false;
@@ -169,7 +198,10 @@ class DebeziumJsonDecoder : public Decoder {
     od::json_type type;
     if (auto error = value.type().get(type)) return reader_.SyntaxError(error);
     if (type != od::json_type::object) {
-      if (type == od::json_type::null) return true;  // like no schema: the default units
+      if (type == od::json_type::null) {  // like no schema: the default units
+        UseUnits(nullptr);
+        return true;
+      }
       return reader_.Fail(fmt::format("expected the Debezium schema (an object), found {}",
                                       reader_.Describe(value)));
     }
@@ -180,15 +212,22 @@ class DebeziumJsonDecoder : public Decoder {
     if (units_ != nullptr && raw == last_schema_) return true;
     auto it = schema_units_.find(raw);
     if (it == schema_units_.end()) {
-      if (schema_units_.size() >= kMaxSchemas) schema_units_.clear();
+      if (schema_units_.size() >= kMaxSchemas) {
+        UseUnits(nullptr);  // units_ pointed into the map
+        schema_units_.clear();
+      }
       auto units = UnitsOfSchema(raw);
       if (!units.ok()) return reader_.Fail(units.status().message());
       it = schema_units_.emplace(std::string(raw), std::move(*units)).first;
     }
     last_schema_.assign(raw);
-    units_ = &it->second;
-    reader_.SetIntegerUnits(units_);
+    UseUnits(&it->second);
     return true;
+  }
+
+  void UseUnits(const std::vector<IntegerTimeUnit>* units) {
+    units_ = units;
+    reader_.SetIntegerUnits(units);
   }
 
   // Per column: the unit the schema names for the field of that name in `after` (or

@@ -716,40 +716,61 @@ TEST(DebeziumDecoderTest, TemporalUnitsFromTheSchema) {
                  {"at", types::Timestamp()},
                  {"d", types::DataType(TypeId::kDate)},
                  {"t", types::DataType(TypeId::kTime)}});
-  auto envelope = [](const char* at_name, const char* t_name, const std::string& payload) {
+  auto schema_of = [](const char* at_name, const char* t_name) {
     std::string row = std::string(R"({"type":"struct","fields":[{"type":"int32","field":"id"},)") +
                       R"({"type":"int64","name":")" + at_name + R"(","field":"at"},)" +
                       R"({"type":"int32","name":"io.debezium.time.Date","field":"d"},)" +
                       R"({"type":"int64","name":")" + t_name + R"(","field":"t"}],)";
-    return R"({"schema":{"type":"struct","fields":[)" + row + R"("field":"before"},)" + row +
-           R"("field":"after"},{"type":"string","field":"op"}]},"payload":)" + payload + "}";
+    return R"({"type":"struct","fields":[)" + row + R"("field":"before"},)" + row +
+           R"("field":"after"},{"type":"string","field":"op"}]})";
+  };
+  const std::string micros =
+      schema_of("io.debezium.time.MicroTimestamp", "io.debezium.time.MicroTime");
+  const std::string millis = schema_of("io.debezium.time.Timestamp", "io.debezium.time.Time");
+  const std::string nanos =
+      schema_of("io.debezium.time.NanoTimestamp", "io.debezium.time.NanoTime");
+  auto envelope = [](const std::string& schema, const std::string& payload) {
+    return R"({"schema":)" + schema + R"(,"payload":)" + payload + "}";
   };
   std::vector<std::string> lines = {
       envelope(
-          "io.debezium.time.MicroTimestamp", "io.debezium.time.MicroTime",
+          micros,
           R"({"before":null,"after":{"id":1,"at":1696871620200000,"d":19618,"t":1500000},"op":"c"})"),
-      envelope("io.debezium.time.Timestamp", "io.debezium.time.Time",
+      envelope(millis,
                R"({"before":null,"after":{"id":2,"at":1696871620200,"d":-1,"t":1500},"op":"r"})"),
+      // No schema after a schema of milliseconds: the defaults, microseconds.
+      R"({"before":null,"after":{"id":3,"at":1696871620200000,"d":19618,"t":1500000},"op":"c"})",
       envelope(
-          "io.debezium.time.NanoTimestamp", "io.debezium.time.NanoTime",
-          R"({"before":null,"after":{"id":3,"at":1696871620200000999,"d":0,"t":1500000000},"op":"c"})"),
+          nanos,
+          R"({"before":null,"after":{"id":4,"at":1696871620200000999,"d":0,"t":1500000000},"op":"c"})"),
       envelope(
-          "io.debezium.time.MicroTimestamp", "io.debezium.time.MicroTime",
-          R"({"before":null,"after":{"id":4,"at":1696871620200000,"d":19618,"t":1500000},"op":"c"})"),
-      R"({"before":null,"after":{"id":5,"at":1696871620200000,"d":19618,"t":1500000},"op":"c"})",
-      envelope("io.debezium.time.Timestamp", "io.debezium.time.Time",
-               R"({"before":null,"after":{"id":6,"at":-1,"d":1,"t":0},"op":"c"})"),
+          micros,
+          R"({"before":null,"after":{"id":5,"at":1696871620200000,"d":19618,"t":1500000},"op":"c"})"),
+      envelope(millis, R"({"before":null,"after":{"id":6,"at":-1,"d":1,"t":0},"op":"c"})"),
+      // The schema after the payload (read again in its units), then a null schema.
+      R"({"payload":{"before":{"id":7,"at":1696871620200,"d":1,"t":1500},"after":{"id":7,"at":-1,"d":1,"t":1500},"op":"u"},"schema":)" +
+          millis + "}",
+      R"({"schema":null,"payload":{"before":null,"after":{"id":8,"at":1696871620200000,"d":19618,"t":1500000},"op":"c"}})",
   };
-  auto cols = DecodeAll(Debezium(), schema, lines);
-  ASSERT_EQ(cols[0]->length, 6);
-  const int64_t want_at[] = {kTs, kTs, kTs, kTs, kTs, -1000};
-  const int32_t want_d[] = {kDay20230918, -1, 0, kDay20230918, kDay20230918, 1};
-  const int64_t want_t[] = {1500000, 1500000, 1500000, 1500000, 1500000, 0};
-  for (int i = 0; i < 6; ++i) {
+  auto d = MustDecoder(Debezium(), schema);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    Status st = d->Append(lines[i], "line " + std::to_string(i + 1));
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
+  auto cols = d->Flush();
+  ASSERT_EQ(cols[0]->length, 9);
+  const int32_t want_id[] = {1, 2, 3, 4, 5, 6, 7, 7, 8};
+  const int64_t want_at[] = {kTs, kTs, kTs, kTs, kTs, -1000, kTs, -1000, kTs};
+  const int32_t want_d[] = {kDay20230918, -1, kDay20230918, 0, kDay20230918, 1, 1, 1, kDay20230918};
+  for (int i = 0; i < 9; ++i) {
+    EXPECT_EQ(cols[0]->raw<int32_t>()[i], want_id[i]) << "row " << i;
     EXPECT_EQ(cols[1]->raw<int64_t>()[i], want_at[i]) << "row " << i;
     EXPECT_EQ(cols[2]->raw<int32_t>()[i], want_d[i]) << "row " << i;
-    EXPECT_EQ(cols[3]->raw<int64_t>()[i], want_t[i]) << "row " << i;
+    EXPECT_EQ(cols[3]->raw<int64_t>()[i], i == 5 ? 0 : 1500000) << "row " << i;
   }
+  const auto& kinds = d->flushed_change_kinds();
+  EXPECT_EQ(kinds->raw<int8_t>()[6], static_cast<int8_t>(ChangeKind::kUpdateBefore));
+  EXPECT_EQ(kinds->raw<int8_t>()[7], static_cast<int8_t>(ChangeKind::kUpdateAfter));
   // A time of day out of range names the column's type.
   EXPECT_EQ(DecodeError(Debezium(), schema,
                         {R"({"after":{"id":1,"t":86400000001},"before":null,"op":"c"})"}),
