@@ -298,13 +298,16 @@ std::string StatementBinder::ColumnName(const SelectItem& item, const BoundExprP
   }
 }
 
-Relation StatementBinder::BindSelectCore(const SelectCore& s) {
-  if (!s.from) {
-    FailNotSupported(s.loc,
+Relation StatementBinder::BindSelectCore(const SelectCore& core) {
+  if (!core.from) {
+    FailNotSupported(core.loc,
                      "a streaming query reads FROM a source table; SELECT without FROM "
                      "is not supported");
   }
-  Relation rel = BindTableRef(*s.from);
+  Relation rel = BindTableRef(*core.from);
+  const size_t from_columns = rel.columns.size();  // not the subqueries' columns
+  std::optional<SelectCore> planned = PlanSubqueries(core, &rel);
+  const SelectCore& s = planned ? *planned : core;
   if (s.where) {
     BoundExprPtr pred = BindBool(*s.where, rel.columns, "WHERE");
     rel.plan = MakeFilter(rel.plan, pred);
@@ -321,7 +324,7 @@ Relation StatementBinder::BindSelectCore(const SelectCore& s) {
 
   // UNNEST(array) in the select list: one row per element, read through a column.
   std::vector<SelectItem> items = s.items;
-  const size_t visible = rel.columns.size();
+  const size_t visible = from_columns;
   std::string unnest_sql;
   {
     const Expr* unnest = nullptr;
@@ -339,6 +342,7 @@ Relation StatementBinder::BindSelectCore(const SelectCore& s) {
     };
     for (const auto& item : items) find(*item.expr);
     if (unnest) {
+      if (planned) FailNotSupported(unnest->loc, "UNNEST beside a subquery is not supported yet");
       if (unnest->args.size() != 1) FailUser(unnest->loc, "UNNEST takes one array");
       BoundExprPtr array = BindExpr(*unnest->args[0], rel.columns);
       if (array->type.id() != TypeId::kList) {
