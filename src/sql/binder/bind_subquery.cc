@@ -341,7 +341,29 @@ StatementBinder::SubquerySide StatementBinder::BindSubquerySide(
     // one row whatever its input).
     core->group_by = s.group_by;
     core->having = s.having;
-    if (!s.group_by.empty() || s.having || FindAggregate(*s.items[0].expr)) {
+    bool aggregating = !s.group_by.empty() || s.having;
+    for (const auto& item : s.items) aggregating |= FindAggregate(*item.expr) != nullptr;
+    if (!aggregating && side.residual.empty()) {
+      // Only whether a key (and value) occurs matters: one row per distinct one, so that the
+      // join keeps one row of the subquery per key however many it has.
+      for (const auto& item : core->items) core->group_by.push_back(item.expr);
+      if (core->items.empty()) {
+        // Uncorrelated EXISTS: the subquery's row count, while it has rows.
+        core->items.push_back(Item(count_star(s.loc), "__n"));
+        auto zero = std::make_shared<Expr>();
+        zero->kind = ExprKind::kLiteral;
+        zero->loc = s.loc;
+        zero->literal_kind = LiteralKind::kInteger;
+        zero->text = "0";
+        auto having = std::make_shared<Expr>();
+        having->kind = ExprKind::kBinary;
+        having->loc = s.loc;
+        having->op = ">";
+        having->args = {count_star(s.loc), zero};
+        core->having = having;
+      }
+    }
+    if (aggregating) {
       if (!inner_keys.empty() || !side.residual.empty()) {
         FailNotSupported(s.loc,
                          "a correlated EXISTS or IN over an aggregating subquery is not "
@@ -445,10 +467,10 @@ PlanPtr StatementBinder::JoinSubquerySide(const Relation& rel, const SubquerySid
     }
     lk.push_back(static_cast<int>(lexprs.size()));
     lexprs.push_back(Cast(lkeys[k], *common, loc, false));
-    lcols.push_back({"", "", *common});
+    lcols.push_back({"", fmt::format("__join_key_{}", k), *common});
     rk.push_back(static_cast<int>(rexprs.size()));
     rexprs.push_back(Cast(rkeys[k], *common, loc, false));
-    rcols.push_back({"", "", *common});
+    rcols.push_back({"", fmt::format("__join_key_{}", k), *common});
   }
   std::vector<ScopeColumn> scope = lcols;
   scope.insert(scope.end(), rcols.begin(), rcols.end());
