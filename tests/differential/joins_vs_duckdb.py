@@ -418,6 +418,9 @@ QUERIES += [
     Query("sub_not_in_value",  # u's k holds NULLs: never TRUE
           "SELECT a.ts, a.k, a.g, a.k NOT IN (SELECT k FROM u WHERE w > 90) AS n, "
           "a.g IN (SELECT g FROM u b WHERE b.k = a.k) AS m FROM t a"),
+    Query("sub_not_in_correlated",  # u's NULL g's make some keys' NOT IN never TRUE
+          "SELECT a.ts, a.k, a.g FROM t a "
+          "WHERE a.g NOT IN (SELECT g FROM u b WHERE b.k = a.k AND b.w < 50)"),
     Query("sub_exists",
           "SELECT a.ts, a.k, a.v FROM t a "
           "WHERE EXISTS (SELECT 1 FROM u b WHERE b.k = a.k AND b.g = a.g AND b.w > a.v)"),
