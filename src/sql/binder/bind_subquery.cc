@@ -37,6 +37,15 @@ bool IsSubqueryIn(const Expr& e) {
          e.args[1]->kind == ExprKind::kSubquery && !e.args[1]->exists;
 }
 
+// IN's operand: one value (PostgreSQL also compares rows).
+void CheckInOperand(const Expr& in) {
+  if (in.args[0]->kind == ExprKind::kRow) {
+    FailNotSupported(in.loc,
+                     "a row (a, b) IN (SELECT ...) is not supported yet; write EXISTS (SELECT 1 "
+                     "FROM ... WHERE x = a AND y = b)");
+  }
+}
+
 bool IsExists(const Expr& e) {
   return e.kind == ExprKind::kSubquery && e.exists;
 }
@@ -527,6 +536,7 @@ ExprPtr StatementBinder::SubqueryValue(const Expr& e, Relation* rel) {
   } else if (IsSubqueryIn(e)) {
     // TRUE with a match; else FALSE when the subquery is empty; else NULL when x or one of
     // the subquery's values is NULL; else FALSE.
+    CheckInOperand(e);
     const Expr& sub = *e.args[1];
     SubquerySide rows = BindSubquerySide(sub, rel->columns, SubqueryShape::kRows);
     if (!rows.residual.empty()) {
@@ -642,10 +652,12 @@ std::optional<SelectCore> StatementBinder::PlanSubqueries(const SelectCore& s, R
             *rel, side, nullptr, IsExists(*c) ? exec::JoinType::kSemi : exec::JoinType::kAnti,
             c->loc, &left));
       } else if (IsSubqueryIn(*c) && !c->negated) {
+        CheckInOperand(*c);
         SubquerySide side = BindSubquerySide(*c->args[1], rel->columns, SubqueryShape::kRows);
         keep_rel_columns(
             JoinSubquerySide(*rel, side, c->args[0].get(), exec::JoinType::kSemi, c->loc, &left));
       } else if (IsSubqueryIn(*c)) {
+        CheckInOperand(*c);
         // x NOT IN (...): no match, and the subquery is empty or (x and every value are not
         // NULL).
         SubquerySide rows = BindSubquerySide(*c->args[1], rel->columns, SubqueryShape::kRows);
