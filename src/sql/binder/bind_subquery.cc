@@ -135,6 +135,29 @@ ExprPtr OverNoRows(const ExprPtr& e) {
   return copy;
 }
 
+// `x [NOT] IN (SELECT agg(...) ...)` over one aggregate without GROUP BY, which has exactly one
+// row (over no rows too: count is 0 there), is `x = (SELECT ...)` (`<>`), planned as a scalar
+// subquery; null otherwise.
+ExprPtr InAsComparison(const Expr& e) {
+  if (!IsSubqueryIn(e)) return nullptr;
+  const Query& q = *e.args[1]->subquery;
+  if (!q.with.empty() || !q.order_by.empty() || q.limit || q.offset ||
+      q.body->kind != SetExpr::Kind::kSelect) {
+    return nullptr;
+  }
+  const SelectCore& s = *q.body->select;
+  if (!s.from || s.distinct || !s.group_by.empty() || s.having || s.items.size() != 1 ||
+      !FindAggregate(*s.items[0].expr)) {
+    return nullptr;
+  }
+  auto cmp = std::make_shared<Expr>();
+  cmp->kind = ExprKind::kBinary;
+  cmp->loc = e.loc;
+  cmp->op = e.negated ? "<>" : "=";
+  cmp->args = {e.args[0], e.args[1]};
+  return cmp;
+}
+
 }  // namespace
 
 // The subquery of `sub` (an EXISTS, an IN's list or a scalar subquery) as the right side of a
@@ -603,6 +626,7 @@ ExprPtr StatementBinder::SubqueryValue(const Expr& e, Relation* rel) {
 // `e` with each subquery replaced by a column of `rel` that holds its value.
 ExprPtr StatementBinder::ReplaceSubqueries(const ExprPtr& e, Relation* rel) {
   if (!e || !HasSubquery(*e)) return e;
+  if (ExprPtr cmp = InAsComparison(*e)) return ReplaceSubqueries(cmp, rel);
   if (e->kind == ExprKind::kSubquery || IsSubqueryIn(*e)) return SubqueryValue(*e, rel);
   auto copy = std::make_shared<Expr>(*e);
   for (auto& a : copy->args) a = ReplaceSubqueries(a, rel);
@@ -636,6 +660,10 @@ std::optional<SelectCore> StatementBinder::PlanSubqueries(const SelectCore& s, R
     std::vector<ExprPtr> conjuncts, kept;
     SplitAnd(s.where, &conjuncts);
     for (const auto& c : conjuncts) {
+      if (ExprPtr cmp = InAsComparison(*c)) {
+        kept.push_back(ReplaceSubqueries(cmp, rel));
+        continue;
+      }
       size_t left = 0;
       const size_t nl = rel->columns.size();
       auto keep_rel_columns = [&](const PlanPtr& join) {
