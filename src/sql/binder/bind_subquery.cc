@@ -173,7 +173,8 @@ StatementBinder::SubquerySide StatementBinder::BindSubquerySide(
     if (shape == SubqueryShape::kScalar) {
       FailNotSupported(sub.loc,
                        "a scalar subquery is supported as one SELECT of one aggregate without "
-                       "GROUP BY (it has exactly one row); not supported yet: this query");
+                       "GROUP BY (it has exactly one row); not supported yet with WITH, UNION, "
+                       "ORDER BY or LIMIT");
     }
     Relation rel = BindQuery(q);
     if (shape != SubqueryShape::kExists && rel.columns.size() != 1) {
@@ -245,9 +246,14 @@ StatementBinder::SubquerySide StatementBinder::BindSubquerySide(
       }
       return e;  // the binder reports it
     }
-    auto copy = rewrite ? std::make_shared<Expr>(*e) : e;
-    for (auto& a : copy->args) a = walk(a, has_inner, has_outer, rewrite);
-    if (copy->filter) copy->filter = walk(copy->filter, has_inner, has_outer, rewrite);
+    if (!rewrite) {
+      for (const auto& a : e->args) walk(a, has_inner, has_outer, false);
+      if (e->filter) walk(e->filter, has_inner, has_outer, false);
+      return e;
+    }
+    auto copy = std::make_shared<Expr>(*e);
+    for (auto& a : copy->args) a = walk(a, has_inner, has_outer, true);
+    if (copy->filter) copy->filter = walk(copy->filter, has_inner, has_outer, true);
     return copy;
   };
   auto refers_out = [&](const ExprPtr& e) {
@@ -339,8 +345,8 @@ StatementBinder::SubquerySide StatementBinder::BindSubquerySide(
       if (!s.group_by.empty() || s.having || FindAggregate(*s.items[0].expr)) {
         if (!inner_keys.empty()) {
           FailNotSupported(s.loc,
-                           "a correlated IN over a subquery with GROUP BY or aggregates "
-                           "is supported as a WHERE conjunct only (not yet here)");
+                           "a correlated IN over a subquery with GROUP BY or HAVING is "
+                           "not supported yet");
         }
         return CountsOf(q, BindQuery(q).columns[0].name, sub.loc);
       }
@@ -398,8 +404,8 @@ StatementBinder::SubquerySide StatementBinder::BindSubquerySide(
     if (aggregating) {
       if (!inner_keys.empty() || !side.residual.empty()) {
         FailNotSupported(s.loc,
-                         "a correlated EXISTS or IN over an aggregating subquery is not "
-                         "supported yet");
+                         "a correlated EXISTS or IN over a subquery with GROUP BY or HAVING "
+                         "is not supported yet");
       }
       if (s.group_by.empty() && !s.having && shape == SubqueryShape::kExists) {
         FailNotSupported(s.loc,
