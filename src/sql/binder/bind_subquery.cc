@@ -117,7 +117,8 @@ SelectItem Item(ExprPtr e, std::string alias) {
   return item;
 }
 
-// `e` with every aggregate call replaced by its value over no rows: 0 for count, NULL else.
+// `e` with every aggregate call replaced by its value over no rows: 0 for count and
+// regr_count, NULL for the others (as in PostgreSQL).
 ExprPtr OverNoRows(const ExprPtr& e) {
   if (!e) return e;
   if (e->kind == ExprKind::kFunction && !e->over && !e->names.empty() &&
@@ -125,7 +126,8 @@ ExprPtr OverNoRows(const ExprPtr& e) {
     auto lit = std::make_shared<Expr>();
     lit->kind = ExprKind::kLiteral;
     lit->loc = e->loc;
-    lit->literal_kind = e->names.back() == "count" ? LiteralKind::kInteger : LiteralKind::kNull;
+    const bool zero = e->names.back() == "count" || e->names.back() == "regr_count";
+    lit->literal_kind = zero ? LiteralKind::kInteger : LiteralKind::kNull;
     lit->text = "0";
     return lit;
   }
