@@ -228,10 +228,6 @@ std::string CastToText(const Value& v) {
   }
 }
 
-}  // namespace
-
-namespace {
-
 // A struct converts to another of as many fields, field by field in order (the names may
 // differ: PostgreSQL assigns a ROW(...) to a composite type by position).
 bool FieldsCast(const DataType& from, const DataType& to,
