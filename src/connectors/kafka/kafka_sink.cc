@@ -17,6 +17,7 @@
 #include "connectors/kafka/kafka_sink.h"
 
 #include <algorithm>
+#include <cstring>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -35,6 +36,8 @@ constexpr int kTransactionTimeoutMs = 60000;
 constexpr uint32_t kNoKey = UINT32_MAX;
 // Records of one epoch are addressed with 32-bit offsets.
 constexpr size_t kMaxEpochBytes = size_t{2} << 30;
+// The state piece of the pending epochs ("2": the version of its layout).
+constexpr std::string_view kPendingPiece = "pending_epochs_2";
 
 // Records of one epoch, keys and values back to back in one arena.
 struct EpochRecords {
@@ -45,15 +48,17 @@ struct EpochRecords {
     uint32_t value_begin = 0, value_len = 0;
     int64_t timestamp_ms = -1;
   };
+  static_assert(sizeof(Record) == 24, "checkpoints store Records as they are in memory");
   std::vector<Record> records;
 };
 
+// The snapshot of the pending epochs: one row per epoch with its arena as it is and its record
+// index as packed little-endian Record structs (no per-record work at a checkpoint).
 types::Schema PendingSchema() {
   return types::Schema({{"subtask", types::Int32(), false},
                         {"epoch", types::Int64(), false},
-                        {"key", types::Utf8(), true},
-                        {"value", types::Utf8(), false},
-                        {"timestamp_ms", types::Int64(), false}});
+                        {"bytes", types::Utf8(), false},
+                        {"records", types::Utf8(), false}});
 }
 
 class KafkaSink : public runtime::Operator {
@@ -117,30 +122,21 @@ class KafkaSink : public runtime::Operator {
 
   Status Snapshot(int64_t checkpoint, runtime::StateWriter& state) override {
     if (!transactional_) return Status::Ok();
-    batch::ColumnBuilder subtasks(types::Int32()), epochs(types::Int64()), keys(types::Utf8()),
-        values(types::Utf8()), times(types::Int64());
-    int64_t n = 0;
+    batch::ColumnBuilder subtasks(types::Int32()), epochs(types::Int64()), bytes(types::Utf8()),
+        records(types::Utf8());
     for (const EpochRecords& e : pending_) {
-      for (const EpochRecords::Record& r : e.records) {
-        subtasks.AppendFixed<int32_t>(subtask_);
-        epochs.AppendFixed<int64_t>(e.epoch);
-        if (r.key_len == kNoKey) {
-          keys.AppendNull();
-        } else {
-          keys.AppendString(std::string_view(e.bytes).substr(r.key_begin, r.key_len));
-        }
-        values.AppendString(std::string_view(e.bytes).substr(r.value_begin, r.value_len));
-        times.AppendFixed<int64_t>(r.timestamp_ms);
-        ++n;
-      }
+      subtasks.AppendFixed<int32_t>(subtask_);
+      epochs.AppendFixed<int64_t>(e.epoch);
+      bytes.AppendString(e.bytes);
+      records.AppendString(std::string_view(reinterpret_cast<const char*>(e.records.data()),
+                                            e.records.size() * sizeof(EpochRecords::Record)));
     }
     batch::Batch b;
     b.schema = std::make_shared<const types::Schema>(PendingSchema());
-    b.num_rows = n;
-    b.columns = {subtasks.Finish(), epochs.Finish(), keys.Finish(), values.Finish(),
-                 times.Finish()};
-    b.event_time = batch::Column::MakeFixed(types::Timestamp(), n);
-    state.PutBatch("pending", b);
+    b.num_rows = static_cast<int64_t>(pending_.size());
+    b.columns = {subtasks.Finish(), epochs.Finish(), bytes.Finish(), records.Finish()};
+    b.event_time = batch::Column::MakeFixed(types::Timestamp(), b.num_rows);
+    state.PutBatch(kPendingPiece, b);
     return Status::Ok();
   }
 
@@ -160,25 +156,29 @@ class KafkaSink : public runtime::Operator {
   // epochs whose transaction did not commit.
   Status Restore(runtime::StateReader& state) override {
     if (!transactional_) return Status::Ok();
-    SLUICE_ASSIGN_OR_RETURN(std::vector<batch::BatchPtr> batches, state.GetBatches("pending"));
+    SLUICE_ASSIGN_OR_RETURN(std::vector<batch::BatchPtr> batches, state.GetBatches(kPendingPiece));
     std::unordered_map<int32_t, std::vector<EpochRecords>> by_subtask;
+    auto corrupt = [&] {
+      return Status::Io("{}: the Kafka sink state of checkpoint {} is corrupt", label_,
+                        state.checkpoint());
+    };
     for (const batch::BatchPtr& b : batches) {
-      if (b->columns.size() != 5) {
-        return Status::Io("{}: the Kafka sink state of checkpoint {} is corrupt", label_,
-                          state.checkpoint());
-      }
+      if (b->columns.size() != 4) return corrupt();
       const auto* subtasks = b->columns[0]->raw<int32_t>();
       const auto* epochs = b->columns[1]->raw<int64_t>();
-      const auto* times = b->columns[4]->raw<int64_t>();
       for (int64_t i = 0; i < b->num_rows; ++i) {
-        std::vector<EpochRecords>& list = by_subtask[subtasks[i]];
-        if (list.empty() || list.back().epoch != epochs[i]) {
-          list.emplace_back();
-          list.back().epoch = epochs[i];
+        EpochRecords e;
+        e.epoch = epochs[i];
+        e.bytes = std::string(b->columns[2]->GetString(i));
+        std::string_view index = b->columns[3]->GetString(i);
+        if (index.size() % sizeof(EpochRecords::Record) != 0) return corrupt();
+        e.records.resize(index.size() / sizeof(EpochRecords::Record));
+        std::memcpy(e.records.data(), index.data(), index.size());
+        for (const EpochRecords::Record& r : e.records) {
+          bool key_ok = r.key_len == kNoKey || uint64_t{r.key_begin} + r.key_len <= e.bytes.size();
+          if (!key_ok || uint64_t{r.value_begin} + r.value_len > e.bytes.size()) return corrupt();
         }
-        std::optional<std::string_view> key;
-        if (b->columns[2]->IsValid(i)) key = b->columns[2]->GetString(i);
-        AddRecord(list.back(), key, b->columns[3]->GetString(i), times[i]);
+        by_subtask[subtasks[i]].push_back(std::move(e));
       }
     }
     int previous = state.previous_parallelism();
@@ -421,7 +421,9 @@ class KafkaSink : public runtime::Operator {
       rd_kafka_consumer_group_metadata_destroy(group);
     }
     if (st.ok()) {
-      fault::Hit(fault::kSinkCommit, marker_epoch);  // records sent, not yet committed
+      // Records sent, not yet committed: the sink_commit fault point of each epoch written.
+      for (const EpochRecords& e : epochs) fault::Hit(fault::kSinkCommit, e.epoch);
+      fault::Hit(fault::kSinkCommit, marker_epoch);
       st = KafkaStatus(ErrorPtr(rd_kafka_commit_transaction(rk, kTransactionTimeoutMs)), what);
     }
     if (!st.ok()) {
