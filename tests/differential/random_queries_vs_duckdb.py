@@ -50,7 +50,8 @@ from harness import (  # noqa: E402
 
 FEATURES: dict[str, tuple[bool, str]] = {
     # shapes
-    "subquery_from": (True, "subqueries in FROM, with and without alias and column aliases"),
+    "subquery_from": (True, "subqueries in FROM, with and without alias"),
+    "column_aliases": (True, "column aliases of a subquery in FROM: AS q(a, b)"),
     "group_by": (True, "GROUP BY without a window (updating result), by expression/alias/position"),
     "global_agg": (True, "aggregates without GROUP BY (one updating row)"),
     "having": (True, "HAVING"),
@@ -349,7 +350,8 @@ class Sub:
 
     @property
     def feats(self):
-        return self.select.feats | {"subquery_from"}
+        return self.select.feats | {"subquery_from"} | \
+            ({"column_aliases"} if self.col_aliases else set())
 
     def shrink(self):
         for s in self.select.shrink():
@@ -959,7 +961,7 @@ class Gen:
         r = self.r
         alias = self.fresh("q") if r.random() < 0.6 else None
         col_aliases = None
-        if alias and r.random() < 0.35:
+        if alias and self.on("column_aliases", 0.35):
             col_aliases = [self.fresh("c") for _ in sel.items]
         return alias, col_aliases
 
@@ -1175,8 +1177,12 @@ class Gen:
             inner = self.agg_select(self.base_rel(0), 0)
             if not inner.having and self.on("having", 0.6) and inner.group_by:
                 inner.having = [self.having_pred(self.scope_of(inner.from_))]
+            if r.random() < 0.5 and not any(e.sl == "count(*)" for e, _ in inner.items):
+                inner.items.append((mk("count(*)", "count(*)", "bigint", agg=True), None))
             sub = Sub(inner, *self.sub_aliases(inner))
             sel = self.agg_select(sub, 0, global_p=0.5)
+            if r.random() < 0.3:  # only the calls: SELECT count(*) FROM (... count(*) ...)
+                sel = Select([], sub)
             # reuse the inner select's unaliased calls in the outer one (named like them)
             calls = [c.call for c in sub.columns() if c.call]
             names = {c.name for c in sub.columns() if c.name}
@@ -1187,7 +1193,7 @@ class Gen:
                     e = mk(call, call, "bigint" if call.startswith("count") else t, agg=True,
                            inexact=call.startswith(("avg", "sum")) and t == "double")
                     sel.items.append((e, None))
-            if r.random() < 0.4:
+            if r.random() < 0.4 or not sel.items:
                 sel.items.append((mk("count(*)", "count(*)", "bigint", agg=True), None))
         elif shape == "join":
             rel = self.join_rel(1)
