@@ -1,0 +1,427 @@
+// Queries: WITH, set operations, FROM items (tables, views, CTEs, subqueries), and SELECT
+// without aggregates (projections, UNNEST, a ranking window function).
+
+#include <algorithm>
+#include <functional>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "expr/aggregate.h"
+#include "expr/cast.h"
+#include "expr/evaluator.h"
+#include "expr/function.h"
+#include "sql/binder/binder_internal.h"
+
+namespace sluice::sql {
+
+using expr::BoundExpr;
+using expr::BoundExprPtr;
+using expr::BoundKind;
+using types::DataType;
+using types::Field;
+using types::TypeId;
+using types::Value;
+
+// ---------------------------------------------------------------- queries
+
+Relation StatementBinder::BindQuery(const Query& q) {
+  if (++depth_ > 64) FailUser(q.loc, "queries are nested too deeply");
+  if (q.recursive) FailNotSupported(q.loc, "WITH RECURSIVE is not supported in a streaming query");
+  if (!q.order_by.empty()) {
+    FailNotSupported(q.loc,
+                     "ORDER BY is not supported in a streaming query: an unbounded stream has "
+                     "no last row to sort up to");
+  }
+  if (q.limit || q.offset) {
+    FailNotSupported(q.loc, "LIMIT/OFFSET is not supported in a streaming query");
+  }
+  ctes_.emplace_back();
+  for (const auto& cte : q.with) {
+    if (ctes_.back().count(cte.name))
+      FailUser(cte.loc, "WITH query \"{}\" is given twice", cte.name);
+    BindQuery(*cte.query);  // errors at the CTE itself
+    ctes_.back()[cte.name] = &cte;
+  }
+  Relation rel = BindSetExpr(*q.body);
+  ctes_.pop_back();
+  --depth_;
+  return rel;
+}
+
+Relation StatementBinder::BindSetExpr(const SetExpr& s) {
+  switch (s.kind) {
+    case SetExpr::Kind::kSelect:
+      return BindSelectCore(*s.select);
+    case SetExpr::Kind::kQuery:
+      return BindQuery(*s.query);
+    case SetExpr::Kind::kSetOp:
+      break;
+  }
+  if (s.set_op != "union") {
+    FailNotSupported(s.loc, "{} is not supported yet",
+                     s.set_op == "intersect" ? "INTERSECT" : "EXCEPT");
+  }
+  if (!s.all) {
+    FailNotSupported(s.loc,
+                     "UNION without ALL removes duplicates, which needs state: not supported "
+                     "yet; use UNION ALL");
+  }
+  // Flatten left-deep UNION ALL chains.
+  std::vector<const SetExpr*> parts;
+  std::vector<const SetExpr*> stack = {&s};
+  while (!stack.empty()) {
+    const SetExpr* cur = stack.back();
+    stack.pop_back();
+    if (cur->kind == SetExpr::Kind::kSetOp && cur->set_op == "union" && cur->all) {
+      stack.push_back(cur->right.get());
+      stack.push_back(cur->left.get());
+    } else {
+      parts.push_back(cur);
+    }
+  }
+  std::vector<Relation> rels;
+  for (const auto* p : parts) rels.push_back(BindSetExpr(*p));
+  size_t width = rels[0].columns.size();
+  std::vector<DataType> types;
+  for (size_t i = 0; i < width; ++i) types.push_back(rels[0].columns[i].type);
+  for (size_t r = 1; r < rels.size(); ++r) {
+    if (rels[r].columns.size() != width) {
+      FailUser(parts[r]->loc,
+               "each UNION ALL query must have the same number of columns ({} vs {})", width,
+               rels[r].columns.size());
+    }
+    for (size_t i = 0; i < width; ++i) {
+      auto common = expr::CommonSuperType(types[i], rels[r].columns[i].type);
+      if (!common.ok()) {
+        FailUser(parts[r]->loc, "UNION ALL column {} (\"{}\"): types {} and {} cannot be matched",
+                 i + 1, rels[0].columns[i].name, types[i].ToString(),
+                 rels[r].columns[i].type.ToString());
+      }
+      types[i] = *common;
+    }
+  }
+  std::vector<std::string> names;
+  for (const auto& c : rels[0].columns) names.push_back(c.name);
+  std::vector<PlanPtr> inputs;
+  for (size_t r = 0; r < rels.size(); ++r) {
+    inputs.push_back(CoerceTo(rels[r], types, names, parts[r]->loc, "UNION ALL"));
+  }
+  Relation out;
+  out.plan = MakeUnion(std::move(inputs));
+  for (size_t i = 0; i < width; ++i) out.columns.push_back({"", names[i], types[i]});
+  return out;
+}
+
+Relation StatementBinder::BindCatalogTable(const CatalogEntry& entry, const std::string& qualifier,
+                                           const Location& loc) {
+  if (entry.kind == CatalogEntry::Kind::kView) {
+    // A view is bound afresh where it is used; CTEs of the user's query do not leak in.
+    auto saved = std::move(ctes_);
+    ctes_.clear();
+    Relation rel = BindQuery(*entry.query);
+    ctes_ = std::move(saved);
+    for (auto& c : rel.columns) c.qualifier = qualifier;
+    return rel;
+  }
+  const auto& table = entry.table;
+  if (table->type != connectors::TableType::kSource) {
+    FailUser(loc, "table \"{}\" is a sink (type = 'sink'); it cannot be read from", entry.name);
+  }
+  std::vector<int> cols;
+  for (size_t i = 0; i < table->schema.size(); ++i) cols.push_back(static_cast<int>(i));
+  Relation rel;
+  rel.plan = MakeSource(table, cols);
+  bool has_generated = false;
+  for (const auto& c : entry.columns) has_generated |= c.generated != nullptr;
+  if (!has_generated) {
+    for (const auto& f : table->schema.fields()) rel.columns.push_back({qualifier, f.name, f.type});
+    return AddWatermark(entry, std::move(rel), loc);
+  }
+  std::vector<ScopeColumn> physical;
+  for (const auto& f : table->schema.fields()) physical.push_back({qualifier, f.name, f.type});
+  std::vector<BoundExprPtr> exprs;
+  for (const auto& c : entry.columns) {
+    if (c.generated && c.name == entry.processing_time_column) {
+      // Stamped by the processing-time watermark generator just above; a constant placeholder
+      // keeps this projection deterministic (so sources are still pruned and reads shared).
+      exprs.push_back(expr::MakeLiteral(Value::Null(types::Timestamp())));
+    } else if (c.generated) {
+      exprs.push_back(Cast(BindExpr(*c.generated, physical), c.type, c.generated->loc, false));
+    } else {
+      int idx = static_cast<int>(*table->schema.Find(c.name));
+      exprs.push_back(expr::MakeColumn(idx, c.type));
+    }
+    rel.columns.push_back({qualifier, c.name, c.type});
+  }
+  rel.plan = MakeProject(rel.plan, std::move(exprs), SchemaOf(rel.columns));
+  return AddWatermark(entry, std::move(rel), loc);
+}
+
+Relation StatementBinder::AddWatermark(const CatalogEntry& entry, Relation rel,
+                                       const Location& loc) {
+  if (!entry.processing_time_column.empty()) {
+    // Processing time: the generator stamps the column with the wall clock and its watermark
+    // follows the wall clock (the watermark expression is the column itself, for EXPLAIN).
+    int column = -1;
+    for (size_t i = 0; i < rel.columns.size(); ++i) {
+      if (rel.columns[i].name == entry.processing_time_column) column = static_cast<int>(i);
+    }
+    rel.columns[static_cast<size_t>(column)].role = TimeRole::kEventTime;
+    auto w = std::make_shared<LogicalPlan>(*MakeWatermark(
+        rel.plan, column, expr::MakeColumn(column, types::Timestamp()), std::nullopt));
+    w->processing_time = true;
+    rel.plan = w;
+    return rel;
+  }
+  int event_time = -1;
+  for (size_t i = 0; i < rel.columns.size(); ++i) {
+    if (rel.columns[i].name == entry.event_time_column) event_time = static_cast<int>(i);
+  }
+  if (event_time >= 0) rel.columns[static_cast<size_t>(event_time)].role = TimeRole::kEventTime;
+  BoundExprPtr watermark;
+  if (entry.watermark_expr) {
+    watermark = Cast(BindExpr(*entry.watermark_expr, rel.columns), types::Timestamp(),
+                     entry.watermark_expr->loc, false);
+  } else {
+    // By default the watermark trails the largest event time by one second.
+    BoundExprPtr time;
+    if (event_time >= 0) {
+      time = expr::MakeColumn(event_time, types::Timestamp());
+    } else {
+      auto t = std::make_shared<BoundExpr>();
+      t->kind = BoundKind::kEventTime;
+      t->type = types::Timestamp();
+      time = t;
+    }
+    watermark = BindCall(
+        "-", {time, expr::MakeLiteral(Value::IntervalValue(types::Interval{0, 0, 1000000}))}, loc);
+  }
+  rel.plan = MakeWatermark(rel.plan, event_time, watermark, entry.idle_micros);
+  return rel;
+}
+
+Relation StatementBinder::BindTableRef(const TableRef& t) {
+  switch (t.kind) {
+    case TableRef::Kind::kNamed: {
+      if (t.as_of) {
+        FailNotSupported(t.loc,
+                         "FOR SYSTEM_TIME AS OF is supported on the right side of a JOIN (a "
+                         "lookup join against a bounded table)");
+      }
+      std::string qualifier = t.alias.empty() ? t.name : t.alias;
+      for (auto it = ctes_.rbegin(); it != ctes_.rend(); ++it) {
+        auto found = it->find(t.name);
+        if (found == it->end()) continue;
+        const CommonTableExpr* cte = found->second;
+        Relation rel = BindQuery(*cte->query);
+        if (!cte->column_names.empty()) {
+          if (cte->column_names.size() > rel.columns.size()) {
+            FailUser(cte->loc, "WITH query \"{}\" names {} columns but has {}", cte->name,
+                     cte->column_names.size(), rel.columns.size());
+          }
+          for (size_t i = 0; i < cte->column_names.size(); ++i)
+            rel.columns[i].name = cte->column_names[i];
+          rel.plan = CoerceTo(
+              rel,
+              [&] {
+                std::vector<DataType> ts;
+                for (const auto& c : rel.columns) ts.push_back(c.type);
+                return ts;
+              }(),
+              [&] {
+                std::vector<std::string> ns;
+                for (const auto& c : rel.columns) ns.push_back(c.name);
+                return ns;
+              }(),
+              cte->loc, "WITH query");
+        }
+        for (auto& c : rel.columns) c.qualifier = qualifier;
+        return rel;
+      }
+      const CatalogEntry* entry = b_->catalog_.Find(t.name);
+      if (entry == nullptr) {
+        std::vector<std::string> names = b_->catalog_.Names();
+        for (const auto& scope : ctes_) {
+          for (const auto& [n, c] : scope) names.push_back(n);
+        }
+        FailUser(t.loc, "table \"{}\" does not exist{}", t.name, Hint(t.name, names));
+      }
+      return BindCatalogTable(*entry, qualifier, t.loc);
+    }
+    case TableRef::Kind::kSubquery: {
+      Relation rel = BindQuery(*t.subquery);
+      for (auto& c : rel.columns) c.qualifier = t.alias;
+      return rel;
+    }
+    case TableRef::Kind::kJoin:
+      return BindJoin(t);
+    case TableRef::Kind::kFunction: {
+      if (t.name == "tumble" || t.name == "hop") return BindWindowTableFunction(t);
+      if (t.name == "session") {
+        FailNotSupported(t.loc, "SESSION in FROM is not supported; GROUP BY SESSION(gap) instead");
+      }
+      if (t.name == "unnest") FailNotSupported(t.loc, "UNNEST is not supported yet");
+      FailUser(t.loc, "table function \"{}\" does not exist", t.name);
+    }
+  }
+  FailUser(t.loc, "unsupported FROM item");
+}
+
+// SET update_flush_interval = INTERVAL '...' (default 1 second).
+int64_t StatementBinder::FlushInterval() const {
+  return IntervalSetting("update_flush_interval", 1000000);
+}
+
+// An interval setting (checked when it was SET), in microseconds.
+int64_t StatementBinder::IntervalSetting(const std::string& name, int64_t default_micros) const {
+  auto it = b_->settings_.find(name);
+  if (it == b_->settings_.end()) return default_micros;
+  return ParseIntervalSetting(it->second).value_or(default_micros);
+}
+
+std::string StatementBinder::ColumnName(const SelectItem& item, const BoundExprPtr& bound) {
+  if (!item.alias.empty()) return item.alias;
+  const Expr* e = item.expr.get();
+  while (e->kind == ExprKind::kCast) e = e->args[0].get();
+  switch (e->kind) {
+    case ExprKind::kColumnRef:
+      return e->names.back();
+    case ExprKind::kFieldAccess:
+      return e->text;
+    case ExprKind::kFunction:
+      return e->names.back();
+    case ExprKind::kCase:
+      return "case";
+    default:
+      return "?column?";
+  }
+}
+
+Relation StatementBinder::BindSelectCore(const SelectCore& s) {
+  if (!s.from) {
+    FailNotSupported(s.loc,
+                     "a streaming query reads FROM a source table; SELECT without FROM "
+                     "is not supported");
+  }
+  Relation rel = BindTableRef(*s.from);
+  if (s.where) {
+    BoundExprPtr pred = BindBool(*s.where, rel.columns, "WHERE");
+    rel.plan = MakeFilter(rel.plan, pred);
+  }
+  if (s.distinct) FailNotSupported(s.loc, "SELECT DISTINCT is not supported yet");
+  bool aggregates = !s.group_by.empty() || s.having != nullptr;
+  for (const auto& item : s.items) aggregates |= FindAggregate(*item.expr) != nullptr;
+  if (aggregates) return BindAggregateSelect(s, std::move(rel));
+  if (rel.window && rel.window->spec.kind == exec::WindowSpec::Kind::kHop) {
+    FailNotSupported(s.from->loc,
+                     "HOP in FROM is supported with GROUP BY window_start, window_end (a row "
+                     "belongs to several windows)");
+  }
+
+  // UNNEST(array) in the select list: one row per element, read through a column.
+  std::vector<SelectItem> items = s.items;
+  const size_t visible = rel.columns.size();
+  std::string unnest_sql;
+  {
+    const Expr* unnest = nullptr;
+    std::function<void(const Expr&)> find = [&](const Expr& e) {
+      if (e.kind == ExprKind::kFunction && !e.names.empty() && e.names.back() == "unnest") {
+        if (unnest && e.ToSql() != unnest->ToSql()) {
+          FailNotSupported(e.loc, "only one UNNEST per SELECT is supported");
+        }
+        unnest = &e;
+        return;
+      }
+      for (const auto& a : e.args) {
+        if (a) find(*a);
+      }
+    };
+    for (const auto& item : items) find(*item.expr);
+    if (unnest) {
+      if (unnest->args.size() != 1) FailUser(unnest->loc, "UNNEST takes one array");
+      BoundExprPtr array = BindExpr(*unnest->args[0], rel.columns);
+      if (array->type.id() != TypeId::kList) {
+        FailUser(unnest->loc, "UNNEST takes an array, not {}", array->type.ToString());
+      }
+      std::vector<BoundExprPtr> pre;
+      for (size_t i = 0; i < visible; ++i) {
+        pre.push_back(expr::MakeColumn(static_cast<int>(i), rel.columns[i].type));
+      }
+      pre.push_back(array);
+      std::vector<ScopeColumn> pre_cols = rel.columns;
+      pre_cols.push_back({"", "__array", array->type});
+      PlanPtr unnested =
+          MakeUnnest(MakeProject(rel.plan, pre, SchemaOf(pre_cols)), static_cast<int>(visible));
+      std::vector<BoundExprPtr> keep;
+      for (size_t i = 0; i < visible; ++i) {
+        keep.push_back(expr::MakeColumn(static_cast<int>(i), rel.columns[i].type));
+      }
+      keep.push_back(expr::MakeColumn(static_cast<int>(visible + 1), array->type.element()));
+      rel.columns.push_back({"", "__unnest", array->type.element()});
+      rel.plan = MakeProject(unnested, keep, SchemaOf(rel.columns));
+      unnest_sql = unnest->ToSql();
+      std::function<ExprPtr(const ExprPtr&)> replace = [&](const ExprPtr& e) -> ExprPtr {
+        if (!e) return e;
+        if (e->kind == ExprKind::kFunction && e->ToSql() == unnest_sql) {
+          return ColumnRefTo("__unnest", {}, e->loc);
+        }
+        auto copy = std::make_shared<Expr>(*e);
+        for (auto& a : copy->args) a = replace(a);
+        return copy;
+      };
+      for (auto& item : items) {
+        bool bare = item.expr->ToSql() == unnest_sql;
+        item.expr = replace(item.expr);
+        if (bare && item.alias.empty()) item.alias = "unnest";
+      }
+    }
+  }
+
+  // A ranking window function in the select list.
+  const SelectItem* ranked = nullptr;
+  for (const auto& item : items) {
+    if (item.expr->kind != ExprKind::kFunction || !item.expr->over) continue;
+    if (ranked) {
+      FailNotSupported(item.expr->loc, "only one window function per SELECT is supported");
+    }
+    ranked = &item;
+  }
+  PlanPtr input = ranked ? BindRanking(*ranked->expr, rel) : rel.plan;
+
+  std::vector<BoundExprPtr> exprs;
+  std::vector<ScopeColumn> out_cols;
+  for (const auto& item : items) {
+    if (&item == ranked) {
+      const DataType rank_type(TypeId::kInt64);
+      exprs.push_back(expr::MakeColumn(static_cast<int>(rel.columns.size()), rank_type));
+      out_cols.push_back(
+          {"", item.alias.empty() ? item.expr->names.back() : item.alias, rank_type});
+      continue;
+    }
+    if (item.expr->kind == ExprKind::kStar) {
+      const auto& q = item.expr->names;
+      bool any = false;
+      for (size_t i = 0; i < visible; ++i) {
+        if (!q.empty() && rel.columns[i].qualifier != q.back()) continue;
+        exprs.push_back(expr::MakeColumn(static_cast<int>(i), rel.columns[i].type));
+        out_cols.push_back(rel.columns[i]);
+        out_cols.back().qualifier.clear();
+        any = true;
+      }
+      if (!any && !q.empty()) FailUser(item.expr->loc, "table \"{}\" is not in FROM", q.back());
+      continue;
+    }
+    BoundExprPtr bound = BindExpr(*item.expr, rel.columns);
+    if (bound->type.id() == TypeId::kNull) bound = expr::MakeCast(bound, types::Utf8());
+    exprs.push_back(bound);
+    out_cols.push_back({"", ColumnName(item, bound), bound->type});
+    CopyTimeRole(bound, rel.columns, &out_cols.back());
+  }
+  Relation out;
+  out.plan = MakeProject(input, std::move(exprs), SchemaOf(out_cols));
+  out.columns = std::move(out_cols);
+  return out;
+}
+
+}  // namespace sluice::sql

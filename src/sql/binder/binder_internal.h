@@ -1,0 +1,171 @@
+#pragma once
+// What the binder's files share: how a bind error ends a statement, the scope a query's
+// expressions are bound in (columns and their time roles), and the StatementBinder that binds
+// one statement. Only the binder's own files include this header.
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "exec/window_spec.h"
+#include "expr/bound_expr.h"
+#include "sql/binder/binder.h"
+
+namespace sluice::sql {
+
+// Ends the binding of a statement; caught at statement level and turned into a Status that
+// carries the location.
+struct BindError {
+  Location loc;
+  Status status;
+};
+
+[[noreturn]] void Fail(const Location& loc, Status status);
+
+template <typename... Args>
+[[noreturn]] void FailUser(const Location& loc, fmt::format_string<Args...> f, Args&&... args) {
+  Fail(loc, Status::User(f, std::forward<Args>(args)...));
+}
+
+template <typename... Args>
+[[noreturn]] void FailNotSupported(const Location& loc, fmt::format_string<Args...> f,
+                                   Args&&... args) {
+  Fail(loc, Status::NotSupported(f, std::forward<Args>(args)...));
+}
+
+// `; did you mean "x"?` for the closest candidate, or nothing.
+std::string Hint(const std::string& word, const std::vector<std::string>& candidates);
+// `PROCTIME()`, the whole expression of a processing-time column.
+bool IsProctimeCall(const Expr& e);
+// Aggregate names come from the aggregate registry, the one list of what exists.
+bool IsAggregateName(const std::string& name);
+const std::set<std::string>& WindowFunctionNames();
+// Resolves a parsed type name.
+types::DataType ResolveType(const TypeName& t);
+// The statement on one line, runs of white space squeezed, cut at `n` characters.
+std::string Truncate(std::string_view s, size_t n);
+
+// What a column says about time, so joins can tell windowed and time-bounded inputs.
+enum class TimeRole {
+  kNone,
+  kEventTime,    // the table's event-time column
+  kWindow,       // a window struct (the value of TUMBLE(...) in a windowed GROUP BY)
+  kWindowStart,  // window_start / window.start
+  kWindowEnd,    // window_end / window.end
+};
+
+struct ScopeColumn {
+  ScopeColumn() = default;
+  ScopeColumn(std::string q, std::string n, types::DataType t, TimeRole r = TimeRole::kNone,
+              exec::WindowSpec w = {})
+      : qualifier(std::move(q)), name(std::move(n)), type(std::move(t)), role(r), window(w) {}
+
+  std::string qualifier;
+  std::string name;
+  types::DataType type;
+  TimeRole role = TimeRole::kNone;
+  exec::WindowSpec window;  // the window of kWindow* columns
+};
+
+// The window_start / window_end columns a TUMBLE(t, ts, size) or HOP(t, ts, slide, size) in
+// FROM adds: grouping by them is a windowed aggregate over `spec`.
+struct TableFunctionWindow {
+  exec::WindowSpec spec;
+  int start_column = -1;
+  int end_column = -1;
+};
+
+struct Relation {
+  PlanPtr plan;
+  std::vector<ScopeColumn> columns;
+  std::optional<TableFunctionWindow> window;
+};
+
+types::SchemaPtr SchemaOf(const std::vector<ScopeColumn>& cols);
+
+// SET updating_ttl's default: state untouched for a day of event time is dropped.
+constexpr int64_t kDefaultUpdatingTtl = int64_t{24} * 3600 * 1000000;
+
+// The value of an interval setting, written INTERVAL '2 seconds' or '2 seconds'; nothing when
+// it is not a positive interval without months.
+std::optional<int64_t> ParseIntervalSetting(std::string text);
+// Why a plan's output is updating, for messages.
+std::string UpdatingCause(const LogicalPlan& plan);
+bool IsStringLiteral(const Expr& e);
+// The first aggregate call (outside OVER) in an expression, or null. An aggregate call is
+// always an aggregate, whatever the columns of the input are named.
+const Expr* FindAggregate(const Expr& root);
+// TUMBLE(...), HOP(...) or SESSION(...).
+bool IsWindowCall(const Expr& e);
+// A projected column keeps the time role of the column it reads (a window's start or end
+// through a field access).
+void CopyTimeRole(const expr::BoundExprPtr& e, const std::vector<ScopeColumn>& scope,
+                  ScopeColumn* out);
+// A column reference `name.rest...` at `loc`.
+ExprPtr ColumnRefTo(const std::string& name, std::vector<std::string> rest, const Location& loc);
+
+// Binds one statement; holds the CTE scopes of the query being bound.
+class StatementBinder {
+ public:
+  explicit StatementBinder(Binder* b) : b_(b) {}
+
+  void Bind(const Statement& stmt);
+
+ private:
+  // --- statements
+  void BindCreateTable(const Statement& stmt);
+  void BindCreateView(const Statement& stmt);
+  void BindInsert(const Statement& stmt);
+  void BindSelect(const Statement& stmt);
+  void BindSet(const Statement& stmt);
+
+  // --- queries
+  Relation BindQuery(const Query& q);
+  Relation BindSetExpr(const SetExpr& s);
+  Relation BindSelectCore(const SelectCore& s);
+  Relation BindTableRef(const TableRef& t);
+  Relation BindJoin(const TableRef& t);
+  void CheckLookupJoin(const TableRef& t, const Relation& left, const Relation& right,
+                       const std::vector<ScopeColumn>& scope);
+  PlanPtr BindRanking(const Expr& call, const Relation& rel);
+  expr::BoundExprPtr WindowEnd(const expr::BoundExprPtr& e, TimeRole role,
+                               const exec::WindowSpec& window, const Location& loc);
+  Relation BindCatalogTable(const CatalogEntry& entry, const std::string& qualifier,
+                            const Location& loc);
+  Relation AddWatermark(const CatalogEntry& entry, Relation rel, const Location& loc);
+  Relation BindAggregateSelect(const SelectCore& s, Relation rel);
+  exec::WindowSpec BindWindow(const Expr& call, const std::vector<ScopeColumn>& scope);
+  Relation BindWindowTableFunction(const TableRef& t);
+  int64_t FlushInterval() const;
+  int64_t IntervalSetting(const std::string& name, int64_t default_micros) const;
+  PlanPtr CoerceTo(const Relation& rel, const std::vector<types::DataType>& types,
+                   const std::vector<std::string>& names, const Location& loc,
+                   const std::string& what);
+
+  // --- expressions
+  expr::BoundExprPtr BindExpr(const Expr& e, const std::vector<ScopeColumn>& scope);
+  expr::BoundExprPtr BindColumnRef(const Expr& e, const std::vector<ScopeColumn>& scope);
+  expr::BoundExprPtr BindCall(const std::string& name, std::vector<expr::BoundExprPtr> args,
+                              const Location& loc);
+  expr::BoundExprPtr BindOperator(const std::string& fn, const Expr& left, const Expr& right,
+                                  const std::vector<ScopeColumn>& scope, const Location& loc);
+  expr::BoundExprPtr BindFunction(const Expr& e, const std::vector<ScopeColumn>& scope);
+  expr::BoundExprPtr BindBool(const Expr& e, const std::vector<ScopeColumn>& scope,
+                              const char* ctx);
+  expr::BoundExprPtr CastLiteralTo(const Expr& literal, const types::DataType& type);
+  expr::BoundExprPtr Cast(expr::BoundExprPtr e, const types::DataType& to, const Location& loc,
+                          bool try_cast);
+  std::string ColumnName(const SelectItem& item, const expr::BoundExprPtr& bound);
+
+  Binder* b_;
+  std::vector<std::map<std::string, const CommonTableExpr*>> ctes_;
+  int depth_ = 0;
+};
+
+}  // namespace sluice::sql
