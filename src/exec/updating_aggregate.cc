@@ -166,7 +166,16 @@ class UpdatingAggregateOperator : public runtime::Operator {
     return out.EmitWatermark(wm);
   }
 
-  Status OnEndOfInput(runtime::Collector& out) override { return Flush(out); }
+  Status OnEndOfInput(runtime::Collector& out) override {
+    // A global aggregate answers one row even when no row ever reached it (count(*) = 0, sum
+    // NULL), as in SQL: its group is created at the end of an input that had none.
+    if (key_types_.empty() && groups_.size() == 0) {
+      groups_.FindOrInsert({}, nullptr, 1, &add_ids_);
+      Grow();
+      Touch(add_ids_[0], max_event_time_, 0);
+    }
+    return Flush(out);
+  }
 
   Status Open(runtime::OperatorContext& ctx) override {
     track_ = ctx.checkpointing;
