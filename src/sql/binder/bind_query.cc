@@ -201,7 +201,35 @@ Relation StatementBinder::AddWatermark(const CatalogEntry& entry, Relation rel,
   return rel;
 }
 
+// `AS alias(a, b, ...)` renames the first columns of a FROM item (PostgreSQL's column
+// aliases); the others keep their names.
 Relation StatementBinder::BindTableRef(const TableRef& t) {
+  if (t.column_aliases.empty()) return BindFromItem(t);
+  Relation rel = RenameColumns(BindFromItem(t), t.column_aliases, t.loc,
+                               fmt::format("\"{}\"", t.alias));
+  for (auto& c : rel.columns) c.qualifier = t.alias;
+  return rel;
+}
+
+// The first names.size() columns of rel take these names (WITH q(a, b) and FROM ... AS q(a, b)).
+Relation StatementBinder::RenameColumns(Relation rel, const std::vector<std::string>& names,
+                                        const Location& loc, const std::string& what) {
+  if (names.empty()) return rel;
+  if (names.size() > rel.columns.size()) {
+    FailUser(loc, "{} names {} columns but has {}", what, names.size(), rel.columns.size());
+  }
+  std::vector<DataType> types;
+  std::vector<std::string> all_names;
+  for (size_t i = 0; i < rel.columns.size(); ++i) {
+    types.push_back(rel.columns[i].type);
+    all_names.push_back(i < names.size() ? names[i] : rel.columns[i].name);
+  }
+  rel.plan = CoerceTo(rel, types, all_names, loc, what);  // a projection that renames
+  for (size_t i = 0; i < names.size(); ++i) rel.columns[i].name = names[i];
+  return rel;
+}
+
+Relation StatementBinder::BindFromItem(const TableRef& t) {
   switch (t.kind) {
     case TableRef::Kind::kNamed: {
       if (t.as_of) {
@@ -214,28 +242,8 @@ Relation StatementBinder::BindTableRef(const TableRef& t) {
         auto found = it->find(t.name);
         if (found == it->end()) continue;
         const CommonTableExpr* cte = found->second;
-        Relation rel = BindQuery(*cte->query);
-        if (!cte->column_names.empty()) {
-          if (cte->column_names.size() > rel.columns.size()) {
-            FailUser(cte->loc, "WITH query \"{}\" names {} columns but has {}", cte->name,
-                     cte->column_names.size(), rel.columns.size());
-          }
-          for (size_t i = 0; i < cte->column_names.size(); ++i)
-            rel.columns[i].name = cte->column_names[i];
-          rel.plan = CoerceTo(
-              rel,
-              [&] {
-                std::vector<DataType> ts;
-                for (const auto& c : rel.columns) ts.push_back(c.type);
-                return ts;
-              }(),
-              [&] {
-                std::vector<std::string> ns;
-                for (const auto& c : rel.columns) ns.push_back(c.name);
-                return ns;
-              }(),
-              cte->loc, "WITH query");
-        }
+        Relation rel = RenameColumns(BindQuery(*cte->query), cte->column_names, cte->loc,
+                                     fmt::format("WITH query \"{}\"", cte->name));
         for (auto& c : rel.columns) c.qualifier = qualifier;
         return rel;
       }

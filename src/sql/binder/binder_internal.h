@@ -130,6 +130,9 @@ class StatementBinder {
   Relation BindSetExpr(const SetExpr& s);
   Relation BindSelectCore(const SelectCore& s);
   Relation BindTableRef(const TableRef& t);
+  Relation BindFromItem(const TableRef& t);
+  Relation RenameColumns(Relation rel, const std::vector<std::string>& names,
+                         const Location& loc, const std::string& what);
   Relation BindJoin(const TableRef& t);
   void CheckLookupJoin(const TableRef& t, const Relation& left, const Relation& right,
                        const std::vector<ScopeColumn>& scope);

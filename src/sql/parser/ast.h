@@ -123,6 +123,8 @@ struct TableRef {
   Location loc;
   std::string name;   // kNamed, kFunction (function name)
   std::string alias;  // optional
+  // `AS alias(c1, c2, ...)`: new names of the first columns (kNamed, kSubquery, kFunction)
+  std::vector<std::string> column_aliases;
   QueryPtr subquery;  // kSubquery
   // kJoin
   JoinType join_type = JoinType::kInner;

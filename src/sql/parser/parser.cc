@@ -943,7 +943,10 @@ class Parser {
     std::string alias = ParseOptionalAlias();
     if (!alias.empty()) ref->alias = std::move(alias);
     if (!ref->alias.empty() && AtOp("(")) {
-      FailAt(Peek().loc, "column aliases in FROM are not supported; rename columns in a subquery");
+      if (ref->kind == TableRef::Kind::kJoin) {
+        FailAt(Peek().loc, "column aliases on a parenthesized join are not supported");
+      }
+      ref->column_aliases = ParseNameList("column alias");
     }
     return ref;
   }
