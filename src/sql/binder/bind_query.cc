@@ -315,6 +315,19 @@ Relation StatementBinder::BindSelectCore(const SelectCore& s) {
   Relation rel = BindTableRef(*s.from);
   if (s.where) {
     BoundExprPtr pred = BindBool(*s.where, rel.columns, "WHERE");
+    if (rel.window && rel.window->spec.kind == exec::WindowSpec::Kind::kHop) {
+      // A row of HOP(...) in FROM stands for one row per window it belongs to, but the filter
+      // runs before the windowed aggregate assigns them: it would see one window only.
+      std::vector<int> cols;
+      pred->CollectColumns(&cols);
+      for (int c : cols) {
+        if (c == rel.window->start_column || c == rel.window->end_column) {
+          FailNotSupported(s.where->loc,
+                           "window_start and window_end of HOP in FROM are not supported in "
+                           "WHERE (a row belongs to several windows); filter them in HAVING");
+        }
+      }
+    }
     rel.plan = MakeFilter(rel.plan, pred);
   }
   if (s.distinct) FailNotSupported(s.loc, "SELECT DISTINCT is not supported yet");
