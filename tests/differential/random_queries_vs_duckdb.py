@@ -86,6 +86,8 @@ FEATURES: dict[str, tuple[bool, str]] = {
     "window_funcs": (False, "LAG/LEAD and aggregates OVER (... ROWS BETWEEN ...) frames"),
     "double_equals": (False, "== as equality"),
     "comma_join": (False, "FROM a, b WHERE a.k = b.k"),
+    "hop_tvf_where": (False, "window_start/window_end of HOP in FROM in WHERE (refused: each "
+                             "row stands for several windows)"),
 }
 PENDING = {name for name, (on, _) in FEATURES.items() if not on}
 
@@ -1047,7 +1049,13 @@ class Gen:
         if kind.endswith("tvf"):
             tvf = Tvf(r.choice(["t1", "t2"]), width, slide)
             scope = self.scope_of(tvf)
-            where = [self.predicate(scope)] if r.random() < 0.4 else []
+            wscope = scope
+            if slide is not None and "hop_tvf_where" not in self.f:
+                wscope = [(q, c) for q, c in scope if not c.name.startswith("window_")]
+            where = [self.predicate(wscope)] if r.random() < 0.4 else []
+            if slide is not None and where and "window_" in where[0].sl:
+                where[0] = dataclasses.replace(where[0],
+                                               feats=where[0].feats | {"hop_tvf_where"})
             if kind == "tumble_tvf" and r.random() < 0.3:  # raw rows
                 items = [(mk("window_start", "window_start", "ts"), "ws"),
                          (mk("id", "id", "bigint"), "rid")]
