@@ -935,7 +935,7 @@ class Gen:
     def having_pred(self, scope) -> E:
         r = self.r
         a = self.agg(scope, "bigint") if r.random() < 0.7 else self.agg(scope)
-        if a.inexact or a.t == "bool":
+        if a.inexact or a.t not in ("int", "bigint", "decimal"):
             a = mk("count(*)", "count(*)", "bigint", agg=True)
         if r.random() < 0.6:
             a = mk("count(*)", "count(*)", "bigint", agg=True)
