@@ -958,6 +958,8 @@ class Gen:
         if depth > 0 and self.on("subquery_from", 0.45):
             inner = self.simple_select(Table(name), need_ts=need_ts) if append_only or \
                 r.random() < 0.6 else self.agg_select(Table(name), depth - 1)
+            if need_ts:  # the window above reads ts by name in DuckDB: no column aliases
+                return Sub(inner, self.fresh("q") if r.random() < 0.6 else None)
             return Sub(inner, *self.sub_aliases(inner))
         return Table(name)
 
