@@ -58,6 +58,7 @@ FEATURES: dict[str, tuple[bool, str]] = {
     "agg_over_agg": (True, "an aggregate over an aggregating subquery, reusing its unaliased calls"),
     "join": (True, "INNER/LEFT/RIGHT/FULL joins ON equalities (updating joins)"),
     "join_extra_cond": (True, "conditions beyond the equalities in ON"),
+    "join_three": (True, "a third table joined to a join"),
     "union_all": (True, "UNION ALL"),
     "tumble": (True, "TUMBLE(width) in GROUP BY"),
     "hop": (True, "HOP(slide, width) in GROUP BY"),
@@ -947,8 +948,8 @@ class Gen:
 
     def scope_of(self, rel, qual: str | None = None):
         if isinstance(rel, Join):
-            return self.scope_of(rel.left, rel.left.alias) + self.scope_of(rel.right,
-                                                                            rel.right.alias)
+            return self.scope_of(rel.left, getattr(rel.left, "alias", None)) + \
+                self.scope_of(rel.right, rel.right.alias)
         return [(qual, c) for c in rel.columns()]
 
     def base_rel(self, depth: int, append_only: bool = False, need_ts: bool = False):
@@ -1129,6 +1130,20 @@ class Gen:
             kind = ","
         return Join(left, right, kind, on)
 
+    def third_join(self, rel: Join) -> Join:
+        """(a JOIN b ON ...) JOIN t3 ON <a column of a or b> = t3.<column>."""
+        r = self.r
+        alias = self.fresh("m")
+        right = Table("t3", alias)
+        cands = [(q, c) for q, c in self.scope_of(rel)
+                 if c.name and not c.inexact and c.t in ("text", "int")]
+        if not cands:
+            return rel
+        q, c = r.choice(cands)
+        other = r.choice(["k", "label"] if c.t == "text" else ["g"])
+        on = [mk(f"{q}.{c.name} = {alias}.{other}", f"{q}.{c.name} = {alias}.{other}", "bool")]
+        return Join(rel, right, r.choice(["INNER", "LEFT", "FULL"]), on)
+
     def join_side(self, depth: int):
         r = self.r
         if depth > 0 and self.on("subquery_from", 0.4):
@@ -1213,9 +1228,9 @@ class Gen:
             rel = self.join_rel(1)
             if rel is None:
                 return self.query()
-            scope = []
-            for side in (rel.left, rel.right):
-                scope += self.scope_of(side, side.alias)
+            if self.on("join_three", 0.2):
+                rel = self.third_join(rel)
+            scope = self.scope_of(rel)
             if r.random() < 0.4 and "group_by" in self.f:
                 sel = self.agg_select(rel, 0)
                 sel.items = [(e, a) for e, a in sel.items]
