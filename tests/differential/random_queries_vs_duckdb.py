@@ -14,7 +14,7 @@ Sluice refuses, is a failure; it is then minimized (query tree and input rows) a
 a sqllogictest skeleton.
 
     build/venv/bin/python tests/differential/random_queries_vs_duckdb.py [build/release/sluice]
-        [--seed N] [--queries N] [--batch N] [--parallelism 1,4] [--features +distinct,-hop]
+        [--seed N] [--queries N] [--batch N] [--parallelism 1,4,4u] [--features +distinct,-hop]
         [--keep] [--no-minimize] [--show-queries] [--list-features]
 
 Prints the seed, a line per failure and a final `random: N passed, M failed ...`; exits 1
@@ -1081,7 +1081,10 @@ class Gen:
             having = [self.having_pred(scope)] if self.on("having", 0.3) else []
             return Select(items, tvf, where + sel.where, gb, having)
         # TUMBLE / HOP in GROUP BY: the inner select groups; an outer one names the bounds
-        rel = self.base_rel(1, append_only=True, need_ts=True)
+        if self.on("union_all", 0.2) and "subquery_from" in self.f:
+            rel = self.union_with_ts()
+        else:
+            rel = self.base_rel(1, append_only=True, need_ts=True)
         keys_n = r.choice([0, 1, 1, 2])
         sel = self.agg_select(rel, 0, keys_n or None)
         items = [(e, a or self.fresh("a")) for e, a in sel.items if e.agg or keys_n]
@@ -1271,6 +1274,19 @@ class Gen:
             return self.agg_select(sub, 0) if r.random() < 0.6 else self.simple_select(sub)
         return sel
 
+    def union_with_ts(self) -> Sub:
+        """(SELECT k, a, ts FROM t1 WHERE ... UNION ALL SELECT k, c, ts FROM t2 WHERE ...): two
+        streams merged under a window (the watermark is the smaller of the two)."""
+        branches = []
+        for name, num in (("t1", "a"), ("t2", "c")):
+            rel = Table(name)
+            items = [(mk("k", "k", "text", ()), None), (mk(num, num, "int"), "n" if name == "t1"
+                                                        else None), (mk("ts", "ts", "ts"), None)]
+            where = [self.predicate(self.scope_of(rel))] if self.r.random() < 0.5 else []
+            branches.append(Select(items, rel, where))
+        sel = dataclasses.replace(branches[0], set_op=("UNION ALL", branches[1]))
+        return Sub(sel, self.fresh("u") if self.r.random() < 0.5 else None)
+
     def order_limit_select(self) -> Select:
         inner = self.simple_select(Table("t1"))
         inner.items.append((mk("id", "id", "bigint"), self.fresh("o")))
@@ -1390,6 +1406,9 @@ class Runner:
         sql_path = os.path.join(self.workdir, f"batch{tag}.p{p}.sql")
         outs = {}
         parts = [sluice_source_ddl(self.paths)]
+        updates = str(p).endswith("u")  # one-row batches, a flush after each: many updates
+        if updates:
+            parts.append("SET update_flush_interval = INTERVAL '1 microsecond';")
         for c in cases:
             out = os.path.join(self.workdir, f"out{c.index}.{tag}.p{p}.json")
             if os.path.exists(out):
@@ -1400,7 +1419,9 @@ class Runner:
         with open(sql_path, "w") as f:
             f.write("\n".join(parts) + "\n")
         self.sluice_runs += 1
-        cmd = [self.sluice, "run", sql_path, "--parallelism", str(p)]
+        cmd = [self.sluice, "run", sql_path, "--parallelism", str(p).rstrip("u")]
+        if updates:
+            cmd += ["--set", "batch_size=1"]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=self.timeout)
         except subprocess.TimeoutExpired:
@@ -1588,7 +1609,9 @@ def main() -> int:
                     help="default: $SLUICE_FUZZ_SEED, else the time (printed)")
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--batch", type=int, default=30, help="queries per `sluice run`")
-    ap.add_argument("--parallelism", default="1,4")
+    ap.add_argument("--parallelism", default="1,4",
+                    help="comma-separated; N`u` runs at N with one-row batches and a flush of "
+                         "updating results after each (changelogs full of updates)")
     ap.add_argument("--features", default="", help="+name,-name,... (see --list-features)")
     ap.add_argument("--list-features", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
@@ -1613,7 +1636,11 @@ def main() -> int:
     if not os.access(sluice, os.X_OK):
         print(f"random_queries_vs_duckdb.py: {sluice} is not an executable", file=sys.stderr)
         return 2
-    parallelisms = [int(p) for p in args.parallelism.split(",") if p]
+    parallelisms = [p for p in args.parallelism.split(",") if p]
+    if any(not p.rstrip("u").isdigit() for p in parallelisms):
+        print("random_queries_vs_duckdb.py: --parallelism takes numbers, each optionally "
+              "followed by u", file=sys.stderr)
+        return 2
 
     started = time.monotonic()
     workdir = tempfile.mkdtemp(prefix="sluice-random-")
