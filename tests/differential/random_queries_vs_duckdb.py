@@ -1713,6 +1713,9 @@ def main() -> int:
             for c in batch:  # only failures keep their expected rows
                 if not any(f[0] is c for f in failures):
                     c.expected = None
+            if (start + args.batch) % 1000 < args.batch and start + args.batch < len(indexes):
+                print(f"... {start + args.batch} queries, {len(failures)} failures, "
+                      f"{time.monotonic() - started:.0f} s", flush=True)
         total = sum(stats.values())
         print(f"ran {n_cases} queries ({total} runs, {runner.sluice_runs} sluice processes) "
               f"in {time.monotonic() - started:.1f} s; {invalid} generated queries DuckDB "
