@@ -1736,13 +1736,17 @@ def main() -> int:
                     exp, _ = runner.expected(best)
                     duckdb_setup(con, paths)
                 print(f"\nminimized q{c.index} ({kind}, p={p}; {checks} checks, {secs:.0f} s):")
-                print(repro_text(best, rows, kind, runner, exp))
+                text = repro_text(best, rows, kind, runner, exp)
+                print(text)
+                repro = os.path.join(workdir, f"repro_q{c.index}.test")
+                with open(repro, "w") as f:
+                    f.write(text + "\n")
+                if keep:
+                    print(f"(also in {repro}; the batch's SQL files are beside it)")
         print(f"random: {stats['ok'] + stats['empty']} passed ({stats['empty']} with no rows), "
               f"{stats['mismatch'] + stats['error']} failed ({stats['mismatch']} disagreements, "
               f"{stats['error']} errors), {stats['pending']} refused using pending features; "
               f"seed {seed}; {time.monotonic() - started:.1f} s")
-        if failures:
-            keep = keep or False
         return 1 if failures else 0
     finally:
         if keep:
