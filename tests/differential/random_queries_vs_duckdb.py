@@ -79,14 +79,14 @@ FEATURES: dict[str, tuple[bool, str]] = {
     "time_funcs": (True, "timestamp + interval, date_trunc, timestamp comparisons"),
     "agg_distinct": (True, "count(DISTINCT x)"),
     "bool_aggs": (True, "bool_and, bool_or"),
+    "distinct": (True, "SELECT DISTINCT"),
+    "set_ops": (True, "UNION / INTERSECT / EXCEPT, distinct and ALL"),
+    "order_limit": (True, "ORDER BY ... LIMIT in a subquery (unique order)"),
+    "double_equals": (True, "== as equality"),
+    "comma_join": (True, "FROM a, b WHERE a.k = b.k"),
     # pending: off by default
-    "distinct": (False, "SELECT DISTINCT"),
-    "set_ops": (False, "UNION / INTERSECT / EXCEPT (distinct)"),
     "subquery_expr": (False, "IN (SELECT ...), EXISTS (correlated), scalar subqueries"),
-    "order_limit": (False, "ORDER BY ... LIMIT in a subquery (unique order)"),
     "window_funcs": (False, "LAG/LEAD and aggregates OVER (... ROWS BETWEEN ...) frames"),
-    "double_equals": (False, "== as equality"),
-    "comma_join": (False, "FROM a, b WHERE a.k = b.k"),
     "hop_tvf_where": (False, "window_start/window_end of HOP in FROM in WHERE (refused: each "
                              "row stands for several windows)"),
 }
@@ -443,6 +443,8 @@ class Select:
     @property
     def updating(self) -> bool:
         if self.set_op and self.set_op[1].updating:
+            return True
+        if self.distinct or self.order_limit is not None:
             return True
         if self.window is not None:
             return False
@@ -959,6 +961,8 @@ class Gen:
         if depth > 0 and self.on("subquery_from", 0.45):
             inner = self.simple_select(Table(name), need_ts=need_ts) if append_only or \
                 r.random() < 0.6 else self.agg_select(Table(name), depth - 1)
+            if not append_only and self.on("distinct", 0.15) and not inner.aggregating:
+                inner.distinct = True
             if need_ts:  # the window above reads ts by name in DuckDB: no column aliases
                 return Sub(inner, self.fresh("q") if r.random() < 0.6 else None)
             return Sub(inner, *self.sub_aliases(inner))
@@ -1262,8 +1266,8 @@ class Gen:
             where = [self.predicate(scope)] if r.random() < 0.6 else []
             branches.append(Select(items, rel, where))
         op = "UNION ALL"
-        if self.on("set_ops", 0.7):
-            op = r.choice(["UNION", "INTERSECT", "EXCEPT"])
+        if self.on("set_ops", 0.5):
+            op = r.choice(["UNION", "INTERSECT", "EXCEPT", "INTERSECT ALL", "EXCEPT ALL"])
         elif "union_all" not in self.f:
             op = "UNION"
         sel = branches[-1]
@@ -1297,7 +1301,7 @@ class Gen:
     def finish(self, sel: Select) -> Select:
         """Top level: alias every item c0.. (names are compared); pending extras."""
         r = self.r
-        if self.on("distinct", 0.2) and not sel.set_op:
+        if self.on("distinct", 0.12) and not sel.set_op:
             sel.distinct = True
         if self.on("subquery_expr", 0.3) and not sel.aggregating and not sel.set_op:
             sel.where.append(self.subquery_pred(sel))
