@@ -1235,7 +1235,7 @@ class Gen:
             rel = self.join_rel(1)
             if rel is None:
                 return self.query()
-            if self.on("join_three", 0.2):
+            if self.on("join_three", 0.2) and rel.kind != ",":  # (its ON would be lost)
                 rel = self.third_join(rel)
             scope = self.scope_of(rel)
             if r.random() < 0.4 and "group_by" in self.f:
@@ -1310,6 +1310,11 @@ class Gen:
         items = []
         for i, (e, _) in enumerate(sel.items):
             items.append((e, f"c{i}"))
+        if self.on("order_limit", 0.1) and not sel.set_op and \
+                not any(e.inexact or e.t == "double" for e, _ in sel.items):
+            # ordered by every column: rows that tie are equal, so the rows kept are unique
+            keys = [mk(str(i + 1), str(i + 1), "int") for i in range(len(items))]
+            sel = dataclasses.replace(sel, order_limit=(keys, r.choice([1, 3, 10, 50])))
         if sel.set_op:  # names come from the first branch
             sel = dataclasses.replace(sel, items=items)
             return sel
