@@ -23,6 +23,7 @@ bool LogicalPlan::updating() const {
     case PlanKind::kUnion:
     case PlanKind::kSink:
     case PlanKind::kWatermark:  // passes rows through with their change kinds
+    case PlanKind::kUnnest:     // each element's row keeps its input row's change kind
       for (const auto& in : inputs) {
         if (in->updating()) return true;
       }
