@@ -270,6 +270,21 @@ QUERIES = [
     Query("changes_order_limit",  # deletes and updates move rows out of the first ten
           "SELECT id, price FROM items ORDER BY price DESC NULLS LAST, id LIMIT 10",
           inputs="items"),
+    # --- subqueries over change streams: both sides of the semi, anti and mark joins retract
+    Query("changes_sub_in",  # a correlated condition beyond the equality
+          "SELECT id, cat, price FROM items a "
+          "WHERE price IN (SELECT price FROM items b WHERE b.cat <> a.cat)",
+          inputs="items"),
+    Query("changes_sub_values",
+          "SELECT id, cat NOT IN (SELECT cat FROM items WHERE price > 90) AS rare, "
+          "EXISTS (SELECT 1 FROM items b WHERE b.price = a.price AND b.id <> a.id) AS twin, "
+          "(SELECT count(*) FROM items b WHERE b.cat = a.cat AND b.price > 50) AS pricey, "
+          "(SELECT max(weight) FROM items b WHERE b.cat = a.cat) AS hi_w FROM items a",
+          inputs="items"),
+    Query("changes_sub_not_exists",
+          "SELECT id, cat FROM items a "
+          "WHERE NOT EXISTS (SELECT 1 FROM items b WHERE b.cat = a.cat AND b.price > a.price)",
+          inputs="items"),
 ]
 
 

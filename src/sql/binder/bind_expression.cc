@@ -406,7 +406,9 @@ BoundExprPtr StatementBinder::BindExpr(const Expr& e, const std::vector<ScopeCol
     case ExprKind::kRow:
       FailNotSupported(e.loc, "ROW(...) constructors are not supported yet");
     case ExprKind::kSubquery:
-      FailNotSupported(e.loc, "subqueries in expressions are not supported yet");
+      FailNotSupported(e.loc,
+                       "a subquery is supported in WHERE and in the select list of a SELECT "
+                       "without GROUP BY; not supported yet here");
   }
   FailUser(e.loc, "unsupported expression");
 }
