@@ -84,8 +84,9 @@ FEATURES: dict[str, tuple[bool, str]] = {
     "order_limit": (True, "ORDER BY ... LIMIT in a subquery (unique order)"),
     "double_equals": (True, "== as equality"),
     "comma_join": (True, "FROM a, b WHERE a.k = b.k"),
+    "subquery_expr": (True, "[NOT] IN (SELECT ...), [NOT] EXISTS (correlated or not), "
+                            "comparisons with scalar subqueries"),
     # pending: off by default
-    "subquery_expr": (False, "IN (SELECT ...), EXISTS (correlated), scalar subqueries"),
     "window_funcs": (False, "LAG/LEAD and aggregates OVER (... ROWS BETWEEN ...) frames"),
     "hop_tvf_where": (False, "window_start/window_end of HOP in FROM in WHERE (refused: each "
                              "row stands for several windows)"),
@@ -444,7 +445,8 @@ class Select:
     def updating(self) -> bool:
         if self.set_op and self.set_op[1].updating:
             return True
-        if self.distinct or self.order_limit is not None:
+        if self.distinct or self.order_limit is not None or \
+                any("subquery_expr" in e.feats for e in self.where):
             return True
         if self.window is not None:
             return False
@@ -1303,8 +1305,10 @@ class Gen:
         r = self.r
         if self.on("distinct", 0.12) and not sel.set_op:
             sel.distinct = True
-        if self.on("subquery_expr", 0.3) and not sel.aggregating and not sel.set_op:
-            sel.where.append(self.subquery_pred(sel))
+        if self.on("subquery_expr", 0.25) and not sel.set_op and not sel.window:
+            pred = self.subquery_pred(sel)
+            if pred is not None:
+                sel.where.append(pred)
         if self.on("window_funcs", 0.2):
             return self.window_func_select()
         items = []
@@ -1320,24 +1324,48 @@ class Gen:
             return sel
         return dataclasses.replace(sel, items=items)
 
-    def subquery_pred(self, sel: Select) -> E:
+    def subquery_pred(self, sel: Select) -> E | None:
+        """[NOT] IN (SELECT ...), a comparison with a scalar subquery (an aggregate without
+        GROUP BY: one row, also over no rows), or [NOT] EXISTS, correlated or not."""
         r = self.r
+        frm = sel.from_
+        qual = frm.alias or frm.name if isinstance(frm, Table) else \
+            frm.alias if isinstance(frm, Sub) else None
+        outer = [c for c in frm.columns() if c.name and not c.inexact and c.t in ("text", "int")] \
+            if isinstance(frm, (Table, Sub)) else []
+        if not outer:
+            return None
+        col = r.choice(outer)
+        ref = f"{qual}.{col.name}" if qual else col.name
+        inner_t = r.choice(["t2", "t3"])
+        inner_cols = [c.name for c in Table(inner_t).columns() if c.t == col.t]
+        z = self.fresh("z")
+        inner_scope = self.scope_of(Table(inner_t), z)
+        cond = self.predicate(inner_scope, 1) if r.random() < 0.6 else None
+        where = f" WHERE {cond.sl}" if cond else ""
+        where_dk = f" WHERE {cond.dk}" if cond else ""
         c = r.random()
-        if c < 0.4:
-            col = r.choice(["k", "a"])
-            scope = [(None, c) for c in Table("t1").columns() if c.name == col]
-            if not any(c.name == col for _, c in self.scope_of(sel.from_)):
-                col = None
-            if col:
-                neg = "NOT " if r.random() < 0.3 else ""
-                s = f"{col} {neg}IN (SELECT {col} FROM t2 WHERE {col} IS NOT NULL AND c > 10)"
-                return mk(s, s, "bool", feat="subquery_expr")
-        if c < 0.7:
-            s = "a > (SELECT avg(c) FROM t2)"
-            if any(c.name == "a" for _, c in self.scope_of(sel.from_)):
-                return mk(s, s, "bool", feat="subquery_expr")
-        s = "EXISTS (SELECT 1 FROM t3 WHERE t3.g = 2)"
-        return mk(s, s, "bool", feat="subquery_expr")
+        if c < 0.35 and inner_cols:
+            ic = r.choice(inner_cols)
+            neg = "NOT " if r.random() < 0.35 else ""
+            s = f"({ref} {neg}IN (SELECT {z}.{ic} FROM {inner_t} AS {z}{{}}))"
+            return mk(s.format(where), s.format(where_dk), "bool", feat="subquery_expr")
+        if c < 0.6 and col.t == "int" and inner_cols:
+            ic = r.choice(inner_cols)
+            agg = r.choice(["max", "min", "count", "sum"])
+            op = r.choice(["<", ">=", "=", "<>"])
+            s = f"({ref} {op} (SELECT {agg}({z}.{ic}) FROM {inner_t} AS {z}{{}}))"
+            return mk(s.format(where), s.format(where_dk), "bool", feat="subquery_expr")
+        neg = "NOT " if r.random() < 0.35 else ""
+        corr = ""
+        if inner_cols and qual and r.random() < 0.7:
+            corr = f"{z}.{r.choice(inner_cols)} = {ref}"
+        conds = [x for x in (corr, cond.sl if cond else "") if x]
+        conds_dk = [x for x in (corr, cond.dk if cond else "") if x]
+        s = f"({neg}EXISTS (SELECT 1 FROM {inner_t} AS {z}" + "{}))"
+        return mk(s.format(" WHERE " + " AND ".join(conds) if conds else ""),
+                  s.format(" WHERE " + " AND ".join(conds_dk) if conds_dk else ""), "bool",
+                  feat="subquery_expr")
 
     def window_func_select(self) -> Select:
         r = self.r
