@@ -965,6 +965,10 @@ class Gen:
                 r.random() < 0.6 else self.agg_select(Table(name), depth - 1)
             if not append_only and self.on("distinct", 0.15) and not inner.aggregating:
                 inner.distinct = True
+            if not append_only and self.on("subquery_expr", 0.15):
+                pred = self.subquery_pred(inner)  # a semi/anti join under the outer query
+                if pred is not None:
+                    inner.where.append(pred)
             if need_ts:  # the window above reads ts by name in DuckDB: no column aliases
                 return Sub(inner, self.fresh("q") if r.random() < 0.6 else None)
             return Sub(inner, *self.sub_aliases(inner))
