@@ -216,6 +216,12 @@ QUERIES = [
           "bool_and(weight > 0) AS positive, bit_xor(price) AS xor_p, var_pop(weight) AS var_w "
           "FROM items GROUP BY cat",
           {"med_w", "med_p", "var_w"}, inputs="items"),
+    Query("changes_ordered_set",  # percentile_cont WITHIN GROUP, retracting; DESC is 1 - f
+          "SELECT cat, percentile_cont(0.25) WITHIN GROUP (ORDER BY weight) AS p25_w, "
+          "percentile_cont(0.25) WITHIN GROUP (ORDER BY price DESC) AS p75_p, "
+          "percentile_cont(0.9) WITHIN GROUP (ORDER BY weight DESC NULLS FIRST) AS p10_w "
+          "FROM items GROUP BY cat",
+          {"p25_w", "p75_p", "p10_w"}, inputs="items"),
     Query("changes_global_filter",
           "SELECT count(*) AS n, max(weight) AS hi_w, count(DISTINCT cat) AS cats, "
           "sum(price) AS total, stddev_samp(weight) AS sd_w "

@@ -192,6 +192,7 @@ BoundExprPtr StatementBinder::BindFunction(const Expr& e, const std::vector<Scop
   if (e.distinct || e.filter || e.star_arg) {
     FailUser(e.loc, "DISTINCT, FILTER and * are only allowed in aggregate functions");
   }
+  if (BoundExprPtr inlined = BindSqlFunctionCall(e, scope)) return inlined;
   if (name == "row_time") {
     if (!e.args.empty()) FailUser(e.loc, "row_time() takes no arguments");
     auto t = std::make_shared<BoundExpr>();

@@ -231,6 +231,9 @@ void StatementBinder::Bind(const Statement& stmt) {
     case StatementKind::kSet:
       BindSet(stmt);
       break;
+    case StatementKind::kCreateFunction:
+      BindCreateFunction(stmt);
+      break;
   }
 }
 

@@ -12,6 +12,16 @@
 
 namespace sluice::sql {
 
+// A SQL function (CREATE FUNCTION ... LANGUAGE SQL): inlined where it is called.
+struct SqlFunction {
+  std::string name;
+  std::vector<std::string> param_names;  // empty for an unnamed parameter ($1 only)
+  std::vector<types::DataType> param_types;
+  types::DataType return_type;
+  ExprPtr body;
+  std::string signature;  // f(a BIGINT, b TEXT), for messages
+};
+
 class Binder {
  public:
   explicit Binder(std::string_view source_text) : source_text_(source_text) {}
@@ -28,6 +38,7 @@ class Binder {
   std::vector<std::string> sink_order_;
   std::vector<PlanPtr> previews_;
   std::map<std::string, std::string> settings_;
+  std::map<std::string, SqlFunction> functions_;
   friend class StatementBinder;
 };
 

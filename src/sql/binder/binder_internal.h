@@ -110,6 +110,19 @@ void CopyTimeRole(const expr::BoundExprPtr& e, const std::vector<ScopeColumn>& s
 // A column reference `name.rest...` at `loc`.
 ExprPtr ColumnRefTo(const std::string& name, std::vector<std::string> rest, const Location& loc);
 
+// The arguments of an aggregate call in the order the aggregate registry takes them. An
+// ordered-set call `percentile_cont(f) WITHIN GROUP (ORDER BY x)` reads as
+// `percentile_cont(x, f)`; with `ORDER BY x DESC` its fraction (argument `fraction_arg`) is
+// reversed to 1 - f. Other calls keep their arguments. (bind_ordered_set.cc)
+struct AggregateArguments {
+  std::vector<ExprPtr> args;
+  size_t fraction_arg = 0;
+  bool descending = false;
+};
+AggregateArguments BindAggregateArguments(const Expr& call);
+// 1 - f for a constant fraction f in [0, 1]; anything else unchanged (the aggregate reports it).
+expr::BoundExprPtr ReverseFraction(const expr::BoundExprPtr& fraction);
+
 // Binds one statement; holds the CTE scopes of the query being bound.
 class StatementBinder {
  public:
@@ -124,6 +137,7 @@ class StatementBinder {
   void BindInsert(const Statement& stmt);
   void BindSelect(const Statement& stmt);
   void BindSet(const Statement& stmt);
+  void BindCreateFunction(const Statement& stmt);  // bind_function.cc
 
   // --- queries
   Relation BindQuery(const Query& q);
@@ -162,10 +176,17 @@ class StatementBinder {
   expr::BoundExprPtr Cast(expr::BoundExprPtr e, const types::DataType& to, const Location& loc,
                           bool try_cast);
   std::string ColumnName(const SelectItem& item, const expr::BoundExprPtr& bound);
+  // A call of a SQL function, inlined: its body over the call's arguments (cast to the
+  // parameters' types), cast to the return type. Null when `call` names no SQL function.
+  // (bind_function.cc)
+  expr::BoundExprPtr BindSqlFunctionCall(const Expr& call, const std::vector<ScopeColumn>& scope);
+  // The body of `fn` bound over its parameters (columns 0..n-1, and $1..$n as n..2n-1).
+  expr::BoundExprPtr BindFunctionBody(const SqlFunction& fn, const Location& loc);
 
   Binder* b_;
   std::vector<std::map<std::string, const CommonTableExpr*>> ctes_;
   int depth_ = 0;
+  std::vector<std::string> inlining_;  // SQL functions being inlined, outermost first
 };
 
 }  // namespace sluice::sql
