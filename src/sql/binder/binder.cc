@@ -243,6 +243,8 @@ Status Binder::BindStatement(const Statement& stmt, int index) {
   StatementBinder sb(this);
   try {
     sb.Bind(stmt);
+  } catch (const DeferBinding& d) {
+    deferred_.push_back(Deferred{stmt, index, d.name});
   } catch (const BindError& err) {
     std::string msg =
         fmt::format("line {}, column {}: {}\n  in statement {}: {}", err.loc.line, err.loc.column,
@@ -253,6 +255,7 @@ Status Binder::BindStatement(const Statement& stmt, int index) {
 }
 
 Result<PipelinePlan> Binder::Finish() {
+  SLUICE_RETURN_NOT_OK(BindDeferred());
   PipelinePlan plan;
   for (const auto& name : sink_order_) {
     const CatalogEntry* entry = catalog_.Find(name);

@@ -39,6 +39,22 @@ class Binder {
   std::vector<PlanPtr> previews_;
   std::map<std::string, std::string> settings_;
   std::map<std::string, SqlFunction> functions_;
+  // Memory tables: the plans inserted into each, in order (bind_memory_table.cc).
+  std::map<std::string, std::vector<PlanPtr>> memory_writes_;
+  // Statements that read a memory table, or a name such a statement declares: bound by
+  // Finish once every statement writing what they read is bound, so a query may come before
+  // the INSERTs that fill the table it reads.
+  struct Deferred {
+    Statement stmt;
+    int index = 0;
+    std::string waits_for;  // the memory table or view it reads
+  };
+  std::vector<Deferred> deferred_;
+  bool finishing_ = false;
+  std::string writing_;  // the memory table the INSERT being bound writes
+  // True when a deferred statement writes `name` (INSERT INTO) or declares it (a view).
+  bool IsPending(const std::string& name) const;
+  Status BindDeferred();
   friend class StatementBinder;
 };
 

@@ -19,6 +19,12 @@
 
 namespace sluice::sql {
 
+// Puts a statement off until Finish: it reads memory table (or deferred view) `name`, whose
+// writers may come later in the file. Caught by Binder::BindStatement.
+struct DeferBinding {
+  std::string name;
+};
+
 // Ends the binding of a statement; caught at statement level and turned into a Status that
 // carries the location.
 struct BindError {
@@ -138,6 +144,11 @@ class StatementBinder {
   void BindSelect(const Statement& stmt);
   void BindSet(const Statement& stmt);
   void BindCreateFunction(const Statement& stmt);  // bind_function.cc
+  // Memory tables (bind_memory_table.cc).
+  void BindCreateMemoryTable(const Statement& stmt);
+  void BindInsertMemoryTable(const Statement& stmt, const CatalogEntry& entry);
+  Relation ReadMemoryTable(const CatalogEntry& entry, const std::string& qualifier,
+                           const Location& loc);
 
   // --- queries
   Relation BindQuery(const Query& q);
