@@ -84,15 +84,16 @@ void StatementBinder::BindCreateFunction(const Statement& stmt) {
 }
 
 BoundExprPtr StatementBinder::BindFunctionBody(const SqlFunction& fn, const Location& loc) {
+  // The body's scope: the named parameters, then $1..$n (the replacements of a call follow
+  // the same order).
   std::vector<ScopeColumn> scope;
   const size_t n = fn.param_types.size();
   for (size_t i = 0; i < n; ++i) {
-    // An unnamed parameter gets a name no column reference can spell.
-    std::string param = fn.param_names[i].empty() ? "\x01" : fn.param_names[i];
-    scope.push_back({"", param, fn.param_types[i]});
+    if (!fn.param_names[i].empty()) scope.push_back({"", fn.param_names[i], fn.param_types[i]});
   }
-  for (size_t i = 0; i < n; ++i)
+  for (size_t i = 0; i < n; ++i) {
     scope.push_back({"", fmt::format("${}", i + 1), fn.param_types[i]});
+  }
   inlining_.push_back(fn.name);
   struct Pop {
     std::vector<std::string>* v;
@@ -152,7 +153,10 @@ BoundExprPtr StatementBinder::BindSqlFunctionCall(const Expr& call,
     args.push_back(Cast(bound, to, a.loc, false));
   }
   BoundExprPtr body = BindFunctionBody(fn, call.loc);
-  std::vector<BoundExprPtr> replacements = args;
+  std::vector<BoundExprPtr> replacements;  // per column of the body's scope, its argument
+  for (size_t i = 0; i < n; ++i) {
+    if (!fn.param_names[i].empty()) replacements.push_back(args[i]);
+  }
   replacements.insert(replacements.end(), args.begin(), args.end());
   BoundExprPtr inlined = expr::Substitute(body, replacements);
   return Cast(inlined, fn.return_type, call.loc, false);

@@ -191,7 +191,7 @@ class StatementBinder {
   // parameters' types), cast to the return type. Null when `call` names no SQL function.
   // (bind_function.cc)
   expr::BoundExprPtr BindSqlFunctionCall(const Expr& call, const std::vector<ScopeColumn>& scope);
-  // The body of `fn` bound over its parameters (columns 0..n-1, and $1..$n as n..2n-1).
+  // The body of `fn` bound over its parameters (the named ones, then $1..$n).
   expr::BoundExprPtr BindFunctionBody(const SqlFunction& fn, const Location& loc);
 
   Binder* b_;
