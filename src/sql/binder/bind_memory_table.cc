@@ -122,7 +122,12 @@ Status Binder::BindDeferred() {
       Deferred d = deferred_[i];
       deferred_.erase(deferred_.begin() + static_cast<std::ptrdiff_t>(i));
       size_t before = deferred_.size();
-      SLUICE_RETURN_NOT_OK(BindStatement(d.stmt, d.index));
+      std::swap(settings_, d.settings);
+      std::swap(functions_, d.functions);
+      Status status = BindStatement(d.stmt, d.index);
+      std::swap(settings_, d.settings);
+      std::swap(functions_, d.functions);
+      SLUICE_RETURN_NOT_OK(status);
       if (deferred_.size() > before) {
         // Still waiting: back to its place.
         Deferred again = std::move(deferred_.back());

@@ -244,7 +244,7 @@ Status Binder::BindStatement(const Statement& stmt, int index) {
   try {
     sb.Bind(stmt);
   } catch (const DeferBinding& d) {
-    deferred_.push_back(Deferred{stmt, index, d.name});
+    deferred_.push_back(Deferred{stmt, index, d.name, settings_, functions_});
   } catch (const BindError& err) {
     std::string msg =
         fmt::format("line {}, column {}: {}\n  in statement {}: {}", err.loc.line, err.loc.column,

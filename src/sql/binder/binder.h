@@ -48,6 +48,9 @@ class Binder {
     Statement stmt;
     int index = 0;
     std::string waits_for;  // the memory table or view it reads
+    // The settings and SQL functions at its place in the file, which it is bound with.
+    std::map<std::string, std::string> settings;
+    std::map<std::string, SqlFunction> functions;
   };
   std::vector<Deferred> deferred_;
   bool finishing_ = false;
