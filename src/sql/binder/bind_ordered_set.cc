@@ -35,6 +35,8 @@ const std::map<std::string, OrderedSet>& OrderedSets() {
   return kSets;
 }
 
+}  // namespace
+
 std::string OrderedSetNames() {
   std::string out;
   for (const auto& [name, set] : OrderedSets()) {
@@ -43,8 +45,6 @@ std::string OrderedSetNames() {
   }
   return out;
 }
-
-}  // namespace
 
 AggregateArguments BindAggregateArguments(const Expr& call) {
   const std::string& name = call.names.back();

@@ -126,6 +126,8 @@ struct AggregateArguments {
   bool descending = false;
 };
 AggregateArguments BindAggregateArguments(const Expr& call);
+// The ordered-set aggregates, for messages: "approx_percentile_cont, ..., percentile_cont".
+std::string OrderedSetNames();
 // 1 - f for a constant fraction f in [0, 1]; anything else unchanged (the aggregate reports it).
 expr::BoundExprPtr ReverseFraction(const expr::BoundExprPtr& fraction);
 
