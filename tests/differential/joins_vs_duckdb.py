@@ -238,6 +238,13 @@ QUERIES = [
           "SELECT a.k, a.n, b.m FROM (SELECT k, count(*) AS n FROM t GROUP BY k) a "
           "LEFT JOIN (SELECT k, count(*) AS m FROM u GROUP BY k) b ON a.k = b.k AND a.n > b.m",
           aggregates=True),
+    # comma joins: the WHERE conditions relating the tables make the same joins as ON
+    Query("comma_updating",  # a condition on one side filters it below the join
+          "SELECT a.ts, a.k, a.v, b.ts AS b_ts, b.w FROM t a, u b "
+          "WHERE a.k = b.k AND a.g = b.g AND b.w < 50"),
+    Query("comma_three_way",
+          "SELECT a.ts, a.k, a.v, b.w, c.label FROM t a, u b CROSS JOIN r c "
+          "WHERE b.w = c.w AND a.k = b.k AND a.v > 10"),
     Query("upd_three_way",  # the second join's left input retracts the padded rows
           "SELECT a.ts, a.k, a.v, b.w, c.label "
           "FROM t a LEFT JOIN u b ON a.k = b.k AND a.g = b.g FULL JOIN r c ON b.w = c.w"),
@@ -350,6 +357,10 @@ GROUP BY 1""",
           "SELECT a.ts, a.k, a.v, b.ts AS b_ts, b.w FROM t a JOIN u b "
           "ON a.k = b.k AND b.ts BETWEEN a.ts AND a.ts + INTERVAL '10 seconds'",
           updating=False),
+    Query("ival_comma",  # the same interval join, its conditions in WHERE
+          "SELECT a.ts, a.k, a.v, b.ts AS b_ts, b.w FROM t a, u b "
+          "WHERE a.k = b.k AND b.ts BETWEEN a.ts AND a.ts + INTERVAL '10 seconds'",
+          updating=False),
     Query("ival_strict",  # strict bounds, written the other way round
           "SELECT b.ts AS b_ts, b.k, b.w, a.ts, a.v FROM u b JOIN t a "
           "ON b.k = a.k AND a.ts > b.ts - INTERVAL '20 seconds' "
@@ -406,6 +417,39 @@ ON a.s = b.s AND a.e = b.e AND a.k = b.k""",
           "AND b.ts BETWEEN a.ts - INTERVAL '5 minutes' AND a.ts + INTERVAL '5 minutes' "
           "JOIN r c ON b.g = c.w AND c.ts BETWEEN a.ts AND a.ts + INTERVAL '20 seconds'",
           updating=True),
+]
+
+# Subqueries in expressions (semi, anti and mark joins, scalar subqueries as LEFT joins of
+# aggregates): the same SQL in both; NULL keys and g's exercise three-valued IN and NOT IN.
+QUERIES += [
+    Query("sub_in", "SELECT a.ts, a.k, a.v FROM t a WHERE a.k IN (SELECT k FROM u WHERE w > 50)"),
+    Query("sub_not_in",
+          "SELECT a.ts, a.k, a.v FROM t a "
+          "WHERE a.k NOT IN (SELECT k FROM u WHERE w > 20 AND k IS NOT NULL)"),
+    Query("sub_not_in_value",  # u's k holds NULLs: never TRUE
+          "SELECT a.ts, a.k, a.g, a.k NOT IN (SELECT k FROM u WHERE w > 90) AS n, "
+          "a.g IN (SELECT g FROM u b WHERE b.k = a.k) AS m FROM t a"),
+    Query("sub_not_in_correlated",  # u's NULL g's make some keys' NOT IN never TRUE
+          "SELECT a.ts, a.k, a.g FROM t a "
+          "WHERE a.g NOT IN (SELECT g FROM u b WHERE b.k = a.k AND b.w < 50)"),
+    Query("sub_exists",
+          "SELECT a.ts, a.k, a.v FROM t a "
+          "WHERE EXISTS (SELECT 1 FROM u b WHERE b.k = a.k AND b.g = a.g AND b.w > a.v)"),
+    Query("sub_not_exists",
+          "SELECT a.ts, a.k, a.v FROM t a "
+          "WHERE NOT EXISTS (SELECT 1 FROM u b WHERE b.k = a.k AND b.w > a.v + 50)"),
+    Query("sub_exists_or",
+          "SELECT a.ts, a.k, a.v FROM t a WHERE a.v > 90 OR a.g NOT IN "
+          "(SELECT g FROM u WHERE u.k = a.k AND w < 10) OR EXISTS (SELECT 1 FROM r WHERE r.w = a.v)"),
+    Query("sub_scalar",
+          "SELECT a.ts, a.k, a.v FROM t a WHERE a.v > (SELECT avg(w) + 10 FROM u)"),
+    Query("sub_scalar_correlated",  # count over no rows is 0
+          "SELECT a.ts, a.k, a.v, (SELECT count(*) FROM u b WHERE b.k = a.k AND b.g = a.g) AS n, "
+          "(SELECT max(b.w) FROM u b WHERE a.k = b.k) AS hi FROM t a"),
+    Query("sub_in_aggregate",  # the subquery side is an updating aggregate
+          "SELECT k, count(*) AS n FROM t WHERE k IN "
+          "(SELECT k FROM u GROUP BY k HAVING count(*) > 20) GROUP BY k",
+          aggregates=True),
 ]
 
 # Disagreements whose cause lies outside the join operators; run them with --known-bugs.

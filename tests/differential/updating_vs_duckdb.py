@@ -170,6 +170,22 @@ QUERIES = [
           {"mean"}),
     Query("filter",
           "SELECT k, count(*) FILTER (WHERE v > 50) AS big FROM t GROUP BY k"),
+    # TIMESTAMPTZ (DuckDB with TimeZone = 'UTC'): casts both ways, a literal with an offset,
+    # date_trunc and interval arithmetic; the results cast back to TIMESTAMP (DuckDB's Python
+    # client needs pytz to return a TIMESTAMPTZ).
+    Query("timestamptz",
+          "SELECT k, CAST(min(CAST(ts AS TIMESTAMPTZ)) AS TIMESTAMP) AS first, "
+          "CAST(max(date_trunc('minute', CAST(ts AS TIMESTAMPTZ)) + INTERVAL '90 seconds') "
+          "AS TIMESTAMP) AS last, "
+          "count(*) FILTER (WHERE CAST(ts AS TIMESTAMPTZ) >= "
+          "TIMESTAMPTZ '2023-03-14 12:10:00+02') AS later FROM t GROUP BY k"),
+    # Row constructors compared field by field (no NULL fields: DuckDB orders NULL fields
+    # where PostgreSQL's row comparison gives NULL).
+    Query("row_compare",
+          "SELECT k, count(*) FILTER (WHERE (id % 7, id % 3) < (3, 1)) AS lower, "
+          "count(*) FILTER (WHERE (id % 2, k) = (0, 'k1')) AS even_k1, "
+          "max(id) FILTER (WHERE (id % 5, id % 2) >= (2, 1)) AS top, "
+          "count(*) FILTER (WHERE (id % 4, id % 3) <> (1, 1)) AS other FROM t GROUP BY k"),
 
     # --- a GROUP BY over a GROUP BY: each change of a (k, v) group's count moves it from one
     # bucket to the next (a retraction from the old bucket)
@@ -275,6 +291,50 @@ QUERIES = [
           "FROM (SELECT cat, price % 7 AS band, count(*) AS n, max(price) AS hi "
           "      FROM items GROUP BY cat, price % 7) GROUP BY n",
           inputs="items"),
+
+    # --- DISTINCT, set operations and ORDER BY ... LIMIT: updating aggregates and the top-N
+    Query("distinct_rows", "SELECT DISTINCT k, v % 7 AS band FROM t"),
+    Query("distinct_reagg",  # counts that pass through values they leave again
+          "SELECT DISTINCT n FROM (SELECT k, v % 5 AS b, count(*) AS n FROM t GROUP BY k, v % 5)"),
+    Query("union_distinct", "SELECT k, g FROM t UNION SELECT k, g FROM u", inputs="joins"),
+    Query("intersect", "SELECT k, g FROM t INTERSECT SELECT k, g FROM u", inputs="joins"),
+    Query("except", "SELECT k, g FROM t EXCEPT SELECT k, g FROM u", inputs="joins"),
+    Query("intersect_all", "SELECT k, g FROM t INTERSECT ALL SELECT k, g FROM u",
+          inputs="joins"),
+    Query("except_all", "SELECT k FROM t EXCEPT ALL SELECT k FROM u", inputs="joins"),
+    Query("changes_except_all",  # copies retracted as rows are deleted and moved
+          "SELECT cat FROM items EXCEPT ALL SELECT cat FROM items WHERE price > 40",
+          inputs="items"),
+    Query("except_updating",  # keys leave the left side as their counts grow
+          "SELECT k FROM t GROUP BY k HAVING count(*) < 20 EXCEPT SELECT k FROM u WHERE w > 50",
+          inputs="joins"),
+    Query("order_limit", "SELECT id, k, v FROM t ORDER BY v DESC NULLS FIRST, id LIMIT 7"),
+    Query("order_limit_offset", "SELECT id, x FROM t ORDER BY x, id LIMIT 5 OFFSET 3"),
+    Query("order_limit_agg",
+          "SELECT k, count(*) AS n FROM t GROUP BY k ORDER BY n DESC, k LIMIT 3"),
+    Query("changes_distinct", "SELECT DISTINCT cat, price % 5 AS band FROM items",
+          inputs="items"),
+    Query("changes_intersect",
+          "SELECT cat FROM items WHERE price > 50 INTERSECT SELECT cat FROM items WHERE price < 20",
+          inputs="items"),
+    Query("changes_order_limit",  # deletes and updates move rows out of the first ten
+          "SELECT id, price FROM items ORDER BY price DESC NULLS LAST, id LIMIT 10",
+          inputs="items"),
+    # --- subqueries over change streams: both sides of the semi, anti and mark joins retract
+    Query("changes_sub_in",  # a correlated condition beyond the equality
+          "SELECT id, cat, price FROM items a "
+          "WHERE price IN (SELECT price FROM items b WHERE b.cat <> a.cat)",
+          inputs="items"),
+    Query("changes_sub_values",
+          "SELECT id, cat NOT IN (SELECT cat FROM items WHERE price > 90) AS rare, "
+          "EXISTS (SELECT 1 FROM items b WHERE b.price = a.price AND b.id <> a.id) AS twin, "
+          "(SELECT count(*) FROM items b WHERE b.cat = a.cat AND b.price > 50) AS pricey, "
+          "(SELECT max(weight) FROM items b WHERE b.cat = a.cat) AS hi_w FROM items a",
+          inputs="items"),
+    Query("changes_sub_not_exists",
+          "SELECT id, cat FROM items a "
+          "WHERE NOT EXISTS (SELECT 1 FROM items b WHERE b.cat = a.cat AND b.price > a.price)",
+          inputs="items"),
 ]
 
 
@@ -320,6 +380,7 @@ def main() -> int:
         def connect(setup: str):
             con = duckdb.connect()
             con.execute("SET threads = 2")
+            con.execute("SET TimeZone = 'UTC'")  # Sluice's session zone
             con.execute(setup)
             return con
 

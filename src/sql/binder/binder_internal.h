@@ -113,6 +113,12 @@ bool IsWindowCall(const Expr& e);
 // through a field access).
 void CopyTimeRole(const expr::BoundExprPtr& e, const std::vector<ScopeColumn>& scope,
                   ScopeColumn* out);
+// The conjuncts of an AND tree (`e` itself when it is not an AND), and the reverse (null for
+// none).
+void SplitAnd(const ExprPtr& e, std::vector<ExprPtr>* out);
+ExprPtr AndOf(const std::vector<ExprPtr>& parts);
+// Whether `e` holds a subquery (not counting ARRAY(SELECT ...), which binds as it always did).
+bool HasSubquery(const Expr& e);
 // A column reference `name.rest...` at `loc`.
 ExprPtr ColumnRefTo(const std::string& name, std::vector<std::string> rest, const Location& loc);
 
@@ -156,8 +162,45 @@ class StatementBinder {
   Relation BindQuery(const Query& q);
   Relation BindSetExpr(const SetExpr& s);
   Relation BindSelectCore(const SelectCore& s);
+  // --- subqueries in expressions (bind_subquery.cc)
+  // Plans the subqueries of `s`'s WHERE and select list as joins onto `rel` (its FROM) and
+  // returns `s` reading their results as columns; nothing when `s` has none.
+  std::optional<SelectCore> PlanSubqueries(const SelectCore& s, Relation* rel);
+  enum class SubqueryShape { kExists, kRows, kCounts, kScalar };
+  struct SubquerySide {
+    Relation right;  // correlation keys first, then what `shape` asks for
+    size_t num_keys = 0;
+    std::vector<ExprPtr> outer_keys;  // over the outer scope, equal to the keys
+    std::vector<ExprPtr> residual;    // correlated conditions over __outer_i and __inner_j
+    ExprPtr empty_value;              // kScalar: the value over no rows
+  };
+  SubquerySide BindSubquerySide(const Expr& sub, const std::vector<ScopeColumn>& outer,
+                                SubqueryShape shape);
+  SubquerySide CountsOf(const Query& q, const std::string& column, const Location& loc);
+  PlanPtr JoinSubquerySide(const Relation& rel, const SubquerySide& side, const Expr* x,
+                           exec::JoinType type, const Location& loc, size_t* num_left);
+  void AppendSubqueryColumn(Relation* rel, const PlanPtr& plan,
+                            const std::map<std::string, int>& names, const std::string& sql,
+                            const std::string& name);
+  ExprPtr SubqueryValue(const Expr& e, Relation* rel);
+  ExprPtr ReplaceSubqueries(const ExprPtr& e, Relation* rel);
   Relation BindTableRef(const TableRef& t);
   Relation BindJoin(const TableRef& t);
+  Relation JoinRelations(const TableRef& t, Relation left, Relation right);
+  // FROM a, b [CROSS JOIN c] WHERE ...: the conjuncts of WHERE that relate the items become
+  // their joins' conditions, those of one item filter it (bind_comma_join.cc).
+  Relation BindCommaJoin(const TableRef& from, const Expr& where);
+  // SELECT DISTINCT over a bound select list, and UNION / INTERSECT / EXCEPT
+  // (bind_set_operation.cc).
+  Relation BindDistinct(Relation rel, const Location& loc);
+  Relation BindSetOperation(const SetExpr& s);
+  // Binds the operands of a set operation and casts them to common column types.
+  std::vector<Relation> BindSetOperands(const std::vector<const SetExpr*>& parts,
+                                        const std::string& what);
+  // ORDER BY ... LIMIT n [OFFSET m] of a query: an updating top-N (bind_order_limit.cc).
+  Relation BindOrderLimit(const Query& q);
+  Relation LimitRanks(const PlanPtr& ranked, const std::vector<ScopeColumn>& columns, int64_t limit,
+                      int64_t offset, const Query& q);
   void CheckLookupJoin(const TableRef& t, const Relation& left, const Relation& right,
                        const std::vector<ScopeColumn>& scope);
   PlanPtr BindRanking(const Expr& call, const Relation& rel);
@@ -183,6 +226,11 @@ class StatementBinder {
   expr::BoundExprPtr BindOperator(const std::string& fn, const Expr& left, const Expr& right,
                                   const std::vector<ScopeColumn>& scope, const Location& loc);
   expr::BoundExprPtr BindFunction(const Expr& e, const std::vector<ScopeColumn>& scope);
+  // bind_row.cc: ROW(...) constructors, and comparisons of two of them (null when the
+  // operands are not both row constructors).
+  expr::BoundExprPtr BindRow(const Expr& e, const std::vector<ScopeColumn>& scope);
+  expr::BoundExprPtr BindRowComparison(const std::string& op, const Expr& left, const Expr& right,
+                                       const std::vector<ScopeColumn>& scope, const Location& loc);
   expr::BoundExprPtr BindBool(const Expr& e, const std::vector<ScopeColumn>& scope,
                               const char* ctx);
   expr::BoundExprPtr CastLiteralTo(const Expr& literal, const types::DataType& type);
@@ -200,6 +248,8 @@ class StatementBinder {
   std::vector<std::map<std::string, const CommonTableExpr*>> ctes_;
   int depth_ = 0;
   std::vector<std::string> inlining_;  // SQL functions being inlined, outermost first
+  // The scopes of the queries around the subquery being bound, innermost last.
+  std::vector<const std::vector<ScopeColumn>*> outer_scopes_;
 };
 
 }  // namespace sluice::sql
