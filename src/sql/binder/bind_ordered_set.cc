@@ -54,6 +54,14 @@ AggregateArguments BindAggregateArguments(const Expr& call) {
     if (it != OrderedSets().end() && !call.within_group.empty()) {
       FailUser(call.loc, "{}() takes its ORDER BY in WITHIN GROUP: {}", name, it->second.form);
     }
+    // The parser accepts array_agg(v ORDER BY w); ignoring the ORDER BY would silently give
+    // another order than the one asked for.
+    if (!call.within_group.empty()) {
+      FailNotSupported(call.loc,
+                       "ORDER BY inside {}() is not supported yet: its values are combined in "
+                       "the order rows arrive, which the ORDER BY would not change; remove it",
+                       name);
+    }
     out.args = call.args;
     return out;
   }
