@@ -79,6 +79,7 @@ BoundExprPtr StatementBinder::BindCall(const std::string& name, std::vector<Boun
 BoundExprPtr StatementBinder::BindOperator(const std::string& fn, const Expr& left,
                                            const Expr& right, const std::vector<ScopeColumn>& scope,
                                            const Location& loc) {
+  if (BoundExprPtr row = BindRowComparison(fn, left, right, scope, loc)) return row;
   BoundExprPtr l = BindExpr(left, scope);
   BoundExprPtr r = BindExpr(right, scope);
   // An untyped string literal takes the type of the other side, as in PostgreSQL:
@@ -192,6 +193,16 @@ BoundExprPtr StatementBinder::BindFunction(const Expr& e, const std::vector<Scop
   if (e.distinct || e.filter || e.star_arg) {
     FailUser(e.loc, "DISTINCT, FILTER and * are only allowed in aggregate functions");
   }
+  if (e.ordered_set && (name == "percentile_disc" || name == "mode")) {
+    FailNotSupported(e.loc, "{}() is not supported yet; the ordered-set aggregates are {}", name,
+                     OrderedSetNames());
+  }
+  if (e.ordered_set) {
+    FailUser(e.loc,
+             "{}() is not an ordered-set aggregate: WITHIN GROUP (ORDER BY ...) applies to {}",
+             name, OrderedSetNames());
+  }
+  if (BoundExprPtr inlined = BindSqlFunctionCall(e, scope)) return inlined;
   if (name == "row_time") {
     if (!e.args.empty()) FailUser(e.loc, "row_time() takes no arguments");
     auto t = std::make_shared<BoundExpr>();
@@ -404,7 +415,7 @@ BoundExprPtr StatementBinder::BindExpr(const Expr& e, const std::vector<ScopeCol
       return BindCall("make_array", std::move(args), e.loc);
     }
     case ExprKind::kRow:
-      FailNotSupported(e.loc, "ROW(...) constructors are not supported yet");
+      return BindRow(e, scope);
     case ExprKind::kSubquery:
       FailNotSupported(e.loc,
                        "a subquery is supported in WHERE and in the select list of a SELECT "
