@@ -378,6 +378,9 @@ Relation StatementBinder::BindSelectCore(const SelectCore& s) {
     }
   }
 
+  // Window functions over rows (LAG, running aggregates): columns of a kOver node.
+  if (HasRowWindowFunction(items)) BindOverFunctions(&items, &rel);
+
   // A ranking window function in the select list.
   const SelectItem* ranked = nullptr;
   for (const auto& item : items) {

@@ -36,6 +36,22 @@ using ExprPtr = std::shared_ptr<Expr>;
 struct Query;
 using QueryPtr = std::shared_ptr<Query>;
 
+// A window frame: ROWS | RANGE | GROUPS BETWEEN start AND end (or `ROWS start`, whose end is
+// CURRENT ROW). `offset` holds N of `N PRECEDING` / `N FOLLOWING`.
+struct WindowFrame {
+  enum class Mode { kRows, kRange, kGroups };
+  enum class BoundKind { kUnboundedPreceding, kPreceding, kCurrentRow, kFollowing, kUnboundedFollowing };
+  struct Bound {
+    BoundKind kind = BoundKind::kCurrentRow;
+    ExprPtr offset;
+    Location loc;
+  };
+  Mode mode = Mode::kRows;
+  Bound start, end;
+  bool exclude = false;  // an EXCLUDE clause was given
+  Location loc;
+};
+
 struct WindowSpec {
   std::vector<ExprPtr> partition_by;
   struct OrderItem {
@@ -44,7 +60,8 @@ struct WindowSpec {
     std::optional<bool> nulls_first;
   };
   std::vector<OrderItem> order_by;
-  std::string frame_text;  // ROWS BETWEEN ... kept as text for now
+  std::string frame_text;  // the frame as written, for rendering
+  std::optional<WindowFrame> frame;
 };
 
 enum class ExprKind {

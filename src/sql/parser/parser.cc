@@ -1332,18 +1332,67 @@ class Parser {
     }
     if (AtWord("rows") || AtWord("range") || AtWord("groups")) {
       int begin = Peek().loc.offset;
-      int depth = 0;
-      while (true) {
-        const Token& t = Peek();
-        if (t.kind == TokenKind::kEnd || t.kind == TokenKind::kError) Fail("')'");
-        if (IsOp(t, "(")) ++depth;
-        if (IsOp(t, ")") && depth-- == 0) break;
-        Next();
-      }
+      spec->frame = ParseWindowFrame();
       spec->frame_text = std::string(source_.substr(begin, prev_end_ - begin));
     }
     ExpectOp(")");
     return spec;
+  }
+
+  // ROWS | RANGE | GROUPS { start | BETWEEN start AND end } [EXCLUDE ...]
+  SLUICE_NOINLINE WindowFrame ParseWindowFrame() {
+    WindowFrame frame;
+    frame.loc = Peek().loc;
+    if (AcceptWord("rows")) {
+      frame.mode = WindowFrame::Mode::kRows;
+    } else if (AcceptWord("range")) {
+      frame.mode = WindowFrame::Mode::kRange;
+    } else {
+      ExpectWord("groups");
+      frame.mode = WindowFrame::Mode::kGroups;
+    }
+    if (AcceptWord("between")) {
+      frame.start = ParseFrameBound();
+      ExpectWord("and");
+      frame.end = ParseFrameBound();
+    } else {
+      frame.start = ParseFrameBound();
+      frame.end.loc = frame.start.loc;
+    }
+    if (AtWord("exclude")) {
+      frame.exclude = true;
+      while (!AtOp(")")) {
+        if (Peek().kind == TokenKind::kEnd || Peek().kind == TokenKind::kError) Fail("')'");
+        Next();
+      }
+    }
+    return frame;
+  }
+
+  SLUICE_NOINLINE WindowFrame::Bound ParseFrameBound() {
+    using BoundKind = WindowFrame::BoundKind;
+    WindowFrame::Bound b;
+    b.loc = Peek().loc;
+    if (AcceptWord("unbounded")) {
+      if (AcceptWord("preceding")) {
+        b.kind = BoundKind::kUnboundedPreceding;
+      } else {
+        ExpectWord("following");
+        b.kind = BoundKind::kUnboundedFollowing;
+      }
+    } else if (AcceptWord("current")) {
+      ExpectWord("row");
+      b.kind = BoundKind::kCurrentRow;
+    } else {
+      b.offset = ParseExpr();
+      if (AcceptWord("preceding")) {
+        b.kind = BoundKind::kPreceding;
+      } else {
+        ExpectWord("following");
+        b.kind = BoundKind::kFollowing;
+      }
+    }
+    return b;
   }
 
   SLUICE_NOINLINE ExprPtr ParseParenthesized() {

@@ -1,0 +1,840 @@
+#include "exec/over_window.h"
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <limits>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "batch/column_builder.h"
+#include "exec/group_table.h"
+#include "exec/hash_partitioner.h"
+
+namespace sluice::exec {
+
+using batch::Batch;
+using batch::BatchPtr;
+using batch::Column;
+using batch::ColumnPtr;
+using types::DataType;
+using types::int128_t;
+using types::TypeId;
+
+const char* OverFunctionName(OverFunction f) {
+  switch (f) {
+    case OverFunction::kLag:
+      return "lag";
+    case OverFunction::kLead:
+      return "lead";
+    case OverFunction::kFirstValue:
+      return "first_value";
+    case OverFunction::kLastValue:
+      return "last_value";
+    case OverFunction::kCountStar:
+    case OverFunction::kCount:
+      return "count";
+    case OverFunction::kSum:
+      return "sum";
+    case OverFunction::kAvg:
+      return "avg";
+    case OverFunction::kMin:
+      return "min";
+    case OverFunction::kMax:
+      return "max";
+  }
+  return "?";
+}
+
+std::string OverFrame::ToString() const {
+  auto bound = [&](int64_t v) {
+    if (v == 0) return std::string("CURRENT ROW");
+    std::string n = rows ? std::to_string(v < 0 ? -v : v) : fmt::format("{}us", v < 0 ? -v : v);
+    return n + (v < 0 ? " PRECEDING" : " FOLLOWING");
+  };
+  return fmt::format("{} BETWEEN {} AND {}", rows ? "ROWS" : "RANGE",
+                     unbounded_start ? "UNBOUNDED PRECEDING" : bound(start), bound(end));
+}
+
+std::string OverSpec::Describe() const {
+  std::string part, out;
+  for (int p : partition) part += fmt::format("{}${}", part.empty() ? "" : ", ", p);
+  for (const auto& c : calls) {
+    if (!out.empty()) out += ", ";
+    if (c.function == OverFunction::kCountStar) {
+      out += "count(*)";
+    } else if (c.function == OverFunction::kLag || c.function == OverFunction::kLead) {
+      out += fmt::format("{}(${}, {}, ${})", OverFunctionName(c.function), c.argument, c.offset,
+                         c.default_value);
+    } else {
+      out += fmt::format("{}(${})", OverFunctionName(c.function), c.argument);
+    }
+    if (c.function != OverFunction::kLag && c.function != OverFunction::kLead) {
+      out += " " + c.frame.ToString();
+    }
+    out += " " + c.type.ToString();
+  }
+  return fmt::format("partition [{}] order by event time [{}]", part, out);
+}
+
+Result<DataType> OverResultType(OverFunction f, const DataType& arg) {
+  switch (f) {
+    case OverFunction::kCountStar:
+    case OverFunction::kCount:
+      return DataType(TypeId::kInt64);
+    case OverFunction::kSum:
+      if (arg.is_signed_integer()) return DataType(TypeId::kInt64);
+      if (arg.is_unsigned_integer()) return DataType(TypeId::kUInt64);
+      if (arg.is_floating()) return DataType(TypeId::kFloat64);
+      if (arg.id() == TypeId::kDecimal) return DataType::Decimal(38, arg.scale());
+      break;
+    case OverFunction::kAvg:
+      if (arg.is_numeric()) return DataType(TypeId::kFloat64);
+      break;
+    case OverFunction::kMin:
+    case OverFunction::kMax:
+      if (arg.is_nested() || arg.id() == TypeId::kJson || arg.id() == TypeId::kInterval) break;
+      return arg;
+    default:
+      return arg;
+  }
+  return Status::User(
+      "{}() OVER (...) accepts numbers{}, not {}", OverFunctionName(f),
+      f == OverFunction::kMin || f == OverFunction::kMax ? ", text, booleans and times" : "",
+      arg.ToString());
+}
+
+namespace {
+
+template <typename T>
+int CompareFixed(const Column& c, int64_t i, int64_t j) {
+  const T* v = c.raw<T>();
+  return v[i] < v[j] ? -1 : (v[j] < v[i] ? 1 : 0);
+}
+
+// Three-way comparison of the non-NULL rows i and j of one column.
+int CompareRows(const Column& c, int64_t i, int64_t j) {
+  switch (c.type.id()) {
+    case TypeId::kBool:
+      return static_cast<int>(c.GetBool(i)) - static_cast<int>(c.GetBool(j));
+    case TypeId::kInt8:
+      return CompareFixed<int8_t>(c, i, j);
+    case TypeId::kInt16:
+      return CompareFixed<int16_t>(c, i, j);
+    case TypeId::kInt32:
+    case TypeId::kDate:
+      return CompareFixed<int32_t>(c, i, j);
+    case TypeId::kInt64:
+    case TypeId::kTime:
+    case TypeId::kTimestamp:
+      return CompareFixed<int64_t>(c, i, j);
+    case TypeId::kUInt8:
+      return CompareFixed<uint8_t>(c, i, j);
+    case TypeId::kUInt16:
+      return CompareFixed<uint16_t>(c, i, j);
+    case TypeId::kUInt32:
+      return CompareFixed<uint32_t>(c, i, j);
+    case TypeId::kUInt64:
+      return CompareFixed<uint64_t>(c, i, j);
+    case TypeId::kFloat32:
+      return CompareFixed<float>(c, i, j);
+    case TypeId::kFloat64:
+      return CompareFixed<double>(c, i, j);
+    case TypeId::kDecimal:
+      return CompareFixed<int128_t>(c, i, j);
+    case TypeId::kUtf8:
+    case TypeId::kBinary: {
+      int r = c.GetString(i).compare(c.GetString(j));
+      return r < 0 ? -1 : (r > 0 ? 1 : 0);
+    }
+    default:
+      return types::CompareValues(c.GetValue(i), c.GetValue(j));
+  }
+}
+
+// Numbers of a column widened for summing: integers and decimals (scaled) as int128, floats as
+// double; NULL rows hold 0.
+struct Numbers {
+  bool floating = false;
+  std::vector<int128_t> ints;
+  std::vector<double> doubles;
+};
+
+template <typename T>
+void WidenInto(const Column& c, Numbers* out) {
+  const T* v = c.raw<T>();
+  if constexpr (std::is_floating_point_v<T>) {
+    out->doubles.resize(static_cast<size_t>(c.length));
+    for (int64_t i = 0; i < c.length; ++i) {
+      out->doubles[static_cast<size_t>(i)] = c.IsNull(i) ? 0.0 : static_cast<double>(v[i]);
+    }
+  } else {
+    out->ints.resize(static_cast<size_t>(c.length));
+    for (int64_t i = 0; i < c.length; ++i) {
+      out->ints[static_cast<size_t>(i)] = c.IsNull(i) ? 0 : static_cast<int128_t>(v[i]);
+    }
+  }
+}
+
+void Widen(const Column& c, Numbers* out) {
+  out->floating = c.type.is_floating();
+  switch (c.type.id()) {
+    case TypeId::kInt8:
+      return WidenInto<int8_t>(c, out);
+    case TypeId::kInt16:
+      return WidenInto<int16_t>(c, out);
+    case TypeId::kInt32:
+      return WidenInto<int32_t>(c, out);
+    case TypeId::kInt64:
+      return WidenInto<int64_t>(c, out);
+    case TypeId::kUInt8:
+      return WidenInto<uint8_t>(c, out);
+    case TypeId::kUInt16:
+      return WidenInto<uint16_t>(c, out);
+    case TypeId::kUInt32:
+      return WidenInto<uint32_t>(c, out);
+    case TypeId::kUInt64:
+      return WidenInto<uint64_t>(c, out);
+    case TypeId::kFloat32:
+      return WidenInto<float>(c, out);
+    case TypeId::kFloat64:
+      return WidenInto<double>(c, out);
+    case TypeId::kDecimal:
+      return WidenInto<int128_t>(c, out);
+    default:
+      return;
+  }
+}
+
+double Pow10(int scale) {
+  double p = 1;
+  for (int i = 0; i < scale; ++i) p *= 10;
+  return p;
+}
+
+BatchPtr TakeRows(const Batch& b, const std::vector<int32_t>& rows, types::SchemaPtr schema) {
+  auto out = std::make_shared<Batch>();
+  out->schema = schema ? std::move(schema) : b.schema;
+  out->num_rows = static_cast<int64_t>(rows.size());
+  for (const auto& c : b.columns)
+    out->columns.push_back(batch::Take(*c, rows.data(), out->num_rows));
+  out->event_time = batch::Take(*b.event_time, rows.data(), out->num_rows);
+  return out;
+}
+
+std::vector<int32_t> Range(int64_t from, int64_t to) {
+  std::vector<int32_t> r(static_cast<size_t>(std::max<int64_t>(to - from, 0)));
+  std::iota(r.begin(), r.end(), static_cast<int32_t>(from));
+  return r;
+}
+
+// What the rows dropped from a partition's history leave behind for a call whose frame starts
+// at UNBOUNDED PRECEDING.
+struct Accumulator {
+  int64_t rows = 0;   // rows folded in
+  int64_t count = 0;  // of them not NULL
+  int128_t isum = 0;
+  double dsum = 0;
+  ColumnPtr value;  // one row: the extreme (min/max) or the first value (first_value)
+};
+
+struct Partition {
+  BatchPtr history;     // processed rows still needed, in event-time order
+  int64_t pending = 0;  // the last `pending` rows of `history` are not emitted yet
+  std::vector<Accumulator> base;
+};
+
+class OverWindowOperator : public runtime::Operator {
+ public:
+  OverWindowOperator(const OverSpec& spec, int subtask, int parallelism)
+      : spec_(spec), subtask_(subtask), parallelism_(parallelism) {
+    const auto& fields = spec.output_schema->fields();
+    std::vector<types::Field> in(fields.begin(),
+                                 fields.end() - static_cast<std::ptrdiff_t>(spec.calls.size()));
+    input_schema_ = std::make_shared<types::Schema>(std::move(in));
+    for (int p : spec.partition) {
+      key_types_.push_back(input_schema_->field(static_cast<size_t>(p)).type);
+    }
+    if (!key_types_.empty()) groups_ = std::make_unique<GroupTable>(key_types_);
+    for (const auto& c : spec.calls) {
+      if (c.function == OverFunction::kLead) lookahead_ = std::max(lookahead_, c.offset);
+      if (IsFramed(c) && c.frame.rows) lookahead_ = std::max(lookahead_, c.frame.end);
+    }
+  }
+
+  Status ProcessBatch(int, const BatchPtr& b, runtime::Collector&) override {
+    if (b->num_rows > 0) buffer_.push_back(b);
+    return Status::Ok();
+  }
+
+  Status ProcessWatermark(Watermark wm, runtime::Collector& out) override {
+    watermark_ = wm.time.value;
+    if (!buffer_.empty()) {
+      BatchPtr all = buffer_.size() == 1 ? buffer_[0] : batch::ConcatBatches(buffer_);
+      buffer_.clear();
+      const int64_t* t = all->event_time->raw<int64_t>();
+      std::vector<int32_t> ready, later;
+      for (int64_t i = 0; i < all->num_rows; ++i) {
+        (t[i] < watermark_ ? ready : later).push_back(static_cast<int32_t>(i));
+      }
+      if (!later.empty()) {
+        buffer_.push_back(ready.empty() ? all : TakeRows(*all, later, nullptr));
+      }
+      if (!ready.empty()) {
+        SLUICE_RETURN_NOT_OK(
+            Process(later.empty() ? all : TakeRows(*all, ready, nullptr), false, out));
+      }
+    }
+    // Rows waiting for following rows hold the watermark back.
+    int64_t held = watermark_;
+    if (waiting_partitions_ > 0) {
+      for (const auto& p : partitions_) {
+        if (p.pending == 0) continue;
+        const int64_t* t = p.history->event_time->raw<int64_t>();
+        held = std::min(held, t[p.history->num_rows - p.pending]);
+      }
+    }
+    held = std::max(held, emitted_watermark_);
+    if (held > emitted_watermark_) {
+      emitted_watermark_ = held;
+      Watermark w = wm;
+      w.time.value = held;
+      return out.EmitWatermark(w);
+    }
+    return Status::Ok();
+  }
+
+  Status OnEndOfInput(runtime::Collector& out) override {
+    BatchPtr all;
+    if (!buffer_.empty()) all = batch::ConcatBatches(buffer_);
+    buffer_.clear();
+    watermark_ = std::numeric_limits<int64_t>::max();
+    SLUICE_RETURN_NOT_OK(Process(all, true, out));
+    // The rows that waited for their following rows are out: release the final watermark
+    // held back for them, before the next operator's own flush.
+    if (emitted_watermark_ < Watermark::Max().time.value) {
+      emitted_watermark_ = Watermark::Max().time.value;
+      return out.EmitWatermark(Watermark::Max());
+    }
+    return Status::Ok();
+  }
+
+  // Buffered rows ("buffer"), the kept rows of every partition with a last column telling
+  // whether each was emitted ("history"), and the accumulators, keyed ("base").
+  Status Snapshot(int64_t, runtime::StateWriter& state) override {
+    if (!buffer_.empty()) state.PutBatch("buffer", *batch::ConcatBatches(buffer_));
+    std::vector<BatchPtr> kept;
+    std::vector<uint32_t> based;
+    for (size_t g = 0; g < partitions_.size(); ++g) {
+      const Partition& p = partitions_[g];
+      if (p.history && p.history->num_rows > 0) {
+        auto b = std::make_shared<Batch>(*p.history);
+        b->schema = HistorySchema();
+        auto flag = Column::MakeFixed(DataType(TypeId::kBool), b->num_rows);
+        std::memset(flag->values->data(), 0, batch::BitmapBytes(b->num_rows));
+        for (int64_t i = b->num_rows - p.pending; i < b->num_rows; ++i) {
+          batch::SetBit(flag->values->data(), i);
+        }
+        b->columns.push_back(flag);
+        kept.push_back(b);
+      }
+      bool any = false;
+      for (const auto& a : p.base) any |= a.rows > 0;
+      if (any) based.push_back(static_cast<uint32_t>(g));
+    }
+    if (!kept.empty()) state.PutBatch("history", *batch::ConcatBatches(kept));
+    if (!based.empty()) state.PutBatch("base", *BaseBatch(based));
+    return Status::Ok();
+  }
+
+  Status Restore(runtime::StateReader& state) override {
+    SLUICE_ASSIGN_OR_RETURN(std::vector<BatchPtr> buffered, state.GetBatches("buffer"));
+    for (const auto& b : buffered) {
+      BatchPtr mine = Mine(b, spec_.partition);
+      if (mine) buffer_.push_back(mine);
+    }
+    SLUICE_ASSIGN_OR_RETURN(std::vector<BatchPtr> kept, state.GetBatches("history"));
+    for (const auto& b : kept) {
+      BatchPtr mine = Mine(b, spec_.partition);
+      if (mine) RestoreHistory(*mine);
+    }
+    SLUICE_ASSIGN_OR_RETURN(std::vector<BatchPtr> bases, state.GetBatches("base"));
+    std::vector<int> keys(spec_.partition.size());
+    std::iota(keys.begin(), keys.end(), 0);
+    for (const auto& b : bases) {
+      BatchPtr mine = Mine(b, keys);
+      if (mine) RestoreBase(*mine);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  static bool IsFramed(const OverCall& c) {
+    return c.function != OverFunction::kLag && c.function != OverFunction::kLead;
+  }
+  static bool Folds(const OverCall& c) { return IsFramed(c) && c.frame.unbounded_start; }
+
+  BatchPtr Mine(const BatchPtr& b, const std::vector<int>& keys) const {
+    if (keys.empty()) return subtask_ == 0 ? b : nullptr;
+    return RowsOfSubtask(b, keys, subtask_, parallelism_);
+  }
+
+  // The partition of each row of `b` (keys at `key_columns`).
+  void PartitionsOf(const Batch& b, const std::vector<int>& key_columns,
+                    std::vector<uint32_t>* ids) {
+    if (!groups_) {
+      ids->assign(static_cast<size_t>(b.num_rows), 0);
+    } else {
+      std::vector<ColumnPtr> keys;
+      for (int k : key_columns) keys.push_back(b.columns[static_cast<size_t>(k)]);
+      groups_->FindOrInsert(keys, nullptr, b.num_rows, ids);
+    }
+    uint32_t max_id = 0;
+    for (uint32_t g : *ids) max_id = std::max(max_id, g);
+    if (b.num_rows > 0 && partitions_.size() <= max_id) {
+      partitions_.resize(max_id + 1);
+      for (auto& p : partitions_) p.base.resize(spec_.calls.size());
+    }
+  }
+
+  // Processes `ready` (rows the watermark passed, or every row at the end of input): per
+  // partition in event-time order, ties in arrival order.
+  Status Process(const BatchPtr& ready, bool final, runtime::Collector& out) {
+    std::vector<uint32_t> ids;
+    std::vector<int32_t> order;
+    if (ready) {
+      PartitionsOf(*ready, spec_.partition, &ids);
+      order.resize(static_cast<size_t>(ready->num_rows));
+      std::iota(order.begin(), order.end(), 0);
+      const int64_t* t = ready->event_time->raw<int64_t>();
+      std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
+        uint32_t ga = ids[static_cast<size_t>(a)], gb = ids[static_cast<size_t>(b)];
+        return ga != gb ? ga < gb : t[a] < t[b];
+      });
+    }
+    std::vector<BatchPtr> results;
+    std::vector<char> touched(partitions_.size(), 0);
+    for (size_t k = 0; k < order.size();) {
+      uint32_t g = ids[static_cast<size_t>(order[k])];
+      size_t e = k;
+      while (e < order.size() && ids[static_cast<size_t>(order[e])] == g) ++e;
+      std::vector<int32_t> rows(order.begin() + static_cast<std::ptrdiff_t>(k),
+                                order.begin() + static_cast<std::ptrdiff_t>(e));
+      touched[g] = 1;
+      SLUICE_RETURN_NOT_OK(
+          Evaluate(&partitions_[g], TakeRows(*ready, rows, nullptr), final, &results));
+      k = e;
+    }
+    if (final) {
+      for (size_t g = 0; g < partitions_.size(); ++g) {
+        if (!touched[g] && partitions_[g].pending > 0) {
+          SLUICE_RETURN_NOT_OK(Evaluate(&partitions_[g], nullptr, true, &results));
+        }
+      }
+    }
+    if (results.empty()) return Status::Ok();
+    BatchPtr emitted = results.size() == 1 ? results[0] : batch::ConcatBatches(results);
+    if (ctx_ && ctx_->metrics) ctx_->metrics->rows_out += emitted->num_rows;
+    return out.Emit(emitted);
+  }
+
+  // Appends `fresh` (rows of one partition, in order) to its history, emits the rows whose
+  // values are known into `results`, and drops the rows no frame needs any more.
+  Status Evaluate(Partition* p, const BatchPtr& fresh, bool final, std::vector<BatchPtr>* results) {
+    BatchPtr all;
+    if (p->history && fresh) {
+      all = batch::ConcatBatches({p->history, fresh});
+    } else {
+      all = fresh ? fresh : p->history;
+    }
+    if (!all) return Status::Ok();
+    const int64_t n = all->num_rows;
+    const int64_t u0 = (p->history ? p->history->num_rows : 0) - p->pending;
+    const int64_t u1 = final ? n : std::max(u0, n - lookahead_);
+    const bool was_waiting = p->pending > 0;
+    if (u1 > u0) {
+      auto b = std::make_shared<Batch>(*TakeRows(*all, Range(u0, u1), spec_.output_schema));
+      for (size_t c = 0; c < spec_.calls.size(); ++c) {
+        SLUICE_ASSIGN_OR_RETURN(ColumnPtr col, Compute(spec_.calls[c], p->base[c], *all, u0, u1));
+        b->columns.push_back(std::move(col));
+      }
+      results->push_back(b);
+    }
+    p->pending = n - u1;
+    if (was_waiting != (p->pending > 0)) waiting_partitions_ += was_waiting ? -1 : 1;
+    // Drop what no later row needs: the first rows before the first row not emitted yet (or,
+    // when all were emitted, the rows before the next possible time, the watermark).
+    const int64_t* t = all->event_time->raw<int64_t>();
+    int64_t keep = u1;
+    for (const auto& c : spec_.calls) {
+      if (c.function == OverFunction::kLag) {
+        keep = std::min(keep, u1 - c.offset);
+      } else if (c.function == OverFunction::kLead) {
+        continue;
+      } else if (c.frame.rows) {
+        keep = std::min(keep, u1 + std::min<int64_t>(c.frame.end, 0));
+        if (!c.frame.unbounded_start)
+          keep = std::min(keep, u1 + std::min<int64_t>(c.frame.start, 0));
+      } else if (!c.frame.unbounded_start) {
+        int64_t ref = u1 < n ? t[u1] : watermark_;
+        int64_t from = ref == std::numeric_limits<int64_t>::max() ? ref : ref + c.frame.start;
+        keep = std::min(keep, static_cast<int64_t>(std::lower_bound(t, t + n, from) - t));
+      }
+    }
+    keep = std::max<int64_t>(keep, 0);
+    if (keep > 0) {
+      for (size_t c = 0; c < spec_.calls.size(); ++c) {
+        if (Folds(spec_.calls[c])) Fold(spec_.calls[c], &p->base[c], *all, keep);
+      }
+    }
+    p->history = keep >= n ? nullptr : (keep == 0 ? all : TakeRows(*all, Range(keep, n), nullptr));
+    return Status::Ok();
+  }
+
+  // Frame bounds [lo, hi] (inclusive; empty when lo > hi) of rows [u0, u1) of `b`.
+  static void Bounds(const OverFrame& f, const Batch& b, int64_t u0, int64_t u1,
+                     std::vector<int64_t>* lo, std::vector<int64_t>* hi) {
+    const int64_t n = b.num_rows;
+    const int64_t* t = b.event_time->raw<int64_t>();
+    lo->resize(static_cast<size_t>(u1 - u0));
+    hi->resize(static_cast<size_t>(u1 - u0));
+    for (int64_t i = u0; i < u1; ++i) {
+      size_t k = static_cast<size_t>(i - u0);
+      if (f.rows) {
+        (*lo)[k] = f.unbounded_start ? 0 : std::max<int64_t>(0, i + f.start);
+        (*hi)[k] = std::min(n - 1, i + f.end);
+      } else {
+        (*lo)[k] = f.unbounded_start ? 0 : std::lower_bound(t, t + n, t[i] + f.start) - t;
+        (*hi)[k] = (std::upper_bound(t + i, t + n, t[i]) - t) - 1;
+      }
+    }
+  }
+
+  // The argument column with two more rows: the accumulator's value (or NULL), then NULL.
+  static ColumnPtr WithExtras(const Column& arg, const Accumulator& a) {
+    ColumnPtr extra = a.value ? a.value : Column::MakeNull(arg.type, 1);
+    return batch::Concat({std::make_shared<Column>(arg), extra, Column::MakeNull(arg.type, 1)});
+  }
+
+  // Index of the extreme (min or max) non-NULL row among `idx` rows of `c`, or -1.
+  static int64_t Better(const Column& c, bool max, int64_t a, int64_t b) {
+    if (a < 0) return b;
+    if (b < 0) return a;
+    int r = CompareRows(c, a, b);
+    return (max ? r < 0 : r > 0) ? b : a;
+  }
+
+  Result<ColumnPtr> Compute(const OverCall& call, const Accumulator& base, const Batch& b,
+                            int64_t u0, int64_t u1) {
+    const int64_t n = b.num_rows;
+    const int64_t m = u1 - u0;
+    std::vector<int32_t> idx(static_cast<size_t>(m));
+    switch (call.function) {
+      case OverFunction::kLag:
+      case OverFunction::kLead: {
+        // Rows of the argument, then the defaults of rows [u0, u1).
+        const Column& arg = *b.columns[static_cast<size_t>(call.argument)];
+        const Column& def = *b.columns[static_cast<size_t>(call.default_value)];
+        std::vector<int32_t> rows = Range(u0, u1);
+        ColumnPtr src =
+            batch::Concat({std::make_shared<Column>(arg), batch::Take(def, rows.data(), m)});
+        for (int64_t i = u0; i < u1; ++i) {
+          int64_t j = call.function == OverFunction::kLag ? i - call.offset : i + call.offset;
+          idx[static_cast<size_t>(i - u0)] =
+              static_cast<int32_t>(j >= 0 && j < n ? j : n + (i - u0));
+        }
+        return batch::Take(*src, idx.data(), m);
+      }
+      default:
+        break;
+    }
+    std::vector<int64_t> lo, hi;
+    Bounds(call.frame, b, u0, u1, &lo, &hi);
+    const bool with_base = call.frame.unbounded_start && base.rows > 0;
+    if (call.function == OverFunction::kFirstValue || call.function == OverFunction::kLastValue ||
+        call.function == OverFunction::kMin || call.function == OverFunction::kMax) {
+      const Column& arg = *b.columns[static_cast<size_t>(call.argument)];
+      ColumnPtr src = WithExtras(arg, base);
+      const int64_t kBase = n, kNull = n + 1;
+      if (call.function == OverFunction::kFirstValue) {
+        for (int64_t k = 0; k < m; ++k) {
+          idx[static_cast<size_t>(k)] = static_cast<int32_t>(
+              with_base ? kBase
+                        : (lo[static_cast<size_t>(k)] <= hi[static_cast<size_t>(k)]
+                               ? lo[static_cast<size_t>(k)]
+                               : kNull));
+        }
+      } else if (call.function == OverFunction::kLastValue) {
+        for (int64_t k = 0; k < m; ++k) {
+          idx[static_cast<size_t>(k)] =
+              static_cast<int32_t>(lo[static_cast<size_t>(k)] <= hi[static_cast<size_t>(k)]
+                                       ? hi[static_cast<size_t>(k)]
+                                       : (with_base ? kBase : kNull));
+        }
+      } else {
+        // A monotone deque of candidates: both frame bounds only move forward.
+        const bool max = call.function == OverFunction::kMax;
+        std::deque<int64_t> q;
+        int64_t next = 0;
+        for (int64_t k = 0; k < m; ++k) {
+          const int64_t l = lo[static_cast<size_t>(k)], h = hi[static_cast<size_t>(k)];
+          for (next = std::max(next, l); next <= h; ++next) {
+            if (arg.IsNull(next)) continue;
+            while (!q.empty() && Better(arg, max, q.back(), next) == next) q.pop_back();
+            q.push_back(next);
+          }
+          while (!q.empty() && q.front() < l) q.pop_front();
+          int64_t best = q.empty() || l > h ? -1 : q.front();
+          if (with_base && base.value && !base.value->IsNull(0))
+            best = Better(*src, max, best, kBase);
+          idx[static_cast<size_t>(k)] = static_cast<int32_t>(best < 0 ? kNull : best);
+        }
+      }
+      return batch::Take(*src, idx.data(), m);
+    }
+    // count, sum, avg: prefix sums over the rows, plus the accumulator.
+    std::vector<int64_t> counts(static_cast<size_t>(n + 1), 0);
+    Numbers nums;
+    if (call.function != OverFunction::kCountStar) {
+      const Column& arg = *b.columns[static_cast<size_t>(call.argument)];
+      for (int64_t i = 0; i < n; ++i)
+        counts[static_cast<size_t>(i + 1)] =
+            counts[static_cast<size_t>(i)] + (arg.IsNull(i) ? 0 : 1);
+      if (call.function != OverFunction::kCount) Widen(arg, &nums);
+    }
+    std::vector<int128_t> isums;
+    std::vector<double> dsums;
+    if (call.function == OverFunction::kSum || call.function == OverFunction::kAvg) {
+      if (nums.floating) {
+        dsums.assign(static_cast<size_t>(n + 1), 0.0);
+        for (int64_t i = 0; i < n; ++i)
+          dsums[static_cast<size_t>(i + 1)] =
+              dsums[static_cast<size_t>(i)] + nums.doubles[static_cast<size_t>(i)];
+      } else {
+        isums.assign(static_cast<size_t>(n + 1), 0);
+        for (int64_t i = 0; i < n; ++i)
+          isums[static_cast<size_t>(i + 1)] =
+              isums[static_cast<size_t>(i)] + nums.ints[static_cast<size_t>(i)];
+      }
+    }
+    auto out = Column::MakeFixed(call.type, m);
+    bool any_null = false;
+    std::vector<uint8_t> valid(static_cast<size_t>(m), 1);
+    const Column* arg =
+        call.argument >= 0 ? b.columns[static_cast<size_t>(call.argument)].get() : nullptr;
+    const double scale = arg && arg->type.id() == TypeId::kDecimal ? Pow10(arg->type.scale()) : 1.0;
+    for (int64_t k = 0; k < m; ++k) {
+      const int64_t l = lo[static_cast<size_t>(k)], h = hi[static_cast<size_t>(k)];
+      const bool some = l <= h;
+      int64_t rows = (some ? h - l + 1 : 0) + (call.frame.unbounded_start ? base.rows : 0);
+      int64_t count = (some && call.function != OverFunction::kCountStar
+                           ? counts[static_cast<size_t>(h + 1)] - counts[static_cast<size_t>(l)]
+                           : 0) +
+                      (call.frame.unbounded_start ? base.count : 0);
+      if (call.function == OverFunction::kCountStar || call.function == OverFunction::kCount) {
+        out->mutable_raw<int64_t>()[k] = call.function == OverFunction::kCountStar ? rows : count;
+        continue;
+      }
+      if (count == 0) {
+        valid[static_cast<size_t>(k)] = 0;
+        any_null = true;
+        std::memset(out->values->data() + k * call.type.byte_width(), 0,
+                    static_cast<size_t>(call.type.byte_width()));
+        continue;
+      }
+      if (nums.floating) {
+        double s =
+            (some ? dsums[static_cast<size_t>(h + 1)] - dsums[static_cast<size_t>(l)] : 0.0) +
+            (call.frame.unbounded_start ? base.dsum : 0.0);
+        out->mutable_raw<double>()[k] =
+            call.function == OverFunction::kAvg ? s / static_cast<double>(count) : s;
+        continue;
+      }
+      int128_t s = (some ? isums[static_cast<size_t>(h + 1)] - isums[static_cast<size_t>(l)] : 0) +
+                   (call.frame.unbounded_start ? base.isum : 0);
+      if (call.function == OverFunction::kAvg) {
+        out->mutable_raw<double>()[k] = static_cast<double>(s) / scale / static_cast<double>(count);
+      } else if (call.type.id() == TypeId::kInt64) {
+        if (s > std::numeric_limits<int64_t>::max() || s < std::numeric_limits<int64_t>::min()) {
+          return Status::User("sum() OVER (...): bigint out of range");
+        }
+        out->mutable_raw<int64_t>()[k] = static_cast<int64_t>(s);
+      } else if (call.type.id() == TypeId::kUInt64) {
+        if (s > static_cast<int128_t>(std::numeric_limits<uint64_t>::max())) {
+          return Status::User("sum() OVER (...): bigint unsigned out of range");
+        }
+        out->mutable_raw<uint64_t>()[k] = static_cast<uint64_t>(s);
+      } else {
+        out->mutable_raw<int128_t>()[k] = s;
+      }
+    }
+    if (any_null) {
+      out->validity = Column::MakeAllValidBitmap(m);
+      for (int64_t k = 0; k < m; ++k) {
+        if (!valid[static_cast<size_t>(k)]) batch::ClearBit(out->validity->data(), k);
+      }
+    }
+    return ColumnPtr(out);
+  }
+
+  // Folds rows [0, k) of `b` into the accumulator of a call whose frame starts unbounded.
+  static void Fold(const OverCall& call, Accumulator* a, const Batch& b, int64_t k) {
+    const bool first = a->rows == 0;
+    a->rows += k;
+    if (call.function == OverFunction::kCountStar || call.function == OverFunction::kLastValue)
+      return;
+    const Column& arg = *b.columns[static_cast<size_t>(call.argument)];
+    if (call.function == OverFunction::kFirstValue) {
+      if (first) {
+        int32_t zero = 0;
+        a->value = batch::Take(arg, &zero, 1);
+      }
+      return;
+    }
+    if (call.function == OverFunction::kMin || call.function == OverFunction::kMax) {
+      ColumnPtr src = WithExtras(arg, *a);
+      int64_t best = a->value && !a->value->IsNull(0) ? b.num_rows : -1;
+      for (int64_t i = 0; i < k; ++i) {
+        if (!arg.IsNull(i)) best = Better(*src, call.function == OverFunction::kMax, best, i);
+      }
+      if (best >= 0) {
+        int32_t at = static_cast<int32_t>(best);
+        a->value = batch::Take(*src, &at, 1);
+      }
+      return;
+    }
+    for (int64_t i = 0; i < k; ++i) a->count += arg.IsNull(i) ? 0 : 1;
+    if (call.function == OverFunction::kCount) return;
+    Numbers nums;
+    Widen(arg, &nums);
+    for (int64_t i = 0; i < k; ++i) {
+      if (nums.floating) {
+        a->dsum += nums.doubles[static_cast<size_t>(i)];
+      } else {
+        a->isum += nums.ints[static_cast<size_t>(i)];
+      }
+    }
+  }
+
+  types::SchemaPtr HistorySchema() {
+    if (!history_schema_) {
+      auto fields = input_schema_->fields();
+      fields.push_back(types::Field{"__pending", DataType(TypeId::kBool), false});
+      history_schema_ = std::make_shared<types::Schema>(std::move(fields));
+    }
+    return history_schema_;
+  }
+
+  void RestoreHistory(const Batch& b) {
+    std::vector<uint32_t> ids;
+    PartitionsOf(b, spec_.partition, &ids);
+    const Column& flag = *b.columns.back();
+    std::vector<std::vector<int32_t>> rows(partitions_.size());
+    for (int64_t i = 0; i < b.num_rows; ++i)
+      rows[ids[static_cast<size_t>(i)]].push_back(static_cast<int32_t>(i));
+    auto view = std::make_shared<Batch>(b);
+    view->columns.pop_back();
+    view->schema = input_schema_;
+    for (size_t g = 0; g < rows.size(); ++g) {
+      if (rows[g].empty()) continue;
+      Partition& p = partitions_[g];
+      p.history = TakeRows(*view, rows[g], input_schema_);
+      p.pending = 0;
+      for (int32_t r : rows[g]) p.pending += flag.GetBool(r) ? 1 : 0;
+      if (p.pending > 0) ++waiting_partitions_;
+    }
+  }
+
+  // Columns: the keys, then per call rows, count, sum (high and low 64 bits), float sum, value.
+  BatchPtr BaseBatch(const std::vector<uint32_t>& groups) {
+    const int64_t n = static_cast<int64_t>(groups.size());
+    auto b = std::make_shared<Batch>();
+    std::vector<types::Field> fields;
+    if (groups_) {
+      b->columns = groups_->GatherKeys(groups.data(), n);
+      for (size_t k = 0; k < key_types_.size(); ++k)
+        fields.push_back({fmt::format("k{}", k), key_types_[k], true});
+    }
+    for (size_t c = 0; c < spec_.calls.size(); ++c) {
+      const OverCall& call = spec_.calls[c];
+      DataType value_type = call.argument >= 0
+                                ? input_schema_->field(static_cast<size_t>(call.argument)).type
+                                : DataType(TypeId::kInt64);
+      batch::ColumnBuilder rows(DataType(TypeId::kInt64)), count(DataType(TypeId::kInt64)),
+          hi(DataType(TypeId::kInt64)), lo(DataType(TypeId::kUInt64)),
+          dsum(DataType(TypeId::kFloat64)), value(value_type);
+      for (uint32_t g : groups) {
+        const Accumulator& a = partitions_[g].base[c];
+        rows.AppendFixed<int64_t>(a.rows);
+        count.AppendFixed<int64_t>(a.count);
+        hi.AppendFixed<int64_t>(static_cast<int64_t>(a.isum >> 64));
+        lo.AppendFixed<uint64_t>(static_cast<uint64_t>(a.isum));
+        dsum.AppendFixed<double>(a.dsum);
+        if (a.value) {
+          value.AppendValue(a.value->GetValue(0));
+        } else {
+          value.AppendNull();
+        }
+      }
+      for (auto* builder : {&rows, &count, &hi, &lo, &dsum, &value}) {
+        fields.push_back({fmt::format("c{}_{}", c, fields.size()), builder->type(), true});
+        b->columns.push_back(builder->Finish());
+      }
+    }
+    b->schema = std::make_shared<types::Schema>(std::move(fields));
+    b->num_rows = n;
+    b->event_time = Column::MakeConstant(types::Value::Timestamp(0), n);
+    return b;
+  }
+
+  void RestoreBase(const Batch& b) {
+    std::vector<int> keys(spec_.partition.size());
+    std::iota(keys.begin(), keys.end(), 0);
+    std::vector<uint32_t> ids;
+    PartitionsOf(b, keys, &ids);
+    const size_t k0 = keys.size();
+    for (int64_t i = 0; i < b.num_rows; ++i) {
+      Partition& p = partitions_[ids[static_cast<size_t>(i)]];
+      for (size_t c = 0; c < spec_.calls.size(); ++c) {
+        const auto& cols = b.columns;
+        size_t at = k0 + c * 6;
+        Accumulator& a = p.base[c];
+        a.rows = cols[at]->raw<int64_t>()[i];
+        a.count = cols[at + 1]->raw<int64_t>()[i];
+        a.isum = (static_cast<int128_t>(cols[at + 2]->raw<int64_t>()[i]) << 64) |
+                 static_cast<int128_t>(cols[at + 3]->raw<uint64_t>()[i]);
+        a.dsum = cols[at + 4]->raw<double>()[i];
+        int32_t row = static_cast<int32_t>(i);
+        a.value = a.rows > 0 && (spec_.calls[c].function == OverFunction::kFirstValue ||
+                                 !cols[at + 5]->IsNull(i))
+                      ? batch::Take(*cols[at + 5], &row, 1)
+                      : nullptr;
+      }
+    }
+  }
+
+  OverSpec spec_;
+  int subtask_;
+  int parallelism_;
+  types::SchemaPtr input_schema_;
+  types::SchemaPtr history_schema_;
+  std::vector<DataType> key_types_;
+  std::unique_ptr<GroupTable> groups_;  // null without partition keys: one partition
+  std::vector<Partition> partitions_;
+  std::vector<BatchPtr> buffer_;  // rows the watermark has not passed yet
+  int64_t lookahead_ = 0;         // rows after a row that its values need
+  int64_t watermark_ = std::numeric_limits<int64_t>::min();
+  int64_t emitted_watermark_ = std::numeric_limits<int64_t>::min();
+  int64_t waiting_partitions_ = 0;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<runtime::Operator>> OverWindowFactory::Create(int subtask,
+                                                                     int parallelism) const {
+  return std::unique_ptr<runtime::Operator>(
+      std::make_unique<OverWindowOperator>(spec_, subtask, parallelism));
+}
+
+}  // namespace sluice::exec
