@@ -192,6 +192,21 @@ Relation StatementBinder::BindWindowTableFunction(const TableRef& t) {
 
 // ---------------------------------------------------------------- windowed aggregation
 
+namespace {
+// When the input has a column named like an aggregate call of the query (a subquery's
+// unaliased `count(*)`), a note for an error that the call's reading as an aggregate caused.
+std::string AggregateColumnNote(const std::string& call_sql,
+                                const std::vector<ScopeColumn>& scope) {
+  bool is_column = std::any_of(scope.begin(), scope.end(),
+                               [&](const ScopeColumn& c) { return c.name == call_sql; });
+  if (!is_column) return "";
+  return fmt::format(
+      "; note: {} in this SELECT aggregates the rows of its FROM clause; to read the column of "
+      "that name, quote it (\"{}\") or name it with AS in the subquery",
+      call_sql, call_sql);
+}
+}  // namespace
+
 // GROUP BY with a window: rows are keyed by the other GROUP BY expressions, aggregated per
 // window, and the select list and HAVING are evaluated over the results. The plan is
 //   Project(select list) <- [Filter(HAVING)] <- WindowAggregate <- Project(keys, arguments)
@@ -304,7 +319,13 @@ Relation StatementBinder::BindAggregateSelect(const SelectCore& s, Relation rel)
       in.retracting = retracting;
       std::vector<BoundExprPtr> args;
       for (const auto& a : e.args) {
-        args.push_back(BindExpr(*a, rel.columns));
+        try {
+          args.push_back(BindExpr(*a, rel.columns));
+        } catch (BindError& err) {
+          err.status = Status(err.status.kind(),
+                              err.status.message() + AggregateColumnNote(sql, rel.columns));
+          throw;
+        }
         in.types.push_back(args.back()->type);
         in.constants.push_back(args.back()->kind == BoundKind::kLiteral
                                    ? std::optional<Value>(args.back()->literal)
@@ -437,15 +458,8 @@ Relation StatementBinder::BindAggregateSelect(const SelectCore& s, Relation rel)
         // column: say how to read the column now.
         std::string hint;
         for (const auto& c : call_sql) {
-          bool is_column = std::any_of(rel.columns.begin(), rel.columns.end(),
-                                       [&](const ScopeColumn& col) { return col.name == c; });
-          if (is_column) {
-            hint = fmt::format(
-                "; note: {} in this SELECT aggregates the rows of its FROM clause; to read the "
-                "column of that name, quote it (\"{}\") or name it with AS in the subquery",
-                c, c);
-            break;
-          }
+          hint = AggregateColumnNote(c, rel.columns);
+          if (!hint.empty()) break;
         }
         FailUser(e->loc,
                  "column \"{}\" must appear in the GROUP BY clause or be used in an aggregate "
