@@ -5,6 +5,7 @@
 #include <deque>
 #include <limits>
 #include <numeric>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -239,10 +240,22 @@ struct Accumulator {
   ColumnPtr value;  // one row: the extreme (min/max) or the first value (first_value)
 };
 
+// A partition's kept rows: rows [offset, offset + length) of `batch`, which holds the kept rows
+// of every partition processed at one watermark (so that a watermark allocates per column, not
+// per partition); the last `pending` of them are not emitted yet.
 struct Partition {
-  BatchPtr history;     // processed rows still needed, in event-time order
-  int64_t pending = 0;  // the last `pending` rows of `history` are not emitted yet
+  BatchPtr batch;
+  int64_t offset = 0;
+  int64_t length = 0;
+  int64_t pending = 0;
   std::vector<Accumulator> base;
+};
+
+// Partitions processed together: rows [s0, s1) of the sorted batch, of which [u0, u1) are
+// emitted now.
+struct Segment {
+  uint32_t partition = 0;
+  int64_t s0 = 0, s1 = 0, u0 = 0, u1 = 0;
 };
 
 class OverWindowOperator : public runtime::Operator {
@@ -291,11 +304,10 @@ class OverWindowOperator : public runtime::Operator {
     if (waiting_partitions_ > 0) {
       for (const auto& p : partitions_) {
         if (p.pending == 0) continue;
-        const int64_t* t = p.history->event_time->raw<int64_t>();
-        held = std::min(held, t[p.history->num_rows - p.pending]);
+        const int64_t* t = p.batch->event_time->raw<int64_t>();
+        held = std::min(held, t[p.offset + p.length - p.pending]);
       }
     }
-    held = std::max(held, emitted_watermark_);
     if (held > emitted_watermark_) {
       emitted_watermark_ = held;
       Watermark w = wm;
@@ -324,26 +336,29 @@ class OverWindowOperator : public runtime::Operator {
   // whether each was emitted ("history"), and the accumulators, keyed ("base").
   Status Snapshot(int64_t, runtime::StateWriter& state) override {
     if (!buffer_.empty()) state.PutBatch("buffer", *batch::ConcatBatches(buffer_));
-    std::vector<BatchPtr> kept;
-    std::vector<uint32_t> based;
+    std::vector<uint32_t> kept, based;
     for (size_t g = 0; g < partitions_.size(); ++g) {
       const Partition& p = partitions_[g];
-      if (p.history && p.history->num_rows > 0) {
-        auto b = std::make_shared<Batch>(*p.history);
-        b->schema = HistorySchema();
-        auto flag = Column::MakeFixed(DataType(TypeId::kBool), b->num_rows);
-        std::memset(flag->values->data(), 0, batch::BitmapBytes(b->num_rows));
-        for (int64_t i = b->num_rows - p.pending; i < b->num_rows; ++i) {
-          batch::SetBit(flag->values->data(), i);
-        }
-        b->columns.push_back(flag);
-        kept.push_back(b);
-      }
+      if (p.length > 0) kept.push_back(static_cast<uint32_t>(g));
       bool any = false;
       for (const auto& a : p.base) any |= a.rows > 0;
       if (any) based.push_back(static_cast<uint32_t>(g));
     }
-    if (!kept.empty()) state.PutBatch("history", *batch::ConcatBatches(kept));
+    if (!kept.empty()) {
+      std::vector<int64_t> starts;
+      auto b = std::make_shared<Batch>(*Gather(kept, &starts));
+      b->schema = HistorySchema();
+      auto flag = Column::MakeFixed(DataType(TypeId::kBool), b->num_rows);
+      std::memset(flag->values->data(), 0, batch::BitmapBytes(b->num_rows));
+      for (size_t j = 0; j < kept.size(); ++j) {
+        const Partition& p = partitions_[kept[j]];
+        for (int64_t i = starts[j] + p.length - p.pending; i < starts[j] + p.length; ++i) {
+          batch::SetBit(flag->values->data(), i);
+        }
+      }
+      b->columns.push_back(flag);
+      state.PutBatch("history", *b);
+    }
     if (!based.empty()) state.PutBatch("base", *BaseBatch(based));
     return Status::Ok();
   }
@@ -398,8 +413,43 @@ class OverWindowOperator : public runtime::Operator {
     }
   }
 
+  // The kept rows of `parts`, one after another, with where each partition's rows start.
+  BatchPtr Gather(const std::vector<uint32_t>& parts, std::vector<int64_t>* starts) {
+    std::vector<BatchPtr> sources;
+    std::vector<std::vector<int32_t>> rows;
+    std::unordered_map<const Batch*, size_t> source_of;
+    std::vector<std::pair<size_t, int64_t>> at;  // per partition: source, position in its rows
+    for (uint32_t g : parts) {
+      const Partition& p = partitions_[g];
+      auto [it, fresh] = source_of.try_emplace(p.batch.get(), sources.size());
+      if (fresh) {
+        sources.push_back(p.batch);
+        rows.emplace_back();
+      }
+      auto& r = rows[it->second];
+      at.emplace_back(it->second, static_cast<int64_t>(r.size()));
+      for (int64_t i = p.offset; i < p.offset + p.length; ++i) r.push_back(static_cast<int32_t>(i));
+    }
+    std::vector<BatchPtr> pieces;
+    std::vector<int64_t> piece_start;
+    int64_t total = 0;
+    for (size_t s = 0; s < sources.size(); ++s) {
+      piece_start.push_back(total);
+      total += static_cast<int64_t>(rows[s].size());
+      bool whole = rows[s].size() == static_cast<size_t>(sources[s]->num_rows);
+      for (size_t i = 0; whole && i < rows[s].size(); ++i)
+        whole = rows[s][i] == static_cast<int32_t>(i);
+      pieces.push_back(whole ? sources[s] : TakeRows(*sources[s], rows[s], input_schema_));
+    }
+    starts->clear();
+    for (const auto& [s, pos] : at) starts->push_back(piece_start[s] + pos);
+    if (pieces.empty()) return nullptr;
+    return pieces.size() == 1 ? pieces[0] : batch::ConcatBatches(pieces);
+  }
+
   // Processes `ready` (rows the watermark passed, or every row at the end of input): per
-  // partition in event-time order, ties in arrival order.
+  // partition in event-time order, ties in arrival order, every partition of the batch in one
+  // pass over the rows sorted by partition and time.
   Status Process(const BatchPtr& ready, bool final, runtime::Collector& out) {
     std::vector<uint32_t> ids;
     std::vector<int32_t> order;
@@ -413,59 +463,143 @@ class OverWindowOperator : public runtime::Operator {
         return ga != gb ? ga < gb : t[a] < t[b];
       });
     }
-    std::vector<BatchPtr> results;
-    std::vector<char> touched(partitions_.size(), 0);
+    // The partitions to process and the ranges of their new rows in `order`.
+    std::vector<uint32_t> parts;
+    std::vector<std::pair<size_t, size_t>> fresh;
     for (size_t k = 0; k < order.size();) {
       uint32_t g = ids[static_cast<size_t>(order[k])];
       size_t e = k;
       while (e < order.size() && ids[static_cast<size_t>(order[e])] == g) ++e;
-      std::vector<int32_t> rows(order.begin() + static_cast<std::ptrdiff_t>(k),
-                                order.begin() + static_cast<std::ptrdiff_t>(e));
-      touched[g] = 1;
-      SLUICE_RETURN_NOT_OK(
-          Evaluate(&partitions_[g], TakeRows(*ready, rows, nullptr), final, &results));
+      parts.push_back(g);
+      fresh.emplace_back(k, e);
       k = e;
     }
     if (final) {
+      std::vector<char> touched(partitions_.size(), 0);
+      for (uint32_t g : parts) touched[g] = 1;
       for (size_t g = 0; g < partitions_.size(); ++g) {
         if (!touched[g] && partitions_[g].pending > 0) {
-          SLUICE_RETURN_NOT_OK(Evaluate(&partitions_[g], nullptr, true, &results));
+          parts.push_back(static_cast<uint32_t>(g));
+          fresh.emplace_back(0, 0);
         }
       }
     }
-    if (results.empty()) return Status::Ok();
-    BatchPtr emitted = results.size() == 1 ? results[0] : batch::ConcatBatches(results);
-    if (ctx_ && ctx_->metrics) ctx_->metrics->rows_out += emitted->num_rows;
-    return out.Emit(emitted);
-  }
-
-  // Appends `fresh` (rows of one partition, in order) to its history, emits the rows whose
-  // values are known into `results`, and drops the rows no frame needs any more.
-  Status Evaluate(Partition* p, const BatchPtr& fresh, bool final, std::vector<BatchPtr>* results) {
-    BatchPtr all;
-    if (p->history && fresh) {
-      all = batch::ConcatBatches({p->history, fresh});
-    } else {
-      all = fresh ? fresh : p->history;
+    if (parts.empty()) return Status::Ok();
+    // The kept rows of these partitions, then the new rows: one batch sorted by partition and
+    // time (kept rows are older than new ones).
+    std::vector<uint32_t> with_history;
+    for (uint32_t g : parts) {
+      if (partitions_[g].length > 0) with_history.push_back(g);
     }
-    if (!all) return Status::Ok();
-    const int64_t n = all->num_rows;
-    const int64_t u0 = (p->history ? p->history->num_rows : 0) - p->pending;
-    const int64_t u1 = final ? n : std::max(u0, n - lookahead_);
-    const bool was_waiting = p->pending > 0;
-    if (u1 > u0) {
-      auto b = std::make_shared<Batch>(*TakeRows(*all, Range(u0, u1), spec_.output_schema));
+    std::vector<int64_t> starts;
+    BatchPtr kept = Gather(with_history, &starts);
+    const int64_t kept_rows = kept ? kept->num_rows : 0;
+    std::vector<int32_t> seq;
+    std::vector<Segment> segments;
+    size_t h = 0;
+    for (size_t j = 0; j < parts.size(); ++j) {
+      const Partition& p = partitions_[parts[j]];
+      Segment s;
+      s.partition = parts[j];
+      s.s0 = static_cast<int64_t>(seq.size());
+      if (p.length > 0) {
+        for (int64_t i = 0; i < p.length; ++i) seq.push_back(static_cast<int32_t>(starts[h] + i));
+        ++h;
+      }
+      for (size_t k = fresh[j].first; k < fresh[j].second; ++k) {
+        seq.push_back(static_cast<int32_t>(kept_rows + order[k]));
+      }
+      s.s1 = static_cast<int64_t>(seq.size());
+      s.u0 = s.s0 + p.length - p.pending;
+      s.u1 = final ? s.s1 : std::max(s.u0, s.s1 - lookahead_);
+      segments.push_back(s);
+    }
+    BatchPtr both;
+    if (kept && ready) {
+      both = batch::ConcatBatches({kept, ready});
+    } else {
+      both = kept ? kept : ready;
+    }
+    BatchPtr sorted = TakeRows(*both, seq, input_schema_);
+    // The rows emitted now, with one column per call.
+    std::vector<int32_t> emit;
+    for (const auto& s : segments) {
+      for (int64_t i = s.u0; i < s.u1; ++i) emit.push_back(static_cast<int32_t>(i));
+    }
+    if (!emit.empty()) {
+      auto b = std::make_shared<Batch>(*TakeRows(*sorted, emit, spec_.output_schema));
       for (size_t c = 0; c < spec_.calls.size(); ++c) {
-        SLUICE_ASSIGN_OR_RETURN(ColumnPtr col, Compute(spec_.calls[c], p->base[c], *all, u0, u1));
+        SLUICE_ASSIGN_OR_RETURN(ColumnPtr col, Compute(c, *sorted, segments, emit));
         b->columns.push_back(std::move(col));
       }
-      results->push_back(b);
+      if (ctx_ && ctx_->metrics) ctx_->metrics->rows_out += b->num_rows;
+      SLUICE_RETURN_NOT_OK(out.Emit(b));
     }
-    p->pending = n - u1;
-    if (was_waiting != (p->pending > 0)) waiting_partitions_ += was_waiting ? -1 : 1;
-    // Drop what no later row needs: the first rows before the first row not emitted yet (or,
-    // when all were emitted, the rows before the next possible time, the watermark).
-    const int64_t* t = all->event_time->raw<int64_t>();
+    // Keep what later rows need; fold the rest into the accumulators.
+    const int64_t* t = sorted->event_time->raw<int64_t>();
+    std::vector<Numbers> widened(spec_.calls.size());
+    for (size_t c = 0; c < spec_.calls.size(); ++c) {
+      const OverCall& call = spec_.calls[c];
+      if (Folds(call) &&
+          (call.function == OverFunction::kSum || call.function == OverFunction::kAvg)) {
+        Widen(*sorted->columns[static_cast<size_t>(call.argument)], &widened[c]);
+      }
+    }
+    std::vector<int32_t> keep_rows;
+    std::vector<std::pair<int64_t, int64_t>> kept_range(segments.size());
+    for (size_t j = 0; j < segments.size(); ++j) {
+      const Segment& s = segments[j];
+      Partition& p = partitions_[s.partition];
+      const int64_t keep = KeepFrom(s, t);
+      for (size_t c = 0; c < spec_.calls.size(); ++c) {
+        if (keep > s.s0 && Folds(spec_.calls[c])) {
+          Fold(spec_.calls[c], &p.base[c], *sorted, s.s0, keep, widened[c]);
+        }
+      }
+      kept_range[j] = {static_cast<int64_t>(keep_rows.size()), s.s1 - keep};
+      for (int64_t i = keep; i < s.s1; ++i) keep_rows.push_back(static_cast<int32_t>(i));
+      const bool was_waiting = p.pending > 0;
+      p.pending = s.s1 - s.u1;
+      if (was_waiting != (p.pending > 0)) waiting_partitions_ += was_waiting ? -1 : 1;
+    }
+    BatchPtr next = keep_rows.empty() ? nullptr : TakeRows(*sorted, keep_rows, input_schema_);
+    for (size_t j = 0; j < segments.size(); ++j) {
+      Partition& p = partitions_[segments[j].partition];
+      live_rows_ += kept_range[j].second - p.length;
+      p.batch = kept_range[j].second > 0 ? next : nullptr;
+      p.offset = kept_range[j].first;
+      p.length = kept_range[j].second;
+    }
+    stored_rows_ += static_cast<int64_t>(keep_rows.size());
+    if (stored_rows_ > 2 * live_rows_ + 65536) Compact();
+    return Status::Ok();
+  }
+
+  // Kept-row batches are shared by the partitions of one watermark: a partition that is not
+  // processed again pins its batch. Once they hold twice the rows still needed, the kept rows
+  // move into one batch.
+  void Compact() {
+    std::vector<uint32_t> parts;
+    for (size_t g = 0; g < partitions_.size(); ++g) {
+      if (partitions_[g].length > 0) parts.push_back(static_cast<uint32_t>(g));
+    }
+    std::vector<int64_t> starts;
+    BatchPtr all = Gather(parts, &starts);
+    if (all && all->num_rows > 0) {
+      // Own copies, so that the old batches are freed.
+      std::vector<int32_t> rows = Range(0, all->num_rows);
+      all = TakeRows(*all, rows, input_schema_);
+    }
+    for (size_t j = 0; j < parts.size(); ++j) {
+      partitions_[parts[j]].batch = all;
+      partitions_[parts[j]].offset = starts[j];
+    }
+    stored_rows_ = live_rows_;
+  }
+
+  // The first row of segment `s` that a later row (or a row not emitted yet) may still need.
+  int64_t KeepFrom(const Segment& s, const int64_t* t) const {
+    const int64_t u1 = s.u1;
     int64_t keep = u1;
     for (const auto& c : spec_.calls) {
       if (c.function == OverFunction::kLag) {
@@ -474,50 +608,32 @@ class OverWindowOperator : public runtime::Operator {
         continue;
       } else if (c.frame.rows) {
         keep = std::min(keep, u1 + std::min<int64_t>(c.frame.end, 0));
-        if (!c.frame.unbounded_start)
+        if (!c.frame.unbounded_start) {
           keep = std::min(keep, u1 + std::min<int64_t>(c.frame.start, 0));
+        }
       } else if (!c.frame.unbounded_start) {
-        int64_t ref = u1 < n ? t[u1] : watermark_;
+        // Rows after this batch are at or after the watermark.
+        int64_t ref = u1 < s.s1 ? t[u1] : watermark_;
         int64_t from = ref == std::numeric_limits<int64_t>::max() ? ref : ref + c.frame.start;
-        keep = std::min(keep, static_cast<int64_t>(std::lower_bound(t, t + n, from) - t));
+        keep = std::min(keep, static_cast<int64_t>(std::lower_bound(t + s.s0, t + s.s1, from) - t));
       }
     }
-    keep = std::max<int64_t>(keep, 0);
-    if (keep > 0) {
-      for (size_t c = 0; c < spec_.calls.size(); ++c) {
-        if (Folds(spec_.calls[c])) Fold(spec_.calls[c], &p->base[c], *all, keep);
-      }
-    }
-    p->history = keep >= n ? nullptr : (keep == 0 ? all : TakeRows(*all, Range(keep, n), nullptr));
-    return Status::Ok();
+    return std::max(keep, s.s0);
   }
 
-  // Frame bounds [lo, hi] (inclusive; empty when lo > hi) of rows [u0, u1) of `b`.
-  static void Bounds(const OverFrame& f, const Batch& b, int64_t u0, int64_t u1,
-                     std::vector<int64_t>* lo, std::vector<int64_t>* hi) {
-    const int64_t n = b.num_rows;
-    const int64_t* t = b.event_time->raw<int64_t>();
-    lo->resize(static_cast<size_t>(u1 - u0));
-    hi->resize(static_cast<size_t>(u1 - u0));
-    for (int64_t i = u0; i < u1; ++i) {
-      size_t k = static_cast<size_t>(i - u0);
-      if (f.rows) {
-        (*lo)[k] = f.unbounded_start ? 0 : std::max<int64_t>(0, i + f.start);
-        (*hi)[k] = std::min(n - 1, i + f.end);
-      } else {
-        (*lo)[k] = f.unbounded_start ? 0 : std::lower_bound(t, t + n, t[i] + f.start) - t;
-        (*hi)[k] = (std::upper_bound(t + i, t + n, t[i]) - t) - 1;
-      }
+  // Frame bounds [lo, hi] (inclusive; empty when lo > hi) of row i of segment s.
+  static void Bounds(const OverFrame& f, const int64_t* t, const Segment& s, int64_t i, int64_t* lo,
+                     int64_t* hi) {
+    if (f.rows) {
+      *lo = f.unbounded_start ? s.s0 : std::max<int64_t>(s.s0, i + f.start);
+      *hi = std::min(s.s1 - 1, i + f.end);
+    } else {
+      *lo = f.unbounded_start ? s.s0 : std::lower_bound(t + s.s0, t + s.s1, t[i] + f.start) - t;
+      *hi = (std::upper_bound(t + i, t + s.s1, t[i]) - t) - 1;
     }
   }
 
-  // The argument column with two more rows: the accumulator's value (or NULL), then NULL.
-  static ColumnPtr WithExtras(const Column& arg, const Accumulator& a) {
-    ColumnPtr extra = a.value ? a.value : Column::MakeNull(arg.type, 1);
-    return batch::Concat({std::make_shared<Column>(arg), extra, Column::MakeNull(arg.type, 1)});
-  }
-
-  // Index of the extreme (min or max) non-NULL row among `idx` rows of `c`, or -1.
+  // Index of the better (min or max) of rows a and b of `c` (-1: none).
   static int64_t Better(const Column& c, bool max, int64_t a, int64_t b) {
     if (a < 0) return b;
     if (b < 0) return a;
@@ -525,190 +641,202 @@ class OverWindowOperator : public runtime::Operator {
     return (max ? r < 0 : r > 0) ? b : a;
   }
 
-  Result<ColumnPtr> Compute(const OverCall& call, const Accumulator& base, const Batch& b,
-                            int64_t u0, int64_t u1) {
+  // The values of call `ci` for the rows `emit` of `b` (sorted by partition and time).
+  Result<ColumnPtr> Compute(size_t ci, const Batch& b, const std::vector<Segment>& segments,
+                            const std::vector<int32_t>& emit) {
+    const OverCall& call = spec_.calls[ci];
     const int64_t n = b.num_rows;
-    const int64_t m = u1 - u0;
+    const int64_t m = static_cast<int64_t>(emit.size());
+    const int64_t* t = b.event_time->raw<int64_t>();
     std::vector<int32_t> idx(static_cast<size_t>(m));
-    switch (call.function) {
-      case OverFunction::kLag:
-      case OverFunction::kLead: {
-        // Rows of the argument, then the defaults of rows [u0, u1).
-        const Column& arg = *b.columns[static_cast<size_t>(call.argument)];
-        const Column& def = *b.columns[static_cast<size_t>(call.default_value)];
-        std::vector<int32_t> rows = Range(u0, u1);
-        ColumnPtr src =
-            batch::Concat({std::make_shared<Column>(arg), batch::Take(def, rows.data(), m)});
-        for (int64_t i = u0; i < u1; ++i) {
+    size_t k = 0;  // position in `emit`
+    if (call.function == OverFunction::kLag || call.function == OverFunction::kLead) {
+      // Rows of the argument, then the defaults of the emitted rows.
+      const Column& arg = *b.columns[static_cast<size_t>(call.argument)];
+      const Column& def = *b.columns[static_cast<size_t>(call.default_value)];
+      ColumnPtr src =
+          batch::Concat({std::make_shared<Column>(arg), batch::Take(def, emit.data(), m)});
+      for (const auto& s : segments) {
+        for (int64_t i = s.u0; i < s.u1; ++i, ++k) {
           int64_t j = call.function == OverFunction::kLag ? i - call.offset : i + call.offset;
-          idx[static_cast<size_t>(i - u0)] =
-              static_cast<int32_t>(j >= 0 && j < n ? j : n + (i - u0));
+          idx[k] = static_cast<int32_t>(j >= s.s0 && j < s.s1 ? j : n + static_cast<int64_t>(k));
         }
-        return batch::Take(*src, idx.data(), m);
       }
-      default:
-        break;
+      return batch::Take(*src, idx.data(), m);
     }
-    std::vector<int64_t> lo, hi;
-    Bounds(call.frame, b, u0, u1, &lo, &hi);
-    const bool with_base = call.frame.unbounded_start && base.rows > 0;
+    const bool unbounded = call.frame.unbounded_start;
     if (call.function == OverFunction::kFirstValue || call.function == OverFunction::kLastValue ||
         call.function == OverFunction::kMin || call.function == OverFunction::kMax) {
+      // Rows of the argument, then each segment's accumulated value, then NULL.
       const Column& arg = *b.columns[static_cast<size_t>(call.argument)];
-      ColumnPtr src = WithExtras(arg, base);
-      const int64_t kBase = n, kNull = n + 1;
-      if (call.function == OverFunction::kFirstValue) {
-        for (int64_t k = 0; k < m; ++k) {
-          idx[static_cast<size_t>(k)] = static_cast<int32_t>(
-              with_base ? kBase
-                        : (lo[static_cast<size_t>(k)] <= hi[static_cast<size_t>(k)]
-                               ? lo[static_cast<size_t>(k)]
-                               : kNull));
-        }
-      } else if (call.function == OverFunction::kLastValue) {
-        for (int64_t k = 0; k < m; ++k) {
-          idx[static_cast<size_t>(k)] =
-              static_cast<int32_t>(lo[static_cast<size_t>(k)] <= hi[static_cast<size_t>(k)]
-                                       ? hi[static_cast<size_t>(k)]
-                                       : (with_base ? kBase : kNull));
-        }
-      } else {
-        // A monotone deque of candidates: both frame bounds only move forward.
-        const bool max = call.function == OverFunction::kMax;
-        std::deque<int64_t> q;
-        int64_t next = 0;
-        for (int64_t k = 0; k < m; ++k) {
-          const int64_t l = lo[static_cast<size_t>(k)], h = hi[static_cast<size_t>(k)];
-          for (next = std::max(next, l); next <= h; ++next) {
-            if (arg.IsNull(next)) continue;
-            while (!q.empty() && Better(arg, max, q.back(), next) == next) q.pop_back();
-            q.push_back(next);
+      std::vector<ColumnPtr> parts = {std::make_shared<Column>(arg)};
+      ColumnPtr null_row = Column::MakeNull(arg.type, 1);
+      for (const auto& s : segments) {
+        const Accumulator& a = partitions_[s.partition].base[ci];
+        parts.push_back(unbounded && a.rows > 0 && a.value ? a.value : null_row);
+      }
+      parts.push_back(null_row);
+      ColumnPtr src = batch::Concat(parts);
+      const int64_t kNull = n + static_cast<int64_t>(segments.size());
+      const bool max = call.function == OverFunction::kMax;
+      std::deque<int64_t> q;
+      for (size_t j = 0; j < segments.size(); ++j) {
+        const Segment& s = segments[j];
+        const bool with_base = unbounded && partitions_[s.partition].base[ci].rows > 0;
+        const int64_t base_at = n + static_cast<int64_t>(j);
+        q.clear();
+        int64_t next = s.s0;
+        for (int64_t i = s.u0; i < s.u1; ++i, ++k) {
+          int64_t lo, hi;
+          Bounds(call.frame, t, s, i, &lo, &hi);
+          int64_t at;
+          if (call.function == OverFunction::kFirstValue) {
+            at = with_base ? base_at : (lo <= hi ? lo : kNull);
+          } else if (call.function == OverFunction::kLastValue) {
+            at = lo <= hi ? hi : (with_base ? base_at : kNull);
+          } else {
+            // A monotone deque of candidates: both frame bounds only move forward.
+            for (next = std::max(next, lo); next <= hi; ++next) {
+              if (arg.IsNull(next)) continue;
+              while (!q.empty() && Better(arg, max, q.back(), next) == next) q.pop_back();
+              q.push_back(next);
+            }
+            while (!q.empty() && q.front() < lo) q.pop_front();
+            int64_t best = q.empty() || lo > hi ? -1 : q.front();
+            if (with_base && !src->IsNull(base_at)) best = Better(*src, max, best, base_at);
+            at = best < 0 ? kNull : best;
           }
-          while (!q.empty() && q.front() < l) q.pop_front();
-          int64_t best = q.empty() || l > h ? -1 : q.front();
-          if (with_base && base.value && !base.value->IsNull(0))
-            best = Better(*src, max, best, kBase);
-          idx[static_cast<size_t>(k)] = static_cast<int32_t>(best < 0 ? kNull : best);
+          idx[k] = static_cast<int32_t>(at);
         }
       }
       return batch::Take(*src, idx.data(), m);
     }
     // count, sum, avg: prefix sums over the rows, plus the accumulator.
-    std::vector<int64_t> counts(static_cast<size_t>(n + 1), 0);
+    std::vector<int64_t> counts;
     Numbers nums;
+    const Column* arg =
+        call.argument >= 0 ? b.columns[static_cast<size_t>(call.argument)].get() : nullptr;
     if (call.function != OverFunction::kCountStar) {
-      const Column& arg = *b.columns[static_cast<size_t>(call.argument)];
-      for (int64_t i = 0; i < n; ++i)
+      counts.assign(static_cast<size_t>(n + 1), 0);
+      for (int64_t i = 0; i < n; ++i) {
         counts[static_cast<size_t>(i + 1)] =
-            counts[static_cast<size_t>(i)] + (arg.IsNull(i) ? 0 : 1);
-      if (call.function != OverFunction::kCount) Widen(arg, &nums);
+            counts[static_cast<size_t>(i)] + (arg->IsNull(i) ? 0 : 1);
+      }
+      if (call.function != OverFunction::kCount) Widen(*arg, &nums);
     }
     std::vector<int128_t> isums;
     std::vector<double> dsums;
     if (call.function == OverFunction::kSum || call.function == OverFunction::kAvg) {
       if (nums.floating) {
         dsums.assign(static_cast<size_t>(n + 1), 0.0);
-        for (int64_t i = 0; i < n; ++i)
+        for (int64_t i = 0; i < n; ++i) {
           dsums[static_cast<size_t>(i + 1)] =
               dsums[static_cast<size_t>(i)] + nums.doubles[static_cast<size_t>(i)];
+        }
       } else {
         isums.assign(static_cast<size_t>(n + 1), 0);
-        for (int64_t i = 0; i < n; ++i)
+        for (int64_t i = 0; i < n; ++i) {
           isums[static_cast<size_t>(i + 1)] =
               isums[static_cast<size_t>(i)] + nums.ints[static_cast<size_t>(i)];
+        }
       }
     }
     auto out = Column::MakeFixed(call.type, m);
-    bool any_null = false;
-    std::vector<uint8_t> valid(static_cast<size_t>(m), 1);
-    const Column* arg =
-        call.argument >= 0 ? b.columns[static_cast<size_t>(call.argument)].get() : nullptr;
+    std::vector<int64_t> nulls;
     const double scale = arg && arg->type.id() == TypeId::kDecimal ? Pow10(arg->type.scale()) : 1.0;
-    for (int64_t k = 0; k < m; ++k) {
-      const int64_t l = lo[static_cast<size_t>(k)], h = hi[static_cast<size_t>(k)];
-      const bool some = l <= h;
-      int64_t rows = (some ? h - l + 1 : 0) + (call.frame.unbounded_start ? base.rows : 0);
-      int64_t count = (some && call.function != OverFunction::kCountStar
-                           ? counts[static_cast<size_t>(h + 1)] - counts[static_cast<size_t>(l)]
-                           : 0) +
-                      (call.frame.unbounded_start ? base.count : 0);
-      if (call.function == OverFunction::kCountStar || call.function == OverFunction::kCount) {
-        out->mutable_raw<int64_t>()[k] = call.function == OverFunction::kCountStar ? rows : count;
-        continue;
-      }
-      if (count == 0) {
-        valid[static_cast<size_t>(k)] = 0;
-        any_null = true;
-        std::memset(out->values->data() + k * call.type.byte_width(), 0,
-                    static_cast<size_t>(call.type.byte_width()));
-        continue;
-      }
-      if (nums.floating) {
-        double s =
-            (some ? dsums[static_cast<size_t>(h + 1)] - dsums[static_cast<size_t>(l)] : 0.0) +
-            (call.frame.unbounded_start ? base.dsum : 0.0);
-        out->mutable_raw<double>()[k] =
-            call.function == OverFunction::kAvg ? s / static_cast<double>(count) : s;
-        continue;
-      }
-      int128_t s = (some ? isums[static_cast<size_t>(h + 1)] - isums[static_cast<size_t>(l)] : 0) +
-                   (call.frame.unbounded_start ? base.isum : 0);
-      if (call.function == OverFunction::kAvg) {
-        out->mutable_raw<double>()[k] = static_cast<double>(s) / scale / static_cast<double>(count);
-      } else if (call.type.id() == TypeId::kInt64) {
-        if (s > std::numeric_limits<int64_t>::max() || s < std::numeric_limits<int64_t>::min()) {
-          return Status::User("sum() OVER (...): bigint out of range");
+    for (const auto& s : segments) {
+      const Accumulator& base = partitions_[s.partition].base[ci];
+      for (int64_t i = s.u0; i < s.u1; ++i, ++k) {
+        int64_t l, h;
+        Bounds(call.frame, t, s, i, &l, &h);
+        const bool some = l <= h;
+        const size_t lz = static_cast<size_t>(l), hz = static_cast<size_t>(h + 1);
+        const int64_t rows = (some ? h - l + 1 : 0) + (unbounded ? base.rows : 0);
+        if (call.function == OverFunction::kCountStar) {
+          out->mutable_raw<int64_t>()[k] = rows;
+          continue;
         }
-        out->mutable_raw<int64_t>()[k] = static_cast<int64_t>(s);
-      } else if (call.type.id() == TypeId::kUInt64) {
-        if (s > static_cast<int128_t>(std::numeric_limits<uint64_t>::max())) {
-          return Status::User("sum() OVER (...): bigint unsigned out of range");
+        const int64_t count = (some ? counts[hz] - counts[lz] : 0) + (unbounded ? base.count : 0);
+        if (call.function == OverFunction::kCount) {
+          out->mutable_raw<int64_t>()[k] = count;
+          continue;
         }
-        out->mutable_raw<uint64_t>()[k] = static_cast<uint64_t>(s);
-      } else {
-        out->mutable_raw<int128_t>()[k] = s;
+        if (count == 0) {
+          nulls.push_back(static_cast<int64_t>(k));
+          std::memset(out->values->data() + k * static_cast<size_t>(call.type.byte_width()), 0,
+                      static_cast<size_t>(call.type.byte_width()));
+          continue;
+        }
+        if (nums.floating) {
+          double sum = (some ? dsums[hz] - dsums[lz] : 0.0) + (unbounded ? base.dsum : 0.0);
+          out->mutable_raw<double>()[k] =
+              call.function == OverFunction::kAvg ? sum / static_cast<double>(count) : sum;
+          continue;
+        }
+        int128_t sum = (some ? isums[hz] - isums[lz] : 0) + (unbounded ? base.isum : 0);
+        if (call.function == OverFunction::kAvg) {
+          out->mutable_raw<double>()[k] =
+              static_cast<double>(sum) / scale / static_cast<double>(count);
+        } else if (call.type.id() == TypeId::kInt64) {
+          if (sum > std::numeric_limits<int64_t>::max() ||
+              sum < std::numeric_limits<int64_t>::min()) {
+            return Status::User("sum() OVER (...): bigint out of range");
+          }
+          out->mutable_raw<int64_t>()[k] = static_cast<int64_t>(sum);
+        } else if (call.type.id() == TypeId::kUInt64) {
+          if (sum > static_cast<int128_t>(std::numeric_limits<uint64_t>::max())) {
+            return Status::User("sum() OVER (...): bigint unsigned out of range");
+          }
+          out->mutable_raw<uint64_t>()[k] = static_cast<uint64_t>(sum);
+        } else {
+          out->mutable_raw<int128_t>()[k] = sum;
+        }
       }
     }
-    if (any_null) {
+    if (!nulls.empty()) {
       out->validity = Column::MakeAllValidBitmap(m);
-      for (int64_t k = 0; k < m; ++k) {
-        if (!valid[static_cast<size_t>(k)]) batch::ClearBit(out->validity->data(), k);
-      }
+      for (int64_t r : nulls) batch::ClearBit(out->validity->data(), r);
     }
     return ColumnPtr(out);
   }
 
-  // Folds rows [0, k) of `b` into the accumulator of a call whose frame starts unbounded.
-  static void Fold(const OverCall& call, Accumulator* a, const Batch& b, int64_t k) {
+  // Folds rows [from, to) of `b` into the accumulator of a call whose frame starts unbounded;
+  // `nums` is the argument widened (sum and avg).
+  static void Fold(const OverCall& call, Accumulator* a, const Batch& b, int64_t from, int64_t to,
+                   const Numbers& nums) {
     const bool first = a->rows == 0;
-    a->rows += k;
-    if (call.function == OverFunction::kCountStar || call.function == OverFunction::kLastValue)
+    a->rows += to - from;
+    if (call.function == OverFunction::kCountStar || call.function == OverFunction::kLastValue) {
       return;
+    }
     const Column& arg = *b.columns[static_cast<size_t>(call.argument)];
     if (call.function == OverFunction::kFirstValue) {
       if (first) {
-        int32_t zero = 0;
-        a->value = batch::Take(arg, &zero, 1);
+        int32_t row = static_cast<int32_t>(from);
+        a->value = batch::Take(arg, &row, 1);
       }
       return;
     }
     if (call.function == OverFunction::kMin || call.function == OverFunction::kMax) {
-      ColumnPtr src = WithExtras(arg, *a);
-      int64_t best = a->value && !a->value->IsNull(0) ? b.num_rows : -1;
-      for (int64_t i = 0; i < k; ++i) {
-        if (!arg.IsNull(i)) best = Better(*src, call.function == OverFunction::kMax, best, i);
+      const bool max = call.function == OverFunction::kMax;
+      int64_t best = -1;
+      for (int64_t i = from; i < to; ++i) {
+        if (!arg.IsNull(i)) best = Better(arg, max, best, i);
       }
-      if (best >= 0) {
-        int32_t at = static_cast<int32_t>(best);
-        a->value = batch::Take(*src, &at, 1);
+      if (best < 0) return;
+      int32_t at = static_cast<int32_t>(best);
+      ColumnPtr candidate = batch::Take(arg, &at, 1);
+      if (a->value && !a->value->IsNull(0)) {
+        ColumnPtr two = batch::Concat({candidate, a->value});
+        int32_t pick = static_cast<int32_t>(Better(*two, max, 0, 1));
+        candidate = batch::Take(*two, &pick, 1);
       }
+      a->value = candidate;
       return;
     }
-    for (int64_t i = 0; i < k; ++i) a->count += arg.IsNull(i) ? 0 : 1;
+    for (int64_t i = from; i < to; ++i) a->count += arg.IsNull(i) ? 0 : 1;
     if (call.function == OverFunction::kCount) return;
-    Numbers nums;
-    Widen(arg, &nums);
-    for (int64_t i = 0; i < k; ++i) {
+    for (int64_t i = from; i < to; ++i) {
       if (nums.floating) {
         a->dsum += nums.doubles[static_cast<size_t>(i)];
       } else {
@@ -731,18 +859,23 @@ class OverWindowOperator : public runtime::Operator {
     PartitionsOf(b, spec_.partition, &ids);
     const Column& flag = *b.columns.back();
     std::vector<std::vector<int32_t>> rows(partitions_.size());
-    for (int64_t i = 0; i < b.num_rows; ++i)
+    for (int64_t i = 0; i < b.num_rows; ++i) {
       rows[ids[static_cast<size_t>(i)]].push_back(static_cast<int32_t>(i));
+    }
     auto view = std::make_shared<Batch>(b);
     view->columns.pop_back();
     view->schema = input_schema_;
     for (size_t g = 0; g < rows.size(); ++g) {
       if (rows[g].empty()) continue;
       Partition& p = partitions_[g];
-      p.history = TakeRows(*view, rows[g], input_schema_);
+      p.batch = TakeRows(*view, rows[g], input_schema_);
+      p.offset = 0;
+      p.length = static_cast<int64_t>(rows[g].size());
       p.pending = 0;
       for (int32_t r : rows[g]) p.pending += flag.GetBool(r) ? 1 : 0;
       if (p.pending > 0) ++waiting_partitions_;
+      live_rows_ += p.length;
+      stored_rows_ += p.length;
     }
   }
 
@@ -827,6 +960,8 @@ class OverWindowOperator : public runtime::Operator {
   int64_t watermark_ = std::numeric_limits<int64_t>::min();
   int64_t emitted_watermark_ = std::numeric_limits<int64_t>::min();
   int64_t waiting_partitions_ = 0;
+  int64_t live_rows_ = 0;    // kept rows of all partitions
+  int64_t stored_rows_ = 0;  // rows of the kept-row batches made since the last compaction
 };
 
 }  // namespace
