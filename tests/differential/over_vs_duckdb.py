@@ -157,6 +157,16 @@ FROM t""",
         {"a10"},
     ),
     Query(
+        "named_window",  # a WINDOW clause, used as it is and refined with frames
+        """INSERT INTO out SELECT id, lead(x) OVER w AS nx, max(v) OVER w AS mx,
+  avg(v) OVER (w ROWS BETWEEN 4 PRECEDING AND CURRENT ROW) AS a4
+FROM t WINDOW w AS (PARTITION BY k ORDER BY ts);""",
+        """SELECT id, lead(x) OVER w AS nx, max(v) OVER w AS mx,
+  avg(v) OVER (w ROWS BETWEEN 4 PRECEDING AND CURRENT ROW) AS a4
+FROM t WINDOW w AS (PARTITION BY k ORDER BY ts)""",
+        {"a4"},
+    ),
+    Query(
         "tumble_over_lead",  # LEAD's rows hold the watermark: none is late for the window
         f"""INSERT INTO out SELECT window.start AS window_start, n, total FROM (
   SELECT TUMBLE(INTERVAL '1 minute') AS window, count(*) AS n, sum(nv) AS total

@@ -60,6 +60,67 @@ bool HasRowWindowFunction(const std::vector<SelectItem>& items) {
   return false;
 }
 
+namespace {
+
+// `spec` with the window it names (a window of `windows` before index `limit`) copied in.
+std::shared_ptr<WindowSpec> Resolve(const std::shared_ptr<WindowSpec>& spec,
+                                    const std::vector<NamedWindow>& windows, size_t limit) {
+  if (spec->ref.empty()) return spec;
+  size_t i = 0;
+  while (i < limit && windows[i].name != spec->ref) ++i;
+  if (i == limit) FailUser(spec->loc, "window \"{}\" does not exist", spec->ref);
+  auto base = Resolve(windows[i].spec, windows, i);
+  if (spec->bare_ref) return base;
+  auto out = std::make_shared<WindowSpec>(*base);
+  out->ref.clear();
+  out->bare_ref = false;
+  out->loc = spec->loc;
+  if (!spec->partition_by.empty()) {
+    FailUser(spec->loc, "cannot override PARTITION BY clause of window \"{}\"", spec->ref);
+  }
+  if (!spec->order_by.empty()) {
+    if (!base->order_by.empty()) {
+      FailUser(spec->loc, "cannot override ORDER BY clause of window \"{}\"", spec->ref);
+    }
+    out->order_by = spec->order_by;
+  }
+  if (base->frame) {
+    FailUser(spec->loc, "cannot copy window \"{}\" because it has a frame clause", spec->ref);
+  }
+  out->frame = spec->frame;
+  out->frame_text = spec->frame_text;
+  return out;
+}
+
+}  // namespace
+
+std::vector<SelectItem> WithNamedWindows(const SelectCore& s, std::vector<SelectItem> items) {
+  for (size_t i = 0; i < s.windows.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (s.windows[j].name == s.windows[i].name) {
+        FailUser(s.windows[i].loc, "window \"{}\" is already defined", s.windows[i].name);
+      }
+    }
+  }
+  std::function<ExprPtr(const ExprPtr&)> replace = [&](const ExprPtr& e) -> ExprPtr {
+    if (!e || e->kind == ExprKind::kSubquery) return e;
+    bool named = e->kind == ExprKind::kFunction && e->over && !e->over->ref.empty();
+    bool nested = false;
+    std::vector<ExprPtr> args;
+    for (const auto& a : e->args) {
+      args.push_back(replace(a));
+      nested |= args.back() != a;
+    }
+    if (!named && !nested) return e;
+    auto copy = std::make_shared<Expr>(*e);
+    copy->args = std::move(args);
+    if (named) copy->over = Resolve(e->over, s.windows, s.windows.size());
+    return copy;
+  };
+  for (auto& item : items) item.expr = replace(item.expr);
+  return items;
+}
+
 exec::OverFrame StatementBinder::BindOverFrame(const Expr& call) {
   using BoundKindF = WindowFrame::BoundKind;
   exec::OverFrame out;

@@ -379,6 +379,7 @@ Relation StatementBinder::BindSelectCore(const SelectCore& s) {
   }
 
   // Window functions over rows (LAG, running aggregates): columns of a kOver node.
+  items = WithNamedWindows(s, std::move(items));
   if (HasRowWindowFunction(items)) BindOverFunctions(&items, &rel);
 
   // A ranking window function in the select list.

@@ -110,6 +110,9 @@ void CopyTimeRole(const expr::BoundExprPtr& e, const std::vector<ScopeColumn>& s
 // Whether the select list calls a window function over rows (LAG, sum(x) OVER, ...; not only
 // ROW_NUMBER/RANK/DENSE_RANK): bind_over.cc.
 bool HasRowWindowFunction(const std::vector<SelectItem>& items);
+// The select list with `OVER w` / `OVER (w ...)` replaced by the windows of `s`'s WINDOW
+// clause they name (PostgreSQL's rules for copying a window): bind_over.cc.
+std::vector<SelectItem> WithNamedWindows(const SelectCore& s, std::vector<SelectItem> items);
 // A column reference `name.rest...` at `loc`.
 ExprPtr ColumnRefTo(const std::string& name, std::vector<std::string> rest, const Location& loc);
 

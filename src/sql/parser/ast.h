@@ -62,6 +62,15 @@ struct WindowSpec {
   std::vector<OrderItem> order_by;
   std::string frame_text;  // the frame as written, for rendering
   std::optional<WindowFrame> frame;
+  std::string ref;  // OVER w / OVER (w ...): a window of the WINDOW clause it builds on
+  bool bare_ref = false;  // OVER w, without parentheses
+  Location loc;
+};
+
+struct NamedWindow {
+  std::string name;
+  std::shared_ptr<WindowSpec> spec;
+  Location loc;
 };
 
 enum class ExprKind {
@@ -160,6 +169,7 @@ struct SelectCore {
   ExprPtr where;
   std::vector<ExprPtr> group_by;
   ExprPtr having;
+  std::vector<NamedWindow> windows;  // WINDOW w AS (...), ...
 };
 
 // A set expression: a SELECT, a parenthesized query, or a UNION/INTERSECT/EXCEPT of two.

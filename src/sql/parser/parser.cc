@@ -791,6 +791,16 @@ class Parser {
       } while (AcceptOp(","));
     }
     if (AcceptWord("having")) core->having = ParseExpr();
+    if (AtWindowClause()) {
+      Next();
+      do {
+        NamedWindow& w = core->windows.emplace_back();
+        w.loc = Peek().loc;
+        w.name = ParseLabel("window name");
+        ExpectWord("as");
+        w.spec = ParseWindowSpec();
+      } while (AcceptOp(","));
+    }
     return core;
   }
 
@@ -809,8 +819,12 @@ class Parser {
   // [AS] alias. Without AS, a reserved word is not an alias: it starts the next clause.
   std::string ParseOptionalAlias() {
     if (AcceptWord("as")) return ParseLabel("alias");
-    if (IsColId(Peek())) return Next().text;
+    if (IsColId(Peek()) && !AtWindowClause()) return Next().text;
     return "";
+  }
+  // WINDOW name AS (: the WINDOW clause (`window` alone may be a name).
+  bool AtWindowClause() const {
+    return AtWord("window") && IsLabel(Peek(1)) && IsWord(Peek(2), "as") && IsOp(Peek(3), "(");
   }
 
   SLUICE_NOINLINE std::vector<WindowSpec::OrderItem> ParseOrderByList() {
@@ -1313,13 +1327,24 @@ class Parser {
     if (AtWord("over") && AtOp("(", 1)) {
       Next();
       f->over = ParseWindowSpec();
+    } else if (AtWord("over") && IsColId(Peek(1))) {
+      Next();
+      f->over = std::make_shared<WindowSpec>();
+      f->over->loc = Peek().loc;
+      f->over->ref = Next().text;
+      f->over->bare_ref = true;
     }
   }
 
   SLUICE_NOINLINE std::shared_ptr<WindowSpec> ParseWindowSpec() {
     DepthGuard guard(this);  // frames here are large: count them as a level of their own
     auto spec = std::make_shared<WindowSpec>();
+    spec->loc = Peek().loc;
     ExpectOp("(");
+    if (IsColId(Peek()) && !AtWord("partition") && !AtWord("order") && !AtWord("rows") &&
+        !AtWord("range") && !AtWord("groups")) {
+      spec->ref = Next().text;
+    }
     if (AcceptWord("partition")) {
       ExpectWord("by");
       do {
