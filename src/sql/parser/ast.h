@@ -40,7 +40,13 @@ using QueryPtr = std::shared_ptr<Query>;
 // CURRENT ROW). `offset` holds N of `N PRECEDING` / `N FOLLOWING`.
 struct WindowFrame {
   enum class Mode { kRows, kRange, kGroups };
-  enum class BoundKind { kUnboundedPreceding, kPreceding, kCurrentRow, kFollowing, kUnboundedFollowing };
+  enum class BoundKind {
+    kUnboundedPreceding,
+    kPreceding,
+    kCurrentRow,
+    kFollowing,
+    kUnboundedFollowing
+  };
   struct Bound {
     BoundKind kind = BoundKind::kCurrentRow;
     ExprPtr offset;
@@ -62,7 +68,7 @@ struct WindowSpec {
   std::vector<OrderItem> order_by;
   std::string frame_text;  // the frame as written, for rendering
   std::optional<WindowFrame> frame;
-  std::string ref;  // OVER w / OVER (w ...): a window of the WINDOW clause it builds on
+  std::string ref;        // OVER w / OVER (w ...): a window of the WINDOW clause it builds on
   bool bare_ref = false;  // OVER w, without parentheses
   Location loc;
 };
