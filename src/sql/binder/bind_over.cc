@@ -210,6 +210,7 @@ void StatementBinder::BindOverFunctions(std::vector<SelectItem>* items, Relation
     fields.push_back(types::Field{rel->columns[i].name, rel->columns[i].type, true});
   }
   auto add = [&](BoundExprPtr e) {
+    if (e->kind == BoundKind::kColumn) return e->column_index;  // an input column as it is
     fields.push_back(types::Field{fmt::format("__o{}", pre.size()), e->type, true});
     pre.push_back(std::move(e));
     return static_cast<int>(pre.size()) - 1;
