@@ -5,6 +5,7 @@
 #include <deque>
 #include <limits>
 #include <numeric>
+#include <set>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -300,14 +301,7 @@ class OverWindowOperator : public runtime::Operator {
       }
     }
     // Rows waiting for following rows hold the watermark back.
-    int64_t held = watermark_;
-    if (waiting_partitions_ > 0) {
-      for (const auto& p : partitions_) {
-        if (p.pending == 0) continue;
-        const int64_t* t = p.batch->event_time->raw<int64_t>();
-        held = std::min(held, t[p.offset + p.length - p.pending]);
-      }
-    }
+    int64_t held = waiting_.empty() ? watermark_ : std::min(watermark_, *waiting_.begin());
     if (held > emitted_watermark_) {
       emitted_watermark_ = held;
       Watermark w = wm;
@@ -385,6 +379,9 @@ class OverWindowOperator : public runtime::Operator {
   }
 
  private:
+  static int64_t FirstPendingTime(const Partition& p) {
+    return p.batch->event_time->raw<int64_t>()[p.offset + p.length - p.pending];
+  }
   static bool IsFramed(const OverCall& c) {
     return c.function != OverFunction::kLag && c.function != OverFunction::kLead;
   }
@@ -558,9 +555,9 @@ class OverWindowOperator : public runtime::Operator {
       }
       kept_range[j] = {static_cast<int64_t>(keep_rows.size()), s.s1 - keep};
       for (int64_t i = keep; i < s.s1; ++i) keep_rows.push_back(static_cast<int32_t>(i));
-      const bool was_waiting = p.pending > 0;
+      if (p.pending > 0) waiting_.erase(waiting_.find(FirstPendingTime(p)));
       p.pending = s.s1 - s.u1;
-      if (was_waiting != (p.pending > 0)) waiting_partitions_ += was_waiting ? -1 : 1;
+      if (p.pending > 0) waiting_.insert(t[s.u1]);
     }
     BatchPtr next = keep_rows.empty() ? nullptr : TakeRows(*sorted, keep_rows, input_schema_);
     for (size_t j = 0; j < segments.size(); ++j) {
@@ -873,7 +870,7 @@ class OverWindowOperator : public runtime::Operator {
       p.length = static_cast<int64_t>(rows[g].size());
       p.pending = 0;
       for (int32_t r : rows[g]) p.pending += flag.GetBool(r) ? 1 : 0;
-      if (p.pending > 0) ++waiting_partitions_;
+      if (p.pending > 0) waiting_.insert(FirstPendingTime(p));
       live_rows_ += p.length;
       stored_rows_ += p.length;
     }
@@ -959,9 +956,9 @@ class OverWindowOperator : public runtime::Operator {
   int64_t lookahead_ = 0;         // rows after a row that its values need
   int64_t watermark_ = std::numeric_limits<int64_t>::min();
   int64_t emitted_watermark_ = std::numeric_limits<int64_t>::min();
-  int64_t waiting_partitions_ = 0;
-  int64_t live_rows_ = 0;    // kept rows of all partitions
-  int64_t stored_rows_ = 0;  // rows of the kept-row batches made since the last compaction
+  std::multiset<int64_t> waiting_;  // the time of each partition's first row not emitted
+  int64_t live_rows_ = 0;           // kept rows of all partitions
+  int64_t stored_rows_ = 0;         // rows of the kept-row batches made since the last compaction
 };
 
 }  // namespace
