@@ -5,7 +5,6 @@
 #include <deque>
 #include <limits>
 #include <numeric>
-#include <set>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -301,7 +300,9 @@ class OverWindowOperator : public runtime::Operator {
       }
     }
     // Rows waiting for following rows hold the watermark back.
-    int64_t held = waiting_.empty() ? watermark_ : std::min(watermark_, *waiting_.begin());
+    // (A dense minimum, vectorized: cheaper than a heap updated for every partition processed.)
+    int64_t held = watermark_;
+    for (int64_t w : waiting_since_) held = std::min(held, w);
     if (held > emitted_watermark_) {
       emitted_watermark_ = held;
       Watermark w = wm;
@@ -379,6 +380,12 @@ class OverWindowOperator : public runtime::Operator {
   }
 
  private:
+  static constexpr int64_t kNotWaiting = std::numeric_limits<int64_t>::max();
+  void SetWaiting(uint32_t g, int64_t time) {
+    if (time == kNotWaiting && g >= waiting_since_.size()) return;
+    if (g >= waiting_since_.size()) waiting_since_.resize(partitions_.size(), kNotWaiting);
+    waiting_since_[g] = time;
+  }
   static int64_t FirstPendingTime(const Partition& p) {
     return p.batch->event_time->raw<int64_t>()[p.offset + p.length - p.pending];
   }
@@ -555,9 +562,8 @@ class OverWindowOperator : public runtime::Operator {
       }
       kept_range[j] = {static_cast<int64_t>(keep_rows.size()), s.s1 - keep};
       for (int64_t i = keep; i < s.s1; ++i) keep_rows.push_back(static_cast<int32_t>(i));
-      if (p.pending > 0) waiting_.erase(waiting_.find(FirstPendingTime(p)));
       p.pending = s.s1 - s.u1;
-      if (p.pending > 0) waiting_.insert(t[s.u1]);
+      SetWaiting(s.partition, p.pending > 0 ? t[s.u1] : kNotWaiting);
     }
     BatchPtr next = keep_rows.empty() ? nullptr : TakeRows(*sorted, keep_rows, input_schema_);
     for (size_t j = 0; j < segments.size(); ++j) {
@@ -870,7 +876,7 @@ class OverWindowOperator : public runtime::Operator {
       p.length = static_cast<int64_t>(rows[g].size());
       p.pending = 0;
       for (int32_t r : rows[g]) p.pending += flag.GetBool(r) ? 1 : 0;
-      if (p.pending > 0) waiting_.insert(FirstPendingTime(p));
+      if (p.pending > 0) SetWaiting(static_cast<uint32_t>(g), FirstPendingTime(p));
       live_rows_ += p.length;
       stored_rows_ += p.length;
     }
@@ -956,9 +962,10 @@ class OverWindowOperator : public runtime::Operator {
   int64_t lookahead_ = 0;         // rows after a row that its values need
   int64_t watermark_ = std::numeric_limits<int64_t>::min();
   int64_t emitted_watermark_ = std::numeric_limits<int64_t>::min();
-  std::multiset<int64_t> waiting_;  // the time of each partition's first row not emitted
-  int64_t live_rows_ = 0;           // kept rows of all partitions
-  int64_t stored_rows_ = 0;         // rows of the kept-row batches made since the last compaction
+  // Per partition, the time of its first row not emitted yet (kNotWaiting when none).
+  std::vector<int64_t> waiting_since_;
+  int64_t live_rows_ = 0;    // kept rows of all partitions
+  int64_t stored_rows_ = 0;  // rows of the kept-row batches made since the last compaction
 };
 
 }  // namespace
