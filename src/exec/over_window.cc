@@ -277,27 +277,42 @@ class OverWindowOperator : public runtime::Operator {
   }
 
   Status ProcessBatch(int, const BatchPtr& b, runtime::Collector&) override {
-    if (b->num_rows > 0) buffer_.push_back(b);
+    if (b->num_rows > 0) Buffer(b);
     return Status::Ok();
   }
 
   Status ProcessWatermark(Watermark wm, runtime::Collector& out) override {
     watermark_ = wm.time.value;
-    if (!buffer_.empty()) {
-      BatchPtr all = buffer_.size() == 1 ? buffer_[0] : batch::ConcatBatches(buffer_);
-      buffer_.clear();
-      const int64_t* t = all->event_time->raw<int64_t>();
-      std::vector<int32_t> ready, later;
-      for (int64_t i = 0; i < all->num_rows; ++i) {
-        (t[i] < watermark_ ? ready : later).push_back(static_cast<int32_t>(i));
+    // Only the buffered batches with a row the watermark passed are split; what stays keeps
+    // its place, so rows with equal times stay in arrival order.
+    std::vector<BatchPtr> due;
+    std::vector<int32_t> ready, later;
+    for (size_t i = 0; i < buffer_.size(); ++i) {
+      if (buffer_min_[i] >= watermark_) continue;
+      const BatchPtr b = buffer_[i];
+      const int64_t* t = b->event_time->raw<int64_t>();
+      ready.clear();
+      later.clear();
+      for (int64_t r = 0; r < b->num_rows; ++r) {
+        (t[r] < watermark_ ? ready : later).push_back(static_cast<int32_t>(r));
       }
-      if (!later.empty()) {
-        buffer_.push_back(ready.empty() ? all : TakeRows(*all, later, nullptr));
+      due.push_back(later.empty() ? b : TakeRows(*b, ready, nullptr));
+      buffer_[i] = later.empty() ? nullptr : TakeRows(*b, later, nullptr);
+      int64_t first = std::numeric_limits<int64_t>::max();
+      for (int32_t r : later) first = std::min(first, t[r]);
+      buffer_min_[i] = first;
+    }
+    if (!due.empty()) {
+      size_t kept = 0;
+      for (size_t i = 0; i < buffer_.size(); ++i) {
+        if (!buffer_[i]) continue;
+        buffer_[kept] = buffer_[i];
+        buffer_min_[kept++] = buffer_min_[i];
       }
-      if (!ready.empty()) {
-        SLUICE_RETURN_NOT_OK(
-            Process(later.empty() ? all : TakeRows(*all, ready, nullptr), false, out));
-      }
+      buffer_.resize(kept);
+      buffer_min_.resize(kept);
+      SLUICE_RETURN_NOT_OK(
+          Process(due.size() == 1 ? due[0] : batch::ConcatBatches(due), false, out));
     }
     // Rows waiting for following rows hold the watermark back.
     // (A dense minimum, vectorized: cheaper than a heap updated for every partition processed.)
@@ -316,6 +331,7 @@ class OverWindowOperator : public runtime::Operator {
     BatchPtr all;
     if (!buffer_.empty()) all = batch::ConcatBatches(buffer_);
     buffer_.clear();
+    buffer_min_.clear();
     watermark_ = std::numeric_limits<int64_t>::max();
     SLUICE_RETURN_NOT_OK(Process(all, true, out));
     // The rows that waited for their following rows are out: release the final watermark
@@ -362,7 +378,7 @@ class OverWindowOperator : public runtime::Operator {
     SLUICE_ASSIGN_OR_RETURN(std::vector<BatchPtr> buffered, state.GetBatches("buffer"));
     for (const auto& b : buffered) {
       BatchPtr mine = Mine(b, spec_.partition);
-      if (mine) buffer_.push_back(mine);
+      if (mine) Buffer(mine);
     }
     SLUICE_ASSIGN_OR_RETURN(std::vector<BatchPtr> kept, state.GetBatches("history"));
     for (const auto& b : kept) {
@@ -380,6 +396,11 @@ class OverWindowOperator : public runtime::Operator {
   }
 
  private:
+  void Buffer(const BatchPtr& b) {
+    const int64_t* t = b->event_time->raw<int64_t>();
+    buffer_.push_back(b);
+    buffer_min_.push_back(*std::min_element(t, t + b->num_rows));
+  }
   static constexpr int64_t kNotWaiting = std::numeric_limits<int64_t>::max();
   void SetWaiting(uint32_t g, int64_t time) {
     if (time == kNotWaiting && g >= waiting_since_.size()) return;
@@ -958,8 +979,9 @@ class OverWindowOperator : public runtime::Operator {
   std::vector<DataType> key_types_;
   std::unique_ptr<GroupTable> groups_;  // null without partition keys: one partition
   std::vector<Partition> partitions_;
-  std::vector<BatchPtr> buffer_;  // rows the watermark has not passed yet
-  int64_t lookahead_ = 0;         // rows after a row that its values need
+  std::vector<BatchPtr> buffer_;     // rows the watermark has not passed yet
+  std::vector<int64_t> buffer_min_;  // the earliest event time of each buffered batch
+  int64_t lookahead_ = 0;            // rows after a row that its values need
   int64_t watermark_ = std::numeric_limits<int64_t>::min();
   int64_t emitted_watermark_ = std::numeric_limits<int64_t>::min();
   // Per partition, the time of its first row not emitted yet (kNotWaiting when none).
