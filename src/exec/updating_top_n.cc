@@ -405,7 +405,17 @@ class UpdatingTopNOperator : public runtime::Operator {
       kinds->mutable_raw<int8_t>()[k] = static_cast<int8_t>(changes_[static_cast<size_t>(k)].kind);
     }
     result->columns.push_back(rank);
-    result->change_kind = kinds;
+    if (spec_.order.empty() && !retracting_) {
+      // No order over an append-only input (LIMIT without ORDER BY): rows tie, the earlier
+      // stays, so rows only enter and the output is append-only.
+      for (const Change& c : changes_) {
+        if (c.kind != ChangeKind::kInsert) {
+          return Status::Internal("updating_top_n: a row left an unordered top-N");
+        }
+      }
+    } else {
+      result->change_kind = kinds;
+    }
     if (ctx_ && ctx_->metrics) ctx_->metrics->rows_out += n;
     return out.Emit(result);
   }

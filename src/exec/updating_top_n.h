@@ -13,6 +13,9 @@
 //   - without, the table holds the rows only (the rank column of the output is the row's rank
 //     when the change was made, and means nothing downstream): a row that leaves the top N is
 //     a delete, one that enters it an insert, and rows that move within it emit nothing.
+// Without an order (spec.order empty: LIMIT without ORDER BY) every row ties, so over an
+// append-only input the first N rows to arrive stay and rows only enter: the output is then
+// append-only (no change kinds).
 // Changes are folded per input batch: a row that enters and leaves the top N within one batch
 // emits nothing, and each touched key emits the difference between its top N before and after
 // the batch.

@@ -238,6 +238,13 @@ QUERIES = [
           "SELECT a.k, a.n, b.m FROM (SELECT k, count(*) AS n FROM t GROUP BY k) a "
           "LEFT JOIN (SELECT k, count(*) AS m FROM u GROUP BY k) b ON a.k = b.k AND a.n > b.m",
           aggregates=True),
+    # comma joins: the WHERE conditions relating the tables make the same joins as ON
+    Query("comma_updating",  # a condition on one side filters it below the join
+          "SELECT a.ts, a.k, a.v, b.ts AS b_ts, b.w FROM t a, u b "
+          "WHERE a.k = b.k AND a.g = b.g AND b.w < 50"),
+    Query("comma_three_way",
+          "SELECT a.ts, a.k, a.v, b.w, c.label FROM t a, u b CROSS JOIN r c "
+          "WHERE b.w = c.w AND a.k = b.k AND a.v > 10"),
     Query("upd_three_way",  # the second join's left input retracts the padded rows
           "SELECT a.ts, a.k, a.v, b.w, c.label "
           "FROM t a LEFT JOIN u b ON a.k = b.k AND a.g = b.g FULL JOIN r c ON b.w = c.w"),
@@ -349,6 +356,10 @@ GROUP BY 1""",
     Query("ival_between",
           "SELECT a.ts, a.k, a.v, b.ts AS b_ts, b.w FROM t a JOIN u b "
           "ON a.k = b.k AND b.ts BETWEEN a.ts AND a.ts + INTERVAL '10 seconds'",
+          updating=False),
+    Query("ival_comma",  # the same interval join, its conditions in WHERE
+          "SELECT a.ts, a.k, a.v, b.ts AS b_ts, b.w FROM t a, u b "
+          "WHERE a.k = b.k AND b.ts BETWEEN a.ts AND a.ts + INTERVAL '10 seconds'",
           updating=False),
     Query("ival_strict",  # strict bounds, written the other way round
           "SELECT b.ts AS b_ts, b.k, b.w, a.ts, a.v FROM u b JOIN t a "

@@ -241,6 +241,35 @@ QUERIES = [
           "FROM (SELECT cat, price % 7 AS band, count(*) AS n, max(price) AS hi "
           "      FROM items GROUP BY cat, price % 7) GROUP BY n",
           inputs="items"),
+
+    # --- DISTINCT, set operations and ORDER BY ... LIMIT: updating aggregates and the top-N
+    Query("distinct_rows", "SELECT DISTINCT k, v % 7 AS band FROM t"),
+    Query("distinct_reagg",  # counts that pass through values they leave again
+          "SELECT DISTINCT n FROM (SELECT k, v % 5 AS b, count(*) AS n FROM t GROUP BY k, v % 5)"),
+    Query("union_distinct", "SELECT k, g FROM t UNION SELECT k, g FROM u", inputs="joins"),
+    Query("intersect", "SELECT k, g FROM t INTERSECT SELECT k, g FROM u", inputs="joins"),
+    Query("except", "SELECT k, g FROM t EXCEPT SELECT k, g FROM u", inputs="joins"),
+    Query("intersect_all", "SELECT k, g FROM t INTERSECT ALL SELECT k, g FROM u",
+          inputs="joins"),
+    Query("except_all", "SELECT k FROM t EXCEPT ALL SELECT k FROM u", inputs="joins"),
+    Query("changes_except_all",  # copies retracted as rows are deleted and moved
+          "SELECT cat FROM items EXCEPT ALL SELECT cat FROM items WHERE price > 40",
+          inputs="items"),
+    Query("except_updating",  # keys leave the left side as their counts grow
+          "SELECT k FROM t GROUP BY k HAVING count(*) < 20 EXCEPT SELECT k FROM u WHERE w > 50",
+          inputs="joins"),
+    Query("order_limit", "SELECT id, k, v FROM t ORDER BY v DESC NULLS FIRST, id LIMIT 7"),
+    Query("order_limit_offset", "SELECT id, x FROM t ORDER BY x, id LIMIT 5 OFFSET 3"),
+    Query("order_limit_agg",
+          "SELECT k, count(*) AS n FROM t GROUP BY k ORDER BY n DESC, k LIMIT 3"),
+    Query("changes_distinct", "SELECT DISTINCT cat, price % 5 AS band FROM items",
+          inputs="items"),
+    Query("changes_intersect",
+          "SELECT cat FROM items WHERE price > 50 INTERSECT SELECT cat FROM items WHERE price < 20",
+          inputs="items"),
+    Query("changes_order_limit",  # deletes and updates move rows out of the first ten
+          "SELECT id, price FROM items ORDER BY price DESC NULLS LAST, id LIMIT 10",
+          inputs="items"),
 ]
 
 

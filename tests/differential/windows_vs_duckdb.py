@@ -155,6 +155,25 @@ class Query:
 
 QUERIES = [
     Query(
+        "distinct_tvf",  # SELECT DISTINCT with the window selected: append-only per window
+        """INSERT INTO out
+SELECT DISTINCT window_start, window_end, k, v % 3 AS band
+FROM TUMBLE(t, ts, INTERVAL '1 minute');""",
+        f"""SELECT DISTINCT ts_of(bucket(us, {MIN})) AS window_start,
+       ts_of(bucket(us, {MIN}) + {MIN}) AS window_end, k, v % 3 AS band
+FROM t""",
+        batch1=True,
+    ),
+    Query(
+        "distinct_window_counts",  # over a window aggregate's output, its start selected
+        """INSERT INTO out
+SELECT DISTINCT minute, n
+FROM (SELECT window.start AS minute, n
+      FROM (SELECT TUMBLE(INTERVAL '1 minute') AS window, k, count(*) AS n FROM t GROUP BY 1, 2));""",
+        f"""SELECT DISTINCT ts_of(bucket(us, {MIN})) AS minute, n
+FROM (SELECT us, count(*) OVER (PARTITION BY bucket(us, {MIN}), k) AS n FROM t)""",
+    ),
+    Query(
         "tumble_by_key",
         """INSERT INTO out
 SELECT window.start AS window_start, window.end AS window_end, k, n, total, lo, hi, avg_x

@@ -210,6 +210,46 @@ Result<BoundFunction> BindMakeArray(const BindInput& in) {
   return fn;
 }
 
+// array_fill(x, ARRAY[n]): n copies of x (one dimension, as every array here). A NULL
+// dimension array gives NULL.
+Result<BoundFunction> BindArrayFill(const BindInput& in) {
+  if (in.types.size() != 2 || !ArrayArgumentType(in.types[1]) ||
+      (in.types[1].id() == TypeId::kList && !ConvertsTo(in.types[1].element(), kBigint))) {
+    return NoMatchingSignature(in.name, in, "(T, INT[])");
+  }
+  DataType t = in.types[0].id() == TypeId::kNull ? kText : in.types[0];
+  BoundFunction fn;
+  fn.arg_types = {t, DataType::List(kBigint)};
+  fn.return_type = DataType::List(t);
+  fn.null_propagating = false;
+  fn.kernel = [](const BoundFunction& f, std::span<const ColumnPtr> args, int64_t rows,
+                 ColumnPtr* out) -> Status {
+    const Column& dims = *args[1];
+    const int32_t* o = dims.offsets();
+    const Column& sizes = *dims.children[0];
+    ColumnBuilder b(f.return_type);
+    b.Reserve(rows);
+    for (int64_t i = 0; i < rows; ++i) {
+      if (dims.IsNull(i)) {
+        b.AppendNull();
+        continue;
+      }
+      if (o[i + 1] - o[i] != 1 || sizes.IsNull(o[i])) {
+        return Status::User(
+            "array_fill(): the dimension array must hold one length (arrays have one "
+            "dimension)");
+      }
+      const int64_t n = sizes.raw<int64_t>()[o[i]];
+      if (n < 0) return Status::User("array_fill(): the length {} is negative", n);
+      for (int64_t k = 0; k < n; ++k) AppendFrom(b.element_builder(), *args[0], i);
+      b.FinishListRow();
+    }
+    *out = b.Finish();
+    return Status::Ok();
+  };
+  return fn;
+}
+
 void AppendElements(ColumnBuilder* elements, const Column& arr, int64_t i) {
   if (arr.IsNull(i)) return;
   const int32_t* o = arr.offsets();
@@ -417,6 +457,7 @@ void RegisterArrayFunctions(FunctionRegistry* r) {
   });
   r->Register("array_prepend", BindPrepend);
   r->Register("array_cat", BindArrayCat);
+  r->Register("array_fill", BindArrayFill);
   r->Register("array_remove", [](const BindInput& in) {
     return BindArrayElement(in, DataType(), RemoveKernel, false, false);
   });

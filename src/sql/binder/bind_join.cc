@@ -122,6 +122,13 @@ Relation StatementBinder::BindJoin(const TableRef& t) {
   } else {
     right = BindTableRef(*t.right);
   }
+  return JoinRelations(t, std::move(left), std::move(right));
+}
+
+// The join `t` of two bound inputs (its own, or the items of a comma join with the WHERE
+// conjuncts that relate them as `t.on`).
+Relation StatementBinder::JoinRelations(const TableRef& t, Relation left, Relation right) {
+  const bool lookup = t.right->kind == TableRef::Kind::kNamed && t.right->as_of != nullptr;
   for (const Relation* side : {&left, &right}) {
     if (side->window && side->window->spec.kind == exec::WindowSpec::Kind::kHop) {
       FailNotSupported((side == &left ? t.left : t.right)->loc,

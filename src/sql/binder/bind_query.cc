@@ -28,14 +28,6 @@ using types::Value;
 Relation StatementBinder::BindQuery(const Query& q) {
   if (++depth_ > 64) FailUser(q.loc, "queries are nested too deeply");
   if (q.recursive) FailNotSupported(q.loc, "WITH RECURSIVE is not supported in a streaming query");
-  if (!q.order_by.empty()) {
-    FailNotSupported(q.loc,
-                     "ORDER BY is not supported in a streaming query: an unbounded stream has "
-                     "no last row to sort up to");
-  }
-  if (q.limit || q.offset) {
-    FailNotSupported(q.loc, "LIMIT/OFFSET is not supported in a streaming query");
-  }
   ctes_.emplace_back();
   for (const auto& cte : q.with) {
     if (ctes_.back().count(cte.name))
@@ -43,7 +35,8 @@ Relation StatementBinder::BindQuery(const Query& q) {
     BindQuery(*cte.query);  // errors at the CTE itself
     ctes_.back()[cte.name] = &cte;
   }
-  Relation rel = BindSetExpr(*q.body);
+  const bool ordered = !q.order_by.empty() || q.limit || q.offset;
+  Relation rel = ordered ? BindOrderLimit(q) : BindSetExpr(*q.body);
   ctes_.pop_back();
   --depth_;
   return rel;
@@ -58,15 +51,7 @@ Relation StatementBinder::BindSetExpr(const SetExpr& s) {
     case SetExpr::Kind::kSetOp:
       break;
   }
-  if (s.set_op != "union") {
-    FailNotSupported(s.loc, "{} is not supported yet",
-                     s.set_op == "intersect" ? "INTERSECT" : "EXCEPT");
-  }
-  if (!s.all) {
-    FailNotSupported(s.loc,
-                     "UNION without ALL removes duplicates, which needs state: not supported "
-                     "yet; use UNION ALL");
-  }
+  if (s.set_op != "union" || !s.all) return BindSetOperation(s);
   // Flatten left-deep UNION ALL chains.
   std::vector<const SetExpr*> parts;
   std::vector<const SetExpr*> stack = {&s};
@@ -80,6 +65,17 @@ Relation StatementBinder::BindSetExpr(const SetExpr& s) {
       parts.push_back(cur);
     }
   }
+  std::vector<Relation> rels = BindSetOperands(parts, "UNION ALL");
+  std::vector<PlanPtr> inputs;
+  for (const auto& r : rels) inputs.push_back(r.plan);
+  Relation out;
+  out.plan = MakeUnion(std::move(inputs));
+  out.columns = rels[0].columns;
+  return out;
+}
+
+std::vector<Relation> StatementBinder::BindSetOperands(const std::vector<const SetExpr*>& parts,
+                                                       const std::string& what) {
   std::vector<Relation> rels;
   for (const auto* p : parts) rels.push_back(BindSetExpr(*p));
   size_t width = rels[0].columns.size();
@@ -87,14 +83,13 @@ Relation StatementBinder::BindSetExpr(const SetExpr& s) {
   for (size_t i = 0; i < width; ++i) types.push_back(rels[0].columns[i].type);
   for (size_t r = 1; r < rels.size(); ++r) {
     if (rels[r].columns.size() != width) {
-      FailUser(parts[r]->loc,
-               "each UNION ALL query must have the same number of columns ({} vs {})", width,
-               rels[r].columns.size());
+      FailUser(parts[r]->loc, "each {} query must have the same number of columns ({} vs {})", what,
+               width, rels[r].columns.size());
     }
     for (size_t i = 0; i < width; ++i) {
       auto common = expr::CommonSuperType(types[i], rels[r].columns[i].type);
       if (!common.ok()) {
-        FailUser(parts[r]->loc, "UNION ALL column {} (\"{}\"): types {} and {} cannot be matched",
+        FailUser(parts[r]->loc, "{} column {} (\"{}\"): types {} and {} cannot be matched", what,
                  i + 1, rels[0].columns[i].name, types[i].ToString(),
                  rels[r].columns[i].type.ToString());
       }
@@ -103,14 +98,14 @@ Relation StatementBinder::BindSetExpr(const SetExpr& s) {
   }
   std::vector<std::string> names;
   for (const auto& c : rels[0].columns) names.push_back(c.name);
-  std::vector<PlanPtr> inputs;
+  std::vector<ScopeColumn> cols;
+  for (size_t i = 0; i < width; ++i) cols.push_back({"", names[i], types[i]});
   for (size_t r = 0; r < rels.size(); ++r) {
-    inputs.push_back(CoerceTo(rels[r], types, names, parts[r]->loc, "UNION ALL"));
+    rels[r].plan = CoerceTo(rels[r], types, names, parts[r]->loc, what);
+    rels[r].columns = cols;
+    rels[r].window.reset();
   }
-  Relation out;
-  out.plan = MakeUnion(std::move(inputs));
-  for (size_t i = 0; i < width; ++i) out.columns.push_back({"", names[i], types[i]});
-  return out;
+  return rels;
 }
 
 Relation StatementBinder::BindCatalogTable(const CatalogEntry& entry, const std::string& qualifier,
@@ -299,17 +294,24 @@ std::string StatementBinder::ColumnName(const SelectItem& item, const BoundExprP
 }
 
 Relation StatementBinder::BindSelectCore(const SelectCore& s) {
+  if (s.distinct) {
+    SelectCore all = s;
+    all.distinct = false;
+    return BindDistinct(BindSelectCore(all), s.loc);
+  }
   if (!s.from) {
     FailNotSupported(s.loc,
                      "a streaming query reads FROM a source table; SELECT without FROM "
                      "is not supported");
   }
-  Relation rel = BindTableRef(*s.from);
-  if (s.where) {
+  // FROM a, b WHERE a.k = b.k: the conditions relating the items join them.
+  const bool comma_join =
+      s.where && s.from->kind == TableRef::Kind::kJoin && s.from->join_type == JoinType::kCross;
+  Relation rel = comma_join ? BindCommaJoin(*s.from, *s.where) : BindTableRef(*s.from);
+  if (s.where && !comma_join) {
     BoundExprPtr pred = BindBool(*s.where, rel.columns, "WHERE");
     rel.plan = MakeFilter(rel.plan, pred);
   }
-  if (s.distinct) FailNotSupported(s.loc, "SELECT DISTINCT is not supported yet");
   bool aggregates = !s.group_by.empty() || s.having != nullptr;
   for (const auto& item : s.items) aggregates |= FindAggregate(*item.expr) != nullptr;
   if (aggregates) return BindAggregateSelect(s, std::move(rel));

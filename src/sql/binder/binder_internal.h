@@ -137,6 +137,21 @@ class StatementBinder {
   Relation BindSelectCore(const SelectCore& s);
   Relation BindTableRef(const TableRef& t);
   Relation BindJoin(const TableRef& t);
+  Relation JoinRelations(const TableRef& t, Relation left, Relation right);
+  // FROM a, b [CROSS JOIN c] WHERE ...: the conjuncts of WHERE that relate the items become
+  // their joins' conditions, those of one item filter it (bind_comma_join.cc).
+  Relation BindCommaJoin(const TableRef& from, const Expr& where);
+  // SELECT DISTINCT over a bound select list, and UNION / INTERSECT / EXCEPT
+  // (bind_set_operation.cc).
+  Relation BindDistinct(Relation rel, const Location& loc);
+  Relation BindSetOperation(const SetExpr& s);
+  // Binds the operands of a set operation and casts them to common column types.
+  std::vector<Relation> BindSetOperands(const std::vector<const SetExpr*>& parts,
+                                        const std::string& what);
+  // ORDER BY ... LIMIT n [OFFSET m] of a query: an updating top-N (bind_order_limit.cc).
+  Relation BindOrderLimit(const Query& q);
+  Relation LimitRanks(const PlanPtr& ranked, const std::vector<ScopeColumn>& columns, int64_t limit,
+                      int64_t offset, const Query& q);
   void CheckLookupJoin(const TableRef& t, const Relation& left, const Relation& right,
                        const std::vector<ScopeColumn>& scope);
   PlanPtr BindRanking(const Expr& call, const Relation& rel);

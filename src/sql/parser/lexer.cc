@@ -267,7 +267,8 @@ Token Lexer::LexString(bool escapes) {
 
 Token Lexer::LexOperator() {
   static constexpr std::string_view kThree[] = {"->>"};
-  static constexpr std::string_view kTwo[] = {"||", "<>", "!=", "<=", ">=", "::", "->", "<<", ">>"};
+  static constexpr std::string_view kTwo[] = {
+      "||", "<>", "!=", "<=", ">=", "::", "->", "<<", ">>", "=="};
   static constexpr std::string_view kOne = "+-*/%=<>()[],;.^&|#~!:";
   Token t;
   t.kind = TokenKind::kOperator;
@@ -290,6 +291,8 @@ Token Lexer::LexOperator() {
     return MakeError(t.loc, fmt::format("unexpected character {}", shown));
   }
   t.text = std::string(rest.substr(0, len));
+  // `==` is a synonym of `=` (Arroyo and DataFusion accept it).
+  if (t.text == "==") t.text = "=";
   Advance(len);
   t.end = static_cast<int>(pos_);
   return t;

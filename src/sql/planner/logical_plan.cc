@@ -11,7 +11,9 @@ bool LogicalPlan::updating() const {
     case PlanKind::kJoin:
       return join_mode == JoinMode::kUpdating;
     case PlanKind::kTopN:
-      return top_n.window_end < 0;
+      // Without an order (LIMIT without ORDER BY) every row ties and the earlier arrival stays:
+      // over an append-only input, rows only enter.
+      return top_n.window_end < 0 && (!top_n.order.empty() || inputs[0]->updating());
     case PlanKind::kSource:
       // A change stream: each row inserts, deletes or updates a row of the table it describes.
       return table != nullptr && table->type == connectors::TableType::kSource &&

@@ -120,6 +120,18 @@ TEST(Lexer, NumbersStringsAndOperators) {
   }
 }
 
+TEST(Lexer, DoubleEqualsIsEquals) {
+  // `==` is `=` (Arroyo, DataFusion); `= =` stays two tokens.
+  std::vector<Token> tokens = Lexer("a==b = =").Tokenize();
+  ASSERT_EQ(tokens.size(), 6u);
+  EXPECT_EQ(tokens[1].kind, TokenKind::kOperator);
+  EXPECT_EQ(tokens[1].text, "=");
+  EXPECT_EQ(tokens[1].end - tokens[1].loc.offset, 2);
+  EXPECT_EQ(tokens[2].text, "b");
+  EXPECT_EQ(tokens[3].text, "=");
+  EXPECT_EQ(tokens[4].text, "=");
+}
+
 TEST(Lexer, ColumnsCountCharactersNotBytes) {
   std::vector<Token> tokens = Lexer("'é' x").Tokenize();
   ASSERT_EQ(tokens.size(), 3u);
