@@ -804,15 +804,23 @@ class OverWindowOperator : public runtime::Operator {
         } else if (call.type.id() == TypeId::kInt64) {
           if (sum > std::numeric_limits<int64_t>::max() ||
               sum < std::numeric_limits<int64_t>::min()) {
-            return Status::User("sum() OVER (...): bigint out of range");
+            return Status::User("bigint out of range in sum() OVER (...)");
           }
           out->mutable_raw<int64_t>()[k] = static_cast<int64_t>(sum);
         } else if (call.type.id() == TypeId::kUInt64) {
           if (sum > static_cast<int128_t>(std::numeric_limits<uint64_t>::max())) {
-            return Status::User("sum() OVER (...): bigint unsigned out of range");
+            return Status::User("bigint unsigned out of range in sum() OVER (...)");
           }
           out->mutable_raw<uint64_t>()[k] = static_cast<uint64_t>(sum);
         } else {
+          static const int128_t kMax = [] {
+            int128_t m = 1;
+            for (int i = 0; i < 38; ++i) m *= 10;
+            return m - 1;
+          }();
+          if (sum > kMax || sum < -kMax) {
+            return Status::User("numeric out of range in sum() OVER (...) (more than 38 digits)");
+          }
           out->mutable_raw<int128_t>()[k] = sum;
         }
       }
