@@ -16,6 +16,12 @@
 // frame (count, sum, extreme value, first value). The buffered rows, the kept rows and the
 // accumulators are checkpointed; a restore at another parallelism keeps each subtask's keys.
 // The input is hash-partitioned by the partition keys (one subtask without keys).
+//
+// At a watermark, the kept rows of the partitions with new rows and those rows are sorted into
+// one batch by partition and time, and every call is computed over it in one pass (prefix
+// sums, a monotone deque for min/max, gathers for the value functions): the work follows the
+// new rows and their partitions' kept rows, with a few allocations per column, not per
+// partition. Called from its task's thread only.
 
 #include <memory>
 #include <string>
