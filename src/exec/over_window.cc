@@ -433,8 +433,11 @@ class OverWindowOperator : public runtime::Operator {
     uint32_t max_id = 0;
     for (uint32_t g : *ids) max_id = std::max(max_id, g);
     if (b.num_rows > 0 && partitions_.size() <= max_id) {
+      const size_t old = partitions_.size();
       partitions_.resize(max_id + 1);
-      for (auto& p : partitions_) p.base.resize(spec_.calls.size());
+      for (size_t g = old; g < partitions_.size(); ++g) {
+        partitions_[g].base.resize(spec_.calls.size());
+      }
     }
   }
 
