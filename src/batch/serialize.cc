@@ -24,8 +24,13 @@ void PutField(ByteWriter& w, const types::Field& f) {
   PutType(w, f.type);
 }
 
+// TIMESTAMPTZ is kTimestamp with this bit set in the id byte, so that batches written before
+// it existed read unchanged.
+constexpr uint8_t kWithTimeZoneBit = 0x80;
+
 void PutType(ByteWriter& w, const DataType& type) {
-  w.Put<uint8_t>(static_cast<uint8_t>(type.id()));
+  w.Put<uint8_t>(static_cast<uint8_t>(static_cast<uint8_t>(type.id()) |
+                                      (type.with_time_zone() ? kWithTimeZoneBit : 0)));
   switch (type.id()) {
     case TypeId::kDecimal:
       w.Put<int32_t>(type.precision());
@@ -141,6 +146,9 @@ class Reader {
     if (depth > kMaxDepth) return r_.Corrupt("types nested too deeply");
     uint8_t id = 0;
     SLUICE_RETURN_NOT_OK(r_.Get(&id));
+    if (id == (kWithTimeZoneBit | static_cast<uint8_t>(TypeId::kTimestamp))) {
+      return DataType::TimestampTz();
+    }
     if (id > static_cast<uint8_t>(TypeId::kStruct)) return r_.Corrupt("unknown type id");
     auto tid = static_cast<TypeId>(id);
     switch (tid) {

@@ -44,8 +44,18 @@ std::string SourceName(const TableSpec& spec) {
 std::string FormatDescription(const formats::FormatOptions& format) {
   std::string s = "format=" + format.format;
   if (format.bad_data == formats::BadDataPolicy::kDrop) s += " bad_data=drop";
-  if (format.timestamp_format == formats::TimestampFormat::kUnixMillis) {
-    s += " json.timestamp_format=unix_millis";
+  switch (format.timestamp_format) {
+    case formats::TimestampFormat::kRfc3339:
+      break;
+    case formats::TimestampFormat::kUnixSeconds:
+      s += " json.timestamp_format=unix_seconds";
+      break;
+    case formats::TimestampFormat::kUnixMillis:
+      s += " json.timestamp_format=unix_millis";
+      break;
+    case formats::TimestampFormat::kUnixMicros:
+      s += " json.timestamp_format=unix_micros";
+      break;
   }
   if (format.unstructured) s += " json.unstructured=true";
   return s;

@@ -23,8 +23,14 @@ using batch::ColumnPtr;
 
 namespace {
 
+// Semi, anti and mark joins emit left rows alone (see JoinType).
+bool LeftAlone(JoinType t) {
+  return t == JoinType::kSemi || t == JoinType::kAnti || t == JoinType::kMark;
+}
+// Whether the rows of the left side keep their match count (LeftAlone too: it decides when a
+// row crosses between matched and unmatched).
 bool PreservesLeft(JoinType t) {
-  return t == JoinType::kLeft || t == JoinType::kFull;
+  return t == JoinType::kLeft || t == JoinType::kFull || LeftAlone(t);
 }
 bool PreservesRight(JoinType t) {
   return t == JoinType::kRight || t == JoinType::kFull;
@@ -311,6 +317,7 @@ class HashJoinOperator : public runtime::Operator {
         hi_(hi),
         subtask_(subtask),
         parallelism_(parallelism),
+        left_alone_(LeftAlone(spec.type)),
         keys_(KeyTypes(spec)) {
     preserves_[0] = PreservesLeft(spec.type);
     preserves_[1] = PreservesRight(spec.type);
@@ -491,6 +498,37 @@ class HashJoinOperator : public runtime::Operator {
     return out.Emit(JoinedBatch(spec_, left, right, updating(), kind));
   }
 
+  // Left rows alone (semi, anti and mark joins) on the `matched` side of the boundary; a semi
+  // join emits only matched rows, an anti join only unmatched ones. Their event times stay.
+  Status EmitLeft(const GatheredRows& rows, bool matched, ChangeKind kind,
+                  runtime::Collector& out) {
+    if (rows.num_rows == 0) return Status::Ok();
+    if ((spec_.type == JoinType::kSemi && !matched) || (spec_.type == JoinType::kAnti && matched))
+      return Status::Ok();
+    if (ctx_ && ctx_->metrics) ctx_->metrics->rows_out += rows.num_rows;
+    auto b = std::make_shared<Batch>();
+    b->schema = spec_.output_schema;
+    b->num_rows = rows.num_rows;
+    b->columns = rows.columns;
+    if (spec_.type == JoinType::kMark) {
+      b->columns.push_back(Column::MakeConstant(types::Value::Boolean(matched), rows.num_rows));
+    }
+    b->event_time = rows.event_time;
+    b->change_kind = Column::MakeConstant(
+        types::Value::Int(types::DataType(types::TypeId::kInt8), static_cast<int64_t>(kind)),
+        rows.num_rows);
+    return out.Emit(b);
+  }
+
+  // Left rows `refs` cross the boundary: retracted on one side, emitted on the other.
+  Status EmitCrossing(const std::vector<uint64_t>& refs, bool now_matched,
+                      runtime::Collector& out) {
+    if (refs.empty()) return Status::Ok();
+    GatheredRows rows = Gather(0, refs);
+    SLUICE_RETURN_NOT_OK(EmitLeft(rows, !now_matched, ChangeKind::kDelete, out));
+    return EmitLeft(rows, now_matched, ChangeKind::kInsert, out);
+  }
+
   // Side `s` rows padded with NULLs for the other side.
   Status EmitPadded(size_t s, const GatheredRows& mine, ChangeKind kind, runtime::Collector& out) {
     return EmitRows(s, mine, NullRows(*schemas_[1 - s], mine.num_rows), kind, out);
@@ -564,12 +602,23 @@ class HashJoinOperator : public runtime::Operator {
         Chunk& c = sides_[o].chunk(ref);
         if (c.matches[ref & 0xffffffffu]++ == 0) first.push_back(ref);
       }
-      SLUICE_RETURN_NOT_OK(EmitPadded(o, Gather(o, first), ChangeKind::kDelete, out));
+      SLUICE_RETURN_NOT_OK(left_alone_ ? EmitCrossing(first, true, out)
+                                       : EmitPadded(o, Gather(o, first), ChangeKind::kDelete, out));
     }
-    SLUICE_RETURN_NOT_OK(EmitRows(s, pairs->mine, pairs->theirs, ChangeKind::kInsert, out));
+    if (!left_alone_) {
+      SLUICE_RETURN_NOT_OK(EmitRows(s, pairs->mine, pairs->theirs, ChangeKind::kInsert, out));
+    }
     std::vector<int32_t> matches(static_cast<size_t>(end - begin), 0);
     for (int32_t i : pairs->rows) ++matches[static_cast<size_t>(i - begin)];
-    if (preserves_[s]) {
+    if (left_alone_ && s == 0) {
+      std::vector<int32_t> matched, lonely;
+      for (int64_t i = begin; i < end; ++i) {
+        (matches[static_cast<size_t>(i - begin)] > 0 ? matched : lonely)
+            .push_back(static_cast<int32_t>(i));
+      }
+      SLUICE_RETURN_NOT_OK(EmitLeft(TakeRows(*b, matched), true, ChangeKind::kInsert, out));
+      SLUICE_RETURN_NOT_OK(EmitLeft(TakeRows(*b, lonely), false, ChangeKind::kInsert, out));
+    } else if (preserves_[s]) {
       std::vector<int32_t> lonely;
       for (int64_t i = begin; i < end; ++i) {
         if (matches[static_cast<size_t>(i - begin)] == 0) lonely.push_back(static_cast<int32_t>(i));
@@ -601,7 +650,8 @@ class HashJoinOperator : public runtime::Operator {
     const size_t o = 1 - s;
     Side& side = sides_[s];
     std::vector<int32_t> found;
-    std::vector<int32_t> lonely;  // rows whose NULL-padded row is retracted
+    std::vector<int32_t> lonely;   // rows whose NULL-padded row is retracted
+    std::vector<int32_t> matched;  // left rows alone with a match (semi, anti, mark joins)
     for (int64_t i = begin; i < end; ++i) {
       if (null_keys_[static_cast<size_t>(i)]) {
         if (preserves_[s]) lonely.push_back(static_cast<int32_t>(i));
@@ -616,6 +666,7 @@ class HashJoinOperator : public runtime::Operator {
         --c.live;
         --side.live_rows;
         if (preserves_[s] && c.matches[row] == 0) lonely.push_back(static_cast<int32_t>(i));
+        if (left_alone_ && s == 0 && c.matches[row] > 0) matched.push_back(static_cast<int32_t>(i));
         refs.erase(refs.begin() + static_cast<std::ptrdiff_t>(k));
         found.push_back(static_cast<int32_t>(i));
         if (c.live == 0) {
@@ -629,9 +680,18 @@ class HashJoinOperator : public runtime::Operator {
       // A row that was never kept (or was forgotten after updating_ttl) retracts nothing.
     }
     FreeFront(s);
+    if (left_alone_ && s == 0) {
+      // The row's match count says what it emitted; its pairs emitted nothing.
+      std::sort(matched.begin(), matched.end());
+      std::sort(lonely.begin(), lonely.end());
+      SLUICE_RETURN_NOT_OK(EmitLeft(TakeRows(*b, matched), true, ChangeKind::kDelete, out));
+      return EmitLeft(TakeRows(*b, lonely), false, ChangeKind::kDelete, out);
+    }
     auto pairs = Probe(s, *b, found);
     if (!pairs.ok()) return pairs.status();
-    SLUICE_RETURN_NOT_OK(EmitRows(s, pairs->mine, pairs->theirs, ChangeKind::kDelete, out));
+    if (!left_alone_) {
+      SLUICE_RETURN_NOT_OK(EmitRows(s, pairs->mine, pairs->theirs, ChangeKind::kDelete, out));
+    }
     std::sort(lonely.begin(), lonely.end());
     SLUICE_RETURN_NOT_OK(EmitPadded(s, TakeRows(*b, lonely), ChangeKind::kDelete, out));
     if (preserves_[o]) {
@@ -641,7 +701,8 @@ class HashJoinOperator : public runtime::Operator {
         if (--c.matches[ref & 0xffffffffu] == 0) alone.push_back(ref);
       }
       std::sort(alone.begin(), alone.end());
-      SLUICE_RETURN_NOT_OK(EmitPadded(o, Gather(o, alone), ChangeKind::kInsert, out));
+      SLUICE_RETURN_NOT_OK(left_alone_ ? EmitCrossing(alone, false, out)
+                                       : EmitPadded(o, Gather(o, alone), ChangeKind::kInsert, out));
     }
     return Status::Ok();
   }
@@ -688,6 +749,7 @@ class HashJoinOperator : public runtime::Operator {
   int64_t ttl_, lo_, hi_;
   int subtask_;
   int parallelism_;
+  bool left_alone_;  // a semi, anti or mark join
   GroupTable keys_;  // one key space for both sides: group g is the same key on each
   std::array<Side, 2> sides_;
   std::array<bool, 2> preserves_{};

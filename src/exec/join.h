@@ -28,7 +28,12 @@
 
 namespace sluice::exec {
 
-enum class JoinType { kInner, kLeft, kRight, kFull };
+// kSemi, kAnti and kMark (updating mode only) emit left rows alone, each once however many rows
+// it matches: kSemi the rows with a match, kAnti those without, kMark every row with a BOOLEAN
+// column appended that says whether it has one. A row crossing between no match and a match
+// is retracted and emitted again (kMark: with the other mark). They plan subqueries: EXISTS,
+// NOT EXISTS and IN as semi-, anti- and mark joins.
+enum class JoinType { kInner, kLeft, kRight, kFull, kSemi, kAnti, kMark };
 const char* JoinTypeName(JoinType type);
 
 struct JoinSpec {
@@ -40,7 +45,9 @@ struct JoinSpec {
   // Evaluated over the output columns (left's then right's) of a pair of rows with equal
   // keys; the pair joins when it is TRUE. Null: every pair with equal keys joins.
   expr::BoundExprPtr residual;
-  types::SchemaPtr output_schema;  // left_schema's fields, then right_schema's
+  // left_schema's fields, then right_schema's (kSemi, kAnti: left's only; kMark: left's and
+  // the BOOLEAN mark)
+  types::SchemaPtr output_schema;
   std::string Describe() const;
 };
 

@@ -24,6 +24,12 @@ const char* JoinTypeName(JoinType type) {
       return "right";
     case JoinType::kFull:
       return "full";
+    case JoinType::kSemi:
+      return "semi";
+    case JoinType::kAnti:
+      return "anti";
+    case JoinType::kMark:
+      return "mark";
   }
   return "?";
 }
@@ -112,6 +118,8 @@ Result<std::vector<int32_t>> SelectPairs(const JoinSpec& spec, const GatheredRow
     for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int32_t>(i);
     return all;
   }
+  // (The residual reads columns by index: the pairs of a semi, anti or mark join carry both
+  // sides' columns although their output does not.)
   BatchPtr pairs = JoinedBatch(spec, left, right, false, batch::ChangeKind::kInsert);
   return expr::SelectRows(*spec.residual, *pairs);
 }

@@ -206,6 +206,8 @@ std::string CastToText(const Value& v) {
     case TypeId::kTimestamp: {
       std::string s = types::FormatTimestamp(v.int_value());
       s[10] = ' ';  // PostgreSQL's text form uses a space
+      // TIMESTAMPTZ: PostgreSQL's form in the session zone, always UTC here.
+      if (v.type().with_time_zone()) s += "+00";
       return s;
     }
     case TypeId::kDate:
@@ -224,6 +226,17 @@ std::string CastToText(const Value& v) {
     default:
       return v.ToString();
   }
+}
+
+// A struct converts to another of as many fields, field by field in order (the names may
+// differ: PostgreSQL assigns a ROW(...) to a composite type by position).
+bool FieldsCast(const DataType& from, const DataType& to,
+                bool (*converts)(const DataType&, const DataType&)) {
+  if (from.fields().size() != to.fields().size()) return false;
+  for (size_t i = 0; i < from.fields().size(); ++i) {
+    if (!converts(from.fields()[i].type, to.fields()[i].type)) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -246,10 +259,15 @@ bool CanCastImplicitly(const DataType& from, const DataType& to) {
                                 to.precision() - to.scale() >= from.precision() - from.scale());
   }
   if (from.id() == TypeId::kDate) return to.id() == TypeId::kTimestamp;
+  // TIMESTAMP to TIMESTAMPTZ reads the timestamp as UTC (PostgreSQL: in the session zone).
+  if (from.id() == TypeId::kTimestamp) return to == DataType::TimestampTz();
   if (from.id() == TypeId::kJson) return to.id() == TypeId::kUtf8;
   if (from.id() == TypeId::kUtf8) return to.id() == TypeId::kJson;
   if (from.id() == TypeId::kList && to.id() == TypeId::kList) {
     return CanCastImplicitly(from.element(), to.element());
+  }
+  if (from.id() == TypeId::kStruct && to.id() == TypeId::kStruct) {
+    return FieldsCast(from, to, CanCastImplicitly);
   }
   return false;
 }
@@ -261,12 +279,16 @@ bool CanCast(const DataType& from, const DataType& to) {
   if (from.is_numeric() && to.is_numeric()) return true;
   if (from.id() == TypeId::kBool && to.is_integer()) return true;
   if (from.is_integer() && to.id() == TypeId::kBool) return true;
-  if (from.id() == TypeId::kTimestamp && (to.id() == TypeId::kDate || to.id() == TypeId::kTime)) {
+  if (from.id() == TypeId::kTimestamp &&
+      (to.id() == TypeId::kDate || to.id() == TypeId::kTime || to.id() == TypeId::kTimestamp)) {
     return true;
   }
   if (from.id() == TypeId::kBinary && to.id() == TypeId::kUtf8) return true;
   if (from.id() == TypeId::kList && to.id() == TypeId::kList) {
     return CanCast(from.element(), to.element());
+  }
+  if (from.id() == TypeId::kStruct && to.id() == TypeId::kStruct) {
+    return FieldsCast(from, to, CanCast);
   }
   return false;
 }
@@ -310,7 +332,11 @@ Result<DataType> CommonSuperType(const DataType& a, const DataType& b) {
   }
   if ((a.id() == TypeId::kDate && b.id() == TypeId::kTimestamp) ||
       (b.id() == TypeId::kDate && a.id() == TypeId::kTimestamp)) {
-    return types::Timestamp();
+    return a.id() == TypeId::kTimestamp ? a : b;
+  }
+  // TIMESTAMP meets TIMESTAMPTZ at TIMESTAMPTZ, as in PostgreSQL (the zone being UTC here).
+  if (a.id() == TypeId::kTimestamp && b.id() == TypeId::kTimestamp) {
+    return DataType::TimestampTz();
   }
   if ((a.id() == TypeId::kJson && b.id() == TypeId::kUtf8) ||
       (b.id() == TypeId::kJson && a.id() == TypeId::kUtf8)) {
@@ -562,8 +588,8 @@ Result<Value> CastValue(const Value& input, const DataType& to, bool try_cast) {
     }
     if (to.id() == TypeId::kTimestamp) {
       auto v = ParseTimestamp(text);
-      if (!v.ok()) return fail(v.status());
-      return Value::Timestamp(*v);
+      if (!v.ok()) return fail(InvalidText(text, to));  // names TIMESTAMPTZ too
+      return Value::Int(to, *v);
     }
     if (to.id() == TypeId::kDate) {
       auto v = ParseDate(text);
@@ -637,7 +663,10 @@ Result<Value> CastValue(const Value& input, const DataType& to, bool try_cast) {
     if (__builtin_mul_overflow(input.int_value(), 86400000000LL, &micros)) {
       return fail(OutOfRange(input, to));
     }
-    return Value::Timestamp(micros);
+    return Value::Int(to, micros);
+  }
+  if (from.id() == TypeId::kTimestamp && to.id() == TypeId::kTimestamp) {
+    return Value::Int(to, input.int_value());  // both UTC microseconds
   }
   if (from.id() == TypeId::kTimestamp && to.id() == TypeId::kDate) {
     int64_t t = input.int_value();
@@ -657,6 +686,15 @@ Result<Value> CastValue(const Value& input, const DataType& to, bool try_cast) {
       items.push_back(c.MoveValue());
     }
     return Value::Nested(to, std::move(items));
+  }
+  if (from.id() == TypeId::kStruct && to.id() == TypeId::kStruct && FieldsCast(from, to, CanCast)) {
+    std::vector<Value> fields;
+    for (size_t i = 0; i < input.children().size(); ++i) {
+      auto c = CastValue(input.children()[i], to.fields()[i].type, try_cast);
+      if (!c.ok()) return c.status();
+      fields.push_back(c.MoveValue());
+    }
+    return Value::Nested(to, std::move(fields));
   }
   if (from.id() == TypeId::kBinary && to.id() == TypeId::kUtf8) {
     return Value::String(input.string_value());
@@ -786,11 +824,12 @@ Result<ColumnPtr> CastColumnSlow(const ColumnPtr& input, const DataType& to, boo
 Result<ColumnPtr> CastColumn(const ColumnPtr& input, const DataType& to, bool try_cast) {
   if (input->type == to) return input;
   if (input->type.id() == TypeId::kNull) return Column::MakeNull(to, input->length);
-  // Text and JSON share a layout: a relabel, no copy.
+  // Text and JSON share a layout, as do TIMESTAMP and TIMESTAMPTZ: a relabel, no copy.
   if ((input->type.id() == TypeId::kUtf8 &&
        (to.id() == TypeId::kJson || to.id() == TypeId::kBinary)) ||
       (input->type.id() == TypeId::kJson && to.id() == TypeId::kUtf8) ||
-      (input->type.id() == TypeId::kBinary && to.id() == TypeId::kUtf8)) {
+      (input->type.id() == TypeId::kBinary && to.id() == TypeId::kUtf8) ||
+      (input->type.id() == TypeId::kTimestamp && to.id() == TypeId::kTimestamp)) {
     auto out = std::make_shared<Column>(*input);
     out->type = to;
     return ColumnPtr(out);
@@ -807,6 +846,18 @@ Result<ColumnPtr> CastColumn(const ColumnPtr& input, const DataType& to, bool tr
       }
     }
     out->validity = input->validity;
+    return ColumnPtr(out);
+  }
+  if (input->type.id() == TypeId::kStruct && to.id() == TypeId::kStruct &&
+      FieldsCast(input->type, to, CanCast)) {
+    // Field columns cast one by one; the struct's own validity stays.
+    auto out = std::make_shared<Column>(*input);
+    out->type = to;
+    for (size_t i = 0; i < out->children.size(); ++i) {
+      auto c = CastColumn(input->children[i], to.fields()[i].type, try_cast);
+      if (!c.ok()) return c.status();
+      out->children[i] = c.MoveValue();
+    }
     return ColumnPtr(out);
   }
   Result<ColumnPtr> fast = Status::Internal("unset");

@@ -232,6 +232,13 @@ Result<ColumnPtr> Evaluate(const BoundExpr& e, const Batch& input) {
       Status st = e.function->kernel(*e.function, args, n, &out);
       if (!st.ok()) return st;
       SLUICE_DCHECK(out && out->length == n, "kernel returned a column of the wrong length");
+      if (out->type.with_time_zone() != e.function->return_type.with_time_zone() &&
+          out->type.id() == TypeId::kTimestamp) {
+        // A timestamp kernel serving TIMESTAMPTZ (BindOverloads) labels its result TIMESTAMP.
+        auto relabeled = std::make_shared<Column>(*out);
+        relabeled->type = e.function->return_type;
+        out = relabeled;
+      }
       if (e.function->null_propagating) out = ApplyValidity(out, CombineValidity(args, n));
       return out;
     }

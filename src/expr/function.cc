@@ -16,6 +16,7 @@ void RegisterAllFunctions(FunctionRegistry* registry) {
   RegisterJsonFunctions(registry);
   RegisterHashFunctions(registry);
   RegisterArrayFunctions(registry);
+  RegisterStructFunctions(registry);
   RegisterConditionalFunctions(registry);
   std::sort(registry->functions_.begin(), registry->functions_.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });

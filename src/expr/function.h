@@ -81,6 +81,7 @@ void RegisterDatetimeFunctions(FunctionRegistry* r);
 void RegisterJsonFunctions(FunctionRegistry* r);
 void RegisterHashFunctions(FunctionRegistry* r);
 void RegisterArrayFunctions(FunctionRegistry* r);
+void RegisterStructFunctions(FunctionRegistry* r);
 void RegisterConditionalFunctions(FunctionRegistry* r);
 
 }  // namespace sluice::expr

@@ -10,7 +10,17 @@
 // are read into rows as they come, and the op then decides which of those rows are kept, in
 // which order and with which change kind. A row read but not wanted (a `before` on a create) is
 // left out at Flush like the rows of a bad record.
+//
+// Debezium writes temporal columns as integers whose unit only the `schema` block names
+// (`"name": "io.debezium.time.MicroTimestamp"`: epoch microseconds, `...Date`: days, ...). The
+// units of a schema are worked out once per distinct schema text and handed to the row reader
+// before the `payload` is read (Kafka Connect writes `schema` first; a schema found after the
+// rows makes the record be read again); a message without a schema reads integers in the
+// default units (json.timestamp_format, else microseconds).
 
+#include <strings.h>
+
+#include <map>
 #include <string_view>
 
 #include "batch/batch.h"
@@ -34,8 +44,24 @@ struct ChangeEvent {
   bool has_before = false;  // the key was seen (the first of repeated keys wins)
   bool has_after = false;
   bool has_op = false;
+  bool has_schema = false;
+  // The integer units the row images were read in (null: the defaults), and whether they
+  // changed between the images or after them (a schema after the payload): read again then.
+  const std::vector<IntegerTimeUnit>* image_units = nullptr;
+  bool images_read = false;
+  bool read_again = false;
   std::string op;
 };
+
+// Whether `record` (trimmed) begins with the key "schema", as Kafka Connect writes it.
+bool SchemaComesFirst(std::string_view record) {
+  size_t i = 1;
+  while (i < record.size() &&
+         (record[i] == ' ' || record[i] == '\t' || record[i] == '\n' || record[i] == '\r')) {
+    ++i;
+  }
+  return record.substr(i, 8) == "\"schema\"";
+}
 
 class DebeziumJsonDecoder : public Decoder {
  public:
@@ -44,6 +70,7 @@ class DebeziumJsonDecoder : public Decoder {
       : source_name_(std::move(source_name)),
         drop_(options.bad_data == BadDataPolicy::kDrop),
         reader_(schema, options) {
+    for (const auto& f : schema.fields()) column_names_.push_back(f.name);
     keep_.reserve(kReserveRows);
     kinds_.reserve(kReserveRows);
   }
@@ -53,7 +80,13 @@ class DebeziumJsonDecoder : public Decoder {
     if (record.empty()) return Status::Ok();  // a blank line carries no change
     // Rows read for a bad record are simply never kept.
     ChangeEvent event;
-    if (ReadEvent(record, &event) && Apply(event)) return Status::Ok();
+    bool read = ReadEvent(record, /*again=*/false, &event);
+    if (read && event.read_again) {
+      // The units in effect are now this message's: its rows read so far are never kept.
+      event = ChangeEvent();
+      read = ReadEvent(record, /*again=*/true, &event);
+    }
+    if (read && Apply(event)) return Status::Ok();
     if (drop_) {
       ++dropped_;
       return Status::Ok();
@@ -82,7 +115,7 @@ class DebeziumJsonDecoder : public Decoder {
   int64_t dropped_rows() const override { return dropped_; }
 
  private:
-  bool ReadEvent(std::string_view record, ChangeEvent* event) {
+  bool ReadEvent(std::string_view record, bool again, ChangeEvent* event) {
     od::document doc;
     if (auto error = reader_.Parse(record, &doc)) return reader_.SyntaxError(error);
     od::object object;
@@ -90,7 +123,12 @@ class DebeziumJsonDecoder : public Decoder {
       return reader_.NotAnObject(
           record, "a Debezium change event (a JSON object with \"before\", \"after\" and \"op\")");
     }
+    // Without a schema up front, the rows read in the default units (a schema found later
+    // sets its units, and the record is read again in them).
+    if (!again && units_ != nullptr && !SchemaComesFirst(record)) UseUnits(nullptr);
     if (!ReadEnvelope(object, /*nested=*/false, event)) return false;
+    if (!event->has_schema && units_ != nullptr) UseUnits(nullptr);
+    event->read_again = event->read_again || (event->images_read && event->image_units != units_);
     const char* rest;
     if (doc.current_location().get(rest) == simdjson::SUCCESS) {
       return reader_.InvalidJson("unexpected text after the JSON object");
@@ -110,6 +148,12 @@ class DebeziumJsonDecoder : public Decoder {
         bool& seen = before ? event->has_before : event->has_after;
         if (seen) continue;
         seen = true;
+        if (!event->images_read) {
+          event->images_read = true;
+          event->image_units = units_;
+        } else if (event->image_units != units_) {
+          event->read_again = true;
+        }
         if (!ReadImage(field.value(), before ? &event->before_row : &event->after_row)) {
           reader_.AddPath(before ? "before" : "after");
           return false;
@@ -125,6 +169,11 @@ class DebeziumJsonDecoder : public Decoder {
         }
         event->has_op = true;
         event->op = op;
+      } else if (key == "schema" && !nested) {
+        if (!ReadSchema(field.value(), &event->has_schema)) {
+          reader_.AddPath("schema");
+          return false;
+        }
       } else if (key == "payload" && !nested) {
         od::json_type type;
         if (auto error = field.value().type().get(type)) return reader_.SyntaxError(error);
@@ -140,6 +189,93 @@ class DebeziumJsonDecoder : public Decoder {
       }
     }
     return true;
+  }
+
+  // The integer units the `schema` block gives the columns; the same text as the last
+  // message's costs a comparison, a schema seen before a map look-up.
+  bool ReadSchema(od::value& value, bool* has_schema) {
+    std::string_view raw;
+    od::json_type type;
+    if (auto error = value.type().get(type)) return reader_.SyntaxError(error);
+    if (type != od::json_type::object) {
+      if (type == od::json_type::null) {  // like no schema: the default units
+        UseUnits(nullptr);
+        return true;
+      }
+      return reader_.Fail(fmt::format("expected the Debezium schema (an object), found {}",
+                                      reader_.Describe(value)));
+    }
+    od::object object;
+    if (auto error = value.get_object().get(object)) return reader_.SyntaxError(error);
+    if (auto error = object.raw_json().get(raw)) return reader_.SyntaxError(error);
+    *has_schema = true;
+    if (units_ != nullptr && raw == last_schema_) return true;
+    auto it = schema_units_.find(raw);
+    if (it == schema_units_.end()) {
+      if (schema_units_.size() >= kMaxSchemas) {
+        UseUnits(nullptr);  // units_ pointed into the map
+        schema_units_.clear();
+      }
+      auto units = UnitsOfSchema(raw);
+      if (!units.ok()) return reader_.Fail(units.status().message());
+      it = schema_units_.emplace(std::string(raw), std::move(*units)).first;
+    }
+    last_schema_.assign(raw);
+    UseUnits(&it->second);
+    return true;
+  }
+
+  void UseUnits(const std::vector<IntegerTimeUnit>* units) {
+    units_ = units;
+    reader_.SetIntegerUnits(units);
+  }
+
+  // Per column: the unit the schema names for the field of that name in `after` (or
+  // `before`), the default where it names none.
+  Result<std::vector<IntegerTimeUnit>> UnitsOfSchema(std::string_view raw) {
+    std::vector<IntegerTimeUnit> units = reader_.default_integer_units();
+    simdjson::dom::element root;
+    if (auto error = schema_parser_.parse(raw.data(), raw.size()).get(root)) {
+      return Status::User("invalid JSON in schema: {}", simdjson::error_message(error));
+    }
+    simdjson::dom::array envelope_fields;
+    if (root["fields"].get(envelope_fields) != simdjson::SUCCESS) return units;
+    for (simdjson::dom::element envelope_field : envelope_fields) {
+      std::string_view name;
+      if (envelope_field["field"].get(name) != simdjson::SUCCESS ||
+          (name != "after" && name != "before")) {
+        continue;
+      }
+      simdjson::dom::array row_fields;
+      if (envelope_field["fields"].get(row_fields) != simdjson::SUCCESS) continue;
+      for (simdjson::dom::element f : row_fields) {
+        std::string_view field_name, type_name;
+        if (f["field"].get(field_name) != simdjson::SUCCESS ||
+            f["name"].get(type_name) != simdjson::SUCCESS) {
+          continue;
+        }
+        IntegerTimeUnit unit = UnitOfSchemaName(type_name);
+        if (unit == IntegerTimeUnit::kNone) continue;
+        int column = ColumnOf(field_name);
+        if (column >= 0) units[static_cast<size_t>(column)] = unit;
+      }
+      break;  // `before` and `after` have the same fields
+    }
+    return units;
+  }
+
+  // Column matching as for row keys: exact name first, then case-insensitive.
+  int ColumnOf(std::string_view name) const {
+    for (size_t i = 0; i < column_names_.size(); ++i) {
+      if (column_names_[i] == name) return static_cast<int>(i);
+    }
+    for (size_t i = 0; i < column_names_.size(); ++i) {
+      if (column_names_[i].size() == name.size() &&
+          strncasecmp(column_names_[i].data(), name.data(), name.size()) == 0) {
+        return static_cast<int>(i);
+      }
+    }
+    return -1;
   }
 
   // A row image: an object read into a row (its number in `*row`), or null (no row).
@@ -208,9 +344,17 @@ class DebeziumJsonDecoder : public Decoder {
     kinds_.push_back(kind);
   }
 
+  static constexpr size_t kMaxSchemas = 64;  // distinct schema texts remembered
+
   std::string source_name_;
   bool drop_;
   JsonRowReader reader_;
+  std::vector<std::string> column_names_;
+  simdjson::dom::parser schema_parser_;  // a schema seen for the first time only
+  std::map<std::string, std::vector<IntegerTimeUnit>, std::less<>> schema_units_;
+  std::string last_schema_;
+  // The units set in the reader; null: its defaults.
+  const std::vector<IntegerTimeUnit>* units_ = nullptr;
   std::vector<int32_t> keep_;      // rows of the reader to emit, in order
   std::vector<ChangeKind> kinds_;  // one per kept row
   bool in_order_ = true;           // keep_ ascending

@@ -79,11 +79,17 @@ Result<FormatOptions> ParseFormatOptions(std::map<std::string, std::string>* opt
     SLUICE_RETURN_NOT_OK(json_only("json.timestamp_format", true));
     if (*ts == "rfc3339") {
       out.timestamp_format = TimestampFormat::kRfc3339;
+    } else if (*ts == "unix_seconds") {
+      out.timestamp_format = TimestampFormat::kUnixSeconds;
     } else if (*ts == "unix_millis") {
       out.timestamp_format = TimestampFormat::kUnixMillis;
+    } else if (*ts == "unix_micros") {
+      out.timestamp_format = TimestampFormat::kUnixMicros;
     } else {
-      return InvalidValue("json.timestamp_format", *ts, "'rfc3339' or 'unix_millis'");
+      return InvalidValue("json.timestamp_format", *ts,
+                          "'rfc3339', 'unix_seconds', 'unix_millis' or 'unix_micros'");
     }
+    out.timestamp_format_set = true;
   }
   if (auto unstructured = TakeOption(options, "json.unstructured")) {
     SLUICE_RETURN_NOT_OK(json_only("json.unstructured", false));

@@ -19,12 +19,16 @@
 namespace sluice::formats {
 
 enum class BadDataPolicy { kFail, kDrop };
-enum class TimestampFormat { kRfc3339, kUnixMillis };
+// json.timestamp_format: how TIMESTAMP values are written, and how integers are read into them.
+enum class TimestampFormat { kRfc3339, kUnixSeconds, kUnixMillis, kUnixMicros };
 
 struct FormatOptions {
   std::string format;  // "json", "debezium_json", "raw_string"
   BadDataPolicy bad_data = BadDataPolicy::kFail;
   TimestampFormat timestamp_format = TimestampFormat::kRfc3339;
+  // Whether json.timestamp_format was given: debezium_json otherwise reads integers into
+  // TIMESTAMP columns as epoch microseconds (PostgreSQL's timestamp(6) as Debezium writes it).
+  bool timestamp_format_set = false;
   bool unstructured = false;  // json.unstructured: the whole line in one JSON column `value`
 };
 

@@ -77,18 +77,20 @@ bool PutDate(char** p, int64_t days) {
   return true;
 }
 
-// Same text as types::FormatTimestamp/FormatDate/FormatTime (checked by the tests), quoted.
-void AppendTimestamp(std::string* out, int64_t micros) {
+// Same text as types::FormatTimestamp/FormatDate/FormatTime (checked by the tests), quoted;
+// TIMESTAMPTZ (`zone`) ends in RFC 3339's `Z`.
+void AppendTimestamp(std::string* out, int64_t micros, bool zone) {
   char buf[40];
   char* p = buf;
   *p++ = '"';
   int64_t days = FloorDiv(micros, kMicrosPerDay);
   if (!PutDate(&p, days)) {
-    AppendQuoted(out, types::FormatTimestamp(micros));
+    AppendQuoted(out, types::FormatTimestamp(micros) + (zone ? "Z" : ""));
     return;
   }
   *p++ = 'T';
   p = PutClock(p, micros - days * kMicrosPerDay);
+  if (zone) *p++ = 'Z';
   *p++ = '"';
   out->append(buf, static_cast<size_t>(p - buf));
 }
@@ -243,6 +245,7 @@ void AppendBytes(std::string* out, std::string_view s) {
 struct Plan {
   TypeId id = TypeId::kNull;
   int scale = 0;
+  bool with_time_zone = false;    // TIMESTAMPTZ
   std::vector<Plan> children;     // list element or struct fields
   std::vector<std::string> keys;  // structs: `"name":`, with the separating comma after the first
 };
@@ -258,6 +261,7 @@ Plan MakePlan(const types::DataType& type) {
   Plan plan;
   plan.id = type.id();
   plan.scale = type.scale();
+  plan.with_time_zone = type.with_time_zone();
   if (type.id() == TypeId::kList) {
     plan.children.push_back(MakePlan(type.element()));
   } else if (type.id() == TypeId::kStruct) {
@@ -272,8 +276,7 @@ Plan MakePlan(const types::DataType& type) {
 class JsonEncoder : public Encoder {
  public:
   JsonEncoder(const FormatOptions& options, const types::Schema& schema)
-      : unix_millis_(options.timestamp_format == TimestampFormat::kUnixMillis),
-        unstructured_(options.unstructured) {
+      : timestamp_format_(options.timestamp_format), unstructured_(options.unstructured) {
     for (const auto& f : schema.fields()) {
       plans_.push_back(MakePlan(f.type));
       keys_.push_back(KeyText(f.name, keys_.empty()));
@@ -393,10 +396,19 @@ class JsonEncoder : public Encoder {
         AppendTime(out, col.raw<int64_t>()[i]);
         break;
       case TypeId::kTimestamp:
-        if (unix_millis_) {
-          AppendInteger(out, FloorDiv(col.raw<int64_t>()[i], 1000));
-        } else {
-          AppendTimestamp(out, col.raw<int64_t>()[i]);
+        switch (timestamp_format_) {
+          case TimestampFormat::kRfc3339:
+            AppendTimestamp(out, col.raw<int64_t>()[i], plan.with_time_zone);
+            break;
+          case TimestampFormat::kUnixSeconds:
+            AppendInteger(out, FloorDiv(col.raw<int64_t>()[i], 1000000));
+            break;
+          case TimestampFormat::kUnixMillis:
+            AppendInteger(out, FloorDiv(col.raw<int64_t>()[i], 1000));
+            break;
+          case TimestampFormat::kUnixMicros:
+            AppendInteger(out, col.raw<int64_t>()[i]);
+            break;
         }
         break;
       case TypeId::kInterval:
@@ -423,7 +435,7 @@ class JsonEncoder : public Encoder {
     }
   }
 
-  bool unix_millis_;
+  TimestampFormat timestamp_format_;
   bool unstructured_;
   std::vector<Plan> plans_;
   std::vector<std::string> keys_;  // `"name":`, with the separating comma after the first

@@ -133,6 +133,8 @@ od::field& InPlace(simdjson::simdjson_result<od::field>& result) {
 // How to read one column (or nested field) from JSON.
 struct Plan {
   DataType type;
+  // What a JSON integer means in a TIMESTAMP, DATE or TIME column.
+  IntegerTimeUnit integer_unit = IntegerTimeUnit::kNone;
   std::vector<Plan> children;             // list element, or struct fields
   std::unique_ptr<FieldMatcher> matcher;  // structs
 };
@@ -371,11 +373,12 @@ std::string_view TrimBlanks(std::string_view s) {
 
 class JsonRowReader::Impl {
  public:
-  Impl(const types::Schema& schema, const FormatOptions& options)
-      : unix_millis_(options.timestamp_format == TimestampFormat::kUnixMillis) {
+  Impl(const types::Schema& schema, const FormatOptions& options) {
     std::vector<std::string> names;
     for (const auto& f : schema.fields()) {
       plans_.push_back(MakePlan(f.type));
+      plans_.back().integer_unit = DefaultIntegerUnit(f.type, options);
+      default_units_.push_back(plans_.back().integer_unit);
       builders_.push_back(std::make_unique<ColumnBuilder>(f.type));
       builders_.back()->Reserve(kReserveRows);
       names.push_back(f.name);
@@ -691,33 +694,90 @@ class JsonRowReader::Impl {
         return true;
       }
       auto micros = expr::ParseTimestamp(s);
-      if (!micros.ok()) return Fail(fmt::format("expected TIMESTAMP, found {}", FoundString(s)));
+      if (!micros.ok()) {
+        return Fail(fmt::format("expected {}, found {}", plan.type.ToString(), FoundString(s)));
+      }
       b->AppendFixed<int64_t>(*micros);
       return true;
     }
-    if (unix_millis_) {
-      constexpr int64_t kMaxMillis = std::numeric_limits<int64_t>::max() / 1000;
-      int64_t millis;
-      if (v.get_int64().get(millis) == simdjson::SUCCESS) {
-        if (millis > kMaxMillis || millis < -kMaxMillis) {
-          return OutOfRange(std::to_string(millis), plan);
-        }
-        b->AppendFixed<int64_t>(millis * 1000);
-        return true;
-      }
-      double d;
-      if (v.get_double().get(d) == simdjson::SUCCESS) {
-        if (!(std::fabs(d) < static_cast<double>(kMaxMillis))) {
-          return OutOfRange(fmt::format("{}", d), plan);
-        }
-        b->AppendFixed<int64_t>(std::llround(d * 1000));
-        return true;
-      }
-      return NullOrMismatch(v, plan, b);
+    if (plan.integer_unit == IntegerTimeUnit::kNone) {
+      return NullOrMismatch(v, plan, b,
+                            " (epoch seconds, milliseconds or microseconds need "
+                            "json.timestamp_format = 'unix_seconds', 'unix_millis' or "
+                            "'unix_micros')");
     }
-    return NullOrMismatch(v, plan, b,
-                          " (epoch milliseconds need json.timestamp_format = 'unix_millis')");
+    int64_t micros;
+    switch (ReadNumberMicros(v, plan, &micros)) {
+      case NumberRead::kOk:
+        b->AppendFixed<int64_t>(micros);
+        return true;
+      case NumberRead::kNotNumber:
+        return NullOrMismatch(v, plan, b);
+      case NumberRead::kFailed:
+        break;
+    }
+    return false;
   }
+
+  enum class NumberRead { kOk, kNotNumber, kFailed };  // kFailed: the problem is set
+
+  // A JSON number in the plan's integer unit, as microseconds.
+  NumberRead ReadNumberMicros(od::value& v, const Plan& plan, int64_t* micros) {
+    int64_t n;
+    if (v.get_int64().get(n) == simdjson::SUCCESS) {
+      if (IntegerToMicros(n, plan.integer_unit, micros)) return NumberRead::kOk;
+      OutOfRange(std::to_string(n), plan);
+      return NumberRead::kFailed;
+    }
+    double d;
+    if (v.get_double().get(d) == simdjson::SUCCESS) {
+      double m = d * MicrosPerUnit(plan.integer_unit);
+      if (std::fabs(m) < 9.2e18) {
+        *micros = std::llround(m);
+        return NumberRead::kOk;
+      }
+      OutOfRange(fmt::format("{}", d), plan);
+      return NumberRead::kFailed;
+    }
+    return NumberRead::kNotNumber;
+  }
+
+  bool IsNumber(od::value& v) {
+    od::json_type type;
+    return v.type().get(type) == simdjson::SUCCESS && type == od::json_type::number;
+  }
+
+  // DATE and TIME from a JSON number in the column's unit (debezium_json).
+  bool AppendTemporalInteger(od::value& v, const Plan& plan, ColumnBuilder* b) {
+    int64_t micros;
+    switch (ReadNumberMicros(v, plan, &micros)) {
+      case NumberRead::kOk:
+        break;
+      case NumberRead::kNotNumber:
+        return NullOrMismatch(v, plan, b);
+      case NumberRead::kFailed:
+        return false;
+    }
+    if (plan.type.id() == TypeId::kDate) {
+      int64_t days = micros / 86400000000LL - (micros % 86400000000LL < 0 ? 1 : 0);
+      if (days > std::numeric_limits<int32_t>::max() ||
+          days < std::numeric_limits<int32_t>::min()) {
+        return OutOfRange(std::to_string(days), plan);
+      }
+      b->AppendFixed<int32_t>(static_cast<int32_t>(days));
+      return true;
+    }
+    if (micros < 0 || micros > 86400000000LL) return OutOfRange(std::to_string(micros), plan);
+    b->AppendFixed<int64_t>(micros);
+    return true;
+  }
+
+  void SetIntegerUnits(const std::vector<IntegerTimeUnit>* units) {
+    const auto& u = units ? *units : default_units_;
+    for (size_t i = 0; i < plans_.size() && i < u.size(); ++i) plans_[i].integer_unit = u[i];
+  }
+
+  const std::vector<IntegerTimeUnit>& default_integer_units() const { return default_units_; }
 
   template <typename Parse, typename Store>
   bool AppendParsedString(od::value& v, const Plan& plan, ColumnBuilder* b, Parse parse,
@@ -830,10 +890,16 @@ class JsonRowReader::Impl {
       case TypeId::kTimestamp:
         return AppendTimestamp(v, plan, b);
       case TypeId::kDate:
+        if (plan.integer_unit != IntegerTimeUnit::kNone && IsNumber(v)) {
+          return AppendTemporalInteger(v, plan, b);
+        }
         return AppendParsedString(v, plan, b, expr::ParseDate, [b](int64_t days) {
           b->AppendFixed<int32_t>(static_cast<int32_t>(days));
         });
       case TypeId::kTime:
+        if (plan.integer_unit != IntegerTimeUnit::kNone && IsNumber(v)) {
+          return AppendTemporalInteger(v, plan, b);
+        }
         return AppendParsedString(v, plan, b, expr::ParseTime,
                                   [b](int64_t micros) { b->AppendFixed<int64_t>(micros); });
       case TypeId::kInterval:
@@ -872,9 +938,9 @@ class JsonRowReader::Impl {
     return result;
   }
 
-  bool unix_millis_;
   DateCache date_cache_;
   std::vector<Plan> plans_;
+  std::vector<IntegerTimeUnit> default_units_;  // per column
   std::vector<std::unique_ptr<ColumnBuilder>> builders_;
   std::unique_ptr<FieldMatcher> matcher_;
   od::parser parser_;
@@ -895,6 +961,12 @@ simdjson::error_code JsonRowReader::Parse(std::string_view record, od::document*
 }
 simdjson::error_code JsonRowReader::Validate(std::string_view record) {
   return impl_->Validate(record);
+}
+const std::vector<IntegerTimeUnit>& JsonRowReader::default_integer_units() const {
+  return impl_->default_integer_units();
+}
+void JsonRowReader::SetIntegerUnits(const std::vector<IntegerTimeUnit>* units) {
+  impl_->SetIntegerUnits(units);
 }
 bool JsonRowReader::ReadObject(od::object& object) {
   return impl_->ReadObject(object);

@@ -20,6 +20,7 @@
 #include "batch/column.h"
 #include "common/status.h"
 #include "formats/format.h"
+#include "formats/temporal_units.h"
 #include "types/schema.h"
 
 namespace sluice::formats {
@@ -50,6 +51,11 @@ class JsonRowReader {
   // keys wins. On a bad value returns false with the problem set; the row is then still
   // appended (padded with NULLs) and the caller must leave it out at Finish.
   bool ReadObject(simdjson::ondemand::object& object);
+  // The unit of integers read into each column by default (from the format options), and
+  // per-column units that replace them until the next call (null: back to the defaults). For
+  // Debezium's `schema` block; cheap to call again with the same vector.
+  const std::vector<IntegerTimeUnit>& default_integer_units() const;
+  void SetIntegerUnits(const std::vector<IntegerTimeUnit>* units);
   // Appends `text` as a row of the only column (json.unstructured).
   void AppendText(std::string_view text);
   // Rows appended since the last Finish, bad ones included.

@@ -24,6 +24,12 @@ DataType DataType::Struct(std::vector<Field> fields) {
   return t;
 }
 
+DataType DataType::TimestampTz() {
+  DataType t(TypeId::kTimestamp);
+  t.with_time_zone_ = true;
+  return t;
+}
+
 const std::vector<Field>& DataType::fields() const {
   static const std::vector<Field> kEmpty;
   return children_ ? *children_ : kEmpty;
@@ -111,7 +117,7 @@ std::string DataType::ToString() const {
     case TypeId::kTime:
       return "TIME";
     case TypeId::kTimestamp:
-      return "TIMESTAMP";
+      return with_time_zone_ ? "TIMESTAMPTZ" : "TIMESTAMP";
     case TypeId::kInterval:
       return "INTERVAL";
     case TypeId::kList:
@@ -132,7 +138,7 @@ bool DataType::operator==(const DataType& other) const {
   if (id_ != other.id_) return false;
   if (id_ == TypeId::kDecimal) return precision_ == other.precision_ && scale_ == other.scale_;
   if (is_nested()) return fields() == other.fields();
-  return true;
+  return with_time_zone_ == other.with_time_zone_;
 }
 
 }  // namespace sluice::types

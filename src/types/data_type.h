@@ -27,7 +27,7 @@ enum class TypeId : uint8_t {
   kBinary,     // BYTEA
   kDate,       // int32 days since epoch
   kTime,       // int64 microseconds since midnight
-  kTimestamp,  // int64 microseconds since epoch, no zone
+  kTimestamp,  // int64 microseconds since epoch; TIMESTAMP, or TIMESTAMPTZ with_time_zone()
   kInterval,   // {int32 months, int32 days, int64 micros}
   kList,
   kStruct,
@@ -44,12 +44,17 @@ class DataType {
   static DataType Decimal(int precision, int scale);
   static DataType List(DataType element);
   static DataType Struct(std::vector<Field> fields);
+  // TIMESTAMPTZ: a kTimestamp (the same UTC microseconds) that prints with an offset. A flag
+  // rather than a TypeId so every timestamp kernel serves both (docs/decisions/).
+  static DataType TimestampTz();
 
   TypeId id() const { return id_; }
   int precision() const { return precision_; }
   int scale() const { return scale_; }
   const std::vector<Field>& fields() const;  // struct fields
   const DataType& element() const;           // list element
+  // TIMESTAMPTZ rather than TIMESTAMP (a kTimestamp either way).
+  bool with_time_zone() const { return with_time_zone_; }
 
   bool is_integer() const;
   bool is_signed_integer() const;
@@ -73,6 +78,7 @@ class DataType {
   TypeId id_ = TypeId::kNull;
   int precision_ = 0;
   int scale_ = 0;
+  bool with_time_zone_ = false;
   std::shared_ptr<const std::vector<Field>> children_;
 };
 

@@ -174,6 +174,7 @@ std::string Value::ToString() const {
     case TypeId::kTime:
       return "TIME '" + FormatTime(int_value()) + "'";
     case TypeId::kTimestamp:
+      if (type_.with_time_zone()) return "TIMESTAMPTZ '" + FormatTimestamp(int_value()) + "Z'";
       return "TIMESTAMP '" + FormatTimestamp(int_value()) + "'";
     case TypeId::kInterval:
       return "INTERVAL '" + FormatInterval(interval_value()) + "'";

@@ -419,6 +419,39 @@ ON a.s = b.s AND a.e = b.e AND a.k = b.k""",
           updating=True),
 ]
 
+# Subqueries in expressions (semi, anti and mark joins, scalar subqueries as LEFT joins of
+# aggregates): the same SQL in both; NULL keys and g's exercise three-valued IN and NOT IN.
+QUERIES += [
+    Query("sub_in", "SELECT a.ts, a.k, a.v FROM t a WHERE a.k IN (SELECT k FROM u WHERE w > 50)"),
+    Query("sub_not_in",
+          "SELECT a.ts, a.k, a.v FROM t a "
+          "WHERE a.k NOT IN (SELECT k FROM u WHERE w > 20 AND k IS NOT NULL)"),
+    Query("sub_not_in_value",  # u's k holds NULLs: never TRUE
+          "SELECT a.ts, a.k, a.g, a.k NOT IN (SELECT k FROM u WHERE w > 90) AS n, "
+          "a.g IN (SELECT g FROM u b WHERE b.k = a.k) AS m FROM t a"),
+    Query("sub_not_in_correlated",  # u's NULL g's make some keys' NOT IN never TRUE
+          "SELECT a.ts, a.k, a.g FROM t a "
+          "WHERE a.g NOT IN (SELECT g FROM u b WHERE b.k = a.k AND b.w < 50)"),
+    Query("sub_exists",
+          "SELECT a.ts, a.k, a.v FROM t a "
+          "WHERE EXISTS (SELECT 1 FROM u b WHERE b.k = a.k AND b.g = a.g AND b.w > a.v)"),
+    Query("sub_not_exists",
+          "SELECT a.ts, a.k, a.v FROM t a "
+          "WHERE NOT EXISTS (SELECT 1 FROM u b WHERE b.k = a.k AND b.w > a.v + 50)"),
+    Query("sub_exists_or",
+          "SELECT a.ts, a.k, a.v FROM t a WHERE a.v > 90 OR a.g NOT IN "
+          "(SELECT g FROM u WHERE u.k = a.k AND w < 10) OR EXISTS (SELECT 1 FROM r WHERE r.w = a.v)"),
+    Query("sub_scalar",
+          "SELECT a.ts, a.k, a.v FROM t a WHERE a.v > (SELECT avg(w) + 10 FROM u)"),
+    Query("sub_scalar_correlated",  # count over no rows is 0
+          "SELECT a.ts, a.k, a.v, (SELECT count(*) FROM u b WHERE b.k = a.k AND b.g = a.g) AS n, "
+          "(SELECT max(b.w) FROM u b WHERE a.k = b.k) AS hi FROM t a"),
+    Query("sub_in_aggregate",  # the subquery side is an updating aggregate
+          "SELECT k, count(*) AS n FROM t WHERE k IN "
+          "(SELECT k FROM u GROUP BY k HAVING count(*) > 20) GROUP BY k",
+          aggregates=True),
+]
+
 # Disagreements whose cause lies outside the join operators; run them with --known-bugs.
 KNOWN_BUGS: list = []
 

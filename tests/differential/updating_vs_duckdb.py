@@ -164,6 +164,22 @@ QUERIES = [
           {"mean"}),
     Query("filter",
           "SELECT k, count(*) FILTER (WHERE v > 50) AS big FROM t GROUP BY k"),
+    # TIMESTAMPTZ (DuckDB with TimeZone = 'UTC'): casts both ways, a literal with an offset,
+    # date_trunc and interval arithmetic; the results cast back to TIMESTAMP (DuckDB's Python
+    # client needs pytz to return a TIMESTAMPTZ).
+    Query("timestamptz",
+          "SELECT k, CAST(min(CAST(ts AS TIMESTAMPTZ)) AS TIMESTAMP) AS first, "
+          "CAST(max(date_trunc('minute', CAST(ts AS TIMESTAMPTZ)) + INTERVAL '90 seconds') "
+          "AS TIMESTAMP) AS last, "
+          "count(*) FILTER (WHERE CAST(ts AS TIMESTAMPTZ) >= "
+          "TIMESTAMPTZ '2023-03-14 12:10:00+02') AS later FROM t GROUP BY k"),
+    # Row constructors compared field by field (no NULL fields: DuckDB orders NULL fields
+    # where PostgreSQL's row comparison gives NULL).
+    Query("row_compare",
+          "SELECT k, count(*) FILTER (WHERE (id % 7, id % 3) < (3, 1)) AS lower, "
+          "count(*) FILTER (WHERE (id % 2, k) = (0, 'k1')) AS even_k1, "
+          "max(id) FILTER (WHERE (id % 5, id % 2) >= (2, 1)) AS top, "
+          "count(*) FILTER (WHERE (id % 4, id % 3) <> (1, 1)) AS other FROM t GROUP BY k"),
 
     # --- a GROUP BY over a GROUP BY: each change of a (k, v) group's count moves it from one
     # bucket to the next (a retraction from the old bucket)
@@ -270,6 +286,21 @@ QUERIES = [
     Query("changes_order_limit",  # deletes and updates move rows out of the first ten
           "SELECT id, price FROM items ORDER BY price DESC NULLS LAST, id LIMIT 10",
           inputs="items"),
+    # --- subqueries over change streams: both sides of the semi, anti and mark joins retract
+    Query("changes_sub_in",  # a correlated condition beyond the equality
+          "SELECT id, cat, price FROM items a "
+          "WHERE price IN (SELECT price FROM items b WHERE b.cat <> a.cat)",
+          inputs="items"),
+    Query("changes_sub_values",
+          "SELECT id, cat NOT IN (SELECT cat FROM items WHERE price > 90) AS rare, "
+          "EXISTS (SELECT 1 FROM items b WHERE b.price = a.price AND b.id <> a.id) AS twin, "
+          "(SELECT count(*) FROM items b WHERE b.cat = a.cat AND b.price > 50) AS pricey, "
+          "(SELECT max(weight) FROM items b WHERE b.cat = a.cat) AS hi_w FROM items a",
+          inputs="items"),
+    Query("changes_sub_not_exists",
+          "SELECT id, cat FROM items a "
+          "WHERE NOT EXISTS (SELECT 1 FROM items b WHERE b.cat = a.cat AND b.price > a.price)",
+          inputs="items"),
 ]
 
 
@@ -315,6 +346,7 @@ def main() -> int:
         def connect(setup: str):
             con = duckdb.connect()
             con.execute("SET threads = 2")
+            con.execute("SET TimeZone = 'UTC'")  # Sluice's session zone
             con.execute(setup)
             return con
 

@@ -321,8 +321,9 @@ BindFn ArithmeticBind(Op op) {
     if ((op == Op::kAdd || op == Op::kSub) && is(ia, TypeId::kTimestamp) &&
         is(ib, TypeId::kInterval)) {
       int sign = op == Op::kAdd ? 1 : -1;
-      fn.arg_types = {types::Timestamp(), DataType(TypeId::kInterval)};
-      fn.return_type = types::Timestamp();
+      DataType ts = ia == TypeId::kNull ? types::Timestamp() : a;  // TIMESTAMP or TIMESTAMPTZ
+      fn.arg_types = {ts, DataType(TypeId::kInterval)};
+      fn.return_type = ts;
       fn.kernel = [sign](const BoundFunction&, std::span<const ColumnPtr> args, int64_t n,
                          ColumnPtr* out) {
         return TimestampIntervalKernel(sign, args[0], args[1], n, out);
@@ -330,8 +331,8 @@ BindFn ArithmeticBind(Op op) {
       return fn;
     }
     if (op == Op::kAdd && ia == TypeId::kInterval && ib == TypeId::kTimestamp) {
-      fn.arg_types = {DataType(TypeId::kInterval), types::Timestamp()};
-      fn.return_type = types::Timestamp();
+      fn.arg_types = {DataType(TypeId::kInterval), b};
+      fn.return_type = b;
       fn.kernel = [](const BoundFunction&, std::span<const ColumnPtr> args, int64_t n,
                      ColumnPtr* out) {
         return TimestampIntervalKernel(1, args[1], args[0], n, out);
@@ -339,7 +340,8 @@ BindFn ArithmeticBind(Op op) {
       return fn;
     }
     if (op == Op::kSub && ia == TypeId::kTimestamp && ib == TypeId::kTimestamp) {
-      fn.arg_types = {types::Timestamp(), types::Timestamp()};
+      DataType ts = a == b ? a : DataType::TimestampTz();  // as comparisons mix them
+      fn.arg_types = {ts, ts};
       fn.return_type = DataType(TypeId::kInterval);
       fn.kernel = [](const BoundFunction& f, std::span<const ColumnPtr> args, int64_t n,
                      ColumnPtr* out) {

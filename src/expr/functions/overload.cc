@@ -7,6 +7,8 @@ namespace sluice::expr {
 
 int ConversionCost(const DataType& from, const DataType& to) {
   if (from == to) return 0;
+  // A TIMESTAMPTZ argument binds to a TIMESTAMP parameter as it is (see BindOverloads).
+  if (from.id() == TypeId::kTimestamp && to == types::Timestamp()) return 0;
   return ConvertsTo(from, to) ? 1 : -1;
 }
 
@@ -48,6 +50,16 @@ Result<BoundFunction> BindOverloads(const BindInput& input,
   fn.name = input.name;
   fn.arg_types = best->args;
   fn.return_type = best->ret;
+  // The timestamp kernels serve TIMESTAMPTZ too (the same UTC microseconds): a TIMESTAMPTZ
+  // argument keeps its type, and so does a TIMESTAMP result (date_trunc, date_bin).
+  bool zoned = false;
+  for (size_t i = 0; i < fn.arg_types.size(); ++i) {
+    if (fn.arg_types[i].id() == TypeId::kTimestamp && input.types[i].with_time_zone()) {
+      fn.arg_types[i] = input.types[i];
+      zoned = true;
+    }
+  }
+  if (zoned && fn.return_type == types::Timestamp()) fn.return_type = DataType::TimestampTz();
   fn.kernel = best->kernel;
   fn.null_propagating = best->null_propagating;
   return fn;

@@ -27,32 +27,6 @@ void FlattenCross(const TableRefPtr& t, std::vector<TableRefPtr>* out) {
   out->push_back(t);
 }
 
-void SplitAnd(const ExprPtr& e, std::vector<ExprPtr>* out) {
-  if (e->kind == ExprKind::kBinary && e->op == "and") {
-    SplitAnd(e->args[0], out);
-    SplitAnd(e->args[1], out);
-    return;
-  }
-  out->push_back(e);
-}
-
-ExprPtr AndOf(const std::vector<ExprPtr>& parts) {
-  ExprPtr out;
-  for (const auto& p : parts) {
-    if (!out) {
-      out = p;
-      continue;
-    }
-    auto e = std::make_shared<Expr>();
-    e->kind = ExprKind::kBinary;
-    e->op = "and";
-    e->loc = out->loc;
-    e->args = {out, p};
-    out = e;
-  }
-  return out;
-}
-
 // The items a column reference can read, resolved as BindColumnRef does: `q.c` by qualifier
 // and name when that matches, else by its first name.
 std::set<size_t> ItemsOf(const std::vector<std::string>& names, const std::vector<Relation>& rels) {

@@ -79,6 +79,7 @@ BoundExprPtr StatementBinder::BindCall(const std::string& name, std::vector<Boun
 BoundExprPtr StatementBinder::BindOperator(const std::string& fn, const Expr& left,
                                            const Expr& right, const std::vector<ScopeColumn>& scope,
                                            const Location& loc) {
+  if (BoundExprPtr row = BindRowComparison(fn, left, right, scope, loc)) return row;
   BoundExprPtr l = BindExpr(left, scope);
   BoundExprPtr r = BindExpr(right, scope);
   // An untyped string literal takes the type of the other side, as in PostgreSQL:
@@ -408,9 +409,11 @@ BoundExprPtr StatementBinder::BindExpr(const Expr& e, const std::vector<ScopeCol
       return BindCall("make_array", std::move(args), e.loc);
     }
     case ExprKind::kRow:
-      FailNotSupported(e.loc, "ROW(...) constructors are not supported yet");
+      return BindRow(e, scope);
     case ExprKind::kSubquery:
-      FailNotSupported(e.loc, "subqueries in expressions are not supported yet");
+      FailNotSupported(e.loc,
+                       "a subquery is supported in WHERE and in the select list of a SELECT "
+                       "without GROUP BY; not supported yet here");
   }
   FailUser(e.loc, "unsupported expression");
 }

@@ -293,22 +293,35 @@ std::string StatementBinder::ColumnName(const SelectItem& item, const BoundExprP
   }
 }
 
-Relation StatementBinder::BindSelectCore(const SelectCore& s) {
-  if (s.distinct) {
-    SelectCore all = s;
+Relation StatementBinder::BindSelectCore(const SelectCore& core) {
+  if (core.distinct) {
+    SelectCore all = core;
     all.distinct = false;
-    return BindDistinct(BindSelectCore(all), s.loc);
+    return BindDistinct(BindSelectCore(all), core.loc);
   }
-  if (!s.from) {
-    FailNotSupported(s.loc,
+  if (!core.from) {
+    FailNotSupported(core.loc,
                      "a streaming query reads FROM a source table; SELECT without FROM "
                      "is not supported");
   }
-  // FROM a, b WHERE a.k = b.k: the conditions relating the items join them.
-  const bool comma_join =
-      s.where && s.from->kind == TableRef::Kind::kJoin && s.from->join_type == JoinType::kCross;
-  Relation rel = comma_join ? BindCommaJoin(*s.from, *s.where) : BindTableRef(*s.from);
-  if (s.where && !comma_join) {
+  // FROM a, b WHERE a.k = b.k: the conditions relating the items join them; conditions with
+  // subqueries are planned over the joined rows below.
+  SelectCore rest = core;
+  Relation rel;
+  if (core.where && core.from->kind == TableRef::Kind::kJoin &&
+      core.from->join_type == JoinType::kCross) {
+    std::vector<ExprPtr> conjuncts, plain, with_subquery;
+    SplitAnd(core.where, &conjuncts);
+    for (const auto& c : conjuncts) (HasSubquery(*c) ? with_subquery : plain).push_back(c);
+    rel = plain.empty() ? BindTableRef(*core.from) : BindCommaJoin(*core.from, *AndOf(plain));
+    rest.where = AndOf(with_subquery);
+  } else {
+    rel = BindTableRef(*core.from);
+  }
+  const size_t from_columns = rel.columns.size();  // not the subqueries' columns
+  std::optional<SelectCore> planned = PlanSubqueries(rest, &rel);
+  const SelectCore& s = planned ? *planned : rest;
+  if (s.where) {
     BoundExprPtr pred = BindBool(*s.where, rel.columns, "WHERE");
     rel.plan = MakeFilter(rel.plan, pred);
   }
@@ -323,7 +336,7 @@ Relation StatementBinder::BindSelectCore(const SelectCore& s) {
 
   // UNNEST(array) in the select list: one row per element, read through a column.
   std::vector<SelectItem> items = s.items;
-  const size_t visible = rel.columns.size();
+  const size_t visible = from_columns;
   std::string unnest_sql;
   {
     const Expr* unnest = nullptr;
@@ -341,6 +354,7 @@ Relation StatementBinder::BindSelectCore(const SelectCore& s) {
     };
     for (const auto& item : items) find(*item.expr);
     if (unnest) {
+      if (planned) FailNotSupported(unnest->loc, "UNNEST beside a subquery is not supported yet");
       if (unnest->args.size() != 1) FailUser(unnest->loc, "UNNEST takes one array");
       BoundExprPtr array = BindExpr(*unnest->args[0], rel.columns);
       if (array->type.id() != TypeId::kList) {

@@ -84,7 +84,7 @@ DataType ResolveType(const TypeName& t) {
   } else if (n == "timestamp") {
     base = types::Timestamp();
   } else if (n == "timestamptz") {
-    FailNotSupported(t.loc, "TIMESTAMPTZ is not supported yet; use TIMESTAMP (UTC)");
+    base = DataType::TimestampTz();
   } else if (n == "interval") {
     base = DataType(TypeId::kInterval);
   } else if (n == "json") {
@@ -203,6 +203,42 @@ void CopyTimeRole(const BoundExprPtr& e, const std::vector<ScopeColumn>& scope, 
     out->role = e->field_index == 0 ? TimeRole::kWindowStart : TimeRole::kWindowEnd;
     out->window = c.window;
   }
+}
+
+void SplitAnd(const ExprPtr& e, std::vector<ExprPtr>* out) {
+  if (e->kind == ExprKind::kBinary && e->op == "and") {
+    SplitAnd(e->args[0], out);
+    SplitAnd(e->args[1], out);
+    return;
+  }
+  out->push_back(e);
+}
+
+ExprPtr AndOf(const std::vector<ExprPtr>& parts) {
+  ExprPtr out;
+  for (const auto& p : parts) {
+    if (!out) {
+      out = p;
+      continue;
+    }
+    auto e = std::make_shared<Expr>();
+    e->kind = ExprKind::kBinary;
+    e->op = "and";
+    e->loc = p->loc;
+    e->args = {out, p};
+    out = e;
+  }
+  return out;
+}
+
+bool HasSubquery(const Expr& e) {
+  if (e.kind == ExprKind::kSubquery) return true;
+  if (e.kind == ExprKind::kArray && e.args.size() == 1 && e.args[0]->kind == ExprKind::kSubquery)
+    return false;
+  for (const auto& a : e.args) {
+    if (a && HasSubquery(*a)) return true;
+  }
+  return e.filter && HasSubquery(*e.filter);
 }
 
 ExprPtr ColumnRefTo(const std::string& name, std::vector<std::string> rest, const Location& loc) {

@@ -113,6 +113,12 @@ bool HasRowWindowFunction(const std::vector<SelectItem>& items);
 // The select list with `OVER w` / `OVER (w ...)` replaced by the windows of `s`'s WINDOW
 // clause they name (PostgreSQL's rules for copying a window): bind_over.cc.
 std::vector<SelectItem> WithNamedWindows(const SelectCore& s, std::vector<SelectItem> items);
+// The conjuncts of an AND tree (`e` itself when it is not an AND), and the reverse (null for
+// none).
+void SplitAnd(const ExprPtr& e, std::vector<ExprPtr>* out);
+ExprPtr AndOf(const std::vector<ExprPtr>& parts);
+// Whether `e` holds a subquery (not counting ARRAY(SELECT ...), which binds as it always did).
+bool HasSubquery(const Expr& e);
 // A column reference `name.rest...` at `loc`.
 ExprPtr ColumnRefTo(const std::string& name, std::vector<std::string> rest, const Location& loc);
 
@@ -135,6 +141,28 @@ class StatementBinder {
   Relation BindQuery(const Query& q);
   Relation BindSetExpr(const SetExpr& s);
   Relation BindSelectCore(const SelectCore& s);
+  // --- subqueries in expressions (bind_subquery.cc)
+  // Plans the subqueries of `s`'s WHERE and select list as joins onto `rel` (its FROM) and
+  // returns `s` reading their results as columns; nothing when `s` has none.
+  std::optional<SelectCore> PlanSubqueries(const SelectCore& s, Relation* rel);
+  enum class SubqueryShape { kExists, kRows, kCounts, kScalar };
+  struct SubquerySide {
+    Relation right;  // correlation keys first, then what `shape` asks for
+    size_t num_keys = 0;
+    std::vector<ExprPtr> outer_keys;  // over the outer scope, equal to the keys
+    std::vector<ExprPtr> residual;    // correlated conditions over __outer_i and __inner_j
+    ExprPtr empty_value;              // kScalar: the value over no rows
+  };
+  SubquerySide BindSubquerySide(const Expr& sub, const std::vector<ScopeColumn>& outer,
+                                SubqueryShape shape);
+  SubquerySide CountsOf(const Query& q, const std::string& column, const Location& loc);
+  PlanPtr JoinSubquerySide(const Relation& rel, const SubquerySide& side, const Expr* x,
+                           exec::JoinType type, const Location& loc, size_t* num_left);
+  void AppendSubqueryColumn(Relation* rel, const PlanPtr& plan,
+                            const std::map<std::string, int>& names, const std::string& sql,
+                            const std::string& name);
+  ExprPtr SubqueryValue(const Expr& e, Relation* rel);
+  ExprPtr ReplaceSubqueries(const ExprPtr& e, Relation* rel);
   Relation BindTableRef(const TableRef& t);
   Relation BindJoin(const TableRef& t);
   Relation JoinRelations(const TableRef& t, Relation left, Relation right);
@@ -181,6 +209,11 @@ class StatementBinder {
   expr::BoundExprPtr BindOperator(const std::string& fn, const Expr& left, const Expr& right,
                                   const std::vector<ScopeColumn>& scope, const Location& loc);
   expr::BoundExprPtr BindFunction(const Expr& e, const std::vector<ScopeColumn>& scope);
+  // bind_row.cc: ROW(...) constructors, and comparisons of two of them (null when the
+  // operands are not both row constructors).
+  expr::BoundExprPtr BindRow(const Expr& e, const std::vector<ScopeColumn>& scope);
+  expr::BoundExprPtr BindRowComparison(const std::string& op, const Expr& left, const Expr& right,
+                                       const std::vector<ScopeColumn>& scope, const Location& loc);
   expr::BoundExprPtr BindBool(const Expr& e, const std::vector<ScopeColumn>& scope,
                               const char* ctx);
   expr::BoundExprPtr CastLiteralTo(const Expr& literal, const types::DataType& type);
@@ -191,6 +224,8 @@ class StatementBinder {
   Binder* b_;
   std::vector<std::map<std::string, const CommonTableExpr*>> ctes_;
   int depth_ = 0;
+  // The scopes of the queries around the subquery being bound, innermost last.
+  std::vector<const std::vector<ScopeColumn>*> outer_scopes_;
 };
 
 }  // namespace sluice::sql

@@ -999,6 +999,7 @@ class Parser {
     if (w == "or") return kPrecOr;
     if (w == "and") return kPrecAnd;
     if (w == "is" || w == "isnull" || w == "notnull") return kPrecIs;
+    if (w == "at" && IsWord(Peek(1), "time") && IsWord(Peek(2), "zone")) return kPrecOther;
     if (w == "between" || w == "in" || w == "like" || w == "ilike" || w == "similar") {
       return kPrecLike;
     }
@@ -1027,6 +1028,12 @@ class Parser {
       return e;
     }
     if (IsWord(op, "is")) return ParseIs(std::move(left), loc);
+    if (IsWord(op, "at")) {  // AT TIME ZONE
+      throw ParseFailure{Status::NotSupported(
+          "AT TIME ZONE (line {}, column {}): the session time zone is always UTC; write the "
+          "offset in the text instead, e.g. TIMESTAMPTZ '2023-10-09 19:13:40+02'",
+          op.loc.line, op.loc.column)};
+    }
     bool negated = IsWord(op, "not");
     std::string word = negated ? Next().text : op.text;
     if (word == "between") {

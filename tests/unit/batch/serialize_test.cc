@@ -34,6 +34,7 @@ BatchPtr EveryTypeBatch(int64_t rows) {
       {"d", DataType(TypeId::kDate)},
       {"t", DataType(TypeId::kTime)},
       {"ts", types::Timestamp()},
+      {"tz", DataType::TimestampTz()},  // the flag survives (a bit in the type id byte)
       {"iv", DataType(TypeId::kInterval)},
       {"l", DataType::List(types::Int64())},
       {"st", DataType::Struct({{"x", types::Utf8()}, {"y", DataType::List(types::Utf8())}})},

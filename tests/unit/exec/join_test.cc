@@ -137,6 +137,62 @@ TEST(JoinTest, LeftJoinPadsRetractsAndRestores) {
   EXPECT_EQ(d.Left(Row(1, 99, 6, ChangeKind::kDelete)), Changes{});
 }
 
+// A semi, anti or mark join: the left row alone, its output schema left's (and the mark).
+JoinSpec LeftAloneSpec(JoinType type) {
+  JoinSpec spec = Spec(type);
+  std::vector<types::Field> f = Schema()->fields();
+  if (type == JoinType::kMark) f.push_back({"mark", types::Bool(), false});
+  spec.output_schema = std::make_shared<types::Schema>(f);
+  return spec;
+}
+
+TEST(JoinTest, SemiJoinEmitsEachMatchedLeftRowOnce) {
+  auto f = HashJoinFactory::Updating(LeftAloneSpec(JoinType::kSemi), kMinute);
+  Driver d(*f);
+  EXPECT_EQ(d.Left(Row(1, 10, 0, ChangeKind::kInsert)), Changes{});
+  EXPECT_EQ(d.Right(Row(1, 20, 1, ChangeKind::kInsert)), (Changes{"+I 1,10"}));
+  // A second match changes nothing: the row is not multiplied.
+  EXPECT_EQ(d.Right(Row(1, 21, 2, ChangeKind::kInsert)), Changes{});
+  EXPECT_EQ(d.Left(Row(1, 11, 3, ChangeKind::kInsert)), (Changes{"+I 1,11"}));
+  EXPECT_EQ(d.Right(Row(1, 20, 4, ChangeKind::kDelete)), Changes{});
+  // The last match leaves: both left rows are retracted.
+  EXPECT_EQ(d.Right(Row(1, 21, 5, ChangeKind::kDelete)), (Changes{"-D 1,10", "-D 1,11"}));
+  EXPECT_EQ(d.Right(Row(1, 22, 6, ChangeKind::kInsert)), (Changes{"+I 1,10", "+I 1,11"}));
+  EXPECT_EQ(d.Left(Row(1, 10, 7, ChangeKind::kDelete)), (Changes{"-D 1,10"}));
+  EXPECT_EQ(d.Left(Row(2, 10, 8, ChangeKind::kInsert)), Changes{});
+  EXPECT_EQ(d.Left(Row(2, 10, 9, ChangeKind::kDelete)), Changes{});
+}
+
+TEST(JoinTest, AntiJoinEmitsLeftRowsWithoutAMatch) {
+  auto f = HashJoinFactory::Updating(LeftAloneSpec(JoinType::kAnti), kMinute);
+  Driver d(*f);
+  EXPECT_EQ(d.Left(Row(1, 10, 0, ChangeKind::kInsert)), (Changes{"+I 1,10"}));
+  EXPECT_EQ(d.Right(Row(1, 20, 1, ChangeKind::kInsert)), (Changes{"-D 1,10"}));
+  EXPECT_EQ(d.Right(Row(1, 21, 2, ChangeKind::kInsert)), Changes{});
+  EXPECT_EQ(d.Left(Row(1, 11, 3, ChangeKind::kInsert)), Changes{});
+  EXPECT_EQ(d.Right(Row(1, 20, 4, ChangeKind::kDelete)), Changes{});
+  EXPECT_EQ(d.Right(Row(1, 21, 5, ChangeKind::kDelete)), (Changes{"+I 1,10", "+I 1,11"}));
+  EXPECT_EQ(d.Left(Row(1, 11, 6, ChangeKind::kDelete)), (Changes{"-D 1,11"}));
+  EXPECT_EQ(d.Right(Row(1, 22, 7, ChangeKind::kInsert)), (Changes{"-D 1,10"}));
+  EXPECT_EQ(d.Left(Row(1, 10, 8, ChangeKind::kDelete)), Changes{});
+}
+
+TEST(JoinTest, MarkJoinEmitsEveryLeftRowWithItsMark) {
+  auto f = HashJoinFactory::Updating(LeftAloneSpec(JoinType::kMark), kMinute);
+  Driver d(*f);
+  EXPECT_EQ(d.Left(Row(1, 10, 0, ChangeKind::kInsert)), (Changes{"+I 1,10,false"}));
+  EXPECT_EQ(d.Right(Row(1, 20, 1, ChangeKind::kInsert)),
+            (Changes{"+I 1,10,true", "-D 1,10,false"}));
+  EXPECT_EQ(d.Right(Row(1, 21, 2, ChangeKind::kInsert)), Changes{});
+  EXPECT_EQ(d.Left(Row(1, 11, 3, ChangeKind::kInsert)), (Changes{"+I 1,11,true"}));
+  EXPECT_EQ(d.Left(Row(2, 12, 4, ChangeKind::kInsert)), (Changes{"+I 2,12,false"}));
+  EXPECT_EQ(d.Right(Row(1, 20, 5, ChangeKind::kDelete)), Changes{});
+  EXPECT_EQ(d.Right(Row(1, 21, 6, ChangeKind::kDelete)),
+            (Changes{"+I 1,10,false", "+I 1,11,false", "-D 1,10,true", "-D 1,11,true"}));
+  EXPECT_EQ(d.Left(Row(1, 10, 7, ChangeKind::kDelete)), (Changes{"-D 1,10,false"}));
+  EXPECT_EQ(d.Left(Row(2, 12, 8, ChangeKind::kDelete)), (Changes{"-D 2,12,false"}));
+}
+
 TEST(JoinTest, IntervalJoinFreesRowsTheWatermarkHasPassed) {
   // right time - left time in [0, 10 s]
   auto f = HashJoinFactory::Interval(Spec(JoinType::kInner), 0, 10'000'000);

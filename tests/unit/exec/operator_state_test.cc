@@ -349,14 +349,18 @@ std::vector<Event> UpdatingEvents(const types::SchemaPtr& left, const types::Sch
 }
 
 TEST(OperatorStateTest, UpdatingJoinRestoresAtAnyParallelism) {
-  for (JoinType type : {JoinType::kInner, JoinType::kLeft, JoinType::kFull}) {
+  for (JoinType type : {JoinType::kInner, JoinType::kLeft, JoinType::kFull, JoinType::kSemi,
+                        JoinType::kAnti, JoinType::kMark}) {
     JoinSpec spec;
     spec.type = type;
     spec.left_schema = Schema3("v");
     spec.right_schema = Schema3("w");
     spec.left_keys = spec.right_keys = {0};
     auto fields = spec.left_schema->fields();
-    for (const auto& fl : spec.right_schema->fields()) fields.push_back(fl);
+    if (type == JoinType::kMark) fields.push_back({"mark", types::Bool(), false});
+    if (type != JoinType::kSemi && type != JoinType::kAnti && type != JoinType::kMark) {
+      for (const auto& fl : spec.right_schema->fields()) fields.push_back(fl);
+    }
     spec.output_schema = std::make_shared<types::Schema>(fields);
     auto f = HashJoinFactory::Updating(spec, 1'000'000);
     EXPECT_TRUE(f->checkpointable());

@@ -134,8 +134,8 @@ TEST(FormatOptionsTest, Errors) {
   EXPECT_EQ(error({{"format", "json"}, {"framing", "length"}}),
             "invalid value 'length' for option 'framing'; use 'newline'");
   EXPECT_EQ(error({{"format", "json"}, {"json.timestamp_format", "iso"}}),
-            "invalid value 'iso' for option 'json.timestamp_format'; use 'rfc3339' or "
-            "'unix_millis'");
+            "invalid value 'iso' for option 'json.timestamp_format'; use 'rfc3339', "
+            "'unix_seconds', 'unix_millis' or 'unix_micros'");
   EXPECT_EQ(error({{"format", "json"}, {"json.unstructured", "yes"}}),
             "invalid value 'yes' for option 'json.unstructured'; use 'true' or 'false'");
   EXPECT_EQ(error({{"format", "raw_string"}, {"json.unstructured", "true"}}),
@@ -335,7 +335,8 @@ TEST(JsonDecoderTest, BadDataFailNamesSourceLineAndField) {
             "\"yesterday\"");
   EXPECT_EQ(DecodeError(Json(), ts, {R"({"ts":1696871620200})"}),
             "table 't': bad data at line 1: field 'ts': expected TIMESTAMP, found number "
-            "1696871620200 (epoch milliseconds need json.timestamp_format = 'unix_millis')");
+            "1696871620200 (epoch seconds, milliseconds or microseconds need "
+            "json.timestamp_format = 'unix_seconds', 'unix_millis' or 'unix_micros')");
 
   Schema dec({{"d", DataType::Decimal(4, 2)}});
   EXPECT_EQ(DecodeError(Json(), dec, {R"({"d":123.4})"}),
@@ -417,6 +418,25 @@ TEST(JsonDecoderTest, UnixMillis) {
   EXPECT_EQ(cols[0]->raw<int64_t>()[1], kTsWhole);
   EXPECT_EQ(cols[0]->raw<int64_t>()[2], -1000);
   EXPECT_TRUE(cols[0]->IsNull(3));
+}
+
+TEST(JsonDecoderTest, UnixSecondsAndMicros) {
+  Schema schema({{"ts", types::Timestamp()}, {"tz", types::DataType::TimestampTz()}});
+  FormatOptions o = Json();
+  o.timestamp_format = TimestampFormat::kUnixSeconds;
+  auto cols = DecodeAll(o, schema, {R"({"ts":1695045600,"tz":-2})"});
+  EXPECT_EQ(cols[0]->raw<int64_t>()[0], kTsWhole);
+  EXPECT_EQ(cols[1]->raw<int64_t>()[0], -2000000);
+  EXPECT_EQ(cols[1]->type, types::DataType::TimestampTz());
+  o.timestamp_format = TimestampFormat::kUnixMicros;
+  cols = DecodeAll(o, schema, {R"({"ts":1696871620200000,"tz":"2023-10-09T19:13:40.2+02:00"})"});
+  EXPECT_EQ(cols[0]->raw<int64_t>()[0], kTs);
+  EXPECT_EQ(cols[1]->raw<int64_t>()[0], kTs);
+  // Out of range for microseconds.
+  o.timestamp_format = TimestampFormat::kUnixSeconds;
+  EXPECT_EQ(DecodeError(o, schema, {R"({"ts":9223372036854775})"}),
+            "table 't': bad data at line 1: field 'ts': value 9223372036854775 is out of range "
+            "for TIMESTAMP");
 }
 
 TEST(JsonDecoderTest, Decimals) {
@@ -686,6 +706,76 @@ const Schema& ProductSchema() {
   static const Schema schema(
       {{"id", types::Int64()}, {"name", types::Utf8()}, {"qty", types::Int32()}});
   return schema;
+}
+
+// Debezium's temporal integers: the unit comes from the schema block of each message (one
+// that alternates between two schemas included), else epoch microseconds for TIMESTAMP, days
+// for DATE and microseconds for TIME.
+TEST(DebeziumDecoderTest, TemporalUnitsFromTheSchema) {
+  Schema schema({{"id", types::Int32()},
+                 {"at", types::Timestamp()},
+                 {"d", types::DataType(TypeId::kDate)},
+                 {"t", types::DataType(TypeId::kTime)}});
+  auto schema_of = [](const char* at_name, const char* t_name) {
+    std::string row = std::string(R"({"type":"struct","fields":[{"type":"int32","field":"id"},)") +
+                      R"({"type":"int64","name":")" + at_name + R"(","field":"at"},)" +
+                      R"({"type":"int32","name":"io.debezium.time.Date","field":"d"},)" +
+                      R"({"type":"int64","name":")" + t_name + R"(","field":"t"}],)";
+    return R"({"type":"struct","fields":[)" + row + R"("field":"before"},)" + row +
+           R"("field":"after"},{"type":"string","field":"op"}]})";
+  };
+  const std::string micros =
+      schema_of("io.debezium.time.MicroTimestamp", "io.debezium.time.MicroTime");
+  const std::string millis = schema_of("io.debezium.time.Timestamp", "io.debezium.time.Time");
+  const std::string nanos =
+      schema_of("io.debezium.time.NanoTimestamp", "io.debezium.time.NanoTime");
+  auto envelope = [](const std::string& schema, const std::string& payload) {
+    return R"({"schema":)" + schema + R"(,"payload":)" + payload + "}";
+  };
+  std::vector<std::string> lines = {
+      envelope(
+          micros,
+          R"({"before":null,"after":{"id":1,"at":1696871620200000,"d":19618,"t":1500000},"op":"c"})"),
+      envelope(millis,
+               R"({"before":null,"after":{"id":2,"at":1696871620200,"d":-1,"t":1500},"op":"r"})"),
+      // No schema after a schema of milliseconds: the defaults, microseconds.
+      R"({"before":null,"after":{"id":3,"at":1696871620200000,"d":19618,"t":1500000},"op":"c"})",
+      envelope(
+          nanos,
+          R"({"before":null,"after":{"id":4,"at":1696871620200000999,"d":0,"t":1500000000},"op":"c"})"),
+      envelope(
+          micros,
+          R"({"before":null,"after":{"id":5,"at":1696871620200000,"d":19618,"t":1500000},"op":"c"})"),
+      envelope(millis, R"({"before":null,"after":{"id":6,"at":-1,"d":1,"t":0},"op":"c"})"),
+      // The schema after the payload (read again in its units), then a null schema.
+      R"({"payload":{"before":{"id":7,"at":1696871620200,"d":1,"t":1500},"after":{"id":7,"at":-1,"d":1,"t":1500},"op":"u"},"schema":)" +
+          millis + "}",
+      R"({"schema":null,"payload":{"before":null,"after":{"id":8,"at":1696871620200000,"d":19618,"t":1500000},"op":"c"}})",
+  };
+  auto d = MustDecoder(Debezium(), schema);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    Status st = d->Append(lines[i], "line " + std::to_string(i + 1));
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
+  auto cols = d->Flush();
+  ASSERT_EQ(cols[0]->length, 9);
+  const int32_t want_id[] = {1, 2, 3, 4, 5, 6, 7, 7, 8};
+  const int64_t want_at[] = {kTs, kTs, kTs, kTs, kTs, -1000, kTs, -1000, kTs};
+  const int32_t want_d[] = {kDay20230918, -1, kDay20230918, 0, kDay20230918, 1, 1, 1, kDay20230918};
+  for (int i = 0; i < 9; ++i) {
+    EXPECT_EQ(cols[0]->raw<int32_t>()[i], want_id[i]) << "row " << i;
+    EXPECT_EQ(cols[1]->raw<int64_t>()[i], want_at[i]) << "row " << i;
+    EXPECT_EQ(cols[2]->raw<int32_t>()[i], want_d[i]) << "row " << i;
+    EXPECT_EQ(cols[3]->raw<int64_t>()[i], i == 5 ? 0 : 1500000) << "row " << i;
+  }
+  const auto& kinds = d->flushed_change_kinds();
+  EXPECT_EQ(kinds->raw<int8_t>()[6], static_cast<int8_t>(ChangeKind::kUpdateBefore));
+  EXPECT_EQ(kinds->raw<int8_t>()[7], static_cast<int8_t>(ChangeKind::kUpdateAfter));
+  // A time of day out of range names the column's type.
+  EXPECT_EQ(DecodeError(Debezium(), schema,
+                        {R"({"after":{"id":1,"t":86400000001},"before":null,"op":"c"})"}),
+            "table 't': bad data at line 1: field 'after.t': value 86400000001 is out of range "
+            "for TIME");
 }
 
 // A decoded row as "kind id name qty", for compact comparisons.
