@@ -617,8 +617,8 @@ TEST(Parser, WindowFramesAndNamedWindows) {
   // Named windows: OVER w, OVER (w ...) and the WINDOW clause (`window` stays a name elsewhere).
   EXPECT_EQ(Sql("lag(x) OVER w"), "lag(x) OVER w");
   EXPECT_EQ(Sql("sum(x) OVER (w ROWS 2 PRECEDING)"), "sum(x) OVER (w ROWS 2 PRECEDING)");
-  Statement s = ParseOne(
-      "SELECT lag(x) OVER w FROM t WINDOW w AS (PARTITION BY k ORDER BY ts), w2 AS (w)");
+  Statement s =
+      ParseOne("SELECT lag(x) OVER w FROM t WINDOW w AS (PARTITION BY k ORDER BY ts), w2 AS (w)");
   ASSERT_EQ(Core(s).windows.size(), 2u);
   EXPECT_EQ(Core(s).windows[0].name, "w");
   EXPECT_EQ(Core(s).windows[0].spec->partition_by.size(), 1u);
