@@ -197,6 +197,16 @@ BoundExprPtr StatementBinder::BindFunction(const Expr& e, const std::vector<Scop
   if (e.distinct || e.filter || e.star_arg) {
     FailUser(e.loc, "DISTINCT, FILTER and * are only allowed in aggregate functions");
   }
+  if (e.ordered_set && (name == "percentile_disc" || name == "mode")) {
+    FailNotSupported(e.loc, "{}() is not supported yet; the ordered-set aggregates are {}", name,
+                     OrderedSetNames());
+  }
+  if (e.ordered_set) {
+    FailUser(e.loc,
+             "{}() is not an ordered-set aggregate: WITHIN GROUP (ORDER BY ...) applies to {}",
+             name, OrderedSetNames());
+  }
+  if (BoundExprPtr inlined = BindSqlFunctionCall(e, scope)) return inlined;
   if (name == "row_time") {
     if (!e.args.empty()) FailUser(e.loc, "row_time() takes no arguments");
     auto t = std::make_shared<BoundExpr>();

@@ -119,6 +119,7 @@ Relation StatementBinder::BindCatalogTable(const CatalogEntry& entry, const std:
     for (auto& c : rel.columns) c.qualifier = qualifier;
     return rel;
   }
+  if (entry.kind == CatalogEntry::Kind::kMemoryTable) return ReadMemoryTable(entry, qualifier, loc);
   const auto& table = entry.table;
   if (table->type != connectors::TableType::kSource) {
     FailUser(loc, "table \"{}\" is a sink (type = 'sink'); it cannot be read from", entry.name);
@@ -235,6 +236,7 @@ Relation StatementBinder::BindTableRef(const TableRef& t) {
         return rel;
       }
       const CatalogEntry* entry = b_->catalog_.Find(t.name);
+      if (entry == nullptr && b_->IsPending(t.name)) throw DeferBinding{t.name};
       if (entry == nullptr) {
         std::vector<std::string> names = b_->catalog_.Names();
         for (const auto& scope : ctes_) {

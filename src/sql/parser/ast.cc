@@ -177,11 +177,12 @@ std::string RenderFunction(const Expr& e) {
     if (e.distinct) out += "DISTINCT ";
     out += RenderList(e.args);
   }
-  if (!e.within_group.empty()) {
+  if (!e.within_group.empty() && !e.ordered_set) {
     out += ' ';
     out += RenderOrderBy(e.within_group);
   }
   out += ')';
+  if (e.ordered_set) out += Cat({" WITHIN GROUP (", RenderOrderBy(e.within_group), ")"});
   if (e.filter) out += Cat({" FILTER (WHERE ", Render(e.filter), ")"});
   if (e.over) {
     std::string spec = e.over->ref;

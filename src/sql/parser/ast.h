@@ -129,6 +129,7 @@ struct Expr {
   ExprPtr filter;         // FILTER (WHERE ...)
   std::shared_ptr<WindowSpec> over;
   std::vector<WindowSpec::OrderItem> within_group;  // string_agg(x, ',' ORDER BY y)
+  bool ordered_set = false;  // within_group was written WITHIN GROUP (ORDER BY ...)
   // kInterval
   std::string unit;  // optional trailing unit: INTERVAL '1' MINUTE
   // kSubquery
@@ -227,7 +228,14 @@ struct TableOption {
   Location value_loc;
 };
 
-enum class StatementKind { kCreateTable, kCreateView, kInsert, kSelect, kSet };
+enum class StatementKind { kCreateTable, kCreateView, kInsert, kSelect, kSet, kCreateFunction };
+
+// A parameter of CREATE FUNCTION: `name TYPE`, or only `TYPE` (then read as $1, $2, ...).
+struct FunctionParam {
+  std::string name;  // empty when unnamed
+  TypeName type;
+  Location loc;
+};
 
 struct Statement {
   StatementKind kind;
@@ -248,6 +256,12 @@ struct Statement {
   std::vector<std::string> partitioned_by;
   // CREATE TABLE ... AS / CREATE VIEW ... AS / INSERT INTO ... / SELECT
   QueryPtr query;
+  // kCreateFunction: CREATE [OR REPLACE] FUNCTION name(params) RETURNS type ... AS 'expr'
+  bool or_replace = false;
+  std::vector<FunctionParam> params;
+  TypeName return_type;
+  ExprPtr body;  // the one expression of the body
+  Location body_loc;
   // kSet
   std::string set_name;
   std::string set_value;  // text of the value; interval literals keep 'INTERVAL ...' form

@@ -353,14 +353,23 @@ class Parser {
 
   [[noreturn]] SLUICE_COLD void FailUnsupported(const Token& at, std::string_view what) const {
     FailAt(at.loc, fmt::format("unsupported statement {}: Sluice runs CREATE TABLE, CREATE VIEW, "
-                               "INSERT INTO, SELECT and SET",
+                               "CREATE FUNCTION, INSERT INTO, SELECT and SET",
                                what));
   }
 
   SLUICE_NOINLINE void ParseCreate(Statement* s) {
     const Token& create = Next();
-    if (AtWord("or") && AtWord("replace", 1)) FailUnsupported(create, "CREATE OR REPLACE");
+    if (AtWord("or") && AtWord("replace", 1)) {
+      Next();
+      Next();
+      s->or_replace = true;
+    }
     if (AcceptWord("temporary") || AcceptWord("temp")) s->temporary = true;
+    if (AtWord("function")) {
+      ParseCreateFunction(s);
+      return;
+    }
+    if (s->or_replace) FailUnsupported(create, "CREATE OR REPLACE (other than FUNCTION)");
     if (AtWord("table")) {
       ParseCreateTable(s);
     } else if (AtWord("view")) {
@@ -370,6 +379,120 @@ class Parser {
     } else {
       Fail("TABLE or VIEW");
     }
+  }
+
+  // CREATE [OR REPLACE] [TEMPORARY] FUNCTION name([name] type, ...) RETURNS type
+  //   [LANGUAGE SQL] [IMMUTABLE | STABLE | VOLATILE] (AS 'body' | AS $$body$$ | RETURN expr)
+  // The body is one expression, or a SELECT of one expression without FROM.
+  SLUICE_NOINLINE void ParseCreateFunction(Statement* s) {
+    s->kind = StatementKind::kCreateFunction;
+    Next();  // FUNCTION
+    s->name_loc = Peek().loc;
+    s->name = ParseQualifiedName("function name");
+    ExpectOp("(");
+    if (!AcceptOp(")")) {
+      do {
+        FunctionParam p;
+        p.loc = Peek().loc;
+        AcceptWord("in");
+        // `name type`, or a lone type: the word is a name when a type follows it.
+        bool named = IsLabel(Peek()) && !AtOp(",", 1) && !AtOp(")", 1) && !AtOp("(", 1) &&
+                     !AtOp("[", 1) && !(AtWord("double") && AtWord("precision", 1)) &&
+                     !(AtWord("character") && AtWord("varying", 1));
+        if (named) p.name = ParseLabel("parameter name");
+        p.type = ParseType();
+        s->params.push_back(std::move(p));
+      } while (AcceptOp(","));
+      ExpectListEnd();
+    }
+    bool has_returns = false;
+    while (true) {
+      const Token& at = Peek();
+      if (AtWord("strict") || (AtWord("returns") && AtWord("null", 1))) {
+        FailAt(at.loc, "STRICT is not supported: write the NULL case into the body");
+      } else if (AcceptWord("returns")) {
+        if (AtWord("table") || AtWord("setof")) {
+          FailAt(Peek().loc,
+                 "a SQL function returns one value: RETURNS TABLE and SETOF are not "
+                 "supported");
+        }
+        s->return_type = ParseType();
+        has_returns = true;
+      } else if (AcceptWord("language")) {
+        const Token& lang = Peek();
+        std::string name = Peek().kind == TokenKind::kString ? Next().text : ParseLabel("language");
+        if (Lower(name) != "sql") {
+          FailAt(lang.loc, fmt::format("LANGUAGE {} is not supported: functions are written in "
+                                       "LANGUAGE SQL",
+                                       name));
+        }
+      } else if (AcceptWord("immutable") || AcceptWord("stable") || AcceptWord("volatile") ||
+                 AcceptWord("leakproof")) {
+        // Planner hints for PostgreSQL; an inlined expression needs none.
+      } else if (AcceptWord("parallel")) {
+        ParseLabel("SAFE, RESTRICTED or UNSAFE");
+      } else if (AtWord("called") && AtWord("on", 1)) {
+        Next();
+        Next();
+        ExpectWord("null");
+        ExpectWord("input");
+      } else if (!s->body && AcceptWord("as")) {
+        if (Peek().kind != TokenKind::kString) Fail("the function body as a string");
+        s->body_loc = Peek().loc;
+        s->body = ParseFunctionBody(s->name, Next());
+      } else if (!s->body && AtWord("return")) {
+        Next();
+        s->body_loc = Peek().loc;
+        s->body = ParseExpr();
+      } else {
+        break;
+      }
+    }
+    if (!has_returns) Fail("RETURNS type");
+    if (!s->body) Fail("the function body: AS 'expression' or RETURN expression");
+  }
+
+  // The text of AS '...': an expression, or SELECT of one expression without FROM.
+  SLUICE_NOINLINE ExprPtr ParseFunctionBody(const std::string& function, const Token& body) {
+    auto fail = [&](const Status& status) {
+      // "syntax error at line 1, column 4: expected ..." -> "(at line 1, column 4 of the body)"
+      std::string message = status.message();
+      std::string where;
+      const std::string prefix = "syntax error at ";
+      size_t colon = message.find(": ");
+      if (message.rfind(prefix, 0) == 0 && colon != std::string::npos) {
+        where = fmt::format(" (at {} of the body)",
+                            message.substr(prefix.size(), colon - prefix.size()));
+        message = message.substr(colon + 2);
+      }
+      FailAt(body.loc, fmt::format("in the body of function {}{}: {}", function, where, message));
+    };
+    std::string_view text = body.text;
+    size_t first = text.find_first_not_of(" \t\r\n(");
+    bool select = first != std::string_view::npos && text.size() >= first + 6 &&
+                  Lower(std::string(text.substr(first, 6))) == "select";
+    if (!select) {
+      auto e = ParseExpression(text);
+      if (!e.ok()) fail(e.status());
+      return e.MoveValue();
+    }
+    auto statements = ParseSql(text);
+    if (!statements.ok()) fail(statements.status());
+    const auto& list = *statements;
+    const SetExpr* body_set =
+        list.size() == 1 && list[0].query ? list[0].query->body.get() : nullptr;
+    const Query* q = body_set ? list[0].query.get() : nullptr;
+    const SelectCore* core =
+        body_set && body_set->kind == SetExpr::Kind::kSelect ? body_set->select.get() : nullptr;
+    if (core == nullptr || !q->with.empty() || !q->order_by.empty() || q->limit || q->offset ||
+        core->items.size() != 1 || core->from || core->where || !core->group_by.empty() ||
+        core->having || core->distinct || core->items[0].expr->kind == ExprKind::kStar) {
+      FailAt(body.loc, fmt::format("the body of function {} must be one expression or a SELECT of "
+                                   "one expression without FROM; SQL functions are inlined "
+                                   "into the query that calls them",
+                                   function));
+    }
+    return core->items[0].expr;
   }
 
   SLUICE_NOINLINE void ParseIfNotExists(Statement* s) {
@@ -1322,6 +1445,7 @@ class Parser {
       ExpectWord("order");
       ExpectWord("by");
       f->within_group = ParseOrderByList();
+      f->ordered_set = true;
       ExpectOp(")");
     }
     if (AtWord("filter") && AtOp("(", 1)) {
