@@ -175,7 +175,11 @@ BoundExprPtr StatementBinder::BindColumnRef(const Expr& e, const std::vector<Sco
 BoundExprPtr StatementBinder::BindFunction(const Expr& e, const std::vector<ScopeColumn>& scope) {
   const std::string& name = e.names.back();
   if (e.over) {
-    FailNotSupported(e.loc, "window function {}() OVER (...) is not supported yet", name);
+    FailNotSupported(e.loc,
+                     "window function {}() OVER (...) is supported only in the select list of a "
+                     "query without GROUP BY or aggregates; compute it in a subquery and filter "
+                     "or aggregate its result outside",
+                     name);
   }
   if (WindowFunctionNames().count(name)) {
     FailUser(e.loc, "window function {}() requires an OVER clause", name);

@@ -417,6 +417,10 @@ Relation StatementBinder::BindSelectCore(const SelectCore& core) {
     }
   }
 
+  // Window functions over rows (LAG, running aggregates): columns of a kOver node.
+  items = WithNamedWindows(s, std::move(items));
+  if (HasRowWindowFunction(items)) BindOverFunctions(&items, &rel);
+
   // A ranking window function in the select list.
   const SelectItem* ranked = nullptr;
   for (const auto& item : items) {

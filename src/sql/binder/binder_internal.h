@@ -113,6 +113,12 @@ bool IsWindowCall(const Expr& e);
 // through a field access).
 void CopyTimeRole(const expr::BoundExprPtr& e, const std::vector<ScopeColumn>& scope,
                   ScopeColumn* out);
+// Whether the select list calls a window function over rows (LAG, sum(x) OVER, ...; not only
+// ROW_NUMBER/RANK/DENSE_RANK): bind_over.cc.
+bool HasRowWindowFunction(const std::vector<SelectItem>& items);
+// The select list with `OVER w` / `OVER (w ...)` replaced by the windows of `s`'s WINDOW
+// clause they name (PostgreSQL's rules for copying a window): bind_over.cc.
+std::vector<SelectItem> WithNamedWindows(const SelectCore& s, std::vector<SelectItem> items);
 // The conjuncts of an AND tree (`e` itself when it is not an AND), and the reverse (null for
 // none).
 void SplitAnd(const ExprPtr& e, std::vector<ExprPtr>* out);
@@ -207,6 +213,10 @@ class StatementBinder {
   void CheckLookupJoin(const TableRef& t, const Relation& left, const Relation& right,
                        const std::vector<ScopeColumn>& scope);
   PlanPtr BindRanking(const Expr& call, const Relation& rel);
+  // bind_over.cc: the window functions over rows of the select list, computed by one kOver
+  // node appended to `rel`; the calls in `items` are replaced by its columns.
+  void BindOverFunctions(std::vector<SelectItem>* items, Relation* rel);
+  exec::OverFrame BindOverFrame(const Expr& call);
   expr::BoundExprPtr WindowEnd(const expr::BoundExprPtr& e, TimeRole role,
                                const exec::WindowSpec& window, const Location& loc);
   Relation BindCatalogTable(const CatalogEntry& entry, const std::string& qualifier,

@@ -185,9 +185,10 @@ std::string RenderFunction(const Expr& e) {
   if (e.ordered_set) out += Cat({" WITHIN GROUP (", RenderOrderBy(e.within_group), ")"});
   if (e.filter) out += Cat({" FILTER (WHERE ", Render(e.filter), ")"});
   if (e.over) {
-    std::string spec;
+    std::string spec = e.over->ref;
     if (!e.over->partition_by.empty()) {
-      spec = Cat({"PARTITION BY ", RenderList(e.over->partition_by)});
+      if (!spec.empty()) spec += ' ';
+      spec += Cat({"PARTITION BY ", RenderList(e.over->partition_by)});
     }
     if (!e.over->order_by.empty()) {
       if (!spec.empty()) spec += ' ';
@@ -197,7 +198,7 @@ std::string RenderFunction(const Expr& e) {
       if (!spec.empty()) spec += ' ';
       spec += e.over->frame_text;
     }
-    out += Cat({" OVER (", spec, ")"});
+    out += e.over->bare_ref ? Cat({" OVER ", spec}) : Cat({" OVER (", spec, ")"});
   }
   return out;
 }

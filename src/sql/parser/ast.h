@@ -36,6 +36,28 @@ using ExprPtr = std::shared_ptr<Expr>;
 struct Query;
 using QueryPtr = std::shared_ptr<Query>;
 
+// A window frame: ROWS | RANGE | GROUPS BETWEEN start AND end (or `ROWS start`, whose end is
+// CURRENT ROW). `offset` holds N of `N PRECEDING` / `N FOLLOWING`.
+struct WindowFrame {
+  enum class Mode { kRows, kRange, kGroups };
+  enum class BoundKind {
+    kUnboundedPreceding,
+    kPreceding,
+    kCurrentRow,
+    kFollowing,
+    kUnboundedFollowing
+  };
+  struct Bound {
+    BoundKind kind = BoundKind::kCurrentRow;
+    ExprPtr offset;
+    Location loc;
+  };
+  Mode mode = Mode::kRows;
+  Bound start, end;
+  bool exclude = false;  // an EXCLUDE clause was given
+  Location loc;
+};
+
 struct WindowSpec {
   std::vector<ExprPtr> partition_by;
   struct OrderItem {
@@ -44,7 +66,17 @@ struct WindowSpec {
     std::optional<bool> nulls_first;
   };
   std::vector<OrderItem> order_by;
-  std::string frame_text;  // ROWS BETWEEN ... kept as text for now
+  std::string frame_text;  // the frame as written, for rendering
+  std::optional<WindowFrame> frame;
+  std::string ref;        // OVER w / OVER (w ...): a window of the WINDOW clause it builds on
+  bool bare_ref = false;  // OVER w, without parentheses
+  Location loc;
+};
+
+struct NamedWindow {
+  std::string name;
+  std::shared_ptr<WindowSpec> spec;
+  Location loc;
 };
 
 enum class ExprKind {
@@ -146,6 +178,7 @@ struct SelectCore {
   ExprPtr where;
   std::vector<ExprPtr> group_by;
   ExprPtr having;
+  std::vector<NamedWindow> windows;  // WINDOW w AS (...), ...
 };
 
 // A set expression: a SELECT, a parenthesized query, or a UNION/INTERSECT/EXCEPT of two.

@@ -914,6 +914,16 @@ class Parser {
       } while (AcceptOp(","));
     }
     if (AcceptWord("having")) core->having = ParseExpr();
+    if (AtWindowClause()) {
+      Next();
+      do {
+        NamedWindow& w = core->windows.emplace_back();
+        w.loc = Peek().loc;
+        w.name = ParseLabel("window name");
+        ExpectWord("as");
+        w.spec = ParseWindowSpec();
+      } while (AcceptOp(","));
+    }
     return core;
   }
 
@@ -932,8 +942,12 @@ class Parser {
   // [AS] alias. Without AS, a reserved word is not an alias: it starts the next clause.
   std::string ParseOptionalAlias() {
     if (AcceptWord("as")) return ParseLabel("alias");
-    if (IsColId(Peek())) return Next().text;
+    if (IsColId(Peek()) && !AtWindowClause()) return Next().text;
     return "";
+  }
+  // WINDOW name AS (: the WINDOW clause (`window` alone may be a name).
+  bool AtWindowClause() const {
+    return AtWord("window") && IsLabel(Peek(1)) && IsWord(Peek(2), "as") && IsOp(Peek(3), "(");
   }
 
   SLUICE_NOINLINE std::vector<WindowSpec::OrderItem> ParseOrderByList() {
@@ -1447,13 +1461,24 @@ class Parser {
     if (AtWord("over") && AtOp("(", 1)) {
       Next();
       f->over = ParseWindowSpec();
+    } else if (AtWord("over") && IsColId(Peek(1))) {
+      Next();
+      f->over = std::make_shared<WindowSpec>();
+      f->over->loc = Peek().loc;
+      f->over->ref = Next().text;
+      f->over->bare_ref = true;
     }
   }
 
   SLUICE_NOINLINE std::shared_ptr<WindowSpec> ParseWindowSpec() {
     DepthGuard guard(this);  // frames here are large: count them as a level of their own
     auto spec = std::make_shared<WindowSpec>();
+    spec->loc = Peek().loc;
     ExpectOp("(");
+    if (IsColId(Peek()) && !AtWord("partition") && !AtWord("order") && !AtWord("rows") &&
+        !AtWord("range") && !AtWord("groups")) {
+      spec->ref = Next().text;
+    }
     if (AcceptWord("partition")) {
       ExpectWord("by");
       do {
@@ -1466,18 +1491,67 @@ class Parser {
     }
     if (AtWord("rows") || AtWord("range") || AtWord("groups")) {
       int begin = Peek().loc.offset;
-      int depth = 0;
-      while (true) {
-        const Token& t = Peek();
-        if (t.kind == TokenKind::kEnd || t.kind == TokenKind::kError) Fail("')'");
-        if (IsOp(t, "(")) ++depth;
-        if (IsOp(t, ")") && depth-- == 0) break;
-        Next();
-      }
+      spec->frame = ParseWindowFrame();
       spec->frame_text = std::string(source_.substr(begin, prev_end_ - begin));
     }
     ExpectOp(")");
     return spec;
+  }
+
+  // ROWS | RANGE | GROUPS { start | BETWEEN start AND end } [EXCLUDE ...]
+  SLUICE_NOINLINE WindowFrame ParseWindowFrame() {
+    WindowFrame frame;
+    frame.loc = Peek().loc;
+    if (AcceptWord("rows")) {
+      frame.mode = WindowFrame::Mode::kRows;
+    } else if (AcceptWord("range")) {
+      frame.mode = WindowFrame::Mode::kRange;
+    } else {
+      ExpectWord("groups");
+      frame.mode = WindowFrame::Mode::kGroups;
+    }
+    if (AcceptWord("between")) {
+      frame.start = ParseFrameBound();
+      ExpectWord("and");
+      frame.end = ParseFrameBound();
+    } else {
+      frame.start = ParseFrameBound();
+      frame.end.loc = frame.start.loc;
+    }
+    if (AtWord("exclude")) {
+      frame.exclude = true;
+      while (!AtOp(")")) {
+        if (Peek().kind == TokenKind::kEnd || Peek().kind == TokenKind::kError) Fail("')'");
+        Next();
+      }
+    }
+    return frame;
+  }
+
+  SLUICE_NOINLINE WindowFrame::Bound ParseFrameBound() {
+    using BoundKind = WindowFrame::BoundKind;
+    WindowFrame::Bound b;
+    b.loc = Peek().loc;
+    if (AcceptWord("unbounded")) {
+      if (AcceptWord("preceding")) {
+        b.kind = BoundKind::kUnboundedPreceding;
+      } else {
+        ExpectWord("following");
+        b.kind = BoundKind::kUnboundedFollowing;
+      }
+    } else if (AcceptWord("current")) {
+      ExpectWord("row");
+      b.kind = BoundKind::kCurrentRow;
+    } else {
+      b.offset = ParseExpr();
+      if (AcceptWord("preceding")) {
+        b.kind = BoundKind::kPreceding;
+      } else {
+        ExpectWord("following");
+        b.kind = BoundKind::kFollowing;
+      }
+    }
+    return b;
   }
 
   SLUICE_NOINLINE ExprPtr ParseParenthesized() {

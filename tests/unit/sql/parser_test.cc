@@ -645,6 +645,44 @@ TEST(Parser, CreateFunction) {
             std::string::npos);
 }
 
+TEST(Parser, WindowFramesAndNamedWindows) {
+  using sluice::sql::WindowFrame;
+  ExprPtr w = ParseExpr(
+      "avg(x) OVER (PARTITION BY k ORDER BY ts RANGE BETWEEN INTERVAL '1' HOUR PRECEDING AND "
+      "CURRENT ROW)");
+  ASSERT_TRUE(w->over && w->over->frame);
+  const WindowFrame& f = *w->over->frame;
+  EXPECT_EQ(f.mode, WindowFrame::Mode::kRange);
+  EXPECT_EQ(f.start.kind, WindowFrame::BoundKind::kPreceding);
+  ASSERT_TRUE(f.start.offset);
+  EXPECT_EQ(f.start.offset->kind, ExprKind::kInterval);
+  EXPECT_EQ(f.end.kind, WindowFrame::BoundKind::kCurrentRow);
+  // `ROWS n PRECEDING` alone ends at the current row.
+  ExprPtr r = ParseExpr("sum(x) OVER (ORDER BY ts ROWS 3 PRECEDING)");
+  EXPECT_EQ(r->over->frame->mode, WindowFrame::Mode::kRows);
+  EXPECT_EQ(r->over->frame->start.kind, WindowFrame::BoundKind::kPreceding);
+  EXPECT_EQ(r->over->frame->end.kind, WindowFrame::BoundKind::kCurrentRow);
+  ExprPtr u = ParseExpr(
+      "count(*) OVER (ORDER BY ts ROWS BETWEEN UNBOUNDED PRECEDING AND 2 FOLLOWING EXCLUDE TIES)");
+  EXPECT_EQ(u->over->frame->start.kind, WindowFrame::BoundKind::kUnboundedPreceding);
+  EXPECT_EQ(u->over->frame->end.kind, WindowFrame::BoundKind::kFollowing);
+  EXPECT_TRUE(u->over->frame->exclude);
+  EXPECT_EQ(u->over->frame_text, "ROWS BETWEEN UNBOUNDED PRECEDING AND 2 FOLLOWING EXCLUDE TIES");
+  EXPECT_NE(ParseError("SELECT sum(x) OVER (ORDER BY ts ROWS BETWEEN 1 AND 2) FROM t"), "");
+  // Named windows: OVER w, OVER (w ...) and the WINDOW clause (`window` stays a name elsewhere).
+  EXPECT_EQ(Sql("lag(x) OVER w"), "lag(x) OVER w");
+  EXPECT_EQ(Sql("sum(x) OVER (w ROWS 2 PRECEDING)"), "sum(x) OVER (w ROWS 2 PRECEDING)");
+  Statement s =
+      ParseOne("SELECT lag(x) OVER w FROM t WINDOW w AS (PARTITION BY k ORDER BY ts), w2 AS (w)");
+  ASSERT_EQ(Core(s).windows.size(), 2u);
+  EXPECT_EQ(Core(s).windows[0].name, "w");
+  EXPECT_EQ(Core(s).windows[0].spec->partition_by.size(), 1u);
+  EXPECT_EQ(Core(s).windows[1].spec->ref, "w");
+  EXPECT_EQ(Core(s).from->alias, "");
+  Statement a = ParseOne("SELECT window.start FROM t window");
+  EXPECT_EQ(Core(a).from->alias, "window");
+}
+
 TEST(Parser, ColumnRefsAndStars) {
   EXPECT_EQ(Names(ParseExpr("a")), (std::vector<std::string>{"a"}));
   EXPECT_EQ(Names(ParseExpr("T.A")), (std::vector<std::string>{"t", "a"}));
