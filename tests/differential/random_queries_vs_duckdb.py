@@ -86,8 +86,10 @@ FEATURES: dict[str, tuple[bool, str]] = {
     "comma_join": (True, "FROM a, b WHERE a.k = b.k"),
     "subquery_expr": (True, "[NOT] IN (SELECT ...), [NOT] EXISTS (correlated or not), "
                             "comparisons with scalar subqueries"),
+    "window_funcs": (True, "aggregates OVER (PARTITION BY k ORDER BY ts [RANGE frame]); not "
+                           "LAG/LEAD or ROWS frames: they take rows with equal times in arrival "
+                           "order, and t1 has such rows"),
     # pending: off by default
-    "window_funcs": (False, "LAG/LEAD and aggregates OVER (... ROWS BETWEEN ...) frames"),
     "hop_tvf_where": (False, "window_start/window_end of HOP in FROM in WHERE (refused: each "
                              "row stands for several windows)"),
 }
@@ -1313,7 +1315,7 @@ class Gen:
             pred = self.subquery_pred(sel)
             if pred is not None:
                 sel.where.append(pred)
-        if self.on("window_funcs", 0.2):
+        if self.on("window_funcs", 0.06):
             return self.window_func_select()
         items = []
         for i, (e, _) in enumerate(sel.items):
@@ -1372,20 +1374,22 @@ class Gen:
                   feat="subquery_expr")
 
     def window_func_select(self) -> Select:
+        """An aggregate OVER (PARTITION BY key ORDER BY ts RANGE ...) over t1: RANGE frames
+        take rows with equal times together, so the answer is unique (ROWS frames and LAG/LEAD
+        take ties in arrival order: not generated, t1 has equal times)."""
         r = self.r
-        fn = r.choice(["lag", "lead", "frame"])
-        if fn == "frame":
-            n = r.randint(1, 3)
-            e = mk(f"sum(a) OVER (PARTITION BY k ORDER BY ts, id ROWS BETWEEN {n} PRECEDING "
-                   "AND CURRENT ROW)",
-                   f"sum(a) OVER (PARTITION BY k ORDER BY ts, id ROWS BETWEEN {n} PRECEDING "
-                   "AND CURRENT ROW)", "bigint", feat="window_funcs")
-        else:
-            e = mk(f"{fn}(a) OVER (PARTITION BY k ORDER BY ts, id)",
-                   f"{fn}(a) OVER (PARTITION BY k ORDER BY ts, id)", "int", feat="window_funcs")
-        items = [(mk("id", "id", "bigint"), "c0"), (mk("k", "k", "text"), "c1"), (e, "c2")]
-        return Select(items, Table("t1"))
-
+        fn, t, inexact = r.choice([("sum(a)", "bigint", False), ("count(*)", "bigint", False),
+                                   ("min(a)", "int", False), ("max(s)", "text", False),
+                                   ("avg(a)", "double", True), ("count(s)", "bigint", False)])
+        frame = r.choice(["", " RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW",
+                          " RANGE BETWEEN INTERVAL '60 seconds' PRECEDING AND CURRENT ROW",
+                          " RANGE BETWEEN INTERVAL '5 minutes' PRECEDING AND CURRENT ROW"])
+        part = r.choice(["k", "f", "s"])
+        call = f"{fn} OVER (PARTITION BY {part} ORDER BY ts{frame})"
+        e = mk(call, call, t, feat="window_funcs", inexact=inexact)
+        items = [(mk("id", "id", "bigint"), "c0"), (mk(part, part, "bool" if part == "f" else "text"), "c1"), (e, "c2")]
+        where = [self.predicate(self.scope_of(Table("t1")))] if r.random() < 0.4 else []
+        return Select(items, Table("t1"), where)
 
 def a_nested_agg(e: E) -> bool:
     return any(k.agg for k in e.kids)
