@@ -3,8 +3,8 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 PARALLELISM ?= 2
 
-.PHONY: all deps release debug sanitize run test test-unit test-sql test-sanitize bench bench-nexmark \
-	bench-deps format tidy clean
+.PHONY: all deps release debug sanitize run test test-unit test-sql test-sanitize fuzz-sql bench \
+	bench-nexmark bench-deps format tidy clean
 
 all: release
 
@@ -46,6 +46,16 @@ test-sql: release
 
 test-sanitize: sanitize
 	cd $(BUILD)/sanitize && ctest --output-on-failure
+
+# Random SQL queries compared with DuckDB (tests/differential/random_queries_vs_duckdb.py; the
+# ctest entry differential_random runs a few hundred with a fixed seed). The seed comes from
+# SLUICE_FUZZ_SEED, else the time, and is printed; e.g.
+# `make fuzz-sql FUZZ_QUERIES=10000 FUZZ_ARGS="--features +distinct --keep"`.
+FUZZ_QUERIES ?= 3000
+FUZZ_ARGS ?=
+fuzz-sql: release
+	$(BUILD)/venv/bin/python tests/differential/random_queries_vs_duckdb.py \
+	  $(BUILD)/release/sluice --queries $(FUZZ_QUERIES) $(FUZZ_ARGS)
 
 # Nexmark side by side with Apache Flink (bench/nexmark/run). Small defaults; override with
 # e.g. `make bench-nexmark NEXMARK_EVENTS=10000000 NEXMARK_CORES=4`.

@@ -27,6 +27,10 @@ void HashFixed(const Column& c, std::vector<uint64_t>* out, bool first) {
 }
 
 void HashColumn(const Column& c, std::vector<uint64_t>* out, bool first) {
+  // A NULL's slot holds any value (an expression computes over it), so the hash of a NULL
+  // must not depend on it: keep the hash of the columns before, to mix kNullHash into.
+  std::vector<uint64_t> before;
+  if (c.validity && !first) before.assign(out->begin(), out->begin() + c.length);
   switch (c.type.byte_width()) {
     case 1:
       HashFixed<uint8_t>(c, out, first);
@@ -64,7 +68,7 @@ void HashColumn(const Column& c, std::vector<uint64_t>* out, bool first) {
     for (int64_t i = 0; i < c.length; ++i) {
       if (c.IsNull(i)) {
         (*out)[static_cast<size_t>(i)] =
-            first ? kNullHash : Mix((*out)[static_cast<size_t>(i)], kNullHash);
+            first ? kNullHash : Mix(before[static_cast<size_t>(i)], kNullHash);
       }
     }
   }

@@ -159,6 +159,7 @@ class UpdatingAggregateOperator : public runtime::Operator {
   }
 
   Status ProcessWatermark(Watermark wm, runtime::Collector& out) override {
+    if (wm != Watermark::Max()) latest_watermark_ = std::max(latest_watermark_, wm.time.value);
     CollectExpired(wm);
     if (!expiring_.empty() || Now().value - last_flush_ >= flush_interval_) {
       SLUICE_RETURN_NOT_OK(Flush(out));
@@ -166,7 +167,19 @@ class UpdatingAggregateOperator : public runtime::Operator {
     return out.EmitWatermark(wm);
   }
 
-  Status OnEndOfInput(runtime::Collector& out) override { return Flush(out); }
+  Status OnEndOfInput(runtime::Collector& out) override {
+    // A global aggregate answers one row even when no row ever reached it (count(*) = 0, sum
+    // NULL), as in SQL: its group is created at the end of an input that had none.
+    if (key_types_.empty() && groups_.size() == 0) {
+      // Its event time: the latest watermark, so that no operator below takes it as late or
+      // expired (no row ever set max_event_time_).
+      max_event_time_ = std::max(max_event_time_, latest_watermark_);
+      groups_.FindOrInsert({}, nullptr, 1, &add_ids_);
+      Grow();
+      Touch(add_ids_[0], max_event_time_, 0);
+    }
+    return Flush(out);
+  }
 
   Status Open(runtime::OperatorContext& ctx) override {
     track_ = ctx.checkpointing;
@@ -734,6 +747,7 @@ class UpdatingAggregateOperator : public runtime::Operator {
   std::vector<Expiry> expiry_;          // min-heap on time, at most one live entry a group
   int64_t last_flush_ = Now().value;
   int64_t max_event_time_ = 0;
+  int64_t latest_watermark_ = 0;  // the largest watermark before the final one (not saved)
 
   // Incremental snapshots (only when the run takes checkpoints).
   bool track_ = false;

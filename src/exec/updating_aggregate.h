@@ -14,7 +14,8 @@
 // retracted, whatever the FILTER clauses); when the count returns to 0 the key is forgotten
 // and emitted as a delete. A retraction that reaches a key with no rows (one forgotten by the
 // TTL, or never seen) is dropped, as Flink does. A global aggregate (no keys) keeps its one
-// row even when it holds no rows (count(*) = 0), once its first row arrived.
+// row even when it holds no rows (count(*) = 0), once its first row arrived; over an input
+// that ends without a row it emits that row at the end (SQL answers one row).
 //
 // State time-to-live (ttl_micros > 0, keyed aggregates only): each group remembers the largest
 // event time of the rows that changed it; a watermark W forgets every group whose last change

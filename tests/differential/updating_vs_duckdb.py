@@ -150,6 +150,12 @@ class Query:
     select: str  # the same SELECT in Sluice (after INSERT INTO out) and DuckDB
     approx: set[str] = field(default_factory=set)  # float columns compared with a tolerance
     inputs: str = "t"  # t (one stream), joins (t, u, r of joins_vs_duckdb) or items (changes)
+    # Statements run before the SELECT in both (memory tables: CREATE TABLE m (...) and the
+    # INSERTs that fill it; SQL functions), in DuckDB `duckdb_tables` instead when given (its
+    # macros for Sluice's functions); DuckDB runs `cleanup` after the query.
+    tables: str = ""
+    duckdb_tables: str = ""
+    cleanup: str = ""
 
 
 QUERIES = [
@@ -219,6 +225,28 @@ QUERIES = [
           {"mean_total"}, inputs="joins"),
 
     # --- aggregates over a debezium_json change stream
+    # --- memory tables: two writers unioned, one of them updating, aggregated again
+    Query("memory_table_reagg",
+          "SELECT n % 5 AS b, count(*) AS groups, sum(n) AS total, max(k) AS hi FROM m "
+          "GROUP BY n % 5",
+          tables="CREATE TABLE m (k TEXT, n BIGINT); "
+                 "INSERT INTO m SELECT k, count(*) FROM t GROUP BY k; "
+                 "INSERT INTO m SELECT k, v FROM t WHERE v > 90;",
+          cleanup="DROP TABLE m"),
+    # --- SQL functions, inlined; DuckDB's macros are the same expressions
+    Query("sql_functions",
+          "SELECT bucket5(v) AS b, count(*) AS n, sum(scaled(x, 2)) AS sx, "
+          "max(label(k, v)) AS hi FROM t GROUP BY bucket5(v)",
+          {"sx"},
+          tables="CREATE FUNCTION bucket5(a BIGINT) RETURNS BIGINT LANGUAGE SQL AS 'a % 5'; "
+                 "CREATE FUNCTION scaled(x DOUBLE, f BIGINT) RETURNS DOUBLE RETURN x * f + 1; "
+                 "CREATE FUNCTION label(k TEXT, n BIGINT) RETURNS TEXT "
+                 "AS $$ SELECT k || '-' || bucket5(n) $$;",
+          duckdb_tables="CREATE MACRO bucket5(a) AS a % 5; "
+                        "CREATE MACRO scaled(x, f) AS x * f + 1; "
+                        "CREATE MACRO label(k, n) AS k || '-' || bucket5(n);",
+          cleanup="DROP MACRO label; DROP MACRO scaled; DROP MACRO bucket5"),
+
     Query("changes_table",  # the table itself: checks the generator's final table too
           "SELECT id, cat, price, weight FROM items", inputs="items"),
     Query("changes_by_cat",
@@ -232,6 +260,12 @@ QUERIES = [
           "bool_and(weight > 0) AS positive, bit_xor(price) AS xor_p, var_pop(weight) AS var_w "
           "FROM items GROUP BY cat",
           {"med_w", "med_p", "var_w"}, inputs="items"),
+    Query("changes_ordered_set",  # percentile_cont WITHIN GROUP, retracting; DESC is 1 - f
+          "SELECT cat, percentile_cont(0.25) WITHIN GROUP (ORDER BY weight) AS p25_w, "
+          "percentile_cont(0.25) WITHIN GROUP (ORDER BY price DESC) AS p75_p, "
+          "percentile_cont(0.9) WITHIN GROUP (ORDER BY weight DESC NULLS FIRST) AS p10_w "
+          "FROM items GROUP BY cat",
+          {"p25_w", "p75_p", "p10_w"}, inputs="items"),
     Query("changes_global_filter",
           "SELECT count(*) AS n, max(weight) AS hi_w, count(DISTINCT cat) AS cats, "
           "sum(price) AS total, stddev_samp(weight) AS sd_w "
@@ -309,8 +343,8 @@ def run_sluice(sluice: str, workdir: str, q: Query, paths: dict[str, str], tag: 
     sql_path = os.path.join(workdir, f"{q.name}.{tag}.sql")
     out_path = os.path.join(workdir, f"{q.name}.{tag}.out.json")
     with open(sql_path, "w") as f:
-        f.write(sluice_ddl(q.inputs, paths, out_path) + prefix
-                + f"INSERT INTO out {q.select};\n")
+        f.write(sluice_ddl(q.inputs, paths, out_path) + prefix + q.tables
+                + f"\nINSERT INTO out {q.select};\n")
     run_sluice_command([sluice, "run", sql_path, "--parallelism", str(p)] + extra, out_path)
     return apply_changelog(out_path)
 
@@ -396,8 +430,17 @@ def main() -> int:
                     return actual, act_cols, f"changes {changes}"
                 yield f"{q.name} {label_cfg}", run, None
 
-        return compare_runs(queries, lambda q: duckdb_rows(cons[q.inputs], q.select), runs,
-                            started)
+        def expected(q):
+            con = cons[q.inputs]
+            if q.duckdb_tables or q.tables:
+                con.execute(q.duckdb_tables or q.tables)
+            try:
+                return duckdb_rows(con, q.select)
+            finally:
+                if q.cleanup:
+                    con.execute(q.cleanup)
+
+        return compare_runs(queries, expected, runs, started)
     finally:
         if args.keep:
             print(f"kept {workdir}")

@@ -186,6 +186,24 @@ FROM (SELECT TUMBLE(INTERVAL '1 minute') AS window, k, count(*) AS n, sum(v) AS 
 FROM t GROUP BY bucket(us, {MIN}), k""",
         {"avg_x"},
     ),
+    Query(  # ordered-set aggregates; DESC reverses the fraction; the sketch is exact here
+        "tumble_ordered_set",
+        """INSERT INTO out
+SELECT window.start AS window_start, k, p30_x, p30_v_desc, med_v, amed_x
+FROM (SELECT TUMBLE(INTERVAL '1 minute') AS window, k,
+             percentile_cont(0.3) WITHIN GROUP (ORDER BY x) AS p30_x,
+             percentile_cont(0.3) WITHIN GROUP (ORDER BY v DESC) AS p30_v_desc,
+             percentile_cont(0.5) WITHIN GROUP (ORDER BY v) AS med_v,
+             approx_percentile_cont(0.5) WITHIN GROUP (ORDER BY x) AS amed_x
+      FROM t GROUP BY window, k);""",
+        f"""SELECT ts_of(bucket(us, {MIN})) AS window_start, k,
+       percentile_cont(0.3) WITHIN GROUP (ORDER BY x) AS p30_x,
+       percentile_cont(0.3) WITHIN GROUP (ORDER BY v DESC) AS p30_v_desc,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY v) AS med_v,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY x) AS amed_x
+FROM t GROUP BY bucket(us, {MIN}), k""",
+        {"p30_x", "p30_v_desc", "med_v", "amed_x"},
+    ),
     Query(
         "tumble_global",
         """INSERT INTO out

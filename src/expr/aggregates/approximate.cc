@@ -306,16 +306,31 @@ struct CentroidsCodec {
 
 class TDigestState final : public CodedSlotState<std::vector<Centroid>, CentroidsCodec> {
  public:
-  TDigestState(double fraction, double compression)
+  // `weighted`: the second argument is each value's weight (approx_percentile_cont_with_weight).
+  TDigestState(double fraction, double compression, bool weighted = false)
       : CodedSlotState(CentroidsCodec{}),
         fraction_(fraction),
         compression_(compression),
-        limit_(static_cast<size_t>(compression * kBufferFactor)) {}
+        limit_(static_cast<size_t>(compression * kBufferFactor)),
+        weighted_(weighted) {}
 
   Status Update(std::span<const ColumnPtr> args, const uint32_t* groups, int64_t n) override {
-    if (args.empty()) return Status::Internal("approx_percentile_cont: missing argument");
+    if (args.size() < (weighted_ ? 2u : 1u)) {
+      return Status::Internal("approx_percentile_cont: missing argument");
+    }
     const Column& a = *args[0];
     const double* v = a.raw<double>();
+    if (weighted_) {
+      // A row whose value or weight is NULL, or whose weight is not positive, adds nothing.
+      const double* w = args[1]->raw<double>();
+      ForEachValidAll(args.subspan(0, 2), n, [&](int64_t i) {
+        if (!(w[i] > 0) || std::isinf(w[i])) return;
+        std::vector<Centroid>& items = slots_[groups[i]];
+        items.push_back({v[i], w[i]});
+        if (items.size() >= limit_) Compress(&items, compression_);
+      });
+      return Status::Ok();
+    }
     ForEachValid(a, n, [&](int64_t i) {
       std::vector<Centroid>& items = slots_[groups[i]];
       items.push_back({v[i], 1});
@@ -364,6 +379,7 @@ class TDigestState final : public CodedSlotState<std::vector<Centroid>, Centroid
   double fraction_;
   double compression_;
   size_t limit_;
+  bool weighted_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -411,6 +427,42 @@ Result<BoundAggregate> BindApproxPercentile(const std::string& name, const Aggre
                    }));
 }
 
+// approx_percentile_cont_with_weight(value, weight, fraction[, compression]), as in DataFusion:
+// a value of weight w counts as w values in the digest.
+Result<BoundAggregate> BindApproxPercentileWithWeight(const std::string& name,
+                                                      const AggregateBindInput& in) {
+  const char* accepted =
+      "(number, weight, constant fraction between 0 and 1[, constant compression between 10 "
+      "and 10000])";
+  if (in.star || in.types.size() < 3 || in.types.size() > 4) {
+    return NoMatchingAggregate(name, in, accepted);
+  }
+  auto numeric = [](const DataType& t) { return t.is_numeric() || t.id() == TypeId::kNull; };
+  if (!numeric(in.types[0]) || !numeric(in.types[1]) || !in.types[2].is_numeric() ||
+      (in.types.size() == 4 && !in.types[3].is_integer())) {
+    return NoMatchingAggregate(name, in, accepted);
+  }
+  SLUICE_ASSIGN_OR_RETURN(double fraction, PercentileFractionArg(name, in, 2));
+  double compression = kDefaultCompression;
+  std::vector<DataType> arg_types = {types::Float64(), types::Float64(), types::Float64()};
+  if (in.types.size() == 4) {
+    const std::optional<Value>* c = ConstantArg(in, 3);
+    int64_t v = 0;
+    if (c != nullptr && !(*c)->is_null()) {
+      v = (*c)->type().is_unsigned_integer() ? static_cast<int64_t>((*c)->uint_value())
+                                             : (*c)->int_value();
+    }
+    if (v < 10 || v > 10000) {
+      return Status::User("{}: the compression must be a constant between 10 and 10000", name);
+    }
+    compression = static_cast<double>(v);
+    arg_types.push_back(types::Int64());
+  }
+  return MakeBound(arg_types, types::Float64(), MakeFunction([fraction, compression] {
+                     return std::make_unique<TDigestState>(fraction, compression, true);
+                   }));
+}
+
 Result<BoundAggregate> BindApproxMedian(const std::string& name, const AggregateBindInput& in) {
   SLUICE_RETURN_NOT_OK(CheckArity(name, in, 1, "numbers"));
   if (!in.types[0].is_numeric() && in.types[0].id() != TypeId::kNull) {
@@ -426,6 +478,7 @@ Result<BoundAggregate> BindApproxMedian(const std::string& name, const Aggregate
 void RegisterApproximateAggregates(AggregateDefinitions* defs) {
   defs->push_back({"approx_distinct", BindApproxDistinct});
   defs->push_back({"approx_percentile_cont", BindApproxPercentile});
+  defs->push_back({"approx_percentile_cont_with_weight", BindApproxPercentileWithWeight});
   defs->push_back({"approx_median", BindApproxMedian});
 }
 

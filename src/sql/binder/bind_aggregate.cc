@@ -317,14 +317,18 @@ Relation StatementBinder::BindAggregateSelect(const SelectCore& s, Relation rel)
       in.distinct = e.distinct;
       in.star = e.star_arg;
       in.retracting = retracting;
+      AggregateArguments call_args = BindAggregateArguments(e);
       std::vector<BoundExprPtr> args;
-      for (const auto& a : e.args) {
+      for (const auto& a : call_args.args) {
         try {
           args.push_back(BindExpr(*a, rel.columns));
         } catch (BindError& err) {
           err.status = Status(err.status.kind(),
                               err.status.message() + AggregateColumnNote(sql, rel.columns));
           throw;
+        }
+        if (call_args.descending && args.size() == call_args.fraction_arg + 1) {
+          args.back() = ReverseFraction(args.back());
         }
         in.types.push_back(args.back()->type);
         in.constants.push_back(args.back()->kind == BoundKind::kLiteral
@@ -341,7 +345,7 @@ Relation StatementBinder::BindAggregateSelect(const SelectCore& s, Relation rel)
       call.display = sql;
       for (size_t i = 0; i < args.size(); ++i) {
         call.arg_columns.push_back(static_cast<int>(pre.size()));
-        pre.push_back(Cast(args[i], call.aggregate.arg_types[i], e.args[i]->loc, false));
+        pre.push_back(Cast(args[i], call.aggregate.arg_types[i], call_args.args[i]->loc, false));
       }
       if (e.filter) {
         call.filter_column = static_cast<int>(pre.size());
@@ -490,11 +494,12 @@ Relation StatementBinder::BindAggregateSelect(const SelectCore& s, Relation rel)
       post[0].window = *window;
       CopyTimeRole(bound, post, &role_of);
     }
-    if (item.alias.empty() && IsWindowCall(*item.expr)) name = "window";
-    // Unaliased aggregates are named by their SQL (`count(*)`), as in Arroyo, so a query over
-    // this one can refer to them by writing the same call.
+    // Unaliased aggregates and windows are named by their SQL (`count(*)`,
+    // `tumble(INTERVAL '1 minute')`), as in Arroyo, so a query over this one can refer to an
+    // aggregate by writing the same call, and an unaliased window never takes the name of
+    // another input's `window` column.
     if (item.alias.empty() && item.expr->kind == ExprKind::kFunction &&
-        IsAggregateName(item.expr->names.back())) {
+        (IsAggregateName(item.expr->names.back()) || IsWindowCall(*item.expr))) {
       name = item.expr->ToSql();
     }
     out_cols.push_back({"", name, bound->type, role_of.role, role_of.window});

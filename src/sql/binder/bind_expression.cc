@@ -175,7 +175,11 @@ BoundExprPtr StatementBinder::BindColumnRef(const Expr& e, const std::vector<Sco
 BoundExprPtr StatementBinder::BindFunction(const Expr& e, const std::vector<ScopeColumn>& scope) {
   const std::string& name = e.names.back();
   if (e.over) {
-    FailNotSupported(e.loc, "window function {}() OVER (...) is not supported yet", name);
+    FailNotSupported(e.loc,
+                     "window function {}() OVER (...) is supported only in the select list of a "
+                     "query without GROUP BY or aggregates; compute it in a subquery and filter "
+                     "or aggregate its result outside",
+                     name);
   }
   if (WindowFunctionNames().count(name)) {
     FailUser(e.loc, "window function {}() requires an OVER clause", name);
@@ -193,6 +197,16 @@ BoundExprPtr StatementBinder::BindFunction(const Expr& e, const std::vector<Scop
   if (e.distinct || e.filter || e.star_arg) {
     FailUser(e.loc, "DISTINCT, FILTER and * are only allowed in aggregate functions");
   }
+  if (e.ordered_set && (name == "percentile_disc" || name == "mode")) {
+    FailNotSupported(e.loc, "{}() is not supported yet; the ordered-set aggregates are {}", name,
+                     OrderedSetNames());
+  }
+  if (e.ordered_set) {
+    FailUser(e.loc,
+             "{}() is not an ordered-set aggregate: WITHIN GROUP (ORDER BY ...) applies to {}",
+             name, OrderedSetNames());
+  }
+  if (BoundExprPtr inlined = BindSqlFunctionCall(e, scope)) return inlined;
   if (name == "row_time") {
     if (!e.args.empty()) FailUser(e.loc, "row_time() takes no arguments");
     auto t = std::make_shared<BoundExpr>();

@@ -119,6 +119,7 @@ Relation StatementBinder::BindCatalogTable(const CatalogEntry& entry, const std:
     for (auto& c : rel.columns) c.qualifier = qualifier;
     return rel;
   }
+  if (entry.kind == CatalogEntry::Kind::kMemoryTable) return ReadMemoryTable(entry, qualifier, loc);
   const auto& table = entry.table;
   if (table->type != connectors::TableType::kSource) {
     FailUser(loc, "table \"{}\" is a sink (type = 'sink'); it cannot be read from", entry.name);
@@ -196,7 +197,35 @@ Relation StatementBinder::AddWatermark(const CatalogEntry& entry, Relation rel,
   return rel;
 }
 
+// `AS alias(a, b, ...)` renames the first columns of a FROM item (PostgreSQL's column
+// aliases); the others keep their names.
 Relation StatementBinder::BindTableRef(const TableRef& t) {
+  if (t.column_aliases.empty()) return BindFromItem(t);
+  Relation rel = RenameColumns(BindFromItem(t), t.column_aliases, t.loc,
+                               fmt::format("\"{}\"", t.alias));
+  for (auto& c : rel.columns) c.qualifier = t.alias;
+  return rel;
+}
+
+// The first names.size() columns of rel take these names (WITH q(a, b) and FROM ... AS q(a, b)).
+Relation StatementBinder::RenameColumns(Relation rel, const std::vector<std::string>& names,
+                                        const Location& loc, const std::string& what) {
+  if (names.empty()) return rel;
+  if (names.size() > rel.columns.size()) {
+    FailUser(loc, "{} names {} columns but has {}", what, names.size(), rel.columns.size());
+  }
+  std::vector<DataType> types;
+  std::vector<std::string> all_names;
+  for (size_t i = 0; i < rel.columns.size(); ++i) {
+    types.push_back(rel.columns[i].type);
+    all_names.push_back(i < names.size() ? names[i] : rel.columns[i].name);
+  }
+  rel.plan = CoerceTo(rel, types, all_names, loc, what);  // a projection that renames
+  for (size_t i = 0; i < names.size(); ++i) rel.columns[i].name = names[i];
+  return rel;
+}
+
+Relation StatementBinder::BindFromItem(const TableRef& t) {
   switch (t.kind) {
     case TableRef::Kind::kNamed: {
       if (t.as_of) {
@@ -209,32 +238,13 @@ Relation StatementBinder::BindTableRef(const TableRef& t) {
         auto found = it->find(t.name);
         if (found == it->end()) continue;
         const CommonTableExpr* cte = found->second;
-        Relation rel = BindQuery(*cte->query);
-        if (!cte->column_names.empty()) {
-          if (cte->column_names.size() > rel.columns.size()) {
-            FailUser(cte->loc, "WITH query \"{}\" names {} columns but has {}", cte->name,
-                     cte->column_names.size(), rel.columns.size());
-          }
-          for (size_t i = 0; i < cte->column_names.size(); ++i)
-            rel.columns[i].name = cte->column_names[i];
-          rel.plan = CoerceTo(
-              rel,
-              [&] {
-                std::vector<DataType> ts;
-                for (const auto& c : rel.columns) ts.push_back(c.type);
-                return ts;
-              }(),
-              [&] {
-                std::vector<std::string> ns;
-                for (const auto& c : rel.columns) ns.push_back(c.name);
-                return ns;
-              }(),
-              cte->loc, "WITH query");
-        }
+        Relation rel = RenameColumns(BindQuery(*cte->query), cte->column_names, cte->loc,
+                                     fmt::format("WITH query \"{}\"", cte->name));
         for (auto& c : rel.columns) c.qualifier = qualifier;
         return rel;
       }
       const CatalogEntry* entry = b_->catalog_.Find(t.name);
+      if (entry == nullptr && b_->IsPending(t.name)) throw DeferBinding{t.name};
       if (entry == nullptr) {
         std::vector<std::string> names = b_->catalog_.Names();
         for (const auto& scope : ctes_) {
@@ -323,6 +333,19 @@ Relation StatementBinder::BindSelectCore(const SelectCore& core) {
   const SelectCore& s = planned ? *planned : rest;
   if (s.where) {
     BoundExprPtr pred = BindBool(*s.where, rel.columns, "WHERE");
+    if (rel.window && rel.window->spec.kind == exec::WindowSpec::Kind::kHop) {
+      // A row of HOP(...) in FROM stands for one row per window it belongs to, but the filter
+      // runs before the windowed aggregate assigns them: it would see one window only.
+      std::vector<int> cols;
+      pred->CollectColumns(&cols);
+      for (int c : cols) {
+        if (c == rel.window->start_column || c == rel.window->end_column) {
+          FailNotSupported(s.where->loc,
+                           "window_start and window_end of HOP in FROM are not supported in "
+                           "WHERE (a row belongs to several windows); filter them in HAVING");
+        }
+      }
+    }
     rel.plan = MakeFilter(rel.plan, pred);
   }
   bool aggregates = !s.group_by.empty() || s.having != nullptr;
@@ -393,6 +416,10 @@ Relation StatementBinder::BindSelectCore(const SelectCore& core) {
       }
     }
   }
+
+  // Window functions over rows (LAG, running aggregates): columns of a kOver node.
+  items = WithNamedWindows(s, std::move(items));
+  if (HasRowWindowFunction(items)) BindOverFunctions(&items, &rel);
 
   // A ranking window function in the select list.
   const SelectItem* ranked = nullptr;

@@ -36,10 +36,8 @@ void StatementBinder::BindCreateTable(const Statement& stmt) {
     return;
   }
   if (stmt.options.empty()) {
-    FailUser(stmt.loc,
-             "CREATE TABLE \"{}\" needs WITH (connector = '...', ...) or AS SELECT; see "
-             "docs/connectors.md",
-             stmt.name);
+    BindCreateMemoryTable(stmt);
+    return;
   }
   if (!stmt.partitioned_by.empty()) {
     FailNotSupported(stmt.loc, "PARTITIONED BY is not supported yet");
@@ -290,9 +288,15 @@ void StatementBinder::BindInsert(const Statement& stmt) {
     FailUser(stmt.name_loc, "table \"{}\" does not exist{}", stmt.name,
              Hint(stmt.name, b_->catalog_.Names()));
   }
+  if (entry->kind == CatalogEntry::Kind::kMemoryTable) {
+    BindInsertMemoryTable(stmt, *entry);
+    return;
+  }
   if (entry->kind != CatalogEntry::Kind::kConnectorTable ||
       entry->table->type != connectors::TableType::kSink) {
-    FailUser(stmt.name_loc, "cannot INSERT INTO \"{}\": it is not a sink table (type = 'sink')",
+    FailUser(stmt.name_loc,
+             "cannot INSERT INTO \"{}\": it is not a sink table (type = 'sink') or a "
+             "memory table",
              stmt.name);
   }
   Relation rel = BindQuery(*stmt.query);

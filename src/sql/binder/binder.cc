@@ -267,6 +267,9 @@ void StatementBinder::Bind(const Statement& stmt) {
     case StatementKind::kSet:
       BindSet(stmt);
       break;
+    case StatementKind::kCreateFunction:
+      BindCreateFunction(stmt);
+      break;
   }
 }
 
@@ -276,6 +279,8 @@ Status Binder::BindStatement(const Statement& stmt, int index) {
   StatementBinder sb(this);
   try {
     sb.Bind(stmt);
+  } catch (const DeferBinding& d) {
+    deferred_.push_back(Deferred{stmt, index, d.name, settings_, functions_});
   } catch (const BindError& err) {
     std::string msg =
         fmt::format("line {}, column {}: {}\n  in statement {}: {}", err.loc.line, err.loc.column,
@@ -286,6 +291,7 @@ Status Binder::BindStatement(const Statement& stmt, int index) {
 }
 
 Result<PipelinePlan> Binder::Finish() {
+  SLUICE_RETURN_NOT_OK(BindDeferred());
   PipelinePlan plan;
   for (const auto& name : sink_order_) {
     const CatalogEntry* entry = catalog_.Find(name);

@@ -12,6 +12,16 @@
 
 namespace sluice::sql {
 
+// A SQL function (CREATE FUNCTION ... LANGUAGE SQL): inlined where it is called.
+struct SqlFunction {
+  std::string name;
+  std::vector<std::string> param_names;  // empty for an unnamed parameter ($1 only)
+  std::vector<types::DataType> param_types;
+  types::DataType return_type;
+  ExprPtr body;
+  std::string signature;  // f(a BIGINT, b TEXT), for messages
+};
+
 class Binder {
  public:
   explicit Binder(std::string_view source_text) : source_text_(source_text) {}
@@ -28,6 +38,26 @@ class Binder {
   std::vector<std::string> sink_order_;
   std::vector<PlanPtr> previews_;
   std::map<std::string, std::string> settings_;
+  std::map<std::string, SqlFunction> functions_;
+  // Memory tables: the plans inserted into each, in order (bind_memory_table.cc).
+  std::map<std::string, std::vector<PlanPtr>> memory_writes_;
+  // Statements that read a memory table, or a name such a statement declares: bound by
+  // Finish once every statement writing what they read is bound, so a query may come before
+  // the INSERTs that fill the table it reads.
+  struct Deferred {
+    Statement stmt;
+    int index = 0;
+    std::string waits_for;  // the memory table or view it reads
+    // The settings and SQL functions at its place in the file, which it is bound with.
+    std::map<std::string, std::string> settings;
+    std::map<std::string, SqlFunction> functions;
+  };
+  std::vector<Deferred> deferred_;
+  bool finishing_ = false;
+  std::string writing_;  // the memory table the INSERT being bound writes
+  // True when a deferred statement writes `name` (INSERT INTO) or declares it (a view).
+  bool IsPending(const std::string& name) const;
+  Status BindDeferred();
   friend class StatementBinder;
 };
 

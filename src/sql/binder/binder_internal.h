@@ -19,6 +19,12 @@
 
 namespace sluice::sql {
 
+// Puts a statement off until Finish: it reads memory table (or deferred view) `name`, whose
+// writers may come later in the file. Caught by Binder::BindStatement.
+struct DeferBinding {
+  std::string name;
+};
+
 // Ends the binding of a statement; caught at statement level and turned into a Status that
 // carries the location.
 struct BindError {
@@ -107,6 +113,12 @@ bool IsWindowCall(const Expr& e);
 // through a field access).
 void CopyTimeRole(const expr::BoundExprPtr& e, const std::vector<ScopeColumn>& scope,
                   ScopeColumn* out);
+// Whether the select list calls a window function over rows (LAG, sum(x) OVER, ...; not only
+// ROW_NUMBER/RANK/DENSE_RANK): bind_over.cc.
+bool HasRowWindowFunction(const std::vector<SelectItem>& items);
+// The select list with `OVER w` / `OVER (w ...)` replaced by the windows of `s`'s WINDOW
+// clause they name (PostgreSQL's rules for copying a window): bind_over.cc.
+std::vector<SelectItem> WithNamedWindows(const SelectCore& s, std::vector<SelectItem> items);
 // The conjuncts of an AND tree (`e` itself when it is not an AND), and the reverse (null for
 // none).
 void SplitAnd(const ExprPtr& e, std::vector<ExprPtr>* out);
@@ -115,6 +127,21 @@ ExprPtr AndOf(const std::vector<ExprPtr>& parts);
 bool HasSubquery(const Expr& e);
 // A column reference `name.rest...` at `loc`.
 ExprPtr ColumnRefTo(const std::string& name, std::vector<std::string> rest, const Location& loc);
+
+// The arguments of an aggregate call in the order the aggregate registry takes them. An
+// ordered-set call `percentile_cont(f) WITHIN GROUP (ORDER BY x)` reads as
+// `percentile_cont(x, f)`; with `ORDER BY x DESC` its fraction (argument `fraction_arg`) is
+// reversed to 1 - f. Other calls keep their arguments. (bind_ordered_set.cc)
+struct AggregateArguments {
+  std::vector<ExprPtr> args;
+  size_t fraction_arg = 0;
+  bool descending = false;
+};
+AggregateArguments BindAggregateArguments(const Expr& call);
+// The ordered-set aggregates, for messages: "approx_percentile_cont, ..., percentile_cont".
+std::string OrderedSetNames();
+// 1 - f for a constant fraction f in [0, 1]; anything else unchanged (the aggregate reports it).
+expr::BoundExprPtr ReverseFraction(const expr::BoundExprPtr& fraction);
 
 // Binds one statement; holds the CTE scopes of the query being bound.
 class StatementBinder {
@@ -130,6 +157,12 @@ class StatementBinder {
   void BindInsert(const Statement& stmt);
   void BindSelect(const Statement& stmt);
   void BindSet(const Statement& stmt);
+  void BindCreateFunction(const Statement& stmt);  // bind_function.cc
+  // Memory tables (bind_memory_table.cc).
+  void BindCreateMemoryTable(const Statement& stmt);
+  void BindInsertMemoryTable(const Statement& stmt, const CatalogEntry& entry);
+  Relation ReadMemoryTable(const CatalogEntry& entry, const std::string& qualifier,
+                           const Location& loc);
 
   // --- queries
   Relation BindQuery(const Query& q);
@@ -158,6 +191,9 @@ class StatementBinder {
   ExprPtr SubqueryValue(const Expr& e, Relation* rel);
   ExprPtr ReplaceSubqueries(const ExprPtr& e, Relation* rel);
   Relation BindTableRef(const TableRef& t);
+  Relation BindFromItem(const TableRef& t);
+  Relation RenameColumns(Relation rel, const std::vector<std::string>& names,
+                         const Location& loc, const std::string& what);
   Relation BindJoin(const TableRef& t);
   Relation JoinRelations(const TableRef& t, Relation left, Relation right);
   // FROM a, b [CROSS JOIN c] WHERE ...: the conjuncts of WHERE that relate the items become
@@ -177,6 +213,10 @@ class StatementBinder {
   void CheckLookupJoin(const TableRef& t, const Relation& left, const Relation& right,
                        const std::vector<ScopeColumn>& scope);
   PlanPtr BindRanking(const Expr& call, const Relation& rel);
+  // bind_over.cc: the window functions over rows of the select list, computed by one kOver
+  // node appended to `rel`; the calls in `items` are replaced by its columns.
+  void BindOverFunctions(std::vector<SelectItem>* items, Relation* rel);
+  exec::OverFrame BindOverFrame(const Expr& call);
   expr::BoundExprPtr WindowEnd(const expr::BoundExprPtr& e, TimeRole role,
                                const exec::WindowSpec& window, const Location& loc);
   Relation BindCatalogTable(const CatalogEntry& entry, const std::string& qualifier,
@@ -210,10 +250,17 @@ class StatementBinder {
   expr::BoundExprPtr Cast(expr::BoundExprPtr e, const types::DataType& to, const Location& loc,
                           bool try_cast);
   std::string ColumnName(const SelectItem& item, const expr::BoundExprPtr& bound);
+  // A call of a SQL function, inlined: its body over the call's arguments (cast to the
+  // parameters' types), cast to the return type. Null when `call` names no SQL function.
+  // (bind_function.cc)
+  expr::BoundExprPtr BindSqlFunctionCall(const Expr& call, const std::vector<ScopeColumn>& scope);
+  // The body of `fn` bound over its parameters (the named ones, then $1..$n).
+  expr::BoundExprPtr BindFunctionBody(const SqlFunction& fn, const Location& loc);
 
   Binder* b_;
   std::vector<std::map<std::string, const CommonTableExpr*>> ctes_;
   int depth_ = 0;
+  std::vector<std::string> inlining_;  // SQL functions being inlined, outermost first
   // The scopes of the queries around the subquery being bound, innermost last.
   std::vector<const std::vector<ScopeColumn>*> outer_scopes_;
 };

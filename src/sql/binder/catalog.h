@@ -21,7 +21,9 @@ struct DeclaredColumn {
 };
 
 struct CatalogEntry {
-  enum class Kind { kConnectorTable, kView } kind;
+  // kMemoryTable: CREATE TABLE t (columns) without WITH, filled by INSERT INTO t and read by
+  // later queries (its `columns` are the declared ones).
+  enum class Kind { kConnectorTable, kView, kMemoryTable } kind;
   std::string name;
   Location loc;
   // kConnectorTable

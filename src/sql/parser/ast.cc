@@ -177,16 +177,18 @@ std::string RenderFunction(const Expr& e) {
     if (e.distinct) out += "DISTINCT ";
     out += RenderList(e.args);
   }
-  if (!e.within_group.empty()) {
+  if (!e.within_group.empty() && !e.ordered_set) {
     out += ' ';
     out += RenderOrderBy(e.within_group);
   }
   out += ')';
+  if (e.ordered_set) out += Cat({" WITHIN GROUP (", RenderOrderBy(e.within_group), ")"});
   if (e.filter) out += Cat({" FILTER (WHERE ", Render(e.filter), ")"});
   if (e.over) {
-    std::string spec;
+    std::string spec = e.over->ref;
     if (!e.over->partition_by.empty()) {
-      spec = Cat({"PARTITION BY ", RenderList(e.over->partition_by)});
+      if (!spec.empty()) spec += ' ';
+      spec += Cat({"PARTITION BY ", RenderList(e.over->partition_by)});
     }
     if (!e.over->order_by.empty()) {
       if (!spec.empty()) spec += ' ';
@@ -196,7 +198,7 @@ std::string RenderFunction(const Expr& e) {
       if (!spec.empty()) spec += ' ';
       spec += e.over->frame_text;
     }
-    out += Cat({" OVER (", spec, ")"});
+    out += e.over->bare_ref ? Cat({" OVER ", spec}) : Cat({" OVER (", spec, ")"});
   }
   return out;
 }

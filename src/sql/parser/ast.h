@@ -36,6 +36,28 @@ using ExprPtr = std::shared_ptr<Expr>;
 struct Query;
 using QueryPtr = std::shared_ptr<Query>;
 
+// A window frame: ROWS | RANGE | GROUPS BETWEEN start AND end (or `ROWS start`, whose end is
+// CURRENT ROW). `offset` holds N of `N PRECEDING` / `N FOLLOWING`.
+struct WindowFrame {
+  enum class Mode { kRows, kRange, kGroups };
+  enum class BoundKind {
+    kUnboundedPreceding,
+    kPreceding,
+    kCurrentRow,
+    kFollowing,
+    kUnboundedFollowing
+  };
+  struct Bound {
+    BoundKind kind = BoundKind::kCurrentRow;
+    ExprPtr offset;
+    Location loc;
+  };
+  Mode mode = Mode::kRows;
+  Bound start, end;
+  bool exclude = false;  // an EXCLUDE clause was given
+  Location loc;
+};
+
 struct WindowSpec {
   std::vector<ExprPtr> partition_by;
   struct OrderItem {
@@ -44,7 +66,17 @@ struct WindowSpec {
     std::optional<bool> nulls_first;
   };
   std::vector<OrderItem> order_by;
-  std::string frame_text;  // ROWS BETWEEN ... kept as text for now
+  std::string frame_text;  // the frame as written, for rendering
+  std::optional<WindowFrame> frame;
+  std::string ref;        // OVER w / OVER (w ...): a window of the WINDOW clause it builds on
+  bool bare_ref = false;  // OVER w, without parentheses
+  Location loc;
+};
+
+struct NamedWindow {
+  std::string name;
+  std::shared_ptr<WindowSpec> spec;
+  Location loc;
 };
 
 enum class ExprKind {
@@ -97,6 +129,7 @@ struct Expr {
   ExprPtr filter;         // FILTER (WHERE ...)
   std::shared_ptr<WindowSpec> over;
   std::vector<WindowSpec::OrderItem> within_group;  // string_agg(x, ',' ORDER BY y)
+  bool ordered_set = false;  // within_group was written WITHIN GROUP (ORDER BY ...)
   // kInterval
   std::string unit;  // optional trailing unit: INTERVAL '1' MINUTE
   // kSubquery
@@ -123,6 +156,8 @@ struct TableRef {
   Location loc;
   std::string name;   // kNamed, kFunction (function name)
   std::string alias;  // optional
+  // `AS alias(c1, c2, ...)`: new names of the first columns (kNamed, kSubquery, kFunction)
+  std::vector<std::string> column_aliases;
   QueryPtr subquery;  // kSubquery
   // kJoin
   JoinType join_type = JoinType::kInner;
@@ -143,6 +178,7 @@ struct SelectCore {
   ExprPtr where;
   std::vector<ExprPtr> group_by;
   ExprPtr having;
+  std::vector<NamedWindow> windows;  // WINDOW w AS (...), ...
 };
 
 // A set expression: a SELECT, a parenthesized query, or a UNION/INTERSECT/EXCEPT of two.
@@ -194,7 +230,14 @@ struct TableOption {
   Location value_loc;
 };
 
-enum class StatementKind { kCreateTable, kCreateView, kInsert, kSelect, kSet };
+enum class StatementKind { kCreateTable, kCreateView, kInsert, kSelect, kSet, kCreateFunction };
+
+// A parameter of CREATE FUNCTION: `name TYPE`, or only `TYPE` (then read as $1, $2, ...).
+struct FunctionParam {
+  std::string name;  // empty when unnamed
+  TypeName type;
+  Location loc;
+};
 
 struct Statement {
   StatementKind kind;
@@ -215,6 +258,12 @@ struct Statement {
   std::vector<std::string> partitioned_by;
   // CREATE TABLE ... AS / CREATE VIEW ... AS / INSERT INTO ... / SELECT
   QueryPtr query;
+  // kCreateFunction: CREATE [OR REPLACE] FUNCTION name(params) RETURNS type ... AS 'expr'
+  bool or_replace = false;
+  std::vector<FunctionParam> params;
+  TypeName return_type;
+  ExprPtr body;  // the one expression of the body
+  Location body_loc;
   // kSet
   std::string set_name;
   std::string set_value;  // text of the value; interval literals keep 'INTERVAL ...' form

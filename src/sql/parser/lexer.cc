@@ -117,6 +117,10 @@ std::vector<Token> Lexer::Tokenize() {
       t = LexNumber();
     } else if (c == '\'') {
       t = LexString(/*escapes=*/false);
+    } else if (c == '$' && IsDigit(Byte(1))) {
+      t = LexParameter();
+    } else if (c == '$' && (Byte(1) == '$' || IsWordStart(Byte(1)))) {
+      t = LexDollarString();
     } else {
       t = LexOperator();
     }
@@ -261,6 +265,48 @@ Token Lexer::LexString(bool escapes) {
     t.text.push_back(static_cast<char>(c));
     Advance();
   }
+  t.end = static_cast<int>(pos_);
+  return t;
+}
+
+// $1, $2: a function's parameters by position, read as the (quoted) name "$1".
+Token Lexer::LexParameter() {
+  Token t;
+  t.kind = TokenKind::kQuotedIdent;
+  t.loc = Here();
+  t.text.push_back('$');
+  Advance();
+  while (IsDigit(Byte())) {
+    t.text.push_back(static_cast<char>(Byte()));
+    Advance();
+  }
+  t.end = static_cast<int>(pos_);
+  return t;
+}
+
+// $$text$$ or $tag$text$tag$ (PostgreSQL's dollar quoting): the text as written, no escapes.
+Token Lexer::LexDollarString() {
+  Token t;
+  t.kind = TokenKind::kString;
+  t.loc = Here();
+  size_t tag_end = pos_ + 1;
+  while (tag_end < sql_.size() && sql_[tag_end] != '$') {
+    unsigned char c = static_cast<unsigned char>(sql_[tag_end]);
+    if (!IsWordStart(c) && !IsDigit(c)) {
+      return MakeError(t.loc,
+                       "unexpected character '$' (a dollar-quoted string starts with "
+                       "$$ or $tag$)");
+    }
+    ++tag_end;
+  }
+  if (tag_end >= sql_.size()) return MakeError(t.loc, "unterminated dollar-quoted string");
+  std::string_view tag = sql_.substr(pos_, tag_end - pos_ + 1);
+  size_t close = sql_.find(tag, tag_end + 1);
+  if (close == std::string_view::npos) {
+    return MakeError(t.loc, "unterminated dollar-quoted string");
+  }
+  t.text = std::string(sql_.substr(tag_end + 1, close - tag_end - 1));
+  Advance(close + tag.size() - pos_);
   t.end = static_cast<int>(pos_);
   return t;
 }

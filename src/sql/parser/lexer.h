@@ -14,10 +14,10 @@ namespace sluice::sql {
 
 enum class TokenKind {
   kIdent,        // unquoted word, folded to lower case
-  kQuotedIdent,  // "Word", kept as written ("" stands for one ")
+  kQuotedIdent,  // "Word", kept as written ("" stands for one "); also $1 (text "$1")
   kInteger,      // 42
   kNumber,       // 1.5, .5, 1e10: anything numeric that is not a plain integer
-  kString,       // 'text' and E'text'; text holds the value without quotes or escapes
+  kString,       // 'text', E'text', $$text$$; text holds the value without quotes or escapes
   kOperator,     // punctuation and operators: ( ) , ; . :: -> ->> <= ...
   kEnd,          // end of input
   kError,        // a lexical error; text holds the message, loc where it starts
@@ -52,6 +52,8 @@ class Lexer {
   Token LexQuotedIdent();
   Token LexNumber();
   Token LexString(bool escapes);
+  Token LexParameter();
+  Token LexDollarString();
   Token LexOperator();
   Token MakeError(Location loc, std::string message) const;
 

@@ -7,6 +7,7 @@
 #include "exec/hash_partitioner.h"
 #include "exec/join.h"
 #include "exec/lookup_join.h"
+#include "exec/over_window.h"
 #include "exec/project_filter.h"
 #include "exec/session_aggregate.h"
 #include "exec/unnest.h"
@@ -281,6 +282,17 @@ Result<Stream> GraphBuilder::CompileNode(const PlanPtr& plan) {
       if (!in.ok()) return in.status();
       auto op = std::make_shared<exec::UnnestFactory>(plan->unnest_column, plan->schema);
       return Attach(*in, op, ParallelismOf(*in));
+    }
+    case PlanKind::kOver: {
+      auto in = Compile(plan->inputs[0]);
+      if (!in.ok()) return in.status();
+      std::vector<std::string> names;
+      for (int k : plan->over.partition) {
+        names.push_back(plan->inputs[0]->schema->field(static_cast<size_t>(k)).name);
+      }
+      auto op = std::make_shared<exec::OverWindowFactory>(plan->over);
+      int p = plan->over.partition.empty() ? 1 : options_.parallelism;
+      return AttachKeyed(*in, op, p, plan->over.partition, names);
     }
     case PlanKind::kTopN: {
       auto in = Compile(plan->inputs[0]);

@@ -23,6 +23,7 @@ bool LogicalPlan::updating() const {
     case PlanKind::kUnion:
     case PlanKind::kSink:
     case PlanKind::kWatermark:  // passes rows through with their change kinds
+    case PlanKind::kUnnest:     // each element's row keeps its input row's change kind
       for (const auto& in : inputs) {
         if (in->updating()) return true;
       }
@@ -114,6 +115,9 @@ std::string LogicalPlan::Describe() const {
     }
     case PlanKind::kUnnest:
       s = fmt::format("Unnest ${} {}", unnest_column, schema->ToString());
+      break;
+    case PlanKind::kOver:
+      s = fmt::format("Over {} {}", over.Describe(), schema->ToString());
       break;
     case PlanKind::kTopN:
       s = fmt::format("TopN {}{} {}", top_n.Describe(),
@@ -254,6 +258,20 @@ PlanPtr MakeUnnest(PlanPtr input, int list_column) {
       "__element", input->schema->field(static_cast<size_t>(list_column)).type.element(), true});
   p->schema = std::make_shared<types::Schema>(std::move(fields));
   p->unnest_column = list_column;
+  p->inputs.push_back(std::move(input));
+  return p;
+}
+
+PlanPtr MakeOver(PlanPtr input, exec::OverSpec spec) {
+  auto p = std::make_shared<LogicalPlan>();
+  p->kind = PlanKind::kOver;
+  std::vector<types::Field> fields = input->schema->fields();
+  for (size_t i = 0; i < spec.calls.size(); ++i) {
+    fields.push_back(types::Field{fmt::format("__over{}", i), spec.calls[i].type, true});
+  }
+  p->schema = std::make_shared<types::Schema>(std::move(fields));
+  spec.output_schema = p->schema;
+  p->over = std::move(spec);
   p->inputs.push_back(std::move(input));
   return p;
 }

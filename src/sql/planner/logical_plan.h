@@ -10,6 +10,7 @@
 
 #include "connectors/connector.h"
 #include "exec/join.h"
+#include "exec/over_window.h"
 #include "exec/window_spec.h"
 #include "exec/window_top_n.h"
 #include "expr/bound_expr.h"
@@ -29,6 +30,8 @@ enum class PlanKind {
   kJoin,               // inputs[0] JOIN inputs[1] on equal keys: left's columns, then right's
   kTopN,               // ranks rows per window and partition: the input's columns, then the rank
   kUnnest,             // one row per element of list column `unnest_column`, appended
+  kOver,               // window functions over rows (LAG, running aggregates): the input's
+                       // columns, then one per call of `over`
 };
 
 enum class JoinMode {
@@ -84,6 +87,8 @@ struct LogicalPlan {
   // stream (updating output); `rank_read` is cleared when no parent reads the rank.
   exec::TopNSpec top_n;
   bool rank_read = true;
+  // kOver (over.output_schema is `schema`)
+  exec::OverSpec over;
 
   // Whether this node's output is an updating stream (rows carry change kinds).
   bool updating() const;
@@ -112,6 +117,7 @@ PlanPtr MakeJoin(PlanPtr left, PlanPtr right, exec::JoinType type, JoinMode mode
                  expr::BoundExprPtr residual);
 PlanPtr MakeTopN(PlanPtr input, exec::TopNSpec spec);
 PlanPtr MakeUnnest(PlanPtr input, int list_column);
+PlanPtr MakeOver(PlanPtr input, exec::OverSpec spec);
 PlanPtr MakeWindowAggregate(PlanPtr input, exec::WindowSpec window, int num_keys,
                             std::vector<exec::AggregateCall> aggregates, types::SchemaPtr schema);
 

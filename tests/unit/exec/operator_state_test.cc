@@ -15,6 +15,7 @@
 #include "batch/column_builder.h"
 #include "exec/hash_partitioner.h"
 #include "exec/join.h"
+#include "exec/over_window.h"
 #include "exec/session_aggregate.h"
 #include "exec/updating_aggregate.h"
 #include "exec/updating_top_n.h"
@@ -214,6 +215,61 @@ TEST(OperatorStateTest, WindowTopNRestoresAtAnyParallelism) {
   for (size_t cut : {size_t{0}, size_t{3}, size_t{5}, events.size() - 1, events.size()}) {
     for (auto [before, after] : {std::pair{1, 1}, {2, 1}, {1, 3}, {3, 2}}) {
       ExpectSameOutput(f, events, {{1, 0}}, cut, before, after);
+    }
+  }
+}
+
+// Window functions over rows: rows buffered before the watermark, rows kept for the frames,
+// rows waiting for LEAD and the accumulators of UNBOUNDED PRECEDING frames all restore, also at
+// another parallelism.
+TEST(OperatorStateTest, OverWindowRestoresAtAnyParallelism) {
+  auto call = [](OverFunction f, int64_t start, bool rows, bool unbounded) {
+    OverCall c;
+    c.function = f;
+    c.argument = 2;
+    c.type = types::Int64();
+    c.frame.rows = rows;
+    c.frame.start = start;
+    c.frame.unbounded_start = unbounded;
+    return c;
+  };
+  OverSpec spec;
+  spec.partition = {0};
+  spec.calls = {call(OverFunction::kLag, 0, false, false),
+                call(OverFunction::kLead, 0, false, false),
+                call(OverFunction::kSum, -3, true, false),
+                call(OverFunction::kMax, 0, false, true),
+                call(OverFunction::kCountStar, -5, false, false),
+                call(OverFunction::kFirstValue, 0, true, true)};
+  spec.calls[0].offset = 2;
+  spec.calls[0].default_value = 0;
+  spec.calls[1].default_value = 2;
+  spec.calls[4].argument = -1;
+  auto fields = Schema3("v")->fields();
+  for (size_t i = 0; i < spec.calls.size(); ++i) {
+    fields.push_back({"r" + std::to_string(i), types::Int64(), true});
+  }
+  spec.output_schema = std::make_shared<types::Schema>(fields);
+  OverWindowFactory f(spec);
+  EXPECT_TRUE(f.checkpointable());
+  // Keys 0..7, every row at its own time (ties would make ROWS frames order-dependent), a few
+  // rows out of order within the watermark, watermarks every other batch.
+  std::mt19937 rng(7);
+  std::vector<Event> events;
+  int64_t t = 10;
+  for (int b = 0; b < 12; ++b) {
+    std::vector<std::array<int64_t, 3>> rows;
+    for (int i = 0; i < 15; ++i) {
+      t += 2;
+      int64_t at = rng() % 5 == 0 ? t - 1 : t;  // out of order by one, never a time used twice
+      rows.push_back({static_cast<int64_t>(rng() % 8), at + 1, static_cast<int64_t>(rng() % 50)});
+    }
+    events.push_back({0, Rows(Schema3("v"), rows), std::nullopt});
+    if (b % 2 == 1) events.push_back({0, nullptr, t - 6});
+  }
+  for (size_t cut : {size_t{0}, size_t{1}, size_t{4}, size_t{9}, events.size() - 1}) {
+    for (auto [before, after] : {std::pair{1, 1}, {2, 1}, {1, 3}, {3, 2}}) {
+      ExpectSameOutput(f, events, {{0}}, cut, before, after);
     }
   }
 }

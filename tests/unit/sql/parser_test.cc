@@ -588,6 +588,99 @@ TEST(Parser, FunctionCalls) {
             (std::vector<std::string>{"pg_catalog", "lower"}));
   EXPECT_EQ(Sql("lower(name)"), "lower(name)");
   EXPECT_EQ(ParseExpr("percentile_cont(0.5) WITHIN GROUP (ORDER BY x)")->within_group.size(), 1u);
+  EXPECT_TRUE(ParseExpr("percentile_cont(0.5) WITHIN GROUP (ORDER BY x)")->ordered_set);
+  EXPECT_FALSE(agg->ordered_set);
+  EXPECT_EQ(Sql("percentile_cont(0.5) within group (order by x desc)"),
+            "percentile_cont(0.5) WITHIN GROUP (ORDER BY x DESC)");
+}
+
+TEST(Lexer, DollarQuotedStringsAndParameters) {
+  auto tokens = Lexer("$$it's $1$$ $tag$a $$ b$tag$ $2").Tokenize();
+  ASSERT_EQ(tokens.size(), 4u);
+  EXPECT_EQ(tokens[0].kind, TokenKind::kString);
+  EXPECT_EQ(tokens[0].text, "it's $1");
+  EXPECT_EQ(tokens[1].kind, TokenKind::kString);
+  EXPECT_EQ(tokens[1].text, "a $$ b");
+  EXPECT_EQ(tokens[2].kind, TokenKind::kQuotedIdent);
+  EXPECT_EQ(tokens[2].text, "$2");
+  EXPECT_EQ(tokens[3].kind, TokenKind::kEnd);
+  auto bad = Lexer("SELECT $x$ never closed").Tokenize();
+  EXPECT_EQ(bad.back().kind, TokenKind::kError);
+  EXPECT_EQ(bad.back().text, "unterminated dollar-quoted string");
+  EXPECT_EQ(Lexer("a$b").Tokenize()[0].text, "a$b");  // $ inside a word stays in it
+}
+
+TEST(Parser, CreateFunction) {
+  Statement f = ParseOne(
+      "CREATE OR REPLACE TEMP FUNCTION add(a BIGINT, TEXT, b double precision) RETURNS BIGINT "
+      "LANGUAGE SQL IMMUTABLE PARALLEL SAFE AS 'a + $3'");
+  EXPECT_EQ(f.kind, StatementKind::kCreateFunction);
+  EXPECT_TRUE(f.or_replace);
+  EXPECT_TRUE(f.temporary);
+  EXPECT_EQ(f.name, "add");
+  ASSERT_EQ(f.params.size(), 3u);
+  EXPECT_EQ(f.params[0].name, "a");
+  EXPECT_EQ(f.params[0].type.name, "bigint");
+  EXPECT_EQ(f.params[1].name, "");
+  EXPECT_EQ(f.params[1].type.name, "text");
+  EXPECT_EQ(f.params[2].type.name, "double");
+  EXPECT_EQ(f.return_type.name, "bigint");
+  ASSERT_TRUE(f.body);
+  EXPECT_EQ(f.body->ToSql(), "a + \"$3\"");
+  EXPECT_EQ(ParseOne("CREATE FUNCTION f() RETURNS INT RETURN 1 + 2").body->ToSql(), "1 + 2");
+  EXPECT_EQ(ParseOne("CREATE FUNCTION f(x INT) RETURNS INT AS $$ SELECT x * 2 $$").body->ToSql(),
+            "x * 2");
+  EXPECT_NE(ParseError("CREATE FUNCTION f(x INT) RETURNS INT AS 'SELECT x FROM t'")
+                .find("one expression or a SELECT of one expression without FROM"),
+            std::string::npos);
+  EXPECT_NE(ParseError("CREATE FUNCTION f(x INT) AS 'x'").find("expected RETURNS type"),
+            std::string::npos);
+  EXPECT_NE(ParseError("CREATE FUNCTION f(x INT) RETURNS INT LANGUAGE python AS 'x'")
+                .find("LANGUAGE python is not supported"),
+            std::string::npos);
+  EXPECT_EQ(ParseError("CREATE FUNCTION f(x INT) RETURNS INT AS\n  'x +'"),
+            "syntax error at line 2, column 3: in the body of function f (at line 1, column 4 of "
+            "the body): expected expression, found end of input");
+  EXPECT_NE(ParseError("CREATE OR REPLACE VIEW v AS SELECT 1").find("CREATE OR REPLACE"),
+            std::string::npos);
+}
+
+TEST(Parser, WindowFramesAndNamedWindows) {
+  using sluice::sql::WindowFrame;
+  ExprPtr w = ParseExpr(
+      "avg(x) OVER (PARTITION BY k ORDER BY ts RANGE BETWEEN INTERVAL '1' HOUR PRECEDING AND "
+      "CURRENT ROW)");
+  ASSERT_TRUE(w->over && w->over->frame);
+  const WindowFrame& f = *w->over->frame;
+  EXPECT_EQ(f.mode, WindowFrame::Mode::kRange);
+  EXPECT_EQ(f.start.kind, WindowFrame::BoundKind::kPreceding);
+  ASSERT_TRUE(f.start.offset);
+  EXPECT_EQ(f.start.offset->kind, ExprKind::kInterval);
+  EXPECT_EQ(f.end.kind, WindowFrame::BoundKind::kCurrentRow);
+  // `ROWS n PRECEDING` alone ends at the current row.
+  ExprPtr r = ParseExpr("sum(x) OVER (ORDER BY ts ROWS 3 PRECEDING)");
+  EXPECT_EQ(r->over->frame->mode, WindowFrame::Mode::kRows);
+  EXPECT_EQ(r->over->frame->start.kind, WindowFrame::BoundKind::kPreceding);
+  EXPECT_EQ(r->over->frame->end.kind, WindowFrame::BoundKind::kCurrentRow);
+  ExprPtr u = ParseExpr(
+      "count(*) OVER (ORDER BY ts ROWS BETWEEN UNBOUNDED PRECEDING AND 2 FOLLOWING EXCLUDE TIES)");
+  EXPECT_EQ(u->over->frame->start.kind, WindowFrame::BoundKind::kUnboundedPreceding);
+  EXPECT_EQ(u->over->frame->end.kind, WindowFrame::BoundKind::kFollowing);
+  EXPECT_TRUE(u->over->frame->exclude);
+  EXPECT_EQ(u->over->frame_text, "ROWS BETWEEN UNBOUNDED PRECEDING AND 2 FOLLOWING EXCLUDE TIES");
+  EXPECT_NE(ParseError("SELECT sum(x) OVER (ORDER BY ts ROWS BETWEEN 1 AND 2) FROM t"), "");
+  // Named windows: OVER w, OVER (w ...) and the WINDOW clause (`window` stays a name elsewhere).
+  EXPECT_EQ(Sql("lag(x) OVER w"), "lag(x) OVER w");
+  EXPECT_EQ(Sql("sum(x) OVER (w ROWS 2 PRECEDING)"), "sum(x) OVER (w ROWS 2 PRECEDING)");
+  Statement s =
+      ParseOne("SELECT lag(x) OVER w FROM t WINDOW w AS (PARTITION BY k ORDER BY ts), w2 AS (w)");
+  ASSERT_EQ(Core(s).windows.size(), 2u);
+  EXPECT_EQ(Core(s).windows[0].name, "w");
+  EXPECT_EQ(Core(s).windows[0].spec->partition_by.size(), 1u);
+  EXPECT_EQ(Core(s).windows[1].spec->ref, "w");
+  EXPECT_EQ(Core(s).from->alias, "");
+  Statement a = ParseOne("SELECT window.start FROM t window");
+  EXPECT_EQ(Core(a).from->alias, "window");
 }
 
 TEST(Parser, ColumnRefsAndStars) {

@@ -1,0 +1,165 @@
+// SQL functions: CREATE FUNCTION name(a BIGINT, ...) RETURNS type LANGUAGE SQL AS 'expr'. A call
+// is inlined where it is written: the body is bound over the parameters and its parameter
+// references are replaced by the call's arguments, so a function costs nothing at run time.
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "expr/aggregate.h"
+#include "expr/cast.h"
+#include "expr/function.h"
+#include "sql/binder/binder_internal.h"
+
+namespace sluice::sql {
+
+using expr::BoundExprPtr;
+using expr::BoundKind;
+using types::DataType;
+using types::TypeId;
+
+namespace {
+
+// Names the binder or the registries give a meaning: a SQL function may not take them.
+bool IsBuiltInName(const std::string& name) {
+  static const std::set<std::string> kSpecial = {"tumble",   "hop",    "session",
+                                                 "row_time", "unnest", "proctime"};
+  return kSpecial.count(name) || IsAggregateName(name) || WindowFunctionNames().count(name) ||
+         expr::FunctionRegistry::Get().Contains(name);
+}
+
+// The assignment casts of INSERT: implicit ones, numbers to numbers, anything to text.
+bool CanAssign(const DataType& from, const DataType& to) {
+  return from == to || from.id() == TypeId::kNull || expr::CanCastImplicitly(from, to) ||
+         (from.is_numeric() && to.is_numeric()) || to.id() == TypeId::kUtf8;
+}
+
+// The body's errors carry locations inside the body; say where the function is.
+[[noreturn]] void FailInFunction(const Location& loc, const std::string& what,
+                                 const BindError& err) {
+  Fail(loc, Status(err.status.kind(), fmt::format("{}: {}", what, err.status.message())));
+}
+
+}  // namespace
+
+void StatementBinder::BindCreateFunction(const Statement& stmt) {
+  const std::string& name = stmt.name;
+  if (IsBuiltInName(name)) {
+    FailUser(stmt.name_loc, "{}() is a built-in function; give the SQL function another name",
+             name);
+  }
+  if (b_->functions_.count(name) && !stmt.or_replace) {
+    FailUser(stmt.name_loc,
+             "function {}() already exists ({}); use CREATE OR REPLACE FUNCTION to replace it "
+             "(functions are not overloaded by argument types)",
+             name, b_->functions_.at(name).signature);
+  }
+  SqlFunction fn;
+  fn.name = name;
+  std::set<std::string> seen;
+  std::vector<std::string> shown;
+  for (size_t i = 0; i < stmt.params.size(); ++i) {
+    const FunctionParam& p = stmt.params[i];
+    if (!p.name.empty() && !seen.insert(p.name).second) {
+      FailUser(p.loc, "parameter \"{}\" of function {}() is declared twice", p.name, name);
+    }
+    fn.param_names.push_back(p.name);
+    fn.param_types.push_back(ResolveType(p.type));
+    std::string type = fn.param_types.back().ToString();
+    shown.push_back(p.name.empty() ? type : fmt::format("{} {}", p.name, type));
+  }
+  fn.return_type = ResolveType(stmt.return_type);
+  fn.body = stmt.body;
+  fn.signature =
+      fmt::format("{}({}) RETURNS {}", name, fmt::join(shown, ", "), fn.return_type.ToString());
+  // Bind the body now, so its errors are reported here; a call to itself is recursion.
+  BoundExprPtr body = BindFunctionBody(fn, stmt.body_loc);
+  if (!CanAssign(body->type, fn.return_type)) {
+    FailUser(stmt.body_loc,
+             "the body of function {}() is {} but the function RETURNS {}; add a CAST in the body",
+             name, body->type.ToString(), fn.return_type.ToString());
+  }
+  b_->functions_[name] = std::move(fn);
+}
+
+BoundExprPtr StatementBinder::BindFunctionBody(const SqlFunction& fn, const Location& loc) {
+  // The body's scope: the named parameters, then $1..$n (the replacements of a call follow
+  // the same order).
+  std::vector<ScopeColumn> scope;
+  const size_t n = fn.param_types.size();
+  for (size_t i = 0; i < n; ++i) {
+    if (!fn.param_names[i].empty()) scope.push_back({"", fn.param_names[i], fn.param_types[i]});
+  }
+  for (size_t i = 0; i < n; ++i) {
+    scope.push_back({"", fmt::format("${}", i + 1), fn.param_types[i]});
+  }
+  inlining_.push_back(fn.name);
+  struct Pop {
+    std::vector<std::string>* v;
+    ~Pop() { v->pop_back(); }
+  } pop{&inlining_};
+  try {
+    return BindExpr(*fn.body, scope);
+  } catch (const BindError& err) {
+    FailInFunction(loc, fmt::format("in the body of function {}()", fn.name), err);
+  }
+}
+
+BoundExprPtr StatementBinder::BindSqlFunctionCall(const Expr& call,
+                                                  const std::vector<ScopeColumn>& scope) {
+  const std::string& name = call.names.back();
+  auto it = b_->functions_.find(name);
+  bool defining = std::find(inlining_.begin(), inlining_.end(), name) != inlining_.end();
+  if (call.names.size() != 1 || (it == b_->functions_.end() && !defining)) return nullptr;
+  if (defining) {
+    std::string chain;
+    for (const auto& f : inlining_) chain += f + "() -> ";
+    FailUser(call.loc, "function {}() calls itself ({}{}()); SQL functions cannot be recursive",
+             name, chain, name);
+  }
+  const SqlFunction& fn = it->second;
+  if (call.distinct || call.filter || !call.within_group.empty()) {
+    FailUser(call.loc,
+             "{}() is a SQL function, not an aggregate: DISTINCT, ORDER BY and FILTER "
+             "do not apply",
+             name);
+  }
+  const size_t n = fn.param_types.size();
+  if (call.star_arg || call.args.size() != n) {
+    FailUser(call.loc, "function {} takes {} argument{}, but the call gives {}", fn.signature, n,
+             n == 1 ? "" : "s",
+             call.star_arg ? std::string("*") : std::to_string(call.args.size()));
+  }
+  std::vector<BoundExprPtr> args;
+  for (size_t i = 0; i < n; ++i) {
+    const Expr& a = *call.args[i];
+    const DataType& to = fn.param_types[i];
+    if (IsStringLiteral(a)) {
+      // An untyped literal takes the parameter's type, as in PostgreSQL.
+      args.push_back(CastLiteralTo(a, to));
+      continue;
+    }
+    BoundExprPtr bound = BindExpr(a, scope);
+    bool literal_number =
+        bound->kind == BoundKind::kLiteral && bound->type.is_numeric() && to.is_numeric();
+    if (bound->type != to && bound->type.id() != TypeId::kNull && !literal_number &&
+        !expr::CanCastImplicitly(bound->type, to)) {
+      std::string param =
+          fn.param_names[i].empty() ? fmt::format("${}", i + 1) : "\"" + fn.param_names[i] + "\"";
+      FailUser(a.loc, "argument {} of {}() is {}, but parameter {} is {}; add a CAST (function {})",
+               i + 1, name, bound->type.ToString(), param, to.ToString(), fn.signature);
+    }
+    args.push_back(Cast(bound, to, a.loc, false));
+  }
+  BoundExprPtr body = BindFunctionBody(fn, call.loc);
+  std::vector<BoundExprPtr> replacements;  // per column of the body's scope, its argument
+  for (size_t i = 0; i < n; ++i) {
+    if (!fn.param_names[i].empty()) replacements.push_back(args[i]);
+  }
+  replacements.insert(replacements.end(), args.begin(), args.end());
+  BoundExprPtr inlined = expr::Substitute(body, replacements);
+  return Cast(inlined, fn.return_type, call.loc, false);
+}
+
+}  // namespace sluice::sql
