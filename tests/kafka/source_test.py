@@ -151,6 +151,18 @@ rc, out, err, _ = s.run(table("p", cdc, "id BIGINT, qty INT, PRIMARY KEY (id)",
                         "SELECT count(*) AS n, sum(qty) AS total FROM p;\n", parallelism=2)
 s.check("debezium_json source: the final table of the changes", rc == 0 and
         final_table(out) == ['{"n": 1, "total": 9}'], out + err)
+# An update is two rows (old, new): both carry the metadata of the change's record (as Flink).
+rc, out, err, _ = s.run(table("p", cdc, "id BIGINT, qty INT, o BIGINT METADATA FROM 'offset_id', "
+                              "PRIMARY KEY (id)", fmt="debezium_json") +
+                        "SELECT id, qty, o FROM p;\n")
+events = sorted(json.dumps(json.loads(l), sort_keys=True) for l in out.splitlines())
+want = sorted(json.dumps(e, sort_keys=True) for e in [
+    {"before": None, "after": {"id": 1, "qty": 5, "o": 0}, "op": "c"},
+    {"before": None, "after": {"id": 2, "qty": 7, "o": 1}, "op": "c"},
+    {"before": {"id": 1, "qty": 5, "o": 2}, "after": {"id": 1, "qty": 9, "o": 2}, "op": "u"},
+    {"before": {"id": 2, "qty": 7, "o": 3}, "after": None, "op": "d"}])
+s.check("debezium_json source: metadata of every row of a change", rc == 0 and events == want,
+        out + err)
 
 # --- source.offset = 'group': a fresh start resumes where the group's committed offsets are
 # (committed when checkpoints are taken); 'timestamp' starts at the first record at or after it ---

@@ -341,7 +341,9 @@ class KafkaSource : public runtime::SourceOperator {
     });
     SLUICE_RETURN_NOT_OK(st);
     p->next = m.offset + 1;
-    if (decoder_->pending_rows() > before) AppendRecordFields(m);
+    // One row per record, none for a dropped one, two for a debezium_json update (the old and
+    // the new row): each gets the record's event time and metadata.
+    for (int64_t r = before; r < decoder_->pending_rows(); ++r) AppendRecordFields(m);
     if (p->next >= p->end) Finish(*p);
     return Status::Ok();
   }
