@@ -75,5 +75,8 @@ ColumnPtr Take(const Column& column, const int32_t* indices, int64_t n);
 ColumnPtr FilterColumn(const Column& column, const std::vector<int32_t>& selected);
 // Concatenates columns of one type.
 ColumnPtr Concat(const std::vector<ColumnPtr>& columns);
+// Three-way comparison (-1, 0, 1) of the non-NULL rows i and j of one column, in the order of
+// the column's type (strings bytewise); NULLs are the caller's to place.
+int CompareNonNullRows(const Column& column, int64_t i, int64_t j);
 
 }  // namespace sluice::batch

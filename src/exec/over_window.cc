@@ -108,52 +108,6 @@ Result<DataType> OverResultType(OverFunction f, const DataType& arg) {
 
 namespace {
 
-template <typename T>
-int CompareFixed(const Column& c, int64_t i, int64_t j) {
-  const T* v = c.raw<T>();
-  return v[i] < v[j] ? -1 : (v[j] < v[i] ? 1 : 0);
-}
-
-// Three-way comparison of the non-NULL rows i and j of one column.
-int CompareRows(const Column& c, int64_t i, int64_t j) {
-  switch (c.type.id()) {
-    case TypeId::kBool:
-      return static_cast<int>(c.GetBool(i)) - static_cast<int>(c.GetBool(j));
-    case TypeId::kInt8:
-      return CompareFixed<int8_t>(c, i, j);
-    case TypeId::kInt16:
-      return CompareFixed<int16_t>(c, i, j);
-    case TypeId::kInt32:
-    case TypeId::kDate:
-      return CompareFixed<int32_t>(c, i, j);
-    case TypeId::kInt64:
-    case TypeId::kTime:
-    case TypeId::kTimestamp:
-      return CompareFixed<int64_t>(c, i, j);
-    case TypeId::kUInt8:
-      return CompareFixed<uint8_t>(c, i, j);
-    case TypeId::kUInt16:
-      return CompareFixed<uint16_t>(c, i, j);
-    case TypeId::kUInt32:
-      return CompareFixed<uint32_t>(c, i, j);
-    case TypeId::kUInt64:
-      return CompareFixed<uint64_t>(c, i, j);
-    case TypeId::kFloat32:
-      return CompareFixed<float>(c, i, j);
-    case TypeId::kFloat64:
-      return CompareFixed<double>(c, i, j);
-    case TypeId::kDecimal:
-      return CompareFixed<int128_t>(c, i, j);
-    case TypeId::kUtf8:
-    case TypeId::kBinary: {
-      int r = c.GetString(i).compare(c.GetString(j));
-      return r < 0 ? -1 : (r > 0 ? 1 : 0);
-    }
-    default:
-      return types::CompareValues(c.GetValue(i), c.GetValue(j));
-  }
-}
-
 // Numbers of a column widened for summing: integers and decimals (scaled) as int128, floats as
 // double; NULL rows hold 0.
 struct Numbers {
@@ -664,7 +618,7 @@ class OverWindowOperator : public runtime::Operator {
   static int64_t Better(const Column& c, bool max, int64_t a, int64_t b) {
     if (a < 0) return b;
     if (b < 0) return a;
-    int r = CompareRows(c, a, b);
+    int r = CompareNonNullRows(c, a, b);
     return (max ? r < 0 : r > 0) ? b : a;
   }
 

@@ -43,53 +43,6 @@ std::string TopNSpec::Describe() const {
 
 namespace {
 
-// Three-way comparison of rows i and j of one column, NULLs handled by the caller.
-template <typename T>
-int CompareFixed(const Column& c, int64_t i, int64_t j) {
-  const T* v = c.raw<T>();
-  return v[i] < v[j] ? -1 : (v[j] < v[i] ? 1 : 0);
-}
-
-int CompareRows(const Column& c, int64_t i, int64_t j) {
-  switch (c.type.id()) {
-    case TypeId::kBool:
-      return static_cast<int>(c.GetBool(i)) - static_cast<int>(c.GetBool(j));
-    case TypeId::kInt8:
-      return CompareFixed<int8_t>(c, i, j);
-    case TypeId::kInt16:
-      return CompareFixed<int16_t>(c, i, j);
-    case TypeId::kInt32:
-    case TypeId::kDate:
-      return CompareFixed<int32_t>(c, i, j);
-    case TypeId::kInt64:
-    case TypeId::kTime:
-    case TypeId::kTimestamp:
-      return CompareFixed<int64_t>(c, i, j);
-    case TypeId::kUInt8:
-      return CompareFixed<uint8_t>(c, i, j);
-    case TypeId::kUInt16:
-      return CompareFixed<uint16_t>(c, i, j);
-    case TypeId::kUInt32:
-      return CompareFixed<uint32_t>(c, i, j);
-    case TypeId::kUInt64:
-      return CompareFixed<uint64_t>(c, i, j);
-    case TypeId::kFloat32:
-      return CompareFixed<float>(c, i, j);
-    case TypeId::kFloat64:
-      return CompareFixed<double>(c, i, j);
-    case TypeId::kDecimal:
-      return CompareFixed<types::int128_t>(c, i, j);
-    case TypeId::kUtf8:
-    case TypeId::kJson:
-    case TypeId::kBinary: {
-      int r = c.GetString(i).compare(c.GetString(j));
-      return r < 0 ? -1 : (r > 0 ? 1 : 0);
-    }
-    default:
-      return types::CompareValues(c.GetValue(i), c.GetValue(j));
-  }
-}
-
 class WindowTopNOperator : public runtime::Operator {
  public:
   WindowTopNOperator(const TopNSpec& spec, int subtask, int parallelism)
@@ -203,7 +156,7 @@ class WindowTopNOperator : public runtime::Operator {
           if (an == cn) continue;
           return (an ? -1 : 1) * (k.nulls_first ? 1 : -1);
         }
-        int r = CompareRows(col, a, c);
+        int r = CompareNonNullRows(col, a, c);
         if (r != 0) return k.descending ? -r : r;
       }
       return 0;

@@ -15,14 +15,6 @@
 
 namespace sluice::sql {
 
-using expr::BoundExpr;
-using expr::BoundExprPtr;
-using expr::BoundKind;
-using types::DataType;
-using types::Field;
-using types::TypeId;
-using types::Value;
-
 PlanPtr StatementBinder::BindRanking(const Expr& call, const Relation& rel) {
   const std::string& name = call.names.back();
   exec::TopNSpec spec;

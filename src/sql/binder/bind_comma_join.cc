@@ -13,8 +13,6 @@
 
 namespace sluice::sql {
 
-using expr::BoundExprPtr;
-
 namespace {
 
 // The items of a chain of commas and CROSS JOINs, in FROM order.

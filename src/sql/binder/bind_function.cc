@@ -14,11 +14,6 @@
 
 namespace sluice::sql {
 
-using expr::BoundExprPtr;
-using expr::BoundKind;
-using types::DataType;
-using types::TypeId;
-
 namespace {
 
 // Names the binder or the registries give a meaning: a SQL function may not take them.

@@ -15,14 +15,6 @@
 
 namespace sluice::sql {
 
-using expr::BoundExpr;
-using expr::BoundExprPtr;
-using expr::BoundKind;
-using types::DataType;
-using types::Field;
-using types::TypeId;
-using types::Value;
-
 // ---------------------------------------------------------------- joins
 
 namespace {

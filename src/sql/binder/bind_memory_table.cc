@@ -12,8 +12,6 @@
 
 namespace sluice::sql {
 
-using types::DataType;
-
 void StatementBinder::BindCreateMemoryTable(const Statement& stmt) {
   const char* connector_hint =
       "; declare a connector table with WITH (connector = '...', ...) for that (see "

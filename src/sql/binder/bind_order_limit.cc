@@ -10,11 +10,6 @@
 
 namespace sluice::sql {
 
-using expr::BoundExprPtr;
-using types::DataType;
-using types::TypeId;
-using types::Value;
-
 namespace {
 
 // LIMIT/OFFSET take an integer constant.

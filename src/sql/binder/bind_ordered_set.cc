@@ -8,9 +8,6 @@
 
 namespace sluice::sql {
 
-using expr::BoundExprPtr;
-using expr::BoundKind;
-
 namespace {
 
 // Per ordered-set aggregate: how many direct arguments (in the parentheses) it takes, and

@@ -9,11 +9,6 @@
 
 namespace sluice::sql {
 
-using expr::BoundExprPtr;
-using expr::BoundKind;
-using types::DataType;
-using types::TypeId;
-
 namespace {
 
 bool IsRankingName(const std::string& name) {

@@ -15,14 +15,6 @@
 
 namespace sluice::sql {
 
-using expr::BoundExpr;
-using expr::BoundExprPtr;
-using expr::BoundKind;
-using types::DataType;
-using types::Field;
-using types::TypeId;
-using types::Value;
-
 // ---------------------------------------------------------------- queries
 
 Relation StatementBinder::BindQuery(const Query& q) {
@@ -201,8 +193,8 @@ Relation StatementBinder::AddWatermark(const CatalogEntry& entry, Relation rel,
 // aliases); the others keep their names.
 Relation StatementBinder::BindTableRef(const TableRef& t) {
   if (t.column_aliases.empty()) return BindFromItem(t);
-  Relation rel = RenameColumns(BindFromItem(t), t.column_aliases, t.loc,
-                               fmt::format("\"{}\"", t.alias));
+  Relation rel =
+      RenameColumns(BindFromItem(t), t.column_aliases, t.loc, fmt::format("\"{}\"", t.alias));
   for (auto& c : rel.columns) c.qualifier = t.alias;
   return rel;
 }

@@ -9,9 +9,6 @@
 
 namespace sluice::sql {
 
-using expr::BoundExprPtr;
-using expr::BoundKind;
-
 BoundExprPtr StatementBinder::BindRow(const Expr& e, const std::vector<ScopeColumn>& scope) {
   std::vector<BoundExprPtr> args;
   for (const auto& a : e.args) args.push_back(BindExpr(*a, scope));

@@ -11,11 +11,6 @@
 
 namespace sluice::sql {
 
-using expr::BoundExprPtr;
-using types::DataType;
-using types::TypeId;
-using types::Value;
-
 namespace {
 
 ExprPtr Binary(const std::string& op, ExprPtr a, ExprPtr b, const Location& loc) {

@@ -15,14 +15,6 @@
 
 namespace sluice::sql {
 
-using expr::BoundExpr;
-using expr::BoundExprPtr;
-using expr::BoundKind;
-using types::DataType;
-using types::Field;
-using types::TypeId;
-using types::Value;
-
 void StatementBinder::BindCreateTable(const Statement& stmt) {
   if (b_->catalog_.Find(stmt.name)) {
     if (stmt.if_not_exists) return;

@@ -22,10 +22,6 @@
 
 namespace sluice::sql {
 
-using expr::BoundExprPtr;
-using types::DataType;
-using types::TypeId;
-
 namespace {
 
 ExprPtr Column(const std::string& name, const Location& loc) {

@@ -14,14 +14,6 @@
 
 namespace sluice::sql {
 
-using expr::BoundExpr;
-using expr::BoundExprPtr;
-using expr::BoundKind;
-using types::DataType;
-using types::Field;
-using types::TypeId;
-using types::Value;
-
 [[noreturn]] void Fail(const Location& loc, Status status) {
   throw BindError{loc, std::move(status)};
 }

@@ -19,6 +19,15 @@
 
 namespace sluice::sql {
 
+// The names every binder file uses (the header is the binder's own).
+using expr::BoundExpr;
+using expr::BoundExprPtr;
+using expr::BoundKind;
+using types::DataType;
+using types::Field;
+using types::TypeId;
+using types::Value;
+
 // Puts a statement off until Finish: it reads memory table (or deferred view) `name`, whose
 // writers may come later in the file. Caught by Binder::BindStatement.
 struct DeferBinding {
@@ -192,8 +201,8 @@ class StatementBinder {
   ExprPtr ReplaceSubqueries(const ExprPtr& e, Relation* rel);
   Relation BindTableRef(const TableRef& t);
   Relation BindFromItem(const TableRef& t);
-  Relation RenameColumns(Relation rel, const std::vector<std::string>& names,
-                         const Location& loc, const std::string& what);
+  Relation RenameColumns(Relation rel, const std::vector<std::string>& names, const Location& loc,
+                         const std::string& what);
   Relation BindJoin(const TableRef& t);
   Relation JoinRelations(const TableRef& t, Relation left, Relation right);
   // FROM a, b [CROSS JOIN c] WHERE ...: the conjuncts of WHERE that relate the items become

@@ -370,14 +370,16 @@ TEST(AggregateStateTest, MinMaxOfNestedValues) {
 
 // Every aggregate of the registry can be checkpointed, so no query is refused for one.
 TEST(AggregateStateTest, EveryAggregateIsSerializable) {
-  const std::vector<std::vector<DataType>> signatures = {{types::Int64()},
-                                                         {types::Float64()},
-                                                         {types::Utf8()},
-                                                         {types::Bool()},
-                                                         {ListOfInt()},
-                                                         {Pair()},
-                                                         {types::Utf8(), types::Utf8()},
-                                                         {types::Float64(), types::Float64()}};
+  const std::vector<std::vector<DataType>> signatures = {
+      {types::Int64()},
+      {types::Float64()},
+      {types::Utf8()},
+      {types::Bool()},
+      {ListOfInt()},
+      {Pair()},
+      {types::Utf8(), types::Utf8()},
+      {types::Float64(), types::Float64()},
+      {types::Float64(), types::Float64(), types::Float64()}};
   for (const std::string& name : AggregateRegistry::Get().Names()) {
     int bound = 0;
     for (const auto& types : signatures) {
@@ -392,6 +394,7 @@ TEST(AggregateStateTest, EveryAggregateIsSerializable) {
             in.constants[1] =
                 types[1].id() == TypeId::kUtf8 ? Value::String(",") : Value::Double(0.5);
           }
+          if (types.size() == 3) in.constants[2] = Value::Double(0.5);  // value, weight, fraction
           auto b = AggregateRegistry::Get().Bind(name, in);
           if (!b.ok()) continue;
           ++bound;
