@@ -84,6 +84,11 @@ Result<TableSpec> ResolveTable(const std::string& table_name, const types::Schem
 Status ValidateGeneratedColumns(const std::string& connector, const types::Schema& fixed,
                                 TableSpec* spec);
 
+// Validation shared by sources that carry bytes (single_file, kafka): the format is given, and a
+// source declared without columns takes the one column its format implies (raw_string: `value
+// TEXT`; unstructured json: `value JSON`); other formats need a column list.
+Status ValidateByteSourceFormat(TableSpec* spec);
+
 // Edit distance for "did you mean" hints; shared with the binder.
 size_t EditDistance(const std::string& a, const std::string& b);
 std::string ClosestMatch(const std::string& word, const std::vector<std::string>& candidates);

@@ -182,6 +182,25 @@ Result<TableSpec> ResolveTable(const std::string& table_name, const types::Schem
   return spec;
 }
 
+Status ValidateByteSourceFormat(TableSpec* spec) {
+  if (spec->format.format.empty()) {
+    return Status::User(
+        "missing option 'format'; use format = 'json', 'debezium_json' or 'raw_string'");
+  }
+  if (spec->type != TableType::kSource || spec->schema.size() > 0) return Status::Ok();
+  if (spec->format.format == "raw_string") {
+    spec->schema = types::Schema({{"value", types::Utf8()}});
+  } else if (spec->format.unstructured) {
+    spec->schema = types::Schema({{"value", types::DataType(types::TypeId::kJson)}});
+  } else {
+    return Status::User(
+        "a {} source with format '{}' needs a column list: CREATE TABLE {} (col TYPE, ...) "
+        "WITH (...)",
+        spec->connector, spec->format.format, spec->table_name);
+  }
+  return Status::Ok();
+}
+
 // Optimal string alignment distance: Levenshtein plus adjacent transpositions, the commonest
 // typo ("fromat").
 Status ValidateGeneratedColumns(const std::string& connector, const types::Schema& fixed,

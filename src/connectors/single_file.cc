@@ -652,24 +652,8 @@ class SingleFileConnector : public Connector {
     if (path == spec->options.end() || path->second.empty()) {
       return Status::User("missing option 'path' for connector 'single_file'");
     }
-    if (spec->format.format.empty()) {
-      return Status::User(
-          "missing option 'format'; use format = 'json', 'debezium_json' or 'raw_string'");
-    }
+    SLUICE_RETURN_NOT_OK(ValidateByteSourceFormat(spec));
     if (spec->type == TableType::kSource) {
-      if (spec->schema.size() == 0) {
-        // Formats that read a whole line into one column imply that column.
-        if (spec->format.format == "raw_string") {
-          spec->schema = types::Schema({{"value", types::Utf8()}});
-        } else if (spec->format.unstructured) {
-          spec->schema = types::Schema({{"value", types::DataType(types::TypeId::kJson)}});
-        } else {
-          return Status::User(
-              "a single_file source with format '{}' needs a column list: CREATE TABLE {} "
-              "(col TYPE, ...) WITH (...)",
-              spec->format.format, spec->table_name);
-        }
-      }
       SLUICE_RETURN_NOT_OK(
           formats::MakeDecoder(spec->format, spec->schema, SourceName(*spec)).status());
       if (std::string problem = ReadProblem(path->second); !problem.empty()) {

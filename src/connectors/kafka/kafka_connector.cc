@@ -73,23 +73,8 @@ class KafkaConnector : public Connector {
 
   Status Validate(TableSpec* spec) const override {
     SLUICE_RETURN_NOT_OK(kafka::ParseKafkaOptions(*spec).status());
-    if (spec->format.format.empty()) {
-      return Status::User(
-          "missing option 'format'; use format = 'json', 'debezium_json' or 'raw_string'");
-    }
+    SLUICE_RETURN_NOT_OK(ValidateByteSourceFormat(spec));
     if (spec->type == TableType::kSource) {
-      if (spec->schema.size() == 0) {
-        if (spec->format.format == "raw_string") {
-          spec->schema = types::Schema({{"value", types::Utf8()}});
-        } else if (spec->format.unstructured) {
-          spec->schema = types::Schema({{"value", types::DataType(types::TypeId::kJson)}});
-        } else {
-          return Status::User(
-              "a kafka source with format '{}' needs a column list: CREATE TABLE {} (col TYPE, "
-              "...) WITH (...)",
-              spec->format.format, spec->table_name);
-        }
-      }
       SLUICE_ASSIGN_OR_RETURN(std::vector<kafka::MetadataColumn> metadata,
                               kafka::ResolveMetadataColumns(*spec));
       std::vector<types::Field> value_fields;
