@@ -387,6 +387,20 @@ class TDigestState final : public CodedSlotState<std::vector<Centroid>, Centroid
 
 constexpr double kDefaultCompression = 100;  // DataFusion's default centroid count
 
+// The optional constant compression of approx_percentile_cont(_with_weight), argument `index`.
+Result<double> CompressionArg(const std::string& name, const AggregateBindInput& in, size_t index) {
+  const std::optional<Value>* c = ConstantArg(in, index);
+  int64_t v = 0;
+  if (c != nullptr && !(*c)->is_null()) {
+    v = (*c)->type().is_unsigned_integer() ? static_cast<int64_t>((*c)->uint_value())
+                                           : (*c)->int_value();
+  }
+  if (v < 10 || v > 10000) {
+    return Status::User("{}: the compression must be a constant between 10 and 10000", name);
+  }
+  return static_cast<double>(v);
+}
+
 Result<BoundAggregate> BindApproxDistinct(const std::string& name, const AggregateBindInput& in) {
   SLUICE_RETURN_NOT_OK(CheckArity(name, in, 1, "one value of any type"));
   BoundAggregate b =
@@ -410,16 +424,7 @@ Result<BoundAggregate> BindApproxPercentile(const std::string& name, const Aggre
   double compression = kDefaultCompression;
   std::vector<DataType> arg_types = {types::Float64(), types::Float64()};
   if (in.types.size() == 3) {
-    const std::optional<Value>* c = ConstantArg(in, 2);
-    int64_t v = 0;
-    if (c != nullptr && !(*c)->is_null()) {
-      v = (*c)->type().is_unsigned_integer() ? static_cast<int64_t>((*c)->uint_value())
-                                             : (*c)->int_value();
-    }
-    if (v < 10 || v > 10000) {
-      return Status::User("{}: the compression must be a constant between 10 and 10000", name);
-    }
-    compression = static_cast<double>(v);
+    SLUICE_ASSIGN_OR_RETURN(compression, CompressionArg(name, in, 2));
     arg_types.push_back(types::Int64());
   }
   return MakeBound(arg_types, types::Float64(), MakeFunction([fraction, compression] {
@@ -446,16 +451,7 @@ Result<BoundAggregate> BindApproxPercentileWithWeight(const std::string& name,
   double compression = kDefaultCompression;
   std::vector<DataType> arg_types = {types::Float64(), types::Float64(), types::Float64()};
   if (in.types.size() == 4) {
-    const std::optional<Value>* c = ConstantArg(in, 3);
-    int64_t v = 0;
-    if (c != nullptr && !(*c)->is_null()) {
-      v = (*c)->type().is_unsigned_integer() ? static_cast<int64_t>((*c)->uint_value())
-                                             : (*c)->int_value();
-    }
-    if (v < 10 || v > 10000) {
-      return Status::User("{}: the compression must be a constant between 10 and 10000", name);
-    }
-    compression = static_cast<double>(v);
+    SLUICE_ASSIGN_OR_RETURN(compression, CompressionArg(name, in, 3));
     arg_types.push_back(types::Int64());
   }
   return MakeBound(arg_types, types::Float64(), MakeFunction([fraction, compression] {

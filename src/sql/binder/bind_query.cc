@@ -44,20 +44,25 @@ Relation StatementBinder::BindSetExpr(const SetExpr& s) {
       break;
   }
   if (s.set_op != "union" || !s.all) return BindSetOperation(s);
-  // Flatten left-deep UNION ALL chains.
+  return BindUnion(s, /*all_only=*/true);
+}
+
+// A chain of UNIONs: the operands of `s` and of every UNION below it (only the UNION ALLs when
+// `all_only`), bound and unified by position, then unioned.
+Relation StatementBinder::BindUnion(const SetExpr& s, bool all_only) {
   std::vector<const SetExpr*> parts;
   std::vector<const SetExpr*> stack = {&s};
   while (!stack.empty()) {
     const SetExpr* cur = stack.back();
     stack.pop_back();
-    if (cur->kind == SetExpr::Kind::kSetOp && cur->set_op == "union" && cur->all) {
+    if (cur->kind == SetExpr::Kind::kSetOp && cur->set_op == "union" && (cur->all || !all_only)) {
       stack.push_back(cur->right.get());
       stack.push_back(cur->left.get());
     } else {
       parts.push_back(cur);
     }
   }
-  std::vector<Relation> rels = BindSetOperands(parts, "UNION ALL");
+  std::vector<Relation> rels = BindSetOperands(parts, all_only ? "UNION ALL" : "UNION");
   std::vector<PlanPtr> inputs;
   for (const auto& r : rels) inputs.push_back(r.plan);
   Relation out;

@@ -116,25 +116,7 @@ Relation StatementBinder::BindDistinct(Relation rel, const Location& loc) {
 Relation StatementBinder::BindSetOperation(const SetExpr& s) {
   if (s.set_op == "union") {
     // A UNION removes duplicates from all its operands: flatten UNION and UNION ALL below it.
-    std::vector<const SetExpr*> parts;
-    std::vector<const SetExpr*> stack = {&s};
-    while (!stack.empty()) {
-      const SetExpr* cur = stack.back();
-      stack.pop_back();
-      if (cur->kind == SetExpr::Kind::kSetOp && cur->set_op == "union") {
-        stack.push_back(cur->right.get());
-        stack.push_back(cur->left.get());
-      } else {
-        parts.push_back(cur);
-      }
-    }
-    std::vector<Relation> rels = BindSetOperands(parts, "UNION");
-    std::vector<PlanPtr> inputs;
-    for (const auto& r : rels) inputs.push_back(r.plan);
-    Relation all;
-    all.plan = MakeUnion(std::move(inputs));
-    all.columns = rels[0].columns;
-    return BindDistinct(std::move(all), s.loc);
+    return BindDistinct(BindUnion(s, /*all_only=*/false), s.loc);
   }
   const bool intersect = s.set_op == "intersect";
   const char* what = intersect ? "INTERSECT" : "EXCEPT";

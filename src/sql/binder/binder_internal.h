@@ -213,6 +213,7 @@ class StatementBinder {
   Relation BindDistinct(Relation rel, const Location& loc);
   Relation BindSetOperation(const SetExpr& s);
   // Binds the operands of a set operation and casts them to common column types.
+  Relation BindUnion(const SetExpr& s, bool all_only);
   std::vector<Relation> BindSetOperands(const std::vector<const SetExpr*>& parts,
                                         const std::string& what);
   // ORDER BY ... LIMIT n [OFFSET m] of a query: an updating top-N (bind_order_limit.cc).
