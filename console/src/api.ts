@@ -220,6 +220,11 @@ function readTables(v: unknown): TableInfo[] {
   }));
 }
 
+// The tables a query declares, with their columns (the console's own route, docs/console.md).
+export async function getTables(query: string): Promise<TableInfo[]> {
+  return readTables(field(await request<Json>("POST", "/catalog", { query }), "tables"));
+}
+
 export async function validateQuery(query: string): Promise<Validation> {
   let res: Json;
   try {

@@ -26,6 +26,7 @@ export function EditorPage() {
   const [query, setQuery] = useState(() => localStorage.getItem(DRAFT_KEY) ?? EXAMPLE);
   const [validation, setValidation] = useState<api.Validation>({ graph: null, diagnostics: [], tables: [] });
   const [validating, setValidating] = useState(false);
+  const [tables, setTables] = useState<api.TableInfo[]>([]);
   const [connectors, setConnectors] = useState<api.Connector[]>([]);
   const [functions, setFunctions] = useState<api.FunctionInfo[]>([]);
   const [catalogError, setCatalogError] = useState("");
@@ -50,6 +51,11 @@ export function EditorPage() {
     const g = ++generation.current;
     const timer = setTimeout(() => {
       setValidating(true);
+      // The catalog keeps the tables declared above a mistake, so completion works while typing.
+      api.getTables(query).then(
+        (t) => g === generation.current && setTables(t),
+        () => undefined,
+      );
       api.validateQuery(query).then(
         (v) => {
           if (g === generation.current) setValidation(v);
@@ -92,14 +98,14 @@ export function EditorPage() {
 
   return (
     <div className="editor-page">
-      <Catalog tables={validation.tables} connectors={connectors} functions={functions} onInsert={insert} />
+      <Catalog tables={tables} connectors={connectors} functions={functions} onInsert={insert} />
       <main className="editor-main">
         {catalogError && <div className="error-box">Catalog unavailable: {catalogError}</div>}
         <SqlEditor
           value={query}
           onChange={setQuery}
           diagnostics={validation.diagnostics}
-          tables={validation.tables}
+          tables={tables}
           functions={functions}
           onRun={startPreview}
         />
