@@ -37,7 +37,8 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
     // Not JSON: reported below if the status is an error.
   }
   if (!res.ok) {
-    const msg = field<string>(parsed as Json, "error", "message") ?? (text || res.statusText);
+    // The API's errors are {"error": "..."}; anything else (a proxy's HTML page) is summed up.
+    const msg = field<string>(parsed as Json, "error", "message") ?? res.statusText;
     throw new ApiError(res.status, `${method} ${path}: ${res.status} ${msg}`);
   }
   return parsed as T;

@@ -26,6 +26,7 @@ export function EditorPage() {
   const [query, setQuery] = useState(() => localStorage.getItem(DRAFT_KEY) ?? EXAMPLE);
   const [validation, setValidation] = useState<api.Validation>({ graph: null, diagnostics: [], tables: [] });
   const [validating, setValidating] = useState(false);
+  const [validateError, setValidateError] = useState("");
   const [tables, setTables] = useState<api.TableInfo[]>([]);
   const [connectors, setConnectors] = useState<api.Connector[]>([]);
   const [functions, setFunctions] = useState<api.FunctionInfo[]>([]);
@@ -58,11 +59,17 @@ export function EditorPage() {
       );
       api.validateQuery(query).then(
         (v) => {
-          if (g === generation.current) setValidation(v);
+          if (g === generation.current) {
+            setValidation(v);
+            setValidateError("");
+          }
         },
         (e: Error) => {
-          if (g === generation.current)
-            setValidation({ graph: null, diagnostics: [{ message: e.message, line: 0, column: 0, endLine: 0, endColumn: 0 }], tables: [] });
+          // The server could not validate (not a mistake in the SQL): said above the editor.
+          if (g === generation.current) {
+            setValidation({ graph: null, diagnostics: [], tables: [] });
+            setValidateError(e.message);
+          }
         },
       ).finally(() => g === generation.current && setValidating(false));
     }, 400);
@@ -101,6 +108,7 @@ export function EditorPage() {
       <Catalog tables={tables} connectors={connectors} functions={functions} onInsert={insert} />
       <main className="editor-main">
         {catalogError && <div className="error-box">Catalog unavailable: {catalogError}</div>}
+        {validateError && <div className="error-box" data-testid="validate-error">Cannot check the query: {validateError}</div>}
         <SqlEditor
           value={query}
           onChange={setQuery}
