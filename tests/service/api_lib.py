@@ -131,6 +131,25 @@ class Server:
         return out
 
 
+def postgres_url(name):
+    """A new, empty database on the shared test PostgreSQL server (the postgres_server ctest
+    fixture; SLUICE_POSTGRES_DIR names its directory) as a postgresql:// URL. Raises when the
+    server is absent: a PostgreSQL test fails, never skips."""
+    pg_dir = os.environ.get("SLUICE_POSTGRES_DIR")
+    if not pg_dir or not os.path.exists(os.path.join(pg_dir, "port")):
+        raise RuntimeError("no test PostgreSQL server: SLUICE_POSTGRES_DIR=%r (run under ctest, "
+                           "whose postgres_server fixture starts one)" % pg_dir)
+    port = open(os.path.join(pg_dir, "port")).read().strip()
+    db = "sluice_%s_%d" % (name, os.getpid())
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts",
+                          "postgres-test-server")
+    subprocess.run([script, "psql", pg_dir, "-q", "-c", "DROP DATABASE IF EXISTS %s" % db],
+                   check=True, capture_output=True)
+    subprocess.run([script, "psql", pg_dir, "-q", "-c", "CREATE DATABASE %s" % db], check=True,
+                   capture_output=True)
+    return "postgresql://postgres@127.0.0.1:%s/%s" % (port, db)
+
+
 class Suite:
     def __init__(self, name):
         self.name = name

@@ -4,7 +4,10 @@ connectors, validate_query diagnostics, every client error as a JSON 4xx, and a 
 stop checkpoint/immediate, start, restart from the latest checkpoint, a chosen one and without
 state, edit, delete), a finite pipeline that finishes, a failing one whose error is listed.
 
-Usage: api_test.py path/to/sluice [--db URL]"""
+Usage: api_test.py path/to/sluice [--postgres]
+
+With --postgres the metadata store is a new database on the shared test PostgreSQL server
+(SLUICE_POSTGRES_DIR) instead of the embedded SQLite."""
 
 import json
 import os
@@ -13,14 +16,14 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from api_lib import Suite  # noqa: E402
+from api_lib import Suite, postgres_url  # noqa: E402
 
 s = Suite("service_api")
-extra = []
-if "--db" in sys.argv:
-    extra = ["--db", sys.argv[sys.argv.index("--db") + 1]]
+extra = ["--db", postgres_url(s.name)] if "--postgres" in sys.argv else []
 srv = s.server(extra_args=extra)
 srv.start()
+s.check("the metadata store is the one asked for",
+        ("metadata in postgresql://" if extra else "metadata in sqlite:") in srv.log(), srv.log())
 
 IMPULSE = ("CREATE TABLE imp WITH (connector = 'impulse', event_rate = '200');\n"
            "SELECT counter FROM imp;")
