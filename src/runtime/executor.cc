@@ -940,6 +940,11 @@ class Executor::Impl {
     }
   }
 
+  void Abort(const std::string& reason) {
+    // Run() wakes on the failure, stops the workers and closes every operator.
+    shared_.Fail(Status::Cancelled(reason));
+  }
+
   // Checkpoints: refuses what cannot be checkpointed, loads the checkpoint to resume from.
   Status PrepareCheckpoints();
   void Log(const std::string& message) const {
@@ -991,7 +996,21 @@ Status Executor::Impl::PrepareCheckpoints() {
   }
   store_ = std::make_unique<CheckpointStore>(opts.storage);
   std::vector<std::string> warnings;
-  auto latest = store_->LoadLatest(&warnings);
+  Result<std::optional<LoadedCheckpoint>> latest = std::optional<LoadedCheckpoint>();
+  if (opts.restore_checkpoint) {
+    auto chosen = store_->Load(*opts.restore_checkpoint);
+    if (!chosen.ok()) {
+      return Status::User("cannot restore checkpoint {} of '{}': {}", *opts.restore_checkpoint,
+                          opts.storage->location(), chosen.status().message());
+    }
+    SLUICE_ASSIGN_OR_RETURN(CheckpointStore::Listing before, store_->List());
+    for (int64_t id : before.complete) {
+      if (id > *opts.restore_checkpoint) SLUICE_RETURN_NOT_OK(store_->Delete(id));
+    }
+    latest = std::optional<LoadedCheckpoint>(chosen.MoveValue());
+  } else {
+    latest = store_->LoadLatest(&warnings);
+  }
   for (const auto& w : warnings) Log("warning: " + w);
   if (!latest.ok()) {
     if (!opts.ignore_state) return latest.status();
@@ -1231,8 +1250,14 @@ Executor::Executor(DataflowGraph graph, ExecutorOptions options,
                    std::optional<CheckpointOptions> checkpoints)
     : impl_(std::make_unique<Impl>(std::move(graph), options, std::move(checkpoints))) {}
 Executor::~Executor() = default;
+Status Executor::Build() {
+  return impl_->built_ ? Status::Ok() : impl_->Build();
+}
 Status Executor::Run() {
   return impl_->Run();
+}
+void Executor::Abort(const std::string& reason) {
+  impl_->Abort(reason);
 }
 void Executor::RequestStop() {
   impl_->RequestStop();
