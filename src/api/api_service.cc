@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <boost/url/parse.hpp>
 
+#include "api/console_routes.h"
 #include "api/json_util.h"
 #include "api/streams.h"
 #include "connectors/connector.h"
@@ -130,7 +131,9 @@ std::shared_ptr<const ApiService::Graph> ApiService::GraphOf(const std::string& 
 }
 
 HttpResponse ApiService::Handle(const HttpRequest& request) {
-  HttpResponse r = Route(request);
+  // The web console's assets and its catalog routes (console_routes.h), then the API.
+  std::optional<HttpResponse> console = HandleConsoleRequest(request);
+  HttpResponse r = console ? std::move(*console) : Route(request);
   r.headers.emplace("Access-Control-Allow-Origin", "*");
   return r;
 }

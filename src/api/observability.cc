@@ -1,7 +1,10 @@
 // The API's views of running jobs: checkpoints, operator metrics, live output (Server-Sent
 // Events), Prometheus metrics.
 
+#include <algorithm>
 #include <chrono>
+#include <limits>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -68,8 +71,8 @@ HttpResponse ApiService::JobMetrics(const std::string& id, const std::string& jo
     slot = {now, samples};
   }
   const double dt = before_at > 0 ? static_cast<double>(now - before_at) / 1e6 : 0;
-  // By operator, then subtask.
-  std::map<std::string, json::array> by_operator;
+  // By operator (in graph order: node, then place in its chain), then subtask.
+  std::map<std::tuple<int, int, std::string>, json::array> by_operator;
   for (size_t i = 0; i < samples.size(); ++i) {
     const auto& s = samples[i];
     json::object sub;
@@ -86,11 +89,31 @@ HttpResponse ApiService::JobMetrics(const std::string& id, const std::string& jo
     sub["rowsOutPerSecond"] =
         comparable ? json::value(static_cast<double>(s.rows_out - before[i].rows_out) / dt)
                    : json::value(nullptr);
-    by_operator[s.operator_name].push_back(std::move(sub));
+    // The share of the interval its task was blocked on full queues downstream, 0 to 1.
+    sub["backpressure"] =
+        comparable
+            ? json::value(std::clamp(
+                  static_cast<double>(s.backpressure_micros - before[i].backpressure_micros) /
+                      (dt * 1e6),
+                  0.0, 1.0))
+            : json::value(nullptr);
+    // The watermark it received (event-time microseconds); null before the first and once its
+    // input ended (`inputEnded`).
+    const bool has_watermark = s.watermark != std::numeric_limits<int64_t>::min() &&
+                               s.watermark != std::numeric_limits<int64_t>::max();
+    sub["watermark"] = has_watermark ? json::value(s.watermark) : json::value(nullptr);
+    sub["watermarkLagMicros"] =
+        has_watermark ? json::value(now - s.watermark) : json::value(nullptr);
+    sub["inputEnded"] = s.watermark == std::numeric_limits<int64_t>::max();
+    by_operator[{s.node, s.chain_index, s.operator_name}].push_back(std::move(sub));
   }
   json::array data;
-  for (auto& [name, subtasks] : by_operator) {
-    data.push_back(json::object{{"operator", name}, {"subtasks", std::move(subtasks)}});
+  for (auto& [key, subtasks] : by_operator) {
+    const auto& [node, chain_index, name] = key;
+    data.push_back(json::object{{"operator", name},
+                                {"nodeId", std::to_string(node)},
+                                {"chainIndex", chain_index},
+                                {"subtasks", std::move(subtasks)}});
   }
   return JsonResponse(
       200, json::object{{"data", std::move(data)}, {"time", now}, {"running", jobs_->Active(job)}});

@@ -176,6 +176,10 @@ std::vector<OperatorSample> JobManager::Metrics(const std::string& job_id) const
     s.rows_out = m->rows_out.load();
     s.bad_rows_dropped = m->bad_rows_dropped.load();
     s.late_rows_dropped = m->late_rows_dropped.load();
+    s.node = m->node;
+    s.chain_index = m->chain_index;
+    s.watermark = m->watermark.load();
+    s.backpressure_micros = runtime::BackpressureMicros(*m, NowMicros());
     out.push_back(std::move(s));
   }
   return out;

@@ -42,6 +42,12 @@ struct OperatorSample {
   int64_t rows_out = 0;
   int64_t bad_rows_dropped = 0;
   int64_t late_rows_dropped = 0;
+  int node = -1;        // its node (operator chain) in the pipeline's graph
+  int chain_index = 0;  // its place in that chain
+  // The last watermark it received (INT64_MIN: none yet; INT64_MAX: its input ended), and the
+  // microseconds its task spent blocked on full queues (runtime/metrics.h).
+  int64_t watermark = INT64_MIN;
+  int64_t backpressure_micros = 0;
 };
 
 class JobManager {
