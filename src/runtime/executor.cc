@@ -618,6 +618,7 @@ Status Task::CommitRequested() {
   int64_t n = commit_request_.load();
   if (n <= committed_) return Status::Ok();
   for (auto& op : chain) SLUICE_RETURN_NOT_OK(op->Commit(n));
+  if (source) SLUICE_RETURN_NOT_OK(source->Commit(n));
   committed_ = n;
   return Status::Ok();
 }
