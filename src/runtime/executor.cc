@@ -902,6 +902,11 @@ class Executor::Impl {
     }
   }
 
+  void Abort(const std::string& reason) {
+    // Run() wakes on the failure, stops the workers and closes every operator.
+    shared_.Fail(Status::Cancelled(reason));
+  }
+
   // Checkpoints: refuses what cannot be checkpointed, loads the checkpoint to resume from.
   Status PrepareCheckpoints();
   void Log(const std::string& message) const {
@@ -953,7 +958,23 @@ Status Executor::Impl::PrepareCheckpoints() {
   }
   store_ = std::make_unique<CheckpointStore>(opts.storage);
   std::vector<std::string> warnings;
-  auto latest = store_->LoadLatest(&warnings);
+  Result<std::optional<LoadedCheckpoint>> latest = std::optional<LoadedCheckpoint>();
+  int64_t max_deleted_id = 0;
+  if (opts.restore_checkpoint) {
+    auto chosen = store_->Load(*opts.restore_checkpoint);
+    if (!chosen.ok()) {
+      return Status::User("cannot restore checkpoint {} of '{}': {}", *opts.restore_checkpoint,
+                          opts.storage->location(), chosen.status().message());
+    }
+    SLUICE_ASSIGN_OR_RETURN(CheckpointStore::Listing before, store_->List());
+    max_deleted_id = before.max_id;  // new ids continue after the abandoned ones
+    for (int64_t id : before.complete) {
+      if (id > *opts.restore_checkpoint) SLUICE_RETURN_NOT_OK(store_->Delete(id));
+    }
+    latest = std::optional<LoadedCheckpoint>(chosen.MoveValue());
+  } else {
+    latest = store_->LoadLatest(&warnings);
+  }
   for (const auto& w : warnings) Log("warning: " + w);
   if (!latest.ok()) {
     if (!opts.ignore_state) return latest.status();
@@ -983,7 +1004,7 @@ Status Executor::Impl::PrepareCheckpoints() {
     }
   }
   SLUICE_ASSIGN_OR_RETURN(CheckpointStore::Listing listing, store_->List());
-  first_checkpoint_id_ = listing.max_id + 1;
+  first_checkpoint_id_ = std::max(listing.max_id, max_deleted_id) + 1;
   if (restored_) {
     const char* when = "";
     switch (restored_->metadata.kind) {
@@ -1193,8 +1214,14 @@ Executor::Executor(DataflowGraph graph, ExecutorOptions options,
                    std::optional<CheckpointOptions> checkpoints)
     : impl_(std::make_unique<Impl>(std::move(graph), options, std::move(checkpoints))) {}
 Executor::~Executor() = default;
+Status Executor::Build() {
+  return impl_->built_ ? Status::Ok() : impl_->Build();
+}
 Status Executor::Run() {
   return impl_->Run();
+}
+void Executor::Abort(const std::string& reason) {
+  impl_->Abort(reason);
 }
 void Executor::RequestStop() {
   impl_->RequestStop();
