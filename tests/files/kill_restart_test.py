@@ -81,7 +81,7 @@ def visible_rows():
 
 def run(fault=None, kill_after=None):
     env = dict(os.environ)
-    faults = ["slow:filesystem sink:60000"]
+    faults = ["slow:filesystem sink:40000"]
     if fault:
         faults.append(fault)
     env["SLUICE_FAULT"] = ",".join(faults)
@@ -105,13 +105,16 @@ while not finished and attempt < CRASHES * 3:
     if crashes >= CRASHES:
         rc = run()
     else:
-        kind = random.choice(["kill", "kill", "after_checkpoint", "before_metadata", "sink_commit"])
+        kind = random.choice(["kill", "after_rows", "after_checkpoint", "before_metadata",
+                              "sink_commit"])
         # Checkpoint ids go on across restores: aim past the newest one.
         done = [int(d[4:]) for d in os.listdir(f"{work}/state")] if os.path.isdir(
             f"{work}/state") else []
-        n = max([0] + done) + random.randint(1, 4)
+        n = max([0] + done) + random.randint(1, 2)
         if kind == "kill":
-            rc = run(kill_after=random.uniform(0.15, 0.5) if crashes < 10 else random.uniform(0.1, 0.3))
+            rc = run(kill_after=random.uniform(0.1, 0.4))
+        elif kind == "after_rows":  # a crash between checkpoints, rows written and staged
+            rc = run(fault=f"after_rows:filesystem sink:{random.randint(500, 6000)}", kill_after=20)
         else:
             rc = run(fault=f"{kind}:{n}", kill_after=20)
     if os.environ.get("VERBOSE"):
@@ -130,6 +133,7 @@ while not finished and attempt < CRASHES * 3:
     check(f"after crash {crashes}: only expected rows", set(rows) <= expected_set)
 
 check("the pipeline finishes", finished, f"after {attempt} attempts")
+check(f"{CRASHES} crashes happened before it finished", crashes >= CRASHES, f"only {crashes}")
 rows = sorted(visible_rows())
 check("final output equals DuckDB's answer", rows == expected,
       f"{len(rows)} rows, expected {len(expected)}")
