@@ -3,7 +3,11 @@
 // references are replaced by the call's arguments, so a function costs nothing at run time.
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <set>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -11,6 +15,7 @@
 #include "expr/cast.h"
 #include "expr/function.h"
 #include "sql/binder/binder_internal.h"
+#include "udf/native_function.h"
 
 namespace sluice::sql {
 
@@ -68,6 +73,11 @@ void StatementBinder::BindCreateFunction(const Statement& stmt) {
   fn.body = stmt.body;
   fn.signature =
       fmt::format("{}({}) RETURNS {}", name, fmt::join(shown, ", "), fn.return_type.ToString());
+  if (stmt.language != "sql") {
+    fn.native = LoadNativeFunction(stmt, fn);
+    b_->functions_[name] = std::move(fn);
+    return;
+  }
   // Bind the body now, so its errors are reported here; a call to itself is recursion.
   BoundExprPtr body = BindFunctionBody(fn, stmt.body_loc);
   if (!CanAssign(body->type, fn.return_type)) {
@@ -76,6 +86,33 @@ void StatementBinder::BindCreateFunction(const Statement& stmt) {
              name, body->type.ToString(), fn.return_type.ToString());
   }
   b_->functions_[name] = std::move(fn);
+}
+
+std::shared_ptr<const expr::BoundFunction> StatementBinder::LoadNativeFunction(
+    const Statement& stmt, const SqlFunction& fn) {
+  udf::FunctionSignature sig;
+  sig.name = fn.name;
+  sig.param_names = fn.param_names;
+  sig.param_types = fn.param_types;
+  sig.return_type = fn.return_type;
+  sig.strict = stmt.null_input != NullInput::kCalled;
+  sig.deterministic = !stmt.is_volatile;
+  sig.body_line = stmt.body_loc.line;
+  std::string source = stmt.body_text;
+  if (!stmt.body_file.empty()) {
+    std::ifstream in(stmt.body_file, std::ios::binary);
+    if (!in) {
+      FailUser(stmt.body_loc, "cannot read the source of function {}() from '{}': {}", fn.name,
+               stmt.body_file, std::strerror(errno));
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    source = ss.str();
+    sig.body_line = 1;  // the file's own lines
+  }
+  auto loaded = udf::LoadCppScalar(sig, source);
+  if (!loaded.ok()) Fail(stmt.body_loc, loaded.status());
+  return loaded.MoveValue();
 }
 
 BoundExprPtr StatementBinder::BindFunctionBody(const SqlFunction& fn, const Location& loc) {
@@ -147,6 +184,7 @@ BoundExprPtr StatementBinder::BindSqlFunctionCall(const Expr& call,
     }
     args.push_back(Cast(bound, to, a.loc, false));
   }
+  if (fn.native) return expr::MakeCall(fn.native, std::move(args));
   BoundExprPtr body = BindFunctionBody(fn, call.loc);
   std::vector<BoundExprPtr> replacements;  // per column of the body's scope, its argument
   for (size_t i = 0; i < n; ++i) {

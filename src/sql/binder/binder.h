@@ -3,9 +3,11 @@
 // statement into logical plans. Not thread-safe; one binder per SQL file.
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "expr/function.h"
 #include "sql/binder/catalog.h"
 #include "sql/parser/ast.h"
 #include "sql/planner/pipeline_plan.h"
@@ -20,6 +22,8 @@ struct SqlFunction {
   types::DataType return_type;
   ExprPtr body;
   std::string signature;  // f(a BIGINT, b TEXT), for messages
+  // LANGUAGE cpp: the compiled function a call runs (instead of inlining a body).
+  std::shared_ptr<const expr::BoundFunction> native;
 };
 
 class Binder {

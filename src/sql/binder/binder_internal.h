@@ -266,6 +266,9 @@ class StatementBinder {
   expr::BoundExprPtr BindSqlFunctionCall(const Expr& call, const std::vector<ScopeColumn>& scope);
   // The body of `fn` bound over its parameters (the named ones, then $1..$n).
   expr::BoundExprPtr BindFunctionBody(const SqlFunction& fn, const Location& loc);
+  // LANGUAGE cpp: compiles and loads the function (udf/native_function.h).
+  std::shared_ptr<const expr::BoundFunction> LoadNativeFunction(const Statement& stmt,
+                                                                const SqlFunction& fn);
 
   Binder* b_;
   std::vector<std::map<std::string, const CommonTableExpr*>> ctes_;
