@@ -365,9 +365,14 @@ struct Unopt<std::optional<T>> {
   static constexpr bool optional = true;
 };
 
-// The argument type a row-at-a-time function receives for C++ type T.
-template <typename T>
-using RowArg = T;
+// Whether a row-at-a-time function may return Out for the declared result R: R itself (or what
+// converts to it), std::optional of it (NULL), and for arrays elements that are std::optional.
+template <typename Out, typename R>
+struct Returns : std::bool_constant<std::is_convertible_v<Out, R>> {};
+template <typename Out, typename R>
+struct Returns<std::optional<Out>, R> : Returns<Out, R> {};
+template <typename E>
+struct Returns<std::vector<std::optional<E>>, std::vector<E>> : std::true_type {};
 
 template <typename T>
 inline std::optional<typename Unopt<T>::type> Read(const ArrowArray* a, int64_t i) {

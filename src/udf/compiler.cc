@@ -14,6 +14,7 @@
 #include <fstream>
 #include <mutex>
 #include <sstream>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -87,8 +88,21 @@ Result<int> Run(const std::vector<std::string>& argv, const std::string& output_
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  // The C locale: plain ASCII quotes and English messages, which Sluice reformats.
+  std::vector<std::string> env_text;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view kv(*e);
+    if (kv.starts_with("LC_ALL=") || kv.starts_with("LANG=") || kv.starts_with("LANGUAGE=")) {
+      continue;
+    }
+    env_text.emplace_back(kv);
+  }
+  env_text.emplace_back("LC_ALL=C");
+  std::vector<char*> env;
+  for (auto& kv : env_text) env.push_back(kv.data());
+  env.push_back(nullptr);
   pid_t pid = 0;
-  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), env.data());
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
     return Status::Io(

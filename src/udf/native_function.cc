@@ -303,7 +303,7 @@ template <bool kCheck>
 constexpr bool ReturnsRight() {{
   if constexpr (kCheck) {{
     using Out = std::decay_t<std::invoke_result_t<std::conditional_t<kCheck, Call&, Call&>{comma}{args}>>;
-    return std::is_convertible_v<Out, {r}> || std::is_same_v<Out, std::optional<{r}>>;
+    return sluice_udf::detail::Returns<Out, {r}>::value;
   }} else {{
     return true;
   }}
