@@ -103,6 +103,44 @@ typedef int32_t (*SluiceUdfScalarFn)(SluiceUdfHost* host, const struct ArrowArra
                                      int32_t num_args, int64_t length, struct ArrowArray* out,
                                      char* error, int64_t error_capacity);
 
+/* Aggregate functions (CREATE AGGREGATE FUNCTION ... LANGUAGE cpp). A library exports
+ *   const SluiceUdafVTable* sluice_udaf_vtable(void);
+ * (and sluice_udf_abi_version, sluice_udf_signature). A `states` object holds the states of
+ * groups 0..n-1 (dense indexes Sluice assigns); every function returning int32_t returns 0, or
+ * non-zero after writing a NUL-terminated message into `error`. One `states` object is used by
+ * one thread at a time. */
+#define SLUICE_UDAF_RETRACTABLE 1u
+typedef struct SluiceUdafVTable {
+  uint32_t abi_version;
+  uint32_t flags; /* SLUICE_UDAF_RETRACTABLE: `update` accepts retract = 1 */
+  void* (*create)(void);
+  void (*destroy)(void* states);
+  /* Grows to `groups` groups; new groups are in the initial state. */
+  int32_t (*resize)(void* states, int64_t groups, char* error, int64_t error_capacity);
+  /* Adds (retract = 0) or removes (retract = 1) row i of `args` to/from group groups[i]. */
+  int32_t (*update)(void* states, const struct ArrowArray* const* args, int32_t num_args,
+                    const uint32_t* groups, int64_t length, int32_t retract, char* error,
+                    int64_t error_capacity);
+  /* Folds group `src` of `other` (a states object of the same library) into group `dst`. */
+  int32_t (*merge)(void* states, const void* other, uint32_t src, uint32_t dst, char* error,
+                   int64_t error_capacity);
+  /* Resets a group to the initial state. */
+  void (*clear)(void* states, uint32_t group);
+  /* Writes the result of each listed group into `out` (prepared as for sluice_udf_scalar). */
+  int32_t (*finish)(void* states, SluiceUdfHost* host, const uint32_t* groups, int64_t length,
+                    struct ArrowArray* out, char* error, int64_t error_capacity);
+  /* Writes each listed group's state as one BYTEA row of `out` (for checkpoints). */
+  int32_t (*serialize)(void* states, SluiceUdfHost* host, const uint32_t* groups, int64_t length,
+                       struct ArrowArray* out, char* error, int64_t error_capacity);
+  /* Sets groups[i] to the state in row rows[i] (row i when rows is NULL) of the BYTEA array. */
+  int32_t (*deserialize)(void* states, const struct ArrowArray* in, const int32_t* rows,
+                         const uint32_t* groups, int64_t length, char* error,
+                         int64_t error_capacity);
+  /* Approximate bytes held. */
+  int64_t (*memory)(const void* states);
+} SluiceUdafVTable;
+typedef const SluiceUdafVTable* (*SluiceUdafVTableFn)(void);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
@@ -125,7 +163,9 @@ typedef int32_t (*SluiceUdfScalarFn)(SluiceUdfHost* host, const struct ArrowArra
  * function may return std::optional<R> to return NULL. */
 #include <cstring>
 #include <exception>
+#include <new>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -470,6 +510,179 @@ inline int32_t CallScalar(F&& fn, SluiceUdfHost* host, const ArrowArray* const* 
   }
   return 0;
 }
+
+// Aggregates: a struct named like the SQL aggregate, default-constructible (the initial state),
+// with
+//   void update(A... args);          each input row (STRICT: rows with a NULL argument skipped)
+//   void retract(A... args);         optional: removes a row update added (updating inputs)
+//   void merge(const S& other);      folds another partial state in
+//   R finish() const;                the result (std::optional<R> to return NULL)
+// and, unless it is trivially copyable (then its bytes are checkpointed as they are),
+//   void serialize(std::string& out) const;  void deserialize(std::string_view in);
+template <typename S, bool kStrict, typename R, typename... Args>
+struct AggregateGlue {
+  using RV = typename detail::Unopt<R>::type;
+  struct States {
+    std::vector<S> v;
+  };
+  static constexpr bool kRetract = requires(S s, Args... a) { s.retract(a...); };
+  static constexpr bool kTrivial = std::is_trivially_copyable_v<S>;
+
+  template <typename Body>
+  static int32_t Guard(Body&& body, char* error, int64_t capacity) {
+    try {
+      body();
+    } catch (const std::exception& e) {
+      detail::CopyError(e.what(), error, capacity);
+      return 1;
+    } catch (...) {
+      detail::CopyError("threw a C++ exception that is not a std::exception", error, capacity);
+      return 1;
+    }
+    return 0;
+  }
+  static void* Create() { return new (std::nothrow) States(); }
+  static void Destroy(void* p) { delete static_cast<States*>(p); }
+  static int32_t Resize(void* p, int64_t groups, char* error, int64_t capacity) {
+    return Guard([&] { static_cast<States*>(p)->v.resize(static_cast<size_t>(groups)); }, error,
+                 capacity);
+  }
+  template <size_t... I>
+  static void UpdateRows(States& st, const ArrowArray* const* args, const uint32_t* groups,
+                         int64_t n, bool retract, std::index_sequence<I...>) {
+    const void* validity[sizeof...(Args) + 1] = {args[I]->buffers[0]..., nullptr};
+    for (int64_t i = 0; i < n; ++i) {
+      S& s = st.v[groups[i]];
+      if constexpr (kStrict) {
+        bool null = false;
+        for (size_t k = 0; k < sizeof...(Args); ++k) {
+          null |= validity[k] != nullptr && !BitIsSet(validity[k], i);
+        }
+        if (null) continue;
+        if (retract) {
+          if constexpr (kRetract) s.retract(Args(Column<Args>(args[I])[i])...);
+        } else {
+          s.update(Args(Column<Args>(args[I])[i])...);
+        }
+      } else {
+        if (retract) {
+          if constexpr (kRetract) s.retract(Args(detail::Read<Args>(args[I], i))...);
+        } else {
+          s.update(Args(detail::Read<Args>(args[I], i))...);
+        }
+      }
+    }
+  }
+  static int32_t Update(void* p, const ArrowArray* const* args, int32_t num_args,
+                        const uint32_t* groups, int64_t n, int32_t retract, char* error,
+                        int64_t capacity) {
+    if (num_args != static_cast<int32_t>(sizeof...(Args))) {
+      detail::CopyError("wrong number of arguments", error, capacity);
+      return 1;
+    }
+    if (retract && !kRetract) {
+      detail::CopyError("the aggregate has no retract()", error, capacity);
+      return 1;
+    }
+    return Guard(
+        [&] {
+          UpdateRows(*static_cast<States*>(p), args, groups, n, retract != 0,
+                     std::index_sequence_for<Args...>{});
+        },
+        error, capacity);
+  }
+  static int32_t Merge(void* p, const void* other, uint32_t src, uint32_t dst, char* error,
+                       int64_t capacity) {
+    return Guard(
+        [&] { static_cast<States*>(p)->v[dst].merge(static_cast<const States*>(other)->v[src]); },
+        error, capacity);
+  }
+  static void Clear(void* p, uint32_t g) { static_cast<States*>(p)->v[g] = S{}; }
+  static int32_t Finish(void* p, SluiceUdfHost* host, const uint32_t* groups, int64_t n,
+                        ArrowArray* out, char* error, int64_t capacity) {
+    return Guard(
+        [&] {
+          const States& st = *static_cast<const States*>(p);
+          Output<RV> result(host, out);
+          for (int64_t i = 0; i < n; ++i) {
+            auto value = st.v[groups[i]].finish();
+            if constexpr (detail::Unopt<std::decay_t<decltype(value)>>::optional) {
+              if (value) {
+                result.set(i, *value);
+              } else {
+                result.set_null(i);
+              }
+            } else {
+              result.set(i, value);
+            }
+          }
+        },
+        error, capacity);
+  }
+  static int32_t Serialize(void* p, SluiceUdfHost* host, const uint32_t* groups, int64_t n,
+                           ArrowArray* out, char* error, int64_t capacity) {
+    return Guard(
+        [&] {
+          const States& st = *static_cast<const States*>(p);
+          Output<std::string> result(host, out);
+          std::string buffer;
+          for (int64_t i = 0; i < n; ++i) {
+            const S& s = st.v[groups[i]];
+            if constexpr (kTrivial) {
+              result.set(i, std::string_view(reinterpret_cast<const char*>(&s), sizeof(S)));
+            } else {
+              buffer.clear();
+              s.serialize(buffer);
+              result.set(i, buffer);
+            }
+          }
+        },
+        error, capacity);
+  }
+  static int32_t Deserialize(void* p, const ArrowArray* in, const int32_t* rows,
+                             const uint32_t* groups, int64_t n, char* error, int64_t capacity) {
+    return Guard(
+        [&] {
+          States& st = *static_cast<States*>(p);
+          Column<std::string_view> bytes(in);
+          for (int64_t i = 0; i < n; ++i) {
+            std::string_view b = bytes[rows ? rows[i] : i];
+            S& s = st.v[groups[i]];
+            if constexpr (kTrivial) {
+              if (b.size() != sizeof(S)) {
+                throw std::runtime_error(
+                    "a checkpointed state has " + std::to_string(b.size()) +
+                    " bytes, the state struct " + std::to_string(sizeof(S)) +
+                    " (was the aggregate's state changed since the checkpoint?)");
+              }
+              std::memcpy(static_cast<void*>(&s), b.data(), sizeof(S));
+            } else {
+              s = S{};
+              s.deserialize(b);
+            }
+          }
+        },
+        error, capacity);
+  }
+  static int64_t Memory(const void* p) {
+    return static_cast<int64_t>(static_cast<const States*>(p)->v.capacity() * sizeof(S));
+  }
+  static const SluiceUdafVTable* VTable() {
+    static const SluiceUdafVTable table = {SLUICE_UDF_ABI_VERSION,
+                                           kRetract ? SLUICE_UDAF_RETRACTABLE : 0u,
+                                           &Create,
+                                           &Destroy,
+                                           &Resize,
+                                           &Update,
+                                           &Merge,
+                                           &Clear,
+                                           &Finish,
+                                           &Serialize,
+                                           &Deserialize,
+                                           &Memory};
+    return &table;
+  }
+};
 
 }  // namespace sluice_udf
 #endif /* __cplusplus */

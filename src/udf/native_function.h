@@ -26,6 +26,7 @@ struct FunctionSignature {
   // CALLED ON NULL INPUT: the function takes std::optional arguments and sees NULLs.
   bool strict = true;
   bool deterministic = true;  // false when declared VOLATILE
+  bool aggregate = false;     // CREATE AGGREGATE FUNCTION
   // Where the body's first line is in the SQL file (1-based), to point compile errors there.
   int body_line = 1;
 };
@@ -39,8 +40,5 @@ Result<std::shared_ptr<const expr::BoundFunction>> LoadCppScalar(const FunctionS
 // The C++ type a row-at-a-time function takes for `type` (as_result: the type it returns), or
 // an empty string when C++ UDFs do not take the type.
 std::string CppTypeName(const types::DataType& type, bool as_result);
-
-// The C++ source compiled for a function: the user's source and the generated glue.
-Result<std::string> GenerateCppSource(const FunctionSignature& sig, const std::string& source);
 
 }  // namespace sluice::udf

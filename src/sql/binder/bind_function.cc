@@ -15,6 +15,7 @@
 #include "expr/cast.h"
 #include "expr/function.h"
 #include "sql/binder/binder_internal.h"
+#include "udf/native_aggregate.h"
 #include "udf/native_function.h"
 
 namespace sluice::sql {
@@ -25,8 +26,8 @@ namespace {
 bool IsBuiltInName(const std::string& name) {
   static const std::set<std::string> kSpecial = {"tumble",   "hop",    "session",
                                                  "row_time", "unnest", "proctime"};
-  return kSpecial.count(name) || IsAggregateName(name) || WindowFunctionNames().count(name) ||
-         expr::FunctionRegistry::Get().Contains(name);
+  return kSpecial.count(name) || expr::AggregateRegistry::Get().Contains(name) ||
+         WindowFunctionNames().count(name) || expr::FunctionRegistry::Get().Contains(name);
 }
 
 // The assignment casts of INSERT: implicit ones, numbers to numbers, anything to text.
@@ -74,7 +75,7 @@ void StatementBinder::BindCreateFunction(const Statement& stmt) {
   fn.signature =
       fmt::format("{}({}) RETURNS {}", name, fmt::join(shown, ", "), fn.return_type.ToString());
   if (stmt.language != "sql") {
-    fn.native = LoadNativeFunction(stmt, fn);
+    LoadNativeFunction(stmt, &fn);
     b_->functions_[name] = std::move(fn);
     return;
   }
@@ -88,8 +89,8 @@ void StatementBinder::BindCreateFunction(const Statement& stmt) {
   b_->functions_[name] = std::move(fn);
 }
 
-std::shared_ptr<const expr::BoundFunction> StatementBinder::LoadNativeFunction(
-    const Statement& stmt, const SqlFunction& fn) {
+void StatementBinder::LoadNativeFunction(const Statement& stmt, SqlFunction* out) {
+  const SqlFunction& fn = *out;
   udf::FunctionSignature sig;
   sig.name = fn.name;
   sig.param_names = fn.param_names;
@@ -110,9 +111,17 @@ std::shared_ptr<const expr::BoundFunction> StatementBinder::LoadNativeFunction(
     source = ss.str();
     sig.body_line = 1;  // the file's own lines
   }
+  sig.aggregate = stmt.is_aggregate;
+  if (stmt.is_aggregate) {
+    auto loaded = udf::LoadCppAggregate(sig, source);
+    if (!loaded.ok()) Fail(stmt.body_loc, loaded.status());
+    out->aggregate = loaded->function;
+    out->retractable = loaded->retractable;
+    return;
+  }
   auto loaded = udf::LoadCppScalar(sig, source);
   if (!loaded.ok()) Fail(stmt.body_loc, loaded.status());
-  return loaded.MoveValue();
+  out->native = loaded.MoveValue();
 }
 
 BoundExprPtr StatementBinder::BindFunctionBody(const SqlFunction& fn, const Location& loc) {
@@ -193,6 +202,52 @@ BoundExprPtr StatementBinder::BindSqlFunctionCall(const Expr& call,
   replacements.insert(replacements.end(), args.begin(), args.end());
   BoundExprPtr inlined = expr::Substitute(body, replacements);
   return Cast(inlined, fn.return_type, call.loc, false);
+}
+
+}  // namespace sluice::sql
+
+namespace sluice::sql {
+
+expr::BoundAggregate StatementBinder::BindUserAggregate(const SqlFunction& fn, const Expr& call,
+                                                        const std::vector<BoundExprPtr>& args,
+                                                        bool retracting) {
+  const std::string& name = fn.name;
+  if (call.distinct) {
+    FailNotSupported(call.loc,
+                     "DISTINCT in a call of the user-defined aggregate {}() is not "
+                     "supported yet",
+                     name);
+  }
+  const size_t n = fn.param_types.size();
+  if (call.star_arg || args.size() != n) {
+    FailUser(call.loc, "aggregate {} takes {} argument{}, but the call gives {}", fn.signature, n,
+             n == 1 ? "" : "s", call.star_arg ? std::string("*") : std::to_string(args.size()));
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const DataType& to = fn.param_types[i];
+    const DataType& from = args[i]->type;
+    bool literal_number =
+        args[i]->kind == BoundKind::kLiteral && from.is_numeric() && to.is_numeric();
+    if (from != to && from.id() != TypeId::kNull && !literal_number &&
+        !expr::CanCastImplicitly(from, to)) {
+      FailUser(call.args[i]->loc,
+               "argument {} of {}() is {}, but the aggregate takes {}; add a "
+               "CAST (aggregate {})",
+               i + 1, name, from.ToString(), to.ToString(), fn.signature);
+    }
+  }
+  if (retracting && !fn.retractable) {
+    FailUser(call.loc,
+             "aggregate {}() cannot retract rows, which its updating input needs: give struct "
+             "{} a `void retract(...)` that undoes update()",
+             name, name);
+  }
+  expr::BoundAggregate bound;
+  bound.name = name;
+  bound.arg_types = fn.param_types;
+  bound.return_type = fn.return_type;
+  bound.function = fn.aggregate;
+  return bound;
 }
 
 }  // namespace sluice::sql

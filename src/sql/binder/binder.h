@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "expr/aggregate.h"
 #include "expr/function.h"
 #include "sql/binder/catalog.h"
 #include "sql/parser/ast.h"
@@ -24,6 +25,9 @@ struct SqlFunction {
   std::string signature;  // f(a BIGINT, b TEXT), for messages
   // LANGUAGE cpp: the compiled function a call runs (instead of inlining a body).
   std::shared_ptr<const expr::BoundFunction> native;
+  // CREATE AGGREGATE FUNCTION ... LANGUAGE cpp: the aggregate its calls bind to.
+  std::shared_ptr<const expr::AggregateFunction> aggregate;
+  bool retractable = false;
 };
 
 class Binder {

@@ -272,6 +272,7 @@ struct Statement {
   std::string body_file;         // AS FILE 'path'
   NullInput null_input = NullInput::kDefault;
   bool is_volatile = false;
+  bool is_aggregate = false;  // CREATE AGGREGATE FUNCTION
   // kSet
   std::string set_name;
   std::string set_value;  // text of the value; interval literals keep 'INTERVAL ...' form

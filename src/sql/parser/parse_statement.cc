@@ -48,6 +48,11 @@ SLUICE_NOINLINE void Parser::ParseCreate(Statement* s) {
     s->or_replace = true;
   }
   if (AcceptWord("temporary") || AcceptWord("temp")) s->temporary = true;
+  if (AtWord("aggregate") && AtWord("function", 1)) {
+    // CREATE AGGREGATE FUNCTION (as in BigQuery): an aggregate written in another language.
+    Next();
+    s->is_aggregate = true;
+  }
   if (AtWord("function")) {
     ParseCreateFunction(s);
     return;
@@ -158,6 +163,11 @@ SLUICE_NOINLINE void Parser::ParseCreateFunction(Statement* s) {
   }
   if (!has_returns) Fail("RETURNS type");
   if (s->language == "sql") {
+    if (s->is_aggregate) {
+      FailAt(s->name_loc,
+             "CREATE AGGREGATE FUNCTION takes LANGUAGE cpp: an aggregate's state "
+             "and steps are written in C++");
+    }
     if (s->null_input == NullInput::kReturnsNull) {
       FailAt(strict_loc,
              "STRICT is not supported for LANGUAGE SQL functions: write the NULL case "
