@@ -459,6 +459,13 @@ HttpResponse ApiService::RestartPipeline(const std::string& id, const HttpReques
   next.restore_checkpoint.reset();
   if (ignore_state.value_or(false)) next.state_generation += 1;
   if (checkpoint) {
+    if (jobs_->Active(j->id)) {
+      // Stopping takes a final checkpoint, and retention could remove the chosen one meanwhile.
+      return ErrorResponse(409,
+                           "stop the pipeline before restarting it from a chosen checkpoint "
+                           "(PATCH {\"stop\": \"checkpoint\"}), then pick one of its "
+                           "checkpoints");
+    }
     auto listed = ListCheckpoints(jobs_->StateDir(*j));
     if (!listed.ok()) return ErrorResponse(409, listed.status().message());
     bool found = false;

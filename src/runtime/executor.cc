@@ -656,6 +656,7 @@ Status Task::CommitRequested() {
   int64_t n = commit_request_.load();
   if (n <= committed_) return Status::Ok();
   for (auto& op : chain) SLUICE_RETURN_NOT_OK(op->Commit(n));
+  if (source) SLUICE_RETURN_NOT_OK(source->Commit(n));
   committed_ = n;
   return Status::Ok();
 }
@@ -997,6 +998,7 @@ Status Executor::Impl::PrepareCheckpoints() {
   store_ = std::make_unique<CheckpointStore>(opts.storage);
   std::vector<std::string> warnings;
   Result<std::optional<LoadedCheckpoint>> latest = std::optional<LoadedCheckpoint>();
+  int64_t max_deleted_id = 0;
   if (opts.restore_checkpoint) {
     auto chosen = store_->Load(*opts.restore_checkpoint);
     if (!chosen.ok()) {
@@ -1004,6 +1006,7 @@ Status Executor::Impl::PrepareCheckpoints() {
                           opts.storage->location(), chosen.status().message());
     }
     SLUICE_ASSIGN_OR_RETURN(CheckpointStore::Listing before, store_->List());
+    max_deleted_id = before.max_id;  // new ids continue after the abandoned ones
     for (int64_t id : before.complete) {
       if (id > *opts.restore_checkpoint) SLUICE_RETURN_NOT_OK(store_->Delete(id));
     }
@@ -1040,7 +1043,7 @@ Status Executor::Impl::PrepareCheckpoints() {
     }
   }
   SLUICE_ASSIGN_OR_RETURN(CheckpointStore::Listing listing, store_->List());
-  first_checkpoint_id_ = listing.max_id + 1;
+  first_checkpoint_id_ = std::max(listing.max_id, max_deleted_id) + 1;
   if (restored_) {
     const char* when = "";
     switch (restored_->metadata.kind) {

@@ -191,9 +191,6 @@ st, body = srv.api("PATCH", "/pipelines/" + pid, {"stop": "pause"})
 s.check("an unknown stop mode: 400", st == 400 and "checkpoint" in body["error"], body)
 st, body = srv.api("POST", "/pipelines/%s/restart" % pid, {"checkpoint": 1, "ignoreState": True})
 s.check("restart from a checkpoint and without state at once: 400", st == 400, body)
-st, body = srv.api("POST", "/pipelines/%s/restart" % pid, {"checkpoint": 999999})
-s.check("restart from a missing checkpoint: 404 listing the ones there",
-        st == 404 and "no checkpoint 999999" in body["error"], body)
 
 # Stop with a checkpoint; the stream ends; start resumes after the last row.
 st, body = srv.api("PATCH", "/pipelines/" + pid, {"stop": "checkpoint"})
@@ -243,20 +240,35 @@ ev = srv.events(out, until=lambda e: e.get("event") == "row" and
                 json.loads(json.loads(e["data"])["value"])["counter"] == 0, timeout=15)
 s.check("without state the counter starts at 0 again", counters(ev)[-1:] == [0], counters(ev)[-5:])
 
-# Restart from a chosen (older) checkpoint of this generation.
-ckpt = s.wait_for("two checkpoints in the new generation",
-                  lambda: len(srv.api("GET", ckpts)[1]["data"]) >= 2 and
-                  srv.api("GET", ckpts)[1]["data"])
-if ckpt:
-    chosen = ckpt[0]["epoch"]
-    st, body = srv.api("POST", "/pipelines/%s/restart" % pid, {"checkpoint": chosen})
-    s.check("restart from checkpoint %d: 200" % chosen, st == 200, body)
-    s.wait_for("run 5 running", lambda: srv.api("GET", "/pipelines/%s/jobs" % pid)[1]["data"][0]
-               ["runId"] == 5 and state_of(pid) == "Running")
-    logs = srv.api("GET", "/pipelines/%s/jobs/%s/errors?level=all" % (pid, job))[1]["data"]
-    s.check("the log says it resumed from checkpoint %d" % chosen,
-            any("resuming from checkpoint %d " % chosen in m["message"] for m in logs),
-            [m["message"] for m in logs][:6])
+# Restart from a chosen (older) checkpoint of this generation: refused while running, then from
+# the oldest one retained after a stop.
+s.wait_for("two checkpoints in the new generation", lambda: len(srv.api("GET", ckpts)[1]["data"]) >= 2)
+st, body = srv.api("POST", "/pipelines/%s/restart" % pid,
+                   {"checkpoint": srv.api("GET", ckpts)[1]["data"][-1]["epoch"]})
+s.check("restart from a chosen checkpoint while running: 409", st == 409 and
+        "stop the pipeline" in body.get("error", ""), body)
+srv.api("PATCH", "/pipelines/" + pid, {"stop": "checkpoint"})
+wait_state(pid, "Stopped")
+ckpt = srv.api("GET", ckpts)[1]["data"]
+s.check("after the stop, the newest checkpoint is the stop's", ckpt and ckpt[-1]["kind"] == "stop",
+        ckpt)
+chosen = ckpt[0]["epoch"]
+st, body = srv.api("POST", "/pipelines/%s/restart" % pid, {"checkpoint": 999999})
+s.check("restart from a missing checkpoint: 404 listing the ones there",
+        st == 404 and "no checkpoint 999999" in body["error"] and
+        str(chosen) in body["error"], body)
+st, body = srv.api("POST", "/pipelines/%s/restart" % pid, {"checkpoint": chosen})
+s.check("restart from checkpoint %d: 200" % chosen, st == 200, body)
+s.wait_for("run 5 running", lambda: srv.api("GET", "/pipelines/%s/jobs" % pid)[1]["data"][0]
+           ["runId"] == 5 and state_of(pid) == "Running")
+s.wait_for("the log says run 5 resumed from checkpoint %d" % chosen,
+           lambda: any("resuming from checkpoint %d " % chosen in m["message"] for m in
+                       srv.api("GET", "/pipelines/%s/jobs/%s/errors?level=all" % (pid, job))[1]
+                       ["data"]))
+epochs = [c["epoch"] for c in srv.api("GET", ckpts)[1]["data"]]
+s.check("the checkpoints after %d were removed; new ones continue after %d" %
+        (chosen, ckpt[-1]["epoch"]),
+        all(e == chosen or e > ckpt[-1]["epoch"] for e in epochs), (chosen, ckpt, epochs))
 
 # An immediate stop.
 st, body = srv.api("PATCH", "/pipelines/" + pid, {"stop": "immediate"})

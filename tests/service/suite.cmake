@@ -21,3 +21,7 @@ set_tests_properties(service_restart_postgres PROPERTIES FIXTURES_REQUIRED postg
 # tests/unit/service (unit_service): the store over SQLite and the output ring; they need the
 # service module besides what every unit test links.
 target_link_libraries(service_test PRIVATE sluice_service)
+# Live output: the preview route, 16 concurrent Server-Sent Events clients, heartbeats, a slow
+# client dropped with `lagged` while the pipeline keeps its pace (about 6 s).
+add_test(NAME service_sse
+         COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/service/sse_test.py $<TARGET_FILE:sluice>)
