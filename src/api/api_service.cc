@@ -411,6 +411,9 @@ HttpResponse ApiService::PatchPipeline(const std::string& id, const HttpRequest&
     next.run_id += 1;
     next.running_desired = true;
     next.restore_checkpoint.reset();
+    if (Status st = CheckStateFits(p->query, jobs_->StateDir(next), std::nullopt); !st.ok()) {
+      return ErrorResponse(409, st.message());
+    }
     if (Status st = store_->UpdatePipeline(*p); !st.ok()) return StoreError(st);
     if (Status st = store_->UpdateJob(next); !st.ok()) return StoreError(st);
     if (Status st = jobs_->Start(*p, next); !st.ok()) return ErrorResponse(409, st.message());
@@ -476,6 +479,12 @@ HttpResponse ApiService::RestartPipeline(const std::string& id, const HttpReques
                                           : fmt::format("{}", fmt::join(epochs, ", "))));
     }
     next.restore_checkpoint = *checkpoint;
+  }
+  if (!ignore_state.value_or(false) && !jobs_->Active(j->id)) {
+    if (Status st = CheckStateFits(p->query, jobs_->StateDir(next), next.restore_checkpoint);
+        !st.ok()) {
+      return ErrorResponse(409, st.message());
+    }
   }
   p->stop = "none";
   if (Status st = store_->UpdatePipeline(*p); !st.ok()) return StoreError(st);

@@ -283,6 +283,40 @@ st, body = srv.api("PATCH", "/pipelines/" + pid, {"name": "renamed", "parallelis
 s.check("edit name and parallelism", st == 200 and body["name"] == "renamed" and
         body["parallelism"] == 2 and body["graph"]["nodes"][0]["parallelism"] == 2, body)
 
+# An edit that keeps the plan (a comment) keeps the state: the next run resumes.
+# (Back at parallelism 1: an impulse source resumes only at its checkpoint's parallelism.)
+st, body = srv.api("PATCH", "/pipelines/" + pid, {"query": "-- same plan\n" + IMPULSE,
+                                                   "parallelism": 1})
+s.check("edit with the same plan: 200", st == 200, body)
+n_logs = len(srv.api("GET", "/pipelines/%s/jobs/%s/errors?level=all" % (pid, job))[1]["data"])
+st, body = srv.api("PATCH", "/pipelines/" + pid, {"stop": "none"})
+s.check("start after an edit with the same plan: 200", st == 200, body)
+wait_state(pid, "Running")
+s.wait_for("it resumed from a checkpoint",
+           lambda: any("resuming from checkpoint" in m["message"] for m in
+                       srv.api("GET", "/pipelines/%s/jobs/%s/errors?level=all" % (pid, job))[1]
+                       ["data"][:-n_logs]))
+srv.api("PATCH", "/pipelines/" + pid, {"stop": "checkpoint"})
+wait_state(pid, "Stopped")
+# An edit that changes the plan: the old state does not fit; starting says so; without state runs.
+changed = IMPULSE.replace("SELECT counter FROM imp", "SELECT counter * 2 AS doubled FROM imp")
+st, body = srv.api("PATCH", "/pipelines/" + pid, {"query": changed})
+s.check("edit to another plan while stopped: 200", st == 200 and body["query"] == changed, body)
+st, body = srv.api("PATCH", "/pipelines/" + pid, {"stop": "none"})
+s.check("starting it over the old state: 409 saying why and what to do",
+        st == 409 and "query changed since checkpoint" in body.get("error", "") and
+        "ignoreState" in body.get("error", ""), body)
+st, body = srv.api("POST", "/pipelines/%s/restart" % pid, {})
+s.check("restarting it over the old state: 409 too", st == 409, body)
+st, body = srv.api("POST", "/pipelines/%s/restart" % pid, {"ignoreState": True})
+s.check("restart without state: 200", st == 200, body)
+wait_state(pid, "Running")
+ev = srv.events(out, until=lambda e: e.get("event") == "row" and
+                "doubled" in json.loads(e["data"])["value"], timeout=15)
+s.check("the new query's rows arrive", ev and "doubled" in ev[-1].get("data", ""), ev[-2:])
+srv.api("PATCH", "/pipelines/" + pid, {"stop": "immediate"})
+wait_state(pid, "Stopped")
+
 st, body = srv.api("DELETE", "/pipelines/" + pid)
 s.check("delete a stopped pipeline: 200", st == 200, body)
 st, body = srv.api("GET", "/pipelines/" + pid)
