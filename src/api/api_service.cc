@@ -243,6 +243,10 @@ HttpResponse ApiService::ValidateQuery(const HttpRequest& request) {
   auto parallelism = GetInt(*body, "parallelism", &err);
   if (Failed(err)) return err;
   if (!query) return ErrorResponse(400, "field 'query' is required");
+  if (auto it = body->find("udfs");
+      it != body->end() && !it->value().is_null() && !it->value().is_array()) {
+    return ErrorResponse(400, "field 'udfs' must be an array");
+  }
   int64_t par = parallelism.value_or(options_.default_parallelism);
   if (par < 1 || par > kMaxParallelism) {
     return ErrorResponse(
@@ -607,12 +611,9 @@ HttpResponse ApiService::Route(const HttpRequest& request) {
       if (m == "POST") return CreatePipeline(request);
       return MethodNotAllowed("GET, POST");
     }
-    if (n == 2 && seg[1] == "validate_query") {
-      return only("POST", [&] { return ValidateQuery(request); });
-    }
-    if (n == 2 && seg[1] == "preview") {
-      return only("POST", [&] { return Preview(request); });
-    }
+    // POST only; other methods treat the word as a pipeline id (there is none: 404).
+    if (n == 2 && seg[1] == "validate_query" && m == "POST") return ValidateQuery(request);
+    if (n == 2 && seg[1] == "preview" && m == "POST") return Preview(request);
     const std::string& id = seg[1];
     if (n == 2) {
       if (m == "GET") return GetPipeline(id);
