@@ -251,7 +251,10 @@ class Task {
       return Status::Ok();
     }
     Status EmitWatermark(Watermark wm) override {
+      // A source's own watermark is the one it emits.
+      if (next_ == 0 && task_->source) task_->RecordWatermark(0, wm);
       if (next_ < task_->chain.size()) {
+        task_->RecordWatermark(next_ + (task_->source ? 1 : 0), wm);
         return task_->chain[next_]->ProcessWatermark(wm, *task_->collectors_[next_ + 1]);
       }
       task_->RouteControl(wm);
@@ -283,6 +286,10 @@ class Task {
   void Route(const batch::BatchPtr& b);
   void RouteControl(const Message& m);
   bool FlushPending();
+  // Metrics: the watermark operator `context` received; the task blocked or going again.
+  void RecordWatermark(size_t context, Watermark wm);
+  void RecordBlocked(bool blocked);
+  bool blocked_ = false;
 
   SharedState* shared_;
   std::string name_;
@@ -558,10 +565,40 @@ void Task::RouteControl(const Message& m) {
 bool Task::FlushPending() {
   while (!pending_.empty()) {
     Pending& p = pending_.front();
-    if (!p.queue->TryPush(p.sender, std::move(p.message), this)) return false;
+    if (!p.queue->TryPush(p.sender, std::move(p.message), this)) {
+      RecordBlocked(true);
+      return false;
+    }
     pending_.pop_front();
   }
+  RecordBlocked(false);
   return true;
+}
+
+void Task::RecordWatermark(size_t context, Watermark wm) {
+  if (context < contexts.size() && contexts[context]->metrics) {
+    contexts[context]->metrics->watermark.store(wm.time.value, std::memory_order_relaxed);
+  }
+}
+
+// Called on every flush, but does work only when the state changes (a queue filled up or
+// drained): two clock reads per period of backpressure.
+void Task::RecordBlocked(bool blocked) {
+  if (blocked == blocked_) return;
+  blocked_ = blocked;
+  const int64_t now = Now().value;
+  for (auto& ctx : contexts) {
+    OperatorMetrics* m = ctx->metrics;
+    if (m == nullptr) continue;
+    if (blocked) {
+      m->blocked_since.store(now, std::memory_order_relaxed);
+    } else {
+      const int64_t since = m->blocked_since.exchange(0, std::memory_order_relaxed);
+      if (since > 0 && now > since) {
+        m->backpressure_micros.fetch_add(now - since, std::memory_order_relaxed);
+      }
+    }
+  }
 }
 
 Status Task::DrainChain() {
@@ -571,6 +608,7 @@ Status Task::DrainChain() {
     SLUICE_RETURN_NOT_OK(collectors_[0]->EmitWatermark(Watermark::Max()));
   } else if (current_watermark_ < Watermark::Max()) {
     current_watermark_ = Watermark::Max();
+    RecordWatermark(0, Watermark::Max());
     if (!chain.empty()) {
       SLUICE_RETURN_NOT_OK(chain[0]->ProcessWatermark(Watermark::Max(), *collectors_[1]));
     } else {
@@ -618,6 +656,7 @@ Status Task::CommitRequested() {
   int64_t n = commit_request_.load();
   if (n <= committed_) return Status::Ok();
   for (auto& op : chain) SLUICE_RETURN_NOT_OK(op->Commit(n));
+  if (source) SLUICE_RETURN_NOT_OK(source->Commit(n));
   committed_ = n;
   return Status::Ok();
 }
@@ -812,6 +851,7 @@ Status Task::Handle(InputQueue::Envelope& env) {
   forwarded_idle_ = false;
   if (combined > current_watermark_) {
     current_watermark_ = combined;
+    RecordWatermark(0, combined);
     if (chain.empty()) {
       RouteControl(combined);
     } else {
