@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <boost/url/parse.hpp>
 
+#include "api/console_routes.h"
 #include "api/json_util.h"
 #include "api/streams.h"
 #include "connectors/connector.h"
@@ -130,6 +131,8 @@ std::shared_ptr<const ApiService::Graph> ApiService::GraphOf(const std::string& 
 }
 
 HttpResponse ApiService::Handle(const HttpRequest& request) {
+  // The web console's assets at "/" and its catalog routes (console_routes.h) first.
+  if (std::optional<HttpResponse> console = HandleConsoleRequest(request)) return *console;
   HttpResponse r = Route(request);
   r.headers.emplace("Access-Control-Allow-Origin", "*");
   return r;

@@ -2,10 +2,12 @@
 
 #include <chrono>
 #include <cstdio>
+#include <limits>
 #include <regex>
 
 #include <fmt/format.h>
 
+#include "common/time.h"
 #include "connectors/stdout_sink.h"
 
 namespace sluice::service {
@@ -176,6 +178,11 @@ std::vector<OperatorSample> JobManager::Metrics(const std::string& job_id) const
     s.rows_out = m->rows_out.load();
     s.bad_rows_dropped = m->bad_rows_dropped.load();
     s.late_rows_dropped = m->late_rows_dropped.load();
+    int64_t wm = m->watermark.load();
+    if (wm != std::numeric_limits<int64_t>::min() && wm != std::numeric_limits<int64_t>::max()) {
+      s.watermark = wm;
+    }
+    s.backpressure_micros = runtime::BackpressureMicros(*m, sluice::Now().value);
     out.push_back(std::move(s));
   }
   return out;

@@ -42,6 +42,11 @@ struct OperatorSample {
   int64_t rows_out = 0;
   int64_t bad_rows_dropped = 0;
   int64_t late_rows_dropped = 0;
+  // The last watermark the subtask received (event-time microseconds); nullopt before the first
+  // and once its input ended.
+  std::optional<int64_t> watermark;
+  // Microseconds its task has spent blocked on a full downstream queue, up to now.
+  int64_t backpressure_micros = 0;
 };
 
 class JobManager {

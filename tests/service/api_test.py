@@ -113,6 +113,9 @@ for name, method, path, body, raw, want, text in cases:
     s.check("%s: %d with a JSON error" % (name, want),
             st == want and isinstance(resp, dict) and text in resp.get("error", ""),
             (st, resp))
+st, resp = srv.request("GET", "/")
+s.check("the web console (or its stub page) is served at /", st == 200 and "<html" in resp.lower(),
+        str(resp)[:300])
 st, resp = srv.request("GET", "/elsewhere")
 s.check("outside /api/v1: 404 JSON", st == 404 and "error" in resp, (st, resp))
 # A declared body over the 1 MiB limit is refused when the header arrives (413, then close).
@@ -167,7 +170,18 @@ time.sleep(0.3)
 st, body = srv.api("GET", "/pipelines/%s/jobs/%s/operator_metric_groups" % (pid, job))
 rate = body["data"][0]["subtasks"][0]["rowsOutPerSecond"] if st == 200 else None
 s.check("metrics: a rate on the second read", isinstance(rate, (int, float)), body)
+proj = ops.get("project", {}).get("subtasks", [{}])[0] if st == 200 else {}
+lag = proj.get("watermarkLagMicros")
+s.check("metrics: the project operator's watermark trails the wall clock by about the 1 s "
+        "bound of the impulse source's watermark",
+        proj.get("watermark") and lag is not None and 900000 <= lag <= 30000000, proj)
+bp = body["data"][0]["subtasks"][0].get("backpressure") if st == 200 else None
+s.check("metrics: backpressure is a share of the time between 0 and 1",
+        isinstance(bp, (int, float)) and 0 <= bp <= 1, body["data"][0])
 st, text = srv.request("GET", "/metrics")
+s.check("prometheus: watermark and backpressure series",
+        'sluice_operator_watermark_micros{pipeline="%s"' % pid in text and
+        "sluice_operator_backpressure_seconds_total{" in text, text[-800:])
 s.check("prometheus: rows out of the pipeline's source",
         st == 200 and ('sluice_operator_rows_out_total{pipeline="%s",job="%s",'
                        'operator="impulse source",subtask="0"}' % (pid, job)) in text, text[:500])
