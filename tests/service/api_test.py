@@ -379,4 +379,24 @@ s.check("starting_after: the older one", st == 200 and len(rest["data"]) == 1 an
 
 rc = srv.stop()
 s.check("SIGINT stops the service with exit 0", rc == 0, srv.log()[-2000:])
+
+# --- `make run`: serve --demo starts the demo pipeline once and prints where to watch it ---
+demo_sql = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples",
+                        "demo.sql")
+demo = s.server(extra_args=extra + ["--demo", demo_sql])
+for attempt in (1, 2):
+    demo.start()
+    st, body = demo.api("GET", "/pipelines")
+    demos = [p for p in body.get("data", []) if p["name"] == "demo"]
+    s.check("--demo, start %d: one pipeline named demo" % attempt, len(demos) == 1, body)
+    if demos:
+        s.wait_for("the demo runs", lambda: demo.api("GET", "/pipelines/" + demos[0]["id"])[1]
+                   ["state"] == "Running")
+        s.check("--demo prints the curl line of its live rows",
+                "its live rows: curl -N http://127.0.0.1:%d/api/v1/pipelines/%s/jobs/%s/output" %
+                (demo.port, demos[0]["id"], demos[0]["jobId"]) in demo.log(), demo.log()[-1500:])
+        ev = demo.events("/pipelines/%s/jobs/%s/output" % (demos[0]["id"], demos[0]["jobId"]),
+                         max_events=1, timeout=15)
+        s.check("the demo's rows stream", any(e.get("event") == "row" for e in ev), ev)
+    s.check("Ctrl-C stops it cleanly (exit 0)", demo.stop() == 0, demo.log()[-1500:])
 s.finish()
