@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 PARALLELISM ?= 2
 
-.PHONY: all deps release debug sanitize run test test-unit test-sql test-sanitize fuzz-sql bench \
+.PHONY: all deps release debug sanitize run run-cli test test-unit test-sql test-sanitize fuzz-sql bench \
 	bench-nexmark bench-deps format tidy clean
 
 all: release
@@ -32,7 +32,16 @@ sanitize: $(BUILD)/sanitize/build.ninja
 	cmake --build $(BUILD)/sanitize -j $(JOBS)
 
 # The demo: an impulse generator through projections and filters to the terminal. Ctrl-C stops.
+# `sluice serve` (the web console and the REST API on 127.0.0.1:5115) with the demo pipeline
+# running; it prints the console's URL and a curl line that reads the demo's live rows. Ctrl-C
+# stops it cleanly (the demo resumes at the next `make run`). `make run-cli` streams the same
+# query to the terminal with `sluice run`.
+SERVE_LISTEN ?= 127.0.0.1:5115
 run: release
+	$(BUILD)/release/sluice serve --listen $(SERVE_LISTEN) --data-dir $(BUILD)/sluice-data \
+	  --parallelism $(PARALLELISM) --demo examples/demo.sql
+
+run-cli: release
 	$(BUILD)/release/sluice run examples/demo.sql --parallelism $(PARALLELISM)
 
 test: release

@@ -131,9 +131,9 @@ std::shared_ptr<const ApiService::Graph> ApiService::GraphOf(const std::string& 
 }
 
 HttpResponse ApiService::Handle(const HttpRequest& request) {
-  // The web console's assets and its catalog routes (console_routes.h), then the API.
-  std::optional<HttpResponse> console = HandleConsoleRequest(request);
-  HttpResponse r = console ? std::move(*console) : Route(request);
+  // The web console's assets at "/" and its catalog routes (console_routes.h) first.
+  if (std::optional<HttpResponse> console = HandleConsoleRequest(request)) return *console;
+  HttpResponse r = Route(request);
   r.headers.emplace("Access-Control-Allow-Origin", "*");
   return r;
 }
@@ -246,6 +246,10 @@ HttpResponse ApiService::ValidateQuery(const HttpRequest& request) {
   auto parallelism = GetInt(*body, "parallelism", &err);
   if (Failed(err)) return err;
   if (!query) return ErrorResponse(400, "field 'query' is required");
+  if (auto it = body->find("udfs");
+      it != body->end() && !it->value().is_null() && !it->value().is_array()) {
+    return ErrorResponse(400, "field 'udfs' must be an array");
+  }
   int64_t par = parallelism.value_or(options_.default_parallelism);
   if (par < 1 || par > kMaxParallelism) {
     return ErrorResponse(
@@ -414,6 +418,9 @@ HttpResponse ApiService::PatchPipeline(const std::string& id, const HttpRequest&
     next.run_id += 1;
     next.running_desired = true;
     next.restore_checkpoint.reset();
+    if (Status st = CheckStateFits(p->query, jobs_->StateDir(next), std::nullopt); !st.ok()) {
+      return ErrorResponse(409, st.message());
+    }
     if (Status st = store_->UpdatePipeline(*p); !st.ok()) return StoreError(st);
     if (Status st = store_->UpdateJob(next); !st.ok()) return StoreError(st);
     if (Status st = jobs_->Start(*p, next); !st.ok()) return ErrorResponse(409, st.message());
@@ -479,6 +486,12 @@ HttpResponse ApiService::RestartPipeline(const std::string& id, const HttpReques
                                           : fmt::format("{}", fmt::join(epochs, ", "))));
     }
     next.restore_checkpoint = *checkpoint;
+  }
+  if (!ignore_state.value_or(false) && !jobs_->Active(j->id)) {
+    if (Status st = CheckStateFits(p->query, jobs_->StateDir(next), next.restore_checkpoint);
+        !st.ok()) {
+      return ErrorResponse(409, st.message());
+    }
   }
   p->stop = "none";
   if (Status st = store_->UpdatePipeline(*p); !st.ok()) return StoreError(st);
@@ -601,12 +614,9 @@ HttpResponse ApiService::Route(const HttpRequest& request) {
       if (m == "POST") return CreatePipeline(request);
       return MethodNotAllowed("GET, POST");
     }
-    if (n == 2 && seg[1] == "validate_query") {
-      return only("POST", [&] { return ValidateQuery(request); });
-    }
-    if (n == 2 && seg[1] == "preview") {
-      return only("POST", [&] { return Preview(request); });
-    }
+    // POST only; other methods treat the word as a pipeline id (there is none: 404).
+    if (n == 2 && seg[1] == "validate_query" && m == "POST") return ValidateQuery(request);
+    if (n == 2 && seg[1] == "preview" && m == "POST") return Preview(request);
     const std::string& id = seg[1];
     if (n == 2) {
       if (m == "GET") return GetPipeline(id);

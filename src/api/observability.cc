@@ -89,7 +89,13 @@ HttpResponse ApiService::JobMetrics(const std::string& id, const std::string& jo
     sub["rowsOutPerSecond"] =
         comparable ? json::value(static_cast<double>(s.rows_out - before[i].rows_out) / dt)
                    : json::value(nullptr);
-    // The share of the interval its task was blocked on full queues downstream, 0 to 1.
+    // Watermark: event time; its lag behind the wall clock (meaningful for sources whose event
+    // time is about now, such as Kafka's record timestamps or the impulse generator).
+    sub["watermark"] = s.watermark ? json::value(*s.watermark) : json::value(nullptr);
+    sub["watermarkLagMicros"] =
+        s.watermark ? json::value(now - *s.watermark) : json::value(nullptr);
+    sub["backpressureMicros"] = s.backpressure_micros;
+    // The share of the time since the previous read that the task was blocked on a full queue.
     sub["backpressure"] =
         comparable
             ? json::value(std::clamp(
@@ -97,14 +103,6 @@ HttpResponse ApiService::JobMetrics(const std::string& id, const std::string& jo
                       (dt * 1e6),
                   0.0, 1.0))
             : json::value(nullptr);
-    // The watermark it received (event-time microseconds); null before the first and once its
-    // input ended (`inputEnded`).
-    const bool has_watermark = s.watermark != std::numeric_limits<int64_t>::min() &&
-                               s.watermark != std::numeric_limits<int64_t>::max();
-    sub["watermark"] = has_watermark ? json::value(s.watermark) : json::value(nullptr);
-    sub["watermarkLagMicros"] =
-        has_watermark ? json::value(now - s.watermark) : json::value(nullptr);
-    sub["inputEnded"] = s.watermark == std::numeric_limits<int64_t>::max();
     by_operator[{s.node, s.chain_index, s.operator_name}].push_back(std::move(sub));
   }
   json::array data;
@@ -170,6 +168,12 @@ HttpResponse ApiService::Prometheus() {
   std::string bad_text =
       "# HELP sluice_operator_bad_rows_dropped_total Malformed rows dropped (bad_data = 'drop').\n"
       "# TYPE sluice_operator_bad_rows_dropped_total counter\n";
+  std::string watermark_text =
+      "# HELP sluice_operator_watermark_micros The last watermark a subtask received (event "
+      "time).\n# TYPE sluice_operator_watermark_micros gauge\n";
+  std::string backpressure_text =
+      "# HELP sluice_operator_backpressure_seconds_total Time the subtask's task spent blocked on "
+      "a full downstream queue.\n# TYPE sluice_operator_backpressure_seconds_total counter\n";
   std::string late_text =
       "# HELP sluice_operator_late_rows_dropped_total Rows behind the watermark dropped.\n"
       "# TYPE sluice_operator_late_rows_dropped_total counter\n";
@@ -188,9 +192,15 @@ HttpResponse ApiService::Prometheus() {
                               s.bad_rows_dropped);
       late_text += fmt::format("sluice_operator_late_rows_dropped_total{{{}}} {}\n", labels,
                                s.late_rows_dropped);
+      if (s.watermark) {
+        watermark_text +=
+            fmt::format("sluice_operator_watermark_micros{{{}}} {}\n", labels, *s.watermark);
+      }
+      backpressure_text += fmt::format("sluice_operator_backpressure_seconds_total{{{}}} {:.6f}\n",
+                                       labels, static_cast<double>(s.backpressure_micros) / 1e6);
     }
   }
-  text += out_text + bad_text + late_text;
+  text += out_text + bad_text + late_text + watermark_text + backpressure_text;
   text += fmt::format(
       "# HELP sluice_running_jobs Jobs with a run in this service.\n# TYPE sluice_running_jobs "
       "gauge\nsluice_running_jobs {}\n",

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
+#include "pipeline/runner.h"
 #include "runtime/checkpoint_metadata.h"
 #include "runtime/checkpoint_storage.h"
 #include "runtime/checkpoint_store.h"
@@ -35,6 +36,7 @@ Result<std::vector<CheckpointInfo>> ListCheckpoints(const std::string& state_dir
         break;
     }
     info.finish_time = m->created_micros;
+    info.fingerprint = m->fingerprint;
     std::map<int, std::string> chain;
     for (const auto& n : m->nodes) {
       std::string names;
@@ -59,6 +61,26 @@ Result<std::vector<CheckpointInfo>> ListCheckpoints(const std::string& state_dir
     out.push_back(std::move(info));
   }
   return out;
+}
+
+Status CheckStateFits(const std::string& query, const std::string& state_dir,
+                      std::optional<int64_t> epoch) {
+  SLUICE_ASSIGN_OR_RETURN(std::vector<CheckpointInfo> listed, ListCheckpoints(state_dir));
+  const CheckpointInfo* chosen = nullptr;
+  for (const auto& c : listed) {
+    if (!epoch || c.epoch == *epoch) chosen = &c;
+  }
+  if (chosen == nullptr) return Status::Ok();
+  pipeline::RunOptions ro;
+  SLUICE_ASSIGN_OR_RETURN(pipeline::Compiled compiled, pipeline::PlanAndCompile(query, ro));
+  std::string fingerprint = runtime::QueryFingerprint(compiled.plan.ToString());
+  if (fingerprint == chosen->fingerprint) return Status::Ok();
+  return Status::User(
+      "the pipeline's query changed since checkpoint {} was taken, and its state cannot be "
+      "carried over: Sluice restores state only into the query that wrote it (the same "
+      "optimized plan; the parallelism may change). Restart with {{\"ignoreState\": true}} to "
+      "run the new query from the beginning, or PATCH the previous query back",
+      chosen->epoch);
 }
 
 namespace {

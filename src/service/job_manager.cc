@@ -2,10 +2,12 @@
 
 #include <chrono>
 #include <cstdio>
+#include <limits>
 #include <regex>
 
 #include <fmt/format.h>
 
+#include "common/time.h"
 #include "connectors/stdout_sink.h"
 
 namespace sluice::service {
@@ -178,8 +180,11 @@ std::vector<OperatorSample> JobManager::Metrics(const std::string& job_id) const
     s.late_rows_dropped = m->late_rows_dropped.load();
     s.node = m->node;
     s.chain_index = m->chain_index;
-    s.watermark = m->watermark.load();
-    s.backpressure_micros = runtime::BackpressureMicros(*m, NowMicros());
+    int64_t wm = m->watermark.load();
+    if (wm != std::numeric_limits<int64_t>::min() && wm != std::numeric_limits<int64_t>::max()) {
+      s.watermark = wm;
+    }
+    s.backpressure_micros = runtime::BackpressureMicros(*m, sluice::Now().value);
     out.push_back(std::move(s));
   }
   return out;

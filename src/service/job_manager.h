@@ -44,9 +44,10 @@ struct OperatorSample {
   int64_t late_rows_dropped = 0;
   int node = -1;        // its node (operator chain) in the pipeline's graph
   int chain_index = 0;  // its place in that chain
-  // The last watermark it received (INT64_MIN: none yet; INT64_MAX: its input ended), and the
-  // microseconds its task spent blocked on full queues (runtime/metrics.h).
-  int64_t watermark = INT64_MIN;
+  // The last watermark the subtask received (event-time microseconds); nullopt before the first
+  // and once its input ended.
+  std::optional<int64_t> watermark;
+  // Microseconds its task has spent blocked on a full downstream queue, up to now.
   int64_t backpressure_micros = 0;
 };
 
