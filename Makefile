@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 PARALLELISM ?= 2
 
 .PHONY: all deps release debug sanitize run run-cli test test-unit test-sql test-sanitize fuzz-sql bench \
-	bench-nexmark bench-deps format tidy clean
+	bench-nexmark bench-service bench-deps format tidy clean
 
 all: release
 
@@ -78,6 +78,10 @@ bench: release bench-deps
 	$(BUILD)/release/bench/sluice_bench
 	bench/nexmark/run --engines $(NEXMARK_ENGINES) --queries $(NEXMARK_QUERIES) \
 	  --events $(NEXMARK_EVENTS) --cores $(NEXMARK_CORES) --out $(NEXMARK_OUT)
+
+# The service's API and live-output path (bench/service/api_bench.py; docs/performance.md).
+bench-service: release
+	python3 bench/service/api_bench.py $(BUILD)/release/sluice
 
 # Apache Flink in build/bench-venv for the Nexmark comparison (large download; not used by CI).
 bench-deps:
