@@ -83,8 +83,8 @@ ApiService::ApiService(service::Store* store, service::JobManager* jobs, ApiOpti
     : store_(store), jobs_(jobs), options_(options) {}
 
 std::shared_ptr<const ApiService::Graph> ApiService::GraphOf(const std::string& query,
-                                                             int64_t parallelism) {
-  auto key = std::make_pair(query, parallelism);
+                                                             int64_t parallelism, bool preview) {
+  auto key = std::make_pair(query, parallelism * 2 + (preview ? 1 : 0));
   {
     std::lock_guard<std::mutex> lock(graph_mu_);
     if (auto it = graphs_.find(key); it != graphs_.end()) return it->second;
@@ -92,6 +92,7 @@ std::shared_ptr<const ApiService::Graph> ApiService::GraphOf(const std::string& 
   auto g = std::make_shared<Graph>();
   pipeline::RunOptions ro;
   ro.parallelism = static_cast<int>(parallelism);
+  ro.preview = preview;
   auto compiled = pipeline::PlanAndCompile(query, ro);
   json::array nodes;
   json::array edges;
@@ -173,7 +174,7 @@ json::object ApiService::PipelineJson(const PipelineRecord& p, const JobRecord* 
     o["actionText"] = "Start";
     o["actionInProgress"] = false;
   }
-  auto g = GraphOf(p.query, p.parallelism);
+  auto g = GraphOf(p.query, p.parallelism, p.preview);
   o["graph"] = g->graph;
   return o;
 }
@@ -308,7 +309,7 @@ HttpResponse ApiService::CreatePipeline(const HttpRequest& request, bool preview
                                           "got {}",
                                           p.checkpoint_interval_micros));
   }
-  auto g = GraphOf(p.query, p.parallelism);
+  auto g = GraphOf(p.query, p.parallelism, p.preview);
   if (!g->error.empty()) return ErrorResponse(400, g->error);
   p.created_at = p.updated_at = service::NowMicros();
   JobRecord j;
@@ -418,7 +419,8 @@ HttpResponse ApiService::PatchPipeline(const std::string& id, const HttpRequest&
     next.run_id += 1;
     next.running_desired = true;
     next.restore_checkpoint.reset();
-    if (Status st = CheckStateFits(p->query, jobs_->StateDir(next), std::nullopt); !st.ok()) {
+    if (Status st = CheckStateFits(p->query, p->preview, jobs_->StateDir(next), std::nullopt);
+        !st.ok()) {
       return ErrorResponse(409, st.message());
     }
     if (Status st = store_->UpdatePipeline(*p); !st.ok()) return StoreError(st);
@@ -488,7 +490,8 @@ HttpResponse ApiService::RestartPipeline(const std::string& id, const HttpReques
     next.restore_checkpoint = *checkpoint;
   }
   if (!ignore_state.value_or(false) && !jobs_->Active(j->id)) {
-    if (Status st = CheckStateFits(p->query, jobs_->StateDir(next), next.restore_checkpoint);
+    if (Status st =
+            CheckStateFits(p->query, p->preview, jobs_->StateDir(next), next.restore_checkpoint);
         !st.ok()) {
       return ErrorResponse(409, st.message());
     }
@@ -510,7 +513,7 @@ HttpResponse ApiService::Jobs(const std::string& id) {
   JobRecordPtr j;
   HttpResponse err;
   if (!Load(id, &p, &j, &err)) return err;
-  auto g = GraphOf(p->query, p->parallelism);
+  auto g = GraphOf(p->query, p->parallelism, p->preview);
   json::array data;
   data.push_back(JobJson(*j, g->tasks));
   return JsonResponse(200, json::object{{"data", std::move(data)}});

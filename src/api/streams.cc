@@ -63,7 +63,7 @@ Result<std::vector<CheckpointInfo>> ListCheckpoints(const std::string& state_dir
   return out;
 }
 
-Status CheckStateFits(const std::string& query, const std::string& state_dir,
+Status CheckStateFits(const std::string& query, bool preview, const std::string& state_dir,
                       std::optional<int64_t> epoch) {
   SLUICE_ASSIGN_OR_RETURN(std::vector<CheckpointInfo> listed, ListCheckpoints(state_dir));
   const CheckpointInfo* chosen = nullptr;
@@ -72,6 +72,7 @@ Status CheckStateFits(const std::string& query, const std::string& state_dir,
   }
   if (chosen == nullptr) return Status::Ok();
   pipeline::RunOptions ro;
+  ro.preview = preview;
   SLUICE_ASSIGN_OR_RETURN(pipeline::Compiled compiled, pipeline::PlanAndCompile(query, ro));
   std::string fingerprint = runtime::QueryFingerprint(compiled.plan.ToString());
   if (fingerprint == chosen->fingerprint) return Status::Ok();

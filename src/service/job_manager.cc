@@ -277,6 +277,7 @@ std::optional<JobRecord> JobManager::RunOnce(ActiveJob* active, const PipelineRe
   ro.checkpoint_interval = fmt::format("{}us", pipeline.checkpoint_interval_micros);
   ro.restore_checkpoint = job.restore_checkpoint;
   ro.threads = options_.threads;
+  ro.preview = pipeline.preview;
   const std::string job_id = job.id;
   ro.log = [this, job_id](const std::string& m) {
     JobLog(job_id, m.rfind("warning", 0) == 0 ? "warn" : "info", m);
