@@ -443,6 +443,11 @@ HttpResponse ApiService::DeletePipeline(const std::string& id) {
                          "\"checkpoint\"}) before deleting it");
   }
   if (Status st = store_->DeletePipeline(id); !st.ok()) return StoreError(st);
+  jobs_->Forget(j->id);
+  {
+    std::lock_guard<std::mutex> lock(graph_mu_);
+    last_samples_.erase(j->id);
+  }
   return JsonResponse(200, json::object());
 }
 

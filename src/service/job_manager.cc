@@ -188,6 +188,13 @@ std::vector<OperatorSample> JobManager::Metrics(const std::string& job_id) const
   return out;
 }
 
+void JobManager::Forget(const std::string& job_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = active_.find(job_id);
+  if (it != active_.end() && !it->second->ended) return;
+  outputs_.erase(job_id);
+}
+
 std::vector<std::string> JobManager::ActiveJobs() const {
   std::vector<std::string> out;
   std::lock_guard<std::mutex> lock(mu_);
