@@ -425,6 +425,8 @@ class KafkaSink : public runtime::Operator {
       for (const EpochRecords& e : epochs) fault::Hit(fault::kSinkCommit, e.epoch);
       fault::Hit(fault::kSinkCommit, marker_epoch);
       st = KafkaStatus(ErrorPtr(rd_kafka_commit_transaction(rk, kTransactionTimeoutMs)), what);
+      // Committed in Kafka, not yet known to the pipeline: a restore must not write it again.
+      if (st.ok()) fault::Hit(fault::kSinkCommitted, marker_epoch);
     }
     if (!st.ok()) {
       // The pipeline fails; a restart resumes from the checkpoint and writes the epoch again.
