@@ -64,7 +64,7 @@ for kind, (fmt, canon, query) in kinds.items():
                           f"path = '{s.work}/{kind}.json', format = '{fmt}', type = 'sink');\n" +
                           query)
     expected = canon(open(f"{s.work}/{kind}.json").read())
-    s.check(f"{kind}: the file run", rc == 0 and len(expected) > 10, err)
+    s.check(f"{kind}: the file run", rc == 0 and len(expected) > 10, f"exit {rc}: {err}")
     kind_crashes = 0
     round_ = -1
     # Rounds until CRASHES crashes (a round ends when a run reaches the end of the input).
@@ -109,7 +109,7 @@ for kind, (fmt, canon, query) in kinds.items():
                 hows.append(f"{how}@p{p}")
                 continue
             s.check(f"{kind} round {round_}: the attempt at parallelism {p} finishes ({how})",
-                    proc.returncode == 0, err)
+                    proc.returncode == 0, f"exit {proc.returncode}: {err}")
             break
         kind_crashes += round_crashes
         got = canon("\n".join(v for _, _, _, v in s.consume(topic)))

@@ -12,3 +12,8 @@ add_test(NAME kafka_crash
          COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/kafka/crash_test.py
                  $<TARGET_FILE:sluice> ${SLUICE_KAFKA_BROKER_DIR} 5)
 set_tests_properties(kafka_crash PROPERTIES FIXTURES_REQUIRED kafka_broker)
+# raw_bytes read and written byte for byte, and the format's refusals.
+add_test(NAME kafka_formats
+         COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/kafka/formats_test.py
+                 $<TARGET_FILE:sluice> ${SLUICE_KAFKA_BROKER_DIR})
+set_tests_properties(kafka_formats PROPERTIES FIXTURES_REQUIRED kafka_broker)
