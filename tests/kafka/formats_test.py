@@ -1,8 +1,10 @@
 """Kafka formats and record envelopes against a real broker (tests/kafka/kafka_lib.py):
-`raw_bytes` read into a BYTEA column and written back byte for byte, and its clear refusals.
+`raw_bytes` read into a BYTEA column and written back byte for byte, and its clear refusals;
+the `headers` metadata column (a JSON object of the record's headers).
 
 Usage: formats_test.py path/to/sluice BROKER_DIR"""
 
+import json
 import subprocess
 
 from kafka_lib import Suite
@@ -66,4 +68,35 @@ rc, out, err, _ = s.run(
     "INSERT INTO o2 SELECT 'text' AS t FROM raw;\n")
 s.check("raw_bytes sink of a TEXT column: clear error", rc != 0 and
         "format 'raw_bytes' writes exactly one BYTEA column" in err, err)
+
+# --- headers: a JSON object, in the record's order; none: {} ---
+hdr = s.topic("hdr")
+s.create_topics((hdr, 1))
+subprocess.run(["kcat", "-b", s.bootstrap, "-P", "-t", hdr, "-H", "trace=abc-1", "-H",
+                'quote="q"\\', "-H", "dup=1", "-H", "dup=2"],
+               input='{"id":1}\n', text=True, check=True, stderr=subprocess.DEVNULL)
+# (bytes, so that 0xff reaches kcat as one byte, not as UTF-8)
+subprocess.run(["kcat", "-b", s.bootstrap, "-P", "-t", hdr, "-H", b"bin=\xff\x01ok"],
+               input=b'{"id":2}\n', check=True, stderr=subprocess.DEVNULL)
+s.produce(hdr, ['{"id":3}'])
+rc, out, err, _ = s.run(
+    f"CREATE TABLE h (id BIGINT, hs JSON METADATA FROM 'headers') WITH (connector = 'kafka', "
+    f"bootstrap_servers = '{s.bootstrap}', topic = '{hdr}', format = 'json', type = 'source', "
+    "source.offset = 'earliest', source.bounded = 'latest');\n"
+    "SELECT id, hs FROM h;\n")
+got = {}
+for line in out.splitlines():
+    # Read every object as its pairs in order, so that a repeated name shows.
+    r = dict(json.loads(line, object_pairs_hook=lambda pairs: [list(p) for p in pairs]))
+    got[r["id"]] = r["hs"]
+want = {1: [["trace", "abc-1"], ["quote", '"q"\\'], ["dup", "1"], ["dup", "2"]],
+        2: [["bin", "\ufffd\u0001ok"]], 3: []}
+s.check("headers metadata: a JSON object of each record's headers, in order",
+        rc == 0 and got == want, f"{out} {err}")
+rc, out, err, _ = s.run(
+    f"CREATE TABLE h (id BIGINT, hs TEXT METADATA FROM 'headers') WITH (connector = 'kafka', "
+    f"bootstrap_servers = '{s.bootstrap}', topic = '{hdr}', format = 'json', type = 'source');\n"
+    "SELECT id, hs FROM h;\n")
+s.check("headers metadata declared TEXT: clear error", rc != 0 and
+        "METADATA FROM 'headers') must be declared JSON" in err, err)
 s.end()

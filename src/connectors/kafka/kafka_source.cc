@@ -54,6 +54,80 @@ types::Schema OffsetsSchema() {
                         {"end_offset", types::Int64(), false}});
 }
 
+// Appends `bytes` as a JSON string: escaped, and with every byte that is not part of valid
+// UTF-8 replaced by U+FFFD (header values are bytes; most are text).
+void AppendJsonString(std::string_view bytes, std::string* out) {
+  out->push_back('"');
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  const size_t n = bytes.size();
+  for (size_t i = 0; i < n;) {
+    const unsigned char c = p[i];
+    if (c < 0x80) {
+      if (c == '"' || c == '\\') {
+        out->push_back('\\');
+        out->push_back(static_cast<char>(c));
+      } else if (c < 0x20) {
+        out->append(fmt::format("\\u{:04x}", c));
+      } else {
+        out->push_back(static_cast<char>(c));
+      }
+      ++i;
+      continue;
+    }
+    // The length of a valid UTF-8 sequence starting here, or 0.
+    size_t len = 0;
+    if (c >= 0xc2 && c <= 0xdf) {
+      len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4;
+    }
+    bool valid = len > 0 && i + len <= n;
+    for (size_t k = 1; valid && k < len; ++k) valid = (p[i + k] & 0xc0) == 0x80;
+    if (valid && len == 3) {
+      const unsigned char d = p[i + 1];
+      valid = !(c == 0xe0 && d < 0xa0) && !(c == 0xed && d >= 0xa0);  // overlong, surrogate
+    } else if (valid && len == 4) {
+      const unsigned char d = p[i + 1];
+      valid = !(c == 0xf0 && d < 0x90) && !(c == 0xf4 && d >= 0x90);  // overlong, > U+10FFFF
+    }
+    if (valid) {
+      out->append(reinterpret_cast<const char*>(p + i), len);
+      i += len;
+    } else {
+      out->append("\xef\xbf\xbd");  // U+FFFD
+      ++i;
+    }
+  }
+  out->push_back('"');
+}
+
+// The record's headers as a JSON object, in the record's order (a repeated name appears as
+// often as the record has it); a header without a value is null.
+void HeadersJson(const rd_kafka_message_t& m, std::string* out) {
+  out->assign("{");
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(&m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const char* name;
+    const void* value;
+    size_t size;
+    for (size_t i = 0;
+         rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+         ++i) {
+      if (i > 0) out->push_back(',');
+      AppendJsonString(name, out);
+      out->push_back(':');
+      if (value == nullptr) {
+        out->append("null");
+      } else {
+        AppendJsonString(std::string_view(static_cast<const char*>(value), size), out);
+      }
+    }
+  }
+  out->push_back('}');
+}
+
 struct PartitionState {
   int32_t partition = 0;
   int64_t next = RD_KAFKA_OFFSET_INVALID;  // next offset to read; INVALID before the first
@@ -420,6 +494,10 @@ class KafkaSource : public runtime::SourceOperator {
             b.AppendNull();
           }
           break;
+        case MetadataKind::kHeaders:
+          HeadersJson(m, &headers_json_);
+          b.AppendString(headers_json_);
+          break;
       }
     }
   }
@@ -488,6 +566,7 @@ class KafkaSource : public runtime::SourceOperator {
   // Offsets of the snapshots whose checkpoints have not completed yet, oldest first.
   std::vector<std::pair<int64_t, std::vector<std::pair<int32_t, int64_t>>>> uncommitted_;
   std::string padded_;
+  std::string headers_json_;
   rd_kafka_message_t* messages_[kConsumeBatch];
   int64_t dropped_reported_ = 0;
 };
