@@ -281,7 +281,6 @@ class KafkaSource : public runtime::SourceOperator {
       const auto* es = b->columns[2]->raw<int64_t>();
       for (int64_t i = 0; i < b->num_rows; ++i) stored[ps[i]] = {ns[i], es[i]};
     }
-    restored_ = true;
     for (PartitionState& p : partitions_) {
       auto it = stored.find(p.partition);
       if (it == stored.end()) {
@@ -309,10 +308,18 @@ class KafkaSource : public runtime::SourceOperator {
     assigned_ = true;
     next_discovery_ = ProcessingTime{Now().value + kDiscoveryMicros};
     if (partitions_.empty()) return Status::Ok();
-    std::vector<int32_t> ids;
-    for (const PartitionState& p : partitions_) ids.push_back(p.partition);
-    if (!restored_) {
-      std::vector<int64_t> starts(ids.size(), RD_KAFKA_OFFSET_BEGINNING);
+    // The partitions without a position: all of them on a fresh start, and after a restore
+    // those the checkpoint stored before this source had assigned them (a checkpoint taken
+    // before the first poll). They start as a fresh start would: never from the consumer
+    // group's offsets by accident (the group may hold another run's offsets).
+    std::vector<size_t> unresolved;
+    for (size_t i = 0; i < partitions_.size(); ++i) {
+      if (partitions_[i].next == RD_KAFKA_OFFSET_INVALID) unresolved.push_back(i);
+    }
+    if (!unresolved.empty()) {
+      std::vector<int32_t> unresolved_ids;
+      for (size_t i : unresolved) unresolved_ids.push_back(partitions_[i].partition);
+      std::vector<int64_t> starts(unresolved.size(), RD_KAFKA_OFFSET_BEGINNING);
       switch (options_.start) {
         case StartOffset::kEarliest:
           break;
@@ -321,7 +328,7 @@ class KafkaSource : public runtime::SourceOperator {
           break;
         case StartOffset::kGroup: {
           SLUICE_ASSIGN_OR_RETURN(
-              starts, client_->CommittedOffsets(options_.topic, ids, kRequestTimeoutMs));
+              starts, client_->CommittedOffsets(options_.topic, unresolved_ids, kRequestTimeoutMs));
           for (int64_t& s : starts) {
             if (s < 0) s = RD_KAFKA_OFFSET_BEGINNING;  // nothing committed: from the start
           }
@@ -329,23 +336,25 @@ class KafkaSource : public runtime::SourceOperator {
         }
         case StartOffset::kTimestamp:
           SLUICE_ASSIGN_OR_RETURN(
-              starts, client_->OffsetsForTime(options_.topic, ids, options_.start_timestamp_ms,
-                                              kRequestTimeoutMs));
+              starts, client_->OffsetsForTime(options_.topic, unresolved_ids,
+                                              options_.start_timestamp_ms, kRequestTimeoutMs));
           break;
       }
       // Concrete offsets, so that a checkpoint taken before the first record still resumes
       // where this start began.
-      for (size_t i = 0; i < partitions_.size(); ++i) {
-        SLUICE_ASSIGN_OR_RETURN(WatermarkOffsets w, client_->QueryWatermarks(options_.topic, ids[i],
-                                                                             kRequestTimeoutMs));
-        int64_t start = starts[i];
+      for (size_t k = 0; k < unresolved.size(); ++k) {
+        SLUICE_ASSIGN_OR_RETURN(
+            WatermarkOffsets w,
+            client_->QueryWatermarks(options_.topic, unresolved_ids[k], kRequestTimeoutMs));
+        int64_t start = starts[k];
         if (start == RD_KAFKA_OFFSET_END || start > w.high) {
           start = w.high;  // latest; or no record at or after the start timestamp
         } else if (start < w.low) {
           start = w.low;  // earliest (BEGINNING is negative); or deleted by retention
         }
-        partitions_[i].next = start;
-        if (options_.bounded) partitions_[i].end = w.high;
+        PartitionState& p = partitions_[unresolved[k]];
+        p.next = start;
+        if (options_.bounded) p.end = w.high;
       }
     }
     std::vector<std::pair<int32_t, int64_t>> offsets;
@@ -562,7 +571,6 @@ class KafkaSource : public runtime::SourceOperator {
   std::unordered_map<int32_t, size_t> index_;  // partition id -> partitions_ index
   bool assigned_ = false;
   ProcessingTime next_discovery_{0};
-  bool restored_ = false;
   // Offsets of the snapshots whose checkpoints have not completed yet, oldest first.
   std::vector<std::pair<int64_t, std::vector<std::pair<int32_t, int64_t>>>> uncommitted_;
   std::string padded_;
