@@ -1,6 +1,7 @@
 """Kafka formats and record envelopes against a real broker (tests/kafka/kafka_lib.py):
 `raw_bytes` read into a BYTEA column and written back byte for byte, and its clear refusals;
-the `headers` metadata column (a JSON object of the record's headers).
+the `headers` metadata column (a JSON object of the record's headers); a sink whose brokers do
+not answer fails with a clear message within a bounded time.
 
 Usage: formats_test.py path/to/sluice BROKER_DIR"""
 
@@ -99,4 +100,13 @@ rc, out, err, _ = s.run(
     "SELECT id, hs FROM h;\n")
 s.check("headers metadata declared TEXT: clear error", rc != 0 and
         "METADATA FROM 'headers') must be declared JSON" in err, err)
+
+# --- a sink whose brokers do not answer: a clear error within 20 s, not a hang ---
+rc, out, err, secs = s.run(
+    source + "CREATE TABLE o3 WITH (connector = 'kafka', bootstrap_servers = '127.0.0.1:1', "
+    "topic = 'anything', format = 'raw_bytes', type = 'sink');\n"
+    "INSERT INTO o3 SELECT value FROM raw;\n", timeout=60)
+s.check("sink with unreachable brokers: clear error within 20 s", rc != 0 and
+        "no answer from the Kafka brokers '127.0.0.1:1'" in err and secs < 20,
+        f"{secs:.1f} s: {err}")
 s.end()
