@@ -193,6 +193,8 @@ Status ValidateByteSourceFormat(TableSpec* spec) {
   if (spec->type != TableType::kSource || spec->schema.size() > 0) return Status::Ok();
   if (spec->format.format == "raw_string") {
     spec->schema = types::Schema({{"value", types::Utf8()}});
+  } else if (spec->format.format == "raw_bytes") {
+    spec->schema = types::Schema({{"value", types::DataType(types::TypeId::kBinary)}});
   } else if (spec->format.unstructured) {
     spec->schema = types::Schema({{"value", types::DataType(types::TypeId::kJson)}});
   } else if (spec->format.format == "avro" && !spec->format.avro_schema.empty()) {

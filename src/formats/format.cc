@@ -124,9 +124,9 @@ Result<FormatOptions> ParseFormatOptions(std::map<std::string, std::string>* opt
   FormatOptions out;
   if (auto format = TakeOption(options, "format")) {
     if (*format == "json" || *format == "raw_string" || *format == "debezium_json" ||
-        *format == "parquet" || *format == "avro") {
+        *format == "parquet" || *format == "avro" || *format == "raw_bytes") {
       out.format = *format;
-    } else if (*format == "protobuf" || *format == "raw_bytes") {
+    } else if (*format == "protobuf") {
       return Status::NotSupported("format '{}' is not supported yet; {}", *format, kFormatHint);
     } else {
       return InvalidValue("format", *format, kFormats);
@@ -151,7 +151,7 @@ Result<FormatOptions> ParseFormatOptions(std::map<std::string, std::string>* opt
   // json.* options make no sense for another format; saying so beats silently ignoring them.
   // debezium_json rows are JSON objects too, read and written as by `json`.
   auto json_only = [&](const char* key, bool debezium_too) -> Status {
-    if (out.format == "raw_string" || out.format == "avro" ||
+    if (out.format == "raw_string" || out.format == "raw_bytes" || out.format == "avro" ||
         (out.format == "debezium_json" && !debezium_too)) {
       return Status::User("option '{}' applies only to format 'json', not '{}'", key, out.format);
     }
@@ -280,6 +280,7 @@ Result<std::unique_ptr<Decoder>> MakeDecoder(const FormatOptions& options,
   if (options.format == "json") return MakeJsonDecoder(options, schema, source_name);
   if (options.format == "avro") return MakeAvroDecoder(options, schema, source_name);
   if (options.format == "raw_string") return MakeRawStringDecoder(schema, source_name);
+  if (options.format == "raw_bytes") return MakeRawBytesDecoder(schema, source_name);
   if (options.format == "debezium_json") {
     return MakeDebeziumJsonDecoder(options, schema, source_name);
   }
@@ -293,6 +294,12 @@ Result<std::unique_ptr<Encoder>> MakeEncoder(const FormatOptions& options,
   if (options.format == "json") return MakeJsonEncoder(options, schema);
   if (options.format == "avro") return MakeAvroEncoder(options, schema);
   if (options.format == "raw_string") return MakeRawStringEncoder(schema);
+  if (options.format == "raw_bytes") {
+    // Bytes have no line framing: a file of them could not be read back record by record.
+    return Status::NotSupported(
+        "format 'raw_bytes' writes each row's bytes as one message and is for message "
+        "connectors (kafka); for files use 'raw_string' or 'json'");
+  }
   if (options.format == "debezium_json") return MakeDebeziumJsonEncoder(options, schema);
   if (options.format.empty()) return Status::User("missing option 'format'; {}", kFormatHint);
   if (options.format == "parquet") return ParquetNeedsFiles();
