@@ -76,7 +76,8 @@ class KafkaConnector : public Connector {
     SLUICE_RETURN_NOT_OK(ValidateByteSourceFormat(spec));
     // A sink in the Confluent wire format registers its schema under the topic's value subject
     // (Confluent's TopicNameStrategy) unless told otherwise.
-    if (spec->format.avro_confluent && spec->format.registry_subject.empty()) {
+    if ((spec->format.avro_confluent || spec->format.protobuf_confluent) &&
+        spec->format.registry_subject.empty()) {
       spec->format.registry_subject = parsed.topic + "-value";
     }
     if (spec->type == TableType::kSource) {
