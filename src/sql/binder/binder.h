@@ -37,6 +37,8 @@ class Binder {
   Status BindStatement(const Statement& stmt, int index);
   // The sinks and settings of every statement bound so far.
   Result<PipelinePlan> Finish();
+  // What the statements bound so far declared (declared_tables.h lists it for the console).
+  const Catalog& catalog() const { return catalog_; }
 
  private:
   std::string_view source_text_;

@@ -147,8 +147,10 @@ TEST(ResolveTableTest, OptionErrors) {
       "'format'?");
   EXPECT_EQ(ResolveError({{"connector", "stdout"}, {"colour", "red"}}),
             "table 't': unknown option 'colour' for connector 'stdout'; its options are: "
-            "format, bad_data, framing, json.timestamp_format, json.unstructured, connector, "
-            "type");
+            "format, bad_data, framing, json.timestamp_format, json.unstructured, avro.schema, "
+            "avro.raw_datums, avro.confluent_schema_registry, avro.schema_id, "
+            "schema_registry.endpoint, schema_registry.api_key, schema_registry.api_secret, "
+            "schema_registry.subject, connector, type");
   EXPECT_EQ(ResolveError({{"connector", "stdout"}, {"bad_data", "ignore"}}),
             "table 't': invalid value 'ignore' for option 'bad_data'; use 'fail' or 'drop'");
   EXPECT_EQ(ResolveError({{"connector", "single_file"}, {"path", "/tmp/x"}, {"format", "json"}}),
@@ -227,7 +229,8 @@ TEST(ResolveTableTest, SingleFileChecksPaths) {
       ResolveError(
           {{"connector", "single_file"}, {"path", dir.File("in.json")}, {"type", "source"}}, schema,
           true),
-      "table 't': missing option 'format'; use format = 'json', 'debezium_json' or 'raw_string'");
+      "table 't': missing option 'format'; use format = 'json', 'debezium_json', 'raw_string' "
+      "or 'avro'");
   EXPECT_EQ(ResolveError({{"connector", "single_file"}, {"format", "json"}, {"type", "sink"}}),
             "table 't': missing option 'path' for connector 'single_file'");
   EXPECT_EQ(ResolveError({{"connector", "single_file"},
