@@ -452,6 +452,181 @@ bool VectorizableType(const DataType& t) {
          t.is_string_like();
 }
 
+// --- aggregates: one instance of the user's class per group.
+
+struct PyAggregate {
+  std::string name;
+  std::string filename;
+  PyObject* cls = nullptr;  // strong reference, lives with the process
+  std::vector<DataType> arg_types;
+  std::vector<bool> optional;
+  DataType return_type;
+  bool retractable = false;
+};
+
+Status AggregateFailed(const PyAggregate& a) {
+  int line = 0;
+  std::string text = TakeError(a.filename, &line);
+  if (line > 0) {
+    return Status::User("user-defined aggregate {}() failed: {} (line {} of the body)", a.name,
+                        text, line);
+  }
+  return Status::User("user-defined aggregate {}() failed: {}", a.name, text);
+}
+
+class PyAggregateState final : public expr::AggregateState {
+ public:
+  explicit PyAggregateState(std::shared_ptr<const PyAggregate> agg) : agg_(std::move(agg)) {}
+  ~PyAggregateState() override {
+    Gil gil;
+    for (PyObject* o : states_) Py_XDECREF(o);
+  }
+  void Resize(int64_t groups) override {
+    if (groups <= num_groups()) return;
+    Gil gil;
+    while (num_groups() < groups) states_.push_back(NewInstance());
+  }
+  int64_t num_groups() const override { return static_cast<int64_t>(states_.size()); }
+  Status Update(std::span<const ColumnPtr> args, const uint32_t* groups, int64_t n) override {
+    return Apply(args, groups, n, "update");
+  }
+  bool retractable() const override { return agg_->retractable; }
+  Status Retract(std::span<const ColumnPtr> args, const uint32_t* groups, int64_t n) override {
+    if (!agg_->retractable) {
+      return Status::NotSupported("aggregate {}() has no retract()", agg_->name);
+    }
+    return Apply(args, groups, n, "retract");
+  }
+  void Merge(const AggregateState& other, uint32_t src, uint32_t dst) override {
+    const auto& o = static_cast<const PyAggregateState&>(other);
+    Gil gil;
+    PyObject* r = PyObject_CallMethod(states_[dst], "merge", "O", o.states_[src]);
+    if (r == nullptr && deferred_.ok()) deferred_ = AggregateFailed(*agg_);
+    Py_XDECREF(r);
+  }
+  void Clear(uint32_t g) override {
+    Gil gil;
+    Py_XDECREF(states_[g]);
+    states_[g] = NewInstance();
+  }
+  Result<ColumnPtr> Finalize(const uint32_t* groups, int64_t n) const override {
+    if (!deferred_.ok()) return deferred_;
+    Gil gil;
+    batch::ColumnBuilder builder(agg_->return_type);
+    for (int64_t i = 0; i < n; ++i) {
+      PyObject* r = PyObject_CallMethod(states_[groups[i]], "finish", nullptr);
+      if (r == nullptr) return AggregateFailed(*agg_);
+      bool ok = AppendPython(r, &builder);
+      std::string type_name = Py_TYPE(r)->tp_name;
+      Py_DECREF(r);
+      if (!ok) {
+        PyErr_Clear();
+        return Status::User(
+            "user-defined aggregate {}() returned a Python {} where its result "
+            "is {}",
+            agg_->name, type_name, agg_->return_type.ToString());
+      }
+    }
+    return builder.Finish();
+  }
+  int64_t MemoryBytes() const override { return num_groups() * 64; }
+
+  // Checkpoints: pickle of each instance's __dict__ (the class itself lives in the SQL).
+  bool serializable() const override { return true; }
+  Status SerializeEachGroup(const uint32_t* groups, int64_t n,
+                            batch::ColumnBuilder* out) const override {
+    Gil gil;
+    PyObject* pickle = PyImport_ImportModule("pickle");
+    if (pickle == nullptr) return AggregateFailed(*agg_);
+    Status st;
+    for (int64_t i = 0; i < n && st.ok(); ++i) {
+      PyObject* dict = PyObject_GetAttrString(states_[groups[i]], "__dict__");
+      PyObject* bytes = dict ? PyObject_CallMethod(pickle, "dumps", "O", dict) : nullptr;
+      Py_XDECREF(dict);
+      char* data = nullptr;
+      Py_ssize_t len = 0;
+      if (bytes == nullptr || PyBytes_AsStringAndSize(bytes, &data, &len) != 0) {
+        st = AggregateFailed(*agg_);
+      } else {
+        out->AppendString(std::string_view(data, static_cast<size_t>(len)));
+      }
+      Py_XDECREF(bytes);
+    }
+    Py_DECREF(pickle);
+    return st;
+  }
+  Status DeserializeEachGroup(const batch::Column& values, const int32_t* rows,
+                              const uint32_t* groups, int64_t n) override {
+    Gil gil;
+    PyObject* pickle = PyImport_ImportModule("pickle");
+    if (pickle == nullptr) return AggregateFailed(*agg_);
+    Status st;
+    for (int64_t i = 0; i < n && st.ok(); ++i) {
+      std::string_view b = values.GetString(rows ? rows[i] : i);
+      PyObject* dict =
+          PyObject_CallMethod(pickle, "loads", "y#", b.data(), static_cast<Py_ssize_t>(b.size()));
+      PyObject* target = dict ? PyObject_GetAttrString(states_[groups[i]], "__dict__") : nullptr;
+      if (target == nullptr || PyDict_Update(target, dict) != 0) st = AggregateFailed(*agg_);
+      Py_XDECREF(target);
+      Py_XDECREF(dict);
+    }
+    Py_DECREF(pickle);
+    return st;
+  }
+
+ private:
+  PyObject* NewInstance() {
+    PyObject* o = PyObject_CallNoArgs(agg_->cls);
+    if (o == nullptr) {
+      if (deferred_.ok()) deferred_ = AggregateFailed(*agg_);
+      o = Py_NewRef(Py_None);
+    }
+    return o;
+  }
+  Status Apply(std::span<const ColumnPtr> args, const uint32_t* groups, int64_t n,
+               const char* method) {
+    if (!deferred_.ok()) return deferred_;
+    Gil gil;
+    const size_t k = args.size();
+    for (int64_t i = 0; i < n; ++i) {
+      bool skip = false;
+      for (size_t a = 0; a < k; ++a) skip |= args[a]->IsNull(i) && !agg_->optional[a];
+      if (skip) continue;
+      PyObject* tuple = PyTuple_New(static_cast<Py_ssize_t>(k));
+      for (size_t a = 0; a < k; ++a) {
+        PyObject* v = args[a]->IsNull(i) ? Py_NewRef(Py_None) : ToPython(*args[a], i);
+        if (v == nullptr) {
+          Py_DECREF(tuple);
+          return AggregateFailed(*agg_);
+        }
+        PyTuple_SET_ITEM(tuple, static_cast<Py_ssize_t>(a), v);
+      }
+      PyObject* bound = PyObject_GetAttrString(states_[groups[i]], method);
+      PyObject* r = bound ? PyObject_CallObject(bound, tuple) : nullptr;
+      Py_XDECREF(bound);
+      Py_DECREF(tuple);
+      if (r == nullptr) return AggregateFailed(*agg_);
+      Py_DECREF(r);
+    }
+    return Status::Ok();
+  }
+
+  std::shared_ptr<const PyAggregate> agg_;
+  std::vector<PyObject*> states_;
+  Status deferred_;
+};
+
+class PyAggregateFunction final : public expr::AggregateFunction {
+ public:
+  explicit PyAggregateFunction(std::shared_ptr<const PyAggregate> agg) : agg_(std::move(agg)) {}
+  std::unique_ptr<expr::AggregateState> NewState() const override {
+    return std::make_unique<PyAggregateState>(agg_);
+  }
+
+ private:
+  std::shared_ptr<const PyAggregate> agg_;
+};
+
 }  // namespace
 
 Result<LoadedPythonFunction> LoadPythonScalar(const FunctionSignature& declared,
@@ -598,6 +773,105 @@ Result<LoadedPythonFunction> LoadPythonScalar(const FunctionSignature& declared,
   (void)any_optional;
   bound.state = std::move(f);
   loaded.function = std::make_shared<const expr::BoundFunction>(std::move(bound));
+  return loaded;
+}
+
+Result<LoadedPythonAggregate> LoadPythonAggregate(const FunctionSignature& declared,
+                                                  bool declared_types, const std::string& source) {
+  Interpreter* interp = GetInterpreter();
+  Gil gil;
+  auto agg = std::make_shared<PyAggregate>();
+  agg->name = declared.name;
+  agg->filename = declared.name + ".py";
+  auto compile_error = [&](const std::string& what) {
+    int line = 0;
+    std::string text = TakeError(agg->filename, &line);
+    if (line > 0) {
+      return Status::User(
+          "aggregate {} (LANGUAGE python) {}: line {} of the body (line {} of "
+          "the SQL): {}",
+          declared.name, what, line, declared.body_line + line - 1, text);
+    }
+    return Status::User("aggregate {} (LANGUAGE python) {}: {}", declared.name, what, text);
+  };
+  PyObject* code = Py_CompileString(source.c_str(), agg->filename.c_str(), Py_file_input);
+  if (code == nullptr) return compile_error("does not compile");
+  PyObject* globals = PyDict_New();
+  PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins());
+  PyDict_SetItemString(globals, "__name__", PyUnicode_FromString(agg->name.c_str()));
+  PyObject* ran = PyEval_EvalCode(code, globals, globals);
+  Py_DECREF(code);
+  if (ran == nullptr) return compile_error("failed while its source ran");
+  Py_DECREF(ran);
+  PyObject* cls = PyDict_GetItemString(globals, agg->name.c_str());  // borrowed
+  auto has = [&](const char* m) { return cls && PyObject_HasAttrString(cls, m); };
+  if (cls == nullptr || !PyType_Check(cls) || !has("update") || !has("merge") || !has("finish")) {
+    return Status::User(
+        "the source of aggregate {} (LANGUAGE python) must define a class {} "
+        "with update(self, x: int) (type hints give the SQL argument types), "
+        "merge(self, other) and finish(self) -> int; retract(self, x) is "
+        "optional (updating inputs need it)",
+        agg->name, agg->name);
+  }
+  agg->cls = Py_NewRef(cls);
+  agg->retractable = has("retract");
+  PyObject* describe = PyDict_GetItemString(interp->helpers, "describe");
+  auto hints_of = [&](const char* method,
+                      std::vector<std::tuple<std::string, std::string, bool>>* out) -> bool {
+    PyObject* m = PyObject_GetAttrString(cls, method);
+    PyObject* hints = m ? PyObject_CallFunctionObjArgs(describe, m, nullptr) : nullptr;
+    Py_XDECREF(m);
+    if (hints == nullptr) return false;
+    for (Py_ssize_t i = 0; i < PyList_Size(hints); ++i) {
+      PyObject* t = PyList_GetItem(hints, i);
+      out->emplace_back(PyUnicode_AsUTF8(PyTuple_GetItem(t, 0)),
+                        PyUnicode_AsUTF8(PyTuple_GetItem(t, 1)),
+                        PyObject_IsTrue(PyTuple_GetItem(t, 2)) == 1);
+    }
+    Py_DECREF(hints);
+    return true;
+  };
+  std::vector<std::tuple<std::string, std::string, bool>> update, finish;
+  if (!hints_of("update", &update) || !hints_of("finish", &finish)) {
+    return compile_error("has type hints Sluice cannot read");
+  }
+  LoadedPythonAggregate loaded;
+  loaded.signature = declared;
+  loaded.signature.param_names.clear();
+  loaded.signature.param_types.clear();
+  // update's parameters after self, then finish's return value.
+  for (size_t i = 1; i + 1 < update.size(); ++i) {
+    const auto& [p, t, opt] = update[i];
+    auto type = SqlType(t);
+    if (!type.ok()) {
+      return Status::User(
+          "aggregate {} (LANGUAGE python): parameter {} of update() is {}; "
+          "hint it int, float, str, bool, bytes or Optional[...] of them",
+          agg->name, p, t == "MISSING" ? "not hinted" : "hinted " + t);
+    }
+    agg->arg_types.push_back(*type);
+    agg->optional.push_back(opt);
+    loaded.signature.param_names.push_back(p);
+    loaded.signature.param_types.push_back(*type);
+  }
+  auto ret = SqlType(std::get<1>(finish.back()));
+  if (!ret.ok()) {
+    return Status::User(
+        "aggregate {} (LANGUAGE python): finish() must be hinted -> int, float, "
+        "str, bool, bytes or Optional[...] of them",
+        agg->name);
+  }
+  agg->return_type = *ret;
+  loaded.signature.return_type = *ret;
+  if (declared_types && (declared.param_types != loaded.signature.param_types ||
+                         declared.return_type != loaded.signature.return_type)) {
+    return Status::User(
+        "aggregate {} is declared {} but its type hints say {}; drop the SQL "
+        "types or make them agree",
+        agg->name, SqlSignature(declared), SqlSignature(loaded.signature));
+  }
+  loaded.retractable = agg->retractable;
+  loaded.function = std::make_shared<PyAggregateFunction>(std::move(agg));
   return loaded;
 }
 

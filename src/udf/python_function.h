@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "expr/aggregate.h"
 #include "expr/function.h"
 #include "udf/native_function.h"
 
@@ -38,5 +39,18 @@ struct LoadedPythonFunction {
 // must agree with the hints of a per-row function); `declared_types` says whether it did.
 Result<LoadedPythonFunction> LoadPythonScalar(const FunctionSignature& declared,
                                               bool declared_types, const std::string& source);
+
+// CREATE AGGREGATE FUNCTION f LANGUAGE python AS $$ class f: ... $$: a class named like the
+// aggregate whose instances are the groups' states: __init__ (the initial state),
+// update(self, x: int) (its hints give the SQL argument types), merge(self, other),
+// finish(self) -> int, and optionally retract(self, x). States checkpoint as a pickle of each
+// instance's __dict__.
+struct LoadedPythonAggregate {
+  std::shared_ptr<const expr::AggregateFunction> function;
+  FunctionSignature signature;
+  bool retractable = false;
+};
+Result<LoadedPythonAggregate> LoadPythonAggregate(const FunctionSignature& declared,
+                                                  bool declared_types, const std::string& source);
 
 }  // namespace sluice::udf

@@ -15,6 +15,7 @@
 #include "expr/cast.h"
 #include "expr/function.h"
 #include "sql/binder/binder_internal.h"
+#include "udf/cpp_glue.h"
 #include "udf/native_aggregate.h"
 #include "udf/native_function.h"
 #include "udf/python_function.h"
@@ -115,9 +116,15 @@ void StatementBinder::LoadNativeFunction(const Statement& stmt, SqlFunction* out
   sig.aggregate = stmt.is_aggregate;
   if (stmt.language == "python") {
     if (stmt.is_aggregate) {
-      FailNotSupported(stmt.name_loc,
-                       "aggregate functions in LANGUAGE python are not supported "
-                       "yet; write the aggregate in LANGUAGE cpp");
+      auto loaded = udf::LoadPythonAggregate(sig, stmt.has_params, source);
+      if (!loaded.ok()) Fail(stmt.body_loc, loaded.status());
+      out->param_names = loaded->signature.param_names;
+      out->param_types = loaded->signature.param_types;
+      out->return_type = loaded->signature.return_type;
+      out->signature = udf::SqlSignature(loaded->signature);
+      out->aggregate = loaded->function;
+      out->retractable = loaded->retractable;
+      return;
     }
     auto loaded = udf::LoadPythonScalar(sig, stmt.has_params, source);
     if (!loaded.ok()) Fail(stmt.body_loc, loaded.status());

@@ -176,8 +176,8 @@ SLUICE_NOINLINE void Parser::ParseCreateFunction(Statement* s) {
   if (s->language == "sql") {
     if (s->is_aggregate) {
       FailAt(s->name_loc,
-             "CREATE AGGREGATE FUNCTION takes LANGUAGE cpp: an aggregate's state "
-             "and steps are written in C++");
+             "CREATE AGGREGATE FUNCTION takes LANGUAGE cpp or python: an aggregate's "
+             "state and steps are written in C++ or Python");
     }
     if (s->null_input == NullInput::kReturnsNull) {
       FailAt(strict_loc,
