@@ -651,7 +651,10 @@ Result<LoadedPythonFunction> LoadPythonScalar(const FunctionSignature& declared,
   if (code == nullptr) return compile_error("does not compile");
   PyObject* globals = PyDict_New();
   PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins());
-  PyDict_SetItemString(globals, "__name__", PyUnicode_FromString(f->name.c_str()));
+  if (PyObject* module_name = PyUnicode_FromString(f->name.c_str())) {
+    PyDict_SetItemString(globals, "__name__", module_name);
+    Py_DECREF(module_name);
+  }
   PyObject* ran = PyEval_EvalCode(code, globals, globals);
   Py_DECREF(code);
   if (ran == nullptr) return compile_error("failed while its source ran");
@@ -798,7 +801,10 @@ Result<LoadedPythonAggregate> LoadPythonAggregate(const FunctionSignature& decla
   if (code == nullptr) return compile_error("does not compile");
   PyObject* globals = PyDict_New();
   PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins());
-  PyDict_SetItemString(globals, "__name__", PyUnicode_FromString(agg->name.c_str()));
+  if (PyObject* module_name = PyUnicode_FromString(agg->name.c_str())) {
+    PyDict_SetItemString(globals, "__name__", module_name);
+    Py_DECREF(module_name);
+  }
   PyObject* ran = PyEval_EvalCode(code, globals, globals);
   Py_DECREF(code);
   if (ran == nullptr) return compile_error("failed while its source ran");
