@@ -30,8 +30,20 @@ struct TableSpec {
   // Metadata columns (`col TYPE METADATA FROM 'key'`): column name -> key. They are in
   // `schema` like the others; the connector fills them from each record's envelope.
   std::map<std::string, std::string> metadata;
-  bool finite = false;        // set by the connector: does the source end by itself?
+  bool finite = false;  // set by the connector: does the source end by itself?
+  // Set by the connector: the source emits a change stream (inserts, deletes, updates of the
+  // rows of a table keyed by `primary_key`) whatever its format (postgres-cdc); a
+  // debezium_json source is one too.
+  bool changelog = false;
   int64_t batch_rows = 4096;  // most rows per batch a source emits (SET batch_size)
+};
+
+// One WITH option of a connector, for the service's `GET /connectors` and for docs.
+struct OptionSpec {
+  std::string name;
+  bool required = false;
+  std::string description;  // one line: what it sets, the default, the accepted values
+  bool secret = false;      // never shown in EXPLAIN, logs or errors (passwords)
 };
 
 class Connector {
@@ -52,6 +64,10 @@ class Connector {
   virtual bool provides_metadata() const { return false; }
   // Every option key the connector understands (besides connector, type, format options).
   virtual std::vector<std::string> option_keys() const = 0;
+  // For the service's `GET /connectors`: one line on what the connector reads or writes, and
+  // its options (by default the keys of option_keys(), undescribed).
+  virtual std::string description() const { return ""; }
+  virtual std::vector<OptionSpec> option_specs() const;
   // Validates options and schema; fills spec->format and spec->finite. Unknown keys are
   // rejected by the caller using option_keys().
   virtual Status Validate(TableSpec* spec) const = 0;
@@ -101,5 +117,6 @@ std::unique_ptr<Connector> MakeStdoutConnector();
 std::unique_ptr<Connector> MakeBlackholeConnector();
 std::unique_ptr<Connector> MakePreviewConnector();
 std::unique_ptr<Connector> MakeKafkaConnector();
+std::unique_ptr<Connector> MakePostgresCdcConnector();
 
 }  // namespace sluice::connectors

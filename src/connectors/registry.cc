@@ -134,6 +134,12 @@ Result<TableType> Connector::InferType(const std::map<std::string, std::string>&
                       name());
 }
 
+std::vector<OptionSpec> Connector::option_specs() const {
+  std::vector<OptionSpec> specs;
+  for (const std::string& key : option_keys()) specs.push_back(OptionSpec{key, false, "", false});
+  return specs;
+}
+
 Result<std::shared_ptr<const runtime::OperatorFactory>> Connector::MakeSource(
     const TableSpec& spec) const {
   return Status::User("connector '{}' cannot be a source", name());
@@ -151,6 +157,7 @@ const ConnectorRegistry& ConnectorRegistry::Get() {
     r.connectors_.push_back(MakeImpulseConnector());
     r.connectors_.push_back(MakeKafkaConnector());
     r.connectors_.push_back(MakeNexmarkConnector());
+    r.connectors_.push_back(MakePostgresCdcConnector());
     r.connectors_.push_back(MakePreviewConnector());
     r.connectors_.push_back(MakeSingleFileConnector());
     r.connectors_.push_back(MakeStdoutConnector());

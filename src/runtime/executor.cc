@@ -617,6 +617,7 @@ Status Task::Step(StepResult* result) {
 Status Task::CommitRequested() {
   int64_t n = commit_request_.load();
   if (n <= committed_) return Status::Ok();
+  if (source) SLUICE_RETURN_NOT_OK(source->Commit(n));
   for (auto& op : chain) SLUICE_RETURN_NOT_OK(op->Commit(n));
   committed_ = n;
   return Status::Ok();

@@ -106,6 +106,10 @@ class SourceOperator {
   virtual Status Snapshot(int64_t checkpoint, StateWriter& state) { return Status::Ok(); }
   // Called once after Open, before the first poll, when the run resumes from a checkpoint.
   virtual Status Restore(StateReader& state) { return Status::Ok(); }
+  // Checkpoint `checkpoint` is complete (its metadata written): a source may now acknowledge
+  // to its server what that checkpoint covers (a PostgreSQL slot's confirmed LSN). Called in
+  // the task's thread between polls, as Operator::Commit.
+  virtual Status Commit(int64_t checkpoint) { return Status::Ok(); }
 
  protected:
   OperatorContext* ctx_ = nullptr;

@@ -114,8 +114,9 @@ void RunSource(const runtime::OperatorFactory& factory, int subtask, int paralle
 
 TEST(RegistryTest, RegistersTheConnectors) {
   const auto& registry = ConnectorRegistry::Get();
-  EXPECT_EQ(registry.Names(), (std::vector<std::string>{"blackhole", "impulse", "kafka", "nexmark",
-                                                        "preview", "single_file", "stdout"}));
+  EXPECT_EQ(registry.Names(),
+            (std::vector<std::string>{"blackhole", "impulse", "kafka", "nexmark", "postgres-cdc",
+                                      "preview", "single_file", "stdout"}));
   ASSERT_NE(registry.Find("impulse"), nullptr);
   EXPECT_EQ(registry.Find("IMPULSE"), registry.Find("impulse"));
   EXPECT_EQ(registry.Find("kinesis"), nullptr);
@@ -136,10 +137,10 @@ TEST(RegistryTest, EditDistanceAndClosestMatch) {
 TEST(ResolveTableTest, OptionErrors) {
   EXPECT_EQ(ResolveError({{"path", "/tmp/x"}}),
             "table 't': missing option 'connector'; available: blackhole, impulse, kafka, "
-            "nexmark, preview, single_file, stdout");
+            "nexmark, postgres-cdc, preview, single_file, stdout");
   EXPECT_EQ(ResolveError({{"connector", "imuplse"}}),
             "table 't': unknown connector 'imuplse'; did you mean 'impulse'?; available: "
-            "blackhole, impulse, kafka, nexmark, preview, single_file, stdout");
+            "blackhole, impulse, kafka, nexmark, postgres-cdc, preview, single_file, stdout");
   EXPECT_EQ(
       ResolveError(
           {{"connector", "single_file"}, {"path", "/tmp"}, {"fromat", "json"}, {"type", "sink"}}),
