@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 
 #include "connectors/connector.h"
+#include "formats/avro_schema.h"
 
 namespace sluice::connectors {
 
@@ -145,6 +146,11 @@ Result<std::shared_ptr<const runtime::OperatorFactory>> Connector::MakeSource(
   return Status::User("connector '{}' cannot be a source", name());
 }
 
+Result<std::shared_ptr<const runtime::OperatorFactory>> Connector::MakeLookupJoin(
+    const TableSpec& side, const exec::JoinSpec& join, std::vector<int> side_columns) const {
+  return Status::User("connector '{}' has no lookup tables", name());
+}
+
 Result<std::shared_ptr<const runtime::OperatorFactory>> Connector::MakeSink(
     const TableSpec& spec) const {
   return Status::User("connector '{}' cannot be a sink", name());
@@ -156,9 +162,11 @@ const ConnectorRegistry& ConnectorRegistry::Get() {
     r.connectors_.push_back(MakeBlackholeConnector());
     r.connectors_.push_back(MakeImpulseConnector());
     r.connectors_.push_back(MakeKafkaConnector());
+    r.connectors_.push_back(MakeFilesystemConnector());
     r.connectors_.push_back(MakeNexmarkConnector());
     r.connectors_.push_back(MakePostgresCdcConnector());
     r.connectors_.push_back(MakePreviewConnector());
+    r.connectors_.push_back(MakeRedisConnector());
     r.connectors_.push_back(MakeSingleFileConnector());
     r.connectors_.push_back(MakeStdoutConnector());
     return r;
@@ -192,13 +200,21 @@ Result<TableSpec> ResolveTable(const std::string& table_name, const types::Schem
 Status ValidateByteSourceFormat(TableSpec* spec) {
   if (spec->format.format.empty()) {
     return Status::User(
-        "missing option 'format'; use format = 'json', 'debezium_json' or 'raw_string'");
+        "missing option 'format'; use format = 'json', 'debezium_json', 'raw_string' or "
+        "'avro'");
   }
   if (spec->type != TableType::kSource || spec->schema.size() > 0) return Status::Ok();
   if (spec->format.format == "raw_string") {
     spec->schema = types::Schema({{"value", types::Utf8()}});
   } else if (spec->format.unstructured) {
     spec->schema = types::Schema({{"value", types::DataType(types::TypeId::kJson)}});
+  } else if (spec->format.format == "avro" && !spec->format.avro_schema.empty()) {
+    // The columns of the Avro schema's fields, as Arroyo infers them.
+    auto parsed = formats::avro::Schema::Parse(spec->format.avro_schema);
+    if (!parsed.ok()) return parsed.status().WithContext("option 'avro.schema'");
+    auto columns = formats::avro::ToSluiceColumns(**parsed);
+    if (!columns.ok()) return columns.status().WithContext("option 'avro.schema'");
+    spec->schema = *columns;
   } else {
     return Status::User(
         "a {} source with format '{}' needs a column list: CREATE TABLE {} (col TYPE, ...) "

@@ -653,6 +653,12 @@ class SingleFileConnector : public Connector {
       return Status::User("missing option 'path' for connector 'single_file'");
     }
     SLUICE_RETURN_NOT_OK(ValidateByteSourceFormat(spec));
+    if (spec->format.format == "avro") {
+      return Status::NotSupported(
+          "connector 'single_file' reads and writes lines of text; format 'avro' is binary and "
+          "is read and written by the kafka connector (Avro object container files are not "
+          "supported by single_file yet)");
+    }
     if (spec->type == TableType::kSource) {
       SLUICE_RETURN_NOT_OK(
           formats::MakeDecoder(spec->format, spec->schema, SourceName(*spec)).status());

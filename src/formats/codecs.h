@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/status.h"
+#include "formats/avro_schema.h"
 #include "formats/format.h"
 #include "types/schema.h"
 
@@ -19,6 +20,14 @@ Result<std::unique_ptr<Decoder>> MakeDebeziumJsonDecoder(const FormatOptions& op
                                                          const std::string& source_name);
 Result<std::unique_ptr<Decoder>> MakeRawStringDecoder(const types::Schema& schema,
                                                       const std::string& source_name);
+Result<std::unique_ptr<Decoder>> MakeAvroDecoder(const FormatOptions& options,
+                                                 const types::Schema& schema,
+                                                 const std::string& source_name);
+// The table's Avro schema: avro.schema, or the one derived from its columns.
+Result<std::shared_ptr<const avro::Schema>> AvroReaderSchema(const FormatOptions& options,
+                                                             const types::Schema& columns);
+Result<std::unique_ptr<Encoder>> MakeAvroEncoder(const FormatOptions& options,
+                                                 const types::Schema& schema);
 Result<std::unique_ptr<Encoder>> MakeJsonEncoder(const FormatOptions& options,
                                                  const types::Schema& schema);
 Result<std::unique_ptr<Encoder>> MakeRawStringEncoder(const types::Schema& schema);

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <climits>
+#include <cstdlib>
 #include <optional>
 
 #include <fmt/format.h>
@@ -13,7 +16,8 @@ namespace sluice::formats {
 
 namespace {
 
-constexpr const char* kFormatHint = "use format = 'json', 'debezium_json' or 'raw_string'";
+constexpr const char* kFormatHint = "use format = 'json', 'debezium_json', 'raw_string' or 'avro'";
+constexpr const char* kFormats = "'json', 'debezium_json', 'raw_string' or 'avro'";
 
 // Removes `key` from the options and returns its value (lower case, trimmed), if present.
 std::optional<std::string> TakeOption(std::map<std::string, std::string>* options,
@@ -25,30 +29,107 @@ std::optional<std::string> TakeOption(std::map<std::string, std::string>* option
   return value;
 }
 
+// TakeOption keeping the value's case (schemas, URLs, credentials).
+std::optional<std::string> TakeRawOption(std::map<std::string, std::string>* options,
+                                         const std::string& key) {
+  auto it = options->find(key);
+  if (it == options->end()) return std::nullopt;
+  std::string value = it->second;
+  options->erase(it);
+  return value;
+}
+
+Result<bool> TakeBool(std::map<std::string, std::string>* options, const std::string& key) {
+  auto v = TakeOption(options, key);
+  if (!v) return false;
+  if (*v == "true") return true;
+  if (*v == "false") return false;
+  return Status::User("invalid value '{}' for option '{}'; use 'true' or 'false'", *v, key);
+}
+
 Status InvalidValue(const std::string& key, const std::string& value, const char* accepted) {
   return Status::User("invalid value '{}' for option '{}'; use {}", value, key, accepted);
+}
+
+// Parquet is a file format: records of a message queue or lines of a file cannot hold it.
+Status ParquetNeedsFiles() {
+  return Status::NotSupported(
+      "format 'parquet' is a file format: use it with connector = 'filesystem'");
+}
+
+Status ParseParquetOptions(std::map<std::string, std::string>* options, FormatOptions* out) {
+  auto compression = TakeOption(options, "parquet.compression");
+  auto row_group = TakeOption(options, "parquet.row_group_size");
+  if ((compression || row_group) && out->format != "parquet") {
+    return Status::User("option '{}' applies only to format 'parquet', not '{}'",
+                        compression ? "parquet.compression" : "parquet.row_group_size",
+                        out->format);
+  }
+  if (compression) {
+    static const std::pair<const char*, ParquetCompression> kNames[] = {
+        {"zstd", ParquetCompression::kZstd}, {"snappy", ParquetCompression::kSnappy},
+        {"gzip", ParquetCompression::kGzip}, {"lz4", ParquetCompression::kLz4},
+        {"none", ParquetCompression::kNone}, {"uncompressed", ParquetCompression::kNone}};
+    bool found = false;
+    for (const auto& [name, c] : kNames) {
+      if (*compression == name) {
+        out->parquet.compression = c;
+        found = true;
+      }
+    }
+    if (!found) {
+      return InvalidValue("parquet.compression", *compression,
+                          "'zstd' (default), 'snappy', 'gzip', 'lz4' or 'none'");
+    }
+  }
+  if (row_group) {
+    char* end = nullptr;
+    long long rows = std::strtoll(row_group->c_str(), &end, 10);
+    if (row_group->empty() || *end != '\0' || rows < 1 || rows > (int64_t{1} << 31)) {
+      return InvalidValue("parquet.row_group_size", *row_group,
+                          "a number of rows between 1 and 2147483648 (default 1048576)");
+    }
+    out->parquet.row_group_rows = rows;
+  }
+  return Status::Ok();
 }
 
 }  // namespace
 
 const std::vector<std::string>& FormatOptionKeys() {
   static const std::vector<std::string> keys = {
-      "format", "bad_data", "framing", "json.timestamp_format", "json.unstructured",
+      "format",
+      "bad_data",
+      "framing",
+      "json.timestamp_format",
+      "json.unstructured",
+      "parquet.compression",
+      "parquet.row_group_size",
+      "avro.schema",
+      "avro.raw_datums",
+      "avro.confluent_schema_registry",
+      "avro.schema_id",
+      "schema_registry.endpoint",
+      "schema_registry.api_key",
+      "schema_registry.api_secret",
+      "schema_registry.subject",
   };
   return keys;
 }
+
+Status ParseAvroOptions(std::map<std::string, std::string>* options, FormatOptions* out);
 
 Result<FormatOptions> ParseFormatOptions(std::map<std::string, std::string>* options,
                                          bool required) {
   FormatOptions out;
   if (auto format = TakeOption(options, "format")) {
-    if (*format == "json" || *format == "raw_string" || *format == "debezium_json") {
+    if (*format == "json" || *format == "raw_string" || *format == "debezium_json" ||
+        *format == "parquet" || *format == "avro") {
       out.format = *format;
-    } else if (*format == "avro" || *format == "protobuf" || *format == "parquet" ||
-               *format == "raw_bytes") {
+    } else if (*format == "protobuf" || *format == "raw_bytes") {
       return Status::NotSupported("format '{}' is not supported yet; {}", *format, kFormatHint);
     } else {
-      return InvalidValue("format", *format, "'json', 'debezium_json' or 'raw_string'");
+      return InvalidValue("format", *format, kFormats);
     }
   } else if (required) {
     return Status::User("missing option 'format'; {}", kFormatHint);
@@ -70,7 +151,8 @@ Result<FormatOptions> ParseFormatOptions(std::map<std::string, std::string>* opt
   // json.* options make no sense for another format; saying so beats silently ignoring them.
   // debezium_json rows are JSON objects too, read and written as by `json`.
   auto json_only = [&](const char* key, bool debezium_too) -> Status {
-    if (out.format == "raw_string" || (out.format == "debezium_json" && !debezium_too)) {
+    if (out.format == "raw_string" || out.format == "avro" ||
+        (out.format == "debezium_json" && !debezium_too)) {
       return Status::User("option '{}' applies only to format 'json', not '{}'", key, out.format);
     }
     return Status::Ok();
@@ -101,7 +183,86 @@ Result<FormatOptions> ParseFormatOptions(std::map<std::string, std::string>* opt
       return InvalidValue("json.unstructured", *unstructured, "'true' or 'false'");
     }
   }
+  SLUICE_RETURN_NOT_OK(ParseParquetOptions(options, &out));
+  SLUICE_RETURN_NOT_OK(ParseAvroOptions(options, &out));
   return out;
+}
+
+Status ParseAvroOptions(std::map<std::string, std::string>* options, FormatOptions* out) {
+  const bool avro = out->format == "avro";
+  auto avro_only = [&](const char* key) -> Status {
+    if (!avro) {
+      return Status::User("option '{}' applies only to format 'avro', not '{}'", key,
+                          out->format.empty() ? "(none)" : out->format);
+    }
+    return Status::Ok();
+  };
+  if (auto schema = TakeRawOption(options, "avro.schema")) {
+    SLUICE_RETURN_NOT_OK(avro_only("avro.schema"));
+    if (TrimAsciiSpace(*schema).empty()) {
+      return Status::User("option 'avro.schema' is empty; give the record schema as JSON");
+    }
+    out->avro_schema = *schema;
+  }
+  if (options->count("avro.raw_datums")) SLUICE_RETURN_NOT_OK(avro_only("avro.raw_datums"));
+  SLUICE_ASSIGN_OR_RETURN(out->avro_raw_datums, TakeBool(options, "avro.raw_datums"));
+  if (options->count("avro.confluent_schema_registry")) {
+    SLUICE_RETURN_NOT_OK(avro_only("avro.confluent_schema_registry"));
+  }
+  SLUICE_ASSIGN_OR_RETURN(out->avro_confluent, TakeBool(options, "avro.confluent_schema_registry"));
+  if (auto id = TakeOption(options, "avro.schema_id")) {
+    SLUICE_RETURN_NOT_OK(avro_only("avro.schema_id"));
+    int64_t v = 0;
+    auto [ptr, ec] = std::from_chars(id->data(), id->data() + id->size(), v);
+    if (ec != std::errc() || ptr != id->data() + id->size() || v < 0 || v > INT32_MAX) {
+      return InvalidValue("avro.schema_id", *id, "a schema id (a non-negative integer)");
+    }
+    out->avro_schema_id = v;
+  }
+  if (auto e = TakeRawOption(options, "schema_registry.endpoint")) {
+    out->registry_endpoint = std::string(TrimAsciiSpace(*e));
+  }
+  if (auto k = TakeRawOption(options, "schema_registry.api_key")) out->registry_api_key = *k;
+  if (auto k = TakeRawOption(options, "schema_registry.api_secret")) {
+    out->registry_api_secret = *k;
+  }
+  if (auto k = TakeRawOption(options, "schema_registry.subject")) {
+    out->registry_subject = std::string(TrimAsciiSpace(*k));
+  }
+  if (out->avro_raw_datums && out->avro_confluent) {
+    return Status::User(
+        "options 'avro.raw_datums' and 'avro.confluent_schema_registry' exclude each other: "
+        "a record is either a bare datum or framed with its schema id");
+  }
+  if (out->avro_confluent && out->registry_endpoint.empty()) {
+    return Status::User(
+        "avro.confluent_schema_registry = 'true' needs the registry: set "
+        "schema_registry.endpoint = 'http://host:8081'");
+  }
+  if (!out->registry_endpoint.empty() && !out->avro_confluent) {
+    return Status::User(
+        "option 'schema_registry.endpoint' is used with avro.confluent_schema_registry = "
+        "'true'; set that too, or remove the endpoint");
+  }
+  if (!out->registry_endpoint.empty() && out->registry_endpoint.rfind("http://", 0) != 0 &&
+      out->registry_endpoint.rfind("https://", 0) != 0) {
+    return InvalidValue("schema_registry.endpoint", out->registry_endpoint,
+                        "an http:// or https:// URL");
+  }
+  return Status::Ok();
+}
+
+Status Encoder::EncodeRecords(const batch::Batch& batch, std::string* out,
+                              std::vector<std::pair<size_t, size_t>>* spans) {
+  size_t pos = out->size();
+  SLUICE_RETURN_NOT_OK(Encode(batch, out));
+  while (pos < out->size()) {
+    size_t end = out->find('\n', pos);
+    if (end == std::string::npos) end = out->size();
+    spans->emplace_back(pos, end);
+    pos = end + 1;
+  }
+  return Status::Ok();
 }
 
 Status Decoder::AppendLine(std::string_view record, int64_t line) {
@@ -117,20 +278,24 @@ Result<std::unique_ptr<Decoder>> MakeDecoder(const FormatOptions& options,
                                              const types::Schema& schema,
                                              const std::string& source_name) {
   if (options.format == "json") return MakeJsonDecoder(options, schema, source_name);
+  if (options.format == "avro") return MakeAvroDecoder(options, schema, source_name);
   if (options.format == "raw_string") return MakeRawStringDecoder(schema, source_name);
   if (options.format == "debezium_json") {
     return MakeDebeziumJsonDecoder(options, schema, source_name);
   }
   if (options.format.empty()) return Status::User("missing option 'format'; {}", kFormatHint);
-  return InvalidValue("format", options.format, "'json', 'debezium_json' or 'raw_string'");
+  if (options.format == "parquet") return ParquetNeedsFiles();
+  return InvalidValue("format", options.format, kFormats);
 }
 
 Result<std::unique_ptr<Encoder>> MakeEncoder(const FormatOptions& options,
                                              const types::Schema& schema) {
   if (options.format == "json") return MakeJsonEncoder(options, schema);
+  if (options.format == "avro") return MakeAvroEncoder(options, schema);
   if (options.format == "raw_string") return MakeRawStringEncoder(schema);
   if (options.format == "debezium_json") return MakeDebeziumJsonEncoder(options, schema);
   if (options.format.empty()) return Status::User("missing option 'format'; {}", kFormatHint);
+  if (options.format == "parquet") return ParquetNeedsFiles();
   return InvalidValue("format", options.format, "'json' or 'raw_string'");
 }
 

@@ -15,6 +15,7 @@
 
 #include "batch/batch.h"
 #include "common/status.h"
+#include "formats/parquet/parquet_options.h"
 #include "types/schema.h"
 
 namespace sluice::formats {
@@ -24,13 +25,33 @@ enum class BadDataPolicy { kFail, kDrop };
 enum class TimestampFormat { kRfc3339, kUnixSeconds, kUnixMillis, kUnixMicros };
 
 struct FormatOptions {
-  std::string format;  // "json", "debezium_json", "raw_string"
+  std::string format;  // "json", "debezium_json", "raw_string", "parquet", "avro"
   BadDataPolicy bad_data = BadDataPolicy::kFail;
   TimestampFormat timestamp_format = TimestampFormat::kRfc3339;
   // Whether json.timestamp_format was given: debezium_json otherwise reads integers into
   // TIMESTAMP columns as epoch microseconds (PostgreSQL's timestamp(6) as Debezium writes it).
   bool timestamp_format_set = false;
   bool unstructured = false;  // json.unstructured: the whole line in one JSON column `value`
+  // format = 'parquet' (parquet.compression, parquet.row_group_size): files, not lines, so
+  // only connectors that write whole files (filesystem) take it; MakeDecoder/MakeEncoder refuse.
+  ParquetOptions parquet;
+
+  // avro.schema: the record schema (JSON text) records are read with (the reader's schema) and
+  // written with; empty: derived from the table's columns.
+  std::string avro_schema;
+  // How each record carries its datum: avro.raw_datums (the bare datum),
+  // avro.confluent_schema_registry (magic byte, schema id, datum), or neither (an object
+  // container file per record, Arroyo's default).
+  bool avro_raw_datums = false;
+  bool avro_confluent = false;
+  int64_t avro_schema_id = -1;  // avro.schema_id: the id a sink frames records with
+  // The schema registry (schema_registry.*), for the Confluent wire format.
+  std::string registry_endpoint;
+  std::string registry_api_key;
+  std::string registry_api_secret;
+  // The subject a sink registers its schema under (default: '<topic>-value', set by the
+  // connector).
+  std::string registry_subject;
 };
 
 // Parses and validates the format options among a table's options; consumed keys are erased
@@ -72,7 +93,12 @@ class Encoder {
  public:
   virtual ~Encoder() = default;
   // Appends one line per row (without trailing newline handling: each row ends with '\n').
+  // Binary formats (avro) append their records back to back.
   virtual Status Encode(const batch::Batch& batch, std::string* out) = 0;
+  // Appends the batch's records to `out` and the [begin, end) byte range of each to `spans`:
+  // a message queue's values. The default splits Encode's lines (without their '\n').
+  virtual Status EncodeRecords(const batch::Batch& batch, std::string* out,
+                               std::vector<std::pair<size_t, size_t>>* spans);
 };
 
 // `source_name` is used in error messages ("table 'orders'").

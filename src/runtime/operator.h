@@ -106,9 +106,10 @@ class SourceOperator {
   virtual Status Snapshot(int64_t checkpoint, StateWriter& state) { return Status::Ok(); }
   // Called once after Open, before the first poll, when the run resumes from a checkpoint.
   virtual Status Restore(StateReader& state) { return Status::Ok(); }
-  // Checkpoint `checkpoint` is complete (its metadata written): a source may now acknowledge
-  // to its server what that checkpoint covers (a PostgreSQL slot's confirmed LSN). Called in
-  // the task's thread between polls, as Operator::Commit.
+  // Once checkpoint n is complete (its metadata written): called in the task's thread between
+  // polls, also after the source finished. For acknowledgements to the server that a restore
+  // does not depend on: a Kafka source commits its offsets to the consumer group, a
+  // postgres-cdc source advances its slot's confirmed LSN (the checkpoint holds the position).
   virtual Status Commit(int64_t checkpoint) { return Status::Ok(); }
 
  protected:

@@ -72,8 +72,13 @@ class KafkaConnector : public Connector {
   std::vector<std::string> option_keys() const override { return kafka::KafkaOptionKeys(); }
 
   Status Validate(TableSpec* spec) const override {
-    SLUICE_RETURN_NOT_OK(kafka::ParseKafkaOptions(*spec).status());
+    SLUICE_ASSIGN_OR_RETURN(KafkaOptions parsed, kafka::ParseKafkaOptions(*spec));
     SLUICE_RETURN_NOT_OK(ValidateByteSourceFormat(spec));
+    // A sink in the Confluent wire format registers its schema under the topic's value subject
+    // (Confluent's TopicNameStrategy) unless told otherwise.
+    if (spec->format.avro_confluent && spec->format.registry_subject.empty()) {
+      spec->format.registry_subject = parsed.topic + "-value";
+    }
     if (spec->type == TableType::kSource) {
       SLUICE_ASSIGN_OR_RETURN(std::vector<kafka::MetadataColumn> metadata,
                               kafka::ResolveMetadataColumns(*spec));

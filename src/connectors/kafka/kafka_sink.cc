@@ -306,10 +306,11 @@ class KafkaSink : public runtime::Operator {
   // followed by its update-after row) is one record, keyed and timed by its new row.
   Status Append(const batch::Batch& b) {
     lines_.clear();
-    if (!raw_) SLUICE_RETURN_NOT_OK(encoder_->Encode(b, &lines_));
+    spans_.clear();
+    if (!raw_) SLUICE_RETURN_NOT_OK(encoder_->EncodeRecords(b, &lines_, &spans_));
     const int8_t* kinds = b.change_kind ? b.change_kind->raw<int8_t>() : nullptr;
     const bool debezium = spec_.format.format == "debezium_json";
-    size_t pos = 0;
+    size_t next_span = 0;
     std::string key_text;
     for (int64_t i = 0; i < b.num_rows; ++i) {
       int64_t row = i;  // the row that keys and times the record
@@ -322,12 +323,11 @@ class KafkaSink : public runtime::Operator {
       if (raw_) {
         value = b.columns[0]->IsValid(row) ? b.columns[0]->GetString(row) : std::string_view();
       } else {
-        size_t end = lines_.find('\n', pos);
-        if (end == std::string::npos) {
-          return Status::Internal("{}: the encoder wrote fewer lines than records", label_);
+        if (next_span >= spans_.size()) {
+          return Status::Internal("{}: the encoder wrote fewer records than rows", label_);
         }
-        value = std::string_view(lines_).substr(pos, end - pos);
-        pos = end + 1;
+        const auto [begin, end] = spans_[next_span++];
+        value = std::string_view(lines_).substr(begin, end - begin);
       }
       std::optional<std::string_view> key;
       if (key_column_ >= 0 && b.columns[static_cast<size_t>(key_column_)]->IsValid(row)) {
@@ -467,6 +467,7 @@ class KafkaSink : public runtime::Operator {
   bool transactional_ = false;
   bool raw_ = false;
   std::unique_ptr<formats::Encoder> encoder_;
+  std::vector<std::pair<size_t, size_t>> spans_;  // each record's bytes in lines_
   int key_column_ = -1;
   int time_column_ = -1;
   std::unique_ptr<KafkaClient> producer_;

@@ -325,9 +325,10 @@ void StatementBinder::BindInsert(const Statement& stmt) {
   PlanPtr plan =
       CoerceTo(rel, types, names, stmt.query->loc, fmt::format("sink \"{}\"", stmt.name));
 
-  // A blackhole discards whatever it gets, changes included.
+  // A blackhole discards whatever it gets, changes included; a sink that applies changes by key
+  // (changelog: redis strings and hashes) takes them whatever its format.
   if (plan->updating() && entry->table->format.format != "debezium_json" &&
-      entry->table->connector != "blackhole") {
+      entry->table->connector != "blackhole" && !entry->table->changelog) {
     FailUser(stmt.query->loc,
              "the query produces updating results ({}), which sink \"{}\" (format '{}') cannot "
              "represent; use a sink with format = 'debezium_json'",

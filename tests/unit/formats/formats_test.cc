@@ -125,10 +125,11 @@ TEST(FormatOptionsTest, Errors) {
     return parsed.ok() ? std::string("ok") : parsed.status().message();
   };
   EXPECT_EQ(error({}),
-            "missing option 'format'; use format = 'json', 'debezium_json' or 'raw_string'");
+            "missing option 'format'; use format = 'json', 'debezium_json', 'raw_string' or "
+            "'avro'");
   EXPECT_EQ(error({{"format", "xml"}}),
-            "invalid value 'xml' for option 'format'; use 'json', 'debezium_json' or "
-            "'raw_string'");
+            "invalid value 'xml' for option 'format'; use 'json', 'debezium_json', "
+            "'raw_string' or 'avro'");
   EXPECT_EQ(error({{"format", "json"}, {"bad_data", "skip"}}),
             "invalid value 'skip' for option 'bad_data'; use 'fail' or 'drop'");
   EXPECT_EQ(error({{"format", "json"}, {"framing", "length"}}),
@@ -141,8 +142,24 @@ TEST(FormatOptionsTest, Errors) {
   EXPECT_EQ(error({{"format", "raw_string"}, {"json.unstructured", "true"}}),
             "option 'json.unstructured' applies only to format 'json', not 'raw_string'");
 
-  std::map<std::string, std::string> avro = {{"format", "avro"}};
-  auto parsed = ParseFormatOptions(&avro, true);
+  EXPECT_EQ(error({{"format", "avro"}, {"avro.raw_datums", "1"}}),
+            "invalid value '1' for option 'avro.raw_datums'; use 'true' or 'false'");
+  EXPECT_EQ(error({{"format", "json"}, {"avro.schema", "{}"}}),
+            "option 'avro.schema' applies only to format 'avro', not 'json'");
+  EXPECT_EQ(error({{"format", "avro"}, {"avro.confluent_schema_registry", "true"}}),
+            "avro.confluent_schema_registry = 'true' needs the registry: set "
+            "schema_registry.endpoint = 'http://host:8081'");
+  EXPECT_EQ(error({{"format", "avro"},
+                   {"avro.confluent_schema_registry", "true"},
+                   {"schema_registry.endpoint", "localhost:8081"}}),
+            "invalid value 'localhost:8081' for option 'schema_registry.endpoint'; use an "
+            "http:// or https:// URL");
+  EXPECT_EQ(error({{"format", "avro"}, {"avro.schema_id", "-3"}}),
+            "invalid value '-3' for option 'avro.schema_id'; use a schema id (a non-negative "
+            "integer)");
+
+  std::map<std::string, std::string> protobuf = {{"format", "protobuf"}};
+  auto parsed = ParseFormatOptions(&protobuf, true);
   ASSERT_FALSE(parsed.ok());
   EXPECT_EQ(parsed.status().kind(), ErrorKind::kNotSupported);
 }
