@@ -136,9 +136,20 @@ Result<TableType> Connector::InferType(const std::map<std::string, std::string>&
                       name());
 }
 
+std::vector<OptionSpec> Connector::option_specs() const {
+  std::vector<OptionSpec> specs;
+  for (const std::string& key : option_keys()) specs.push_back(OptionSpec{key, false, "", false});
+  return specs;
+}
+
 Result<std::shared_ptr<const runtime::OperatorFactory>> Connector::MakeSource(
     const TableSpec& spec) const {
   return Status::User("connector '{}' cannot be a source", name());
+}
+
+Result<std::shared_ptr<const runtime::OperatorFactory>> Connector::MakeLookupJoin(
+    const TableSpec& side, const exec::JoinSpec& join, std::vector<int> side_columns) const {
+  return Status::User("connector '{}' has no lookup tables", name());
 }
 
 Result<std::shared_ptr<const runtime::OperatorFactory>> Connector::MakeSink(
@@ -154,7 +165,9 @@ const ConnectorRegistry& ConnectorRegistry::Get() {
     r.connectors_.push_back(MakeKafkaConnector());
     r.connectors_.push_back(MakeFilesystemConnector());
     r.connectors_.push_back(MakeNexmarkConnector());
+    r.connectors_.push_back(MakePostgresCdcConnector());
     r.connectors_.push_back(MakePreviewConnector());
+    r.connectors_.push_back(MakeRedisConnector());
     r.connectors_.push_back(MakeSingleFileConnector());
     r.connectors_.push_back(MakeStdoutConnector());
     return r;
