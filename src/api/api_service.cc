@@ -218,14 +218,24 @@ HttpResponse ApiService::Connectors() {
     o["sink"] = c->can_sink();
     json::array options;
     json::object properties;
-    for (const auto& key : c->option_keys()) {
-      options.push_back(json::value(key));
-      properties[key] = json::object{{"type", "string"}};
+    json::array required;
+    // option_specs(): each key with its description, whether it is required, and whether it is
+    // a secret (a password: JSON schema's writeOnly, never echoed).
+    for (const auto& spec : c->option_specs()) {
+      options.push_back(json::value(spec.name));
+      json::object property{{"type", "string"}};
+      if (!spec.description.empty()) property["description"] = spec.description;
+      if (spec.secret) property["writeOnly"] = true;
+      properties[spec.name] = std::move(property);
+      if (spec.required) required.push_back(json::value(spec.name));
     }
+    if (!c->description().empty()) o["description"] = c->description();
     // Every connector table also takes these (docs/connectors.md).
     for (const char* common : {"type", "format"}) properties[common] = {{"type", "string"}};
     o["options"] = std::move(options);
-    o["tableConfig"] = json::object{{"type", "object"}, {"properties", std::move(properties)}};
+    json::object table_config{{"type", "object"}, {"properties", std::move(properties)}};
+    if (!required.empty()) table_config["required"] = std::move(required);
+    o["tableConfig"] = std::move(table_config);
     if (auto fixed = c->fixed_schema()) {
       json::array cols;
       for (size_t i = 0; i < fixed->size(); ++i) {
