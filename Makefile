@@ -9,7 +9,7 @@ PARALLELISM ?= 2
 all: release
 
 deps: .deps-stamp
-.deps-stamp: scripts/install-deps scripts/install-python-deps
+.deps-stamp: scripts/install-deps scripts/install-python-deps scripts/install-arrow
 	bash scripts/install-deps
 	@touch $@
 

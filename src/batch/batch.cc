@@ -13,6 +13,10 @@ std::shared_ptr<Batch> Batch::Select(const std::vector<int32_t>& selected) const
   for (const auto& c : columns) out->columns.push_back(c ? FilterColumn(*c, selected) : nullptr);
   out->event_time = FilterColumn(*event_time, selected);
   if (change_kind) out->change_kind = FilterColumn(*change_kind, selected);
+  if (splits) {
+    out->splits = std::make_shared<const SourceSplits>(
+        SourceSplits{FilterColumn(*splits->row_split, selected), splits->live});
+  }
   return out;
 }
 

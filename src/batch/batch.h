@@ -19,12 +19,24 @@ enum class ChangeKind : int8_t {
   kUpdateAfter = 3,
 };
 
+// The splits of a source subtask: each row's split (a Kafka partition id, >= 0), and every split
+// assigned to the subtask that has not ended: each holds the watermark back until it has rows or
+// goes idle (the watermark generator's idle_micros).
+struct SourceSplits {
+  ColumnPtr row_split;                               // kInt32, one per row of the batch
+  std::shared_ptr<const std::vector<int32_t>> live;  // shared by batches while it is unchanged
+};
+
 struct Batch {
   types::SchemaPtr schema;
   std::vector<ColumnPtr> columns;
   ColumnPtr event_time;  // kTimestamp, never NULL, one per row
   // Updating streams only: one kInt8 ChangeKind per row; null on append-only streams.
   ColumnPtr change_kind;
+  // Sources that keep a watermark per split (the Kafka source: one per partition) say which
+  // split each row came from; the watermark generator chained after the source consumes it and
+  // never passes it on, so it never crosses a channel. Null otherwise.
+  std::shared_ptr<const SourceSplits> splits;
   int64_t num_rows = 0;
 
   const ColumnPtr& column(size_t i) const { return columns[i]; }

@@ -13,6 +13,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "api/serve.h"
 #include "cli/nexmark_command.h"
 #include "cli/pipeline.h"
 
@@ -124,6 +125,28 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   nexmark_generate->add_option("--seed", nexmark_options.seed, "Generator seed (default 0)");
 
+  sluice::api::ServeOptions serve_options;
+  auto* serve = app.add_subcommand(
+      "serve", "Run the service: the REST API and the job manager that runs pipelines");
+  serve->add_option("--listen", serve_options.listen,
+                    "host:port to serve on (default 127.0.0.1:5115; port 0 picks a free one)");
+  serve->add_option("--data-dir", serve_options.data_dir,
+                    "Where the default database and checkpoints live (default sluice-data)");
+  serve->add_option("--db", serve_options.db,
+                    "Metadata store: sqlite:PATH or postgresql://user@host:port/db "
+                    "(default sqlite:<data dir>/sluice.db)");
+  serve->add_option("--state-dir", serve_options.state_dir,
+                    "Checkpoints of the pipelines: a directory or s3://bucket/prefix "
+                    "(default <data dir>/state)");
+  serve->add_option("-p,--parallelism", serve_options.default_parallelism,
+                    "Parallelism of pipelines created without one (default 1)");
+  serve->add_option("--job-threads", serve_options.job_threads,
+                    "Worker threads per running pipeline (default: one per core)");
+  serve->add_option("--sse-heartbeat-ms", serve_options.sse_heartbeat_ms,
+                    "Milliseconds between heartbeats of quiet event streams (default 15000)");
+  serve->add_option("--port-file", serve_options.port_file,
+                    "Write the port to this file once listening");
+
   auto* help = app.add_subcommand("help", "Show this help");
 
   try {
@@ -154,6 +177,16 @@ int main(int argc, char** argv) {
 
   if (nexmark_generate->parsed()) {
     sluice::Status st = sluice::cli::NexmarkGenerate(nexmark_options, stdout);
+    if (!st.ok()) {
+      PrintError(st);
+      return 1;
+    }
+    return 0;
+  }
+
+  if (serve->parsed()) {
+    StartSignalThread(true);
+    sluice::Status st = sluice::api::Serve(serve_options, &g_stop);
     if (!st.ok()) {
       PrintError(st);
       return 1;

@@ -101,5 +101,6 @@ std::unique_ptr<Connector> MakeStdoutConnector();
 std::unique_ptr<Connector> MakeBlackholeConnector();
 std::unique_ptr<Connector> MakePreviewConnector();
 std::unique_ptr<Connector> MakeKafkaConnector();
+std::unique_ptr<Connector> MakeFilesystemConnector();
 
 }  // namespace sluice::connectors

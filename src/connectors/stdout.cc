@@ -21,7 +21,8 @@ std::mutex& StdoutMutex() {
 
 class StdoutSink : public runtime::Operator {
  public:
-  explicit StdoutSink(const TableSpec& spec) : spec_(spec) {}
+  StdoutSink(const TableSpec& spec, std::shared_ptr<LineSink> target, std::string name, int subtask)
+      : spec_(spec), target_(std::move(target)), name_(std::move(name)), subtask_(subtask) {}
 
   Status Open(runtime::OperatorContext& ctx) override {
     ctx_ = &ctx;
@@ -38,7 +39,9 @@ class StdoutSink : public runtime::Operator {
     }
     buffer_.clear();
     SLUICE_RETURN_NOT_OK(encoder_->Encode(*batch, &buffer_));
-    {
+    if (target_ != nullptr) {
+      target_->Write(name_, subtask_, buffer_, batch->num_rows);
+    } else {
       std::lock_guard<std::mutex> lock(StdoutMutex());
       size_t written = std::fwrite(buffer_.data(), 1, buffer_.size(), stdout);
       // Flushed per batch: a reader of a pipe sees rows as they are produced.
@@ -52,25 +55,35 @@ class StdoutSink : public runtime::Operator {
 
  private:
   TableSpec spec_;
+  std::shared_ptr<LineSink> target_;  // null: standard output
+  std::string name_;
+  int subtask_;
   std::unique_ptr<formats::Encoder> encoder_;
   std::string buffer_;
 };
 
 class StdoutSinkFactory : public runtime::OperatorFactory {
  public:
-  StdoutSinkFactory(const TableSpec& spec, std::string connector_name)
-      : spec_(spec), connector_name_(std::move(connector_name)) {}
+  StdoutSinkFactory(const TableSpec& spec, std::string connector_name,
+                    std::shared_ptr<LineSink> target = nullptr)
+      : spec_(spec), connector_name_(std::move(connector_name)), target_(std::move(target)) {}
   std::string name() const override { return connector_name_ + " sink"; }
   std::string Describe() const override {
     return fmt::format("{} format={}", name(), spec_.format.format);
   }
   Result<std::unique_ptr<runtime::Operator>> Create(int subtask, int parallelism) const override {
-    return std::unique_ptr<runtime::Operator>(std::make_unique<StdoutSink>(spec_));
+    return std::unique_ptr<runtime::Operator>(
+        std::make_unique<StdoutSink>(spec_, target_, spec_.table_name, subtask));
+  }
+  std::shared_ptr<const runtime::OperatorFactory> RedirectedTo(
+      std::shared_ptr<LineSink> target) const {
+    return std::make_shared<StdoutSinkFactory>(spec_, connector_name_, std::move(target));
   }
 
  private:
   TableSpec spec_;
   std::string connector_name_;
+  std::shared_ptr<LineSink> target_;
 };
 
 class StdoutConnector : public Connector {
@@ -104,6 +117,19 @@ class StdoutConnector : public Connector {
 std::shared_ptr<const runtime::OperatorFactory> MakeStdoutSinkFactory(
     const TableSpec& spec, const std::string& connector_name) {
   return std::make_shared<StdoutSinkFactory>(spec, connector_name);
+}
+
+int RedirectStdoutSinks(runtime::DataflowGraph* graph, std::shared_ptr<LineSink> target) {
+  int replaced = 0;
+  for (auto& node : graph->nodes) {
+    for (auto& factory : node.chain) {
+      if (const auto* sink = dynamic_cast<const StdoutSinkFactory*>(factory.get())) {
+        factory = sink->RedirectedTo(target);
+        ++replaced;
+      }
+    }
+  }
+  return replaced;
 }
 
 std::unique_ptr<Connector> MakeStdoutConnector() {

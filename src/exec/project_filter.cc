@@ -46,6 +46,10 @@ class ProjectFilterOperator : public runtime::Operator {
         if (input->change_kind) {
           filtered->change_kind = batch::FilterColumn(*input->change_kind, *selected);
         }
+        if (input->splits) {
+          filtered->splits = std::make_shared<const batch::SourceSplits>(batch::SourceSplits{
+              batch::FilterColumn(*input->splits->row_split, *selected), input->splits->live});
+        }
         rows = filtered;
       }
     }
@@ -58,6 +62,7 @@ class ProjectFilterOperator : public runtime::Operator {
     result->num_rows = rows->num_rows;
     result->event_time = rows->event_time;
     result->change_kind = rows->change_kind;
+    result->splits = rows->splits;  // between a source and its watermark generator
     result->columns.reserve(projections_.size());
     for (const auto& p : projections_) {
       auto c = expr::Evaluate(*p, *rows);

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "batch/column_builder.h"
 #include "batch/serialize.h"
 #include "expr/evaluator.h"
 
@@ -38,12 +39,159 @@ Status GetWatermark(runtime::StateReader& state, std::string_view what, int64_t*
   return r.Get(watermark);
 }
 
+// Per-split watermarks (sources whose batches carry SourceSplits: Kafka partitions). Each live
+// split keeps the largest watermark-expression value of its rows; the subtask's watermark is the
+// minimum over the live splits that are active, never going backwards. A split is active from
+// the moment it becomes live or has a row until it has had no row for idle_micros (without
+// idle_micros it never goes idle: a split with no rows holds the watermark back, as in Flink).
+// When no live split is active, the watermark holds.
+class SplitWatermarks {
+ public:
+  explicit SplitWatermarks(std::optional<int64_t> idle_micros) : idle_micros_(idle_micros) {}
+
+  // The splits of the batch at hand; cheap when the list is the one seen before.
+  void SetLive(const std::shared_ptr<const std::vector<int32_t>>& live, int64_t now) {
+    if (live == live_) return;
+    live_ = live;
+    for (int32_t id : live_ids_) At(id).live = false;
+    live_ids_.clear();
+    for (int32_t id : *live_) {
+      Split& s = At(id);
+      if (s.live) continue;  // listed twice
+      s.live = true;
+      live_ids_.push_back(id);
+      if (!s.seen) {  // new: it holds the watermark back from now on
+        s.seen = true;
+        s.active = true;
+        s.last_row = now;
+      }
+    }
+    dirty_ = true;
+  }
+
+  // A row of split `id` whose watermark value is `value` (nullopt for a NULL).
+  void Row(int32_t id, const int64_t* value, int64_t now) {
+    Split& s = At(id);
+    s.last_row = now;
+    if (!s.active || !s.live || !s.seen) {
+      if (!s.live) {  // a row of a split the source has not listed (yet): it is live
+        s.live = true;
+        live_ids_.push_back(id);
+      }
+      s.seen = true;
+      s.active = true;
+      dirty_ = true;
+    }
+    if (value != nullptr && *value > s.max) {
+      if (s.max <= min_) dirty_ = true;  // it may have held the minimum
+      s.max = *value;
+    }
+  }
+
+  // Splits without rows for idle_micros stop holding the watermark back.
+  void ExpireIdle(int64_t now) {
+    if (!idle_micros_) return;
+    for (int32_t id : live_ids_) {
+      Split& s = At(id);
+      if (s.active && now - s.last_row >= *idle_micros_) {
+        s.active = false;
+        dirty_ = true;
+      }
+    }
+  }
+
+  // The minimum over the active live splits, or nullopt when none is active.
+  std::optional<int64_t> Minimum() {
+    if (dirty_) {
+      dirty_ = false;
+      has_min_ = false;
+      min_ = Watermark::Max().time.value;
+      for (int32_t id : live_ids_) {
+        const Split& s = At(id);
+        if (!s.active) continue;
+        has_min_ = true;
+        min_ = std::min(min_, s.max);
+      }
+      if (!has_min_) min_ = Watermark::Min().time.value;
+    }
+    if (!has_min_) return std::nullopt;
+    return min_;
+  }
+  bool dirty() const { return dirty_; }
+
+  // Checkpoints: each split's largest value, as (split, max) rows; on a restore every old
+  // subtask's rows are read, so a split keeps its value when it moves to another subtask.
+  void Snapshot(runtime::StateWriter& state) const {
+    batch::ColumnBuilder ids(types::Int32()), maxes(types::Int64());
+    int64_t n = 0;
+    for (size_t id = 0; id < splits_.size(); ++id) {
+      if (!splits_[id].seen) continue;
+      ids.AppendFixed<int32_t>(static_cast<int32_t>(id));
+      maxes.AppendFixed<int64_t>(splits_[id].max);
+      ++n;
+    }
+    batch::Batch b;
+    b.schema = std::make_shared<const types::Schema>(
+        types::Schema({{"split", types::Int32(), false}, {"max", types::Int64(), false}}));
+    b.num_rows = n;
+    b.columns = {ids.Finish(), maxes.Finish()};
+    b.event_time = batch::Column::MakeFixed(types::Timestamp(), n);
+    state.PutBatch("split_watermarks", b);
+  }
+
+  Status Restore(runtime::StateReader& state) {
+    SLUICE_ASSIGN_OR_RETURN(std::vector<batch::BatchPtr> batches,
+                            state.GetBatches("split_watermarks"));
+    for (const batch::BatchPtr& b : batches) {
+      if (b->columns.size() != 2) {
+        return Status::Io("the split watermarks of checkpoint {} are corrupt", state.checkpoint());
+      }
+      const int32_t* ids = b->columns[0]->raw<int32_t>();
+      const int64_t* maxes = b->columns[1]->raw<int64_t>();
+      for (int64_t i = 0; i < b->num_rows; ++i) {
+        if (ids[i] < 0) {
+          return Status::Io("the split watermarks of checkpoint {} are corrupt",
+                            state.checkpoint());
+        }
+        Split& s = At(ids[i]);
+        s.max = std::max(s.max, maxes[i]);
+      }
+    }
+    return Status::Ok();
+  }
+
+ private:
+  struct Split {
+    int64_t max = Watermark::Min().time.value;
+    int64_t last_row = 0;
+    bool live = false;    // listed by the source (or has rows)
+    bool seen = false;    // has been live at least once in this run
+    bool active = false;  // holds the watermark back
+  };
+  Split& At(int32_t id) {
+    const size_t i = static_cast<size_t>(std::max(id, 0));
+    if (i >= splits_.size()) splits_.resize(i + 1);
+    return splits_[i];
+  }
+  const Split& At(int32_t id) const { return splits_[static_cast<size_t>(id)]; }
+
+  std::optional<int64_t> idle_micros_;
+  std::vector<Split> splits_;  // by split id (Kafka partition ids are dense from 0)
+  std::vector<int32_t> live_ids_;
+  std::shared_ptr<const std::vector<int32_t>> live_;
+  bool dirty_ = true;
+  bool has_min_ = false;
+  int64_t min_ = Watermark::Min().time.value;
+};
+
 class WatermarkGenerator : public runtime::Operator {
  public:
-  WatermarkGenerator(int event_time_column, expr::BoundExprPtr watermark, bool drop_late)
+  WatermarkGenerator(int event_time_column, expr::BoundExprPtr watermark, bool drop_late,
+                     std::optional<int64_t> idle_micros)
       : event_time_column_(event_time_column),
         watermark_expr_(std::move(watermark)),
-        drop_late_(drop_late) {}
+        drop_late_(drop_late),
+        splits_(idle_micros) {}
 
   Status ProcessBatch(int, const BatchPtr& input, runtime::Collector& out) override {
     BatchPtr rows = input;
@@ -69,15 +217,39 @@ class WatermarkGenerator : public runtime::Operator {
     const auto& c = **wm;
     const int64_t* v = c.raw<int64_t>();
     int64_t max = current_;
-    if (drop_late_) {
+    std::vector<int32_t> keep;
+    if (rows->splits) {
+      // Per split: row i is late when its event time is behind the subtask's watermark (the
+      // minimum over the splits) of the rows before it.
+      split_mode_ = true;
+      const int64_t now = Now().value;
+      splits_.SetLive(rows->splits->live, now);
+      splits_.ExpireIdle(now);
+      const int32_t* split = rows->splits->row_split->raw<int32_t>();
+      const int64_t* et = rows->event_time->raw<int64_t>();
+      if (drop_late_) keep.reserve(static_cast<size_t>(c.length));
+      for (int64_t i = 0; i < c.length; ++i) {
+        if (drop_late_ && et[i] >= max) keep.push_back(static_cast<int32_t>(i));
+        splits_.Row(split[i], c.IsValid(i) ? &v[i] : nullptr, now);
+        if (splits_.dirty()) {
+          if (std::optional<int64_t> m = splits_.Minimum(); m && *m > max) max = *m;
+        }
+      }
+      if (std::optional<int64_t> m = splits_.Minimum(); m && *m > max) max = *m;
+    } else if (drop_late_) {
       // Row i is late when its event time is behind the watermark of the rows before it.
       const int64_t* et = rows->event_time->raw<int64_t>();
-      std::vector<int32_t> keep;
       keep.reserve(static_cast<size_t>(c.length));
       for (int64_t i = 0; i < c.length; ++i) {
         if (et[i] >= max) keep.push_back(static_cast<int32_t>(i));
         if (c.IsValid(i) && v[i] > max) max = v[i];
       }
+    } else {
+      for (int64_t i = 0; i < c.length; ++i) {
+        if (c.IsValid(i) && v[i] > max) max = v[i];
+      }
+    }
+    if (drop_late_) {
       int64_t late = c.length - static_cast<int64_t>(keep.size());
       if (late > 0) {
         if (ctx_ && ctx_->metrics) ctx_->metrics->late_rows_dropped += late;
@@ -87,52 +259,59 @@ class WatermarkGenerator : public runtime::Operator {
           rows = rows->Select(keep);
         }
       }
-    } else {
-      for (int64_t i = 0; i < c.length; ++i) {
-        if (c.IsValid(i) && v[i] > max) max = v[i];
-      }
     }
-    if (rows == nullptr) {
-      if (max > current_) {
-        current_ = max;
-        return out.EmitWatermark(Watermark{EventTime{current_}});
-      }
-      return Status::Ok();
+    if (rows != nullptr && rows->splits) {
+      // The splits stop here: what follows sees one stream.
+      auto plain = std::make_shared<Batch>(*rows);
+      plain->splits = nullptr;
+      rows = plain;
     }
-    if (ctx_ && ctx_->metrics) ctx_->metrics->rows_out += rows->num_rows;
-    SLUICE_RETURN_NOT_OK(out.Emit(rows));
-    if (max > current_) {
-      current_ = max;
-      return out.EmitWatermark(Watermark{EventTime{current_}});
+    if (rows != nullptr) {
+      if (ctx_ && ctx_->metrics) ctx_->metrics->rows_out += rows->num_rows;
+      SLUICE_RETURN_NOT_OK(out.Emit(rows));
     }
-    return Status::Ok();
+    return Advance(max, out);
+  }
+
+  // Per-split watermarks: idle splits drop out while the source has no rows.
+  Status OnTick(ProcessingTime now, runtime::Collector& out) override {
+    if (!split_mode_) return Status::Ok();
+    splits_.ExpireIdle(now.value);
+    std::optional<int64_t> m = splits_.Minimum();
+    return m ? Advance(*m, out) : Status::Ok();
   }
 
   Status ProcessWatermark(Watermark wm, runtime::Collector& out) override {
     // Only the end of input (+infinity) arrives from a source.
-    if (wm.time.value > current_) {
-      current_ = wm.time.value;
-      return out.EmitWatermark(wm);
-    }
-    return Status::Ok();
+    return Advance(wm.time.value, out);
   }
 
   // The current watermark, so that after a restore late-row decisions and watermarks continue
   // where they were. A subtask that did not exist in the previous run starts from -infinity.
   Status Snapshot(int64_t, runtime::StateWriter& state) override {
     PutWatermark(current_, state);
+    if (split_mode_) splits_.Snapshot(state);
     return Status::Ok();
   }
 
   Status Restore(runtime::StateReader& state) override {
-    return GetWatermark(state, "watermark state", &current_);
+    SLUICE_RETURN_NOT_OK(GetWatermark(state, "watermark state", &current_));
+    return splits_.Restore(state);
   }
 
  private:
+  Status Advance(int64_t t, runtime::Collector& out) {
+    if (t <= current_) return Status::Ok();
+    current_ = t;
+    return out.EmitWatermark(Watermark{EventTime{current_}});
+  }
+
   int event_time_column_;
   expr::BoundExprPtr watermark_expr_;
   bool drop_late_;
   int64_t current_ = Watermark::Min().time.value;
+  bool split_mode_ = false;  // the source's batches carry splits
+  SplitWatermarks splits_;
 };
 
 // Processing time: rows are stamped with the wall clock (clamped to never go below the
@@ -215,8 +394,8 @@ Result<std::unique_ptr<runtime::Operator>> WatermarkGeneratorFactory::Create(int
     return std::unique_ptr<runtime::Operator>(
         std::make_unique<ProcessingTimeGenerator>(event_time_column_));
   }
-  return std::unique_ptr<runtime::Operator>(
-      std::make_unique<WatermarkGenerator>(event_time_column_, watermark_, drop_late_));
+  return std::unique_ptr<runtime::Operator>(std::make_unique<WatermarkGenerator>(
+      event_time_column_, watermark_, drop_late_, idle_micros_));
 }
 
 }  // namespace sluice::exec

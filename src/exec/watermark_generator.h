@@ -3,9 +3,12 @@
 // time becomes the value of the event-time column (rows where it is NULL are dropped and
 // counted as bad rows); the watermark is the largest value of the watermark expression seen so
 // far (by default event time - 1 second), emitted after each batch when it advances. It never
-// goes backwards. In processing time, rows are stamped with the wall clock and the watermark
-// follows it.
+// goes backwards. A source whose batches say which split (Kafka partition) each row came from
+// gets a watermark per split: the subtask's watermark is the minimum over its live splits, a
+// split idle for idle_micros dropping out (SplitWatermarks in the .cc). In processing time,
+// rows are stamped with the wall clock and the watermark follows it.
 
+#include <algorithm>
 #include <optional>
 
 #include "expr/bound_expr.h"
@@ -33,8 +36,12 @@ class WatermarkGeneratorFactory : public runtime::OperatorFactory {
   std::string Describe() const override;
   Result<std::unique_ptr<runtime::Operator>> Create(int subtask, int parallelism) const override;
   std::optional<int64_t> idle_timeout_micros() const override { return idle_micros_; }
+  // Processing time: every kTickMicros. Event time with idle_micros: often enough that an idle
+  // split (a Kafka partition) stops holding the watermark back within a tenth of idle_micros.
   std::optional<int64_t> tick_interval_micros() const override {
-    return processing_time_ ? std::optional<int64_t>(kTickMicros) : std::nullopt;
+    if (processing_time_) return kTickMicros;
+    if (idle_micros_) return std::max<int64_t>(*idle_micros_ / 10, 1000);
+    return std::nullopt;
   }
 
  private:

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 #include <climits>
+#include <cstdlib>
 #include <optional>
 
 #include <fmt/format.h>
@@ -51,6 +52,49 @@ Status InvalidValue(const std::string& key, const std::string& value, const char
   return Status::User("invalid value '{}' for option '{}'; use {}", value, key, accepted);
 }
 
+// Parquet is a file format: records of a message queue or lines of a file cannot hold it.
+Status ParquetNeedsFiles() {
+  return Status::NotSupported(
+      "format 'parquet' is a file format: use it with connector = 'filesystem'");
+}
+
+Status ParseParquetOptions(std::map<std::string, std::string>* options, FormatOptions* out) {
+  auto compression = TakeOption(options, "parquet.compression");
+  auto row_group = TakeOption(options, "parquet.row_group_size");
+  if ((compression || row_group) && out->format != "parquet") {
+    return Status::User("option '{}' applies only to format 'parquet', not '{}'",
+                        compression ? "parquet.compression" : "parquet.row_group_size",
+                        out->format);
+  }
+  if (compression) {
+    static const std::pair<const char*, ParquetCompression> kNames[] = {
+        {"zstd", ParquetCompression::kZstd}, {"snappy", ParquetCompression::kSnappy},
+        {"gzip", ParquetCompression::kGzip}, {"lz4", ParquetCompression::kLz4},
+        {"none", ParquetCompression::kNone}, {"uncompressed", ParquetCompression::kNone}};
+    bool found = false;
+    for (const auto& [name, c] : kNames) {
+      if (*compression == name) {
+        out->parquet.compression = c;
+        found = true;
+      }
+    }
+    if (!found) {
+      return InvalidValue("parquet.compression", *compression,
+                          "'zstd' (default), 'snappy', 'gzip', 'lz4' or 'none'");
+    }
+  }
+  if (row_group) {
+    char* end = nullptr;
+    long long rows = std::strtoll(row_group->c_str(), &end, 10);
+    if (row_group->empty() || *end != '\0' || rows < 1 || rows > (int64_t{1} << 31)) {
+      return InvalidValue("parquet.row_group_size", *row_group,
+                          "a number of rows between 1 and 2147483648 (default 1048576)");
+    }
+    out->parquet.row_group_rows = rows;
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 const std::vector<std::string>& FormatOptionKeys() {
@@ -60,6 +104,8 @@ const std::vector<std::string>& FormatOptionKeys() {
       "framing",
       "json.timestamp_format",
       "json.unstructured",
+      "parquet.compression",
+      "parquet.row_group_size",
       "avro.schema",
       "avro.raw_datums",
       "avro.confluent_schema_registry",
@@ -85,9 +131,9 @@ Result<FormatOptions> ParseFormatOptions(std::map<std::string, std::string>* opt
   FormatOptions out;
   if (auto format = TakeOption(options, "format")) {
     if (*format == "json" || *format == "raw_string" || *format == "debezium_json" ||
-        *format == "avro" || *format == "protobuf") {
+        *format == "parquet" || *format == "avro" || *format == "protobuf") {
       out.format = *format;
-    } else if (*format == "parquet" || *format == "raw_bytes") {
+    } else if (*format == "raw_bytes") {
       return Status::NotSupported("format '{}' is not supported yet; {}", *format, kFormatHint);
     } else {
       return InvalidValue("format", *format, kFormats);
@@ -144,6 +190,7 @@ Result<FormatOptions> ParseFormatOptions(std::map<std::string, std::string>* opt
       return InvalidValue("json.unstructured", *unstructured, "'true' or 'false'");
     }
   }
+  SLUICE_RETURN_NOT_OK(ParseParquetOptions(options, &out));
   SLUICE_RETURN_NOT_OK(ParseAvroOptions(options, &out));
   return out;
 }
@@ -287,6 +334,7 @@ Result<std::unique_ptr<Decoder>> MakeDecoder(const FormatOptions& options,
     return MakeDebeziumJsonDecoder(options, schema, source_name);
   }
   if (options.format.empty()) return Status::User("missing option 'format'; {}", kFormatHint);
+  if (options.format == "parquet") return ParquetNeedsFiles();
   return InvalidValue("format", options.format, kFormats);
 }
 
@@ -298,6 +346,7 @@ Result<std::unique_ptr<Encoder>> MakeEncoder(const FormatOptions& options,
   if (options.format == "raw_string") return MakeRawStringEncoder(schema);
   if (options.format == "debezium_json") return MakeDebeziumJsonEncoder(options, schema);
   if (options.format.empty()) return Status::User("missing option 'format'; {}", kFormatHint);
+  if (options.format == "parquet") return ParquetNeedsFiles();
   return InvalidValue("format", options.format, "'json' or 'raw_string'");
 }
 

@@ -15,6 +15,7 @@
 
 #include "batch/batch.h"
 #include "common/status.h"
+#include "formats/parquet/parquet_options.h"
 #include "types/schema.h"
 
 namespace sluice::formats {
@@ -24,13 +25,16 @@ enum class BadDataPolicy { kFail, kDrop };
 enum class TimestampFormat { kRfc3339, kUnixSeconds, kUnixMillis, kUnixMicros };
 
 struct FormatOptions {
-  std::string format;  // "json", "debezium_json", "raw_string", "avro", "protobuf"
+  std::string format;  // "json", "debezium_json", "raw_string", "parquet", "avro", "protobuf"
   BadDataPolicy bad_data = BadDataPolicy::kFail;
   TimestampFormat timestamp_format = TimestampFormat::kRfc3339;
   // Whether json.timestamp_format was given: debezium_json otherwise reads integers into
   // TIMESTAMP columns as epoch microseconds (PostgreSQL's timestamp(6) as Debezium writes it).
   bool timestamp_format_set = false;
   bool unstructured = false;  // json.unstructured: the whole line in one JSON column `value`
+  // format = 'parquet' (parquet.compression, parquet.row_group_size): files, not lines, so
+  // only connectors that write whole files (filesystem) take it; MakeDecoder/MakeEncoder refuse.
+  ParquetOptions parquet;
 
   // avro.schema: the record schema (JSON text) records are read with (the reader's schema) and
   // written with; empty: derived from the table's columns.

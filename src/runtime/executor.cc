@@ -251,7 +251,10 @@ class Task {
       return Status::Ok();
     }
     Status EmitWatermark(Watermark wm) override {
+      // A source's own watermark is the one it emits.
+      if (next_ == 0 && task_->source) task_->RecordWatermark(0, wm);
       if (next_ < task_->chain.size()) {
+        task_->RecordWatermark(next_ + (task_->source ? 1 : 0), wm);
         return task_->chain[next_]->ProcessWatermark(wm, *task_->collectors_[next_ + 1]);
       }
       task_->RouteControl(wm);
@@ -283,6 +286,10 @@ class Task {
   void Route(const batch::BatchPtr& b);
   void RouteControl(const Message& m);
   bool FlushPending();
+  // Metrics: the watermark operator `context` received; the task blocked or going again.
+  void RecordWatermark(size_t context, Watermark wm);
+  void RecordBlocked(bool blocked);
+  bool blocked_ = false;
 
   SharedState* shared_;
   std::string name_;
@@ -558,10 +565,40 @@ void Task::RouteControl(const Message& m) {
 bool Task::FlushPending() {
   while (!pending_.empty()) {
     Pending& p = pending_.front();
-    if (!p.queue->TryPush(p.sender, std::move(p.message), this)) return false;
+    if (!p.queue->TryPush(p.sender, std::move(p.message), this)) {
+      RecordBlocked(true);
+      return false;
+    }
     pending_.pop_front();
   }
+  RecordBlocked(false);
   return true;
+}
+
+void Task::RecordWatermark(size_t context, Watermark wm) {
+  if (context < contexts.size() && contexts[context]->metrics) {
+    contexts[context]->metrics->watermark.store(wm.time.value, std::memory_order_relaxed);
+  }
+}
+
+// Called on every flush, but does work only when the state changes (a queue filled up or
+// drained): two clock reads per period of backpressure.
+void Task::RecordBlocked(bool blocked) {
+  if (blocked == blocked_) return;
+  blocked_ = blocked;
+  const int64_t now = Now().value;
+  for (auto& ctx : contexts) {
+    OperatorMetrics* m = ctx->metrics;
+    if (m == nullptr) continue;
+    if (blocked) {
+      m->blocked_since.store(now, std::memory_order_relaxed);
+    } else {
+      const int64_t since = m->blocked_since.exchange(0, std::memory_order_relaxed);
+      if (since > 0 && now > since) {
+        m->backpressure_micros.fetch_add(now - since, std::memory_order_relaxed);
+      }
+    }
+  }
 }
 
 Status Task::DrainChain() {
@@ -571,6 +608,7 @@ Status Task::DrainChain() {
     SLUICE_RETURN_NOT_OK(collectors_[0]->EmitWatermark(Watermark::Max()));
   } else if (current_watermark_ < Watermark::Max()) {
     current_watermark_ = Watermark::Max();
+    RecordWatermark(0, Watermark::Max());
     if (!chain.empty()) {
       SLUICE_RETURN_NOT_OK(chain[0]->ProcessWatermark(Watermark::Max(), *collectors_[1]));
     } else {
@@ -618,6 +656,7 @@ Status Task::CommitRequested() {
   int64_t n = commit_request_.load();
   if (n <= committed_) return Status::Ok();
   for (auto& op : chain) SLUICE_RETURN_NOT_OK(op->Commit(n));
+  if (source) SLUICE_RETURN_NOT_OK(source->Commit(n));
   committed_ = n;
   return Status::Ok();
 }
@@ -812,6 +851,7 @@ Status Task::Handle(InputQueue::Envelope& env) {
   forwarded_idle_ = false;
   if (combined > current_watermark_) {
     current_watermark_ = combined;
+    RecordWatermark(0, combined);
     if (chain.empty()) {
       RouteControl(combined);
     } else {
@@ -901,6 +941,11 @@ class Executor::Impl {
     }
   }
 
+  void Abort(const std::string& reason) {
+    // Run() wakes on the failure, stops the workers and closes every operator.
+    shared_.Fail(Status::Cancelled(reason));
+  }
+
   // Checkpoints: refuses what cannot be checkpointed, loads the checkpoint to resume from.
   Status PrepareCheckpoints();
   void Log(const std::string& message) const {
@@ -952,7 +997,23 @@ Status Executor::Impl::PrepareCheckpoints() {
   }
   store_ = std::make_unique<CheckpointStore>(opts.storage);
   std::vector<std::string> warnings;
-  auto latest = store_->LoadLatest(&warnings);
+  Result<std::optional<LoadedCheckpoint>> latest = std::optional<LoadedCheckpoint>();
+  int64_t max_deleted_id = 0;
+  if (opts.restore_checkpoint) {
+    auto chosen = store_->Load(*opts.restore_checkpoint);
+    if (!chosen.ok()) {
+      return Status::User("cannot restore checkpoint {} of '{}': {}", *opts.restore_checkpoint,
+                          opts.storage->location(), chosen.status().message());
+    }
+    SLUICE_ASSIGN_OR_RETURN(CheckpointStore::Listing before, store_->List());
+    max_deleted_id = before.max_id;  // new ids continue after the abandoned ones
+    for (int64_t id : before.complete) {
+      if (id > *opts.restore_checkpoint) SLUICE_RETURN_NOT_OK(store_->Delete(id));
+    }
+    latest = std::optional<LoadedCheckpoint>(chosen.MoveValue());
+  } else {
+    latest = store_->LoadLatest(&warnings);
+  }
   for (const auto& w : warnings) Log("warning: " + w);
   if (!latest.ok()) {
     if (!opts.ignore_state) return latest.status();
@@ -982,7 +1043,7 @@ Status Executor::Impl::PrepareCheckpoints() {
     }
   }
   SLUICE_ASSIGN_OR_RETURN(CheckpointStore::Listing listing, store_->List());
-  first_checkpoint_id_ = listing.max_id + 1;
+  first_checkpoint_id_ = std::max(listing.max_id, max_deleted_id) + 1;
   if (restored_) {
     const char* when = "";
     switch (restored_->metadata.kind) {
@@ -1192,8 +1253,14 @@ Executor::Executor(DataflowGraph graph, ExecutorOptions options,
                    std::optional<CheckpointOptions> checkpoints)
     : impl_(std::make_unique<Impl>(std::move(graph), options, std::move(checkpoints))) {}
 Executor::~Executor() = default;
+Status Executor::Build() {
+  return impl_->built_ ? Status::Ok() : impl_->Build();
+}
 Status Executor::Run() {
   return impl_->Run();
+}
+void Executor::Abort(const std::string& reason) {
+  impl_->Abort(reason);
 }
 void Executor::RequestStop() {
   impl_->RequestStop();

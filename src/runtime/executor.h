@@ -34,6 +34,10 @@ struct CheckpointOptions {
   std::string fingerprint;
   // ...unless this is set: then the run starts from the beginning.
   bool ignore_state = false;
+  // Resume from this checkpoint rather than the latest one; the complete checkpoints after it
+  // are deleted first, so a crash later never resumes from the history the run abandoned. An
+  // error when it is missing or does not verify.
+  std::optional<int64_t> restore_checkpoint;
   // Notices and warnings (restores, fallbacks, failed checkpoints); default: standard error.
   std::function<void(const std::string&)> log;
 };
@@ -60,12 +64,17 @@ class Executor {
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
 
+  // Creates the tasks (Run() does it when not done yet). After it, Metrics() is stable.
+  Status Build();
   // Runs to completion: every source finished (or was stopped) and every row reached the
   // sinks. Returns the first error of any task, after closing every operator.
   Status Run();
   // Asks every source to finish; in-flight rows still reach the sinks. Idempotent.
   void RequestStop();
-  // Counters of every operator subtask, valid during and after Run().
+  // Stops every task at its next step, without draining or a final checkpoint: Run() returns
+  // a kCancelled status naming `reason`. Idempotent; may be called from any thread.
+  void Abort(const std::string& reason);
+  // Counters of every operator subtask, valid after Build() (or during and after Run()).
   std::vector<const OperatorMetrics*> Metrics() const;
   // After Run() returned.
   CheckpointSummary Checkpoints() const;

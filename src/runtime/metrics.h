@@ -1,8 +1,10 @@
 #pragma once
-// Counters an operator keeps; read by the runtime for logs and the end-of-run report.
+// Counters an operator keeps; read by the runtime for logs and the end-of-run report, and by the
+// service for its metrics (rates, backpressure, watermarks per subtask).
 
 #include <atomic>
 #include <cstdint>
+#include <limits>
 #include <string>
 
 namespace sluice::runtime {
@@ -13,6 +15,23 @@ struct OperatorMetrics {
   std::atomic<int64_t> rows_out{0};
   std::atomic<int64_t> bad_rows_dropped{0};  // bad_data = 'drop'
   std::atomic<int64_t> late_rows_dropped{0};
+  // The last watermark this subtask received (a source's: the one it emitted), event-time
+  // microseconds; INT64_MIN before the first, INT64_MAX once its input ended.
+  std::atomic<int64_t> watermark{std::numeric_limits<int64_t>::min()};
+  // Backpressure: the microseconds its task spent unable to hand its output on because a
+  // consumer's queue was full (counted when the task gets going again), and since when it is
+  // blocked now (processing-time microseconds; 0 when not). Every operator of a chained task
+  // shares its task's figures. BackpressureMicros adds the two.
+  std::atomic<int64_t> backpressure_micros{0};
+  std::atomic<int64_t> blocked_since{0};
 };
+
+// The backpressured microseconds of `m` up to `now` (processing-time microseconds): a rate of
+// change of 1e6 per second means blocked all the time.
+inline int64_t BackpressureMicros(const OperatorMetrics& m, int64_t now) {
+  int64_t total = m.backpressure_micros.load(std::memory_order_relaxed);
+  int64_t since = m.blocked_since.load(std::memory_order_relaxed);
+  return since > 0 && now > since ? total + (now - since) : total;
+}
 
 }  // namespace sluice::runtime

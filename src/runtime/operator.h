@@ -106,6 +106,10 @@ class SourceOperator {
   virtual Status Snapshot(int64_t checkpoint, StateWriter& state) { return Status::Ok(); }
   // Called once after Open, before the first poll, when the run resumes from a checkpoint.
   virtual Status Restore(StateReader& state) { return Status::Ok(); }
+  // Once checkpoint n is complete (its metadata written): called in the task's thread between
+  // polls, also after the source finished. For side effects that only monitor (a Kafka source
+  // commits its offsets to the consumer group), never for what a restore needs.
+  virtual Status Commit(int64_t checkpoint) { return Status::Ok(); }
 
  protected:
   OperatorContext* ctx_ = nullptr;

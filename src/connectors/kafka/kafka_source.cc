@@ -5,8 +5,12 @@
 // Position: the next offset of every partition (last record read + 1, or the position past
 // transaction markers once the partition reported its end). Snapshots store it as a batch of
 // (partition, next offset, end offset) rows so that a restore at another parallelism gives each
-// partition's row to the subtask that now owns it. Offsets are also committed to the consumer
-// group at each snapshot, for monitoring and for `source.offset = 'group'` on a fresh start.
+// partition's row to the subtask that now owns it. Once a checkpoint completes, its offsets are
+// committed to the consumer group, for monitoring and for `source.offset = 'group'` on a fresh
+// start.
+//
+// Watermarks: each batch says which partition each row came from and which partitions are still
+// read (batch::SourceSplits), so the watermark generator keeps one watermark per partition.
 //
 // Bounded reads (`source.bounded = 'latest'`): the first start records each partition's high
 // watermark as its end (kept in the checkpoint); a partition is done once its position reaches
@@ -164,12 +168,27 @@ class KafkaSource : public runtime::SourceOperator {
     b.columns = {partitions.Finish(), nexts.Finish(), ends.Finish()};
     b.event_time = batch::Column::MakeFixed(types::Timestamp(), b.num_rows);
     state.PutBatch("offsets", b);
-    // For monitoring (consumer lag) and for fresh starts from the group's offsets; the
-    // checkpoint, not the group, is where a restore resumes.
-    if (!commits.empty() && client_) {
-      PartitionListPtr list = MakePartitionList(options_.topic, commits);
+    uncommitted_.emplace_back(checkpoint, std::move(commits));
+    return Status::Ok();
+  }
+
+  // Checkpoint n is complete: its offsets go to the consumer group, for monitoring (consumer
+  // lag) and for fresh starts with source.offset = 'group'; the checkpoint, not the group, is
+  // where a restore resumes. Asynchronous: a failed commit is only a late lag figure.
+  Status Commit(int64_t checkpoint) override {
+    const std::vector<std::pair<int32_t, int64_t>>* newest = nullptr;
+    size_t covered = 0;
+    for (const auto& [n, offsets] : uncommitted_) {
+      if (n > checkpoint) break;
+      newest = &offsets;
+      ++covered;
+    }
+    if (newest != nullptr && !newest->empty() && client_) {
+      PartitionListPtr list = MakePartitionList(options_.topic, *newest);
       rd_kafka_commit(client_->get(), list.get(), /*async=*/1);
     }
+    uncommitted_.erase(uncommitted_.begin(),
+                       uncommitted_.begin() + static_cast<std::ptrdiff_t>(covered));
     return Status::Ok();
   }
 
@@ -262,6 +281,7 @@ class KafkaSource : public runtime::SourceOperator {
       // Empty from the start, or read to its end before the checkpoint.
       if (options_.bounded && p.next >= 0 && p.next >= p.end) {
         p.done = true;
+        live_changed_ = true;
         continue;
       }
       offsets.emplace_back(p.partition, p.next);
@@ -292,6 +312,7 @@ class KafkaSource : public runtime::SourceOperator {
       partitions_.push_back(PartitionState{p, RD_KAFKA_OFFSET_BEGINNING});
       index_[p] = partitions_.size() - 1;
       added.emplace_back(p, RD_KAFKA_OFFSET_BEGINNING);
+      live_changed_ = true;
     }
     if (added.empty()) return Status::Ok();
     PartitionListPtr list = MakePartitionList(options_.topic, added);
@@ -351,6 +372,7 @@ class KafkaSource : public runtime::SourceOperator {
   void Finish(PartitionState& p) {
     if (p.done) return;
     p.done = true;
+    live_changed_ = true;
     PartitionListPtr list = MakePartitionList(options_.topic, {{p.partition, 0}});
     rd_kafka_pause_partitions(client_->get(), list.get());
   }
@@ -360,7 +382,18 @@ class KafkaSource : public runtime::SourceOperator {
     rd_kafka_timestamp_type_t type;
     int64_t ms = rd_kafka_message_timestamp(&m, &type);
     int64_t micros = ms >= 0 ? ms * 1000 : Now().value;
+    if (row_partitions_.empty() && live_changed_) {
+      // The first row of a batch: the partitions read while it is taken (one that ends in the
+      // middle of the batch still counts for the rows of the others after it).
+      auto live = std::make_shared<std::vector<int32_t>>();
+      for (const PartitionState& p : partitions_) {
+        if (!p.done) live->push_back(p.partition);
+      }
+      live_ = std::move(live);
+      live_changed_ = false;
+    }
     event_times_.push_back(micros);
+    row_partitions_.push_back(m.partition);
     for (size_t i = 0; i < metadata_.size(); ++i) {
       batch::ColumnBuilder& b = builders_[i];
       switch (metadata_[i].kind) {
@@ -416,6 +449,14 @@ class KafkaSource : public runtime::SourceOperator {
                 static_cast<size_t>(n) * sizeof(int64_t));
     event_times_.clear();
     b->event_time = event_time;
+    // Each row's partition and the partitions still read: the watermark generator keeps a
+    // watermark per partition.
+    auto row_partitions = batch::Column::MakeFixed(types::Int32(), n);
+    std::memcpy(row_partitions->mutable_raw<int32_t>(), row_partitions_.data(),
+                static_cast<size_t>(n) * sizeof(int32_t));
+    row_partitions_.clear();
+    b->splits = std::make_shared<const batch::SourceSplits>(
+        batch::SourceSplits{std::move(row_partitions), live_});
     if (ctx_ && ctx_->metrics) ctx_->metrics->rows_out += n;
     return out.Emit(b);
   }
@@ -432,6 +473,11 @@ class KafkaSource : public runtime::SourceOperator {
   std::vector<int> column_source_;
   std::vector<batch::ColumnBuilder> builders_;  // one per metadata_ entry
   std::vector<int64_t> event_times_;            // of the pending rows
+  std::vector<int32_t> row_partitions_;         // of the pending rows
+  // The partitions not done when the pending batch began, for the watermark generator; taken
+  // afresh at the next batch once the set changed.
+  std::shared_ptr<const std::vector<int32_t>> live_;
+  bool live_changed_ = true;
   std::unique_ptr<KafkaClient> client_;
   QueuePtr queue_;
   std::vector<PartitionState> partitions_;
@@ -439,6 +485,8 @@ class KafkaSource : public runtime::SourceOperator {
   bool assigned_ = false;
   ProcessingTime next_discovery_{0};
   bool restored_ = false;
+  // Offsets of the snapshots whose checkpoints have not completed yet, oldest first.
+  std::vector<std::pair<int64_t, std::vector<std::pair<int32_t, int64_t>>>> uncommitted_;
   std::string padded_;
   rd_kafka_message_t* messages_[kConsumeBatch];
   int64_t dropped_reported_ = 0;

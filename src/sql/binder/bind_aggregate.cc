@@ -327,13 +327,17 @@ Relation StatementBinder::BindAggregateSelect(const SelectCore& s, Relation rel)
                                    ? std::optional<Value>(args.back()->literal)
                                    : std::nullopt);
       }
-      if (!registry.Contains(e.names.back())) {
-        FailNotSupported(e.loc, "aggregate function {}() is not supported yet", e.names.back());
-      }
-      auto bound = registry.Bind(e.names.back(), in);
-      if (!bound.ok()) Fail(e.loc, bound.status());
       exec::AggregateCall call;
-      call.aggregate = bound.MoveValue();
+      if (const SqlFunction* user = FindUserAggregate(e.names.back())) {
+        call.aggregate = BindUserAggregate(*user, e, args, retracting);
+      } else {
+        if (!registry.Contains(e.names.back())) {
+          FailNotSupported(e.loc, "aggregate function {}() is not supported yet", e.names.back());
+        }
+        auto bound = registry.Bind(e.names.back(), in);
+        if (!bound.ok()) Fail(e.loc, bound.status());
+        call.aggregate = bound.MoveValue();
+      }
       call.display = sql;
       for (size_t i = 0; i < args.size(); ++i) {
         call.arg_columns.push_back(static_cast<int>(pre.size()));

@@ -3,7 +3,11 @@
 // references are replaced by the call's arguments, so a function costs nothing at run time.
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <set>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -11,6 +15,8 @@
 #include "expr/cast.h"
 #include "expr/function.h"
 #include "sql/binder/binder_internal.h"
+#include "udf/native_aggregate.h"
+#include "udf/native_function.h"
 
 namespace sluice::sql {
 
@@ -20,8 +26,8 @@ namespace {
 bool IsBuiltInName(const std::string& name) {
   static const std::set<std::string> kSpecial = {"tumble",   "hop",    "session",
                                                  "row_time", "unnest", "proctime"};
-  return kSpecial.count(name) || IsAggregateName(name) || WindowFunctionNames().count(name) ||
-         expr::FunctionRegistry::Get().Contains(name);
+  return kSpecial.count(name) || expr::AggregateRegistry::Get().Contains(name) ||
+         WindowFunctionNames().count(name) || expr::FunctionRegistry::Get().Contains(name);
 }
 
 // The assignment casts of INSERT: implicit ones, numbers to numbers, anything to text.
@@ -68,6 +74,11 @@ void StatementBinder::BindCreateFunction(const Statement& stmt) {
   fn.body = stmt.body;
   fn.signature =
       fmt::format("{}({}) RETURNS {}", name, fmt::join(shown, ", "), fn.return_type.ToString());
+  if (stmt.language != "sql") {
+    LoadNativeFunction(stmt, &fn);
+    b_->functions_[name] = std::move(fn);
+    return;
+  }
   // Bind the body now, so its errors are reported here; a call to itself is recursion.
   BoundExprPtr body = BindFunctionBody(fn, stmt.body_loc);
   if (!CanAssign(body->type, fn.return_type)) {
@@ -76,6 +87,41 @@ void StatementBinder::BindCreateFunction(const Statement& stmt) {
              name, body->type.ToString(), fn.return_type.ToString());
   }
   b_->functions_[name] = std::move(fn);
+}
+
+void StatementBinder::LoadNativeFunction(const Statement& stmt, SqlFunction* out) {
+  const SqlFunction& fn = *out;
+  udf::FunctionSignature sig;
+  sig.name = fn.name;
+  sig.param_names = fn.param_names;
+  sig.param_types = fn.param_types;
+  sig.return_type = fn.return_type;
+  sig.strict = stmt.null_input != NullInput::kCalled;
+  sig.deterministic = !stmt.is_volatile;
+  sig.body_line = stmt.body_loc.line;
+  std::string source = stmt.body_text;
+  if (!stmt.body_file.empty()) {
+    std::ifstream in(stmt.body_file, std::ios::binary);
+    if (!in) {
+      FailUser(stmt.body_loc, "cannot read the source of function {}() from '{}': {}", fn.name,
+               stmt.body_file, std::strerror(errno));
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    source = ss.str();
+    sig.body_line = 1;  // the file's own lines
+  }
+  sig.aggregate = stmt.is_aggregate;
+  if (stmt.is_aggregate) {
+    auto loaded = udf::LoadCppAggregate(sig, source);
+    if (!loaded.ok()) Fail(stmt.body_loc, loaded.status());
+    out->aggregate = loaded->function;
+    out->retractable = loaded->retractable;
+    return;
+  }
+  auto loaded = udf::LoadCppScalar(sig, source);
+  if (!loaded.ok()) Fail(stmt.body_loc, loaded.status());
+  out->native = loaded.MoveValue();
 }
 
 BoundExprPtr StatementBinder::BindFunctionBody(const SqlFunction& fn, const Location& loc) {
@@ -147,6 +193,7 @@ BoundExprPtr StatementBinder::BindSqlFunctionCall(const Expr& call,
     }
     args.push_back(Cast(bound, to, a.loc, false));
   }
+  if (fn.native) return expr::MakeCall(fn.native, std::move(args));
   BoundExprPtr body = BindFunctionBody(fn, call.loc);
   std::vector<BoundExprPtr> replacements;  // per column of the body's scope, its argument
   for (size_t i = 0; i < n; ++i) {
@@ -155,6 +202,52 @@ BoundExprPtr StatementBinder::BindSqlFunctionCall(const Expr& call,
   replacements.insert(replacements.end(), args.begin(), args.end());
   BoundExprPtr inlined = expr::Substitute(body, replacements);
   return Cast(inlined, fn.return_type, call.loc, false);
+}
+
+}  // namespace sluice::sql
+
+namespace sluice::sql {
+
+expr::BoundAggregate StatementBinder::BindUserAggregate(const SqlFunction& fn, const Expr& call,
+                                                        const std::vector<BoundExprPtr>& args,
+                                                        bool retracting) {
+  const std::string& name = fn.name;
+  if (call.distinct) {
+    FailNotSupported(call.loc,
+                     "DISTINCT in a call of the user-defined aggregate {}() is not "
+                     "supported yet",
+                     name);
+  }
+  const size_t n = fn.param_types.size();
+  if (call.star_arg || args.size() != n) {
+    FailUser(call.loc, "aggregate {} takes {} argument{}, but the call gives {}", fn.signature, n,
+             n == 1 ? "" : "s", call.star_arg ? std::string("*") : std::to_string(args.size()));
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const DataType& to = fn.param_types[i];
+    const DataType& from = args[i]->type;
+    bool literal_number =
+        args[i]->kind == BoundKind::kLiteral && from.is_numeric() && to.is_numeric();
+    if (from != to && from.id() != TypeId::kNull && !literal_number &&
+        !expr::CanCastImplicitly(from, to)) {
+      FailUser(call.args[i]->loc,
+               "argument {} of {}() is {}, but the aggregate takes {}; add a "
+               "CAST (aggregate {})",
+               i + 1, name, from.ToString(), to.ToString(), fn.signature);
+    }
+  }
+  if (retracting && !fn.retractable) {
+    FailUser(call.loc,
+             "aggregate {}() cannot retract rows, which its updating input needs: give struct "
+             "{} a `void retract(...)` that undoes update()",
+             name, name);
+  }
+  expr::BoundAggregate bound;
+  bound.name = name;
+  bound.arg_types = fn.param_types;
+  bound.return_type = fn.return_type;
+  bound.function = fn.aggregate;
+  return bound;
 }
 
 }  // namespace sluice::sql

@@ -29,9 +29,29 @@ std::string Hint(const std::string& word, const std::vector<std::string>& candid
   return best.empty() ? "" : fmt::format("; did you mean \"{}\"?", best);
 }
 
-// Aggregate names come from the aggregate registry, the one list of what exists.
+// The user-defined functions of the statement being bound on this thread (the binder is
+// single-threaded; StatementBinder sets it), so that IsAggregateName sees user aggregates.
+thread_local const std::map<std::string, SqlFunction>* t_user_functions = nullptr;
+
+// Aggregate names come from the aggregate registry, the one list of what exists, and the
+// aggregates the SQL file defines (CREATE AGGREGATE FUNCTION).
 bool IsAggregateName(const std::string& name) {
-  return expr::AggregateRegistry::Get().Contains(name);
+  if (expr::AggregateRegistry::Get().Contains(name)) return true;
+  return FindUserAggregate(name) != nullptr;
+}
+
+const SqlFunction* FindUserAggregate(const std::string& name) {
+  if (t_user_functions == nullptr) return nullptr;
+  auto it = t_user_functions->find(name);
+  return it != t_user_functions->end() && it->second.aggregate ? &it->second : nullptr;
+}
+
+StatementBinder::StatementBinder(Binder* b) : b_(b), outer_functions_(t_user_functions) {
+  t_user_functions = &b->functions_;
+}
+
+StatementBinder::~StatementBinder() {
+  t_user_functions = outer_functions_;
 }
 
 const std::set<std::string>& WindowFunctionNames() {

@@ -3,9 +3,12 @@
 // statement into logical plans. Not thread-safe; one binder per SQL file.
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "expr/aggregate.h"
+#include "expr/function.h"
 #include "sql/binder/catalog.h"
 #include "sql/parser/ast.h"
 #include "sql/planner/pipeline_plan.h"
@@ -20,6 +23,11 @@ struct SqlFunction {
   types::DataType return_type;
   ExprPtr body;
   std::string signature;  // f(a BIGINT, b TEXT), for messages
+  // LANGUAGE cpp: the compiled function a call runs (instead of inlining a body).
+  std::shared_ptr<const expr::BoundFunction> native;
+  // CREATE AGGREGATE FUNCTION ... LANGUAGE cpp: the aggregate its calls bind to.
+  std::shared_ptr<const expr::AggregateFunction> aggregate;
+  bool retractable = false;
 };
 
 class Binder {
@@ -29,6 +37,8 @@ class Binder {
   Status BindStatement(const Statement& stmt, int index);
   // The sinks and settings of every statement bound so far.
   Result<PipelinePlan> Finish();
+  // What the statements bound so far declared (declared_tables.h lists it for the console).
+  const Catalog& catalog() const { return catalog_; }
 
  private:
   std::string_view source_text_;

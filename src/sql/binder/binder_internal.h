@@ -60,6 +60,8 @@ std::string Hint(const std::string& word, const std::vector<std::string>& candid
 bool IsProctimeCall(const Expr& e);
 // Aggregate names come from the aggregate registry, the one list of what exists.
 bool IsAggregateName(const std::string& name);
+// The aggregate the SQL file defines under `name` (CREATE AGGREGATE FUNCTION), or nullptr.
+const SqlFunction* FindUserAggregate(const std::string& name);
 const std::set<std::string>& WindowFunctionNames();
 // Resolves a parsed type name.
 types::DataType ResolveType(const TypeName& t);
@@ -155,7 +157,10 @@ expr::BoundExprPtr ReverseFraction(const expr::BoundExprPtr& fraction);
 // Binds one statement; holds the CTE scopes of the query being bound.
 class StatementBinder {
  public:
-  explicit StatementBinder(Binder* b) : b_(b) {}
+  explicit StatementBinder(Binder* b);
+  ~StatementBinder();
+  StatementBinder(const StatementBinder&) = delete;
+  StatementBinder& operator=(const StatementBinder&) = delete;
 
   void Bind(const Statement& stmt);
 
@@ -266,8 +271,15 @@ class StatementBinder {
   expr::BoundExprPtr BindSqlFunctionCall(const Expr& call, const std::vector<ScopeColumn>& scope);
   // The body of `fn` bound over its parameters (the named ones, then $1..$n).
   expr::BoundExprPtr BindFunctionBody(const SqlFunction& fn, const Location& loc);
+  // LANGUAGE cpp: compiles and loads the function (udf/native_function.h).
+  void LoadNativeFunction(const Statement& stmt, SqlFunction* fn);
+  // A call of a CREATE AGGREGATE FUNCTION aggregate over bound arguments.
+  expr::BoundAggregate BindUserAggregate(const SqlFunction& fn, const Expr& call,
+                                         const std::vector<expr::BoundExprPtr>& args,
+                                         bool retracting);
 
   Binder* b_;
+  const std::map<std::string, SqlFunction>* outer_functions_;  // restored by the destructor
   std::vector<std::map<std::string, const CommonTableExpr*>> ctes_;
   int depth_ = 0;
   std::vector<std::string> inlining_;  // SQL functions being inlined, outermost first

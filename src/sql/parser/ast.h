@@ -232,6 +232,9 @@ struct TableOption {
 
 enum class StatementKind { kCreateTable, kCreateView, kInsert, kSelect, kSet, kCreateFunction };
 
+// A function's declared NULL handling: STRICT / RETURNS NULL ON NULL INPUT, CALLED ON NULL INPUT.
+enum class NullInput { kDefault, kReturnsNull, kCalled };
+
 // A parameter of CREATE FUNCTION: `name TYPE`, or only `TYPE` (then read as $1, $2, ...).
 struct FunctionParam {
   std::string name;  // empty when unnamed
@@ -262,8 +265,14 @@ struct Statement {
   bool or_replace = false;
   std::vector<FunctionParam> params;
   TypeName return_type;
-  ExprPtr body;  // the one expression of the body
+  ExprPtr body;  // the one expression of the body (LANGUAGE SQL)
   Location body_loc;
+  std::string language = "sql";  // sql | cpp
+  std::string body_text;         // the source of other languages (AS $$...$$)
+  std::string body_file;         // AS FILE 'path'
+  NullInput null_input = NullInput::kDefault;
+  bool is_volatile = false;
+  bool is_aggregate = false;  // CREATE AGGREGATE FUNCTION
   // kSet
   std::string set_name;
   std::string set_value;  // text of the value; interval literals keep 'INTERVAL ...' form

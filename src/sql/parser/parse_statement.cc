@@ -1,6 +1,7 @@
 // Parses statements: CREATE TABLE/VIEW/FUNCTION, INSERT, SET, columns, options and types.
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -47,6 +48,11 @@ SLUICE_NOINLINE void Parser::ParseCreate(Statement* s) {
     s->or_replace = true;
   }
   if (AcceptWord("temporary") || AcceptWord("temp")) s->temporary = true;
+  if (AtWord("aggregate") && AtWord("function", 1)) {
+    // CREATE AGGREGATE FUNCTION (as in BigQuery): an aggregate written in another language.
+    Next();
+    s->is_aggregate = true;
+  }
   if (AtWord("function")) {
     ParseCreateFunction(s);
     return;
@@ -88,10 +94,22 @@ SLUICE_NOINLINE void Parser::ParseCreateFunction(Statement* s) {
     ExpectListEnd();
   }
   bool has_returns = false;
+  std::optional<Token> body_token;
+  Location language_loc;
+  Location strict_loc;
   while (true) {
     const Token& at = Peek();
-    if (AtWord("strict") || (AtWord("returns") && AtWord("null", 1))) {
-      FailAt(at.loc, "STRICT is not supported: write the NULL case into the body");
+    if (AcceptWord("strict")) {
+      s->null_input = NullInput::kReturnsNull;
+      strict_loc = at.loc;
+    } else if (AtWord("returns") && AtWord("null", 1)) {
+      strict_loc = at.loc;
+      Next();
+      Next();
+      ExpectWord("on");
+      ExpectWord("null");
+      ExpectWord("input");
+      s->null_input = NullInput::kReturnsNull;
     } else if (AcceptWord("returns")) {
       if (AtWord("table") || AtWord("setof")) {
         FailAt(Peek().loc,
@@ -102,14 +120,19 @@ SLUICE_NOINLINE void Parser::ParseCreateFunction(Statement* s) {
       has_returns = true;
     } else if (AcceptWord("language")) {
       const Token& lang = Peek();
+      language_loc = lang.loc;
       std::string name = Peek().kind == TokenKind::kString ? Next().text : ParseLabel("language");
-      if (Lower(name) != "sql") {
+      name = Lower(name);
+      if (name == "c++") name = "cpp";  // LANGUAGE 'c++'
+      if (name != "sql" && name != "cpp") {
         FailAt(lang.loc, fmt::format("LANGUAGE {} is not supported: functions are written in "
-                                     "LANGUAGE SQL",
+                                     "LANGUAGE SQL or LANGUAGE cpp",
                                      name));
       }
-    } else if (AcceptWord("immutable") || AcceptWord("stable") || AcceptWord("volatile") ||
-               AcceptWord("leakproof")) {
+      s->language = name;
+    } else if (AcceptWord("volatile")) {
+      s->is_volatile = true;
+    } else if (AcceptWord("immutable") || AcceptWord("stable") || AcceptWord("leakproof")) {
       // Planner hints for PostgreSQL; an inlined expression needs none.
     } else if (AcceptWord("parallel")) {
       ParseLabel("SAFE, RESTRICTED or UNSAFE");
@@ -118,11 +141,19 @@ SLUICE_NOINLINE void Parser::ParseCreateFunction(Statement* s) {
       Next();
       ExpectWord("null");
       ExpectWord("input");
-    } else if (!s->body && AcceptWord("as")) {
+      s->null_input = NullInput::kCalled;
+    } else if (!body_token && s->body_file.empty() && AcceptWord("as")) {
+      if (AtWord("file") && Peek(1).kind == TokenKind::kString) {
+        // AS FILE 'path': the source in a file (relative paths from the working directory).
+        Next();
+        s->body_loc = Peek().loc;
+        s->body_file = Next().text;
+        continue;
+      }
       if (Peek().kind != TokenKind::kString) Fail("the function body as a string");
       s->body_loc = Peek().loc;
-      s->body = ParseFunctionBody(s->name, Next());
-    } else if (!s->body && AtWord("return")) {
+      body_token = Next();
+    } else if (!body_token && !s->body && AtWord("return")) {
       Next();
       s->body_loc = Peek().loc;
       s->body = ParseExpr();
@@ -131,7 +162,36 @@ SLUICE_NOINLINE void Parser::ParseCreateFunction(Statement* s) {
     }
   }
   if (!has_returns) Fail("RETURNS type");
-  if (!s->body) Fail("the function body: AS 'expression' or RETURN expression");
+  if (s->language == "sql") {
+    if (s->is_aggregate) {
+      FailAt(s->name_loc,
+             "CREATE AGGREGATE FUNCTION takes LANGUAGE cpp: an aggregate's state "
+             "and steps are written in C++");
+    }
+    if (s->null_input == NullInput::kReturnsNull) {
+      FailAt(strict_loc,
+             "STRICT is not supported for LANGUAGE SQL functions: write the NULL case "
+             "into the body");
+    }
+    if (!s->body_file.empty()) {
+      FailAt(s->body_loc,
+             "AS FILE is for LANGUAGE cpp functions; give a SQL function's body "
+             "as a string");
+    }
+    if (body_token) s->body = ParseFunctionBody(s->name, *body_token);
+    if (!s->body) Fail("the function body: AS 'expression' or RETURN expression");
+    return;
+  }
+  if (s->body) {
+    FailAt(s->body_loc, fmt::format("RETURN expr is for LANGUAGE SQL functions; give the {} "
+                                    "source as AS $$...$$ or AS FILE 'path'",
+                                    s->language));
+  }
+  if (body_token) {
+    s->body_text = body_token->text;
+  } else if (s->body_file.empty()) {
+    Fail(fmt::format("the function's {} source: AS $$...$$ or AS FILE 'path'", s->language));
+  }
 }
 
 // The text of AS '...': an expression, or SELECT of one expression without FROM.

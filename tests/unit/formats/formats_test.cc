@@ -164,8 +164,8 @@ TEST(FormatOptionsTest, Errors) {
   EXPECT_EQ(error({{"format", "avro"}, {"protobuf.message_name", "M"}}),
             "option 'protobuf.message_name' applies only to format 'protobuf', not 'avro'");
 
-  std::map<std::string, std::string> parquet = {{"format", "parquet"}};
-  auto parsed = ParseFormatOptions(&parquet, true);
+  std::map<std::string, std::string> raw_bytes = {{"format", "raw_bytes"}};
+  auto parsed = ParseFormatOptions(&raw_bytes, true);
   ASSERT_FALSE(parsed.ok());
   EXPECT_EQ(parsed.status().kind(), ErrorKind::kNotSupported);
 }

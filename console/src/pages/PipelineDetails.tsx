@@ -1,0 +1,163 @@
+// One pipeline: its state and actions, the dataflow graph with live metrics, the operators, the
+// live rows of its sinks, checkpoints, errors and the query.
+import { useMemo, useState } from "react";
+import * as api from "../api";
+import { DataflowGraph } from "../components/DataflowGraph";
+import { OperatorTable } from "../components/OperatorTable";
+import { Checkpoints } from "../components/Checkpoints";
+import { RowsTable } from "../components/RowsTable";
+import { useLiveRows } from "../live";
+import { summarize } from "../metrics";
+import { navigate } from "../router";
+import { StateBadge, usePolling } from "./PipelineList";
+
+const RUNNING = /run|start|schedul|recover|restart/i;
+
+export function PipelineDetailsPage(props: { id: string }) {
+  const [refresh, setRefresh] = useState(0);
+  const [actionError, setActionError] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [tab, setTab] = useState<"output" | "checkpoints" | "errors" | "query">("output");
+  const pipeline = usePolling(() => api.getPipeline(props.id), 2000, [props.id, refresh]);
+  const jobs = usePolling(() => api.listJobs(props.id), 2000, [props.id, refresh]);
+  const job = jobs.value && jobs.value.length > 0 ? jobs.value[0] : null;
+  const jobId = job?.id ?? null;
+  const metrics = usePolling(
+    () => (jobId ? api.getOperatorMetrics(props.id, jobId) : Promise.resolve([])),
+    1000,
+    [props.id, jobId],
+  );
+  const checkpoints = usePolling(
+    () => (jobId ? api.listCheckpoints(props.id, jobId) : Promise.resolve([])),
+    2000,
+    [props.id, jobId],
+  );
+  const errors = usePolling(
+    () => (jobId ? api.listErrors(props.id, jobId) : Promise.resolve([])),
+    2000,
+    [props.id, jobId],
+  );
+  const summaries = useMemo(() => {
+    const m = new Map<string, ReturnType<typeof summarize>>();
+    for (const o of metrics.value ?? []) m.set(o.nodeId, summarize(o));
+    return m;
+  }, [metrics.value]);
+  const p = pipeline.value;
+  const running = p ? RUNNING.test(p.state) && !/stop/i.test(p.state) : false;
+  const outputRequest = useMemo(
+    () => (jobId && tab === "output" ? { url: api.outputPath(props.id, jobId) } : null),
+    [props.id, jobId, tab],
+  );
+  const output = useLiveRows(outputRequest);
+
+  const act = async (f: () => Promise<unknown>) => {
+    setBusy(true);
+    setActionError("");
+    try {
+      await f();
+      setRefresh((r) => r + 1);
+    } catch (e) {
+      setActionError((e as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  if (pipeline.error && !p) return <div className="page error-box">{pipeline.error}</div>;
+  if (!p) return <div className="page muted">Loading…</div>;
+  return (
+    <div className="page">
+      <div className="toolbar">
+        <h2 data-testid="pipeline-title">{p.name}</h2>
+        <StateBadge state={p.state} />
+        <span className="spacer" />
+        {running ? (
+          <>
+            <button disabled={busy} onClick={() => act(() => api.setStop(p.id, "checkpoint"))} data-testid="stop" title="Take a final checkpoint, then stop">
+              Stop
+            </button>
+            <button disabled={busy} onClick={() => act(() => api.setStop(p.id, "immediate"))} data-testid="stop-immediate">
+              Stop now
+            </button>
+          </>
+        ) : (
+          <button disabled={busy} className="primary" onClick={() => act(() => api.setStop(p.id, "none"))} data-testid="start">
+            Start
+          </button>
+        )}
+        <button disabled={busy} onClick={() => act(() => api.restartPipeline(p.id, false))} data-testid="restart">
+          Restart
+        </button>
+        <button disabled={busy} onClick={() => act(() => api.restartPipeline(p.id, true))} data-testid="restart-without-state">
+          Restart without state
+        </button>
+        <button
+          disabled={busy || running}
+          onClick={() =>
+            confirm(`Delete pipeline ${p.name}?`) && act(async () => {
+              await api.deletePipeline(p.id);
+              navigate("/pipelines");
+            })
+          }
+          data-testid="delete"
+        >
+          Delete
+        </button>
+      </div>
+      {actionError && <div className="error-box" data-testid="action-error">{actionError}</div>}
+      {(p.failureMessage || job?.failureMessage) && (
+        <div className="error-box" data-testid="failure">{job?.failureMessage || p.failureMessage}</div>
+      )}
+      <div className="muted small">
+        parallelism {p.parallelism}
+        {p.checkpointIntervalMicros ? ` · checkpoint every ${p.checkpointIntervalMicros / 1e6} s` : ""}
+        {job ? ` · job ${job.id} (${job.state})` : ""}
+      </div>
+      {p.graph ? (
+        <section>
+          <h3>Dataflow</h3>
+          <DataflowGraph graph={p.graph} metrics={summaries} />
+          <OperatorTable nodes={p.graph.nodes} metrics={summaries} />
+        </section>
+      ) : (
+        <p className="muted">No graph.</p>
+      )}
+      <nav className="tabs">
+        {(["output", "checkpoints", "errors", "query"] as const).map((t) => (
+          <button key={t} className={tab === t ? "active" : ""} onClick={() => setTab(t)} data-testid={`tab-${t}`}>
+            {t[0].toUpperCase() + t.slice(1)}
+            {t === "errors" && errors.value && errors.value.length > 0 ? ` (${errors.value.length})` : ""}
+          </button>
+        ))}
+      </nav>
+      {tab === "output" && (
+        <section>
+          <div className="muted small" data-testid="output-status">
+            {jobId ? `${output.status} · ${output.total} rows` : "no job"}
+          </div>
+          {output.error && <div className="error-box">{output.error}</div>}
+          <RowsTable rows={output.rows} testId="output-rows" />
+        </section>
+      )}
+      {tab === "checkpoints" && <Checkpoints checkpoints={checkpoints.value ?? []} />}
+      {tab === "errors" && (
+        <section data-testid="errors">
+          {(errors.value ?? []).length === 0 && <p className="muted">No errors.</p>}
+          <ul className="errors">
+            {(errors.value ?? []).map((e, i) => (
+              <li key={i}>
+                <span className="muted small">
+                  {e.createdAt ? new Date(e.createdAt / 1000).toLocaleString() : ""} {e.operatorId}
+                  {e.operatorId ? `[${e.taskIndex}]` : ""}
+                </span>
+                <div>{e.message}</div>
+                {e.details && <pre className="small">{e.details}</pre>}
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+      {tab === "query" && <pre className="query" data-testid="query">{p.query}</pre>}
+    </div>
+  );
+}

@@ -1,0 +1,690 @@
+/* Sluice user-defined functions: the stable C ABI between Sluice and a compiled UDF library.
+ *
+ * Version 1. Sluice compiles `CREATE FUNCTION ... LANGUAGE cpp` source against this header into
+ * a shared library and loads it. Columns cross the boundary as Arrow C Data Interface arrays
+ * (https://arrow.apache.org/docs/format/CDataInterface.html; the two structs are defined below
+ * exactly as the specification gives them), so neither side depends on the other's C++ ABI,
+ * standard library or compiler.
+ *
+ * What a library exports (Sluice generates these from the function's SQL signature; the C++
+ * part of this header implements them over the user's function):
+ *
+ *   uint32_t sluice_udf_abi_version(void);   returns SLUICE_UDF_ABI_VERSION
+ *   const char* sluice_udf_signature(void);  argument and result formats, e.g. "l,u->u|strict"
+ *   int32_t sluice_udf_scalar(SluiceUdfHost* host, const struct ArrowArray* const* args,
+ *                             int32_t num_args, int64_t length, struct ArrowArray* out,
+ *                             char* error, int64_t error_capacity);
+ *
+ * sluice_udf_scalar computes `length` rows. `args` are borrowed for the duration of the call
+ * (Sluice owns them: do not release or keep them). `out` is prepared by Sluice for the result
+ * type: `length` rows, a validity bitmap with every bit set, and for fixed-width results a
+ * values buffer of `length` values; variable-width buffers (string bytes, list children) are
+ * grown through `host->reserve`. The function returns 0, or non-zero after writing a
+ * NUL-terminated message into `error` (the pipeline then fails with the function's name and
+ * that message). It may be called from several threads at once, on different arrays.
+ *
+ * Physical layouts are Arrow's, with Sluice's choices for three types:
+ *   DECIMAL(p, s)  128-bit little-endian unscaled integer (Arrow decimal128)
+ *   TIME           int64 microseconds since midnight (Arrow time64[us])
+ *   TIMESTAMP      int64 microseconds since the Unix epoch (Arrow timestamp[us])
+ *   INTERVAL       {int32 months; int32 days; int64 microseconds} (Arrow's month_day_nano has
+ *                  nanoseconds in the last field; Sluice keeps microseconds)
+ *   JSON           UTF-8 text like TEXT
+ * Arrays carry no offset (offset is always 0 on both sides).
+ */
+#ifndef SLUICE_UDF_H
+#define SLUICE_UDF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SLUICE_UDF_ABI_VERSION 1
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef ARROW_C_DATA_INTERFACE
+#define ARROW_C_DATA_INTERFACE
+
+#define ARROW_FLAG_DICTIONARY_ORDERED 1
+#define ARROW_FLAG_NULLABLE 2
+#define ARROW_FLAG_MAP_KEYS_SORTED 4
+
+struct ArrowSchema {
+  /* Array type description */
+  const char* format;
+  const char* name;
+  const char* metadata;
+  int64_t flags;
+  int64_t n_children;
+  struct ArrowSchema** children;
+  struct ArrowSchema* dictionary;
+
+  /* Release callback */
+  void (*release)(struct ArrowSchema*);
+  /* Opaque producer-specific data */
+  void* private_data;
+};
+
+struct ArrowArray {
+  /* Array data description */
+  int64_t length;
+  int64_t null_count;
+  int64_t offset;
+  int64_t n_buffers;
+  int64_t n_children;
+  const void** buffers;
+  struct ArrowArray** children;
+  struct ArrowArray* dictionary;
+
+  /* Release callback */
+  void (*release)(struct ArrowArray*);
+  /* Opaque producer-specific data */
+  void* private_data;
+};
+
+#endif /* ARROW_C_DATA_INTERFACE */
+
+/* What Sluice offers a UDF during a call. */
+typedef struct SluiceUdfHost {
+  uint32_t abi_version;
+  /* Makes buffer `index` (0 validity, 1 values or offsets, 2 string bytes) of `array`, a node
+   * of the output tree, at least `bytes` long, keeping its contents and zero-filling the rest,
+   * and returns it (also stored in array->buffers[index]). NULL when out of memory. For a list
+   * result, set the child's `length` before returning. */
+  void* (*reserve)(struct SluiceUdfHost* host, struct ArrowArray* array, int32_t index,
+                   int64_t bytes);
+} SluiceUdfHost;
+
+typedef uint32_t (*SluiceUdfAbiVersionFn)(void);
+typedef const char* (*SluiceUdfSignatureFn)(void);
+typedef int32_t (*SluiceUdfScalarFn)(SluiceUdfHost* host, const struct ArrowArray* const* args,
+                                     int32_t num_args, int64_t length, struct ArrowArray* out,
+                                     char* error, int64_t error_capacity);
+
+/* Aggregate functions (CREATE AGGREGATE FUNCTION ... LANGUAGE cpp). A library exports
+ *   const SluiceUdafVTable* sluice_udaf_vtable(void);
+ * (and sluice_udf_abi_version, sluice_udf_signature). A `states` object holds the states of
+ * groups 0..n-1 (dense indexes Sluice assigns); every function returning int32_t returns 0, or
+ * non-zero after writing a NUL-terminated message into `error`. One `states` object is used by
+ * one thread at a time. */
+#define SLUICE_UDAF_RETRACTABLE 1u
+typedef struct SluiceUdafVTable {
+  uint32_t abi_version;
+  uint32_t flags; /* SLUICE_UDAF_RETRACTABLE: `update` accepts retract = 1 */
+  void* (*create)(void);
+  void (*destroy)(void* states);
+  /* Grows to `groups` groups; new groups are in the initial state. */
+  int32_t (*resize)(void* states, int64_t groups, char* error, int64_t error_capacity);
+  /* Adds (retract = 0) or removes (retract = 1) row i of `args` to/from group groups[i]. */
+  int32_t (*update)(void* states, const struct ArrowArray* const* args, int32_t num_args,
+                    const uint32_t* groups, int64_t length, int32_t retract, char* error,
+                    int64_t error_capacity);
+  /* Folds group `src` of `other` (a states object of the same library) into group `dst`. */
+  int32_t (*merge)(void* states, const void* other, uint32_t src, uint32_t dst, char* error,
+                   int64_t error_capacity);
+  /* Resets a group to the initial state. */
+  void (*clear)(void* states, uint32_t group);
+  /* Writes the result of each listed group into `out` (prepared as for sluice_udf_scalar). */
+  int32_t (*finish)(void* states, SluiceUdfHost* host, const uint32_t* groups, int64_t length,
+                    struct ArrowArray* out, char* error, int64_t error_capacity);
+  /* Writes each listed group's state as one BYTEA row of `out` (for checkpoints). */
+  int32_t (*serialize)(void* states, SluiceUdfHost* host, const uint32_t* groups, int64_t length,
+                       struct ArrowArray* out, char* error, int64_t error_capacity);
+  /* Sets groups[i] to the state in row rows[i] (row i when rows is NULL) of the BYTEA array. */
+  int32_t (*deserialize)(void* states, const struct ArrowArray* in, const int32_t* rows,
+                         const uint32_t* groups, int64_t length, char* error,
+                         int64_t error_capacity);
+  /* Approximate bytes held. */
+  int64_t (*memory)(const void* states);
+} SluiceUdafVTable;
+typedef const SluiceUdafVTable* (*SluiceUdafVTableFn)(void);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#ifdef __cplusplus
+/* The C++ side, compiled into the UDF library only (it never crosses the ABI): typed views of
+ * the arrays and the glue that calls a user's function in one of its two forms.
+ *
+ * Row at a time:   int64_t f(int64_t x, std::string_view s) { ... }
+ * Vectorized:      void f(sluice_udf::Column<int64_t> x, sluice_udf::Column<std::string_view> s,
+ *                         sluice_udf::Output<int64_t>& out) { ... }
+ *
+ * SQL types map to C++ types as follows (arguments / results):
+ *   BOOLEAN bool; TINYINT..BIGINT int8_t..int64_t (UNSIGNED: uint8_t..uint64_t); REAL float;
+ *   DOUBLE double; DECIMAL(p, s) sluice_udf::Decimal; TEXT, JSON, BYTEA std::string_view /
+ *   std::string; DATE sluice_udf::Date; TIME sluice_udf::Time; TIMESTAMP[TZ]
+ *   sluice_udf::Timestamp; INTERVAL sluice_udf::Interval; T[] sluice_udf::List<T> /
+ *   std::vector<T>.
+ * A function declared CALLED ON NULL INPUT takes std::optional<T> arguments; any row-at-a-time
+ * function may return std::optional<R> to return NULL. */
+#include <cstring>
+#include <exception>
+#include <new>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace sluice_udf {
+
+struct Date {
+  int32_t days = 0;  // since 1970-01-01
+};
+struct Time {
+  int64_t micros = 0;  // since midnight
+};
+struct Timestamp {
+  int64_t micros = 0;  // since the Unix epoch (UTC)
+};
+struct Interval {
+  int32_t months = 0;
+  int32_t days = 0;
+  int64_t micros = 0;
+};
+struct Decimal {
+  __int128 unscaled = 0;  // value * 10^scale, the scale being the SQL type's
+};
+
+inline bool BitIsSet(const void* bits, int64_t i) {
+  return (static_cast<const uint8_t*>(bits)[i >> 3] >> (i & 7)) & 1;
+}
+
+template <typename T>
+class Column;
+
+// Physical storage of each fixed-width C++ type: the type itself (all are trivially copyable
+// and laid out as Sluice stores them).
+template <typename T>
+inline constexpr bool kFixedWidth = std::is_arithmetic_v<T> && !std::is_same_v<T, bool>;
+template <>
+inline constexpr bool kFixedWidth<Date> = true;
+template <>
+inline constexpr bool kFixedWidth<Time> = true;
+template <>
+inline constexpr bool kFixedWidth<Timestamp> = true;
+template <>
+inline constexpr bool kFixedWidth<Interval> = true;
+template <>
+inline constexpr bool kFixedWidth<Decimal> = true;
+
+// A list value: a view of the rows [begin, end) of the element array.
+template <typename T>
+class List {
+ public:
+  using value_type = T;
+  List(const ArrowArray* elements, int64_t begin, int64_t end)
+      : elements_(elements), begin_(begin), end_(end) {}
+  int64_t size() const { return end_ - begin_; }
+  bool is_null(int64_t i) const;
+  T operator[](int64_t i) const;
+
+ private:
+  const ArrowArray* elements_;
+  int64_t begin_;
+  int64_t end_;
+};
+
+// A read-only view of an argument array of C++ type T.
+template <typename T>
+class Column {
+ public:
+  explicit Column(const ArrowArray* a) : a_(a) {}
+  int64_t size() const { return a_->length; }
+  bool is_null(int64_t i) const {
+    return a_->buffers[0] != nullptr && !BitIsSet(a_->buffers[0], i);
+  }
+  // The validity bitmap (bit set = not NULL), or nullptr when no row is NULL.
+  const uint8_t* validity() const { return static_cast<const uint8_t*>(a_->buffers[0]); }
+  // The values, for fixed-width types.
+  const T* data() const {
+    static_assert(kFixedWidth<T>, "data() is for fixed-width types");
+    return static_cast<const T*>(a_->buffers[1]);
+  }
+  // Row i (whatever it holds when the row is NULL).
+  T operator[](int64_t i) const {
+    if constexpr (kFixedWidth<T>) {
+      return static_cast<const T*>(a_->buffers[1])[i];
+    } else if constexpr (std::is_same_v<T, bool>) {
+      return BitIsSet(a_->buffers[1], i);
+    } else if constexpr (std::is_same_v<T, std::string_view>) {
+      const int32_t* o = static_cast<const int32_t*>(a_->buffers[1]);
+      return {static_cast<const char*>(a_->buffers[2]) + o[i],
+              static_cast<size_t>(o[i + 1] - o[i])};
+    } else {
+      using E = typename T::value_type;
+      const int32_t* o = static_cast<const int32_t*>(a_->buffers[1]);
+      return List<E>(a_->children[0], o[i], o[i + 1]);
+    }
+  }
+  const ArrowArray& arrow() const { return *a_; }
+
+ private:
+  const ArrowArray* a_;
+};
+
+template <typename T>
+bool List<T>::is_null(int64_t i) const {
+  return Column<T>(elements_).is_null(begin_ + i);
+}
+template <typename T>
+T List<T>::operator[](int64_t i) const {
+  return Column<T>(elements_)[begin_ + i];
+}
+
+template <typename T>
+struct IsList : std::false_type {};
+template <typename T>
+struct IsList<List<T>> : std::true_type {
+  using value_type = T;
+};
+
+// The result array of C++ type T. Rows are set in order for strings and lists (set(i, ...)
+// with i = 0, 1, 2, ...); fixed-width rows in any order.
+template <typename T>
+class Output {
+ public:
+  Output(SluiceUdfHost* host, ArrowArray* a) : host_(host), a_(a) {}
+  int64_t size() const { return a_->length; }
+  T* data() {
+    static_assert(kFixedWidth<T>, "data() is for fixed-width types");
+    return static_cast<T*>(const_cast<void*>(a_->buffers[1]));
+  }
+  void set_null(int64_t i) {
+    uint8_t* bits = static_cast<uint8_t*>(const_cast<void*>(a_->buffers[0]));
+    bits[i >> 3] &= static_cast<uint8_t>(~(1u << (i & 7)));
+    if constexpr (!kFixedWidth<T> && !std::is_same_v<T, bool>) EndRow(i);
+  }
+  template <typename V>
+  void set(int64_t i, const V& v) {
+    if constexpr (kFixedWidth<T>) {
+      data()[i] = v;
+    } else if constexpr (std::is_same_v<T, bool>) {
+      uint8_t* bits = static_cast<uint8_t*>(const_cast<void*>(a_->buffers[1]));
+      if (v) {
+        bits[i >> 3] |= static_cast<uint8_t>(1u << (i & 7));
+      } else {
+        bits[i >> 3] &= static_cast<uint8_t>(~(1u << (i & 7)));
+      }
+    } else if constexpr (std::is_same_v<T, std::string_view> || std::is_same_v<T, std::string>) {
+      std::string_view s(v);
+      char* dst = static_cast<char*>(Grow(a_, 2, used_ + static_cast<int64_t>(s.size())));
+      if (!s.empty()) std::memcpy(dst + used_, s.data(), s.size());
+      used_ += static_cast<int64_t>(s.size());
+      EndRow(i);
+    } else {
+      // A list: v is a std::vector<E> (or std::vector<std::optional<E>>).
+      using E = typename T::value_type;
+      ArrowArray* child = a_->children[0];
+      Output<E> elements(host_, child);
+      elements.used_ = child_strings_;
+      for (const auto& e : v) {
+        int64_t k = child->length;
+        child->length = k + 1;
+        ReserveChild(child, k + 1);
+        if constexpr (IsOptional<std::decay_t<decltype(e)>>::value) {
+          if (e) {
+            elements.set(k, *e);
+          } else {
+            elements.set_null(k);
+          }
+        } else {
+          elements.set(k, e);
+        }
+      }
+      child_strings_ = elements.used_;
+      used_ = child->length;
+      EndRow(i);
+    }
+  }
+  ArrowArray& arrow() { return *a_; }
+
+ private:
+  template <typename U>
+  friend class Output;
+  template <typename U>
+  struct IsOptional : std::false_type {};
+  template <typename U>
+  struct IsOptional<std::optional<U>> : std::true_type {};
+
+  void* Grow(ArrowArray* a, int32_t index, int64_t bytes) {
+    void* p = host_->reserve(host_, a, index, bytes);
+    if (p == nullptr) throw std::bad_alloc();
+    return p;
+  }
+  void EndRow(int64_t i) {
+    static_cast<int32_t*>(const_cast<void*>(a_->buffers[1]))[i + 1] = static_cast<int32_t>(used_);
+  }
+  // Makes room for `rows` rows in a list's element array (doubling).
+  void ReserveChild(ArrowArray* child, int64_t rows) {
+    if (rows <= child_capacity_) return;
+    int64_t cap = child_capacity_ < 64 ? 64 : child_capacity_ * 2;
+    while (cap < rows) cap *= 2;
+    Grow(child, 0, (cap + 7) / 8);
+    // New validity bits are set: Sluice's reserve zero-fills, so set them here.
+    uint8_t* bits = static_cast<uint8_t*>(const_cast<void*>(child->buffers[0]));
+    std::memset(bits + (child_capacity_ + 7) / 8, 0xff,
+                static_cast<size_t>((cap + 7) / 8 - (child_capacity_ + 7) / 8));
+    if (child_capacity_ % 8 != 0)
+      bits[child_capacity_ / 8] |= static_cast<uint8_t>(0xff << (child_capacity_ % 8));
+    using E = typename T::value_type;
+    if constexpr (kFixedWidth<E>) {
+      Grow(child, 1, cap * static_cast<int64_t>(sizeof(E)));
+    } else if constexpr (std::is_same_v<E, bool>) {
+      Grow(child, 1, (cap + 7) / 8);
+    } else {
+      Grow(child, 1, (cap + 1) * 4);
+    }
+    child_capacity_ = cap;
+  }
+
+  SluiceUdfHost* host_;
+  ArrowArray* a_;
+  int64_t used_ = 0;            // string bytes, or list elements, written so far
+  int64_t child_capacity_ = 0;  // list: element rows reserved
+  int64_t child_strings_ = 0;   // list of strings: element bytes written
+};
+
+namespace detail {
+
+template <typename T>
+struct Unopt {
+  using type = T;
+  static constexpr bool optional = false;
+};
+template <typename T>
+struct Unopt<std::optional<T>> {
+  using type = T;
+  static constexpr bool optional = true;
+};
+
+// Whether a row-at-a-time function may return Out for the declared result R: R itself (or what
+// converts to it), std::optional of it (NULL), and for arrays elements that are std::optional.
+template <typename Out, typename R>
+struct Returns : std::bool_constant<std::is_convertible_v<Out, R>> {};
+template <typename Out, typename R>
+struct Returns<std::optional<Out>, R> : Returns<Out, R> {};
+template <typename E>
+struct Returns<std::vector<std::optional<E>>, std::vector<E>> : std::true_type {};
+
+template <typename T>
+inline std::optional<typename Unopt<T>::type> Read(const ArrowArray* a, int64_t i) {
+  using V = typename Unopt<T>::type;
+  Column<V> c(a);
+  if (c.is_null(i)) return std::nullopt;
+  return c[i];
+}
+
+inline void CopyError(const char* what, char* error, int64_t capacity) {
+  if (capacity <= 0) return;
+  size_t n = std::strlen(what);
+  if (static_cast<int64_t>(n) >= capacity) n = static_cast<size_t>(capacity - 1);
+  std::memcpy(error, what, n);
+  error[n] = '\0';
+}
+
+// Calls `fn` in its row-at-a-time form. Strict: rows with a NULL argument are NULL without a
+// call. Args are the declared C++ types (std::optional<T> when called on NULL input).
+template <bool kStrict, typename R, typename... Args, typename F, size_t... I>
+inline void RunRows(F&& fn, SluiceUdfHost* host, const ArrowArray* const* args, int64_t n,
+                    ArrowArray* out, std::index_sequence<I...>) {
+  using RV = typename Unopt<R>::type;
+  Output<RV> result(host, out);
+  // Validity of every argument, or nullptr.
+  const void* validity[sizeof...(Args) + 1] = {args[I]->buffers[0]..., nullptr};
+  bool any_nulls = false;
+  for (size_t k = 0; k < sizeof...(Args); ++k) any_nulls |= validity[k] != nullptr;
+  auto emit = [&](int64_t i, auto&& value) {
+    using V = std::decay_t<decltype(value)>;
+    if constexpr (Unopt<V>::optional) {
+      if (value) {
+        result.set(i, *value);
+      } else {
+        result.set_null(i);
+      }
+    } else {
+      result.set(i, value);
+    }
+  };
+  if (!any_nulls) {
+    std::tuple<Column<typename Unopt<Args>::type>...> cols{
+        Column<typename Unopt<Args>::type>(args[I])...};
+    for (int64_t i = 0; i < n; ++i) emit(i, fn(Args(std::get<I>(cols)[i])...));
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    if constexpr (kStrict) {
+      bool null = false;
+      for (size_t k = 0; k < sizeof...(Args); ++k) {
+        null |= validity[k] != nullptr && !BitIsSet(validity[k], i);
+      }
+      if (null) {
+        result.set_null(i);
+        continue;
+      }
+      emit(i, fn(Args(*Read<Args>(args[I], i))...));
+    } else {
+      emit(i, fn(Args(Read<Args>(args[I], i))...));
+    }
+  }
+}
+
+}  // namespace detail
+
+// The glue Sluice generates calls this with the function's declared C++ types. `fn` is a
+// generic lambda forwarding to the user's function (so overloads resolve as usual).
+template <bool kStrict, typename R, typename... Args, typename F>
+inline int32_t CallScalar(F&& fn, SluiceUdfHost* host, const ArrowArray* const* args,
+                          int32_t num_args, int64_t n, ArrowArray* out, char* error,
+                          int64_t error_capacity) {
+  if (num_args != static_cast<int32_t>(sizeof...(Args))) {
+    detail::CopyError("wrong number of arguments", error, error_capacity);
+    return 1;
+  }
+  try {
+    using RV = typename detail::Unopt<R>::type;
+    if constexpr (std::is_invocable_v<F&, Column<typename detail::Unopt<Args>::type>...,
+                                      Output<RV>&>) {
+      Output<RV> result(host, out);
+      [&]<size_t... I>(std::index_sequence<I...>) {
+        fn(Column<typename detail::Unopt<Args>::type>(args[I])..., result);
+      }
+      (std::index_sequence_for<Args...>{});
+    } else {
+      detail::RunRows<kStrict, R, Args...>(fn, host, args, n, out,
+                                           std::index_sequence_for<Args...>{});
+    }
+  } catch (const std::exception& e) {
+    detail::CopyError(e.what(), error, error_capacity);
+    return 1;
+  } catch (...) {
+    detail::CopyError("threw a C++ exception that is not a std::exception", error, error_capacity);
+    return 1;
+  }
+  return 0;
+}
+
+// Aggregates: a struct named like the SQL aggregate, default-constructible (the initial state),
+// with
+//   void update(A... args);          each input row (STRICT: rows with a NULL argument skipped)
+//   void retract(A... args);         optional: removes a row update added (updating inputs)
+//   void merge(const S& other);      folds another partial state in
+//   R finish() const;                the result (std::optional<R> to return NULL)
+// and, unless it is trivially copyable (then its bytes are checkpointed as they are),
+//   void serialize(std::string& out) const;  void deserialize(std::string_view in);
+template <typename S, bool kStrict, typename R, typename... Args>
+struct AggregateGlue {
+  using RV = typename detail::Unopt<R>::type;
+  struct States {
+    std::vector<S> v;
+  };
+  static constexpr bool kRetract = requires(S s, Args... a) { s.retract(a...); };
+  static constexpr bool kTrivial = std::is_trivially_copyable_v<S>;
+
+  template <typename Body>
+  static int32_t Guard(Body&& body, char* error, int64_t capacity) {
+    try {
+      body();
+    } catch (const std::exception& e) {
+      detail::CopyError(e.what(), error, capacity);
+      return 1;
+    } catch (...) {
+      detail::CopyError("threw a C++ exception that is not a std::exception", error, capacity);
+      return 1;
+    }
+    return 0;
+  }
+  static void* Create() { return new (std::nothrow) States(); }
+  static void Destroy(void* p) { delete static_cast<States*>(p); }
+  static int32_t Resize(void* p, int64_t groups, char* error, int64_t capacity) {
+    return Guard([&] { static_cast<States*>(p)->v.resize(static_cast<size_t>(groups)); }, error,
+                 capacity);
+  }
+  template <size_t... I>
+  static void UpdateRows(States& st, const ArrowArray* const* args, const uint32_t* groups,
+                         int64_t n, bool retract, std::index_sequence<I...>) {
+    const void* validity[sizeof...(Args) + 1] = {args[I]->buffers[0]..., nullptr};
+    for (int64_t i = 0; i < n; ++i) {
+      S& s = st.v[groups[i]];
+      if constexpr (kStrict) {
+        bool null = false;
+        for (size_t k = 0; k < sizeof...(Args); ++k) {
+          null |= validity[k] != nullptr && !BitIsSet(validity[k], i);
+        }
+        if (null) continue;
+        if (retract) {
+          if constexpr (kRetract) s.retract(Args(Column<Args>(args[I])[i])...);
+        } else {
+          s.update(Args(Column<Args>(args[I])[i])...);
+        }
+      } else {
+        if (retract) {
+          if constexpr (kRetract) s.retract(Args(detail::Read<Args>(args[I], i))...);
+        } else {
+          s.update(Args(detail::Read<Args>(args[I], i))...);
+        }
+      }
+    }
+  }
+  static int32_t Update(void* p, const ArrowArray* const* args, int32_t num_args,
+                        const uint32_t* groups, int64_t n, int32_t retract, char* error,
+                        int64_t capacity) {
+    if (num_args != static_cast<int32_t>(sizeof...(Args))) {
+      detail::CopyError("wrong number of arguments", error, capacity);
+      return 1;
+    }
+    if (retract && !kRetract) {
+      detail::CopyError("the aggregate has no retract()", error, capacity);
+      return 1;
+    }
+    return Guard(
+        [&] {
+          UpdateRows(*static_cast<States*>(p), args, groups, n, retract != 0,
+                     std::index_sequence_for<Args...>{});
+        },
+        error, capacity);
+  }
+  static int32_t Merge(void* p, const void* other, uint32_t src, uint32_t dst, char* error,
+                       int64_t capacity) {
+    return Guard(
+        [&] { static_cast<States*>(p)->v[dst].merge(static_cast<const States*>(other)->v[src]); },
+        error, capacity);
+  }
+  static void Clear(void* p, uint32_t g) { static_cast<States*>(p)->v[g] = S{}; }
+  static int32_t Finish(void* p, SluiceUdfHost* host, const uint32_t* groups, int64_t n,
+                        ArrowArray* out, char* error, int64_t capacity) {
+    return Guard(
+        [&] {
+          const States& st = *static_cast<const States*>(p);
+          Output<RV> result(host, out);
+          for (int64_t i = 0; i < n; ++i) {
+            auto value = st.v[groups[i]].finish();
+            if constexpr (detail::Unopt<std::decay_t<decltype(value)>>::optional) {
+              if (value) {
+                result.set(i, *value);
+              } else {
+                result.set_null(i);
+              }
+            } else {
+              result.set(i, value);
+            }
+          }
+        },
+        error, capacity);
+  }
+  static int32_t Serialize(void* p, SluiceUdfHost* host, const uint32_t* groups, int64_t n,
+                           ArrowArray* out, char* error, int64_t capacity) {
+    return Guard(
+        [&] {
+          const States& st = *static_cast<const States*>(p);
+          Output<std::string> result(host, out);
+          std::string buffer;
+          for (int64_t i = 0; i < n; ++i) {
+            const S& s = st.v[groups[i]];
+            if constexpr (kTrivial) {
+              result.set(i, std::string_view(reinterpret_cast<const char*>(&s), sizeof(S)));
+            } else {
+              buffer.clear();
+              s.serialize(buffer);
+              result.set(i, buffer);
+            }
+          }
+        },
+        error, capacity);
+  }
+  static int32_t Deserialize(void* p, const ArrowArray* in, const int32_t* rows,
+                             const uint32_t* groups, int64_t n, char* error, int64_t capacity) {
+    return Guard(
+        [&] {
+          States& st = *static_cast<States*>(p);
+          Column<std::string_view> bytes(in);
+          for (int64_t i = 0; i < n; ++i) {
+            std::string_view b = bytes[rows ? rows[i] : i];
+            S& s = st.v[groups[i]];
+            if constexpr (kTrivial) {
+              if (b.size() != sizeof(S)) {
+                throw std::runtime_error(
+                    "a checkpointed state has " + std::to_string(b.size()) +
+                    " bytes, the state struct " + std::to_string(sizeof(S)) +
+                    " (was the aggregate's state changed since the checkpoint?)");
+              }
+              std::memcpy(static_cast<void*>(&s), b.data(), sizeof(S));
+            } else {
+              s = S{};
+              s.deserialize(b);
+            }
+          }
+        },
+        error, capacity);
+  }
+  static int64_t Memory(const void* p) {
+    return static_cast<int64_t>(static_cast<const States*>(p)->v.capacity() * sizeof(S));
+  }
+  static const SluiceUdafVTable* VTable() {
+    static const SluiceUdafVTable table = {SLUICE_UDF_ABI_VERSION,
+                                           kRetract ? SLUICE_UDAF_RETRACTABLE : 0u,
+                                           &Create,
+                                           &Destroy,
+                                           &Resize,
+                                           &Update,
+                                           &Merge,
+                                           &Clear,
+                                           &Finish,
+                                           &Serialize,
+                                           &Deserialize,
+                                           &Memory};
+    return &table;
+  }
+};
+
+}  // namespace sluice_udf
+#endif /* __cplusplus */
+
+#endif /* SLUICE_UDF_H */

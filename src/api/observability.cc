@@ -1,0 +1,181 @@
+// The API's views of running jobs: checkpoints, operator metrics, live output (Server-Sent
+// Events), Prometheus metrics.
+
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "api/api_service.h"
+#include "api/json_util.h"
+#include "api/streams.h"
+
+namespace sluice::api {
+
+namespace json = boost::json;
+
+HttpResponse ApiService::JobCheckpoints(const std::string& id, const std::string& job) {
+  PipelineRecordPtr p;
+  JobRecordPtr j;
+  HttpResponse err;
+  if (!Load(id, &p, &j, &err)) return err;
+  if (j->id != job)
+    return ErrorResponse(404, fmt::format("pipeline '{}' has no job '{}'", id, job));
+  auto listed = ListCheckpoints(jobs_->StateDir(*j));
+  if (!listed.ok()) {
+    return ErrorResponse(409,
+                         "cannot read the pipeline's checkpoints: " + listed.status().message());
+  }
+  const std::string state_dir = jobs_->StateDir(*j);
+  json::array data;
+  for (const auto& c : *listed) {
+    json::object o;
+    o["epoch"] = c.epoch;
+    o["kind"] = c.kind;
+    o["backend"] = state_dir.rfind("s3://", 0) == 0 ? "s3" : "file";
+    o["startTime"] = nullptr;
+    o["finishTime"] = c.finish_time;
+    o["bytes"] = c.bytes;
+    json::array ops;
+    for (const auto& part : c.parts) {
+      ops.push_back(json::object{{"nodeId", std::to_string(part.node)},
+                                 {"operator", part.operators},
+                                 {"subtask", part.subtask},
+                                 {"bytes", part.bytes}});
+    }
+    o["operators"] = std::move(ops);
+    data.push_back(std::move(o));
+  }
+  return JsonResponse(200, json::object{{"data", std::move(data)}});
+}
+
+HttpResponse ApiService::JobMetrics(const std::string& id, const std::string& job) {
+  PipelineRecordPtr p;
+  JobRecordPtr j;
+  HttpResponse err;
+  if (!Load(id, &p, &j, &err)) return err;
+  if (j->id != job)
+    return ErrorResponse(404, fmt::format("pipeline '{}' has no job '{}'", id, job));
+  std::vector<service::OperatorSample> samples = jobs_->Metrics(job);
+  const int64_t now = service::NowMicros();
+  // Rates: against this job's previous sample (kept per job by the service).
+  std::vector<service::OperatorSample> before;
+  int64_t before_at = 0;
+  {
+    std::lock_guard<std::mutex> lock(graph_mu_);
+    auto& slot = last_samples_[job];
+    before_at = slot.first;
+    before = slot.second;
+    slot = {now, samples};
+  }
+  const double dt = before_at > 0 ? static_cast<double>(now - before_at) / 1e6 : 0;
+  // By operator, then subtask.
+  std::map<std::string, json::array> by_operator;
+  for (size_t i = 0; i < samples.size(); ++i) {
+    const auto& s = samples[i];
+    json::object sub;
+    sub["index"] = s.subtask;
+    sub["rowsIn"] = s.rows_in;
+    sub["rowsOut"] = s.rows_out;
+    sub["badRowsDropped"] = s.bad_rows_dropped;
+    sub["lateRowsDropped"] = s.late_rows_dropped;
+    bool comparable = dt > 0 && before.size() == samples.size() &&
+                      before[i].operator_name == s.operator_name && before[i].subtask == s.subtask;
+    sub["rowsInPerSecond"] =
+        comparable ? json::value(static_cast<double>(s.rows_in - before[i].rows_in) / dt)
+                   : json::value(nullptr);
+    sub["rowsOutPerSecond"] =
+        comparable ? json::value(static_cast<double>(s.rows_out - before[i].rows_out) / dt)
+                   : json::value(nullptr);
+    by_operator[s.operator_name].push_back(std::move(sub));
+  }
+  json::array data;
+  for (auto& [name, subtasks] : by_operator) {
+    data.push_back(json::object{{"operator", name}, {"subtasks", std::move(subtasks)}});
+  }
+  return JsonResponse(
+      200, json::object{{"data", std::move(data)}, {"time", now}, {"running", jobs_->Active(job)}});
+}
+
+HttpResponse ApiService::JobOutput(const std::string& id, const std::string& job,
+                                   const HttpRequest& request) {
+  PipelineRecordPtr p;
+  JobRecordPtr j;
+  HttpResponse err;
+  if (!Load(id, &p, &j, &err)) return err;
+  if (j->id != job)
+    return ErrorResponse(404, fmt::format("pipeline '{}' has no job '{}'", id, job));
+  int64_t after = -1;
+  if (auto it = request.headers.find("last-event-id"); it != request.headers.end()) {
+    char* end = nullptr;
+    after = std::strtoll(it->second.c_str(), &end, 10);
+    if (it->second.empty() || *end != '\0' || after < 0) {
+      return ErrorResponse(
+          400, fmt::format("Last-Event-ID must be a row id (a number), got '{}'", it->second));
+    }
+  }
+  HttpResponse r;
+  r.stream = MakeOutputEventStream(jobs_->Output(job), after, options_.sse_batch_events);
+  r.heartbeat_ms = options_.sse_heartbeat_ms;
+  return r;
+}
+
+namespace {
+
+std::string Label(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+HttpResponse ApiService::Prometheus() {
+  std::string text;
+  text +=
+      "# HELP sluice_operator_rows_in_total Rows an operator subtask received.\n"
+      "# TYPE sluice_operator_rows_in_total counter\n";
+  std::string out_text =
+      "# HELP sluice_operator_rows_out_total Rows an operator subtask emitted.\n"
+      "# TYPE sluice_operator_rows_out_total counter\n";
+  std::string bad_text =
+      "# HELP sluice_operator_bad_rows_dropped_total Malformed rows dropped (bad_data = 'drop').\n"
+      "# TYPE sluice_operator_bad_rows_dropped_total counter\n";
+  std::string late_text =
+      "# HELP sluice_operator_late_rows_dropped_total Rows behind the watermark dropped.\n"
+      "# TYPE sluice_operator_late_rows_dropped_total counter\n";
+  int64_t running = 0;
+  for (const auto& job : jobs_->ActiveJobs()) {
+    auto record = store_->GetJob(job);
+    if (!record.ok() || !record->has_value()) continue;
+    ++running;
+    for (const auto& s : jobs_->Metrics(job)) {
+      std::string labels =
+          fmt::format("pipeline=\"{}\",job=\"{}\",operator=\"{}\",subtask=\"{}\"",
+                      Label((*record)->pipeline_id), Label(job), Label(s.operator_name), s.subtask);
+      text += fmt::format("sluice_operator_rows_in_total{{{}}} {}\n", labels, s.rows_in);
+      out_text += fmt::format("sluice_operator_rows_out_total{{{}}} {}\n", labels, s.rows_out);
+      bad_text += fmt::format("sluice_operator_bad_rows_dropped_total{{{}}} {}\n", labels,
+                              s.bad_rows_dropped);
+      late_text += fmt::format("sluice_operator_late_rows_dropped_total{{{}}} {}\n", labels,
+                               s.late_rows_dropped);
+    }
+  }
+  text += out_text + bad_text + late_text;
+  text += fmt::format(
+      "# HELP sluice_running_jobs Jobs with a run in this service.\n# TYPE sluice_running_jobs "
+      "gauge\nsluice_running_jobs {}\n",
+      running);
+  HttpResponse r;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  r.body = std::move(text);
+  return r;
+}
+
+}  // namespace sluice::api

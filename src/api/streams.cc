@@ -1,0 +1,115 @@
+#include "api/streams.h"
+
+#include <fmt/format.h>
+#include <boost/json.hpp>
+
+#include "runtime/checkpoint_metadata.h"
+#include "runtime/checkpoint_storage.h"
+#include "runtime/checkpoint_store.h"
+
+namespace sluice::api {
+
+Result<std::vector<CheckpointInfo>> ListCheckpoints(const std::string& state_dir) {
+  SLUICE_ASSIGN_OR_RETURN(auto storage, runtime::OpenCheckpointStorage(state_dir));
+  runtime::CheckpointStore store(storage);
+  SLUICE_ASSIGN_OR_RETURN(runtime::CheckpointStore::Listing listing, store.List());
+  std::vector<CheckpointInfo> out;
+  for (int64_t id : listing.complete) {
+    std::string key =
+        runtime::CheckpointDirName(id) + "/" + std::string(runtime::kMetadataFileName);
+    SLUICE_ASSIGN_OR_RETURN(auto text, storage->Get(key));
+    if (!text) continue;  // removed meanwhile by retention
+    auto m = runtime::CheckpointMetadata::Decode(*text, key);
+    if (!m.ok()) continue;
+    CheckpointInfo info;
+    info.epoch = id;
+    switch (m->kind) {
+      case runtime::CheckpointKind::kPeriodic:
+        info.kind = "periodic";
+        break;
+      case runtime::CheckpointKind::kStop:
+        info.kind = "stop";
+        break;
+      case runtime::CheckpointKind::kEnd:
+        info.kind = "end";
+        break;
+    }
+    info.finish_time = m->created_micros;
+    std::map<int, std::string> chain;
+    for (const auto& n : m->nodes) {
+      std::string names;
+      for (int op : n.operator_ids) {
+        if (!names.empty()) names += " -> ";
+        if (op >= 0 && static_cast<size_t>(op) < m->operators.size()) names += m->operators[op];
+      }
+      chain[n.id] = names;
+    }
+    for (const auto& f : m->files) {
+      info.bytes += static_cast<int64_t>(f.size);
+      // Own files are "<node>-<subtask>.state"; earlier checkpoints' ("chk-5/...") count in bytes
+      // (they are part of what a restore reads) but are listed under the checkpoint that wrote
+      // them.
+      if (f.name.find('/') != std::string::npos) continue;
+      CheckpointInfo::Part part;
+      if (std::sscanf(f.name.c_str(), "%d-%d.state", &part.node, &part.subtask) != 2) continue;
+      part.bytes = static_cast<int64_t>(f.size);
+      part.operators = chain[part.node];
+      info.parts.push_back(std::move(part));
+    }
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+namespace {
+
+class OutputEventStream : public EventStream {
+ public:
+  OutputEventStream(std::shared_ptr<service::OutputStream> output, int64_t after_id,
+                    size_t batch_events)
+      : output_(std::move(output)), cursor_(after_id), batch_events_(batch_events) {}
+
+  std::string Poll(bool* done) override {
+    auto r = output_->Read(cursor_, batch_events_);
+    std::string text;
+    if (r.lagged) {
+      boost::json::object o;
+      o["message"] = fmt::format(
+          "this client fell behind: rows {} to {} were dropped before it read them; reconnect "
+          "(without Last-Event-ID to start at the newest rows)",
+          cursor_ + 1, r.first_id - 1);
+      o["nextId"] = r.first_id;
+      text = fmt::format("event: lagged\ndata: {}\n\n", boost::json::serialize(o));
+      *done = true;
+      return text;
+    }
+    for (const auto& e : r.events) {
+      boost::json::object o;
+      o["operatorId"] = e.sink;
+      o["subtask"] = e.subtask;
+      o["timestamp"] = e.timestamp_micros;
+      o["value"] = e.value;
+      text += fmt::format("id: {}\nevent: row\ndata: {}\n\n", e.id, boost::json::serialize(o));
+      cursor_ = e.id;
+    }
+    if (r.closed) {
+      text += "event: end\ndata: {}\n\n";
+      *done = true;
+    }
+    return text;
+  }
+
+ private:
+  std::shared_ptr<service::OutputStream> output_;
+  int64_t cursor_;
+  size_t batch_events_;
+};
+
+}  // namespace
+
+std::shared_ptr<EventStream> MakeOutputEventStream(std::shared_ptr<service::OutputStream> output,
+                                                   int64_t after_id, size_t batch_events) {
+  return std::make_shared<OutputEventStream>(std::move(output), after_id, batch_events);
+}
+
+}  // namespace sluice::api

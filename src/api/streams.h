@@ -1,0 +1,39 @@
+#pragma once
+// What the API reads of running and past jobs besides the metadata store: the checkpoints in a
+// job's state dir, and the Server-Sent Events stream of a job's live rows.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/http_server.h"
+#include "common/status.h"
+#include "service/output_stream.h"
+
+namespace sluice::api {
+
+struct CheckpointInfo {
+  int64_t epoch = 0;
+  std::string kind;  // periodic, stop, end
+  int64_t finish_time = 0;
+  int64_t bytes = 0;
+  struct Part {
+    int node = 0;
+    int subtask = 0;
+    int64_t bytes = 0;
+    std::string operators;  // the node's chain
+  };
+  std::vector<Part> parts;
+};
+
+// The complete checkpoints of a state dir, oldest first (their metadata only; not verified).
+Result<std::vector<CheckpointInfo>> ListCheckpoints(const std::string& state_dir);
+
+// An event stream of `output` from the row after `after_id`: `event: row` per row with its id,
+// then `event: lagged` (and the end) when the reader fell behind the ring, `event: end` when the
+// run ended.
+std::shared_ptr<EventStream> MakeOutputEventStream(std::shared_ptr<service::OutputStream> output,
+                                                   int64_t after_id, size_t batch_events);
+
+}  // namespace sluice::api

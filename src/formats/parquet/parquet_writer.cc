@@ -1,0 +1,170 @@
+#include "formats/parquet/parquet_writer.h"
+
+#include <arrow/io/interfaces.h>
+#include <parquet/arrow/writer.h>
+#include <parquet/properties.h>
+
+#include "formats/parquet/parquet_arrow_internal.h"
+
+namespace sluice::formats {
+
+using parquet_internal::FromArrowStatus;
+
+namespace {
+
+// The Arrow output stream over a ByteSink. Keeps the sink's error so the caller gets it as it
+// was, not re-worded by Arrow.
+class SinkStream : public arrow::io::OutputStream {
+ public:
+  explicit SinkStream(ByteSink* sink) : sink_(sink) {}
+  arrow::Status Close() override {
+    closed_ = true;
+    return arrow::Status::OK();
+  }
+  bool closed() const override { return closed_; }
+  arrow::Result<int64_t> Tell() const override { return position_; }
+  arrow::Status Write(const void* data, int64_t n) override {
+    Status st =
+        sink_->Append(std::string_view(static_cast<const char*>(data), static_cast<size_t>(n)));
+    if (!st.ok()) {
+      error_ = st;
+      return arrow::Status::IOError(st.message());
+    }
+    position_ += n;
+    return arrow::Status::OK();
+  }
+  int64_t position() const { return position_; }
+  const Status& error() const { return error_; }
+
+ private:
+  ByteSink* sink_;
+  int64_t position_ = 0;
+  bool closed_ = false;
+  Status error_;
+};
+
+arrow::Compression::type ArrowCompression(ParquetCompression c) {
+  switch (c) {
+    case ParquetCompression::kZstd:
+      return arrow::Compression::ZSTD;
+    case ParquetCompression::kSnappy:
+      return arrow::Compression::SNAPPY;
+    case ParquetCompression::kGzip:
+      return arrow::Compression::GZIP;
+    case ParquetCompression::kLz4:
+      return arrow::Compression::LZ4;
+    case ParquetCompression::kNone:
+      return arrow::Compression::UNCOMPRESSED;
+  }
+  return arrow::Compression::UNCOMPRESSED;
+}
+
+int64_t InMemoryBytes(const batch::Column& c) {
+  int64_t n = 0;
+  if (c.validity) n += static_cast<int64_t>(c.validity->size());
+  if (c.values) n += static_cast<int64_t>(c.values->size());
+  if (c.data) n += static_cast<int64_t>(c.data->size());
+  for (const auto& child : c.children) n += InMemoryBytes(*child);
+  return n;
+}
+
+class ParquetWriterImpl : public ParquetWriter {
+ public:
+  ParquetWriterImpl(std::shared_ptr<arrow::Schema> schema, int64_t row_group_rows,
+                    std::shared_ptr<SinkStream> stream)
+      : schema_(std::move(schema)), row_group_rows_(row_group_rows), stream_(std::move(stream)) {}
+
+  Status Open(const ParquetOptions& options) {
+    parquet::WriterProperties::Builder props;
+    props.compression(ArrowCompression(options.compression));
+    props.max_row_group_length(options.row_group_rows);
+    props.created_by("Sluice");
+    parquet::ArrowWriterProperties::Builder arrow_props;
+    arrow_props.store_schema();
+    auto writer = parquet::arrow::FileWriter::Open(*schema_, arrow::default_memory_pool(), stream_,
+                                                   props.build(), arrow_props.build());
+    if (!writer.ok()) return Error(writer.status(), "cannot start a Parquet file");
+    writer_ = std::move(*writer);
+    return Status::Ok();
+  }
+
+  Status Write(const batch::Batch& b) override {
+    if (b.num_rows == 0) return Status::Ok();
+    if (writer_ == nullptr) return Status::Internal("Parquet writer used after Close");
+    if (b.columns.size() != static_cast<size_t>(schema_->num_fields())) {
+      return Status::Internal("Parquet writer: a batch of {} columns for a schema of {}",
+                              b.columns.size(), schema_->num_fields());
+    }
+    std::vector<std::shared_ptr<arrow::ArrayData>> arrays;
+    arrays.reserve(b.columns.size());
+    for (size_t i = 0; i < b.columns.size(); ++i) {
+      arrays.push_back(
+          parquet_internal::ToArrowData(b.columns[i], schema_->field(static_cast<int>(i))->type()));
+      group_bytes_ += InMemoryBytes(*b.columns[i]);
+    }
+    auto rb = arrow::RecordBatch::Make(schema_, b.num_rows, std::move(arrays));
+    // The library starts a new row group whenever the open one reaches max_row_group_length.
+    SLUICE_RETURN_NOT_OK(Error(writer_->WriteRecordBatch(*rb), "cannot write Parquet rows"));
+    rows_ += b.num_rows;
+    group_rows_ += b.num_rows;
+    if (group_rows_ >= row_group_rows_) {
+      group_rows_ %= row_group_rows_;
+      group_bytes_ = 0;
+    }
+    return Status::Ok();
+  }
+
+  Status Close() override {
+    if (writer_ == nullptr) return Status::Ok();
+    Status st = Error(writer_->Close(), "cannot finish a Parquet file");
+    writer_.reset();
+    group_bytes_ = 0;
+    return st;
+  }
+
+  int64_t estimated_size() const override { return stream_->position() + group_bytes_; }
+  int64_t rows() const override { return rows_; }
+
+ private:
+  Status Error(const arrow::Status& st, const char* what) const {
+    if (st.ok()) return Status::Ok();
+    if (!stream_->error().ok()) return stream_->error();
+    return FromArrowStatus(st, what);
+  }
+
+  std::shared_ptr<arrow::Schema> schema_;
+  int64_t row_group_rows_;
+  std::shared_ptr<SinkStream> stream_;
+  std::unique_ptr<parquet::arrow::FileWriter> writer_;
+  int64_t rows_ = 0;
+  int64_t group_rows_ = 0;
+  int64_t group_bytes_ = 0;
+};
+
+Result<std::shared_ptr<arrow::Schema>> ToArrowSchema(const types::Schema& schema) {
+  arrow::FieldVector fields;
+  for (const types::Field& f : schema.fields()) {
+    SLUICE_ASSIGN_OR_RETURN(auto t, parquet_internal::ToArrowType(f.type, f.name));
+    fields.push_back(arrow::field(f.name, t));  // nullable: NULLs can appear anywhere
+  }
+  return arrow::schema(fields);
+}
+
+}  // namespace
+
+Status CheckParquetSchema(const types::Schema& schema) {
+  return ToArrowSchema(schema).status();
+}
+
+Result<std::unique_ptr<ParquetWriter>> ParquetWriter::Make(const types::Schema& schema,
+                                                           const ParquetOptions& options,
+                                                           ByteSink* sink) {
+  SLUICE_ASSIGN_OR_RETURN(auto arrow_schema, ToArrowSchema(schema));
+  auto writer = std::make_unique<ParquetWriterImpl>(std::move(arrow_schema),
+                                                    std::max<int64_t>(options.row_group_rows, 1),
+                                                    std::make_shared<SinkStream>(sink));
+  SLUICE_RETURN_NOT_OK(writer->Open(options));
+  return std::unique_ptr<ParquetWriter>(std::move(writer));
+}
+
+}  // namespace sluice::formats

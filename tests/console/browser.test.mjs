@@ -1,0 +1,252 @@
+// The web console in a real browser (Debian's Chromium, driven by playwright-core) against the
+// real `sluice serve`: write a query, see a diagnostic under the line, preview rows, start a
+// pipeline, see its graph and metrics change, stop it, restart it.
+//
+//   node --test tests/console/browser.test.mjs
+//   env: SLUICE_BIN (the sluice binary), SLUICE_CONSOLE_DIR (console/, for playwright-core),
+//        SLUICE_ARTIFACTS (where screenshots and the server log go), SLUICE_CHROMIUM
+//        (default /usr/bin/chromium)
+//
+// Any request to a host other than the server under test fails the test (the console must work
+// offline), and so does any console error or uncaught exception in the page.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+const bin = process.env.SLUICE_BIN;
+const consoleDir = process.env.SLUICE_CONSOLE_DIR;
+assert.ok(bin && consoleDir, "set SLUICE_BIN and SLUICE_CONSOLE_DIR");
+const artifacts = process.env.SLUICE_ARTIFACTS ?? fs.mkdtempSync(path.join(os.tmpdir(), "console-artifacts-"));
+fs.mkdirSync(artifacts, { recursive: true });
+const { chromium } = createRequire(path.join(consoleDir, "package.json"))("playwright-core");
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), "sluice-console-"));
+let server;
+let baseUrl;
+let browser;
+let page;
+const problems = []; // console errors, page errors and foreign requests
+
+async function startServer() {
+  const log = fs.openSync(path.join(artifacts, "serve.log"), "w");
+  server = spawn(
+    bin,
+    ["serve", "--listen", "127.0.0.1:0", "--db", `sqlite:${path.join(work, "meta.db")}`, "--state-dir", path.join(work, "state")],
+    { stdio: ["ignore", "pipe", log] },
+  );
+  // `sluice serve` prints the URL it serves.
+  baseUrl = await new Promise((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`sluice serve printed no URL in 20 s: ${out}`)), 20000);
+    server.stdout.on("data", (d) => {
+      out += d;
+      fs.appendFileSync(path.join(artifacts, "serve.log"), d);
+      const m = /http:\/\/127\.0\.0\.1:\d+/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[0]);
+      }
+    });
+    server.on("exit", (code) => reject(new Error(`sluice serve exited with ${code}: ${out}`)));
+  });
+}
+
+async function api(method, route, body) {
+  const res = await fetch(baseUrl + "/api/v1" + route, {
+    method,
+    headers: body ? { "Content-Type": "application/json" } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  assert.ok(res.ok, `${method} ${route}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+async function shot(name) {
+  await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
+}
+
+before(async () => {
+  await startServer();
+  browser = await chromium.launch({
+    executablePath: process.env.SLUICE_CHROMIUM ?? "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox"],
+  });
+  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+  const allowed = new URL(baseUrl).host;
+  await context.route("**/*", (route) => {
+    const url = new URL(route.request().url());
+    if (url.protocol === "data:" || url.host === allowed) return route.continue();
+    problems.push(`request to another host: ${url.href}`);
+    return route.abort();
+  });
+  page = await context.newPage();
+  page.on("console", (msg) => {
+    if (msg.type() === "error") problems.push(`console error: ${msg.text()}`);
+  });
+  page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
+});
+
+after(async () => {
+  await browser?.close();
+  if (server && server.exitCode === null) {
+    server.kill("SIGTERM");
+    await new Promise((r) => {
+      const t = setTimeout(() => {
+        server.kill("SIGKILL");
+        r();
+      }, 10000);
+      server.on("exit", () => {
+        clearTimeout(t);
+        r();
+      });
+    });
+  }
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+// Replaces the editor's text by typing it, as a user would.
+async function typeQuery(text) {
+  const editor = page.locator(".cm-content");
+  await editor.click();
+  await page.keyboard.press("Control+a");
+  await page.keyboard.press("Delete");
+  // CodeMirror auto-indents and closes brackets; insertText types the text verbatim.
+  await page.keyboard.insertText(text);
+}
+
+const BAD = `CREATE TABLE ticks WITH (
+  connector = 'impulse',
+  event_rate = '50'
+);
+
+SELECT counter, countr % 3 AS bucket
+FROM ticks;
+`;
+
+const GOOD = `CREATE TABLE ticks WITH (
+  connector = 'impulse',
+  event_rate = '50'
+);
+
+SELECT counter, counter % 3 AS bucket
+FROM ticks
+WHERE counter % 5 <> 4;
+`;
+
+test("the console is served at / with its assets, and nothing from another host", async () => {
+  const res = await fetch(baseUrl + "/");
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get("content-type"), /text\/html/);
+  await page.goto(baseUrl + "/");
+  await page.getByRole("heading", { name: "Pipelines" }).waitFor();
+  await shot("01-pipelines-empty");
+});
+
+test("a misspelt column gets a diagnostic under its line", async () => {
+  await page.goto(baseUrl + "/#/new");
+  await typeQuery(BAD);
+  const diag = page.locator(".cm-sluice-diagnostic");
+  await diag.first().waitFor({ timeout: 10000 });
+  assert.match(await diag.first().textContent(), /countr/);
+  // The message is a block right below line 6, the line of `countr`.
+  const lines = page.locator(".cm-line");
+  const line6 = await lines.nth(5).boundingBox();
+  const box = await diag.first().boundingBox();
+  assert.ok(box.y >= line6.y + line6.height - 1 && box.y < line6.y + 2 * line6.height + 4, `diagnostic at y=${box.y}, line 6 at y=${line6.y}`);
+  // ... the word is underlined, and Preview and Start are disabled.
+  assert.ok((await page.locator(".cm-lintRange-error").count()) >= 1);
+  assert.equal(await page.getByTestId("preview").isDisabled(), true);
+  assert.equal(await page.getByTestId("start-pipeline").isDisabled(), true);
+  await shot("02-diagnostic");
+});
+
+test("the fixed query validates, lists its table, and previews rows", async () => {
+  await typeQuery(GOOD);
+  await page.getByTestId("validation-status").filter({ hasText: "Valid" }).waitFor({ timeout: 10000 });
+  assert.equal(await page.locator(".cm-sluice-diagnostic").count(), 0);
+  await page.getByTestId("table-ticks").waitFor();
+  assert.match(await page.getByTestId("table-ticks").textContent(), /counter/);
+  await page.getByTestId("preview").click();
+  const rows = page.locator('[data-testid="preview-rows"] tbody tr');
+  await rows.nth(9).waitFor({ timeout: 20000 });
+  const headers = await page.locator('[data-testid="preview-rows"] th').allTextContents();
+  assert.deepEqual(headers, ["counter", "bucket"]);
+  // The rows are the query's: bucket = counter % 3, and no counter % 5 = 4.
+  const cells = await page.locator('[data-testid="preview-rows"] tbody tr').evaluateAll((trs) =>
+    trs.slice(0, 20).map((tr) => [...tr.querySelectorAll("td")].map((td) => Number(td.textContent))),
+  );
+  for (const [counter, bucket] of cells) {
+    assert.equal(bucket, counter % 3);
+    assert.notEqual(counter % 5, 4);
+  }
+  await shot("03-preview");
+  await page.getByTestId("stop-preview").click();
+});
+
+let pipelineId;
+
+test("start the query as a pipeline; its page shows the graph and changing metrics", async () => {
+  await page.getByTestId("pipeline-name").fill("ticks-by-bucket");
+  await page.getByTestId("start-pipeline").click();
+  await page.waitForURL(/#\/pipelines\/[^/]+$/, { timeout: 10000 });
+  pipelineId = decodeURIComponent(new URL(page.url()).hash.replace("#/pipelines/", ""));
+  assert.equal(await page.getByTestId("pipeline-title").textContent(), "ticks-by-bucket");
+  await page.getByTestId("pipeline-state").filter({ hasText: /running/i }).waitFor({ timeout: 20000 });
+  const graph = page.getByTestId("dataflow-graph");
+  await graph.waitFor();
+  const p = await api("GET", `/pipelines/${pipelineId}`);
+  const nodes = p.graph.nodes.length;
+  assert.ok(nodes >= 2, `the graph has ${nodes} nodes`);
+  assert.equal(await graph.locator("g[data-testid^='node-']").count(), nodes);
+  assert.equal(await graph.locator("g[data-testid^='edge-']").count(), p.graph.edges.length);
+
+  // The source's rate shows up and the live rows of the sink arrive.
+  const sourceRow = page.locator('[data-testid^="operator-"]').first();
+  await page.waitForFunction(
+    () => {
+      const cell = document.querySelector('[data-testid^="operator-"] [data-testid="rows-out"]');
+      return cell && /^[1-9]/.test(cell.textContent ?? "");
+    },
+    null,
+    { timeout: 20000 },
+  );
+  assert.ok(await sourceRow.isVisible());
+  await page.locator('[data-testid="output-rows"] tbody tr').nth(4).waitFor({ timeout: 20000 });
+  const before = await page.getByTestId("output-status").textContent();
+  await page.waitForTimeout(2500);
+  const later = await page.getByTestId("output-status").textContent();
+  const count = (s) => Number(/(\d+) rows/.exec(s)[1]);
+  assert.ok(count(later) > count(before), `output grew: ${before} → ${later}`);
+  await shot("04-pipeline-running");
+});
+
+test("checkpoints are listed with sizes", async () => {
+  await page.getByTestId("tab-checkpoints").click();
+  await page.locator('[data-testid="checkpoints"] tbody tr').first().waitFor({ timeout: 30000 });
+  await shot("05-checkpoints");
+  await page.getByTestId("tab-output").click();
+});
+
+test("stop the pipeline, then start it again", async () => {
+  await page.getByTestId("stop").click();
+  await page.getByTestId("pipeline-state").filter({ hasText: /stopped/i }).waitFor({ timeout: 30000 });
+  await page.getByTestId("start").waitFor();
+  await shot("06-stopped");
+  await page.getByTestId("start").click();
+  await page.getByTestId("pipeline-state").filter({ hasText: /running/i }).waitFor({ timeout: 30000 });
+  await page.getByTestId("stop-immediate").click();
+  await page.getByTestId("pipeline-state").filter({ hasText: /stopped|failed/i }).waitFor({ timeout: 30000 });
+  await page.goto(baseUrl + "/#/pipelines");
+  await page.getByTestId("pipelines").getByText("ticks-by-bucket").waitFor();
+  await shot("07-list");
+});
+
+test("no console error and no request to another host", () => {
+  assert.deepEqual(problems, []);
+});

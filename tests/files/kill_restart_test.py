@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Kill-and-restart test of the filesystem sink's exactly-once commit (tests/files/README.md).
+
+A finite pipeline (single_file JSON source -> filter/project -> filesystem sink, partitioned by
+a column, with checkpoints every 100 ms) is crashed again and again: SIGKILL at random times and
+the fault points after_checkpoint, before_metadata and sink_commit (half of an epoch's files
+visible). After every crash, every visible file must be complete (DuckDB reads it) and the
+visible rows must contain no duplicate and only expected rows; after the last restart the
+pipeline finishes and the visible rows must equal, as a multiset, DuckDB's answer to the same
+query over the input (the oracle), with no staged file left behind.
+
+Usage: kill_restart_test.py SLUICE FORMAT [CRASHES] [SEED]
+"""
+import glob
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import duckdb
+
+SLUICE, FORMAT = sys.argv[1], sys.argv[2]
+CRASHES = int(sys.argv[3]) if len(sys.argv) > 3 else 20
+SEED = int(sys.argv[4]) if len(sys.argv) > 4 else random.randrange(1 << 30)
+ROWS = 200000
+random.seed(SEED)
+print(f"kill_restart ({FORMAT}): seed {SEED}")
+
+work = tempfile.mkdtemp(prefix="sluice-files-kill-")
+failures = []
+
+
+def check(name, ok, detail=""):
+    if not ok:
+        failures.append(name)
+        print(f"FAIL: {name} {detail}")
+
+
+with open(f"{work}/in.json", "w") as f:
+    for i in range(ROWS):
+        f.write(json.dumps({"id": i, "name": f"n{i % 5}", "amount": (i * 37) % 1000 / 10.0}) + "\n")
+
+out = f"{work}/out"
+with open(f"{work}/q.sql", "w") as f:
+    f.write(f"""
+CREATE TABLE src (id BIGINT, name TEXT, amount DOUBLE) WITH (
+  connector = 'single_file', path = '{work}/in.json', format = 'json', type = 'source');
+CREATE TABLE out WITH (
+  connector = 'filesystem', path = '{out}', format = '{FORMAT}', type = 'sink',
+  'partitioning.fields' = 'name', 'rolling_policy.file_size' = '64 KB');
+INSERT INTO out SELECT id, upper(name) AS name, amount * 2 AS doubled FROM src WHERE amount > 20;
+""")
+
+con = duckdb.connect()
+expected = sorted(con.sql(
+    f"SELECT id, upper(name), amount * 2 FROM read_json('{work}/in.json', "
+    "columns = {id: 'BIGINT', name: 'VARCHAR', amount: 'DOUBLE'}) WHERE amount > 20").fetchall())
+expected_set = set(expected)
+
+
+def visible_rows():
+    files = sorted(glob.glob(f"{out}/**/*.{FORMAT}", recursive=True))
+    rows = []
+    for path in files:
+        try:
+            if FORMAT == "parquet":
+                rows += con.sql(f"SELECT id, name, doubled FROM read_parquet('{path}', "
+                                "hive_partitioning = false)").fetchall()
+            else:
+                rows += con.sql(f"SELECT id, name, doubled FROM read_json('{path}', columns = "
+                                "{id: 'BIGINT', name: 'VARCHAR', doubled: 'DOUBLE'})").fetchall()
+        except Exception as e:  # a partial file
+            check(f"visible file {path} is complete", False, str(e).splitlines()[0])
+    return rows
+
+
+def run(fault=None, kill_after=None):
+    env = dict(os.environ)
+    faults = ["slow:filesystem sink:40000"]
+    if fault:
+        faults.append(fault)
+    env["SLUICE_FAULT"] = ",".join(faults)
+    p = subprocess.Popen([SLUICE, "run", f"{work}/q.sql", "--parallelism", "2", "--set",
+                          "batch_size=500", "--state-dir", f"{work}/state",
+                          "--checkpoint-interval", "100ms"],
+                         env=env, stdout=subprocess.DEVNULL, stderr=open(f"{work}/log.txt", "a"))
+    try:
+        rc = p.wait(timeout=kill_after)
+    except subprocess.TimeoutExpired:
+        p.send_signal(signal.SIGKILL)
+        rc = p.wait()
+    return rc
+
+
+crashes = 0
+finished = False
+attempt = 0
+while not finished and attempt < CRASHES * 3:
+    attempt += 1
+    if crashes >= CRASHES:
+        rc = run()
+    else:
+        kind = random.choice(["kill", "after_rows", "after_checkpoint", "before_metadata",
+                              "sink_commit"])
+        # Checkpoint ids go on across restores: aim past the newest one.
+        done = [int(d[4:]) for d in os.listdir(f"{work}/state")] if os.path.isdir(
+            f"{work}/state") else []
+        n = max([0] + done) + random.randint(1, 2)
+        if kind == "kill":
+            rc = run(kill_after=random.uniform(0.1, 0.4))
+        elif kind == "after_rows":  # a crash between checkpoints, rows written and staged
+            rc = run(fault=f"after_rows:filesystem sink:{random.randint(500, 6000)}", kill_after=20)
+        else:
+            rc = run(fault=f"{kind}:{n}", kill_after=20)
+    if os.environ.get("VERBOSE"):
+        print(f"attempt {attempt}: rc {rc}")
+    if rc == 0:
+        finished = True
+        break
+    if rc not in (-signal.SIGKILL, 137):
+        check(f"attempt {attempt} exits 0 or is killed", False, f"rc={rc}")
+        print(open(f"{work}/log.txt").read()[-2000:])
+        break
+    crashes += 1
+    rows = visible_rows()
+    check(f"after crash {crashes}: no duplicate row", len(rows) == len(set(rows)),
+          f"{len(rows) - len(set(rows))} duplicates")
+    check(f"after crash {crashes}: only expected rows", set(rows) <= expected_set)
+
+check("the pipeline finishes", finished, f"after {attempt} attempts")
+check(f"{CRASHES} crashes happened before it finished", crashes >= CRASHES, f"only {crashes}")
+rows = sorted(visible_rows())
+check("final output equals DuckDB's answer", rows == expected,
+      f"{len(rows)} rows, expected {len(expected)}")
+staged = [p for p in glob.glob(f"{out}/**/.*", recursive=True)]
+check("no staged file left", not staged, str(staged[:3]))
+print(f"kill_restart ({FORMAT}): {crashes} crashes survived, {len(rows)} rows, "
+      f"{len(glob.glob(f'{out}/**/*.{FORMAT}', recursive=True))} files; "
+      f"{'0 failed' if not failures else str(len(failures)) + ' failed'}")
+if failures:
+    print(f"work dir kept: {work}")
+    sys.exit(1)
+shutil.rmtree(work)

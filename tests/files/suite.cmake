@@ -1,0 +1,11 @@
+# The filesystem connector and Parquet (tests/files/README.md). Python with DuckDB and pyarrow
+# from build/venv (scripts/install-python-deps, scripts/install-arrow).
+add_test(NAME files_roundtrip
+         COMMAND ${SLUICE_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/roundtrip_test.py $<TARGET_FILE:sluice>)
+# Exactly-once output of the sink across 20 crashes (Parquet) and 10 (JSON), local directory.
+add_test(NAME files_kill_restart_parquet
+         COMMAND ${SLUICE_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/kill_restart_test.py
+                 $<TARGET_FILE:sluice> parquet 20)
+add_test(NAME files_kill_restart_json
+         COMMAND ${SLUICE_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/kill_restart_test.py
+                 $<TARGET_FILE:sluice> json 10)

@@ -1,0 +1,27 @@
+# The service (`sluice serve`, docs/api.md): its REST API against the real binary on a free
+# loopback port, with the embedded SQLite store and with the shared PostgreSQL server
+# (postgres_server fixture), and a restart of the service resuming its pipelines exactly once.
+add_test(NAME service_api
+         COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/service/api_test.py $<TARGET_FILE:sluice>)
+add_test(NAME service_api_postgres
+         COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/service/api_test.py $<TARGET_FILE:sluice>
+                 --postgres)
+set_tests_properties(service_api_postgres PROPERTIES FIXTURES_REQUIRED postgres_server
+                     ENVIRONMENT SLUICE_POSTGRES_DIR=${SLUICE_POSTGRES_DIR})
+# Restarts of the service (SIGINT, kill -9) resume its pipelines with exactly-once output (about
+# 12 s each).
+add_test(NAME service_restart
+         COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/service/serve_restart_test.py
+                 $<TARGET_FILE:sluice>)
+add_test(NAME service_restart_postgres
+         COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/service/serve_restart_test.py
+                 $<TARGET_FILE:sluice> --postgres)
+set_tests_properties(service_restart_postgres PROPERTIES FIXTURES_REQUIRED postgres_server
+                     ENVIRONMENT SLUICE_POSTGRES_DIR=${SLUICE_POSTGRES_DIR})
+# tests/unit/service (unit_service): the store over SQLite and the output ring; they need the
+# service module besides what every unit test links.
+target_link_libraries(service_test PRIVATE sluice_service)
+# Live output: the preview route, 16 concurrent Server-Sent Events clients, heartbeats, a slow
+# client dropped with `lagged` while the pipeline keeps its pace (about 6 s).
+add_test(NAME service_sse
+         COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/service/sse_test.py $<TARGET_FILE:sluice>)

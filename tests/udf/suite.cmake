@@ -1,0 +1,9 @@
+# User-defined functions (src/udf, docs/udf.md). The SQL logic tests of UDFs are under
+# tests/sql/udf (run by the `sql` and `sql_kill_restore` entries); they compile their functions
+# into a UDF cache inside the build tree rather than the user's ~/.cache.
+set_property(TEST sql sql_kill_restore APPEND PROPERTY ENVIRONMENT
+             SLUICE_UDF_CACHE_DIR=${CMAKE_BINARY_DIR}/udf-cache)
+
+# A segfaulting C++ UDF ends `sluice run` by SIGSEGV with the function named on stderr.
+add_test(NAME udf_crash COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/crash_test.sh $<TARGET_FILE:sluice>)
+set_tests_properties(udf_crash PROPERTIES ENVIRONMENT SLUICE_UDF_CACHE_DIR=${CMAKE_BINARY_DIR}/udf-cache)
