@@ -21,6 +21,8 @@ Result<std::unique_ptr<Decoder>> MakeDebeziumJsonDecoder(const FormatOptions& op
                                                          const std::string& source_name);
 Result<std::unique_ptr<Decoder>> MakeRawStringDecoder(const types::Schema& schema,
                                                       const std::string& source_name);
+Result<std::unique_ptr<Decoder>> MakeRawBytesDecoder(const types::Schema& schema,
+                                                     const std::string& source_name);
 Result<std::unique_ptr<Decoder>> MakeAvroDecoder(const FormatOptions& options,
                                                  const types::Schema& schema,
                                                  const std::string& source_name);

@@ -17,8 +17,10 @@ namespace sluice::formats {
 namespace {
 
 constexpr const char* kFormatHint =
-    "use format = 'json', 'debezium_json', 'raw_string', 'avro' or 'protobuf'";
-constexpr const char* kFormats = "'json', 'debezium_json', 'raw_string', 'avro' or 'protobuf'";
+    "use format = 'json', 'debezium_json', 'raw_string', 'raw_bytes', 'avro', 'protobuf' or "
+    "'parquet'";
+constexpr const char* kFormats =
+    "'json', 'debezium_json', 'raw_string', 'raw_bytes', 'avro', 'protobuf' or 'parquet'";
 
 // Removes `key` from the options and returns its value (lower case, trimmed), if present.
 std::optional<std::string> TakeOption(std::map<std::string, std::string>* options,
@@ -131,10 +133,9 @@ Result<FormatOptions> ParseFormatOptions(std::map<std::string, std::string>* opt
   FormatOptions out;
   if (auto format = TakeOption(options, "format")) {
     if (*format == "json" || *format == "raw_string" || *format == "debezium_json" ||
-        *format == "parquet" || *format == "avro" || *format == "protobuf") {
+        *format == "parquet" || *format == "avro" || *format == "raw_bytes" ||
+        *format == "protobuf") {
       out.format = *format;
-    } else if (*format == "raw_bytes") {
-      return Status::NotSupported("format '{}' is not supported yet; {}", *format, kFormatHint);
     } else {
       return InvalidValue("format", *format, kFormats);
     }
@@ -158,8 +159,8 @@ Result<FormatOptions> ParseFormatOptions(std::map<std::string, std::string>* opt
   // json.* options make no sense for another format; saying so beats silently ignoring them.
   // debezium_json rows are JSON objects too, read and written as by `json`.
   auto json_only = [&](const char* key, bool debezium_too) -> Status {
-    if (out.format == "raw_string" || out.format == "avro" || out.format == "protobuf" ||
-        (out.format == "debezium_json" && !debezium_too)) {
+    if (out.format == "raw_string" || out.format == "raw_bytes" || out.format == "avro" ||
+        out.format == "protobuf" || (out.format == "debezium_json" && !debezium_too)) {
       return Status::User("option '{}' applies only to format 'json', not '{}'", key, out.format);
     }
     return Status::Ok();
@@ -330,6 +331,7 @@ Result<std::unique_ptr<Decoder>> MakeDecoder(const FormatOptions& options,
   if (options.format == "avro") return MakeAvroDecoder(options, schema, source_name);
   if (options.format == "protobuf") return MakeProtobufDecoder(options, schema, source_name);
   if (options.format == "raw_string") return MakeRawStringDecoder(schema, source_name);
+  if (options.format == "raw_bytes") return MakeRawBytesDecoder(schema, source_name);
   if (options.format == "debezium_json") {
     return MakeDebeziumJsonDecoder(options, schema, source_name);
   }
@@ -344,6 +346,12 @@ Result<std::unique_ptr<Encoder>> MakeEncoder(const FormatOptions& options,
   if (options.format == "avro") return MakeAvroEncoder(options, schema);
   if (options.format == "protobuf") return MakeProtobufEncoder(options, schema);
   if (options.format == "raw_string") return MakeRawStringEncoder(schema);
+  if (options.format == "raw_bytes") {
+    // Bytes have no line framing: a file of them could not be read back record by record.
+    return Status::NotSupported(
+        "format 'raw_bytes' writes each row's bytes as one message and is for message "
+        "connectors (kafka); for files use 'raw_string' or 'json'");
+  }
   if (options.format == "debezium_json") return MakeDebeziumJsonEncoder(options, schema);
   if (options.format.empty()) return Status::User("missing option 'format'; {}", kFormatHint);
   if (options.format == "parquet") return ParquetNeedsFiles();

@@ -25,7 +25,8 @@ enum class BadDataPolicy { kFail, kDrop };
 enum class TimestampFormat { kRfc3339, kUnixSeconds, kUnixMillis, kUnixMicros };
 
 struct FormatOptions {
-  std::string format;  // "json", "debezium_json", "raw_string", "parquet", "avro", "protobuf"
+  std::string
+      format;  // "json", "debezium_json", "raw_string", "raw_bytes", "parquet", "avro", "protobuf"
   BadDataPolicy bad_data = BadDataPolicy::kFail;
   TimestampFormat timestamp_format = TimestampFormat::kRfc3339;
   // Whether json.timestamp_format was given: debezium_json otherwise reads integers into
