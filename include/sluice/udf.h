@@ -150,6 +150,8 @@ typedef const SluiceUdafVTable* (*SluiceUdafVTableFn)(void);
  * the arrays and the glue that calls a user's function in one of its two forms.
  *
  * Row at a time:   int64_t f(int64_t x, std::string_view s) { ... }
+ *   or into a result Sluice reuses across rows (no allocation per row for strings; return
+ *   false for NULL, or void):  bool f(int64_t x, std::string_view s, std::string& out)
  * Vectorized:      void f(sluice_udf::Column<int64_t> x, sluice_udf::Column<std::string_view> s,
  *                         sluice_udf::Output<int64_t>& out) { ... }
  *
@@ -163,6 +165,7 @@ typedef const SluiceUdafVTable* (*SluiceUdafVTableFn)(void);
  * function may return std::optional<R> to return NULL. */
 #include <cstring>
 #include <exception>
+#include <functional>
 #include <new>
 #include <optional>
 #include <stdexcept>
@@ -315,7 +318,15 @@ class Output {
       }
     } else if constexpr (std::is_same_v<T, std::string_view> || std::is_same_v<T, std::string>) {
       std::string_view s(v);
-      char* dst = static_cast<char*>(Grow(a_, 2, used_ + static_cast<int64_t>(s.size())));
+      const int64_t need = used_ + static_cast<int64_t>(s.size());
+      if (need > capacity_) {
+        // Geometric growth: one host call per doubling, not per row.
+        int64_t cap = capacity_ < 256 ? 256 : capacity_ * 2;
+        while (cap < need) cap *= 2;
+        Grow(a_, 2, cap);
+        capacity_ = cap;
+      }
+      char* dst = static_cast<char*>(const_cast<void*>(a_->buffers[2]));
       if (!s.empty()) std::memcpy(dst + used_, s.data(), s.size());
       used_ += static_cast<int64_t>(s.size());
       EndRow(i);
@@ -325,6 +336,7 @@ class Output {
       ArrowArray* child = a_->children[0];
       Output<E> elements(host_, child);
       elements.used_ = child_strings_;
+      elements.capacity_ = child_strings_capacity_;
       for (const auto& e : v) {
         int64_t k = child->length;
         child->length = k + 1;
@@ -340,9 +352,20 @@ class Output {
         }
       }
       child_strings_ = elements.used_;
+      child_strings_capacity_ = elements.capacity_;
       used_ = child->length;
       EndRow(i);
     }
+  }
+  // Strings, in bulk instead of set(): the offsets (size() + 1 entries, the first 0; the
+  // validity still through set_null) and `bytes` bytes of string data, to fill in one pass.
+  int32_t* raw_offsets() { return static_cast<int32_t*>(const_cast<void*>(a_->buffers[1])); }
+  char* raw_data(int64_t bytes) {
+    if (bytes > capacity_) {
+      Grow(a_, 2, bytes);
+      capacity_ = bytes;
+    }
+    return static_cast<char*>(const_cast<void*>(a_->buffers[2]));
   }
   ArrowArray& arrow() { return *a_; }
 
@@ -389,7 +412,9 @@ class Output {
   ArrowArray* a_;
   int64_t used_ = 0;            // string bytes, or list elements, written so far
   int64_t child_capacity_ = 0;  // list: element rows reserved
+  int64_t capacity_ = 0;        // string bytes reserved
   int64_t child_strings_ = 0;   // list of strings: element bytes written
+  int64_t child_strings_capacity_ = 0;
 };
 
 namespace detail {
@@ -422,6 +447,15 @@ inline std::optional<typename Unopt<T>::type> Read(const ArrowArray* a, int64_t 
   return c[i];
 }
 
+template <typename T>
+inline const T& Unwrap(const T& v) {
+  return v;
+}
+template <typename T>
+inline const T& Unwrap(const std::reference_wrapper<T>& v) {
+  return v.get();
+}
+
 inline void CopyError(const char* what, char* error, int64_t capacity) {
   if (capacity <= 0) return;
   size_t n = std::strlen(what);
@@ -445,7 +479,7 @@ inline void RunRows(F&& fn, SluiceUdfHost* host, const ArrowArray* const* args, 
     using V = std::decay_t<decltype(value)>;
     if constexpr (Unopt<V>::optional) {
       if (value) {
-        result.set(i, *value);
+        result.set(i, Unwrap(*value));
       } else {
         result.set_null(i);
       }
@@ -497,6 +531,27 @@ inline int32_t CallScalar(F&& fn, SluiceUdfHost* host, const ArrowArray* const* 
         fn(Column<typename detail::Unopt<Args>::type>(args[I])..., result);
       }
       (std::index_sequence_for<Args...>{});
+    } else if constexpr (std::is_invocable_v<F&, Args..., RV&>) {
+      // Row at a time into a result the loop reuses: no allocation per row for strings.
+      detail::RunRows<kStrict, R, Args...>(
+          [&fn](auto&&... a) {
+            thread_local RV value;
+            if constexpr (std::is_same_v<RV, std::string>) {
+              value.clear();
+            } else {
+              value = RV{};
+            }
+            using Ret = decltype(fn(std::forward<decltype(a)>(a)..., value));
+            if constexpr (std::is_same_v<Ret, void>) {
+              fn(std::forward<decltype(a)>(a)..., value);
+              return std::optional<std::reference_wrapper<const RV>>(std::cref(value));
+            } else {
+              bool valid = fn(std::forward<decltype(a)>(a)..., value);
+              return valid ? std::optional<std::reference_wrapper<const RV>>(std::cref(value))
+                           : std::nullopt;
+            }
+          },
+          host, args, n, out, std::index_sequence_for<Args...>{});
     } else {
       detail::RunRows<kStrict, R, Args...>(fn, host, args, n, out,
                                            std::index_sequence_for<Args...>{});

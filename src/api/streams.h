@@ -36,7 +36,7 @@ Result<std::vector<CheckpointInfo>> ListCheckpoints(const std::string& state_dir
 // `state_dir`: OK when the dir has none or the checkpoint was written by the same query (the
 // same optimized plan: edits that do not change the plan keep the state; the parallelism may
 // differ); otherwise a user error saying why and what to do.
-Status CheckStateFits(const std::string& query, const std::string& state_dir,
+Status CheckStateFits(const std::string& query, bool preview, const std::string& state_dir,
                       std::optional<int64_t> epoch);
 
 // An event stream of `output` from the row after `after_id`: `event: row` per row with its id,

@@ -190,6 +190,13 @@ std::vector<OperatorSample> JobManager::Metrics(const std::string& job_id) const
   return out;
 }
 
+void JobManager::Forget(const std::string& job_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = active_.find(job_id);
+  if (it != active_.end() && !it->second->ended) return;
+  outputs_.erase(job_id);
+}
+
 std::vector<std::string> JobManager::ActiveJobs() const {
   std::vector<std::string> out;
   std::lock_guard<std::mutex> lock(mu_);
@@ -279,6 +286,7 @@ std::optional<JobRecord> JobManager::RunOnce(ActiveJob* active, const PipelineRe
   ro.checkpoint_interval = fmt::format("{}us", pipeline.checkpoint_interval_micros);
   ro.restore_checkpoint = job.restore_checkpoint;
   ro.threads = options_.threads;
+  ro.preview = pipeline.preview;
   const std::string job_id = job.id;
   ro.log = [this, job_id](const std::string& m) {
     JobLog(job_id, m.rfind("warning", 0) == 0 ? "warn" : "info", m);

@@ -76,6 +76,9 @@ class JobManager {
   std::vector<OperatorSample> Metrics(const std::string& job_id) const;
   // Job ids with an active run.
   std::vector<std::string> ActiveJobs() const;
+  // Drops what the manager keeps of a job without an active run (its live rows): the pipeline
+  // was deleted.
+  void Forget(const std::string& job_id);
 
   // The state dir of a job's generation.
   std::string StateDir(const JobRecord& job) const;

@@ -56,6 +56,13 @@ s.check("connectors lists impulse as a source with its options",
 s.check("connectors lists kafka and single_file as sources and sinks",
         all(conns.get(c, {}).get("source") and conns.get(c, {}).get("sink")
             for c in ("kafka", "single_file")), list(conns))
+pg = conns.get("postgres-cdc", {})
+s.check("connectors describes postgres-cdc: required options, descriptions, the password secret",
+        pg.get("source") is True and pg.get("sink") is False and "description" in pg and
+        set(pg["tableConfig"].get("required", [])) ==
+        {"hostname", "username", "database.name", "table.name"} and
+        pg["tableConfig"]["properties"]["password"].get("writeOnly") is True and
+        "description" in pg["tableConfig"]["properties"]["slot.name"], pg)
 
 # --- validate_query ---
 st, body = srv.api("POST", "/pipelines/validate_query", {"query": IMPULSE})
