@@ -135,10 +135,9 @@ TEST(RegistryTest, EditDistanceAndClosestMatch) {
 }
 
 TEST(ResolveTableTest, OptionErrors) {
-  EXPECT_EQ(
-      ResolveError({{"path", "/tmp/x"}}),
-      "table 't': missing option 'connector'; available: blackhole, filesystem, impulse, kafka, "
-      "nexmark, preview, single_file, stdout");
+  EXPECT_EQ(ResolveError({{"path", "/tmp/x"}}),
+            "table 't': missing option 'connector'; available: blackhole, filesystem, "
+            "impulse, kafka, nexmark, preview, single_file, stdout");
   EXPECT_EQ(ResolveError({{"connector", "imuplse"}}),
             "table 't': unknown connector 'imuplse'; did you mean 'impulse'?; available: "
             "blackhole, filesystem, impulse, kafka, nexmark, preview, single_file, stdout");
