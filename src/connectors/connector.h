@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "exec/join.h"
 #include "formats/format.h"
 #include "runtime/operator.h"
 #include "types/schema.h"
@@ -30,8 +31,24 @@ struct TableSpec {
   // Metadata columns (`col TYPE METADATA FROM 'key'`): column name -> key. They are in
   // `schema` like the others; the connector fills them from each record's envelope.
   std::map<std::string, std::string> metadata;
-  bool finite = false;        // set by the connector: does the source end by itself?
+  bool finite = false;  // set by the connector: does the source end by itself?
+  // Set by the connector: the source emits a change stream (inserts, deletes, updates of the
+  // rows of a table keyed by `primary_key`) whatever its format (postgres-cdc; a debezium_json
+  // source is one too); the sink applies changes by key whatever its format (redis strings and
+  // hashes: a delete removes the key).
+  bool changelog = false;
+  // Set by the connector: the table is only read by key, as the side of a lookup join (JOIN t
+  // FOR SYSTEM_TIME AS OF ...), through Connector::MakeLookupJoin (redis).
+  bool lookup_only = false;
   int64_t batch_rows = 4096;  // most rows per batch a source emits (SET batch_size)
+};
+
+// One WITH option of a connector, for the service's `GET /connectors` and for docs.
+struct OptionSpec {
+  std::string name;
+  bool required = false;
+  std::string description;  // one line: what it sets, the default, the accepted values
+  bool secret = false;      // never shown in EXPLAIN, logs or errors (passwords)
 };
 
 class Connector {
@@ -52,6 +69,10 @@ class Connector {
   virtual bool provides_metadata() const { return false; }
   // Every option key the connector understands (besides connector, type, format options).
   virtual std::vector<std::string> option_keys() const = 0;
+  // For the service's `GET /connectors`: one line on what the connector reads or writes, and
+  // its options (by default the keys of option_keys(), undescribed).
+  virtual std::string description() const { return ""; }
+  virtual std::vector<OptionSpec> option_specs() const;
   // Validates options and schema; fills spec->format and spec->finite. Unknown keys are
   // rejected by the caller using option_keys().
   virtual Status Validate(TableSpec* spec) const = 0;
@@ -60,6 +81,11 @@ class Connector {
       const TableSpec& spec) const;
   virtual Result<std::shared_ptr<const runtime::OperatorFactory>> MakeSink(
       const TableSpec& spec) const;
+  // Lookup-only tables: the operator joining a probe stream with table `side` (`join`: the
+  // lookup join, input 0 the probe; `side_columns`: per column of join.right_schema, the column
+  // of side.schema it is).
+  virtual Result<std::shared_ptr<const runtime::OperatorFactory>> MakeLookupJoin(
+      const TableSpec& side, const exec::JoinSpec& join, std::vector<int> side_columns) const;
 };
 
 class ConnectorRegistry {
@@ -101,6 +127,8 @@ std::unique_ptr<Connector> MakeStdoutConnector();
 std::unique_ptr<Connector> MakeBlackholeConnector();
 std::unique_ptr<Connector> MakePreviewConnector();
 std::unique_ptr<Connector> MakeKafkaConnector();
+std::unique_ptr<Connector> MakePostgresCdcConnector();
+std::unique_ptr<Connector> MakeRedisConnector();
 std::unique_ptr<Connector> MakeFilesystemConnector();
 
 }  // namespace sluice::connectors

@@ -9,6 +9,7 @@
 
 #include "connectors/connector.h"
 #include "formats/avro_schema.h"
+#include "formats/codecs.h"
 
 namespace sluice::connectors {
 
@@ -135,9 +136,20 @@ Result<TableType> Connector::InferType(const std::map<std::string, std::string>&
                       name());
 }
 
+std::vector<OptionSpec> Connector::option_specs() const {
+  std::vector<OptionSpec> specs;
+  for (const std::string& key : option_keys()) specs.push_back(OptionSpec{key, false, "", false});
+  return specs;
+}
+
 Result<std::shared_ptr<const runtime::OperatorFactory>> Connector::MakeSource(
     const TableSpec& spec) const {
   return Status::User("connector '{}' cannot be a source", name());
+}
+
+Result<std::shared_ptr<const runtime::OperatorFactory>> Connector::MakeLookupJoin(
+    const TableSpec& side, const exec::JoinSpec& join, std::vector<int> side_columns) const {
+  return Status::User("connector '{}' has no lookup tables", name());
 }
 
 Result<std::shared_ptr<const runtime::OperatorFactory>> Connector::MakeSink(
@@ -153,7 +165,9 @@ const ConnectorRegistry& ConnectorRegistry::Get() {
     r.connectors_.push_back(MakeKafkaConnector());
     r.connectors_.push_back(MakeFilesystemConnector());
     r.connectors_.push_back(MakeNexmarkConnector());
+    r.connectors_.push_back(MakePostgresCdcConnector());
     r.connectors_.push_back(MakePreviewConnector());
+    r.connectors_.push_back(MakeRedisConnector());
     r.connectors_.push_back(MakeSingleFileConnector());
     r.connectors_.push_back(MakeStdoutConnector());
     return r;
@@ -187,12 +201,14 @@ Result<TableSpec> ResolveTable(const std::string& table_name, const types::Schem
 Status ValidateByteSourceFormat(TableSpec* spec) {
   if (spec->format.format.empty()) {
     return Status::User(
-        "missing option 'format'; use format = 'json', 'debezium_json', 'raw_string' or "
-        "'avro'");
+        "missing option 'format'; use format = 'json', 'debezium_json', 'raw_string', "
+        "'raw_bytes', 'avro' or 'protobuf'");
   }
   if (spec->type != TableType::kSource || spec->schema.size() > 0) return Status::Ok();
   if (spec->format.format == "raw_string") {
     spec->schema = types::Schema({{"value", types::Utf8()}});
+  } else if (spec->format.format == "raw_bytes") {
+    spec->schema = types::Schema({{"value", types::DataType(types::TypeId::kBinary)}});
   } else if (spec->format.unstructured) {
     spec->schema = types::Schema({{"value", types::DataType(types::TypeId::kJson)}});
   } else if (spec->format.format == "avro" && !spec->format.avro_schema.empty()) {
@@ -201,6 +217,12 @@ Status ValidateByteSourceFormat(TableSpec* spec) {
     if (!parsed.ok()) return parsed.status().WithContext("option 'avro.schema'");
     auto columns = formats::avro::ToSluiceColumns(**parsed);
     if (!columns.ok()) return columns.status().WithContext("option 'avro.schema'");
+    spec->schema = *columns;
+  } else if (spec->format.format == "protobuf") {
+    // The columns of the message's fields.
+    SLUICE_ASSIGN_OR_RETURN(auto proto, formats::ProtobufTableSchema(spec->format));
+    auto columns = formats::protobuf::ToSluiceColumns(*proto->message());
+    if (!columns.ok()) return columns.status().WithContext("option 'protobuf.schema'");
     spec->schema = *columns;
   } else {
     return Status::User(

@@ -107,8 +107,9 @@ class SourceOperator {
   // Called once after Open, before the first poll, when the run resumes from a checkpoint.
   virtual Status Restore(StateReader& state) { return Status::Ok(); }
   // Once checkpoint n is complete (its metadata written): called in the task's thread between
-  // polls, also after the source finished. For side effects that only monitor (a Kafka source
-  // commits its offsets to the consumer group), never for what a restore needs.
+  // polls, also after the source finished. For acknowledgements to the server that a restore
+  // does not depend on: a Kafka source commits its offsets to the consumer group, a
+  // postgres-cdc source advances its slot's confirmed LSN (the checkpoint holds the position).
   virtual Status Commit(int64_t checkpoint) { return Status::Ok(); }
 
  protected:

@@ -339,7 +339,7 @@ void StatementBinder::CheckLookupJoin(const TableRef& t, const Relation& left,
   std::vector<const LogicalPlan*> sources;
   CollectSources(*right.plan, &sources);
   for (const LogicalPlan* s : sources) {
-    if (!s->table->finite) {
+    if (!s->table->finite && !s->table->lookup_only) {
       FailNotSupported(t.right->loc,
                        "the side table of a lookup join (FOR SYSTEM_TIME AS OF) must be bounded: "
                        "table \"{}\" (connector '{}') never ends; use a single_file table, or "

@@ -81,9 +81,8 @@ void StatementBinder::BindCreateTable(const Statement& stmt) {
     entry.idle_micros = v->int_value();
     options.erase(it);
   }
-  auto spec =
-      connectors::ResolveTable(stmt.name, types::Schema(physical), stmt.has_column_list, options,
-                               metadata);
+  auto spec = connectors::ResolveTable(stmt.name, types::Schema(physical), stmt.has_column_list,
+                                       options, metadata);
   if (!spec.ok()) Fail(stmt.loc, spec.status());
   connectors::TableSpec table = spec.MoveValue();
   // PRIMARY KEY (a, b) or a column's PRIMARY KEY: indexes into the physical columns.
@@ -119,6 +118,13 @@ void StatementBinder::BindCreateTable(const Statement& stmt) {
       FailUser(stmt.loc, "column \"{}\" appears twice in the PRIMARY KEY", name);
     }
     table.primary_key.push_back(index);
+  }
+  if (table.type == connectors::TableType::kSource && table.changelog &&
+      table.primary_key.empty()) {
+    FailUser(stmt.loc,
+             "a {} source needs the PRIMARY KEY of the table whose changes it reads: the key "
+             "identifies the row each change applies to; add PRIMARY KEY (col) to CREATE TABLE {}",
+             table.connector, stmt.name);
   }
   if (table.type == connectors::TableType::kSource && table.format.format == "debezium_json" &&
       table.primary_key.empty()) {
@@ -319,9 +325,10 @@ void StatementBinder::BindInsert(const Statement& stmt) {
   PlanPtr plan =
       CoerceTo(rel, types, names, stmt.query->loc, fmt::format("sink \"{}\"", stmt.name));
 
-  // A blackhole discards whatever it gets, changes included.
+  // A blackhole discards whatever it gets, changes included; a sink that applies changes by key
+  // (changelog: redis strings and hashes) takes them whatever its format.
   if (plan->updating() && entry->table->format.format != "debezium_json" &&
-      entry->table->connector != "blackhole") {
+      entry->table->connector != "blackhole" && !entry->table->changelog) {
     FailUser(stmt.query->loc,
              "the query produces updating results ({}), which sink \"{}\" (format '{}') cannot "
              "represent; use a sink with format = 'debezium_json'",

@@ -163,6 +163,43 @@ class GraphBuilder {
 // end is marked where it ends, not only when the whole pipeline does), marked at its end and
 // broadcast to every subtask; the probe rows (input 0) go to any subtask.
 Result<Stream> GraphBuilder::CompileLookupJoin(const PlanPtr& plan) {
+  // A lookup-only side table (redis): no side stream; the connector's operator looks each
+  // probe row's key up itself, chained after the probe side.
+  {
+    const LogicalPlan* side = plan->inputs[1].get();
+    const LogicalPlan* project = nullptr;
+    if (side->kind == PlanKind::kProject) {
+      project = side;
+      side = side->inputs[0].get();
+    }
+    // The side's watermark plays no part: its rows are looked up, not streamed.
+    while (side->kind == PlanKind::kWatermark) side = side->inputs[0].get();
+    if (side->kind == PlanKind::kSource && side->table && side->table->lookup_only) {
+      const connectors::Connector* connector =
+          connectors::ConnectorRegistry::Get().Find(side->table->connector);
+      std::vector<int> side_columns;
+      if (project == nullptr) {
+        for (size_t i = 0; i < side->schema->size(); ++i) {
+          side_columns.push_back(static_cast<int>(i));
+        }
+      } else {
+        for (const auto& e : project->exprs) {
+          if (e->kind != expr::BoundKind::kColumn) {
+            return Status::NotSupported(
+                "a lookup join with {} table '{}' reads its columns as they are; compute "
+                "expressions of them after the join",
+                side->table->connector, side->table->table_name);
+          }
+          side_columns.push_back(e->column_index);
+        }
+      }
+      auto left = Compile(plan->inputs[0]);
+      if (!left.ok()) return left.status();
+      auto op = connector->MakeLookupJoin(*side->table, JoinSpecOf(*plan), side_columns);
+      if (!op.ok()) return op.status();
+      return Attach(*left, *op, options_.parallelism);
+    }
+  }
   for (const LogicalPlan* p = plan->inputs[1].get();
        (p->kind == PlanKind::kProject || p->kind == PlanKind::kFilter ||
         p->kind == PlanKind::kWatermark) &&

@@ -17,7 +17,7 @@ bool LogicalPlan::updating() const {
     case PlanKind::kSource:
       // A change stream: each row inserts, deletes or updates a row of the table it describes.
       return table != nullptr && table->type == connectors::TableType::kSource &&
-             table->format.format == "debezium_json";
+             (table->format.format == "debezium_json" || table->changelog);
     case PlanKind::kFilter:
     case PlanKind::kProject:
     case PlanKind::kUnion:
