@@ -3,8 +3,9 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 PARALLELISM ?= 2
 
-.PHONY: all deps release debug sanitize run test test-unit test-sql test-sanitize fuzz-sql bench \
-	bench-nexmark bench-deps format tidy clean
+.PHONY: all deps release debug sanitize run run-cli test test-unit test-sql test-sanitize fuzz-sql bench \
+	test-kafka-crash \
+	bench-nexmark bench-service bench-deps format tidy clean
 
 all: release
 
@@ -32,7 +33,16 @@ sanitize: $(BUILD)/sanitize/build.ninja
 	cmake --build $(BUILD)/sanitize -j $(JOBS)
 
 # The demo: an impulse generator through projections and filters to the terminal. Ctrl-C stops.
+# `sluice serve` (the web console and the REST API on 127.0.0.1:5115) with the demo pipeline
+# running; it prints the console's URL and a curl line that reads the demo's live rows. Ctrl-C
+# stops it cleanly (the demo resumes at the next `make run`). `make run-cli` streams the same
+# query to the terminal with `sluice run`.
+SERVE_LISTEN ?= 127.0.0.1:5115
 run: release
+	$(BUILD)/release/sluice serve --listen $(SERVE_LISTEN) --data-dir $(BUILD)/sluice-data \
+	  --parallelism $(PARALLELISM) --demo examples/demo.sql
+
+run-cli: release
 	$(BUILD)/release/sluice run examples/demo.sql --parallelism $(PARALLELISM)
 
 test: release
@@ -46,6 +56,15 @@ test-sql: release
 
 test-sanitize: sanitize
 	cd $(BUILD)/sanitize && ctest --output-on-failure
+
+# Kafka crash soak: 20 crashes per pipeline kind (windowed, updating) of Kafka -> Kafka
+# exactly_once pipelines (tests/kafka/crash_test.py; ctest's kafka_crash runs 5), against a broker
+# of its own. KAFKA_CRASHES=N for more.
+KAFKA_CRASHES ?= 20
+test-kafka-crash: release
+	bash -c 'dir=$$(mktemp -d) && trap "scripts/kafka-test-broker stop $$dir; rm -rf $$dir" EXIT && \
+	  scripts/kafka-test-broker start $$dir --owner $$$$ >/dev/null && \
+	  python3 tests/kafka/crash_test.py $(BUILD)/release/sluice $$dir $(KAFKA_CRASHES)'
 
 # Random SQL queries compared with DuckDB (tests/differential/random_queries_vs_duckdb.py; the
 # ctest entry differential_random runs a few hundred with a fixed seed). The seed comes from
@@ -69,6 +88,10 @@ bench: release bench-deps
 	$(BUILD)/release/bench/sluice_bench
 	bench/nexmark/run --engines $(NEXMARK_ENGINES) --queries $(NEXMARK_QUERIES) \
 	  --events $(NEXMARK_EVENTS) --cores $(NEXMARK_CORES) --out $(NEXMARK_OUT)
+
+# The service's API and live-output path (bench/service/api_bench.py; docs/performance.md).
+bench-service: release
+	python3 bench/service/api_bench.py $(BUILD)/release/sluice
 
 # Apache Flink in build/bench-venv for the Nexmark comparison (large download; not used by CI).
 bench-deps:

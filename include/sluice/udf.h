@@ -315,7 +315,15 @@ class Output {
       }
     } else if constexpr (std::is_same_v<T, std::string_view> || std::is_same_v<T, std::string>) {
       std::string_view s(v);
-      char* dst = static_cast<char*>(Grow(a_, 2, used_ + static_cast<int64_t>(s.size())));
+      const int64_t need = used_ + static_cast<int64_t>(s.size());
+      if (need > capacity_) {
+        // Geometric growth: one host call per doubling, not per row.
+        int64_t cap = capacity_ < 256 ? 256 : capacity_ * 2;
+        while (cap < need) cap *= 2;
+        Grow(a_, 2, cap);
+        capacity_ = cap;
+      }
+      char* dst = static_cast<char*>(const_cast<void*>(a_->buffers[2]));
       if (!s.empty()) std::memcpy(dst + used_, s.data(), s.size());
       used_ += static_cast<int64_t>(s.size());
       EndRow(i);
@@ -325,6 +333,7 @@ class Output {
       ArrowArray* child = a_->children[0];
       Output<E> elements(host_, child);
       elements.used_ = child_strings_;
+      elements.capacity_ = child_strings_capacity_;
       for (const auto& e : v) {
         int64_t k = child->length;
         child->length = k + 1;
@@ -340,9 +349,20 @@ class Output {
         }
       }
       child_strings_ = elements.used_;
+      child_strings_capacity_ = elements.capacity_;
       used_ = child->length;
       EndRow(i);
     }
+  }
+  // Strings, in bulk instead of set(): the offsets (size() + 1 entries, the first 0; the
+  // validity still through set_null) and `bytes` bytes of string data, to fill in one pass.
+  int32_t* raw_offsets() { return static_cast<int32_t*>(const_cast<void*>(a_->buffers[1])); }
+  char* raw_data(int64_t bytes) {
+    if (bytes > capacity_) {
+      Grow(a_, 2, bytes);
+      capacity_ = bytes;
+    }
+    return static_cast<char*>(const_cast<void*>(a_->buffers[2]));
   }
   ArrowArray& arrow() { return *a_; }
 
@@ -389,7 +409,9 @@ class Output {
   ArrowArray* a_;
   int64_t used_ = 0;            // string bytes, or list elements, written so far
   int64_t child_capacity_ = 0;  // list: element rows reserved
+  int64_t capacity_ = 0;        // string bytes reserved
   int64_t child_strings_ = 0;   // list of strings: element bytes written
+  int64_t child_strings_capacity_ = 0;
 };
 
 namespace detail {

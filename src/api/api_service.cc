@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <boost/url/parse.hpp>
 
+#include "api/console_routes.h"
 #include "api/json_util.h"
 #include "api/streams.h"
 #include "connectors/connector.h"
@@ -82,8 +83,8 @@ ApiService::ApiService(service::Store* store, service::JobManager* jobs, ApiOpti
     : store_(store), jobs_(jobs), options_(options) {}
 
 std::shared_ptr<const ApiService::Graph> ApiService::GraphOf(const std::string& query,
-                                                             int64_t parallelism) {
-  auto key = std::make_pair(query, parallelism);
+                                                             int64_t parallelism, bool preview) {
+  auto key = std::make_pair(query, parallelism * 2 + (preview ? 1 : 0));
   {
     std::lock_guard<std::mutex> lock(graph_mu_);
     if (auto it = graphs_.find(key); it != graphs_.end()) return it->second;
@@ -91,6 +92,7 @@ std::shared_ptr<const ApiService::Graph> ApiService::GraphOf(const std::string& 
   auto g = std::make_shared<Graph>();
   pipeline::RunOptions ro;
   ro.parallelism = static_cast<int>(parallelism);
+  ro.preview = preview;
   auto compiled = pipeline::PlanAndCompile(query, ro);
   json::array nodes;
   json::array edges;
@@ -130,6 +132,8 @@ std::shared_ptr<const ApiService::Graph> ApiService::GraphOf(const std::string& 
 }
 
 HttpResponse ApiService::Handle(const HttpRequest& request) {
+  // The web console's assets at "/" and its catalog routes (console_routes.h) first.
+  if (std::optional<HttpResponse> console = HandleConsoleRequest(request)) return *console;
   HttpResponse r = Route(request);
   r.headers.emplace("Access-Control-Allow-Origin", "*");
   return r;
@@ -170,7 +174,7 @@ json::object ApiService::PipelineJson(const PipelineRecord& p, const JobRecord* 
     o["actionText"] = "Start";
     o["actionInProgress"] = false;
   }
-  auto g = GraphOf(p.query, p.parallelism);
+  auto g = GraphOf(p.query, p.parallelism, p.preview);
   o["graph"] = g->graph;
   return o;
 }
@@ -253,6 +257,10 @@ HttpResponse ApiService::ValidateQuery(const HttpRequest& request) {
   auto parallelism = GetInt(*body, "parallelism", &err);
   if (Failed(err)) return err;
   if (!query) return ErrorResponse(400, "field 'query' is required");
+  if (auto it = body->find("udfs");
+      it != body->end() && !it->value().is_null() && !it->value().is_array()) {
+    return ErrorResponse(400, "field 'udfs' must be an array");
+  }
   int64_t par = parallelism.value_or(options_.default_parallelism);
   if (par < 1 || par > kMaxParallelism) {
     return ErrorResponse(
@@ -311,7 +319,7 @@ HttpResponse ApiService::CreatePipeline(const HttpRequest& request, bool preview
                                           "got {}",
                                           p.checkpoint_interval_micros));
   }
-  auto g = GraphOf(p.query, p.parallelism);
+  auto g = GraphOf(p.query, p.parallelism, p.preview);
   if (!g->error.empty()) return ErrorResponse(400, g->error);
   p.created_at = p.updated_at = service::NowMicros();
   JobRecord j;
@@ -421,6 +429,10 @@ HttpResponse ApiService::PatchPipeline(const std::string& id, const HttpRequest&
     next.run_id += 1;
     next.running_desired = true;
     next.restore_checkpoint.reset();
+    if (Status st = CheckStateFits(p->query, p->preview, jobs_->StateDir(next), std::nullopt);
+        !st.ok()) {
+      return ErrorResponse(409, st.message());
+    }
     if (Status st = store_->UpdatePipeline(*p); !st.ok()) return StoreError(st);
     if (Status st = store_->UpdateJob(next); !st.ok()) return StoreError(st);
     if (Status st = jobs_->Start(*p, next); !st.ok()) return ErrorResponse(409, st.message());
@@ -441,6 +453,11 @@ HttpResponse ApiService::DeletePipeline(const std::string& id) {
                          "\"checkpoint\"}) before deleting it");
   }
   if (Status st = store_->DeletePipeline(id); !st.ok()) return StoreError(st);
+  jobs_->Forget(j->id);
+  {
+    std::lock_guard<std::mutex> lock(graph_mu_);
+    last_samples_.erase(j->id);
+  }
   return JsonResponse(200, json::object());
 }
 
@@ -487,6 +504,13 @@ HttpResponse ApiService::RestartPipeline(const std::string& id, const HttpReques
     }
     next.restore_checkpoint = *checkpoint;
   }
+  if (!ignore_state.value_or(false) && !jobs_->Active(j->id)) {
+    if (Status st =
+            CheckStateFits(p->query, p->preview, jobs_->StateDir(next), next.restore_checkpoint);
+        !st.ok()) {
+      return ErrorResponse(409, st.message());
+    }
+  }
   p->stop = "none";
   if (Status st = store_->UpdatePipeline(*p); !st.ok()) return StoreError(st);
   if (jobs_->Active(j->id)) {
@@ -504,7 +528,7 @@ HttpResponse ApiService::Jobs(const std::string& id) {
   JobRecordPtr j;
   HttpResponse err;
   if (!Load(id, &p, &j, &err)) return err;
-  auto g = GraphOf(p->query, p->parallelism);
+  auto g = GraphOf(p->query, p->parallelism, p->preview);
   json::array data;
   data.push_back(JobJson(*j, g->tasks));
   return JsonResponse(200, json::object{{"data", std::move(data)}});
@@ -608,12 +632,9 @@ HttpResponse ApiService::Route(const HttpRequest& request) {
       if (m == "POST") return CreatePipeline(request);
       return MethodNotAllowed("GET, POST");
     }
-    if (n == 2 && seg[1] == "validate_query") {
-      return only("POST", [&] { return ValidateQuery(request); });
-    }
-    if (n == 2 && seg[1] == "preview") {
-      return only("POST", [&] { return Preview(request); });
-    }
+    // POST only; other methods treat the word as a pipeline id (there is none: 404).
+    if (n == 2 && seg[1] == "validate_query" && m == "POST") return ValidateQuery(request);
+    if (n == 2 && seg[1] == "preview" && m == "POST") return Preview(request);
     const std::string& id = seg[1];
     if (n == 2) {
       if (m == "GET") return GetPipeline(id);

@@ -35,7 +35,9 @@ class ApiService {
  private:
   struct Graph;
   HttpResponse Route(const HttpRequest& request);
-  std::shared_ptr<const Graph> GraphOf(const std::string& query, int64_t parallelism);
+  // The planned graph of a query (cached by query, parallelism and preview).
+  std::shared_ptr<const Graph> GraphOf(const std::string& query, int64_t parallelism,
+                                       bool preview = false);
 
   HttpResponse Connectors();
   HttpResponse ValidateQuery(const HttpRequest& request);

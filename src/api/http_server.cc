@@ -151,13 +151,16 @@ class Session : public std::enable_shared_from_this<Session> {
     WriteStream(false);
   }
 
+  // After a write completes the stream is polled again at once (rows may be waiting: a busy
+  // stream is limited by the socket, not by the poll interval); a poll that finds nothing
+  // waits for the timer.
   void WriteStream(bool done) {
     last_write_ = std::chrono::steady_clock::now();
     net::async_write(stream_, net::buffer(out_),
                      [self = shared_from_this(), done](beast::error_code ec, size_t) {
                        if (ec) return;
                        if (done) return self->Close();
-                       self->WaitStream();
+                       self->PollStream();
                      });
   }
 

@@ -26,10 +26,10 @@ struct HttpRequest {
   std::map<std::string, std::string> headers;  // names lower case
 };
 
-// A live stream of Server-Sent Events. The server calls Poll on the connection's strand every
-// `poll_ms` milliseconds, and only after the previous text was written to the socket, so a slow
-// client holds at most one poll's text; it writes a heartbeat comment when a stream has been
-// quiet for `heartbeat_ms`.
+// A live stream of Server-Sent Events. The server calls Poll on the connection's strand as soon
+// as the previous text was written to the socket, or `poll_ms` milliseconds after a poll that
+// found nothing, so a slow client holds at most one poll's text; it writes a heartbeat comment
+// when a stream has been quiet for `heartbeat_ms`.
 class EventStream {
  public:
   virtual ~EventStream() = default;

@@ -1,6 +1,7 @@
 // The API's views of running jobs: checkpoints, operator metrics, live output (Server-Sent
 // Events), Prometheus metrics.
 
+#include <algorithm>
 #include <chrono>
 
 #include <fmt/format.h>
@@ -86,6 +87,20 @@ HttpResponse ApiService::JobMetrics(const std::string& id, const std::string& jo
     sub["rowsOutPerSecond"] =
         comparable ? json::value(static_cast<double>(s.rows_out - before[i].rows_out) / dt)
                    : json::value(nullptr);
+    // Watermark: event time; its lag behind the wall clock (meaningful for sources whose event
+    // time is about now, such as Kafka's record timestamps or the impulse generator).
+    sub["watermark"] = s.watermark ? json::value(*s.watermark) : json::value(nullptr);
+    sub["watermarkLagMicros"] =
+        s.watermark ? json::value(now - *s.watermark) : json::value(nullptr);
+    sub["backpressureMicros"] = s.backpressure_micros;
+    // The share of the time since the previous read that the task was blocked on a full queue.
+    sub["backpressure"] =
+        comparable
+            ? json::value(std::clamp(
+                  static_cast<double>(s.backpressure_micros - before[i].backpressure_micros) /
+                      (dt * 1e6),
+                  0.0, 1.0))
+            : json::value(nullptr);
     by_operator[s.operator_name].push_back(std::move(sub));
   }
   json::array data;
@@ -147,6 +162,12 @@ HttpResponse ApiService::Prometheus() {
   std::string bad_text =
       "# HELP sluice_operator_bad_rows_dropped_total Malformed rows dropped (bad_data = 'drop').\n"
       "# TYPE sluice_operator_bad_rows_dropped_total counter\n";
+  std::string watermark_text =
+      "# HELP sluice_operator_watermark_micros The last watermark a subtask received (event "
+      "time).\n# TYPE sluice_operator_watermark_micros gauge\n";
+  std::string backpressure_text =
+      "# HELP sluice_operator_backpressure_seconds_total Time the subtask's task spent blocked on "
+      "a full downstream queue.\n# TYPE sluice_operator_backpressure_seconds_total counter\n";
   std::string late_text =
       "# HELP sluice_operator_late_rows_dropped_total Rows behind the watermark dropped.\n"
       "# TYPE sluice_operator_late_rows_dropped_total counter\n";
@@ -165,9 +186,15 @@ HttpResponse ApiService::Prometheus() {
                               s.bad_rows_dropped);
       late_text += fmt::format("sluice_operator_late_rows_dropped_total{{{}}} {}\n", labels,
                                s.late_rows_dropped);
+      if (s.watermark) {
+        watermark_text +=
+            fmt::format("sluice_operator_watermark_micros{{{}}} {}\n", labels, *s.watermark);
+      }
+      backpressure_text += fmt::format("sluice_operator_backpressure_seconds_total{{{}}} {:.6f}\n",
+                                       labels, static_cast<double>(s.backpressure_micros) / 1e6);
     }
   }
-  text += out_text + bad_text + late_text;
+  text += out_text + bad_text + late_text + watermark_text + backpressure_text;
   text += fmt::format(
       "# HELP sluice_running_jobs Jobs with a run in this service.\n# TYPE sluice_running_jobs "
       "gauge\nsluice_running_jobs {}\n",

@@ -16,7 +16,7 @@ constexpr const char* kOpenApi = R"json({
     "schemas": {
       "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
       "PipelinePost": {"type": "object", "additionalProperties": false, "required": ["query"],
-        "properties": {"name": {"type": "string"}, "query": {"type": "string"},
+        "properties": {"name": {"type": "string"}, "query": {"type": "string", "minLength": 1},
           "udfs": {"type": ["array", "null"], "maxItems": 0},
           "preview": {"type": ["boolean", "null"]},
           "parallelism": {"type": ["integer", "null"], "minimum": 1, "maximum": 1024},
@@ -106,7 +106,7 @@ constexpr const char* kOpenApi = R"json({
     "/pipelines/{id}/jobs/{job}/output": {
       "parameters": [{"$ref": "#/components/parameters/id"}, {"$ref": "#/components/parameters/job"}],
       "get": {"summary": "Live rows as Server-Sent Events (Last-Event-ID resumes)",
-        "responses": {"200": {"description": "an event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}}, "404": {"$ref": "#/components/responses/Error"}}}},
+        "responses": {"200": {"description": "an event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}}, "400": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}}},
     "/metrics": {"get": {"summary": "Prometheus metrics (also at /metrics)", "responses": {"200": {"description": "text format", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
     "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}}
   }

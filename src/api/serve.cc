@@ -4,9 +4,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 #include "api/api_service.h"
 #include "api/http_server.h"
@@ -14,6 +16,52 @@
 #include "service/store.h"
 
 namespace sluice::api {
+
+namespace {
+
+// Creates the pipeline "demo" from `path` through the API (its checks and shapes) unless one of
+// that name exists, and prints where to watch it.
+Status StartDemo(const std::string& path, service::Store* store, ApiService* api,
+                 const std::string& host, int port) {
+  std::string id;
+  std::string job;
+  SLUICE_ASSIGN_OR_RETURN(auto pipelines, store->ListPipelines(std::nullopt, 1000));
+  for (const auto& p : pipelines) {
+    if (p.name != "demo") continue;
+    SLUICE_ASSIGN_OR_RETURN(auto jobs, store->JobsOf(p.id));
+    id = p.id;
+    if (!jobs.empty()) job = jobs.back().id;
+  }
+  if (id.empty()) {
+    std::ifstream in(path);
+    if (!in) return Status::Io("cannot read '{}'", path);
+    std::stringstream sql;
+    sql << in.rdbuf();
+    boost::json::object body{{"name", "demo"}, {"query", sql.str()}};
+    HttpRequest request;
+    request.method = "POST";
+    request.target = "/api/v1/pipelines";
+    request.body = boost::json::serialize(body);
+    HttpResponse response = api->Handle(request);
+    boost::json::error_code ec;
+    boost::json::value v = boost::json::parse(response.body, ec);
+    if (ec || !v.is_object()) return Status::Internal("unexpected answer: {}", response.body);
+    if (response.status != 200) {
+      auto* error = v.as_object().if_contains("error");
+      return Status::User(
+          "{}", error && error->is_string() ? std::string(error->as_string()) : response.body);
+    }
+    id = std::string(v.as_object().at("id").as_string());
+    job = std::string(v.as_object().at("jobId").as_string());
+  }
+  std::printf(
+      "sluice serve: the demo pipeline: http://%s:%d/#/pipelines/%s\n"
+      "sluice serve: its live rows: curl -N http://%s:%d/api/v1/pipelines/%s/jobs/%s/output\n",
+      host.c_str(), port, id.c_str(), host.c_str(), port, id.c_str(), job.c_str());
+  return Status::Ok();
+}
+
+}  // namespace
 
 Status Serve(const ServeOptions& options, const std::atomic<bool>* stop) {
   HttpServerOptions http;
@@ -73,6 +121,12 @@ Status Serve(const ServeOptions& options, const std::atomic<bool>* stop) {
   server.Start();
   std::printf("sluice serve: listening on http://%s:%d/ (REST API at http://%s:%d/api/v1)\n",
               host.c_str(), server.port(), host.c_str(), server.port());
+  if (!options.demo_file.empty()) {
+    Status st = StartDemo(options.demo_file, store.get(), &api, host, server.port());
+    if (!st.ok()) {
+      std::fprintf(stderr, "sluice serve: the demo pipeline: %s\n", st.ToString().c_str());
+    }
+  }
   std::fflush(stdout);
   while (!stop->load()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   std::fprintf(stderr, "sluice serve: stopping: pipelines take a final checkpoint...\n");

@@ -19,6 +19,8 @@ struct ServeOptions {
   int sse_heartbeat_ms = 15000;
   // Written once listening: the port (for scripts and tests that ask for port 0).
   std::string port_file;
+  // A SQL file started as the pipeline "demo" unless a pipeline of that name exists (`make run`).
+  std::string demo_file;
 };
 
 // Runs until `stop` becomes true; then stops the pipelines with a final checkpoint (they resume

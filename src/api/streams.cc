@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
+#include "pipeline/runner.h"
 #include "runtime/checkpoint_metadata.h"
 #include "runtime/checkpoint_storage.h"
 #include "runtime/checkpoint_store.h"
@@ -35,6 +36,7 @@ Result<std::vector<CheckpointInfo>> ListCheckpoints(const std::string& state_dir
         break;
     }
     info.finish_time = m->created_micros;
+    info.fingerprint = m->fingerprint;
     std::map<int, std::string> chain;
     for (const auto& n : m->nodes) {
       std::string names;
@@ -61,6 +63,27 @@ Result<std::vector<CheckpointInfo>> ListCheckpoints(const std::string& state_dir
   return out;
 }
 
+Status CheckStateFits(const std::string& query, bool preview, const std::string& state_dir,
+                      std::optional<int64_t> epoch) {
+  SLUICE_ASSIGN_OR_RETURN(std::vector<CheckpointInfo> listed, ListCheckpoints(state_dir));
+  const CheckpointInfo* chosen = nullptr;
+  for (const auto& c : listed) {
+    if (!epoch || c.epoch == *epoch) chosen = &c;
+  }
+  if (chosen == nullptr) return Status::Ok();
+  pipeline::RunOptions ro;
+  ro.preview = preview;
+  SLUICE_ASSIGN_OR_RETURN(pipeline::Compiled compiled, pipeline::PlanAndCompile(query, ro));
+  std::string fingerprint = runtime::QueryFingerprint(compiled.plan.ToString());
+  if (fingerprint == chosen->fingerprint) return Status::Ok();
+  return Status::User(
+      "the pipeline's query changed since checkpoint {} was taken, and its state cannot be "
+      "carried over: Sluice restores state only into the query that wrote it (the same "
+      "optimized plan; the parallelism may change). Restart with {{\"ignoreState\": true}} to "
+      "run the new query from the beginning, or PATCH the previous query back",
+      chosen->epoch);
+}
+
 namespace {
 
 class OutputEventStream : public EventStream {
@@ -70,27 +93,18 @@ class OutputEventStream : public EventStream {
       : output_(std::move(output)), cursor_(after_id), batch_events_(batch_events) {}
 
   std::string Poll(bool* done) override {
-    auto r = output_->Read(cursor_, batch_events_);
     std::string text;
+    int64_t after = cursor_;
+    auto r = output_->ReadText(cursor_, batch_events_, &text, &cursor_);
     if (r.lagged) {
       boost::json::object o;
       o["message"] = fmt::format(
           "this client fell behind: rows {} to {} were dropped before it read them; reconnect "
-          "(without Last-Event-ID to start at the newest rows)",
-          cursor_ + 1, r.first_id - 1);
+          "(without Last-Event-ID to start at the oldest rows held)",
+          after + 1, r.first_id - 1);
       o["nextId"] = r.first_id;
-      text = fmt::format("event: lagged\ndata: {}\n\n", boost::json::serialize(o));
       *done = true;
-      return text;
-    }
-    for (const auto& e : r.events) {
-      boost::json::object o;
-      o["operatorId"] = e.sink;
-      o["subtask"] = e.subtask;
-      o["timestamp"] = e.timestamp_micros;
-      o["value"] = e.value;
-      text += fmt::format("id: {}\nevent: row\ndata: {}\n\n", e.id, boost::json::serialize(o));
-      cursor_ = e.id;
+      return fmt::format("event: lagged\ndata: {}\n\n", boost::json::serialize(o));
     }
     if (r.closed) {
       text += "event: end\ndata: {}\n\n";

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@ struct CheckpointInfo {
   std::string kind;  // periodic, stop, end
   int64_t finish_time = 0;
   int64_t bytes = 0;
+  std::string fingerprint;  // of the query that wrote it
   struct Part {
     int node = 0;
     int subtask = 0;
@@ -29,6 +31,13 @@ struct CheckpointInfo {
 
 // The complete checkpoints of a state dir, oldest first (their metadata only; not verified).
 Result<std::vector<CheckpointInfo>> ListCheckpoints(const std::string& state_dir);
+
+// Whether a run of `query` can restore checkpoint `epoch` (or the latest, when nullopt) of
+// `state_dir`: OK when the dir has none or the checkpoint was written by the same query (the
+// same optimized plan: edits that do not change the plan keep the state; the parallelism may
+// differ); otherwise a user error saying why and what to do.
+Status CheckStateFits(const std::string& query, bool preview, const std::string& state_dir,
+                      std::optional<int64_t> epoch);
 
 // An event stream of `output` from the row after `after_id`: `event: row` per row with its id,
 // then `event: lagged` (and the end) when the reader fell behind the ring, `event: end` when the

@@ -146,6 +146,8 @@ int main(int argc, char** argv) {
                     "Milliseconds between heartbeats of quiet event streams (default 15000)");
   serve->add_option("--port-file", serve_options.port_file,
                     "Write the port to this file once listening");
+  serve->add_option("--demo", serve_options.demo_file,
+                    "Start this SQL file as the pipeline 'demo' unless one exists (make run)");
 
   auto* help = app.add_subcommand("help", "Show this help");
 

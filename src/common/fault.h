@@ -4,6 +4,8 @@
 //
 //   SLUICE_FAULT=after_checkpoint:3                  crash right after checkpoint 3 completes
 //   SLUICE_FAULT=sink_commit:2                       crash in the middle of the commit of 2
+//   SLUICE_FAULT=sink_committed:2                    crash once the commit of 2 is made, before
+//                                                    the sink returns (a transactional sink)
 //   SLUICE_FAULT='after_rows:single_file sink:5000'  crash once 5000 rows reached that operator
 //   SLUICE_FAULT=before_metadata:4,after_rows:filter_project:100   several, comma-separated
 //   SLUICE_FAULT='slow:single_file sink:2000'        sleep 2000 µs per batch reaching that
@@ -34,6 +36,9 @@ inline constexpr std::string_view kAfterCheckpoint = "after_checkpoint";  // met
 inline constexpr std::string_view kBeforeMetadata = "before_metadata";    // files written, no
                                                                           // metadata yet
 inline constexpr std::string_view kSinkCommit = "sink_commit";            // half of a commit
+inline constexpr std::string_view kSinkCommitted = "sink_committed";      // a commit the external
+                                                                          // system made, before the
+                                                                          // sink returns from it
 inline constexpr std::string_view kAfterRows = "after_rows";
 inline constexpr std::string_view kSlow = "slow";
 inline constexpr std::string_view kRowsAfterCheckpoint = "rows_after_checkpoint";

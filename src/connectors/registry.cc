@@ -9,6 +9,7 @@
 
 #include "connectors/connector.h"
 #include "formats/avro_schema.h"
+#include "formats/codecs.h"
 
 namespace sluice::connectors {
 
@@ -201,12 +202,14 @@ Result<TableSpec> ResolveTable(const std::string& table_name, const types::Schem
 Status ValidateByteSourceFormat(TableSpec* spec) {
   if (spec->format.format.empty()) {
     return Status::User(
-        "missing option 'format'; use format = 'json', 'debezium_json', 'raw_string' or "
-        "'avro'");
+        "missing option 'format'; use format = 'json', 'debezium_json', 'raw_string', "
+        "'raw_bytes', 'avro' or 'protobuf'");
   }
   if (spec->type != TableType::kSource || spec->schema.size() > 0) return Status::Ok();
   if (spec->format.format == "raw_string") {
     spec->schema = types::Schema({{"value", types::Utf8()}});
+  } else if (spec->format.format == "raw_bytes") {
+    spec->schema = types::Schema({{"value", types::DataType(types::TypeId::kBinary)}});
   } else if (spec->format.unstructured) {
     spec->schema = types::Schema({{"value", types::DataType(types::TypeId::kJson)}});
   } else if (spec->format.format == "avro" && !spec->format.avro_schema.empty()) {
@@ -215,6 +218,12 @@ Status ValidateByteSourceFormat(TableSpec* spec) {
     if (!parsed.ok()) return parsed.status().WithContext("option 'avro.schema'");
     auto columns = formats::avro::ToSluiceColumns(**parsed);
     if (!columns.ok()) return columns.status().WithContext("option 'avro.schema'");
+    spec->schema = *columns;
+  } else if (spec->format.format == "protobuf") {
+    // The columns of the message's fields.
+    SLUICE_ASSIGN_OR_RETURN(auto proto, formats::ProtobufTableSchema(spec->format));
+    auto columns = formats::protobuf::ToSluiceColumns(*proto->message());
+    if (!columns.ok()) return columns.status().WithContext("option 'protobuf.schema'");
     spec->schema = *columns;
   } else {
     return Status::User(

@@ -653,11 +653,12 @@ class SingleFileConnector : public Connector {
       return Status::User("missing option 'path' for connector 'single_file'");
     }
     SLUICE_RETURN_NOT_OK(ValidateByteSourceFormat(spec));
-    if (spec->format.format == "avro") {
+    if (spec->format.format == "avro" || spec->format.format == "protobuf") {
       return Status::NotSupported(
-          "connector 'single_file' reads and writes lines of text; format 'avro' is binary and "
-          "is read and written by the kafka connector (Avro object container files are not "
-          "supported by single_file yet)");
+          "connector 'single_file' reads and writes lines of text; format '{}' is binary and "
+          "is read and written by the kafka connector (binary files are not supported by "
+          "single_file yet)",
+          spec->format.format);
     }
     if (spec->type == TableType::kSource) {
       SLUICE_RETURN_NOT_OK(

@@ -155,10 +155,15 @@ class SplitWatermarks {
         }
         Split& s = At(ids[i]);
         s.max = std::max(s.max, maxes[i]);
+        restored_ = true;
+        restored_min_ = std::min(restored_min_, maxes[i]);
       }
     }
     return Status::Ok();
   }
+  // Whether the checkpoint held split values, and the smallest of them.
+  bool restored() const { return restored_; }
+  int64_t restored_minimum() const { return restored_min_; }
 
  private:
   struct Split {
@@ -180,6 +185,8 @@ class SplitWatermarks {
   std::vector<int32_t> live_ids_;
   std::shared_ptr<const std::vector<int32_t>> live_;
   bool dirty_ = true;
+  bool restored_ = false;
+  int64_t restored_min_ = Watermark::Max().time.value;
   bool has_min_ = false;
   int64_t min_ = Watermark::Min().time.value;
 };
@@ -187,10 +194,11 @@ class SplitWatermarks {
 class WatermarkGenerator : public runtime::Operator {
  public:
   WatermarkGenerator(int event_time_column, expr::BoundExprPtr watermark, bool drop_late,
-                     std::optional<int64_t> idle_micros)
+                     std::optional<int64_t> idle_micros, int parallelism)
       : event_time_column_(event_time_column),
         watermark_expr_(std::move(watermark)),
         drop_late_(drop_late),
+        parallelism_(parallelism),
         splits_(idle_micros) {}
 
   Status ProcessBatch(int, const BatchPtr& input, runtime::Collector& out) override {
@@ -294,9 +302,17 @@ class WatermarkGenerator : public runtime::Operator {
     return Status::Ok();
   }
 
+  // With splits at another parallelism, the subtask of the same index read other partitions: its
+  // watermark could be ahead of this subtask's partitions and make their rows late. The
+  // smallest value of any split is a watermark no partition is behind; this subtask's own
+  // minimum takes over with its first batch.
   Status Restore(runtime::StateReader& state) override {
-    SLUICE_RETURN_NOT_OK(GetWatermark(state, "watermark state", &current_));
-    return splits_.Restore(state);
+    SLUICE_RETURN_NOT_OK(splits_.Restore(state));
+    if (splits_.restored() && state.previous_parallelism() != parallelism_) {
+      current_ = splits_.restored_minimum();
+      return Status::Ok();
+    }
+    return GetWatermark(state, "watermark state", &current_);
   }
 
  private:
@@ -309,6 +325,7 @@ class WatermarkGenerator : public runtime::Operator {
   int event_time_column_;
   expr::BoundExprPtr watermark_expr_;
   bool drop_late_;
+  int parallelism_;
   int64_t current_ = Watermark::Min().time.value;
   bool split_mode_ = false;  // the source's batches carry splits
   SplitWatermarks splits_;
@@ -389,13 +406,14 @@ std::string WatermarkGeneratorFactory::Describe() const {
       drop_late_ ? " drop_late" : "");
 }
 
-Result<std::unique_ptr<runtime::Operator>> WatermarkGeneratorFactory::Create(int, int) const {
+Result<std::unique_ptr<runtime::Operator>> WatermarkGeneratorFactory::Create(
+    int, int parallelism) const {
   if (processing_time_) {
     return std::unique_ptr<runtime::Operator>(
         std::make_unique<ProcessingTimeGenerator>(event_time_column_));
   }
   return std::unique_ptr<runtime::Operator>(std::make_unique<WatermarkGenerator>(
-      event_time_column_, watermark_, drop_late_, idle_micros_));
+      event_time_column_, watermark_, drop_late_, idle_micros_, parallelism));
 }
 
 }  // namespace sluice::exec

@@ -16,8 +16,11 @@ namespace sluice::formats {
 
 namespace {
 
-constexpr const char* kFormatHint = "use format = 'json', 'debezium_json', 'raw_string' or 'avro'";
-constexpr const char* kFormats = "'json', 'debezium_json', 'raw_string' or 'avro'";
+constexpr const char* kFormatHint =
+    "use format = 'json', 'debezium_json', 'raw_string', 'raw_bytes', 'avro', 'protobuf' or "
+    "'parquet'";
+constexpr const char* kFormats =
+    "'json', 'debezium_json', 'raw_string', 'raw_bytes', 'avro', 'protobuf' or 'parquet'";
 
 // Removes `key` from the options and returns its value (lower case, trimmed), if present.
 std::optional<std::string> TakeOption(std::map<std::string, std::string>* options,
@@ -109,6 +112,11 @@ const std::vector<std::string>& FormatOptionKeys() {
       "avro.raw_datums",
       "avro.confluent_schema_registry",
       "avro.schema_id",
+      "protobuf.schema",
+      "protobuf.message_name",
+      "protobuf.length_delimited",
+      "protobuf.confluent_schema_registry",
+      "protobuf.schema_id",
       "schema_registry.endpoint",
       "schema_registry.api_key",
       "schema_registry.api_secret",
@@ -118,16 +126,16 @@ const std::vector<std::string>& FormatOptionKeys() {
 }
 
 Status ParseAvroOptions(std::map<std::string, std::string>* options, FormatOptions* out);
+Status ParseProtobufOptions(std::map<std::string, std::string>* options, FormatOptions* out);
 
 Result<FormatOptions> ParseFormatOptions(std::map<std::string, std::string>* options,
                                          bool required) {
   FormatOptions out;
   if (auto format = TakeOption(options, "format")) {
     if (*format == "json" || *format == "raw_string" || *format == "debezium_json" ||
-        *format == "parquet" || *format == "avro") {
+        *format == "parquet" || *format == "avro" || *format == "raw_bytes" ||
+        *format == "protobuf") {
       out.format = *format;
-    } else if (*format == "protobuf" || *format == "raw_bytes") {
-      return Status::NotSupported("format '{}' is not supported yet; {}", *format, kFormatHint);
     } else {
       return InvalidValue("format", *format, kFormats);
     }
@@ -151,8 +159,8 @@ Result<FormatOptions> ParseFormatOptions(std::map<std::string, std::string>* opt
   // json.* options make no sense for another format; saying so beats silently ignoring them.
   // debezium_json rows are JSON objects too, read and written as by `json`.
   auto json_only = [&](const char* key, bool debezium_too) -> Status {
-    if (out.format == "raw_string" || out.format == "avro" ||
-        (out.format == "debezium_json" && !debezium_too)) {
+    if (out.format == "raw_string" || out.format == "raw_bytes" || out.format == "avro" ||
+        out.format == "protobuf" || (out.format == "debezium_json" && !debezium_too)) {
       return Status::User("option '{}' applies only to format 'json', not '{}'", key, out.format);
     }
     return Status::Ok();
@@ -186,6 +194,44 @@ Result<FormatOptions> ParseFormatOptions(std::map<std::string, std::string>* opt
   SLUICE_RETURN_NOT_OK(ParseParquetOptions(options, &out));
   SLUICE_RETURN_NOT_OK(ParseAvroOptions(options, &out));
   return out;
+}
+
+Status ParseProtobufOptions(std::map<std::string, std::string>* options, FormatOptions* out) {
+  const bool protobuf = out->format == "protobuf";
+  for (const char* key : {"protobuf.schema", "protobuf.message_name", "protobuf.length_delimited",
+                          "protobuf.confluent_schema_registry", "protobuf.schema_id"}) {
+    if (options->count(key) && !protobuf) {
+      return Status::User("option '{}' applies only to format 'protobuf', not '{}'", key,
+                          out->format.empty() ? "(none)" : out->format);
+    }
+  }
+  if (auto schema = TakeRawOption(options, "protobuf.schema")) out->protobuf_schema = *schema;
+  if (auto name = TakeRawOption(options, "protobuf.message_name")) {
+    out->protobuf_message_name = std::string(TrimAsciiSpace(*name));
+  }
+  SLUICE_ASSIGN_OR_RETURN(out->protobuf_length_delimited,
+                          TakeBool(options, "protobuf.length_delimited"));
+  SLUICE_ASSIGN_OR_RETURN(out->protobuf_confluent,
+                          TakeBool(options, "protobuf.confluent_schema_registry"));
+  if (auto id = TakeOption(options, "protobuf.schema_id")) {
+    int64_t v = 0;
+    auto [ptr, ec] = std::from_chars(id->data(), id->data() + id->size(), v);
+    if (ec != std::errc() || ptr != id->data() + id->size() || v < 0 || v > INT32_MAX) {
+      return InvalidValue("protobuf.schema_id", *id, "a schema id (a non-negative integer)");
+    }
+    out->protobuf_schema_id = v;
+  }
+  if (protobuf && out->protobuf_schema.empty()) {
+    return Status::User(
+        "format 'protobuf' needs the message's definition: protobuf.schema = '<.proto text>' "
+        "(and protobuf.message_name when it defines several messages)");
+  }
+  if (out->protobuf_length_delimited && out->protobuf_confluent) {
+    return Status::User(
+        "options 'protobuf.length_delimited' and 'protobuf.confluent_schema_registry' exclude "
+        "each other");
+  }
+  return Status::Ok();
 }
 
 Status ParseAvroOptions(std::map<std::string, std::string>* options, FormatOptions* out) {
@@ -229,20 +275,24 @@ Status ParseAvroOptions(std::map<std::string, std::string>* options, FormatOptio
   if (auto k = TakeRawOption(options, "schema_registry.subject")) {
     out->registry_subject = std::string(TrimAsciiSpace(*k));
   }
+  SLUICE_RETURN_NOT_OK(ParseProtobufOptions(options, out));
+  const bool confluent = out->avro_confluent || out->protobuf_confluent;
   if (out->avro_raw_datums && out->avro_confluent) {
     return Status::User(
         "options 'avro.raw_datums' and 'avro.confluent_schema_registry' exclude each other: "
         "a record is either a bare datum or framed with its schema id");
   }
-  if (out->avro_confluent && out->registry_endpoint.empty()) {
+  if (confluent && out->registry_endpoint.empty()) {
     return Status::User(
-        "avro.confluent_schema_registry = 'true' needs the registry: set "
-        "schema_registry.endpoint = 'http://host:8081'");
+        "{}.confluent_schema_registry = 'true' needs the registry: set "
+        "schema_registry.endpoint = 'http://host:8081'",
+        out->format);
   }
-  if (!out->registry_endpoint.empty() && !out->avro_confluent) {
+  if (!out->registry_endpoint.empty() && !confluent) {
     return Status::User(
-        "option 'schema_registry.endpoint' is used with avro.confluent_schema_registry = "
-        "'true'; set that too, or remove the endpoint");
+        "option 'schema_registry.endpoint' is used with {}.confluent_schema_registry = "
+        "'true'; set that too, or remove the endpoint",
+        out->format == "protobuf" ? "protobuf" : "avro");
   }
   if (!out->registry_endpoint.empty() && out->registry_endpoint.rfind("http://", 0) != 0 &&
       out->registry_endpoint.rfind("https://", 0) != 0) {
@@ -279,7 +329,9 @@ Result<std::unique_ptr<Decoder>> MakeDecoder(const FormatOptions& options,
                                              const std::string& source_name) {
   if (options.format == "json") return MakeJsonDecoder(options, schema, source_name);
   if (options.format == "avro") return MakeAvroDecoder(options, schema, source_name);
+  if (options.format == "protobuf") return MakeProtobufDecoder(options, schema, source_name);
   if (options.format == "raw_string") return MakeRawStringDecoder(schema, source_name);
+  if (options.format == "raw_bytes") return MakeRawBytesDecoder(schema, source_name);
   if (options.format == "debezium_json") {
     return MakeDebeziumJsonDecoder(options, schema, source_name);
   }
@@ -292,7 +344,14 @@ Result<std::unique_ptr<Encoder>> MakeEncoder(const FormatOptions& options,
                                              const types::Schema& schema) {
   if (options.format == "json") return MakeJsonEncoder(options, schema);
   if (options.format == "avro") return MakeAvroEncoder(options, schema);
+  if (options.format == "protobuf") return MakeProtobufEncoder(options, schema);
   if (options.format == "raw_string") return MakeRawStringEncoder(schema);
+  if (options.format == "raw_bytes") {
+    // Bytes have no line framing: a file of them could not be read back record by record.
+    return Status::NotSupported(
+        "format 'raw_bytes' writes each row's bytes as one message and is for message "
+        "connectors (kafka); for files use 'raw_string' or 'json'");
+  }
   if (options.format == "debezium_json") return MakeDebeziumJsonEncoder(options, schema);
   if (options.format.empty()) return Status::User("missing option 'format'; {}", kFormatHint);
   if (options.format == "parquet") return ParquetNeedsFiles();

@@ -25,7 +25,8 @@ enum class BadDataPolicy { kFail, kDrop };
 enum class TimestampFormat { kRfc3339, kUnixSeconds, kUnixMillis, kUnixMicros };
 
 struct FormatOptions {
-  std::string format;  // "json", "debezium_json", "raw_string", "parquet", "avro"
+  std::string
+      format;  // "json", "debezium_json", "raw_string", "raw_bytes", "parquet", "avro", "protobuf"
   BadDataPolicy bad_data = BadDataPolicy::kFail;
   TimestampFormat timestamp_format = TimestampFormat::kRfc3339;
   // Whether json.timestamp_format was given: debezium_json otherwise reads integers into
@@ -45,6 +46,12 @@ struct FormatOptions {
   bool avro_raw_datums = false;
   bool avro_confluent = false;
   int64_t avro_schema_id = -1;  // avro.schema_id: the id a sink frames records with
+  // protobuf.schema: the .proto text; protobuf.message_name: the message records hold.
+  std::string protobuf_schema;
+  std::string protobuf_message_name;
+  bool protobuf_length_delimited = false;  // protobuf.length_delimited: a varint length first
+  bool protobuf_confluent = false;         // protobuf.confluent_schema_registry
+  int64_t protobuf_schema_id = -1;         // protobuf.schema_id: the id a sink frames with
   // The schema registry (schema_registry.*), for the Confluent wire format.
   std::string registry_endpoint;
   std::string registry_api_key;

@@ -1,4 +1,6 @@
-// raw_string: each line is one row of a single TEXT column, untouched.
+// raw_string: each line (or message) is one row of a single TEXT column, untouched.
+// raw_bytes: each message is one row of a single BYTEA column, untouched (decoding only: a
+// message connector such as kafka writes the column's bytes as the record itself).
 
 #include "batch/column_builder.h"
 #include "formats/codecs.h"
@@ -9,7 +11,7 @@ namespace {
 
 class RawStringDecoder : public Decoder {
  public:
-  RawStringDecoder() : builder_(types::Utf8()) {}
+  explicit RawStringDecoder(types::DataType type) : builder_(type) {}
 
   Status Append(std::string_view record, const std::string& position) override {
     // A default string_view has a null data pointer, which memcpy must not see even for 0 bytes.
@@ -60,7 +62,20 @@ Result<std::unique_ptr<Decoder>> MakeRawStringDecoder(const types::Schema& schem
         "the table as (value TEXT), not {}",
         schema.ToString());
   }
-  return std::unique_ptr<Decoder>(std::make_unique<RawStringDecoder>());
+  return std::unique_ptr<Decoder>(std::make_unique<RawStringDecoder>(types::Utf8()));
+}
+
+Result<std::unique_ptr<Decoder>> MakeRawBytesDecoder(const types::Schema& schema,
+                                                     const std::string& source_name) {
+  if (schema.size() != 1 || schema.field(0).name != "value" ||
+      schema.field(0).type.id() != types::TypeId::kBinary) {
+    return Status::User(
+        "format 'raw_bytes' reads each record into a single BYTEA column named 'value'; declare "
+        "the table as (value BYTEA), not {}",
+        schema.ToString());
+  }
+  return std::unique_ptr<Decoder>(
+      std::make_unique<RawStringDecoder>(types::DataType(types::TypeId::kBinary)));
 }
 
 Result<std::unique_ptr<Encoder>> MakeRawStringEncoder(const types::Schema& schema) {

@@ -11,6 +11,7 @@
 #include "connectors/connector.h"
 #include "runtime/checkpoint_metadata.h"
 #include "runtime/checkpoint_storage.h"
+#include "sql/planner/logical_plan.h"
 
 namespace sluice::pipeline {
 
@@ -100,6 +101,19 @@ Result<Compiled> PlanAndCompile(std::string_view sql, const RunOptions& options)
   if (!parallelism.ok()) return parallelism.status();
   auto plan = sql::PlanSql(sql);
   if (!plan.ok()) return plan.status();
+  if (options.preview) {
+    for (auto& sink : plan->sinks) {
+      if (sink->table == nullptr || sink->table->connector == "preview") continue;
+      auto spec = std::make_shared<connectors::TableSpec>(*sink->table);
+      spec->connector = "preview";
+      spec->options.clear();
+      // A changelog stays a changelog; everything else previews as JSON.
+      formats::FormatOptions format;
+      format.format = spec->format.format == "debezium_json" ? "debezium_json" : "json";
+      spec->format = format;
+      sink = sql::MakeSink(sink->inputs[0], std::move(spec));
+    }
+  }
   auto compile = CompileOptionsOf(*plan, options, *parallelism);
   if (!compile.ok()) return compile.status();
   auto graph = sql::Compile(*plan, *compile);

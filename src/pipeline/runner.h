@@ -39,6 +39,9 @@ struct RunOptions {
   std::function<void(const std::string&)> log;
   // Worker threads; 0: one per core.
   int threads = 0;
+  // A preview: every sink becomes a preview sink (named after its table), so the rows a query
+  // would write show in the service's live output and nothing is written anywhere.
+  bool preview = false;
 };
 
 struct RunReport {

@@ -110,7 +110,7 @@ class HeaderList {
   curl_slist* list_ = nullptr;
 };
 
-class S3CheckpointStorage : public CheckpointStorage {
+class S3CheckpointStorage : public S3ObjectStore {
  public:
   S3CheckpointStorage(S3Config config, Endpoint endpoint)
       : config_(std::move(config)), endpoint_(std::move(endpoint)) {}
@@ -175,6 +175,101 @@ class S3CheckpointStorage : public CheckpointStorage {
     return Failed("delete", key, r);
   }
 
+  Result<std::string> CreateMultipartUpload(std::string_view key) override {
+    SLUICE_RETURN_NOT_OK(CheckKey(key));
+    Response r = Send("POST", ObjectKey(key), {{"uploads", ""}}, {});
+    if (!r.ok()) return Failed("start an upload of", key, r);
+    SLUICE_ASSIGN_OR_RETURN(auto texts, s3::XmlTexts(r.body));
+    for (auto& [path, text] : texts) {
+      if (path == "InitiateMultipartUploadResult/UploadId") return std::move(text);
+    }
+    return Status::Io("S3: the answer to starting an upload of '{}' has no UploadId", Where(key));
+  }
+
+  Result<std::string> UploadPart(std::string_view key, std::string_view upload_id, int part_number,
+                                 std::string_view bytes) override {
+    SLUICE_RETURN_NOT_OK(CheckKey(key));
+    Response r = Send(
+        "PUT", ObjectKey(key),
+        {{"partNumber", std::to_string(part_number)}, {"uploadId", std::string(upload_id)}}, bytes);
+    if (!r.ok()) return Failed(fmt::format("upload part {} of", part_number), key, r);
+    if (r.etag.empty()) {
+      return Status::Io("S3: the answer to part {} of '{}' has no ETag", part_number, Where(key));
+    }
+    return r.etag;
+  }
+
+  Result<bool> CompleteMultipartUpload(std::string_view key, std::string_view upload_id,
+                                       const std::vector<std::string>& etags) override {
+    SLUICE_RETURN_NOT_OK(CheckKey(key));
+    std::string body = "<CompleteMultipartUpload>";
+    for (size_t i = 0; i < etags.size(); ++i) {
+      body +=
+          fmt::format("<Part><PartNumber>{}</PartNumber><ETag>{}</ETag></Part>", i + 1, etags[i]);
+    }
+    body += "</CompleteMultipartUpload>";
+    Response r = Send("POST", ObjectKey(key), {{"uploadId", std::string(upload_id)}}, body);
+    // NoSuchUpload (S3); s3proxy answers NoSuchKey for an upload completed before.
+    if (r.status == 404 && s3::ParseError(r.body).code != "NoSuchBucket") return false;
+    // A 200 may still carry an error document (S3 reports late failures that way).
+    if (r.ok() && !s3::ParseError(r.body).code.empty()) r.status = 500;
+    if (!r.ok()) return Failed("complete the upload of", key, r);
+    return true;
+  }
+
+  Status AbortMultipartUpload(std::string_view key, std::string_view upload_id) override {
+    SLUICE_RETURN_NOT_OK(CheckKey(key));
+    Response r = Send("DELETE", ObjectKey(key), {{"uploadId", std::string(upload_id)}}, {});
+    if (r.ok() || r.status == 404) return Status::Ok();
+    return Failed("abort the upload of", key, r);
+  }
+
+  Result<std::vector<std::pair<std::string, std::string>>> ListMultipartUploads(
+      std::string_view prefix) override {
+    std::vector<std::pair<std::string, std::string>> out;
+    std::string key_marker, id_marker;
+    while (true) {
+      aws::Params query = {{"uploads", ""}, {"prefix", config_.prefix + std::string(prefix)}};
+      if (!key_marker.empty()) {
+        query.emplace_back("key-marker", key_marker);
+        query.emplace_back("upload-id-marker", id_marker);
+      }
+      Response r = Send("GET", std::nullopt, std::move(query), {});
+      if (!r.ok()) return Failed("list the uploads under", prefix, r);
+      SLUICE_ASSIGN_OR_RETURN(auto texts, s3::XmlTexts(r.body));
+      bool truncated = false;
+      std::string key;
+      std::string next_key, next_id;
+      for (auto& [path, text] : texts) {
+        if (path == "ListMultipartUploadsResult/Upload/Key") {
+          key = std::move(text);
+        } else if (path == "ListMultipartUploadsResult/Upload/UploadId") {
+          if (std::string_view(key).starts_with(config_.prefix)) {
+            out.emplace_back(key.substr(config_.prefix.size()), std::move(text));
+          }
+        } else if (path == "ListMultipartUploadsResult/IsTruncated") {
+          truncated = text == "true";
+        } else if (path == "ListMultipartUploadsResult/NextKeyMarker") {
+          next_key = std::move(text);
+        } else if (path == "ListMultipartUploadsResult/NextUploadIdMarker") {
+          next_id = std::move(text);
+        }
+      }
+      if (!truncated || next_key.empty() || next_key == key_marker) break;
+      key_marker = std::move(next_key);
+      id_marker = std::move(next_id);
+    }
+    return out;
+  }
+
+  Result<std::optional<int64_t>> ObjectSize(std::string_view key) override {
+    SLUICE_RETURN_NOT_OK(CheckKey(key));
+    Response r = Send("HEAD", ObjectKey(key), {}, {});
+    if (r.ok()) return std::optional<int64_t>(r.content_length);
+    if (r.status == 404) return std::optional<int64_t>();
+    return Failed("look up", key, r);
+  }
+
   // A one-key listing of the prefix: the bucket exists, the endpoint answers, the credentials
   // are accepted and allow listing.
   Status Probe() {
@@ -195,6 +290,8 @@ class S3CheckpointStorage : public CheckpointStorage {
     std::string curl_error;
     long status = 0;  // the HTTP status when code is CURLE_OK
     std::string body;
+    std::string etag;             // the ETag header (UploadPart)
+    int64_t content_length = -1;  // the Content-Length header (HEAD)
     std::string method;
     std::string url;
     int attempts = 0;
@@ -250,8 +347,8 @@ class S3CheckpointStorage : public CheckpointStorage {
     r.method = std::string(method);
     r.url = fmt::format("{}://{}{}{}{}", endpoint_.scheme, host, path,
                         query_string.empty() ? "" : "?", query_string);
-    std::string payload_sha256 =
-        method == "PUT" ? aws::Sha256Hex(body) : std::string(aws::kEmptySha256);
+    const bool has_body = method == "PUT" || method == "POST";
+    std::string payload_sha256 = has_body ? aws::Sha256Hex(body) : std::string(aws::kEmptySha256);
 
     const auto start = Clock::now();
     const auto deadline = start + std::chrono::microseconds(config_.retry_timeout_micros);
@@ -281,7 +378,7 @@ class S3CheckpointStorage : public CheckpointStorage {
       for (const auto& [name, value] : request.headers) headers.Add(name + ": " + value);
       headers.Add("Authorization: " + authorization);
       headers.Add("Expect:");  // no 100-continue round trip before a body
-      if (method == "PUT") headers.Add("Content-Type: application/octet-stream");
+      if (has_body) headers.Add("Content-Type: application/octet-stream");
 
       // Each attempt's timeouts: connecting within what is left of the budget (between 1 and
       // 10 seconds: a distant server needs a moment even when the budget is nearly spent), and
@@ -293,6 +390,8 @@ class S3CheckpointStorage : public CheckpointStorage {
 
       char error[CURL_ERROR_SIZE] = {0};
       r.body.clear();
+      r.etag.clear();
+      r.content_length = -1;
       curl_easy_reset(h);
       curl_easy_setopt(h, CURLOPT_URL, r.url.c_str());
       curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);  // keys are not paths to normalize
@@ -305,14 +404,18 @@ class S3CheckpointStorage : public CheckpointStorage {
       curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
       curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, stall_s);
       curl_easy_setopt(h, CURLOPT_USERAGENT, "sluice");
-      if (method == "PUT") {
+      curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, ReadHeader);
+      curl_easy_setopt(h, CURLOPT_HEADERDATA, &r);
+      if (has_body) {
         // The body from memory: libcurl can send it again on its own when it must.
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method == "POST" ? "POST" : "PUT");
         // Never a null pointer: libcurl would then read the body from stdin.
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.empty() ? "" : body.data());
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
       } else if (method == "DELETE") {
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
+      } else if (method == "HEAD") {
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
       }
       r.code = curl_easy_perform(h);
       r.status = 0;
@@ -340,6 +443,23 @@ class S3CheckpointStorage : public CheckpointStorage {
     }
     Release(h);
     return r;
+  }
+
+  // libcurl's header callback: keeps the headers the multipart calls read.
+  static size_t ReadHeader(char* data, size_t size, size_t n, void* out) {
+    auto* r = static_cast<Response*>(out);
+    std::string_view line(data, size * n);
+    size_t colon = line.find(':');
+    if (colon != std::string_view::npos) {
+      std::string name = AsciiLower(std::string(line.substr(0, colon)));
+      std::string_view value = TrimAsciiSpace(line.substr(colon + 1));
+      if (name == "etag") {
+        r->etag = std::string(value);
+      } else if (name == "content-length") {
+        r->content_length = std::strtoll(std::string(value).c_str(), nullptr, 10);
+      }
+    }
+    return size * n;
   }
 
   // A failed operation, for the log of the checkpoint that needed it.
@@ -586,6 +706,18 @@ Result<std::shared_ptr<CheckpointStorage>> OpenS3CheckpointStorage(const S3Confi
   auto storage = std::make_shared<S3CheckpointStorage>(config, std::move(*endpoint));
   SLUICE_RETURN_NOT_OK(storage->Probe());
   return std::shared_ptr<CheckpointStorage>(std::move(storage));
+}
+
+Result<std::shared_ptr<S3ObjectStore>> OpenS3ObjectStore(const S3Config& config) {
+  auto endpoint = SplitEndpoint(config.endpoint);
+  if (!endpoint) {
+    return Status::User("S3 endpoint '{}' is not a URL of the form http[s]://host[:port]",
+                        config.endpoint);
+  }
+  InitCurlOnce();
+  auto storage = std::make_shared<S3CheckpointStorage>(config, std::move(*endpoint));
+  SLUICE_RETURN_NOT_OK(storage->Probe());
+  return std::shared_ptr<S3ObjectStore>(std::move(storage));
 }
 
 }  // namespace sluice::runtime

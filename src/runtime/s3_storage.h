@@ -15,6 +15,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/status.h"
 #include "runtime/aws_sigv4.h"
@@ -58,6 +60,34 @@ std::optional<std::string> ProcessEnv(std::string_view name);
 // AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN as `env` returns them. User errors name the
 // --state-dir and what to change.
 Result<S3Config> ParseS3Url(std::string_view url, const EnvLookup& env = ProcessEnv);
+
+// An S3 prefix as an object store, with the multipart uploads the filesystem sink writes files
+// through (invisible until completed). Keys are relative to the prefix, as CheckpointStorage's.
+// Errors name the object, the server's answer and what to do, as the checkpoint storage's.
+class S3ObjectStore : public CheckpointStorage {
+ public:
+  // Starts an upload of `key`; returns its upload id.
+  virtual Result<std::string> CreateMultipartUpload(std::string_view key) = 0;
+  // Uploads part `part_number` (1..10000; every part but the last at least 5 MiB); returns its
+  // ETag.
+  virtual Result<std::string> UploadPart(std::string_view key, std::string_view upload_id,
+                                         int part_number, std::string_view bytes) = 0;
+  // Completes an upload from its parts' ETags: the object appears whole. False when the server
+  // does not know the upload (404 NoSuchUpload, or s3proxy's NoSuchKey: completed or aborted
+  // before).
+  virtual Result<bool> CompleteMultipartUpload(std::string_view key, std::string_view upload_id,
+                                               const std::vector<std::string>& etags) = 0;
+  // Aborts an upload; an unknown upload is not an error.
+  virtual Status AbortMultipartUpload(std::string_view key, std::string_view upload_id) = 0;
+  // The uploads in progress under `prefix`: (key, upload id).
+  virtual Result<std::vector<std::pair<std::string, std::string>>> ListMultipartUploads(
+      std::string_view prefix) = 0;
+  // The size of the object under `key`, or nullopt when there is none (HEAD).
+  virtual Result<std::optional<int64_t>> ObjectSize(std::string_view key) = 0;
+};
+
+// Opens an S3ObjectStore and probes the bucket (as OpenS3CheckpointStorage).
+Result<std::shared_ptr<S3ObjectStore>> OpenS3ObjectStore(const S3Config& config);
 
 // Opens the storage and probes the bucket (a one-key listing of the prefix), so that a missing
 // bucket, rejected credentials or an unreachable endpoint fail here, with one message saying

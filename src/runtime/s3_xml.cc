@@ -176,6 +176,14 @@ Result<ListPage> ParseListObjectsV2(std::string_view xml) {
   return page;
 }
 
+Result<std::vector<std::pair<std::string, std::string>>> XmlTexts(std::string_view xml) {
+  std::vector<std::pair<std::string, std::string>> out;
+  SLUICE_RETURN_NOT_OK(WalkXml(xml, [&](std::string_view path, std::string text) {
+    out.emplace_back(std::string(path), std::move(text));
+  }));
+  return out;
+}
+
 ErrorInfo ParseError(std::string_view xml) {
   ErrorInfo info;
   Status st = WalkXml(xml, [&](std::string_view path, std::string text) {

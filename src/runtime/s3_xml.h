@@ -34,4 +34,8 @@ struct ErrorInfo {
 };
 ErrorInfo ParseError(std::string_view xml);
 
+// Every element of `xml` that holds text and no child element, as (path, text) in document
+// order, with path the element names from the root ("InitiateMultipartUploadResult/UploadId").
+Result<std::vector<std::pair<std::string, std::string>>> XmlTexts(std::string_view xml);
+
 }  // namespace sluice::runtime::s3

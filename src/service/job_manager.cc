@@ -2,10 +2,12 @@
 
 #include <chrono>
 #include <cstdio>
+#include <limits>
 #include <regex>
 
 #include <fmt/format.h>
 
+#include "common/time.h"
 #include "connectors/stdout_sink.h"
 
 namespace sluice::service {
@@ -176,9 +178,21 @@ std::vector<OperatorSample> JobManager::Metrics(const std::string& job_id) const
     s.rows_out = m->rows_out.load();
     s.bad_rows_dropped = m->bad_rows_dropped.load();
     s.late_rows_dropped = m->late_rows_dropped.load();
+    int64_t wm = m->watermark.load();
+    if (wm != std::numeric_limits<int64_t>::min() && wm != std::numeric_limits<int64_t>::max()) {
+      s.watermark = wm;
+    }
+    s.backpressure_micros = runtime::BackpressureMicros(*m, sluice::Now().value);
     out.push_back(std::move(s));
   }
   return out;
+}
+
+void JobManager::Forget(const std::string& job_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = active_.find(job_id);
+  if (it != active_.end() && !it->second->ended) return;
+  outputs_.erase(job_id);
 }
 
 std::vector<std::string> JobManager::ActiveJobs() const {
@@ -270,6 +284,7 @@ std::optional<JobRecord> JobManager::RunOnce(ActiveJob* active, const PipelineRe
   ro.checkpoint_interval = fmt::format("{}us", pipeline.checkpoint_interval_micros);
   ro.restore_checkpoint = job.restore_checkpoint;
   ro.threads = options_.threads;
+  ro.preview = pipeline.preview;
   const std::string job_id = job.id;
   ro.log = [this, job_id](const std::string& m) {
     JobLog(job_id, m.rfind("warning", 0) == 0 ? "warn" : "info", m);

@@ -42,6 +42,11 @@ struct OperatorSample {
   int64_t rows_out = 0;
   int64_t bad_rows_dropped = 0;
   int64_t late_rows_dropped = 0;
+  // The last watermark the subtask received (event-time microseconds); nullopt before the first
+  // and once its input ended.
+  std::optional<int64_t> watermark;
+  // Microseconds its task has spent blocked on a full downstream queue, up to now.
+  int64_t backpressure_micros = 0;
 };
 
 class JobManager {
@@ -69,6 +74,9 @@ class JobManager {
   std::vector<OperatorSample> Metrics(const std::string& job_id) const;
   // Job ids with an active run.
   std::vector<std::string> ActiveJobs() const;
+  // Drops what the manager keeps of a job without an active run (its live rows): the pipeline
+  // was deleted.
+  void Forget(const std::string& job_id);
 
   // The state dir of a job's generation.
   std::string StateDir(const JobRecord& job) const;

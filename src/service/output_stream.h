@@ -23,6 +23,9 @@ struct OutputEvent {
   std::string sink;  // the sink table's name
   int subtask = 0;
   std::string value;  // one encoded row (JSON), without the newline
+  // The row as a Server-Sent Event ("id: N\nevent: row\ndata: {...}\n\n"), formatted once
+  // when written, whatever the number of readers.
+  std::string sse;
 };
 
 class OutputStream : public connectors::LineSink {
@@ -41,6 +44,10 @@ class OutputStream : public connectors::LineSink {
   };
   // Up to `max_events` rows with ids above `after_id` (-1: from the oldest row held).
   ReadResult Read(int64_t after_id, size_t max_events) const;
+  // The same, appending the rows' event text to *text instead of copying the rows; *last_id is
+  // the id of the last row appended (unchanged when none).
+  ReadResult ReadText(int64_t after_id, size_t max_events, std::string* text,
+                      int64_t* last_id) const;
   // The id of the newest row (0 before any).
   int64_t last_id() const;
   // The run ended: readers get what is left, then `closed`. Open again reopens (a restart).

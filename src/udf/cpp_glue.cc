@@ -13,8 +13,6 @@
 
 namespace sluice::udf {
 
-namespace {
-
 using types::DataType;
 using types::TypeId;
 
@@ -73,8 +71,6 @@ std::string ArrowFormat(const DataType& t) {
   }
   return "?";
 }
-
-}  // namespace
 
 std::string LibrarySignature(const FunctionSignature& sig) {
   std::vector<std::string> args;

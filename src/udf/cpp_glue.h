@@ -10,6 +10,9 @@
 
 namespace sluice::udf {
 
+// The Arrow C Data Interface format of a type, with Sluice's layout choices ("l", "u",
+// "tsu:", "+l(l)").
+std::string ArrowFormat(const types::DataType& type);
 // What sluice_udf_signature() returns for `sig` (Arrow formats): "l,u->g|strict".
 std::string LibrarySignature(const FunctionSignature& sig);
 // f(a BIGINT, b TEXT) RETURNS DOUBLE, for messages.

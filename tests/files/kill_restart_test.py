@@ -9,7 +9,11 @@ visible rows must contain no duplicate and only expected rows; after the last re
 pipeline finishes and the visible rows must equal, as a multiset, DuckDB's answer to the same
 query over the input (the oracle), with no staged file left behind.
 
-Usage: kill_restart_test.py SLUICE FORMAT [CRASHES] [SEED]
+With --s3 the sink writes to s3://out/data on an s3proxy server the test starts
+(scripts/s3proxy-test-server): files are multipart uploads completed at commit; the visible
+objects are read from the server's data directory, and no upload may be left in progress.
+
+Usage: kill_restart_test.py SLUICE FORMAT [CRASHES] [SEED] [--s3]
 """
 import glob
 import json
@@ -24,15 +28,28 @@ import time
 
 import duckdb
 
-SLUICE, FORMAT = sys.argv[1], sys.argv[2]
-CRASHES = int(sys.argv[3]) if len(sys.argv) > 3 else 20
-SEED = int(sys.argv[4]) if len(sys.argv) > 4 else random.randrange(1 << 30)
+S3 = "--s3" in sys.argv
+args = [a for a in sys.argv if a != "--s3"]
+SLUICE, FORMAT = args[1], args[2]
+CRASHES = int(args[3]) if len(args) > 3 else 20
+SEED = int(args[4]) if len(args) > 4 else random.randrange(1 << 30)
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROWS = 200000
 random.seed(SEED)
-print(f"kill_restart ({FORMAT}): seed {SEED}")
+NAME = f"kill_restart ({FORMAT}{', s3' if S3 else ''})"
+print(f"{NAME}: seed {SEED}")
 
 work = tempfile.mkdtemp(prefix="sluice-files-kill-")
 failures = []
+env_s3 = {}
+if S3:
+    server = os.path.join(ROOT, "scripts", "s3proxy-test-server")
+    subprocess.run([server, "start", f"{work}/s3", "--bucket", "out", "--owner",
+                    str(os.getpid())], check=True, stdout=subprocess.DEVNULL)
+    for line in open(f"{work}/s3/env"):
+        k, _, v = line.strip().partition("=")
+        env_s3[k] = v.strip("'\"")
+    endpoint = open(f"{work}/s3/endpoint").read().strip()
 
 
 def check(name, ok, detail=""):
@@ -45,13 +62,14 @@ with open(f"{work}/in.json", "w") as f:
     for i in range(ROWS):
         f.write(json.dumps({"id": i, "name": f"n{i % 5}", "amount": (i * 37) % 1000 / 10.0}) + "\n")
 
-out = f"{work}/out"
+out = f"{work}/s3/data/out/data" if S3 else f"{work}/out"
+path = f"s3://out/data?endpoint={endpoint}" if S3 else out
 with open(f"{work}/q.sql", "w") as f:
     f.write(f"""
 CREATE TABLE src (id BIGINT, name TEXT, amount DOUBLE) WITH (
   connector = 'single_file', path = '{work}/in.json', format = 'json', type = 'source');
 CREATE TABLE out WITH (
-  connector = 'filesystem', path = '{out}', format = '{FORMAT}', type = 'sink',
+  connector = 'filesystem', path = '{path}', format = '{FORMAT}', type = 'sink',
   'partitioning.fields' = 'name', 'rolling_policy.file_size' = '64 KB');
 INSERT INTO out SELECT id, upper(name) AS name, amount * 2 AS doubled FROM src WHERE amount > 20;
 """)
@@ -81,6 +99,7 @@ def visible_rows():
 
 def run(fault=None, kill_after=None):
     env = dict(os.environ)
+    env.update(env_s3)
     faults = ["slow:filesystem sink:40000"]
     if fault:
         faults.append(fault)
@@ -137,9 +156,14 @@ check(f"{CRASHES} crashes happened before it finished", crashes >= CRASHES, f"on
 rows = sorted(visible_rows())
 check("final output equals DuckDB's answer", rows == expected,
       f"{len(rows)} rows, expected {len(expected)}")
-staged = [p for p in glob.glob(f"{out}/**/.*", recursive=True)]
+if S3:  # s3proxy keeps an upload in progress under .mpus-<upload id>-<prefix>
+    staged = glob.glob(f"{work}/s3/data/out/.mpus-*")
+else:
+    staged = glob.glob(f"{out}/**/.*", recursive=True)
 check("no staged file left", not staged, str(staged[:3]))
-print(f"kill_restart ({FORMAT}): {crashes} crashes survived, {len(rows)} rows, "
+if S3:
+    subprocess.run([server, "stop", f"{work}/s3"], stdout=subprocess.DEVNULL)
+print(f"{NAME}: {crashes} crashes survived, {len(rows)} rows, "
       f"{len(glob.glob(f'{out}/**/*.{FORMAT}', recursive=True))} files; "
       f"{'0 failed' if not failures else str(len(failures)) + ' failed'}")
 if failures:

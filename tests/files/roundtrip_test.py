@@ -175,6 +175,26 @@ INSERT INTO out SELECT * FROM src;
     check(f"{compression} json source: runs", p.returncode == 0, p.stderr)
     compare(f"{compression} json source: the rows DuckDB wrote", f"read_parquet('{out}/*.parquet')")
 
+# Time partitions from event time: 6000 impulse rows 50 ms apart from the epoch span 5 minutes.
+p = sluice(f"""
+CREATE TABLE gen WITH (connector = 'impulse', event_rate = '1000000', message_count = '6000',
+  event_time_interval = '50 milliseconds');
+CREATE TABLE out WITH (connector = 'filesystem', path = '{work}/timed', format = 'parquet',
+  type = 'sink', 'partitioning.time_pattern' = '%Y/%m/%d/%H/%M', 'filename.prefix' = 'bids-');
+INSERT INTO out SELECT CAST(counter AS BIGINT) AS n, timestamp AS ts FROM gen;
+""")
+check("time partitions: runs", p.returncode == 0, p.stderr)
+con = duckdb.connect()
+rows = con.sql(f"SELECT filename, n, strftime(ts, '%Y/%m/%d/%H/%M') FROM read_parquet("
+               f"'{work}/timed/*/*/*/*/*/*.parquet', filename = true)").fetchall()
+dirs = sorted({os.path.relpath(os.path.dirname(f), f"{work}/timed") for f, _, _ in rows})
+check("time partitions: one directory per minute", dirs == [f"1970/01/01/00/0{m}" for m in range(5)],
+      str(dirs))
+check("time partitions: every row in its minute's directory",
+      all(os.path.relpath(os.path.dirname(f), f"{work}/timed") == d for f, _, d in rows))
+check("time partitions: rows 0..5999 once each", sorted(n for _, n, _ in rows) == list(range(6000)))
+check("filename.prefix", all(os.path.basename(f).startswith("bids-part-") for f, _, _ in rows))
+
 # Bad options: one message naming the option.
 for option, needle in [("'parquet.compression' = 'brotli'", "parquet.compression"),
                        ("'parquet.row_group_size' = '0'", "parquet.row_group_size"),

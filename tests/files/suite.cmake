@@ -9,3 +9,7 @@ add_test(NAME files_kill_restart_parquet
 add_test(NAME files_kill_restart_json
          COMMAND ${SLUICE_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/kill_restart_test.py
                  $<TARGET_FILE:sluice> json 10)
+# The same on S3: an s3proxy server the test starts; files are multipart uploads.
+add_test(NAME files_kill_restart_s3
+         COMMAND ${SLUICE_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/kill_restart_test.py
+                 $<TARGET_FILE:sluice> parquet 20 --s3)

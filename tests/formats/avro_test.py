@@ -15,13 +15,14 @@ import decimal
 import io
 import json
 import os
-import struct
-import subprocess
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                "kafka"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "kafka"))
+sys.path.insert(0, HERE)
 from kafka_lib import Suite, sorted_json_lines  # noqa: E402
+from format_lib import consume_bytes, produce_bytes, sql_string  # noqa: E402
+from registry_lib import Registry  # noqa: E402
 
 import fastavro  # noqa: E402
 
@@ -41,39 +42,11 @@ def container(schema, records):
     return b.getvalue()
 
 
-def produce_bytes(topic, payloads, partition=0):
-    """Each payload one record (kcat sends each file given as one message)."""
-    files = []
-    for i, p in enumerate(payloads):
-        path = os.path.join(s.work, f"{topic}_{i}.bin")
-        with open(path, "wb") as f:
-            f.write(p)
-        files.append(path)
-    subprocess.run(["kcat", "-b", s.bootstrap, "-P", "-t", topic, "-p", str(partition), *files],
-                   check=True, stderr=subprocess.DEVNULL)
-
-
-def consume_bytes(topic):
-    """The values of every record of the topic, in offset order (one partition)."""
-    out = subprocess.run(["kcat", "-b", s.bootstrap, "-C", "-t", topic, "-o", "beginning", "-e",
-                          "-q", "-f", "%R%s"], check=True, capture_output=True).stdout
-    values, pos = [], 0
-    while pos < len(out):
-        (n,) = struct.unpack(">i", out[pos:pos + 4])
-        values.append(out[pos + 4:pos + 4 + n])
-        pos += 4 + n
-    return values
-
-
 def source(name, topic, columns="", extra=""):
     cols = f"({columns}) " if columns else ""
     return (f"CREATE TABLE {name} {cols}WITH (connector = 'kafka', bootstrap_servers = "
             f"'{s.bootstrap}', topic = '{topic}', format = 'avro', type = 'source', "
             f"source.offset = 'earliest', source.bounded = 'latest'{extra});\n")
-
-
-def sql_string(text):
-    return "'" + text.replace("'", "''") + "'"
 
 
 everything = s.topic("everything")
@@ -83,8 +56,10 @@ nested_bad = s.topic("nested_bad")
 out_raw = s.topic("out_raw")
 out_ocf = s.topic("out_ocf")
 out_schema = s.topic("out_schema")
+framed = s.topic("framed")
+out_framed = s.topic("out_framed")
 s.create_topics((everything, 1), (evolved, 1), (bad, 1), (nested_bad, 1), (out_raw, 1),
-                (out_ocf, 1), (out_schema, 1))
+                (out_ocf, 1), (out_schema, 1), (framed, 1), (out_framed, 1))
 
 # --- every Avro type, raw datums, columns inferred from avro.schema ---
 EVERYTHING = {"type": "record", "name": "Everything", "namespace": "t", "fields": [
@@ -121,7 +96,7 @@ ROWS = [
          tsu=datetime.datetime(1970, 1, 1, tzinfo=UTC), ns="here", rec={"a": -2, "t": ""},
          arr=[], mp={}, u=42),
 ]
-produce_bytes(everything, [datum(EVERYTHING, r) for r in ROWS])
+produce_bytes(s, everything, [datum(EVERYTHING, r) for r in ROWS])
 expected = sorted_json_lines("\n".join([
     '{"b":true,"i":-7,"l":1234567890123,"f":1.5,"d":-2.25,"s":"héllo","by":"\\\\x0001",'
     '"e":"GREEN","fx":"\\\\x61626364","dec":12.34,"dt":"2024-02-29","tm":"13:14:15.500",'
@@ -179,7 +154,7 @@ READER = {"type": "record", "name": "User", "fields": [
                                "symbols": ["RED", "GREEN", "BLUE"], "default": "RED"}},
     {"name": "note", "type": "string", "default": "none"},
 ]}
-produce_bytes(evolved, [
+produce_bytes(s, evolved, [
     container(WRITER_V1, [{"id": 1, "name": "ann", "legacy": ["x"], "color": "GREEN"},
                           {"id": 2, "name": "bob", "legacy": [], "color": "PURPLE"}]),
     container(WRITER_V2, [{"color": "BLUE", "full_name": None, "id": 3, "score": 0.25}]),
@@ -211,7 +186,7 @@ good2 = datum(FLAT, {"id": 2, "name": None, "n": 20})
 truncated = good1[:-1]
 bad_union = bytes([4, 7, 2])  # id 2, then union index -4 (zigzag 7) of 2 branches
 trailing = good2 + b"\x00"
-produce_bytes(bad, [good1, truncated, bad_union, trailing, good2])
+produce_bytes(s, bad, [good1, truncated, bad_union, trailing, good2])
 flat_opt = f", avro.raw_datums = 'true', avro.schema = {sql_string(json.dumps(FLAT))}"
 rc, out, err, _ = s.run(source("t", bad, extra=flat_opt) + "SELECT * FROM t;\n")
 s.check("truncated datum, bad_data = fail: error naming the record",
@@ -231,7 +206,7 @@ n1 = datum(NESTED, {"id": 1, "inner": {"xs": ["a", "b"], "k": 5}})
 n2 = datum(NESTED, {"id": 2, "inner": {"xs": [], "k": 6}})
 n_bad = datum(NESTED, {"id": 9, "inner": {"xs": ["c", "d", "e"], "k": 7}})[:-2]
 n_utf8 = bytes([2, 2, 2]) + b"\xff" + bytes([0, 2])  # id 1, xs = ["\xff"] (not UTF-8), k 1
-produce_bytes(nested_bad, [n1, n_bad, n_utf8, n2])
+produce_bytes(s, nested_bad, [n1, n_bad, n_utf8, n2])
 nested_opt = f", avro.raw_datums = 'true', avro.schema = {sql_string(json.dumps(NESTED))}"
 rc, out, err, _ = s.run(source("t", nested_bad, extra=nested_opt + ", bad_data = 'drop'") +
                         "SELECT * FROM t;\n")
@@ -299,14 +274,14 @@ def as_tuple(r):
 rc, out, err, _ = s.run(sink_sql(out_raw, ", avro.raw_datums = 'true'"))
 s.check("sink, raw datums: exit 0", rc == 0, err)
 parsed = fastavro.parse_schema(SLUICE_ROW)
-records = [fastavro.schemaless_reader(io.BytesIO(v), parsed) for v in consume_bytes(out_raw)]
+records = [fastavro.schemaless_reader(io.BytesIO(v), parsed) for v in consume_bytes(s, out_raw)]
 s.check("sink, raw datums: read by fastavro with the documented schema",
         sorted(map(as_tuple, records), key=lambda r: r[0]) == expected_records, records)
 
 rc, out, err, _ = s.run(sink_sql(out_ocf, ""))
 s.check("sink, object containers: exit 0", rc == 0, err)
 records, schemas = [], []
-for v in consume_bytes(out_ocf):
+for v in consume_bytes(s, out_ocf):
     reader = fastavro.reader(io.BytesIO(v))
     schemas.append(reader.writer_schema["name"])
     records.extend(reader)
@@ -331,11 +306,63 @@ rc, out, err, _ = s.run(
 s.check("sink with avro.schema: exit 0", rc == 0, err)
 parsed = fastavro.parse_schema(OUT_SCHEMA)
 records = sorted((fastavro.schemaless_reader(io.BytesIO(v), parsed)
-                  for v in consume_bytes(out_schema)), key=lambda r: r["i"])
+                  for v in consume_bytes(s, out_schema)), key=lambda r: r["i"])
 s.check("sink with avro.schema: read by fastavro", records == [
     {"e": "GREEN", "fx": b"abcd", "i": -7, "missing": None, "dt": datetime.date(2024, 2, 29)},
     {"e": "BLUE", "fx": b"\xff\x00\x01\x02", "i": 2147483647, "missing": None,
      "dt": datetime.date(1969, 12, 31)},
 ], records)
+
+# --- the Confluent wire format through the (stand-in) registry ---
+registry = Registry(s.work)
+v1 = registry.register(f"{framed}-value", json.dumps(WRITER_V1))
+v2 = registry.register(f"{framed}-value", json.dumps(WRITER_V2))
+
+
+def framed_datum(schema_id, schema, record):
+    return b"\x00" + schema_id.to_bytes(4, "big") + datum(schema, record)
+
+
+produce_bytes(s, framed, [
+    framed_datum(v1, WRITER_V1, {"id": 1, "name": "ann", "legacy": ["x"], "color": "GREEN"}),
+    framed_datum(v2, WRITER_V2, {"color": "BLUE", "full_name": "cy", "id": 3, "score": 0.25}),
+    framed_datum(v2 + 40, WRITER_V2, {"color": "BLUE", "full_name": "dee", "id": 4,
+                                      "score": 1.0}),
+    b"\x01not framed",
+])
+confluent = (", avro.confluent_schema_registry = 'true', "
+             f"schema_registry.endpoint = '{registry.url}'")
+reader_opt = ", avro.schema = " + sql_string(json.dumps(READER))
+rc, out, err, _ = s.run(source("users", framed, extra=reader_opt + confluent) +
+                        "SELECT * FROM users;\n")
+s.check("confluent framing: an unknown schema id is bad data naming the id",
+        rc != 0 and "bad data at partition 0 offset 2" in err and
+        f"has no schema with id {v2 + 40}" in err, err)
+rc, out, err, _ = s.run(source("users", framed, extra=reader_opt + confluent +
+                               ", bad_data = 'drop'") + "SELECT * FROM users;\n")
+s.check("confluent framing: writer schemas fetched by id and resolved",
+        rc == 0 and sorted_json_lines(out) == sorted_json_lines(
+            '{"id":1,"full_name":"ann","score":0.5,"color":"GREEN","note":"none"}\n'
+            '{"id":3,"full_name":"cy","score":0.25,"color":"BLUE","note":"none"}'), err + out)
+
+rc, out, err, _ = s.run(sink_sql(out_framed, confluent))
+s.check("confluent sink: exit 0", rc == 0, err)
+values = consume_bytes(s, out_framed)
+ids = {int.from_bytes(v[1:5], "big") for v in values}
+s.check("confluent sink: one schema, registered under <topic>-value",
+        f"{out_framed}-value" in registry.get("/subjects") and len(ids) == 1 and
+        all(v[0] == 0 for v in values), (ids, err))
+if ids:
+    writer = json.loads(registry.get(f"/schemas/ids/{ids.pop()}")["schema"])
+    parsed = fastavro.parse_schema(writer)
+    records = [fastavro.schemaless_reader(io.BytesIO(v[5:]), parsed) for v in values]
+    s.check("confluent sink: read by fastavro with the registered schema",
+            sorted(map(as_tuple, records), key=lambda r: r[0]) == expected_records, records)
+
+registry.stop()
+rc, out, err, _ = s.run(source("users", framed, extra=reader_opt + confluent +
+                               ", bad_data = 'drop'") + "SELECT * FROM users;\n")
+s.check("registry down: an error, not dropped data",
+        rc != 0 and "schema registry" in err and "failed" in err, err)
 
 s.end()

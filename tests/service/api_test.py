@@ -120,6 +120,9 @@ for name, method, path, body, raw, want, text in cases:
     s.check("%s: %d with a JSON error" % (name, want),
             st == want and isinstance(resp, dict) and text in resp.get("error", ""),
             (st, resp))
+st, resp = srv.request("GET", "/")
+s.check("the web console (or its stub page) is served at /", st == 200 and "<html" in resp.lower(),
+        str(resp)[:300])
 st, resp = srv.request("GET", "/elsewhere")
 s.check("outside /api/v1: 404 JSON", st == 404 and "error" in resp, (st, resp))
 # A declared body over the 1 MiB limit is refused when the header arrives (413, then close).
@@ -174,7 +177,18 @@ time.sleep(0.3)
 st, body = srv.api("GET", "/pipelines/%s/jobs/%s/operator_metric_groups" % (pid, job))
 rate = body["data"][0]["subtasks"][0]["rowsOutPerSecond"] if st == 200 else None
 s.check("metrics: a rate on the second read", isinstance(rate, (int, float)), body)
+proj = ops.get("project", {}).get("subtasks", [{}])[0] if st == 200 else {}
+lag = proj.get("watermarkLagMicros")
+s.check("metrics: the project operator's watermark trails the wall clock by about the 1 s "
+        "bound of the impulse source's watermark",
+        proj.get("watermark") and lag is not None and 900000 <= lag <= 30000000, proj)
+bp = body["data"][0]["subtasks"][0].get("backpressure") if st == 200 else None
+s.check("metrics: backpressure is a share of the time between 0 and 1",
+        isinstance(bp, (int, float)) and 0 <= bp <= 1, body["data"][0])
 st, text = srv.request("GET", "/metrics")
+s.check("prometheus: watermark and backpressure series",
+        'sluice_operator_watermark_micros{pipeline="%s"' % pid in text and
+        "sluice_operator_backpressure_seconds_total{" in text, text[-800:])
 s.check("prometheus: rows out of the pipeline's source",
         st == 200 and ('sluice_operator_rows_out_total{pipeline="%s",job="%s",'
                        'operator="impulse source",subtask="0"}' % (pid, job)) in text, text[:500])
@@ -290,6 +304,40 @@ st, body = srv.api("PATCH", "/pipelines/" + pid, {"name": "renamed", "parallelis
 s.check("edit name and parallelism", st == 200 and body["name"] == "renamed" and
         body["parallelism"] == 2 and body["graph"]["nodes"][0]["parallelism"] == 2, body)
 
+# An edit that keeps the plan (a comment) keeps the state: the next run resumes.
+# (Back at parallelism 1: an impulse source resumes only at its checkpoint's parallelism.)
+st, body = srv.api("PATCH", "/pipelines/" + pid, {"query": "-- same plan\n" + IMPULSE,
+                                                   "parallelism": 1})
+s.check("edit with the same plan: 200", st == 200, body)
+n_logs = len(srv.api("GET", "/pipelines/%s/jobs/%s/errors?level=all" % (pid, job))[1]["data"])
+st, body = srv.api("PATCH", "/pipelines/" + pid, {"stop": "none"})
+s.check("start after an edit with the same plan: 200", st == 200, body)
+wait_state(pid, "Running")
+s.wait_for("it resumed from a checkpoint",
+           lambda: any("resuming from checkpoint" in m["message"] for m in
+                       srv.api("GET", "/pipelines/%s/jobs/%s/errors?level=all" % (pid, job))[1]
+                       ["data"][:-n_logs]))
+srv.api("PATCH", "/pipelines/" + pid, {"stop": "checkpoint"})
+wait_state(pid, "Stopped")
+# An edit that changes the plan: the old state does not fit; starting says so; without state runs.
+changed = IMPULSE.replace("SELECT counter FROM imp", "SELECT counter * 2 AS doubled FROM imp")
+st, body = srv.api("PATCH", "/pipelines/" + pid, {"query": changed})
+s.check("edit to another plan while stopped: 200", st == 200 and body["query"] == changed, body)
+st, body = srv.api("PATCH", "/pipelines/" + pid, {"stop": "none"})
+s.check("starting it over the old state: 409 saying why and what to do",
+        st == 409 and "query changed since checkpoint" in body.get("error", "") and
+        "ignoreState" in body.get("error", ""), body)
+st, body = srv.api("POST", "/pipelines/%s/restart" % pid, {})
+s.check("restarting it over the old state: 409 too", st == 409, body)
+st, body = srv.api("POST", "/pipelines/%s/restart" % pid, {"ignoreState": True})
+s.check("restart without state: 200", st == 200, body)
+wait_state(pid, "Running")
+ev = srv.events(out, until=lambda e: e.get("event") == "row" and
+                "doubled" in json.loads(e["data"])["value"], timeout=15)
+s.check("the new query's rows arrive", ev and "doubled" in ev[-1].get("data", ""), ev[-2:])
+srv.api("PATCH", "/pipelines/" + pid, {"stop": "immediate"})
+wait_state(pid, "Stopped")
+
 st, body = srv.api("DELETE", "/pipelines/" + pid)
 s.check("delete a stopped pipeline: 200", st == 200, body)
 st, body = srv.api("GET", "/pipelines/" + pid)
@@ -309,24 +357,24 @@ st, body = srv.api("GET", "/pipelines/%s/jobs" % p["id"])
 s.check("finished: not desired running, a finish time",
         body["data"][0]["runningDesired"] is False and body["data"][0]["finishTime"], body)
 
-broken = os.path.join(s.work, "broken.json")
-with open(broken, "w") as f:
-    f.write('{"id": 1}\n{"id": oops}\n')
+numbers = os.path.join(s.work, "numbers.json")
+with open(numbers, "w") as f:
+    f.write('{"id": 2}\n{"id": 1}\n{"id": 3}\n')
 failing = ("CREATE TABLE src (id BIGINT) WITH (connector = 'single_file', path = '%s', "
-           "format = 'json', type = 'source');\nSELECT id FROM src;" % broken)
+           "format = 'json', type = 'source');\nSELECT 10 / (id - 1) AS v FROM src;" % numbers)
 st, p = srv.api("POST", "/pipelines", {"name": "failing", "query": failing})
-s.check("a pipeline over a file with a malformed line is accepted", st == 200, p)
+s.check("a pipeline that divides by zero on its second row is accepted", st == 200, p)
 if st == 200:
     wait_state(p["id"], "Failed")
     st, body = srv.api("GET", "/pipelines/%s/jobs/%s/errors" % (p["id"], p["jobId"]))
     e = body["data"][0] if st == 200 and body["data"] else {}
-    s.check("its error is listed, naming the table and line, with its operator and subtask",
-            e.get("level") == "error" and "table 'src': bad data at line 2" in e["message"] and
-            e["operatorId"] == "single_file source -> watermark -> preview sink" and
+    s.check("its error is listed, with its operator and subtask",
+            e.get("level") == "error" and e["message"].endswith("division by zero") and
+            e["operatorId"] == "single_file source -> watermark -> project -> preview sink" and
             e["taskIndex"] == 0, body)
     st, body = srv.api("GET", "/pipelines/" + p["id"])
     s.check("the pipeline shows the failure", body["state"] == "Failed" and
-            "bad data at line 2" in (body["failureReason"] or ""), body)
+            "division by zero" in (body["failureReason"] or ""), body)
 
 # Pagination: two pipelines exist now (finite, then failing), newest first.
 st, page = srv.api("GET", "/pipelines?limit=1")
@@ -338,4 +386,24 @@ s.check("starting_after: the older one", st == 200 and len(rest["data"]) == 1 an
 
 rc = srv.stop()
 s.check("SIGINT stops the service with exit 0", rc == 0, srv.log()[-2000:])
+
+# --- `make run`: serve --demo starts the demo pipeline once and prints where to watch it ---
+demo_sql = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples",
+                        "demo.sql")
+demo = s.server(extra_args=extra + ["--demo", demo_sql])
+for attempt in (1, 2):
+    demo.start()
+    st, body = demo.api("GET", "/pipelines")
+    demos = [p for p in body.get("data", []) if p["name"] == "demo"]
+    s.check("--demo, start %d: one pipeline named demo" % attempt, len(demos) == 1, body)
+    if demos:
+        s.wait_for("the demo runs", lambda: demo.api("GET", "/pipelines/" + demos[0]["id"])[1]
+                   ["state"] == "Running")
+        s.check("--demo prints the curl line of its live rows",
+                "its live rows: curl -N http://127.0.0.1:%d/api/v1/pipelines/%s/jobs/%s/output" %
+                (demo.port, demos[0]["id"], demos[0]["jobId"]) in demo.log(), demo.log()[-1500:])
+        ev = demo.events("/pipelines/%s/jobs/%s/output" % (demos[0]["id"], demos[0]["jobId"]),
+                         max_events=1, timeout=15)
+        s.check("the demo's rows stream", any(e.get("event") == "row" for e in ev), ev)
+    s.check("Ctrl-C stops it cleanly (exit 0)", demo.stop() == 0, demo.log()[-1500:])
 s.finish()

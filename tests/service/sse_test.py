@@ -47,6 +47,25 @@ out = "/pipelines/%s/jobs/%s/output" % (pid, job)
 ev = srv.events(out, max_events=50)
 s.check("preview: rows arrive", counters(ev)[:50] == list(range(50)), counters(ev)[:10])
 
+# A preview of a query that writes to a file: its rows show, named after the sink table, and the
+# file is never written.
+target = os.path.join(s.work, "never_written.json")
+st, pv = srv.api("POST", "/pipelines/preview", {"query": (
+    "CREATE TABLE imp WITH (connector = 'impulse', event_rate = '1000');\n"
+    "CREATE TABLE out WITH (connector = 'single_file', path = '%s', format = 'json', "
+    "type = 'sink');\nINSERT INTO out SELECT counter * 10 AS tens FROM imp;" % target)})
+s.check("preview of an INSERT: 200, its graph ends in a preview sink",
+        st == 200 and pv["graph"]["nodes"][-1]["operator"].endswith("preview sink"), pv)
+if st == 200:
+    ev = srv.events("/pipelines/%s/jobs/%s/output" % (pv["id"], pv["jobId"]), max_events=5)
+    rows = [json.loads(e["data"]) for e in ev if e.get("event") == "row"]
+    s.check("preview of an INSERT: the rows it would write, named after the sink table",
+            [json.loads(r["value"])["tens"] for r in rows] == [0, 10, 20, 30, 40] and
+            all(r["operatorId"] == "out" for r in rows), rows)
+    srv.api("PATCH", "/pipelines/" + pv["id"], {"stop": "immediate"})
+    s.check("preview of an INSERT: the sink's file was never written",
+            not os.path.exists(target), target)
+
 # --- 16 concurrent clients, each from a different point ---
 results = {}
 

@@ -25,3 +25,11 @@ target_link_libraries(service_test PRIVATE sluice_service)
 # client dropped with `lagged` while the pipeline keeps its pace (about 6 s).
 add_test(NAME service_sse
          COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/service/sse_test.py $<TARGET_FILE:sluice>)
+# A bounded schemathesis run of the live OpenAPI spec (no 5xx, documented statuses, response
+# schemas); schemathesis is in the Python environment of scripts/install-python-deps.
+if(EXISTS "${SLUICE_PYTHON}")
+  get_filename_component(SLUICE_VENV_BIN "${SLUICE_PYTHON}" DIRECTORY)
+  add_test(NAME service_openapi_fuzz
+           COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/service/openapi_fuzz_test.py
+                   $<TARGET_FILE:sluice> ${SLUICE_VENV_BIN}/schemathesis)
+endif()

@@ -76,7 +76,8 @@ class KafkaConnector : public Connector {
     SLUICE_RETURN_NOT_OK(ValidateByteSourceFormat(spec));
     // A sink in the Confluent wire format registers its schema under the topic's value subject
     // (Confluent's TopicNameStrategy) unless told otherwise.
-    if (spec->format.avro_confluent && spec->format.registry_subject.empty()) {
+    if ((spec->format.avro_confluent || spec->format.protobuf_confluent) &&
+        spec->format.registry_subject.empty()) {
       spec->format.registry_subject = parsed.topic + "-value";
     }
     if (spec->type == TableType::kSource) {
@@ -98,7 +99,20 @@ class KafkaConnector : public Connector {
       SLUICE_ASSIGN_OR_RETURN(KafkaOptions options, kafka::ParseKafkaOptions(*spec));
       spec->finite = options.bounded;
     } else if (spec->schema.size() > 0) {
-      SLUICE_RETURN_NOT_OK(formats::MakeEncoder(spec->format, spec->schema).status());
+      SLUICE_RETURN_NOT_OK(CheckSinkFormat(*spec));
+    }
+    return Status::Ok();
+  }
+
+  // A sink's declared columns fit its format. raw_bytes has no encoder (the one BYTEA column is
+  // the record's value, written by the sink itself).
+  static Status CheckSinkFormat(const TableSpec& spec) {
+    if (spec.format.format != "raw_bytes") {
+      return formats::MakeEncoder(spec.format, spec.schema).status();
+    }
+    if (spec.schema.size() != 1 || spec.schema.field(0).type.id() != types::TypeId::kBinary) {
+      return Status::User("format 'raw_bytes' writes exactly one BYTEA column, not {}",
+                          spec.schema.ToString());
     }
     return Status::Ok();
   }
@@ -120,9 +134,7 @@ class KafkaConnector : public Connector {
     if (spec.type != TableType::kSink) {
       return Status::User("table '{}' is a source, not a sink", spec.table_name);
     }
-    if (spec.schema.size() > 0) {
-      SLUICE_RETURN_NOT_OK(formats::MakeEncoder(spec.format, spec.schema).status());
-    }
+    if (spec.schema.size() > 0) SLUICE_RETURN_NOT_OK(CheckSinkFormat(spec));
     SLUICE_ASSIGN_OR_RETURN(KafkaOptions options, kafka::ParseKafkaOptions(spec));
     return std::shared_ptr<const runtime::OperatorFactory>(std::make_shared<KafkaFactory>(
         spec, std::move(options), std::vector<kafka::MetadataColumn>{}));

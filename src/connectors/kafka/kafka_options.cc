@@ -52,8 +52,8 @@ const std::vector<std::string>& KafkaOptionKeys() {
 }
 
 const std::vector<std::string>& KafkaMetadataKeys() {
-  static const std::vector<std::string> keys = {"partition", "offset_id", "topic", "timestamp",
-                                                "key"};
+  static const std::vector<std::string> keys = {"partition", "offset_id", "topic",
+                                                "timestamp", "key",       "headers"};
   return keys;
 }
 
@@ -208,17 +208,17 @@ Result<std::vector<MetadataColumn>> ResolveMetadataColumns(const TableSpec& spec
       want = types::TypeId::kUtf8;
       want_name = "TEXT";
     } else if (key == "headers") {
-      return Status::NotSupported(
-          "metadata column \"{}\" (METADATA FROM 'headers') is not supported yet by the kafka "
-          "connector",
-          column);
+      // A JSON object of the record's headers (Sluice has no MAP type): {"name": "value", ...}.
+      m.kind = MetadataKind::kHeaders;
+      want = types::TypeId::kJson;
+      want_name = "JSON";
     } else {
       std::string hint = ClosestMatch(key, KafkaMetadataKeys());
       return Status::User(
           "metadata column \"{}\": unknown metadata key '{}'{}; the kafka "
           "connector offers {}",
           column, key, hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint),
-          "'partition', 'offset_id', 'topic', 'timestamp', 'key'");
+          "'partition', 'offset_id', 'topic', 'timestamp', 'key', 'headers'");
     }
     if (type.id() != want) {
       return Status::User("metadata column \"{}\" (METADATA FROM '{}') must be declared {}, not {}",

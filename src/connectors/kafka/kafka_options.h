@@ -17,7 +17,7 @@ enum class StartOffset { kEarliest, kLatest, kGroup, kTimestamp };
 enum class CommitMode { kAtLeastOnce, kExactlyOnce };
 
 // A metadata column of a source: which record field fills it.
-enum class MetadataKind { kPartition, kOffset, kTopic, kTimestamp, kKey };
+enum class MetadataKind { kPartition, kOffset, kTopic, kTimestamp, kKey, kHeaders };
 
 struct MetadataColumn {
   std::string column;  // name in the table's schema

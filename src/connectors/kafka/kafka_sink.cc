@@ -250,13 +250,16 @@ class KafkaSink : public runtime::Operator {
   }
 
   Status MakeEncoder(const types::Schema& schema) {
-    raw_ = spec_.format.format == "raw_string";
+    // raw_string and raw_bytes: the column's bytes are the record's value.
+    const bool bytes = spec_.format.format == "raw_bytes";
+    raw_ = bytes || spec_.format.format == "raw_string";
     if (!raw_) {
       SLUICE_ASSIGN_OR_RETURN(encoder_, formats::MakeEncoder(spec_.format, schema));
     }
-    if (raw_ && (schema.size() != 1 || schema.field(0).type.id() != types::TypeId::kUtf8)) {
-      return Status::User("{}: format 'raw_string' writes exactly one TEXT column, not {}", label_,
-                          schema.ToString());
+    const types::TypeId raw_type = bytes ? types::TypeId::kBinary : types::TypeId::kUtf8;
+    if (raw_ && (schema.size() != 1 || schema.field(0).type.id() != raw_type)) {
+      return Status::User("{}: format '{}' writes exactly one {} column, not {}", label_,
+                          spec_.format.format, bytes ? "BYTEA" : "TEXT", schema.ToString());
     }
     auto find = [&](const std::string& option, const std::string& name) -> Result<int> {
       if (name.empty()) return -1;
@@ -425,6 +428,8 @@ class KafkaSink : public runtime::Operator {
       for (const EpochRecords& e : epochs) fault::Hit(fault::kSinkCommit, e.epoch);
       fault::Hit(fault::kSinkCommit, marker_epoch);
       st = KafkaStatus(ErrorPtr(rd_kafka_commit_transaction(rk, kTransactionTimeoutMs)), what);
+      // Committed in Kafka, not yet known to the pipeline: a restore must not write it again.
+      if (st.ok()) fault::Hit(fault::kSinkCommitted, marker_epoch);
     }
     if (!st.ok()) {
       // The pipeline fails; a restart resumes from the checkpoint and writes the epoch again.

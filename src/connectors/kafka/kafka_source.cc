@@ -54,6 +54,80 @@ types::Schema OffsetsSchema() {
                         {"end_offset", types::Int64(), false}});
 }
 
+// Appends `bytes` as a JSON string: escaped, and with every byte that is not part of valid
+// UTF-8 replaced by U+FFFD (header values are bytes; most are text).
+void AppendJsonString(std::string_view bytes, std::string* out) {
+  out->push_back('"');
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  const size_t n = bytes.size();
+  for (size_t i = 0; i < n;) {
+    const unsigned char c = p[i];
+    if (c < 0x80) {
+      if (c == '"' || c == '\\') {
+        out->push_back('\\');
+        out->push_back(static_cast<char>(c));
+      } else if (c < 0x20) {
+        out->append(fmt::format("\\u{:04x}", c));
+      } else {
+        out->push_back(static_cast<char>(c));
+      }
+      ++i;
+      continue;
+    }
+    // The length of a valid UTF-8 sequence starting here, or 0.
+    size_t len = 0;
+    if (c >= 0xc2 && c <= 0xdf) {
+      len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4;
+    }
+    bool valid = len > 0 && i + len <= n;
+    for (size_t k = 1; valid && k < len; ++k) valid = (p[i + k] & 0xc0) == 0x80;
+    if (valid && len == 3) {
+      const unsigned char d = p[i + 1];
+      valid = !(c == 0xe0 && d < 0xa0) && !(c == 0xed && d >= 0xa0);  // overlong, surrogate
+    } else if (valid && len == 4) {
+      const unsigned char d = p[i + 1];
+      valid = !(c == 0xf0 && d < 0x90) && !(c == 0xf4 && d >= 0x90);  // overlong, > U+10FFFF
+    }
+    if (valid) {
+      out->append(reinterpret_cast<const char*>(p + i), len);
+      i += len;
+    } else {
+      out->append("\xef\xbf\xbd");  // U+FFFD
+      ++i;
+    }
+  }
+  out->push_back('"');
+}
+
+// The record's headers as a JSON object, in the record's order (a repeated name appears as
+// often as the record has it); a header without a value is null.
+void HeadersJson(const rd_kafka_message_t& m, std::string* out) {
+  out->assign("{");
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(&m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const char* name;
+    const void* value;
+    size_t size;
+    for (size_t i = 0;
+         rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+         ++i) {
+      if (i > 0) out->push_back(',');
+      AppendJsonString(name, out);
+      out->push_back(':');
+      if (value == nullptr) {
+        out->append("null");
+      } else {
+        AppendJsonString(std::string_view(static_cast<const char*>(value), size), out);
+      }
+    }
+  }
+  out->push_back('}');
+}
+
 struct PartitionState {
   int32_t partition = 0;
   int64_t next = RD_KAFKA_OFFSET_INVALID;  // next offset to read; INVALID before the first
@@ -207,7 +281,6 @@ class KafkaSource : public runtime::SourceOperator {
       const auto* es = b->columns[2]->raw<int64_t>();
       for (int64_t i = 0; i < b->num_rows; ++i) stored[ps[i]] = {ns[i], es[i]};
     }
-    restored_ = true;
     for (PartitionState& p : partitions_) {
       auto it = stored.find(p.partition);
       if (it == stored.end()) {
@@ -235,10 +308,18 @@ class KafkaSource : public runtime::SourceOperator {
     assigned_ = true;
     next_discovery_ = ProcessingTime{Now().value + kDiscoveryMicros};
     if (partitions_.empty()) return Status::Ok();
-    std::vector<int32_t> ids;
-    for (const PartitionState& p : partitions_) ids.push_back(p.partition);
-    if (!restored_) {
-      std::vector<int64_t> starts(ids.size(), RD_KAFKA_OFFSET_BEGINNING);
+    // The partitions without a position: all of them on a fresh start, and after a restore
+    // those the checkpoint stored before this source had assigned them (a checkpoint taken
+    // before the first poll). They start as a fresh start would: never from the consumer
+    // group's offsets by accident (the group may hold another run's offsets).
+    std::vector<size_t> unresolved;
+    for (size_t i = 0; i < partitions_.size(); ++i) {
+      if (partitions_[i].next == RD_KAFKA_OFFSET_INVALID) unresolved.push_back(i);
+    }
+    if (!unresolved.empty()) {
+      std::vector<int32_t> unresolved_ids;
+      for (size_t i : unresolved) unresolved_ids.push_back(partitions_[i].partition);
+      std::vector<int64_t> starts(unresolved.size(), RD_KAFKA_OFFSET_BEGINNING);
       switch (options_.start) {
         case StartOffset::kEarliest:
           break;
@@ -247,7 +328,7 @@ class KafkaSource : public runtime::SourceOperator {
           break;
         case StartOffset::kGroup: {
           SLUICE_ASSIGN_OR_RETURN(
-              starts, client_->CommittedOffsets(options_.topic, ids, kRequestTimeoutMs));
+              starts, client_->CommittedOffsets(options_.topic, unresolved_ids, kRequestTimeoutMs));
           for (int64_t& s : starts) {
             if (s < 0) s = RD_KAFKA_OFFSET_BEGINNING;  // nothing committed: from the start
           }
@@ -255,23 +336,25 @@ class KafkaSource : public runtime::SourceOperator {
         }
         case StartOffset::kTimestamp:
           SLUICE_ASSIGN_OR_RETURN(
-              starts, client_->OffsetsForTime(options_.topic, ids, options_.start_timestamp_ms,
-                                              kRequestTimeoutMs));
+              starts, client_->OffsetsForTime(options_.topic, unresolved_ids,
+                                              options_.start_timestamp_ms, kRequestTimeoutMs));
           break;
       }
       // Concrete offsets, so that a checkpoint taken before the first record still resumes
       // where this start began.
-      for (size_t i = 0; i < partitions_.size(); ++i) {
-        SLUICE_ASSIGN_OR_RETURN(WatermarkOffsets w, client_->QueryWatermarks(options_.topic, ids[i],
-                                                                             kRequestTimeoutMs));
-        int64_t start = starts[i];
+      for (size_t k = 0; k < unresolved.size(); ++k) {
+        SLUICE_ASSIGN_OR_RETURN(
+            WatermarkOffsets w,
+            client_->QueryWatermarks(options_.topic, unresolved_ids[k], kRequestTimeoutMs));
+        int64_t start = starts[k];
         if (start == RD_KAFKA_OFFSET_END || start > w.high) {
           start = w.high;  // latest; or no record at or after the start timestamp
         } else if (start < w.low) {
           start = w.low;  // earliest (BEGINNING is negative); or deleted by retention
         }
-        partitions_[i].next = start;
-        if (options_.bounded) partitions_[i].end = w.high;
+        PartitionState& p = partitions_[unresolved[k]];
+        p.next = start;
+        if (options_.bounded) p.end = w.high;
       }
     }
     std::vector<std::pair<int32_t, int64_t>> offsets;
@@ -420,6 +503,10 @@ class KafkaSource : public runtime::SourceOperator {
             b.AppendNull();
           }
           break;
+        case MetadataKind::kHeaders:
+          HeadersJson(m, &headers_json_);
+          b.AppendString(headers_json_);
+          break;
       }
     }
   }
@@ -484,10 +571,10 @@ class KafkaSource : public runtime::SourceOperator {
   std::unordered_map<int32_t, size_t> index_;  // partition id -> partitions_ index
   bool assigned_ = false;
   ProcessingTime next_discovery_{0};
-  bool restored_ = false;
   // Offsets of the snapshots whose checkpoints have not completed yet, oldest first.
   std::vector<std::pair<int64_t, std::vector<std::pair<int32_t, int64_t>>>> uncommitted_;
   std::string padded_;
+  std::string headers_json_;
   rd_kafka_message_t* messages_[kConsumeBatch];
   int64_t dropped_reported_ = 0;
 };

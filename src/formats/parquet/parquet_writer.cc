@@ -1,5 +1,9 @@
 #include "formats/parquet/parquet_writer.h"
 
+#include <algorithm>
+#include <string_view>
+#include <unordered_set>
+
 #include <arrow/io/interfaces.h>
 #include <parquet/arrow/writer.h>
 #include <parquet/properties.h>
@@ -59,6 +63,36 @@ arrow::Compression::type ArrowCompression(ParquetCompression c) {
   return arrow::Compression::UNCOMPRESSED;
 }
 
+// Dictionary encoding pays off for columns with few distinct values (channels, countries,
+// flags); for nearly unique ones (ids, prices, URLs, times) the library fills a dictionary page,
+// gives up and writes them plain: a third of the writer's time on Nexmark bids for nothing. A
+// column gets a dictionary when its first batch has at most one distinct value in 8 (scalars;
+// nested columns keep the library's default).
+bool WantsDictionary(const batch::Column* c) {
+  if (c == nullptr || c->length == 0) return true;
+  const int64_t limit = std::max<int64_t>(c->length / 8, 16);
+  auto few = [&](auto&& set, auto&& value) {
+    for (int64_t i = 0; i < c->length; ++i) {
+      if (c->IsNull(i)) continue;
+      set.insert(value(i));
+      if (static_cast<int64_t>(set.size()) > limit) return false;
+    }
+    return true;
+  };
+  switch (c->type.byte_width()) {
+    case 0:
+      if (!c->type.is_string_like()) return true;
+      return few(std::unordered_set<std::string_view>(),
+                 [&](int64_t i) { return c->GetString(i); });
+    case 4:
+      return few(std::unordered_set<int32_t>(), [&](int64_t i) { return c->raw<int32_t>()[i]; });
+    case 8:
+      return few(std::unordered_set<int64_t>(), [&](int64_t i) { return c->raw<int64_t>()[i]; });
+    default:
+      return true;
+  }
+}
+
 int64_t InMemoryBytes(const batch::Column& c) {
   int64_t n = 0;
   if (c.validity) n += static_cast<int64_t>(c.validity->size());
@@ -70,14 +104,24 @@ int64_t InMemoryBytes(const batch::Column& c) {
 
 class ParquetWriterImpl : public ParquetWriter {
  public:
-  ParquetWriterImpl(std::shared_ptr<arrow::Schema> schema, int64_t row_group_rows,
+  ParquetWriterImpl(std::shared_ptr<arrow::Schema> schema, const ParquetOptions& options,
                     std::shared_ptr<SinkStream> stream)
-      : schema_(std::move(schema)), row_group_rows_(row_group_rows), stream_(std::move(stream)) {}
+      : schema_(std::move(schema)),
+        options_(options),
+        row_group_rows_(std::max<int64_t>(options.row_group_rows, 1)),
+        stream_(std::move(stream)) {}
 
-  Status Open(const ParquetOptions& options) {
+  // Starts the file with the first batch in hand: it decides which columns get dictionary
+  // encoding (DictionaryColumns).
+  Status Open(const batch::Batch& first) {
     parquet::WriterProperties::Builder props;
-    props.compression(ArrowCompression(options.compression));
-    props.max_row_group_length(options.row_group_rows);
+    for (size_t i = 0; i < first.columns.size(); ++i) {
+      if (!WantsDictionary(first.columns[i].get())) {
+        props.disable_dictionary(schema_->field(static_cast<int>(i))->name());
+      }
+    }
+    props.compression(ArrowCompression(options_.compression));
+    props.max_row_group_length(options_.row_group_rows);
     props.created_by("Sluice");
     parquet::ArrowWriterProperties::Builder arrow_props;
     arrow_props.store_schema();
@@ -90,7 +134,8 @@ class ParquetWriterImpl : public ParquetWriter {
 
   Status Write(const batch::Batch& b) override {
     if (b.num_rows == 0) return Status::Ok();
-    if (writer_ == nullptr) return Status::Internal("Parquet writer used after Close");
+    if (closed_) return Status::Internal("Parquet writer used after Close");
+    if (writer_ == nullptr) SLUICE_RETURN_NOT_OK(Open(b));
     if (b.columns.size() != static_cast<size_t>(schema_->num_fields())) {
       return Status::Internal("Parquet writer: a batch of {} columns for a schema of {}",
                               b.columns.size(), schema_->num_fields());
@@ -115,7 +160,16 @@ class ParquetWriterImpl : public ParquetWriter {
   }
 
   Status Close() override {
-    if (writer_ == nullptr) return Status::Ok();
+    if (closed_) return Status::Ok();
+    closed_ = true;
+    if (writer_ == nullptr) {  // no rows: a file with the schema and no row group
+      batch::Batch empty;
+      for (const auto& f : schema_->fields()) {
+        (void)f;
+        empty.columns.push_back(nullptr);
+      }
+      SLUICE_RETURN_NOT_OK(Open(empty));
+    }
     Status st = Error(writer_->Close(), "cannot finish a Parquet file");
     writer_.reset();
     group_bytes_ = 0;
@@ -133,7 +187,9 @@ class ParquetWriterImpl : public ParquetWriter {
   }
 
   std::shared_ptr<arrow::Schema> schema_;
+  ParquetOptions options_;
   int64_t row_group_rows_;
+  bool closed_ = false;
   std::shared_ptr<SinkStream> stream_;
   std::unique_ptr<parquet::arrow::FileWriter> writer_;
   int64_t rows_ = 0;
@@ -160,11 +216,8 @@ Result<std::unique_ptr<ParquetWriter>> ParquetWriter::Make(const types::Schema& 
                                                            const ParquetOptions& options,
                                                            ByteSink* sink) {
   SLUICE_ASSIGN_OR_RETURN(auto arrow_schema, ToArrowSchema(schema));
-  auto writer = std::make_unique<ParquetWriterImpl>(std::move(arrow_schema),
-                                                    std::max<int64_t>(options.row_group_rows, 1),
-                                                    std::make_shared<SinkStream>(sink));
-  SLUICE_RETURN_NOT_OK(writer->Open(options));
-  return std::unique_ptr<ParquetWriter>(std::move(writer));
+  return std::unique_ptr<ParquetWriter>(std::make_unique<ParquetWriterImpl>(
+      std::move(arrow_schema), options, std::make_shared<SinkStream>(sink)));
 }
 
 }  // namespace sluice::formats

@@ -15,8 +15,10 @@
 #include "expr/cast.h"
 #include "expr/function.h"
 #include "sql/binder/binder_internal.h"
+#include "udf/cpp_glue.h"
 #include "udf/native_aggregate.h"
 #include "udf/native_function.h"
+#include "udf/python_function.h"
 
 namespace sluice::sql {
 
@@ -70,7 +72,7 @@ void StatementBinder::BindCreateFunction(const Statement& stmt) {
     std::string type = fn.param_types.back().ToString();
     shown.push_back(p.name.empty() ? type : fmt::format("{} {}", p.name, type));
   }
-  fn.return_type = ResolveType(stmt.return_type);
+  if (stmt.has_params) fn.return_type = ResolveType(stmt.return_type);
   fn.body = stmt.body;
   fn.signature =
       fmt::format("{}({}) RETURNS {}", name, fmt::join(shown, ", "), fn.return_type.ToString());
@@ -112,6 +114,32 @@ void StatementBinder::LoadNativeFunction(const Statement& stmt, SqlFunction* out
     sig.body_line = 1;  // the file's own lines
   }
   sig.aggregate = stmt.is_aggregate;
+  if (stmt.language == "python") {
+    if (stmt.is_aggregate) {
+      auto loaded = udf::LoadPythonAggregate(sig, stmt.has_params, source);
+      if (!loaded.ok()) Fail(stmt.body_loc, loaded.status());
+      out->param_names = loaded->signature.param_names;
+      out->param_types = loaded->signature.param_types;
+      out->return_type = loaded->signature.return_type;
+      out->signature = udf::SqlSignature(loaded->signature);
+      out->aggregate = loaded->function;
+      out->retractable = loaded->retractable;
+      return;
+    }
+    auto loaded = udf::LoadPythonScalar(sig, stmt.has_params, source);
+    if (!loaded.ok()) Fail(stmt.body_loc, loaded.status());
+    out->param_names = loaded->signature.param_names;
+    out->param_types = loaded->signature.param_types;
+    out->return_type = loaded->signature.return_type;
+    std::vector<std::string> shown;
+    for (size_t i = 0; i < out->param_types.size(); ++i) {
+      shown.push_back(fmt::format("{} {}", out->param_names[i], out->param_types[i].ToString()));
+    }
+    out->signature = fmt::format("{}({}) RETURNS {}", out->name, fmt::join(shown, ", "),
+                                 out->return_type.ToString());
+    out->native = loaded->function;
+    return;
+  }
   if (stmt.is_aggregate) {
     auto loaded = udf::LoadCppAggregate(sig, source);
     if (!loaded.ok()) Fail(stmt.body_loc, loaded.status());

@@ -267,12 +267,13 @@ struct Statement {
   TypeName return_type;
   ExprPtr body;  // the one expression of the body (LANGUAGE SQL)
   Location body_loc;
-  std::string language = "sql";  // sql | cpp
+  std::string language = "sql";  // sql | cpp | python
   std::string body_text;         // the source of other languages (AS $$...$$)
   std::string body_file;         // AS FILE 'path'
   NullInput null_input = NullInput::kDefault;
   bool is_volatile = false;
   bool is_aggregate = false;  // CREATE AGGREGATE FUNCTION
+  bool has_params = true;     // false: LANGUAGE python without (params) RETURNS type
   // kSet
   std::string set_name;
   std::string set_value;  // text of the value; interval literals keep 'INTERVAL ...' form

@@ -77,8 +77,10 @@ SLUICE_NOINLINE void Parser::ParseCreateFunction(Statement* s) {
   Next();  // FUNCTION
   s->name_loc = Peek().loc;
   s->name = ParseQualifiedName("function name");
-  ExpectOp("(");
-  if (!AcceptOp(")")) {
+  // LANGUAGE python may leave out the parameters and RETURNS: its type hints give them.
+  s->has_params = AtOp("(");
+  if (s->has_params) ExpectOp("(");
+  if (s->has_params && !AcceptOp(")")) {
     do {
       FunctionParam p;
       p.loc = Peek().loc;
@@ -124,9 +126,9 @@ SLUICE_NOINLINE void Parser::ParseCreateFunction(Statement* s) {
       std::string name = Peek().kind == TokenKind::kString ? Next().text : ParseLabel("language");
       name = Lower(name);
       if (name == "c++") name = "cpp";  // LANGUAGE 'c++'
-      if (name != "sql" && name != "cpp") {
+      if (name != "sql" && name != "cpp" && name != "python") {
         FailAt(lang.loc, fmt::format("LANGUAGE {} is not supported: functions are written in "
-                                     "LANGUAGE SQL or LANGUAGE cpp",
+                                     "LANGUAGE SQL, cpp or python",
                                      name));
       }
       s->language = name;
@@ -161,12 +163,21 @@ SLUICE_NOINLINE void Parser::ParseCreateFunction(Statement* s) {
       break;
     }
   }
-  if (!has_returns) Fail("RETURNS type");
+  if (s->language == "python" && !s->has_params) {
+    if (has_returns)
+      FailAt(s->name_loc,
+             "RETURNS without a parameter list: declare both, or "
+             "neither and let the type hints give them");
+  } else if (!s->has_params) {
+    Fail("( after the function name");
+  } else if (!has_returns) {
+    Fail("RETURNS type");
+  }
   if (s->language == "sql") {
     if (s->is_aggregate) {
       FailAt(s->name_loc,
-             "CREATE AGGREGATE FUNCTION takes LANGUAGE cpp: an aggregate's state "
-             "and steps are written in C++");
+             "CREATE AGGREGATE FUNCTION takes LANGUAGE cpp or python: an aggregate's "
+             "state and steps are written in C++ or Python");
     }
     if (s->null_input == NullInput::kReturnsNull) {
       FailAt(strict_loc,

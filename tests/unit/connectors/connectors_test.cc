@@ -152,8 +152,10 @@ TEST(ResolveTableTest, OptionErrors) {
             "table 't': unknown option 'colour' for connector 'stdout'; its options are: "
             "format, bad_data, framing, json.timestamp_format, json.unstructured, "
             "parquet.compression, parquet.row_group_size, avro.schema, "
-            "avro.raw_datums, avro.confluent_schema_registry, avro.schema_id, "
-            "schema_registry.endpoint, schema_registry.api_key, schema_registry.api_secret, "
+            "avro.raw_datums, avro.confluent_schema_registry, avro.schema_id, protobuf.schema, "
+            "protobuf.message_name, protobuf.length_delimited, "
+            "protobuf.confluent_schema_registry, protobuf.schema_id, schema_registry.endpoint, "
+            "schema_registry.api_key, schema_registry.api_secret, "
             "schema_registry.subject, connector, type");
   EXPECT_EQ(ResolveError({{"connector", "stdout"}, {"bad_data", "ignore"}}),
             "table 't': invalid value 'ignore' for option 'bad_data'; use 'fail' or 'drop'");
@@ -233,8 +235,8 @@ TEST(ResolveTableTest, SingleFileChecksPaths) {
       ResolveError(
           {{"connector", "single_file"}, {"path", dir.File("in.json")}, {"type", "source"}}, schema,
           true),
-      "table 't': missing option 'format'; use format = 'json', 'debezium_json', 'raw_string' "
-      "or 'avro'");
+      "table 't': missing option 'format'; use format = 'json', 'debezium_json', 'raw_string', "
+      "'raw_bytes', 'avro' or 'protobuf'");
   EXPECT_EQ(ResolveError({{"connector", "single_file"}, {"format", "json"}, {"type", "sink"}}),
             "table 't': missing option 'path' for connector 'single_file'");
   EXPECT_EQ(ResolveError({{"connector", "single_file"},

@@ -69,10 +69,11 @@ BatchPtr Rows(const std::vector<std::pair<int32_t, int64_t>>& rows, const Live& 
 }
 
 // The watermark is the event time itself (no delay), late rows dropped.
-std::unique_ptr<runtime::Operator> Generator(std::optional<int64_t> idle_micros) {
+std::unique_ptr<runtime::Operator> Generator(std::optional<int64_t> idle_micros,
+                                             int parallelism = 1) {
   WatermarkGeneratorFactory f(0, expr::MakeColumn(0, types::Timestamp()), idle_micros,
                               /*drop_late=*/true);
-  return f.Create(0, 1).MoveValue();
+  return f.Create(0, parallelism).MoveValue();
 }
 
 TEST(SplitWatermarkTest, TheMinimumOverTheLiveSplitsDecidesLateness) {
@@ -143,6 +144,26 @@ TEST(SplitWatermarkTest, EachSplitsValueSurvivesARestore) {
   ASSERT_TRUE(restored->ProcessBatch(0, Rows({{1, 500}, {0, 90}}, both), out2).ok());
   EXPECT_EQ(out2.Times(), (std::vector<int64_t>{500}));
   EXPECT_EQ(out2.watermarks, (std::vector<int64_t>{100}));
+}
+
+TEST(SplitWatermarkTest, ARestoreAtAnotherParallelismStartsFromTheSmallestSplit) {
+  // Two subtasks: split 0 at 100 in one, split 1 at 40 in the other.
+  runtime::TaskState states[2];
+  for (int i = 0; i < 2; ++i) {
+    auto op = Generator(std::nullopt, 2);
+    Collect out;
+    ASSERT_TRUE(op->ProcessBatch(0, Rows({{i, i == 0 ? 100 : 40}}, MakeLive({i})), out).ok());
+    runtime::StateWriter w(&states[i].pieces, 3);
+    ASSERT_TRUE(op->Snapshot(1, w).ok());
+  }
+  // One subtask reads both now: subtask 0's watermark (100) would make split 1's 50 late.
+  auto op = Generator(std::nullopt, 1);
+  runtime::StateReader r(1, 3, 0, {&states[0], &states[1]});
+  ASSERT_TRUE(op->Restore(r).ok());
+  Collect out;
+  ASSERT_TRUE(op->ProcessBatch(0, Rows({{1, 50}, {0, 45}}, MakeLive({0, 1})), out).ok());
+  EXPECT_EQ(out.Times(), (std::vector<int64_t>{50}));  // 45 is behind the watermark, 50
+  EXPECT_EQ(out.watermarks, (std::vector<int64_t>{50}));
 }
 
 }  // namespace

@@ -125,11 +125,11 @@ TEST(FormatOptionsTest, Errors) {
     return parsed.ok() ? std::string("ok") : parsed.status().message();
   };
   EXPECT_EQ(error({}),
-            "missing option 'format'; use format = 'json', 'debezium_json', 'raw_string' or "
-            "'avro'");
+            "missing option 'format'; use format = 'json', 'debezium_json', 'raw_string', "
+            "'raw_bytes', 'avro', 'protobuf' or 'parquet'");
   EXPECT_EQ(error({{"format", "xml"}}),
             "invalid value 'xml' for option 'format'; use 'json', 'debezium_json', "
-            "'raw_string' or 'avro'");
+            "'raw_string', 'raw_bytes', 'avro', 'protobuf' or 'parquet'");
   EXPECT_EQ(error({{"format", "json"}, {"bad_data", "skip"}}),
             "invalid value 'skip' for option 'bad_data'; use 'fail' or 'drop'");
   EXPECT_EQ(error({{"format", "json"}, {"framing", "length"}}),
@@ -158,8 +158,14 @@ TEST(FormatOptionsTest, Errors) {
             "invalid value '-3' for option 'avro.schema_id'; use a schema id (a non-negative "
             "integer)");
 
-  std::map<std::string, std::string> protobuf = {{"format", "protobuf"}};
-  auto parsed = ParseFormatOptions(&protobuf, true);
+  EXPECT_EQ(error({{"format", "protobuf"}}),
+            "format 'protobuf' needs the message's definition: protobuf.schema = '<.proto "
+            "text>' (and protobuf.message_name when it defines several messages)");
+  EXPECT_EQ(error({{"format", "avro"}, {"protobuf.message_name", "M"}}),
+            "option 'protobuf.message_name' applies only to format 'protobuf', not 'avro'");
+
+  std::map<std::string, std::string> parquet = {{"format", "parquet"}};
+  auto parsed = ParseFormatOptions(&parquet, true);
   ASSERT_FALSE(parsed.ok());
   EXPECT_EQ(parsed.status().kind(), ErrorKind::kNotSupported);
 }

@@ -635,9 +635,20 @@ TEST(Parser, CreateFunction) {
             std::string::npos);
   EXPECT_NE(ParseError("CREATE FUNCTION f(x INT) AS 'x'").find("expected RETURNS type"),
             std::string::npos);
-  EXPECT_NE(ParseError("CREATE FUNCTION f(x INT) RETURNS INT LANGUAGE python AS 'x'")
-                .find("LANGUAGE python is not supported"),
+  EXPECT_NE(ParseError("CREATE FUNCTION f(x INT) RETURNS INT LANGUAGE plpgsql AS 'x'")
+                .find("LANGUAGE plpgsql is not supported"),
             std::string::npos);
+  // LANGUAGE cpp and python keep their source as text; python may leave out the signature.
+  EXPECT_EQ(
+      ParseOne("CREATE FUNCTION f(x INT) RETURNS INT LANGUAGE cpp AS $$int f(int);$$").body_text,
+      "int f(int);");
+  EXPECT_FALSE(
+      ParseOne("CREATE FUNCTION f LANGUAGE python AS $$def f(x: int) -> int: ...$$").has_params);
+  EXPECT_NE(ParseError("CREATE FUNCTION f LANGUAGE cpp AS $$int f(int);$$")
+                .find("expected ( after the function name"),
+            std::string::npos);
+  EXPECT_TRUE(ParseOne("CREATE AGGREGATE FUNCTION g(x INT) RETURNS INT LANGUAGE cpp AS $$ $$")
+                  .is_aggregate);
   EXPECT_EQ(ParseError("CREATE FUNCTION f(x INT) RETURNS INT AS\n  'x +'"),
             "syntax error at line 2, column 3: in the body of function f (at line 1, column 4 of "
             "the body): expected expression, found end of input");
