@@ -164,10 +164,13 @@ TEST(FormatOptionsTest, Errors) {
   EXPECT_EQ(error({{"format", "avro"}, {"protobuf.message_name", "M"}}),
             "option 'protobuf.message_name' applies only to format 'protobuf', not 'avro'");
 
+  // Parquet is a file format: accepted as an option, refused for records and lines.
   std::map<std::string, std::string> parquet = {{"format", "parquet"}};
   auto parsed = ParseFormatOptions(&parquet, true);
-  ASSERT_FALSE(parsed.ok());
-  EXPECT_EQ(parsed.status().kind(), ErrorKind::kNotSupported);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  auto decoder = MakeDecoder(*parsed, Schema({{"a", types::Int64()}}), "t");
+  ASSERT_FALSE(decoder.ok());
+  EXPECT_EQ(decoder.status().kind(), ErrorKind::kNotSupported);
 }
 
 TEST(FormatOptionsTest, KeysListed) {
