@@ -1,6 +1,6 @@
 // Decoding and encoding of message-queue records, per format, for the same bid-shaped rows
-// (10 fields: ints, strings, a timestamp, a bool): JSON against Avro raw datums, one record at
-// a time through Decoder::AppendPadded as the Kafka source calls it.
+// (10 fields: ints, strings, a timestamp, a bool): JSON against Avro raw datums and Protobuf
+// messages, one record at a time through Decoder::AppendPadded as the Kafka source calls it.
 
 #include <benchmark/benchmark.h>
 
@@ -21,6 +21,14 @@ const char* kBidAvroSchema = R"({"type":"record","name":"Bid","fields":[
   {"name":"date_time","type":{"type":"long","logicalType":"timestamp-millis"}},
   {"name":"extra","type":"string"},{"name":"bid_id","type":"long"},
   {"name":"quantity","type":"int"},{"name":"valid","type":"boolean"}]})";
+
+const char* kBidProto = R"(syntax = "proto3";
+import "google/protobuf/timestamp.proto";
+message Bid {
+  int64 auction = 1; int64 bidder = 2; int64 price = 3; string channel = 4; string url = 5;
+  google.protobuf.Timestamp date_time = 6; string extra = 7; int64 bid_id = 8;
+  int32 quantity = 9; bool valid = 10;
+})";
 
 types::Schema BidSchema() {
   return types::Schema(std::vector<types::Field>{{"auction", types::Int64(), true},
@@ -67,6 +75,8 @@ formats::FormatOptions Options(const std::string& format) {
   if (format == "avro") {
     o.avro_schema = kBidAvroSchema;
     o.avro_raw_datums = true;
+  } else if (format == "protobuf") {
+    o.protobuf_schema = kBidProto;
   }
   return o;
 }
@@ -137,10 +147,18 @@ void BM_EncodeBidRecords_Json(benchmark::State& state) {
 void BM_EncodeBidRecords_Avro(benchmark::State& state) {
   Encode(state, "avro");
 }
+void BM_DecodeBidRecords_Protobuf(benchmark::State& state) {
+  Decode(state, "protobuf");
+}
+void BM_EncodeBidRecords_Protobuf(benchmark::State& state) {
+  Encode(state, "protobuf");
+}
 BENCHMARK(BM_DecodeBidRecords_Json);
 BENCHMARK(BM_DecodeBidRecords_Avro);
+BENCHMARK(BM_DecodeBidRecords_Protobuf);
 BENCHMARK(BM_EncodeBidRecords_Json);
 BENCHMARK(BM_EncodeBidRecords_Avro);
+BENCHMARK(BM_EncodeBidRecords_Protobuf);
 
 }  // namespace
 }  // namespace sluice

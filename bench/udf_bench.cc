@@ -141,6 +141,17 @@ void BM_Udf_Sqrt_CppRow(benchmark::State& s) {
   static auto fn = Udf("sqrt_row", TypeId::kFloat64, kSqrtRow);
   Run(s, *fn, TypeId::kFloat64);
 }
+const char* kUpperRowOut = R"(
+bool upper_out(std::string_view s, std::string& out) {
+  out.assign(s);
+  for (char& c : out) if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+  return true;
+}
+)";
+void BM_Udf_Upper_CppRowOut(benchmark::State& s) {
+  static auto fn = Udf("upper_out", TypeId::kUtf8, kUpperRowOut);
+  Run(s, *fn, TypeId::kUtf8);
+}
 void BM_Udf_Upper_BuiltIn(benchmark::State& s) {
   static auto fn = BuiltIn("upper", TypeId::kUtf8);
   Run(s, *fn, TypeId::kUtf8);
@@ -203,6 +214,7 @@ BENCHMARK(BM_Udf_Sqrt_CppRow)->Arg(0)->Arg(1);
 BENCHMARK(BM_Udf_Upper_BuiltIn)->Arg(0)->Arg(1);
 BENCHMARK(BM_Udf_Upper_CppVectorized)->Arg(0)->Arg(1);
 BENCHMARK(BM_Udf_Upper_CppRow)->Arg(0)->Arg(1);
+BENCHMARK(BM_Udf_Upper_CppRowOut)->Arg(0)->Arg(1);
 
 }  // namespace
 }  // namespace sluice

@@ -150,6 +150,8 @@ typedef const SluiceUdafVTable* (*SluiceUdafVTableFn)(void);
  * the arrays and the glue that calls a user's function in one of its two forms.
  *
  * Row at a time:   int64_t f(int64_t x, std::string_view s) { ... }
+ *   or into a result Sluice reuses across rows (no allocation per row for strings; return
+ *   false for NULL, or void):  bool f(int64_t x, std::string_view s, std::string& out)
  * Vectorized:      void f(sluice_udf::Column<int64_t> x, sluice_udf::Column<std::string_view> s,
  *                         sluice_udf::Output<int64_t>& out) { ... }
  *
@@ -163,6 +165,7 @@ typedef const SluiceUdafVTable* (*SluiceUdafVTableFn)(void);
  * function may return std::optional<R> to return NULL. */
 #include <cstring>
 #include <exception>
+#include <functional>
 #include <new>
 #include <optional>
 #include <stdexcept>
@@ -444,6 +447,15 @@ inline std::optional<typename Unopt<T>::type> Read(const ArrowArray* a, int64_t 
   return c[i];
 }
 
+template <typename T>
+inline const T& Unwrap(const T& v) {
+  return v;
+}
+template <typename T>
+inline const T& Unwrap(const std::reference_wrapper<T>& v) {
+  return v.get();
+}
+
 inline void CopyError(const char* what, char* error, int64_t capacity) {
   if (capacity <= 0) return;
   size_t n = std::strlen(what);
@@ -467,7 +479,7 @@ inline void RunRows(F&& fn, SluiceUdfHost* host, const ArrowArray* const* args, 
     using V = std::decay_t<decltype(value)>;
     if constexpr (Unopt<V>::optional) {
       if (value) {
-        result.set(i, *value);
+        result.set(i, Unwrap(*value));
       } else {
         result.set_null(i);
       }
@@ -519,6 +531,27 @@ inline int32_t CallScalar(F&& fn, SluiceUdfHost* host, const ArrowArray* const* 
         fn(Column<typename detail::Unopt<Args>::type>(args[I])..., result);
       }
       (std::index_sequence_for<Args...>{});
+    } else if constexpr (std::is_invocable_v<F&, Args..., RV&>) {
+      // Row at a time into a result the loop reuses: no allocation per row for strings.
+      detail::RunRows<kStrict, R, Args...>(
+          [&fn](auto&&... a) {
+            thread_local RV value;
+            if constexpr (std::is_same_v<RV, std::string>) {
+              value.clear();
+            } else {
+              value = RV{};
+            }
+            using Ret = decltype(fn(std::forward<decltype(a)>(a)..., value));
+            if constexpr (std::is_same_v<Ret, void>) {
+              fn(std::forward<decltype(a)>(a)..., value);
+              return std::optional<std::reference_wrapper<const RV>>(std::cref(value));
+            } else {
+              bool valid = fn(std::forward<decltype(a)>(a)..., value);
+              return valid ? std::optional<std::reference_wrapper<const RV>>(std::cref(value))
+                           : std::nullopt;
+            }
+          },
+          host, args, n, out, std::index_sequence_for<Args...>{});
     } else {
       detail::RunRows<kStrict, R, Args...>(fn, host, args, n, out,
                                            std::index_sequence_for<Args...>{});

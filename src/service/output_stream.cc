@@ -48,7 +48,13 @@ OutputStream::ReadResult OutputStream::Read(int64_t after_id, size_t max_events)
     return out;
   }
   const int64_t first = ring_.front().id;
-  if (after_id < 0) after_id = first - 1;  // a new reader: from the oldest row held
+  if (after_id < 0) after_id = first - 1;
+  // Nothing after the newest row (also keeps after_id + 1 from overflowing for any id a client
+  // sends).
+  if (after_id >= next_id_ - 1) {
+    out.closed = closed_;
+    return out;
+  }  // a new reader: from the oldest row held
   if (after_id + 1 < first && after_id < next_id_ - 1) {
     out.lagged = true;
     out.first_id = first;
@@ -72,6 +78,12 @@ OutputStream::ReadResult OutputStream::ReadText(int64_t after_id, size_t max_eve
   }
   const int64_t first = ring_.front().id;
   if (after_id < 0) after_id = first - 1;
+  // Nothing after the newest row (also keeps after_id + 1 from overflowing for any id a client
+  // sends).
+  if (after_id >= next_id_ - 1) {
+    out.closed = closed_;
+    return out;
+  }
   if (after_id + 1 < first && after_id < next_id_ - 1) {
     out.lagged = true;
     out.first_id = first;

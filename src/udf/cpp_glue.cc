@@ -108,10 +108,12 @@ std::string ExpectedForms(const FunctionSignature& sig) {
   column_params.push_back(fmt::format("sluice_udf::Output<{}>& out", r));
   return fmt::format(
       "SLUICE: no C++ function {}() matches {}{}; define `{} {}({})` (row at a time; it may "
-      "return std::optional<{}> for NULL) or `void {}({})` (vectorized)",
+      "return std::optional<{}> for NULL), `bool {}({}, {}& result)` (row at a time into a "
+      "reused result; false for NULL) or `void {}({})` (vectorized)",
       sig.name, SqlSignature(sig),
       sig.strict ? "" : " CALLED ON NULL INPUT (std::optional arguments)", r, sig.name,
-      fmt::join(row_params, ", "), r, sig.name, fmt::join(column_params, ", "));
+      fmt::join(row_params, ", "), r, sig.name, fmt::join(row_params, ", "), r, sig.name,
+      fmt::join(column_params, ", "));
 }
 
 // The compiler's diagnostics, turned into one message at the body's lines: errors in the
@@ -259,7 +261,8 @@ struct Call {{
 }};
 constexpr bool kVectorized = std::is_invocable_v<Call&, {column_args}sluice_udf::Output<{r}>&>;
 constexpr bool kRows = std::is_invocable_v<Call&, {args}>;
-static_assert(kVectorized || kRows, "{expected}");
+constexpr bool kRowsOut = std::is_invocable_v<Call&, {args}{comma}{r}&>;
+static_assert(kVectorized || kRows || kRowsOut, "{expected}");
 template <bool kCheck>
 constexpr bool ReturnsRight() {{
   if constexpr (kCheck) {{
@@ -269,7 +272,7 @@ constexpr bool ReturnsRight() {{
     return true;
   }}
 }}
-static_assert(ReturnsRight<kRows && !kVectorized>(), "{returns}");
+static_assert(ReturnsRight<kRows && !kVectorized && !kRowsOut>(), "{returns}");
 }}  // namespace sluice_glue_
 extern "C" __attribute__((visibility("default"))) uint32_t sluice_udf_abi_version(void) {{
   return SLUICE_UDF_ABI_VERSION;

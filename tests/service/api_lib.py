@@ -4,6 +4,7 @@ data directory, call the REST API with http.client, read Server-Sent Events, cou
 A test script builds a Suite, calls Suite.start() (optionally with --db), runs its checks with
 Suite.check(), and ends with Suite.finish() (exit status 1 when any check failed)."""
 
+import atexit
 import http.client
 import json
 import os
@@ -160,6 +161,14 @@ class Suite:
         self.passed = 0
         self.failed = 0
         self.servers = []
+        # A script that dies with an exception leaves no server behind.
+        atexit.register(self._kill_servers)
+
+    def _kill_servers(self):
+        for srv in self.servers:
+            if srv.proc is not None and srv.proc.poll() is None:
+                srv.proc.kill()
+                srv.proc.wait()
 
     def server(self, data_dir=None, extra_args=(), env=None):
         d = data_dir or os.path.join(self.work, "data%d" % len(self.servers))

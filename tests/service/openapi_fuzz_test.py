@@ -38,7 +38,7 @@ with open(report, "w") as log:
          "response_schema_conformance,negative_data_rejection",
          "--request-timeout", "10", "--no-color"],
         stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, NO_COLOR="1"),
-        timeout=600).returncode
+        cwd=s.work, timeout=600).returncode  # its cache (.schemathesis/) goes to the work dir
 text = open(report).read()
 s.check("schemathesis found nothing (exit 0)", rc == 0, text[-6000:])
 s.check("schemathesis ran test cases", "generated" in text, text[-2000:])

@@ -178,6 +178,9 @@ TEST(OutputStreamTest, IdsLagAndClose) {
   EXPECT_EQ(r.events[0].subtask, 1);
   r = out.Read(-1, 10);  // a new reader starts at the oldest row held
   EXPECT_EQ(r.events.front().id, 2);
+  r = out.Read(INT64_MAX, 10);  // an id from the future: nothing, no overflow
+  EXPECT_TRUE(r.events.empty());
+  EXPECT_FALSE(r.lagged);
   out.Close();
   r = out.Read(4, 10);
   ASSERT_EQ(r.events.size(), 1u);
