@@ -129,6 +129,7 @@ std::unique_ptr<Connector> MakePreviewConnector();
 std::unique_ptr<Connector> MakeKafkaConnector();
 std::unique_ptr<Connector> MakePostgresCdcConnector();
 std::unique_ptr<Connector> MakeRedisConnector();
+std::unique_ptr<Connector> MakeMqttConnector();
 std::unique_ptr<Connector> MakeFilesystemConnector();
 
 }  // namespace sluice::connectors

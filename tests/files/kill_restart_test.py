@@ -162,6 +162,15 @@ else:
     staged = glob.glob(f"{out}/**/.*", recursive=True)
 check("no staged file left", not staged, str(staged[:3]))
 if S3:
+    # A bucket that does not exist: one message naming the table's path and the bucket.
+    with open(f"{work}/bad.sql", "w") as f:
+        f.write(open(f"{work}/q.sql").read().replace("s3://out/", "s3://nobucket/"))
+    env = dict(os.environ)
+    env.update(env_s3)
+    p = subprocess.run([SLUICE, "run", f"{work}/bad.sql"], env=env, capture_output=True, text=True)
+    check("a missing bucket: one message naming the path and the bucket",
+          p.returncode == 1 and "path 's3://nobucket/data" in p.stderr and
+          "bucket 'nobucket' does not exist" in p.stderr, p.stderr)
     subprocess.run([server, "stop", f"{work}/s3"], stdout=subprocess.DEVNULL)
 print(f"{NAME}: {crashes} crashes survived, {len(rows)} rows, "
       f"{len(glob.glob(f'{out}/**/*.{FORMAT}', recursive=True))} files; "

@@ -51,8 +51,9 @@ class FilesystemFactory : public runtime::OperatorFactory {
   bool checkpointable() const override { return true; }
   Result<std::unique_ptr<runtime::Operator>> Create(int subtask, int parallelism) const override {
     if (spec_.type != TableType::kSink) return OperatorFactory::Create(subtask, parallelism);
-    SLUICE_ASSIGN_OR_RETURN(auto store, OpenStore(options_));
-    return MakeFilesystemSink(spec_, options_, std::move(store), run_, subtask, parallelism);
+    auto store = OpenStore(options_);
+    if (!store.ok()) return store.status().WithContext(fmt::format("table '{}'", spec_.table_name));
+    return MakeFilesystemSink(spec_, options_, std::move(*store), run_, subtask, parallelism);
   }
   Result<std::unique_ptr<runtime::SourceOperator>> CreateSource(int subtask,
                                                                 int parallelism) const override {

@@ -22,6 +22,7 @@
 #include <re2/re2.h>
 
 #include "batch/column_builder.h"
+#include "connectors/filesystem/output_store.h"
 #include "formats/format.h"
 #include "formats/parquet/parquet_reader.h"
 #include "runtime/checkpoint_storage.h"
@@ -117,7 +118,9 @@ class FilesystemSource : public runtime::SourceOperator {
     ctx_ = &ctx;
     std::vector<std::string> all;
     if (options_.s3) {
-      SLUICE_ASSIGN_OR_RETURN(storage_, runtime::OpenCheckpointStorage(options_.path));
+      auto storage = runtime::OpenCheckpointStorage(options_.path);
+      if (!storage.ok()) return AsPathError(storage.status()).WithContext(label_);
+      storage_ = std::move(*storage);
       SLUICE_ASSIGN_OR_RETURN(all, storage_->List(""));
       std::erase_if(all, [](const std::string& k) {
         return Hidden(fs::path(k).filename().string()) || k.find("/.") != std::string::npos;

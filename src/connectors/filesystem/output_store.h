@@ -56,4 +56,8 @@ Result<std::unique_ptr<OutputStore>> OpenLocalStore(const std::string& root);
 // `url`: s3://bucket/prefix[?endpoint=...] as for --state-dir (runtime/s3_storage.h).
 Result<std::unique_ptr<OutputStore>> OpenS3Store(const std::string& url, int64_t part_size);
 
+// The S3 client's messages name the --state-dir they were written for; for a table's `path`
+// they name the option instead.
+Status AsPathError(const Status& st);
+
 }  // namespace sluice::connectors::filesystem

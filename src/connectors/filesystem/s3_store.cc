@@ -111,10 +111,21 @@ class S3Store : public OutputStore {
 
 }  // namespace
 
+Status AsPathError(const Status& st) {
+  if (st.ok()) return st;
+  std::string m = st.message();
+  for (size_t at = m.find("--state-dir"); at != std::string::npos; at = m.find("--state-dir")) {
+    m.replace(at, std::string_view("--state-dir").size(), "path");
+  }
+  return Status(st.kind(), std::move(m));
+}
+
 Result<std::unique_ptr<OutputStore>> OpenS3Store(const std::string& url, int64_t part_size) {
-  SLUICE_ASSIGN_OR_RETURN(runtime::S3Config config, runtime::ParseS3Url(url));
-  SLUICE_ASSIGN_OR_RETURN(auto s3, runtime::OpenS3ObjectStore(config));
-  return std::unique_ptr<OutputStore>(std::make_unique<S3Store>(std::move(s3), part_size));
+  auto config = runtime::ParseS3Url(url);
+  if (!config.ok()) return AsPathError(config.status());
+  auto s3 = runtime::OpenS3ObjectStore(*config);
+  if (!s3.ok()) return AsPathError(s3.status());
+  return std::unique_ptr<OutputStore>(std::make_unique<S3Store>(std::move(*s3), part_size));
 }
 
 }  // namespace sluice::connectors::filesystem

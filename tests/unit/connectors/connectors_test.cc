@@ -115,7 +115,7 @@ void RunSource(const runtime::OperatorFactory& factory, int subtask, int paralle
 TEST(RegistryTest, RegistersTheConnectors) {
   const auto& registry = ConnectorRegistry::Get();
   EXPECT_EQ(registry.Names(), (std::vector<std::string>{
-                                  "blackhole", "filesystem", "impulse", "kafka", "nexmark",
+                                  "blackhole", "filesystem", "impulse", "kafka", "mqtt", "nexmark",
                                   "postgres-cdc", "preview", "redis", "single_file", "stdout"}));
   ASSERT_NE(registry.Find("impulse"), nullptr);
   EXPECT_EQ(registry.Find("IMPULSE"), registry.Find("impulse"));
@@ -135,13 +135,13 @@ TEST(RegistryTest, EditDistanceAndClosestMatch) {
 }
 
 TEST(ResolveTableTest, OptionErrors) {
-  EXPECT_EQ(
-      ResolveError({{"path", "/tmp/x"}}),
-      "table 't': missing option 'connector'; available: blackhole, filesystem, impulse, kafka, "
-      "nexmark, postgres-cdc, preview, redis, single_file, stdout");
+  EXPECT_EQ(ResolveError({{"path", "/tmp/x"}}),
+            "table 't': missing option 'connector'; available: blackhole, filesystem, impulse, "
+            "kafka, mqtt, "
+            "nexmark, postgres-cdc, preview, redis, single_file, stdout");
   EXPECT_EQ(ResolveError({{"connector", "imuplse"}}),
             "table 't': unknown connector 'imuplse'; did you mean 'impulse'?; available: "
-            "blackhole, filesystem, impulse, kafka, nexmark, postgres-cdc, preview, redis, "
+            "blackhole, filesystem, impulse, kafka, mqtt, nexmark, postgres-cdc, preview, redis, "
             "single_file, stdout");
   EXPECT_EQ(
       ResolveError(
