@@ -68,7 +68,7 @@ export interface Connector {
 }
 
 function readOptions(c: Json): ConnectorOption[] {
-  const raw = field<unknown>(c, "options", "tableConfig", "table_config");
+  const raw = field<unknown>(c, "tableConfig", "table_config", "options");
   let schema: unknown = raw;
   if (typeof raw === "string") {
     try {
@@ -78,11 +78,13 @@ function readOptions(c: Json): ConnectorOption[] {
     }
   }
   if (Array.isArray(schema)) {
-    return (schema as Json[]).map((o) => ({
-      name: String(field(o, "name") ?? ""),
-      required: Boolean(field(o, "required")),
-      description: String(field(o, "description") ?? ""),
-    }));
+    return (schema as unknown[]).map((o) =>
+      typeof o === "string" ? { name: o, required: false, description: "" } : {
+          name: String(field(o as Json, "name") ?? ""),
+          required: Boolean(field(o as Json, "required")),
+          description: String(field(o as Json, "description") ?? ""),
+        },
+    );
   }
   // A JSON schema: {properties: {name: {description}}, required: [...]}.
   const props = field<Json>(schema as Json, "properties");
@@ -226,10 +228,11 @@ export async function getTables(query: string): Promise<TableInfo[]> {
   return readTables(field(await request<Json>("POST", "/catalog", { query }), "tables"));
 }
 
-export async function validateQuery(query: string): Promise<Validation> {
+// The graph is planned at `parallelism` (chaining depends on it).
+export async function validateQuery(query: string, parallelism = 1): Promise<Validation> {
   let res: Json;
   try {
-    res = await request<Json>("POST", "/pipelines/validate_query", { query });
+    res = await request<Json>("POST", "/pipelines/validate_query", { query, parallelism });
   } catch (e) {
     // A 400 carrying the SQL error is a diagnostic, not a failure of the console.
     if (e instanceof ApiError && e.status === 400) {
@@ -237,7 +240,7 @@ export async function validateQuery(query: string): Promise<Validation> {
     }
     throw e;
   }
-  const errors = field<unknown[]>(res, "errors", "diagnostics") ?? [];
+  const errors = field<unknown[]>(res, "diagnostics", "errors") ?? [];
   return {
     graph: readGraph(field(res, "graph")),
     diagnostics: errors.map(readDiagnostic),
@@ -258,6 +261,7 @@ export interface Pipeline {
   createdAt: number;
   graph: Graph | null;
   failureMessage: string;
+  jobId: string;
 }
 
 function readPipeline(p: Json): Pipeline {
@@ -273,7 +277,8 @@ function readPipeline(p: Json): Pipeline {
     ),
     createdAt: Number(field(p, "createdAt", "created_at") ?? 0),
     graph: readGraph(field(p, "graph")),
-    failureMessage: String(field(p, "failureMessage", "failure_message") ?? ""),
+    failureMessage: String(field(p, "failureReason", "failureMessage", "failure_message") ?? ""),
+    jobId: String(field(p, "jobId", "job_id") ?? ""),
   };
 }
 
@@ -298,7 +303,7 @@ export async function createPipeline(p: NewPipeline): Promise<Pipeline> {
       name: p.name,
       query: p.query,
       parallelism: p.parallelism,
-      checkpoint_interval_micros: p.checkpointIntervalMicros,
+      checkpointIntervalMicros: p.checkpointIntervalMicros,
     }),
   );
 }
@@ -315,8 +320,13 @@ export async function restartPipeline(id: string, withoutState: boolean): Promis
   await request<unknown>(
     "POST",
     `/pipelines/${encodeURIComponent(id)}/restart`,
-    withoutState ? { ignore_state: true } : {},
+    withoutState ? { ignoreState: true } : {},
   );
+}
+
+// A preview is a pipeline whose rows are read from its job's output stream (docs/api.md).
+export async function createPreview(query: string): Promise<Pipeline> {
+  return readPipeline(await request<Json>("POST", "/pipelines/preview", { query }));
 }
 
 export async function deletePipeline(id: string): Promise<void> {
@@ -354,19 +364,24 @@ export interface Checkpoint {
   startTime: number; // microseconds since the epoch
   finishTime: number; // 0 while in progress
   bytes: number;
+  kind: string; // periodic | stop | end
   operators: { nodeId: string; bytes: number }[];
 }
 
 export async function listCheckpoints(pipelineId: string, jobId: string): Promise<Checkpoint[]> {
   return list(await request<unknown>("GET", `${jobPath(pipelineId, jobId)}/checkpoints`)).map(
     (c) => {
-      const operators = list(field(c, "operators", "operatorBytes", "operator_bytes")).map((o) => ({
-        nodeId: String(field(o, "nodeId", "node_id", "operator_id", "operatorId")),
-        bytes: Number(field(o, "bytes", "size") ?? 0),
-      }));
+      // Files per operator chain and subtask: summed per chain.
+      const byNode = new Map<string, number>();
+      for (const o of list(field(c, "operators", "operatorBytes", "operator_bytes"))) {
+        const id = String(field(o, "nodeId", "node_id", "operator_id", "operatorId"));
+        byNode.set(id, (byNode.get(id) ?? 0) + Number(field(o, "bytes", "size") ?? 0));
+      }
+      const operators = [...byNode].map(([nodeId, bytes]) => ({ nodeId, bytes }));
       return {
         epoch: Number(field(c, "epoch")),
-        startTime: Number(field(c, "startTime", "start_time") ?? 0),
+        startTime: Number(field(c, "startTime", "start_time") ?? 0), // 0: not recorded
+        kind: String(field(c, "kind") ?? ""),
         finishTime: Number(field(c, "finishTime", "finish_time") ?? 0),
         bytes: Number(
           field(c, "bytes", "size") ?? operators.reduce((s, o) => s + o.bytes, 0),
@@ -410,25 +425,61 @@ export interface OperatorMetrics {
   groups: MetricGroup[];
 }
 
+// Sluice's operator_metric_groups lists operators (with their node and place in its chain) and
+// per subtask their counters and rates; Arroyo's lists metric groups per node. Both become
+// per-node groups here: rows in of the chain's first operator, rows out of its last, the
+// backpressure of its task, the watermark of the last operator that has one.
+export function readOperatorMetrics(v: unknown): OperatorMetrics[] {
+  const entries = list(v);
+  if (entries.some((o) => field(o, "metricGroups", "metric_groups"))) {
+    return entries.map((o) => ({
+      nodeId: String(field(o, "nodeId", "node_id", "operatorId", "operator_id")),
+      groups: list(field(o, "metricGroups", "metric_groups")).map((g) => ({
+        name: String(field(g, "name")),
+        subtasks: list(field(g, "subtasks")).map((s) => ({
+          index: Number(field(s, "index", "subtask") ?? 0),
+          points: list(field(s, "metrics", "points")).map((m) => ({
+            time: Number(field(m, "time") ?? 0),
+            value: Number(field(m, "value") ?? 0),
+          })),
+        })),
+      })),
+    }));
+  }
+  const byNode = new Map<string, Json[]>();
+  for (const o of entries) {
+    const id = String(field(o, "nodeId", "node_id") ?? field(o, "operator"));
+    (byNode.get(id) ?? byNode.set(id, []).get(id)!).push(o);
+  }
+  const out: OperatorMetrics[] = [];
+  for (const [nodeId, ops] of byNode) {
+    ops.sort((a, b) => Number(field(a, "chainIndex") ?? 0) - Number(field(b, "chainIndex") ?? 0));
+    const series = (o: Json | undefined, name: string): SubtaskSeries[] =>
+      list(field(o, "subtasks"))
+        .filter((s) => typeof field(s, name) === "number")
+        .map((s) => ({ index: Number(field(s, "index") ?? 0), points: [{ time: 0, value: Number(field(s, name)) }] }));
+    const withWatermark = [...ops].reverse().find((o) => series(o, "watermark").length > 0);
+    out.push({
+      nodeId,
+      groups: [
+        { name: "messages_recv", subtasks: series(ops[0], "rowsInPerSecond") },
+        { name: "messages_sent", subtasks: series(ops[ops.length - 1], "rowsOutPerSecond") },
+        { name: "backpressure", subtasks: series(ops[0], "backpressure") },
+        { name: "watermark", subtasks: series(withWatermark, "watermark") },
+        { name: "watermark_lag", subtasks: series(withWatermark, "watermarkLagMicros") },
+      ],
+    });
+  }
+  return out;
+}
+
 export async function getOperatorMetrics(
   pipelineId: string,
   jobId: string,
 ): Promise<OperatorMetrics[]> {
-  return list(
+  return readOperatorMetrics(
     await request<unknown>("GET", `${jobPath(pipelineId, jobId)}/operator_metric_groups`),
-  ).map((o) => ({
-    nodeId: String(field(o, "nodeId", "node_id", "operatorId", "operator_id")),
-    groups: list(field(o, "metricGroups", "metric_groups")).map((g) => ({
-      name: String(field(g, "name")),
-      subtasks: list(field(g, "subtasks")).map((s) => ({
-        index: Number(field(s, "index", "subtask") ?? 0),
-        points: list(field(s, "metrics", "points")).map((m) => ({
-          time: Number(field(m, "time") ?? 0),
-          value: Number(field(m, "value") ?? 0),
-        })),
-      })),
-    })),
-  }));
+  );
 }
 
 export function outputPath(pipelineId: string, jobId: string): string {

@@ -52,7 +52,7 @@ export function useLiveRows(request: { url: string; method?: "GET" | "POST"; bod
             setState((s) => ({ ...s, status: "lagged" }));
           } else if (e.type === "done" || e.type === "end") {
             setState((s) => ({ ...s, status: "done" }));
-          } else if (e.type === "message" || e.type === "rows" || e.type === "output") {
+          } else if (e.type === "row" || e.type === "message" || e.type === "rows" || e.type === "output") {
             const rows = rowsOf(e.data);
             received += rows.length;
             pending.push(...rows);

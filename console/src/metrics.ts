@@ -88,6 +88,6 @@ export function formatMicros(us: number): string {
 }
 
 export function formatTimeMicros(us: number | null): string {
-  if (us === null || !Number.isFinite(us)) return "—";
+  if (us === null || !Number.isFinite(us) || Math.abs(us) > 8.64e18) return "—";
   return new Date(us / 1000).toISOString().replace("T", " ").replace("Z", "");
 }

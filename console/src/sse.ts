@@ -137,6 +137,15 @@ export function rowsOf(data: string): Record<string, unknown>[] {
     if (typeof o.batch === "string") return rowsOf(o.batch);
     if (Array.isArray(o.batch)) return o.batch as Record<string, unknown>[];
     if (o.row && typeof o.row === "object") return [o.row as Record<string, unknown>];
+    // Sluice's output events: {"operatorId", "subtask", "timestamp", "value": "<JSON row>"}.
+    if (typeof o.value === "string" && "operatorId" in o) {
+      try {
+        const row = JSON.parse(o.value);
+        return [row && typeof row === "object" && !Array.isArray(row) ? row : { value: row }];
+      } catch {
+        return [{ value: o.value }];
+      }
+    }
     return [o];
   }
   return [{ value: v }];

@@ -1,6 +1,7 @@
 #include "api/console_routes.h"
 
 #include <algorithm>
+#include <cctype>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -50,7 +51,13 @@ HttpResponse ServeAsset(const HttpRequest& request, const ConsoleAsset& asset) {
 
 HttpResponse Functions() {
   std::vector<std::pair<std::string, std::string>> all;
-  for (const auto& name : expr::FunctionRegistry::Get().Names()) all.emplace_back(name, "scalar");
+  // Operators (+, ->>, ~*) are registered as functions too; only named functions are listed.
+  auto named = [](const std::string& n) {
+    return !n.empty() && std::isalpha(static_cast<unsigned char>(n[0]));
+  };
+  for (const auto& name : expr::FunctionRegistry::Get().Names()) {
+    if (named(name)) all.emplace_back(name, "scalar");
+  }
   for (const auto& name : expr::AggregateRegistry::Get().Names()) {
     all.emplace_back(name, "aggregate");
   }

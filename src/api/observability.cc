@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -69,8 +71,8 @@ HttpResponse ApiService::JobMetrics(const std::string& id, const std::string& jo
     slot = {now, samples};
   }
   const double dt = before_at > 0 ? static_cast<double>(now - before_at) / 1e6 : 0;
-  // By operator, then subtask.
-  std::map<std::string, json::array> by_operator;
+  // By operator (in graph order: node, then place in its chain), then subtask.
+  std::map<std::tuple<int, int, std::string>, json::array> by_operator;
   for (size_t i = 0; i < samples.size(); ++i) {
     const auto& s = samples[i];
     json::object sub;
@@ -101,11 +103,15 @@ HttpResponse ApiService::JobMetrics(const std::string& id, const std::string& jo
                       (dt * 1e6),
                   0.0, 1.0))
             : json::value(nullptr);
-    by_operator[s.operator_name].push_back(std::move(sub));
+    by_operator[{s.node, s.chain_index, s.operator_name}].push_back(std::move(sub));
   }
   json::array data;
-  for (auto& [name, subtasks] : by_operator) {
-    data.push_back(json::object{{"operator", name}, {"subtasks", std::move(subtasks)}});
+  for (auto& [key, subtasks] : by_operator) {
+    const auto& [node, chain_index, name] = key;
+    data.push_back(json::object{{"operator", name},
+                                {"nodeId", std::to_string(node)},
+                                {"chainIndex", chain_index},
+                                {"subtasks", std::move(subtasks)}});
   }
   return JsonResponse(
       200, json::object{{"data", std::move(data)}, {"time", now}, {"running", jobs_->Active(job)}});

@@ -1094,6 +1094,8 @@ Status Executor::Impl::Build() {
         auto ctx = std::make_unique<OperatorContext>();
         auto metrics = std::make_unique<OperatorMetrics>();
         metrics->name = fmt::format("{}[{}]", f->name(), s);
+        metrics->node = node.id;
+        metrics->chain_index = static_cast<int>(i);
         ctx->name = metrics->name;
         ctx->subtask = s;
         ctx->parallelism = node.parallelism;

@@ -11,6 +11,8 @@ namespace sluice::runtime {
 
 struct OperatorMetrics {
   std::string name;
+  int node = -1;        // the dataflow graph's node (operator chain) it belongs to
+  int chain_index = 0;  // its place in that chain
   std::atomic<int64_t> rows_in{0};
   std::atomic<int64_t> rows_out{0};
   std::atomic<int64_t> bad_rows_dropped{0};  // bad_data = 'drop'

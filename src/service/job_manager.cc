@@ -178,6 +178,8 @@ std::vector<OperatorSample> JobManager::Metrics(const std::string& job_id) const
     s.rows_out = m->rows_out.load();
     s.bad_rows_dropped = m->bad_rows_dropped.load();
     s.late_rows_dropped = m->late_rows_dropped.load();
+    s.node = m->node;
+    s.chain_index = m->chain_index;
     int64_t wm = m->watermark.load();
     if (wm != std::numeric_limits<int64_t>::min() && wm != std::numeric_limits<int64_t>::max()) {
       s.watermark = wm;

@@ -42,6 +42,8 @@ struct OperatorSample {
   int64_t rows_out = 0;
   int64_t bad_rows_dropped = 0;
   int64_t late_rows_dropped = 0;
+  int node = -1;        // its node (operator chain) in the pipeline's graph
+  int chain_index = 0;  // its place in that chain
   // The last watermark the subtask received (event-time microseconds); nullopt before the first
   // and once its input ended.
   std::optional<int64_t> watermark;

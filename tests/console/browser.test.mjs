@@ -33,26 +33,19 @@ const problems = []; // console errors, page errors and foreign requests
 
 async function startServer() {
   const log = fs.openSync(path.join(artifacts, "serve.log"), "w");
-  server = spawn(
-    bin,
-    ["serve", "--listen", "127.0.0.1:0", "--db", `sqlite:${path.join(work, "meta.db")}`, "--state-dir", path.join(work, "state")],
-    { stdio: ["ignore", "pipe", log] },
-  );
-  // `sluice serve` prints the URL it serves.
-  baseUrl = await new Promise((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`sluice serve printed no URL in 20 s: ${out}`)), 20000);
-    server.stdout.on("data", (d) => {
-      out += d;
-      fs.appendFileSync(path.join(artifacts, "serve.log"), d);
-      const m = /http:\/\/127\.0\.0\.1:\d+/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[0]);
-      }
-    });
-    server.on("exit", (code) => reject(new Error(`sluice serve exited with ${code}: ${out}`)));
+  const portFile = path.join(work, "port");
+  server = spawn(bin, ["serve", "--listen", "127.0.0.1:0", "--data-dir", work, "--port-file", portFile], {
+    stdio: ["ignore", log, log],
   });
+  let exited = null;
+  server.on("exit", (code) => (exited = code));
+  for (let i = 0; i < 200 && !fs.existsSync(portFile); i++) {
+    if (exited !== null) throw new Error(`sluice serve exited with ${exited}; see ${artifacts}/serve.log`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const port = fs.readFileSync(portFile, "utf8").trim();
+  assert.match(port, /^\d+$/, "sluice serve wrote no port in 20 s");
+  baseUrl = `http://127.0.0.1:${port}`;
 }
 
 async function api(method, route, body) {
@@ -189,9 +182,25 @@ test("the fixed query validates, lists its table, and previews rows", async () =
   await page.getByTestId("stop-preview").click();
 });
 
+// An updating aggregate: its rows are shuffled by key, so the graph has two nodes and an edge.
+const AGG = `CREATE TABLE ticks WITH (
+  connector = 'impulse',
+  event_rate = '50'
+);
+
+SELECT counter % 3 AS bucket, count(*) AS n
+FROM ticks
+GROUP BY counter % 3;
+`;
+
 let pipelineId;
 
-test("start the query as a pipeline; its page shows the graph and changing metrics", async () => {
+test("start a query as a pipeline; its page shows the graph and changing metrics", async () => {
+  await page.getByTestId("parallelism").fill("2");
+  await typeQuery(AGG);
+  // The graph planned at parallelism 2 is shown before starting: the aggregate is its own node.
+  await page.getByTestId("dataflow-graph").locator("g[data-testid='edge-0->1']").waitFor({ timeout: 10000 });
+  assert.match(await page.getByTestId("validation-status").textContent(), /Valid/);
   await page.getByTestId("pipeline-name").fill("ticks-by-bucket");
   await page.getByTestId("start-pipeline").click();
   await page.waitForURL(/#\/pipelines\/[^/]+$/, { timeout: 10000 });
@@ -202,7 +211,8 @@ test("start the query as a pipeline; its page shows the graph and changing metri
   await graph.waitFor();
   const p = await api("GET", `/pipelines/${pipelineId}`);
   const nodes = p.graph.nodes.length;
-  assert.ok(nodes >= 2, `the graph has ${nodes} nodes`);
+  assert.equal(nodes, 2, "source chain and aggregate");
+  assert.equal(p.parallelism, 2);
   assert.equal(await graph.locator("g[data-testid^='node-']").count(), nodes);
   assert.equal(await graph.locator("g[data-testid^='edge-']").count(), p.graph.edges.length);
 

@@ -6,13 +6,15 @@ export function Checkpoints(props: { checkpoints: Checkpoint[] }) {
   const cps = [...props.checkpoints].sort((a, b) => b.epoch - a.epoch).slice(0, 30);
   if (cps.length === 0) return <p className="muted">No checkpoint yet.</p>;
   const maxBytes = Math.max(1, ...cps.map((c) => c.bytes));
-  const maxDuration = Math.max(1, ...cps.map((c) => (c.finishTime ? c.finishTime - c.startTime : 0)));
+  const durationOf = (c: Checkpoint) => (c.finishTime && c.startTime ? c.finishTime - c.startTime : 0);
+  const maxDuration = Math.max(1, ...cps.map(durationOf));
   return (
     <table className="list checkpoints" data-testid="checkpoints">
       <thead>
         <tr>
           <th>Epoch</th>
-          <th>Started</th>
+          <th>Kind</th>
+          <th>Finished</th>
           <th>Duration</th>
           <th>Size</th>
           <th>Per operator</th>
@@ -20,15 +22,16 @@ export function Checkpoints(props: { checkpoints: Checkpoint[] }) {
       </thead>
       <tbody>
         {cps.map((c) => {
-          const duration = c.finishTime ? c.finishTime - c.startTime : 0;
+          const duration = durationOf(c);
           return (
             <tr key={c.epoch} data-testid={`checkpoint-${c.epoch}`}>
               <td>{c.epoch}</td>
-              <td>{c.startTime ? new Date(c.startTime / 1000).toLocaleTimeString() : ""}</td>
+              <td>{c.kind}</td>
+              <td>{c.finishTime ? new Date(c.finishTime / 1000).toLocaleTimeString() : ""}</td>
               <td>
                 <div className="bar-cell">
                   <div className="bar duration" style={{ width: `${(100 * duration) / maxDuration}%` }} />
-                  <span>{c.finishTime ? formatMicros(duration) : "in progress"}</span>
+                  <span>{!c.finishTime ? "in progress" : duration ? formatMicros(duration) : "—"}</span>
                 </div>
               </td>
               <td>

@@ -3,7 +3,7 @@
 import type { Graph } from "../api";
 import { formatRate, type OperatorSummary } from "../metrics";
 
-const NODE_W = 220;
+const NODE_W = 300;
 const NODE_H = 54;
 const GAP_X = 40;
 const GAP_Y = 46;
@@ -107,13 +107,13 @@ export function DataflowGraph(props: {
       {props.graph.nodes.map((n) => {
         const p = positions.get(n.id)!;
         const m = props.metrics?.get(n.id);
-        const label = n.description || n.operator;
+        const label = n.operator || n.description;
         return (
           <g key={n.id} data-testid={`node-${n.id}`} transform={`translate(${p.x},${p.y})`}>
             <title>{`${n.operator}\n${n.description}\nparallelism ${n.parallelism}${m ? `\nbackpressure ${(m.backpressure * 100).toFixed(0)}%` : ""}`}</title>
             <rect width={NODE_W} height={NODE_H} rx={6} fill={backpressureColour(m?.backpressure ?? 0)} stroke="#556" />
             <text x={10} y={20} className="node-title">
-              {label.length > 30 ? label.slice(0, 29) + "…" : label}
+              {label.length > 40 ? label.slice(0, 39) + "…" : label}
             </text>
             <text x={10} y={40} className="node-sub">
               {n.operator} ×{n.parallelism}

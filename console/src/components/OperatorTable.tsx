@@ -1,9 +1,9 @@
-// Per operator: rows and bytes per second in and out, backpressure, watermark and its lag, state
-// size; a row opens to the watermark of each subtask, marking the one that holds the operator's
+// Per operator chain: rows per second in and out, backpressure, watermark and its lag; a row
+// opens to the watermark of each subtask, marking the one that holds the operator's
 // watermark (and so its windows) back.
 import { useState } from "react";
 import type { GraphNode } from "../api";
-import { formatBytes, formatMicros, formatRate, formatTimeMicros, type OperatorSummary } from "../metrics";
+import { formatMicros, formatRate, formatTimeMicros, type OperatorSummary } from "../metrics";
 
 export function OperatorTable(props: { nodes: GraphNode[]; metrics: Map<string, OperatorSummary> }) {
   const [open, setOpen] = useState<string | null>(null);
@@ -14,12 +14,9 @@ export function OperatorTable(props: { nodes: GraphNode[]; metrics: Map<string, 
           <th>Operator</th>
           <th>Rows in</th>
           <th>Rows out</th>
-          <th>Bytes in</th>
-          <th>Bytes out</th>
           <th>Backpressure</th>
           <th>Watermark</th>
           <th>Lag</th>
-          <th>State</th>
         </tr>
       </thead>
       <tbody>
@@ -31,20 +28,17 @@ export function OperatorTable(props: { nodes: GraphNode[]; metrics: Map<string, 
           return [
             <tr key={n.id} className="clickable" onClick={() => setOpen(open === n.id ? null : n.id)} data-testid={`operator-${n.id}`}>
               <td title={n.description}>
-                {open === n.id ? "▾" : "▸"} {n.description || n.operator} <span className="muted">×{n.parallelism}</span>
+                {open === n.id ? "▾" : "▸"} {n.operator || n.description} <span className="muted">×{n.parallelism}</span>
               </td>
               <td data-testid="rows-in">{m ? formatRate(m.rowsInPerSec) : "—"}</td>
               <td data-testid="rows-out">{m ? formatRate(m.rowsOutPerSec) : "—"}</td>
-              <td>{m ? formatBytes(Math.round(m.bytesInPerSec)) + "/s" : "—"}</td>
-              <td>{m ? formatBytes(Math.round(m.bytesOutPerSec)) + "/s" : "—"}</td>
               <td>{m ? `${(m.backpressure * 100).toFixed(0)}%` : "—"}</td>
               <td className="mono small">{m ? formatTimeMicros(m.watermark) : "—"}</td>
               <td>{m && m.watermarkLag !== null ? formatMicros(m.watermarkLag) : "—"}</td>
-              <td>{m ? formatBytes(m.stateBytes) : "—"}</td>
             </tr>,
             open === n.id && (
               <tr key={n.id + "-subtasks"} className="subtasks">
-                <td colSpan={9}>
+                <td colSpan={6}>
                   {m && m.subtaskWatermarks.length > 0 ? (
                     <ul data-testid="subtask-watermarks">
                       {m.subtaskWatermarks.map((s) => (

@@ -22,6 +22,22 @@ WHERE counter % 5 <> 4;
 
 const DRAFT_KEY = "sluice.draft";
 
+// Stops a preview pipeline at once and deletes it once it stopped (a running pipeline cannot be
+// deleted). Best effort: a preview left behind shows in the pipelines list.
+async function discardPreview(id: string): Promise<void> {
+  try {
+    await api.setStop(id, "immediate");
+    for (let i = 0; i < 50; i++) {
+      const p = await api.getPipeline(id);
+      if (!/running|created|scheduling|stopping/i.test(p.state)) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await api.deletePipeline(id);
+  } catch {
+    // Already gone, or the server went away.
+  }
+}
+
 export function EditorPage() {
   const [query, setQuery] = useState(() => localStorage.getItem(DRAFT_KEY) ?? EXAMPLE);
   const [validation, setValidation] = useState<api.Validation>({ graph: null, diagnostics: [], tables: [] });
@@ -31,7 +47,9 @@ export function EditorPage() {
   const [connectors, setConnectors] = useState<api.Connector[]>([]);
   const [functions, setFunctions] = useState<api.FunctionInfo[]>([]);
   const [catalogError, setCatalogError] = useState("");
-  const [preview, setPreview] = useState<{ url: string; method: "POST"; body: unknown } | null>(null);
+  // The preview pipeline and the request for its live rows.
+  const [preview, setPreview] = useState<{ url: string; pipelineId: string } | null>(null);
+  const [previewError, setPreviewError] = useState("");
   const [name, setName] = useState("");
   const [parallelism, setParallelism] = useState(1);
   const [checkpointSeconds, setCheckpointSeconds] = useState(10);
@@ -57,7 +75,7 @@ export function EditorPage() {
         (t) => g === generation.current && setTables(t),
         () => undefined,
       );
-      api.validateQuery(query).then(
+      api.validateQuery(query, parallelism).then(
         (v) => {
           if (g === generation.current) {
             setValidation(v);
@@ -74,11 +92,31 @@ export function EditorPage() {
       ).finally(() => g === generation.current && setValidating(false));
     }, 400);
     return () => clearTimeout(timer);
+  }, [query, parallelism]);
+
+  const startPreview = useCallback(async () => {
+    setPreviewError("");
+    try {
+      const p = await api.createPreview(query);
+      setPreview({ url: api.outputPath(p.id, p.jobId), pipelineId: p.id });
+    } catch (e) {
+      setPreviewError((e as Error).message);
+    }
   }, [query]);
 
-  const startPreview = useCallback(() => {
-    setPreview({ url: `${api.API}/pipelines/preview`, method: "POST", body: { query } });
-  }, [query]);
+  const stopPreview = useCallback(() => {
+    setPreview((current) => {
+      if (current) void discardPreview(current.pipelineId);
+      return null;
+    });
+  }, []);
+
+  // Leaving the page ends the preview.
+  const previewRef = useRef(preview);
+  previewRef.current = preview;
+  useEffect(() => () => {
+    if (previewRef.current) void discardPreview(previewRef.current.pipelineId);
+  }, []);
 
   const start = async () => {
     setStarting(true);
@@ -138,7 +176,7 @@ export function EditorPage() {
         )}
         <div className="toolbar">
           {preview ? (
-            <button onClick={() => setPreview(null)} data-testid="stop-preview">
+            <button onClick={stopPreview} data-testid="stop-preview">
               Stop preview
             </button>
           ) : (
@@ -152,7 +190,7 @@ export function EditorPage() {
           </label>
           <label>
             Parallelism{" "}
-            <input type="number" min={1} max={64} value={parallelism} onChange={(e) => setParallelism(Math.max(1, Number(e.target.value)))} style={{ width: "4em" }} />
+            <input type="number" min={1} max={64} value={parallelism} onChange={(e) => setParallelism(Math.max(1, Number(e.target.value)))} style={{ width: "4em" }} data-testid="parallelism" />
           </label>
           <label>
             Checkpoint every{" "}
@@ -163,12 +201,16 @@ export function EditorPage() {
           </button>
         </div>
         {startError && <div className="error-box" data-testid="start-error">{startError}</div>}
+        {previewError && <div className="error-box" data-testid="preview-error">{previewError}</div>}
         {preview && (
           <section className="preview" data-testid="preview-panel">
             <h3>
               Preview <span className="muted small" data-testid="preview-status">{live.status} · {live.total} rows</span>
             </h3>
             {live.error && <div className="error-box">{live.error}</div>}
+            {live.status === "lagged" && (
+              <div className="error-box">The preview fell behind the pipeline and was dropped; stop and preview again.</div>
+            )}
             <RowsTable rows={live.rows} testId="preview-rows" />
           </section>
         )}

@@ -11,7 +11,7 @@ import { summarize } from "../metrics";
 import { navigate } from "../router";
 import { StateBadge, usePolling } from "./PipelineList";
 
-const RUNNING = /run|start|schedul|recover|restart/i;
+const RUNNING = /running|created|schedul/i;
 
 export function PipelineDetailsPage(props: { id: string }) {
   const [refresh, setRefresh] = useState(0);
