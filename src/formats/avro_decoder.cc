@@ -87,16 +87,7 @@ class AvroDecoder : public Decoder {
     std::vector<batch::ColumnPtr> out;
     out.reserve(builders_.size());
     std::vector<int32_t> keep;
-    if (!bad_rows_.empty()) {
-      size_t next = 0;
-      for (int32_t r = 0; r < rows_; ++r) {
-        if (next < bad_rows_.size() && bad_rows_[next] == r) {
-          ++next;
-        } else {
-          keep.push_back(r);
-        }
-      }
-    }
+    if (!bad_rows_.empty()) keep = RowsWithout(static_cast<int32_t>(rows_), bad_rows_);
     for (auto& b : builders_) {
       batch::ColumnPtr c = b.Finish();
       if (!bad_rows_.empty()) c = batch::FilterColumn(*c, keep);

@@ -128,6 +128,20 @@ const std::vector<std::string>& FormatOptionKeys() {
 Status ParseAvroOptions(std::map<std::string, std::string>* options, FormatOptions* out);
 Status ParseProtobufOptions(std::map<std::string, std::string>* options, FormatOptions* out);
 
+std::vector<int32_t> RowsWithout(int32_t rows, const std::vector<int32_t>& bad_rows) {
+  std::vector<int32_t> keep;
+  keep.reserve(static_cast<size_t>(rows) - std::min(bad_rows.size(), static_cast<size_t>(rows)));
+  size_t next_bad = 0;
+  for (int32_t r = 0; r < rows; ++r) {
+    if (next_bad < bad_rows.size() && bad_rows[next_bad] == r) {
+      ++next_bad;
+    } else {
+      keep.push_back(r);
+    }
+  }
+  return keep;
+}
+
 Result<FormatOptions> ParseFormatOptions(std::map<std::string, std::string>* options,
                                          bool required) {
   FormatOptions out;

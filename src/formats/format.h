@@ -63,6 +63,10 @@ struct FormatOptions {
 
 // Parses and validates the format options among a table's options; consumed keys are erased
 // from `options` so the connector can reject what is left as unknown.
+// The rows of [0, rows) that are not in `bad_rows` (ascending): what a decoder keeps of the rows
+// it appended when it left malformed ones in its builders (bad_data = 'drop').
+std::vector<int32_t> RowsWithout(int32_t rows, const std::vector<int32_t>& bad_rows);
+
 Result<FormatOptions> ParseFormatOptions(std::map<std::string, std::string>* options,
                                          bool required);
 

@@ -43,16 +43,7 @@ class JsonDecoder : public Decoder {
     if (bad_rows_.empty()) {
       columns = reader_.Finish(nullptr);
     } else {
-      std::vector<int32_t> keep;
-      keep.reserve(static_cast<size_t>(pending_rows()));
-      size_t next_bad = 0;
-      for (int32_t r = 0; r < reader_.rows(); ++r) {
-        if (next_bad < bad_rows_.size() && bad_rows_[next_bad] == r) {
-          ++next_bad;
-        } else {
-          keep.push_back(r);
-        }
-      }
+      std::vector<int32_t> keep = RowsWithout(static_cast<int32_t>(reader_.rows()), bad_rows_);
       columns = reader_.Finish(&keep);
     }
     bad_rows_.clear();
