@@ -192,7 +192,7 @@ class Task {
   std::unique_ptr<InputQueue> input;
   std::vector<OutEdge> out_edges;
   std::optional<int64_t> idle_timeout;   // source tasks: idle_micros of the chain
-  std::optional<int64_t> tick_interval;  // source tasks: the chain's shortest tick interval
+  std::optional<int64_t> tick_interval;  // the chain's shortest tick interval
 
   // Checkpoints (null coordinator: the run takes none).
   CheckpointCoordinator* coordinator = nullptr;
@@ -268,7 +268,7 @@ class Task {
 
   Status Step(StepResult* result);
   Status StepSource(StepResult* result);
-  // Source tasks with a tick_interval: OnTick through the chain when it is due.
+  // Tasks with a tick_interval: OnTick through the chain when it is due.
   Status MaybeTick();
   Status StepOperator(StepResult* result);
   Status Handle(InputQueue::Envelope& env);
@@ -314,7 +314,8 @@ class Task {
   int64_t paced_until_ = 0;  // fault injection (pace_sources): no poll before this time
   bool idle_sent_ = false;
   bool forwarded_idle_ = false;
-  int64_t next_tick_ = 0;  // source tasks with a tick_interval: when OnTick is due
+  int64_t next_tick_ = 0;       // tasks with a tick_interval: when OnTick is due
+  int64_t tick_scheduled_ = 0;  // operator tasks: the tick a timer is set for
   int ended_ = 0;
   Watermark current_watermark_ = Watermark::Min();
   bool finishing_ = false;
@@ -902,12 +903,18 @@ Status Task::MaybeAligned() {
 }
 
 Status Task::StepOperator(StepResult* result) {
+  SLUICE_RETURN_NOT_OK(MaybeTick());
   for (int i = 0; i < 32; ++i) {
     InputQueue::Envelope env;
     if (!replay_.empty()) {
       env = std::move(replay_.front());
       replay_.pop_front();
     } else if (!input->Pop(&env)) {
+      // Ticks go on while no input arrives: one timer for the next one.
+      if (tick_interval && tick_scheduled_ != next_tick_) {
+        tick_scheduled_ = next_tick_;
+        shared_->scheduler.ScheduleAt(this, ProcessingTime{next_tick_});
+      }
       *result = StepResult::kWait;
       return Status::Ok();
     }

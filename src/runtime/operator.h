@@ -57,9 +57,10 @@ class Operator {
   virtual Status ProcessBatch(int input, const batch::BatchPtr& batch, Collector& out) = 0;
   // Called with the task's combined watermark whenever it advances.
   virtual Status ProcessWatermark(Watermark wm, Collector& out) { return out.EmitWatermark(wm); }
-  // Operators chained to a source whose factory has a tick_interval_micros(): called by the
-  // source task about every interval of wall-clock time, also while the source has no data
-  // (a processing-time watermark advances with the clock).
+  // Operators whose factory, or the factory of an operator in the same task, has a
+  // tick_interval_micros(): called about every interval of wall-clock time, also while no
+  // data arrives (a processing-time watermark advances with the clock; a file sink rolls
+  // files by age and inactivity).
   virtual Status OnTick(ProcessingTime now, Collector& out) { return Status::Ok(); }
   // Every input has ended: emit whatever is buffered.
   virtual Status OnEndOfInput(Collector& out) { return Status::Ok(); }
@@ -134,7 +135,7 @@ class OperatorFactory {
   // For operators chained to a source: after this long without data, the source task tells
   // its consumers it is idle (idle_micros).
   virtual std::optional<int64_t> idle_timeout_micros() const { return std::nullopt; }
-  // For operators chained to a source: call Operator::OnTick about this often (µs).
+  // Call Operator::OnTick of the operators of this operator's task about this often (µs).
   virtual std::optional<int64_t> tick_interval_micros() const { return std::nullopt; }
   // False for an operator whose state Snapshot/Restore do not capture yet: a run with a state
   // dir refuses the query ("checkpointing a query with <name> is not supported yet"). Sources

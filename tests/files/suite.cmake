@@ -17,3 +17,7 @@ add_test(NAME files_kill_restart_s3
 # checked against fastavro and Python's protobuf (protoc from Debian's protobuf-compiler).
 add_test(NAME files_formats
          COMMAND ${SLUICE_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/formats_test.py $<TARGET_FILE:sluice>)
+# source.monitor_interval (files that appear are read while the pipeline runs, also across a
+# kill and restore) and rolling by inactivity on a timer.
+add_test(NAME files_monitor
+         COMMAND ${SLUICE_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/monitor_test.py $<TARGET_FILE:sluice>)

@@ -56,7 +56,8 @@ std::vector<std::string> FilesystemOptionKeys() {
           "partitioning.time_pattern",
           "multipart.target_part_size",
           "source.compression",
-          "source.regex_pattern"};
+          "source.regex_pattern",
+          "source.monitor_interval"};
 }
 
 Result<int64_t> ParseByteSize(const std::string& text, const std::string& option) {
@@ -126,7 +127,8 @@ Result<FilesystemOptions> ParseFilesystemOptions(const TableSpec& spec) {
         "multipart.target_part_size"}) {
     SLUICE_RETURN_NOT_OK(sink_only(key));
   }
-  for (const char* key : {"source.compression", "source.regex_pattern"}) {
+  for (const char* key :
+       {"source.compression", "source.regex_pattern", "source.monitor_interval"}) {
     SLUICE_RETURN_NOT_OK(source_only(key));
   }
   if (auto v = Get(spec, "rolling_policy.file_size")) {
@@ -213,6 +215,13 @@ Result<FilesystemOptions> ParseFilesystemOptions(const TableSpec& spec) {
     }
   }
   if (auto v = Get(spec, "source.regex_pattern")) o.regex_pattern = *v;
+  if (auto v = Get(spec, "source.monitor_interval")) {
+    SLUICE_ASSIGN_OR_RETURN(o.monitor_interval_micros,
+                            ParseInterval(*v, "source.monitor_interval"));
+    if (*o.monitor_interval_micros < 1000) {
+      return Status::User("{}: source.monitor_interval must be at least 1 millisecond", table);
+    }
+  }
   return o;
 }
 

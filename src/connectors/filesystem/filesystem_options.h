@@ -30,6 +30,9 @@ struct FilesystemOptions {
   // Source.
   FileCompression compression = FileCompression::kNone;  // source.compression
   std::string regex_pattern;                             // source.regex_pattern
+  // source.monitor_interval: list the path again this often and read the files that appeared
+  // (the source never ends); none: read the files there at start and end.
+  std::optional<int64_t> monitor_interval_micros;
 };
 
 // Every option key (for the unknown-key check and hints).

@@ -92,6 +92,12 @@ class FilesystemSink : public runtime::Operator {
     return RollByTime(now, std::nullopt);
   }
 
+  // A timer (the factory's tick interval): files past their age or inactivity limit roll also
+  // while no rows arrive.
+  Status OnTick(ProcessingTime now, runtime::Collector& out) override {
+    return RollByTime(now, std::nullopt);
+  }
+
   Status ProcessWatermark(Watermark wm, runtime::Collector& out) override {
     SLUICE_RETURN_NOT_OK(RollByTime(Now(), wm.time.value));
     return out.EmitWatermark(wm);

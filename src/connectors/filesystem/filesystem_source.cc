@@ -1,8 +1,11 @@
 // The filesystem source: the files under a directory, a glob or an S3 prefix, sorted by name,
-// file i read by subtask i mod parallelism; JSON lines (optionally gzip- or zstd-compressed) or
-// Parquet. It ends once its files are read. Its position in checkpoints is, per file, how many
-// records (lines, or Parquet rows) it consumed and whether the file is done, keyed by file name,
-// so a restore at another parallelism resumes every file where it stopped.
+// file i read by subtask i mod parallelism; record files (formats/record_file.h: JSON lines,
+// optionally gzip- or zstd-compressed, Avro, Protobuf) or Parquet. It ends once its files are
+// read; with source.monitor_interval it lists the path again at that interval and reads the
+// files that appeared (each file by the subtask its name hashes to), without end. Its position
+// in checkpoints is, per file, how many records it consumed and whether the file is done, keyed
+// by file name, so a restore at another parallelism resumes every file where it stopped and
+// never reads a finished file again.
 
 #include "connectors/filesystem/filesystem_source.h"
 
@@ -12,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include <arrow/buffer.h>
@@ -117,30 +121,24 @@ class FilesystemSource : public runtime::SourceOperator {
 
   Status Open(runtime::OperatorContext& ctx) override {
     ctx_ = &ctx;
-    std::vector<std::string> all;
     if (options_.s3) {
       auto storage = runtime::OpenCheckpointStorage(options_.path);
       if (!storage.ok()) return AsPathError(storage.status()).WithContext(label_);
       storage_ = std::move(*storage);
-      SLUICE_ASSIGN_OR_RETURN(all, storage_->List(""));
-      std::erase_if(all, [](const std::string& k) {
-        return Hidden(fs::path(k).filename().string()) || k.find("/.") != std::string::npos;
-      });
-    } else {
-      SLUICE_ASSIGN_OR_RETURN(all, ListLocal(options_.path));
     }
     if (!options_.regex_pattern.empty()) {
-      RE2 re(options_.regex_pattern);
-      if (!re.ok()) {
+      regex_ = std::make_unique<RE2>(options_.regex_pattern);
+      if (!regex_->ok()) {
         return Status::User("{}: invalid source.regex_pattern '{}': {}", label_,
-                            options_.regex_pattern, re.error());
+                            options_.regex_pattern, regex_->error());
       }
-      std::erase_if(all, [&](const std::string& k) { return !RE2::PartialMatch(k, re); });
     }
+    SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> all, List());
     for (size_t i = 0; i < all.size(); ++i) {
-      if (static_cast<int>(i % static_cast<size_t>(parallelism_)) == subtask_) {
-        files_.push_back({all[i], 0, false});
-      }
+      if (Mine(all[i], i)) AddFile(all[i]);
+    }
+    if (options_.monitor_interval_micros) {
+      next_listing_ = Now().value + *options_.monitor_interval_micros;
     }
     return Status::Ok();
   }
@@ -150,7 +148,20 @@ class FilesystemSource : public runtime::SourceOperator {
       return runtime::SourcePoll::Finished();
     }
     while (current_ < files_.size() && files_[current_].done) ++current_;
-    if (current_ == files_.size()) return runtime::SourcePoll::Finished();
+    if (current_ == files_.size()) {
+      if (!options_.monitor_interval_micros) return runtime::SourcePoll::Finished();
+      // Monitoring: list again when due and read the files that appeared.
+      const int64_t now = Now().value;
+      if (now < next_listing_) return runtime::SourcePoll::WaitUntil(ProcessingTime{next_listing_});
+      next_listing_ = now + *options_.monitor_interval_micros;
+      SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> all, List());
+      for (const std::string& name : all) {
+        if (!known_.count(name) && Mine(name, 0)) AddFile(name);
+      }
+      if (current_ == files_.size()) {
+        return runtime::SourcePoll::WaitUntil(ProcessingTime{next_listing_});
+      }
+    }
     File& f = files_[current_];
     if (!opened_) SLUICE_RETURN_NOT_OK(OpenCurrent(f));
     if (parquet_) {
@@ -185,12 +196,17 @@ class FilesystemSource : public runtime::SourceOperator {
       consumed.AppendFixed<int64_t>(f.consumed);
       done.AppendBool(f.done);
     }
+    for (const std::string& name : done_) {  // read before a restore
+      names.AppendString(name);
+      consumed.AppendFixed<int64_t>(0);
+      done.AppendBool(true);
+    }
     batch::Batch b;
     b.schema =
         std::make_shared<const types::Schema>(types::Schema({{"file", types::Utf8(), false},
                                                              {"consumed", types::Int64(), false},
                                                              {"done", types::Bool(), false}}));
-    b.num_rows = static_cast<int64_t>(files_.size());
+    b.num_rows = static_cast<int64_t>(files_.size() + done_.size());
     b.columns = {names.Finish(), consumed.Finish(), done.Finish()};
     b.event_time = batch::Column::MakeFixed(types::Timestamp(), b.num_rows);
     state.PutBatch(kPositionsPiece, b);
@@ -217,6 +233,13 @@ class FilesystemSource : public runtime::SourceOperator {
       f.consumed = it->second.first;
       f.done = it->second.second;
     }
+    // Files read to the end are left out of the files to read.
+    std::erase_if(files_, [](const File& f) { return f.done; });
+    for (const auto& [name, position] : positions) {
+      if (!position.second) continue;
+      known_.insert(name);
+      if (Mine(name, 0)) done_.push_back(name);
+    }
     return Status::Ok();
   }
 
@@ -226,6 +249,41 @@ class FilesystemSource : public runtime::SourceOperator {
     int64_t consumed = 0;  // records (lines or rows) read and emitted
     bool done = false;
   };
+
+  // The files under the path, sorted (hidden ones and regex mismatches left out).
+  Result<std::vector<std::string>> List() {
+    std::vector<std::string> all;
+    if (storage_) {
+      SLUICE_ASSIGN_OR_RETURN(all, storage_->List(""));
+      std::erase_if(all, [](const std::string& k) {
+        return Hidden(fs::path(k).filename().string()) || k.find("/.") != std::string::npos;
+      });
+      std::sort(all.begin(), all.end());
+    } else {
+      SLUICE_ASSIGN_OR_RETURN(all, ListLocal(options_.path));
+    }
+    if (regex_) {
+      std::erase_if(all, [&](const std::string& k) { return !RE2::PartialMatch(k, *regex_); });
+    }
+    return all;
+  }
+
+  // Whether this subtask reads the file, `index` in the sorted listing at start. Files of a
+  // finite read go round the subtasks by index; a monitored path gains files in any order, so
+  // each goes by a hash of its name (FNV-1a: the same in every run).
+  bool Mine(const std::string& name, size_t index) const {
+    uint64_t key = index;
+    if (options_.monitor_interval_micros) {
+      key = 14695981039346656037ull;
+      for (unsigned char c : name) key = (key ^ c) * 1099511628211ull;
+    }
+    return static_cast<int>(key % static_cast<uint64_t>(parallelism_)) == subtask_;
+  }
+
+  void AddFile(const std::string& name) {
+    files_.push_back({name, 0, false});
+    known_.insert(name);
+  }
 
   Status OpenCurrent(File& f) {
     std::string bytes;
@@ -266,8 +324,10 @@ class FilesystemSource : public runtime::SourceOperator {
     parquet_.reset();
     records_.reset();
     ++current_;
-    return current_ >= files_.size() ? runtime::SourcePoll::Finished()
-                                     : runtime::SourcePoll::More();
+    if (current_ < files_.size() || options_.monitor_interval_micros) {
+      return runtime::SourcePoll::More();
+    }
+    return runtime::SourcePoll::Finished();
   }
 
   Result<runtime::SourcePoll> Emit(runtime::Collector& out, std::shared_ptr<batch::Batch> b) {
@@ -288,6 +348,10 @@ class FilesystemSource : public runtime::SourceOperator {
   types::SchemaPtr schema_;
   std::shared_ptr<runtime::CheckpointStorage> storage_;  // S3
   std::vector<File> files_;
+  std::set<std::string, std::less<>> known_;  // every file listed so far (monitoring)
+  std::vector<std::string> done_;             // restored: files read to the end by an earlier run
+  std::unique_ptr<RE2> regex_;
+  int64_t next_listing_ = 0;  // monitoring: when to list the path again
   size_t current_ = 0;
   bool opened_ = false;
   std::unique_ptr<formats::ParquetReader> parquet_;
