@@ -39,3 +39,7 @@ endif()
 add_test(NAME service_idle_memory
          COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/service/idle_memory_test.py
                  $<TARGET_FILE:sluice>)
+# Live taps on the edges of a running pipeline: sampled rows over Server-Sent Events, two readers,
+# updating edges, the end when the pipeline stops, refusals (about 15 s).
+add_test(NAME service_tap
+         COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/service/tap_test.py $<TARGET_FILE:sluice>)
