@@ -39,7 +39,7 @@ namespace {
 using runtime::SourcePoll;
 
 constexpr int64_t kIdlePollMicros = 2000;
-constexpr int kJsConsumerNotFound = 10014;
+constexpr int64_t kPullExpiresMs = 1000;
 constexpr int kJsStreamNotFound = 10059;
 
 std::string ConsumerName(const std::string& table, int subtask) {
@@ -179,11 +179,13 @@ class NatsSource : public runtime::SourceOperator {
     return taken;
   }
 
+  // Creates the consumer at the position and subscribes to the inbox its messages come to.
   Status CreateConsumer() {
     if (sub_ != nullptr) {
       natsSubscription_Destroy(sub_);
       sub_ = nullptr;
     }
+    request_open_ = false;
     consumer_ = ConsumerName(spec_.table_name, subtask_);
     jsConsumerConfig cc;
     jsConsumerConfig_Init(&cc);
@@ -211,63 +213,87 @@ class NatsSource : public runtime::SourceOperator {
                         options_.stream, options_.ServersText(), NatsError(s));
     }
     jsConsumerInfo_Destroy(ci);
-    jsSubOptions so;
-    jsSubOptions_Init(&so);
-    so.Stream = options_.stream.c_str();
-    so.Consumer = consumer_.c_str();
-    so.ManualAck = true;
-    s = js_PullSubscribe(
-        &sub_, js_, options_.filter_subject.empty() ? nullptr : options_.filter_subject.c_str(),
-        consumer_.c_str(), nullptr, &so, &jerr);
+    inbox_ = fmt::format("_INBOX.sluice.{}", consumer_);
+    next_subject_ = fmt::format("$JS.API.CONSUMER.MSG.NEXT.{}.{}", options_.stream, consumer_);
+    s = natsConnection_SubscribeSync(&sub_, conn_->get(), inbox_.c_str());
+    if (s == NATS_OK) s = natsSubscription_SetPendingLimits(sub_, -1, -1);
     if (s != NATS_OK) {
-      sub_ = nullptr;
-      return Status::Io("{}: cannot pull from JetStream stream '{}' at {}: {}", label_,
-                        options_.stream, options_.ServersText(), NatsError(s));
+      return Status::Io("{}: cannot subscribe to the consumer of JetStream stream '{}': {}", label_,
+                        options_.stream, NatsError(s));
     }
     return Status::Ok();
   }
 
+  // Pulls without blocking: one pull request (max_batch messages, expiring after
+  // kPullExpiresMs) is open at a time; its messages arrive in the inbox and are taken here, and
+  // a status message (no messages, request expired) or the last message ends it. The
+  // library's own fetch is not used: cnats 3.4's natsSubscription_Fetch writes past its array
+  // when a previous request's messages arrive late.
   Result<int64_t> PollJetStream() {
     if (sub_ == nullptr) SLUICE_RETURN_NOT_OK(CreateConsumer());
-    const int64_t room = spec_.batch_rows - decoder_->pending_rows();
-    if (room <= 0) return 0;
-    jsFetchRequest req;
-    jsFetchRequest_Init(&req);
-    req.Batch = static_cast<int>(std::min(room, options_.max_batch));
-    req.NoWait = true;
-    natsMsgList list{nullptr, 0};
-    natsStatus s = natsSubscription_FetchRequest(&list, sub_, &req);
-    if (s != NATS_OK && list.Count == 0) {
-      natsMsgList_Destroy(&list);
-      if (s == NATS_TIMEOUT || s == NATS_NOT_FOUND || !conn_->connected()) return 0;
-      // The consumer is gone (its server lost it, or it was deleted): create it again at the
-      // position; anything else fails the pipeline.
-      if (Now().value - last_recreate_us_ > 1'000'000) {
-        last_recreate_us_ = Now().value;
-        SLUICE_RETURN_NOT_OK(CreateConsumer());
-        return 0;
+    const int64_t now = Now().value;
+    if (request_open_ && now - request_at_us_ > (kPullExpiresMs + 5000) * 1000) {
+      request_open_ = false;  // lost (the connection dropped): ask again
+    }
+    if (!request_open_ && conn_->connected()) {
+      const std::string body = fmt::format(R"({{"batch":{},"expires":{}}})", options_.max_batch,
+                                           kPullExpiresMs * 1'000'000);
+      natsStatus s =
+          natsConnection_PublishRequest(conn_->get(), next_subject_.c_str(), inbox_.c_str(),
+                                        body.data(), static_cast<int>(body.size()));
+      if (s == NATS_OK) {
+        request_open_ = true;
+        request_at_us_ = now;
+        request_left_ = options_.max_batch;
       }
-      return Status::Io("{}: fetching from JetStream stream '{}': {}", label_, options_.stream,
-                        NatsError(s));
     }
     int64_t taken = 0;
-    const char* last_reply = nullptr;
+    const int64_t room = spec_.batch_rows;
+    natsMsg* last = nullptr;
     Status st;
-    for (int i = 0; i < list.Count && st.ok(); ++i) {
-      natsMsg* msg = list.Msgs[i];
+    while (st.ok() && taken < room) {
+      natsMsg* msg = nullptr;
+      natsStatus s = natsSubscription_NextMsg(&msg, sub_, 0);
+      if (s != NATS_OK) break;
       const char* reply = natsMsg_GetReply(msg);
       std::optional<JsAckInfo> info = reply == nullptr ? std::nullopt : ParseJsAckSubject(reply);
-      if (!info) continue;  // not a stream message (a status the library passed on)
+      if (!info) {
+        SLUICE_RETURN_NOT_OK(OnStatus(msg));
+        natsMsg_Destroy(msg);
+        continue;
+      }
       ++taken;
-      if (info->stream_seq <= position_) continue;  // redelivered: emitted before
-      st = Decode(msg, info->timestamp_ns / 1000, info->stream_seq);
-      position_ = info->stream_seq;
-      last_reply = reply;
+      if (--request_left_ <= 0) request_open_ = false;
+      if (info->stream_seq > position_) {  // else redelivered: emitted before
+        st = Decode(msg, info->timestamp_ns / 1000, info->stream_seq);
+        position_ = info->stream_seq;
+        if (last != nullptr) natsMsg_Destroy(last);
+        last = msg;
+        continue;
+      }
+      natsMsg_Destroy(msg);
     }
-    if (last_reply != nullptr) last_reply_ = last_reply;
-    natsMsgList_Destroy(&list);
+    if (last != nullptr) {
+      last_reply_ = natsMsg_GetReply(last);
+      natsMsg_Destroy(last);
+    }
     SLUICE_RETURN_NOT_OK(st);
     return taken;
+  }
+
+  // A status message on the inbox: the end of the open pull request (404 no messages, 408
+  // request expired, 409 limits), or no consumer to answer (503): create it again.
+  Status OnStatus(natsMsg* msg) {
+    const char* code = nullptr;
+    natsMsgHeader_Get(msg, "Status", &code);
+    request_open_ = false;
+    if (code != nullptr && std::string_view(code) == "503") {
+      const int64_t now = Now().value;
+      if (now - last_recreate_us_ < 1'000'000) return Status::Ok();
+      last_recreate_us_ = now;
+      return CreateConsumer();
+    }
+    return Status::Ok();
   }
 
   // `seq`: the JetStream stream sequence, 0 for core NATS.
@@ -322,6 +348,11 @@ class NatsSource : public runtime::SourceOperator {
   std::string last_reply_;  // its ack subject, when not yet covered by a snapshot
   std::map<int64_t, std::string> pending_acks_;  // checkpoint -> ack subject of its last message
   int64_t last_recreate_us_ = 0;
+  std::string inbox_;         // where the consumer's messages come
+  std::string next_subject_;  // where pull requests go
+  bool request_open_ = false;
+  int64_t request_at_us_ = 0;
+  int64_t request_left_ = 0;
   std::string padded_;
   std::vector<int64_t> event_times_;
   int64_t dropped_reported_ = 0;
