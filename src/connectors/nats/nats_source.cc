@@ -40,6 +40,7 @@ using runtime::SourcePoll;
 
 constexpr int64_t kIdlePollMicros = 2000;
 constexpr int64_t kPullExpiresMs = 1000;
+constexpr int64_t kUnlimitedAcks = 1'000'000'000;
 constexpr int kJsStreamNotFound = 10059;
 
 std::string ConsumerName(const std::string& table, int subtask) {
@@ -201,7 +202,9 @@ class NatsSource : public runtime::SourceOperator {
     cc.AckPolicy = js_AckAll;
     cc.AckWait = options_.ack_wait_s * 1'000'000'000;
     cc.MaxDeliver = options_.max_deliver;
-    cc.MaxAckPending = options_.max_ack_pending;
+    // The library leaves -1 out of the request and the server would take its default (1000):
+    // the source acknowledges only at checkpoints, so "unlimited" is asked for as a number.
+    cc.MaxAckPending = options_.max_ack_pending > 0 ? options_.max_ack_pending : kUnlimitedAcks;
     cc.ReplayPolicy = options_.replay_original ? js_ReplayOriginal : js_ReplayInstant;
     cc.InactiveThreshold = options_.inactive_threshold_s * 1'000'000'000;
     if (!options_.filter_subject.empty()) cc.FilterSubject = options_.filter_subject.c_str();
@@ -276,6 +279,11 @@ class NatsSource : public runtime::SourceOperator {
     if (last != nullptr) {
       last_reply_ = natsMsg_GetReply(last);
       natsMsg_Destroy(last);
+      // Without checkpoints nothing waits for a checkpoint: acknowledge as read.
+      if (ctx_ == nullptr || !ctx_->checkpointing) {
+        natsConnection_Publish(conn_->get(), last_reply_.c_str(), "+ACK", 4);
+        last_reply_.clear();
+      }
     }
     SLUICE_RETURN_NOT_OK(st);
     return taken;
