@@ -103,6 +103,8 @@ struct OutEdge {
   std::vector<int> senders;  // our sender index at each target
   Partitioner partitioner;
   size_t round_robin = 0;
+  EdgeTap* tap = nullptr;  // the graph edge's live tap (owned by the executor)
+  int subtask = 0;         // the producer's subtask
 };
 
 enum class StepResult { kYield, kWait, kFinished };
@@ -529,6 +531,7 @@ Status Task::CloseAll() {
 
 void Task::Route(const batch::BatchPtr& b) {
   for (auto& e : out_edges) {
+    if (e.tap->active()) e.tap->Offer(b, e.subtask);
     switch (e.kind) {
       case EdgeKind::kForward:
         pending_.push_back({e.targets[0], e.senders[0], b});
@@ -967,6 +970,7 @@ class Executor::Impl {
   SharedState shared_;
   std::vector<std::unique_ptr<Task>> tasks_;
   std::vector<std::unique_ptr<OperatorMetrics>> metrics_;
+  std::vector<std::shared_ptr<EdgeTap>> taps_;  // one per graph edge, set by Build
   bool built_ = false;
 
   // Checkpoints. Operators are numbered in node order, then chain order: the order in which
@@ -1137,7 +1141,9 @@ Status Executor::Impl::Build() {
     }
   }
   // Edges: every producer subtask gets a sender slot at each consumer queue it can reach.
-  for (const auto& edge : graph_.edges) {
+  for (size_t i = 0; i < graph_.edges.size(); ++i) taps_.push_back(std::make_shared<EdgeTap>());
+  for (size_t edge_index = 0; edge_index < graph_.edges.size(); ++edge_index) {
+    const EdgeSpec& edge = graph_.edges[edge_index];
     auto& producers = node_tasks[static_cast<size_t>(edge.from)];
     auto& consumers = node_tasks[static_cast<size_t>(edge.to)];
     if (edge.kind == EdgeKind::kForward && producers.size() != consumers.size()) {
@@ -1148,6 +1154,8 @@ Status Executor::Impl::Build() {
       out.kind = edge.kind;
       out.partitioner = edge.partitioner;
       out.round_robin = p;  // spread the first batches of each producer
+      out.tap = taps_[edge_index].get();
+      out.subtask = static_cast<int>(p);
       if (edge.kind == EdgeKind::kForward) {
         out.targets.push_back(consumers[p]->input.get());
         out.senders.push_back(consumers[p]->input->AddSender(edge.to_input));
@@ -1288,6 +1296,10 @@ CheckpointSummary Executor::Checkpoints() const {
   }
   return out;
 }
+std::shared_ptr<EdgeTap> Executor::Tap(size_t edge) const {
+  return edge < impl_->taps_.size() ? impl_->taps_[edge] : nullptr;
+}
+
 std::vector<const OperatorMetrics*> Executor::Metrics() const {
   std::vector<const OperatorMetrics*> out;
   for (const auto& m : impl_->metrics_) out.push_back(m.get());
