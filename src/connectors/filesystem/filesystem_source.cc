@@ -18,16 +18,13 @@
 #include <set>
 #include <sstream>
 
-#include <arrow/buffer.h>
-#include <arrow/io/compressed.h>
-#include <arrow/io/memory.h>
-#include <arrow/util/compression.h>
 #include <fmt/format.h>
 #include <re2/re2.h>
 
 #include "batch/column_builder.h"
 #include "connectors/filesystem/output_store.h"
 #include "formats/format.h"
+#include "formats/parquet/arrow_plugin.h"
 #include "formats/parquet/parquet_reader.h"
 #include "formats/record_file.h"
 #include "runtime/checkpoint_storage.h"
@@ -83,29 +80,6 @@ Result<std::string> ReadLocal(const std::string& path) {
   std::ostringstream s;
   s << in.rdbuf();
   return std::move(s).str();
-}
-
-Result<std::string> Decompress(const std::string& name, const std::string& bytes,
-                               FileCompression c) {
-  auto codec = arrow::util::Codec::Create(c == FileCompression::kGzip ? arrow::Compression::GZIP
-                                                                      : arrow::Compression::ZSTD);
-  if (!codec.ok()) return Status::Internal("{}", codec.status().message());
-  auto raw = std::make_shared<arrow::io::BufferReader>(std::make_shared<arrow::Buffer>(
-      reinterpret_cast<const uint8_t*>(bytes.data()), static_cast<int64_t>(bytes.size())));
-  auto stream = arrow::io::CompressedInputStream::Make(codec->get(), raw);
-  if (!stream.ok()) return Status::User("'{}': {}", name, stream.status().message());
-  std::string out;
-  while (true) {
-    auto chunk = (*stream)->Read(1 << 20);
-    if (!chunk.ok()) {
-      return Status::User("'{}' is not a valid {} file: {}", name,
-                          c == FileCompression::kGzip ? "gzip" : "zstd", chunk.status().message());
-    }
-    if ((*chunk)->size() == 0) break;
-    out.append(reinterpret_cast<const char*>((*chunk)->data()),
-               static_cast<size_t>((*chunk)->size()));
-  }
-  return out;
 }
 
 class FilesystemSource : public runtime::SourceOperator {
@@ -303,7 +277,9 @@ class FilesystemSource : public runtime::SourceOperator {
       parquet_ = std::move(*reader);
     } else {
       if (options_.compression != FileCompression::kNone) {
-        SLUICE_ASSIGN_OR_RETURN(bytes, Decompress(f.name, bytes, options_.compression));
+        SLUICE_ASSIGN_OR_RETURN(
+            bytes,
+            formats::DecompressFile(f.name, bytes, options_.compression == FileCompression::kGzip));
       }
       bytes.append(formats::kLinePadding, '\0');  // decoders may read past a record's end
       auto reader = formats::RecordFileReader::Open(spec_.format, spec_.schema, f.name,
