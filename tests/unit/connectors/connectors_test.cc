@@ -114,10 +114,10 @@ void RunSource(const runtime::OperatorFactory& factory, int subtask, int paralle
 
 TEST(RegistryTest, RegistersTheConnectors) {
   const auto& registry = ConnectorRegistry::Get();
-  EXPECT_EQ(registry.Names(), (std::vector<std::string>{
-                                  "blackhole", "filesystem", "impulse", "kafka", "mqtt", "nats",
-                                  "nexmark", "postgres-cdc", "preview", "redis", "single_file",
-                                  "stdout"}));
+  EXPECT_EQ(registry.Names(),
+            (std::vector<std::string>{"blackhole", "filesystem", "impulse", "kafka", "mqtt", "nats",
+                                      "nexmark", "polling_http", "postgres-cdc", "preview", "redis",
+                                      "single_file", "sse", "stdout", "webhook", "websocket"}));
   ASSERT_NE(registry.Find("impulse"), nullptr);
   EXPECT_EQ(registry.Find("IMPULSE"), registry.Find("impulse"));
   EXPECT_EQ(registry.Find("kinesis"), nullptr);
@@ -138,27 +138,27 @@ TEST(RegistryTest, EditDistanceAndClosestMatch) {
 TEST(ResolveTableTest, OptionErrors) {
   EXPECT_EQ(ResolveError({{"path", "/tmp/x"}}),
             "table 't': missing option 'connector'; available: blackhole, filesystem, impulse, "
-            "kafka, mqtt, "
-            "nats, nexmark, postgres-cdc, preview, redis, single_file, stdout");
+            "kafka, mqtt, nats, nexmark, polling_http, postgres-cdc, preview, redis, single_file, "
+            "sse, stdout, webhook, websocket");
   EXPECT_EQ(ResolveError({{"connector", "imuplse"}}),
             "table 't': unknown connector 'imuplse'; did you mean 'impulse'?; available: "
-            "blackhole, filesystem, impulse, kafka, mqtt, nats, nexmark, postgres-cdc, preview, "
-            "redis, "
-            "single_file, stdout");
+            "blackhole, filesystem, impulse, kafka, mqtt, nats, nexmark, polling_http, "
+            "postgres-cdc, preview, redis, single_file, sse, stdout, webhook, websocket");
   EXPECT_EQ(
       ResolveError(
           {{"connector", "single_file"}, {"path", "/tmp"}, {"fromat", "json"}, {"type", "sink"}}),
       "table 't': unknown option 'fromat' for connector 'single_file'; did you mean "
       "'format'?");
   EXPECT_EQ(ResolveError({{"connector", "stdout"}, {"colour", "red"}}),
-            "table 't': unknown option 'colour' for connector 'stdout'; its options are: "
-            "format, bad_data, framing, json.timestamp_format, json.unstructured, "
-            "parquet.compression, parquet.row_group_size, avro.schema, "
-            "avro.raw_datums, avro.confluent_schema_registry, avro.schema_id, avro.codec, "
-            "protobuf.schema, "
-            "protobuf.message_name, protobuf.length_delimited, "
-            "protobuf.confluent_schema_registry, protobuf.schema_id, schema_registry.endpoint, "
-            "schema_registry.api_key, schema_registry.api_secret, "
+            "table 't': unknown option 'colour' for connector 'stdout'; its options with format "
+            "'json' are: format, bad_data, framing, json.timestamp_format, json.unstructured, "
+            "connector, type");
+  // Another format lists its own options (and the schema registry's), not JSON's.
+  EXPECT_EQ(ResolveError({{"connector", "stdout"}, {"format", "avro"}, {"colour", "red"}}),
+            "table 't': unknown option 'colour' for connector 'stdout'; its options with format "
+            "'avro' are: format, bad_data, framing, avro.schema, avro.raw_datums, "
+            "avro.confluent_schema_registry, avro.schema_id, avro.codec, "
+            "schema_registry.endpoint, schema_registry.api_key, schema_registry.api_secret, "
             "schema_registry.subject, connector, type");
   EXPECT_EQ(ResolveError({{"connector", "stdout"}, {"bad_data", "ignore"}}),
             "table 't': invalid value 'ignore' for option 'bad_data'; use 'fail' or 'drop'");
