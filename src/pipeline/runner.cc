@@ -116,6 +116,11 @@ Result<Compiled> PlanAndCompile(std::string_view sql, const RunOptions& options)
   }
   auto compile = CompileOptionsOf(*plan, options, *parallelism);
   if (!compile.ok()) return compile.status();
+  if (options.replan) {
+    auto replanned = options.replan(*plan, *compile);
+    if (!replanned.ok()) return replanned.status();
+    plan = replanned.MoveValue();
+  }
   auto graph = sql::Compile(*plan, *compile);
   if (!graph.ok()) return graph.status();
   return Compiled{plan.MoveValue(), graph.MoveValue()};

@@ -42,6 +42,11 @@ struct RunOptions {
   // A preview: every sink becomes a preview sink (named after its table), so the rows a query
   // would write show in the service's live output and nothing is written anywhere.
   bool preview = false;
+  // Called with the planned pipeline and its compile options before compiling; what it returns
+  // is compiled instead. The SQL logic tests' --graph-roundtrip passes every plan through its
+  // serialized form here (src/dist/plan_codec.h).
+  std::function<Result<sql::PipelinePlan>(const sql::PipelinePlan&, const sql::CompileOptions&)>
+      replan;
 };
 
 struct RunReport {

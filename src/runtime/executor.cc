@@ -306,6 +306,7 @@ class Task {
   // collectors_[i] feeds chain[i] (collectors_[0] is the source's output; for operator tasks
   // collectors_[0] is unused) and collectors_[chain.size()] routes to the out edges.
   std::vector<std::unique_ptr<ChainCollector>> collectors_;
+  std::vector<size_t> polled_;  // chain operators that are polled()
 
   struct Pending {
     InputQueue* queue;
@@ -480,6 +481,7 @@ Status Task::Open() {
   // collectors_[i] delivers into chain[i]; the source's output goes to collectors_[0].
   for (size_t i = 0; i <= chain.size(); ++i) {
     collectors_.push_back(std::make_unique<ChainCollector>(this, i));
+    if (i < chain.size() && chain[i]->polled()) polled_.push_back(i);
   }
   if (input) {
     sender_watermarks_.assign(static_cast<size_t>(input->num_senders()), Watermark::Min());
@@ -659,6 +661,8 @@ Status Task::Step(StepResult* result) {
     *result = done ? StepResult::kFinished : StepResult::kWait;
     return Status::Ok();
   }
+  // Operators whose results arrive from elsewhere (async functions) emit what has arrived.
+  for (size_t i : polled_) SLUICE_RETURN_NOT_OK(chain[i]->Poll(*collectors_[i + 1]));
   return source ? StepSource(result) : StepOperator(result);
 }
 
@@ -1127,6 +1131,14 @@ Status Executor::Impl::Build() {
         ctx->parallelism = node.parallelism;
         ctx->metrics = metrics.get();
         ctx->stop_requested = &shared_.stop_requested;
+        {
+          Task* t = task.get();
+          Scheduler* sched = &shared_.scheduler;
+          ctx->wake = [t] { t->Wake(); };
+          ctx->wake_after = [t, sched](int64_t delay) {
+            sched->ScheduleAt(t, ProcessingTime{Now().value + delay});
+          };
+        }
         if (i == 0 && f->is_source()) {
           auto src = f->CreateSource(s, node.parallelism);
           if (!src.ok()) return src.status();
