@@ -3,11 +3,11 @@
 #include <cstring>
 #include <random>
 
-#include <arrow/util/compression.h>
 #include <fmt/format.h>
 
 #include "formats/avro_schema.h"
 #include "formats/codecs.h"
+#include "formats/parquet/arrow_plugin.h"
 
 namespace sluice::formats {
 
@@ -66,25 +66,15 @@ Result<AvroCodec> AvroCodecOf(std::string_view name, bool writing) {
       writing ? "writes" : "reads", writing ? "" : " and 'snappy'");
 }
 
-Result<std::unique_ptr<arrow::util::Codec>> ArrowCodec(AvroCodec c) {
-  arrow::Result<std::unique_ptr<arrow::util::Codec>> codec;
-  if (c == AvroCodec::kDeflate) {
-    arrow::util::GZipCodecOptions o;
-    o.gzip_format = arrow::util::GZipFormat::DEFLATE;  // raw RFC 1951, as Avro's deflate
-    codec = arrow::util::Codec::Create(arrow::Compression::GZIP, o);
-  } else if (c == AvroCodec::kZstandard) {
-    codec = arrow::util::Codec::Create(arrow::Compression::ZSTD);
-  } else {
-    codec = arrow::util::Codec::Create(arrow::Compression::SNAPPY);
-  }
-  if (!codec.ok()) return Status::Internal("Avro codec: {}", codec.status().message());
-  return std::move(*codec);
+Result<std::unique_ptr<BlockCodec>> CodecOf(AvroCodec c) {
+  // Arrow's codecs, through the Arrow plugin (parquet/arrow_plugin.h).
+  return MakeBlockCodec(c == AvroCodec::kDeflate     ? BlockCodecKind::kDeflate
+                        : c == AvroCodec::kZstandard ? BlockCodecKind::kZstd
+                                                     : BlockCodecKind::kSnappy);
 }
 
 // Decompresses one block's data (deflate and zstandard streams, or snappy with its CRC).
-Status Decompress(AvroCodec c, arrow::util::Codec* codec, std::string_view in, std::string* out) {
-  out->clear();
-  const auto* p = reinterpret_cast<const uint8_t*>(in.data());
+Status Decompress(AvroCodec c, BlockCodec* codec, std::string_view in, std::string* out) {
   if (c == AvroCodec::kSnappy) {
     // Snappy's raw format begins with the uncompressed length; Avro adds a 4-byte CRC-32.
     if (in.size() < 4) return Status::User("a snappy block is shorter than its checksum");
@@ -93,31 +83,9 @@ Status Decompress(AvroCodec c, arrow::util::Codec* codec, std::string_view in, s
     if (!ReadVarint(in.data(), in.size() - 4, &pos, &length) || length > (uint64_t{1} << 31)) {
       return Status::User("a snappy block has no valid length");
     }
-    out->resize(length);
-    auto n = codec->Decompress(static_cast<int64_t>(in.size() - 4), p, static_cast<int64_t>(length),
-                               reinterpret_cast<uint8_t*>(out->data()));
-    if (!n.ok())
-      return Status::User("a snappy block does not decompress: {}", n.status().message());
-    out->resize(static_cast<size_t>(*n));
-    return Status::Ok();
+    return codec->Decompress(in.substr(0, in.size() - 4), static_cast<size_t>(length), out);
   }
-  auto d = codec->MakeDecompressor();
-  if (!d.ok()) return Status::Internal("Avro codec: {}", d.status().message());
-  int64_t left = static_cast<int64_t>(in.size());
-  size_t size = 0;
-  out->resize(std::max<size_t>(in.size() * 4, 1024));
-  while (true) {
-    auto r = (*d)->Decompress(left, p, static_cast<int64_t>(out->size() - size),
-                              reinterpret_cast<uint8_t*>(out->data() + size));
-    if (!r.ok()) return Status::User("a compressed block is corrupt: {}", r.status().message());
-    p += r->bytes_read;
-    left -= r->bytes_read;
-    size += static_cast<size_t>(r->bytes_written);
-    if ((*d)->IsFinished() || (left == 0 && !r->need_more_output && r->bytes_written == 0)) break;
-    if (r->need_more_output || size == out->size()) out->resize(out->size() * 2);
-  }
-  out->resize(size);
-  return Status::Ok();
+  return codec->Decompress(in, 0, out);
 }
 
 // --- writers ----------------------------------------------------------------------------------
@@ -137,7 +105,7 @@ class EncoderWriter : public RecordFileWriter {
 class AvroFileWriter : public RecordFileWriter {
  public:
   AvroFileWriter(std::unique_ptr<Encoder> datums, const std::string& schema_json, AvroCodec codec,
-                 std::string codec_name, std::unique_ptr<arrow::util::Codec> arrow_codec)
+                 std::string codec_name, std::unique_ptr<BlockCodec> arrow_codec)
       : datums_(std::move(datums)), codec_(codec), arrow_codec_(std::move(arrow_codec)) {
     std::mt19937_64 rng(std::random_device{}());
     for (int i = 0; i < 2; ++i) {
@@ -162,13 +130,8 @@ class AvroFileWriter : public RecordFileWriter {
     SLUICE_RETURN_NOT_OK(datums_->Encode(batch, &block_));
     std::string_view data = block_;
     if (codec_ != AvroCodec::kNull) {
-      const auto* in = reinterpret_cast<const uint8_t*>(block_.data());
-      const auto n = static_cast<int64_t>(block_.size());
-      compressed_.resize(static_cast<size_t>(arrow_codec_->MaxCompressedLen(n, in)));
-      auto size = arrow_codec_->Compress(n, in, static_cast<int64_t>(compressed_.size()),
-                                         reinterpret_cast<uint8_t*>(compressed_.data()));
-      if (!size.ok()) return Status::Internal("Avro codec: {}", size.status().message());
-      data = std::string_view(compressed_.data(), static_cast<size_t>(*size));
+      SLUICE_RETURN_NOT_OK(arrow_codec_->Compress(block_, &compressed_));
+      data = compressed_;
     }
     PutLong(out, batch.num_rows);
     PutLong(out, static_cast<int64_t>(data.size()));
@@ -180,7 +143,7 @@ class AvroFileWriter : public RecordFileWriter {
  private:
   std::unique_ptr<Encoder> datums_;  // bare datums
   AvroCodec codec_;
-  std::unique_ptr<arrow::util::Codec> arrow_codec_;
+  std::unique_ptr<BlockCodec> arrow_codec_;
   std::string header_, sync_, block_, compressed_;
 };
 
@@ -321,7 +284,7 @@ class AvroReader : public ReaderBase {
     if (!c.ok()) return c.status().WithContext(fmt::format("'{}'", name_));
     codec_ = *c;
     if (codec_ != AvroCodec::kNull) {
-      SLUICE_ASSIGN_OR_RETURN(arrow_codec_, ArrowCodec(codec_));
+      SLUICE_ASSIGN_OR_RETURN(arrow_codec_, CodecOf(codec_));
     }
     options.avro_file_blocks = true;
     options.avro_writer_schema = schema_text;
@@ -412,7 +375,7 @@ class AvroReader : public ReaderBase {
 
   std::string sync_;
   AvroCodec codec_ = AvroCodec::kNull;
-  std::unique_ptr<arrow::util::Codec> arrow_codec_;
+  std::unique_ptr<BlockCodec> arrow_codec_;
   std::string plain_, framed_;
 };
 
@@ -448,9 +411,9 @@ Result<std::unique_ptr<RecordFileWriter>> RecordFileWriter::Make(const FormatOpt
     SLUICE_ASSIGN_OR_RETURN(auto encoder, MakeAvroEncoder(datums, schema));
     SLUICE_ASSIGN_OR_RETURN(auto writer_schema, AvroReaderSchema(options, schema));
     SLUICE_ASSIGN_OR_RETURN(AvroCodec codec, AvroCodecOf(options.avro_codec, true));
-    std::unique_ptr<arrow::util::Codec> arrow_codec;
+    std::unique_ptr<BlockCodec> arrow_codec;
     if (codec != AvroCodec::kNull) {
-      SLUICE_ASSIGN_OR_RETURN(arrow_codec, ArrowCodec(codec));
+      SLUICE_ASSIGN_OR_RETURN(arrow_codec, CodecOf(codec));
     }
     return std::unique_ptr<RecordFileWriter>(std::make_unique<AvroFileWriter>(
         std::move(encoder), writer_schema->ToJson(), codec,
