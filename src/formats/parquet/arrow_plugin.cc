@@ -107,11 +107,6 @@ Result<std::string> DecompressFile(const std::string& name, const std::string& b
   return api->decompress(name, bytes, gzip);
 }
 
-Result<std::unique_ptr<BlockCodec>> MakeBlockCodec(BlockCodecKind kind) {
-  SLUICE_ASSIGN_OR_RETURN(const ArrowPluginApi* api, ArrowPlugin());
-  return api->make_block_codec(kind);
-}
-
 const char* ParquetCompressionName(ParquetCompression c) {
   switch (c) {
     case ParquetCompression::kZstd:

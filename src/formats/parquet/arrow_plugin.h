@@ -13,7 +13,6 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <string_view>
 
 #include "batch/batch.h"
 #include "common/status.h"
@@ -23,18 +22,6 @@
 #include "types/schema.h"
 
 namespace sluice::formats {
-
-// A block compressor of Arrow's (the blocks of Avro object container files).
-enum class BlockCodecKind { kDeflate, kZstd, kSnappy };  // deflate: raw RFC 1951
-class BlockCodec {
- public:
-  virtual ~BlockCodec() = default;
-  // Replaces *out with `in` compressed.
-  virtual Status Compress(std::string_view in, std::string* out) = 0;
-  // Replaces *out with `in` decompressed: a whole stream (deflate, zstd; `length` 0), or a raw
-  // snappy block of `length` uncompressed bytes.
-  virtual Status Decompress(std::string_view in, size_t length, std::string* out) = 0;
-};
 
 // What the plugin offers; the loader checks `abi` against its own.
 struct ArrowPluginApi {
@@ -49,11 +36,10 @@ struct ArrowPluginApi {
   // The bytes of a gzip (`gzip`) or zstd stream, decompressed; `name` names the file in errors.
   Result<std::string> (*decompress)(const std::string& name, const std::string& bytes,
                                     bool gzip) = nullptr;
-  Result<std::unique_ptr<BlockCodec>> (*make_block_codec)(BlockCodecKind kind) = nullptr;
 };
 
 // Changes whenever ArrowPluginApi or a type it passes changes.
-inline constexpr uint32_t kArrowPluginAbi = 2;
+inline constexpr uint32_t kArrowPluginAbi = 1;
 
 // The plugin's functions, loading it on the first call (thread-safe). An error says which files
 // were tried and why each failed.
@@ -64,9 +50,6 @@ bool ArrowPluginLoaded();
 
 // Decompresses a gzip or zstd file's bytes (through the plugin).
 Result<std::string> DecompressFile(const std::string& name, const std::string& bytes, bool gzip);
-
-// A block codec (through the plugin).
-Result<std::unique_ptr<BlockCodec>> MakeBlockCodec(BlockCodecKind kind);
 
 }  // namespace sluice::formats
 
