@@ -114,9 +114,10 @@ void RunSource(const runtime::OperatorFactory& factory, int subtask, int paralle
 
 TEST(RegistryTest, RegistersTheConnectors) {
   const auto& registry = ConnectorRegistry::Get();
-  EXPECT_EQ(registry.Names(), (std::vector<std::string>{
-                                  "blackhole", "filesystem", "impulse", "kafka", "mqtt", "nexmark",
-                                  "postgres-cdc", "preview", "redis", "single_file", "stdout"}));
+  EXPECT_EQ(registry.Names(),
+            (std::vector<std::string>{"blackhole", "filesystem", "impulse", "kafka", "mqtt",
+                                      "nexmark", "polling_http", "postgres-cdc", "preview", "redis",
+                                      "single_file", "sse", "stdout", "webhook", "websocket"}));
   ASSERT_NE(registry.Find("impulse"), nullptr);
   EXPECT_EQ(registry.Find("IMPULSE"), registry.Find("impulse"));
   EXPECT_EQ(registry.Find("kinesis"), nullptr);
