@@ -138,12 +138,12 @@ TEST(RegistryTest, EditDistanceAndClosestMatch) {
 TEST(ResolveTableTest, OptionErrors) {
   EXPECT_EQ(ResolveError({{"path", "/tmp/x"}}),
             "table 't': missing option 'connector'; available: blackhole, filesystem, impulse, "
-            "kafka, mqtt, "
-            "nexmark, postgres-cdc, preview, redis, single_file, stdout");
+            "kafka, mqtt, nexmark, polling_http, postgres-cdc, preview, redis, single_file, sse, "
+            "stdout, webhook, websocket");
   EXPECT_EQ(ResolveError({{"connector", "imuplse"}}),
             "table 't': unknown connector 'imuplse'; did you mean 'impulse'?; available: "
-            "blackhole, filesystem, impulse, kafka, mqtt, nexmark, postgres-cdc, preview, redis, "
-            "single_file, stdout");
+            "blackhole, filesystem, impulse, kafka, mqtt, nexmark, polling_http, postgres-cdc, "
+            "preview, redis, single_file, sse, stdout, webhook, websocket");
   EXPECT_EQ(
       ResolveError(
           {{"connector", "single_file"}, {"path", "/tmp"}, {"fromat", "json"}, {"type", "sink"}}),
