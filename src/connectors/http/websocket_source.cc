@@ -46,12 +46,15 @@ class WebsocketSource : public MessageSource {
     while (!feed.stopping()) {
       std::string why;
       bool opened = false;
+      // One io_context per connection: destroyed (with the session's coroutine frame) before
+      // `why` and `opened`, which the session and its completion handler refer to.
+      net::io_context ioc(1);
       {
         std::lock_guard lock(mu_);
         if (feed.stopping()) break;
-        ioc_.restart();
+        current_ = &ioc;
       }
-      net::co_spawn(ioc_, Session(feed, &opened), [&](std::exception_ptr e) {
+      net::co_spawn(ioc, Session(feed, &opened), [&](std::exception_ptr e) {
         if (!e) return;
         try {
           std::rethrow_exception(e);
@@ -62,7 +65,11 @@ class WebsocketSource : public MessageSource {
           why = err.what();
         }
       });
-      ioc_.run();
+      ioc.run();
+      {
+        std::lock_guard lock(mu_);
+        current_ = nullptr;
+      }
       if (feed.stopping()) break;
       if (why.empty()) why = "the server closed the connection";
       if (opened) reconnects.Connected();
@@ -73,7 +80,7 @@ class WebsocketSource : public MessageSource {
 
   void Interrupt() override {
     std::lock_guard lock(mu_);
-    ioc_.stop();
+    if (current_ != nullptr) current_->stop();
   }
 
  private:
@@ -146,8 +153,8 @@ class WebsocketSource : public MessageSource {
   }
 
   WebsocketOptions o_;
-  std::mutex mu_;  // ioc_.restart() against stop() from Close
-  net::io_context ioc_{1};
+  std::mutex mu_;                       // current_, against Interrupt from Close
+  net::io_context* current_ = nullptr;  // the running connection's
 };
 
 }  // namespace
