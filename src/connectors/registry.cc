@@ -164,6 +164,7 @@ const ConnectorRegistry& ConnectorRegistry::Get() {
     r.connectors_.push_back(MakeImpulseConnector());
     r.connectors_.push_back(MakeKafkaConnector());
     r.connectors_.push_back(MakeMqttConnector());
+    r.connectors_.push_back(MakeNatsConnector());
     r.connectors_.push_back(MakeFilesystemConnector());
     r.connectors_.push_back(MakeNexmarkConnector());
     r.connectors_.push_back(MakePostgresCdcConnector());

@@ -115,7 +115,7 @@ void RunSource(const runtime::OperatorFactory& factory, int subtask, int paralle
 TEST(RegistryTest, RegistersTheConnectors) {
   const auto& registry = ConnectorRegistry::Get();
   EXPECT_EQ(registry.Names(),
-            (std::vector<std::string>{"blackhole", "filesystem", "impulse", "kafka", "mqtt",
+            (std::vector<std::string>{"blackhole", "filesystem", "impulse", "kafka", "mqtt", "nats",
                                       "nexmark", "polling_http", "postgres-cdc", "preview", "redis",
                                       "single_file", "sse", "stdout", "webhook", "websocket"}));
   ASSERT_NE(registry.Find("impulse"), nullptr);
@@ -138,12 +138,12 @@ TEST(RegistryTest, EditDistanceAndClosestMatch) {
 TEST(ResolveTableTest, OptionErrors) {
   EXPECT_EQ(ResolveError({{"path", "/tmp/x"}}),
             "table 't': missing option 'connector'; available: blackhole, filesystem, impulse, "
-            "kafka, mqtt, nexmark, polling_http, postgres-cdc, preview, redis, single_file, sse, "
-            "stdout, webhook, websocket");
+            "kafka, mqtt, nats, nexmark, polling_http, postgres-cdc, preview, redis, single_file, "
+            "sse, stdout, webhook, websocket");
   EXPECT_EQ(ResolveError({{"connector", "imuplse"}}),
             "table 't': unknown connector 'imuplse'; did you mean 'impulse'?; available: "
-            "blackhole, filesystem, impulse, kafka, mqtt, nexmark, polling_http, postgres-cdc, "
-            "preview, redis, single_file, sse, stdout, webhook, websocket");
+            "blackhole, filesystem, impulse, kafka, mqtt, nats, nexmark, polling_http, "
+            "postgres-cdc, preview, redis, single_file, sse, stdout, webhook, websocket");
   EXPECT_EQ(
       ResolveError(
           {{"connector", "single_file"}, {"path", "/tmp"}, {"fromat", "json"}, {"type", "sink"}}),

@@ -1,0 +1,162 @@
+// An async UDF for the async tests and benchmark: http_get(url TEXT) RETURNS TEXT, an HTTP GET
+// through libcurl's multi socket interface (the sluice process already links libcurl) on one
+// epoll event-loop thread per instance: work per ready socket, not per transfer. 2xx: the body;
+// 404: NULL; any other status or a transport error: the call fails with the status and body.
+#include <curl/curl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_set>
+
+struct http_get {
+  struct Request {
+    CURL* easy = nullptr;
+    std::string url;
+    std::string body;
+    sluice_udf::Completion<std::string> done;
+  };
+
+  http_get()
+      : multi_(curl_multi_init()), epoll_(epoll_create1(0)), wake_(eventfd(0, EFD_NONBLOCK)) {
+    if (multi_ == nullptr || epoll_ < 0 || wake_ < 0) throw std::runtime_error("cannot set up");
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &OnSocket);
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &OnTimer);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+    // Keep the connections of every call in flight open for the next calls (the default cache
+    // follows the number of transfers, which drops between batches).
+    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, 4096L);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = wake_;
+    epoll_ctl(epoll_, EPOLL_CTL_ADD, wake_, &ev);
+    loop_ = std::thread([this] { Run(); });
+  }
+  ~http_get() {
+    stop_ = true;
+    Wake();
+    loop_.join();
+    for (Request* r : queued_) Release(r, false);
+    for (Request* r : active_) Release(r, true);
+    active_.clear();
+    curl_multi_cleanup(multi_);
+    close(epoll_);
+    close(wake_);
+  }
+
+  void start(std::string_view url, sluice_udf::Completion<std::string> done) {
+    auto* r = new Request{nullptr, std::string(url), {}, done};
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queued_.push_back(r);
+    }
+    Wake();
+  }
+
+ private:
+  void Wake() {
+    uint64_t one = 1;
+    (void)!write(wake_, &one, sizeof(one));
+  }
+  static int OnSocket(CURL*, curl_socket_t fd, int what, void* user, void*) {
+    auto* self = static_cast<http_get*>(user);
+    epoll_event ev{};
+    ev.data.fd = fd;
+    if (what == CURL_POLL_REMOVE) {
+      epoll_ctl(self->epoll_, EPOLL_CTL_DEL, fd, nullptr);
+      return 0;
+    }
+    ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
+    if (epoll_ctl(self->epoll_, EPOLL_CTL_MOD, fd, &ev) != 0) {
+      epoll_ctl(self->epoll_, EPOLL_CTL_ADD, fd, &ev);
+    }
+    return 0;
+  }
+  static int OnTimer(CURLM*, long timeout_ms, void* user) {
+    static_cast<http_get*>(user)->timeout_ms_ = timeout_ms;
+    return 0;
+  }
+  static size_t Write(char* data, size_t size, size_t n, void* user) {
+    static_cast<Request*>(user)->body.append(data, size * n);
+    return size * n;
+  }
+  void Release(Request* r, bool added) {
+    if (r->easy) {
+      if (added) curl_multi_remove_handle(multi_, r->easy);
+      curl_easy_cleanup(r->easy);
+    }
+    delete r;
+  }
+  void Run() {
+    while (!stop_) {
+      std::deque<Request*> fresh;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        fresh.swap(queued_);
+      }
+      for (Request* r : fresh) {
+        r->easy = curl_easy_init();
+        curl_easy_setopt(r->easy, CURLOPT_URL, r->url.c_str());
+        curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, &Write);
+        curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
+        curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
+        curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
+        curl_multi_add_handle(multi_, r->easy);
+        active_.insert(r);
+      }
+      int running = 0;
+      epoll_event events[256];
+      int n =
+          epoll_wait(epoll_, events, 256, timeout_ms_ < 0 ? 100 : static_cast<int>(timeout_ms_));
+      if (n == 0) curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+      for (int i = 0; i < n; ++i) {
+        int fd = events[i].data.fd;
+        if (fd == wake_) {
+          uint64_t count;
+          (void)!read(wake_, &count, sizeof(count));
+          continue;
+        }
+        int flags = (events[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
+                    (events[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+                    (events[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+        curl_multi_socket_action(multi_, fd, flags, &running);
+      }
+      if (timeout_ms_ == 0) curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+      int left = 0;
+      while (CURLMsg* m = curl_multi_info_read(multi_, &left)) {
+        if (m->msg != CURLMSG_DONE) continue;
+        Request* r = nullptr;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &r);
+        long code = 0;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+        if (m->data.result != CURLE_OK) {
+          r->done.fail(std::string("GET ") + r->url + ": " + curl_easy_strerror(m->data.result));
+        } else if (code == 404) {
+          r->done.complete_null();
+        } else if (code < 200 || code >= 300) {
+          r->done.fail("HTTP " + std::to_string(code) + " from " + r->url + ": " + r->body);
+        } else {
+          r->done.complete(r->body);
+        }
+        active_.erase(r);
+        Release(r, true);
+      }
+    }
+  }
+
+  CURLM* multi_;
+  std::thread loop_;
+  std::mutex mu_;
+  std::deque<Request*> queued_;
+  std::unordered_set<Request*> active_;  // event-loop thread only
+  std::atomic<bool> stop_{false};
+  int epoll_;
+  int wake_;
+  long timeout_ms_ = -1;  // from curl's timer callback
+};
