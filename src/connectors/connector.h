@@ -130,6 +130,11 @@ std::unique_ptr<Connector> MakeKafkaConnector();
 std::unique_ptr<Connector> MakePostgresCdcConnector();
 std::unique_ptr<Connector> MakeRedisConnector();
 std::unique_ptr<Connector> MakeMqttConnector();
+std::unique_ptr<Connector> MakeNatsConnector();
 std::unique_ptr<Connector> MakeFilesystemConnector();
+std::unique_ptr<Connector> MakeSseConnector();
+std::unique_ptr<Connector> MakeWebsocketConnector();
+std::unique_ptr<Connector> MakePollingHttpConnector();
+std::unique_ptr<Connector> MakeWebhookConnector();
 
 }  // namespace sluice::connectors

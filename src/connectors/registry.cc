@@ -164,6 +164,7 @@ const ConnectorRegistry& ConnectorRegistry::Get() {
     r.connectors_.push_back(MakeImpulseConnector());
     r.connectors_.push_back(MakeKafkaConnector());
     r.connectors_.push_back(MakeMqttConnector());
+    r.connectors_.push_back(MakeNatsConnector());
     r.connectors_.push_back(MakeFilesystemConnector());
     r.connectors_.push_back(MakeNexmarkConnector());
     r.connectors_.push_back(MakePostgresCdcConnector());
@@ -171,6 +172,10 @@ const ConnectorRegistry& ConnectorRegistry::Get() {
     r.connectors_.push_back(MakeRedisConnector());
     r.connectors_.push_back(MakeSingleFileConnector());
     r.connectors_.push_back(MakeStdoutConnector());
+    r.connectors_.push_back(MakeSseConnector());
+    r.connectors_.push_back(MakeWebsocketConnector());
+    r.connectors_.push_back(MakePollingHttpConnector());
+    r.connectors_.push_back(MakeWebhookConnector());
     return r;
   }();
   return registry;

@@ -181,6 +181,12 @@ std::vector<const runtime::OperatorMetrics*> Runner::Metrics() const {
   return executor_->Metrics();
 }
 
+std::shared_ptr<runtime::EdgeTap> Runner::Tap(size_t edge) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (executor_ == nullptr) return nullptr;
+  return executor_->Tap(edge);
+}
+
 Status Runner::Run(const std::atomic<bool>* stop) {
   SLUICE_RETURN_NOT_OK(Build());
   runtime::Executor& executor = *executor_;

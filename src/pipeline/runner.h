@@ -95,6 +95,9 @@ class Runner {
 
   // Counters of every operator subtask; empty before Build.
   std::vector<const runtime::OperatorMetrics*> Metrics() const;
+  // The live tap of edge `edge` of graph() (its index in graph().edges); null before Build or
+  // for an index out of range.
+  std::shared_ptr<runtime::EdgeTap> Tap(size_t edge) const;
   // The report of the run so far (final after Run returned).
   RunReport Report() const;
 

@@ -63,6 +63,12 @@ s.check("connectors describes postgres-cdc: required options, descriptions, the 
         {"hostname", "username", "database.name", "table.name"} and
         pg["tableConfig"]["properties"]["password"].get("writeOnly") is True and
         "description" in pg["tableConfig"]["properties"]["slot.name"], pg)
+nats = conns.get("nats", {})
+s.check("connectors describes nats: source and sink, servers required, the password secret",
+        nats.get("source") is True and nats.get("sink") is True and
+        nats["tableConfig"].get("required") == ["servers"] and
+        nats["tableConfig"]["properties"]["auth.password"].get("writeOnly") is True and
+        "consumer.ack_wait" in nats["tableConfig"]["properties"], nats)
 
 # --- validate_query ---
 st, body = srv.api("POST", "/pipelines/validate_query", {"query": IMPULSE})

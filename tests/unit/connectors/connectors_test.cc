@@ -115,8 +115,9 @@ void RunSource(const runtime::OperatorFactory& factory, int subtask, int paralle
 TEST(RegistryTest, RegistersTheConnectors) {
   const auto& registry = ConnectorRegistry::Get();
   EXPECT_EQ(registry.Names(), (std::vector<std::string>{
-                                  "blackhole", "filesystem", "impulse", "kafka", "mqtt", "nexmark",
-                                  "postgres-cdc", "preview", "redis", "single_file", "stdout"}));
+                                  "blackhole", "filesystem", "impulse", "kafka", "mqtt", "nats",
+                                  "nexmark", "postgres-cdc", "preview", "redis", "single_file",
+                                  "stdout"}));
   ASSERT_NE(registry.Find("impulse"), nullptr);
   EXPECT_EQ(registry.Find("IMPULSE"), registry.Find("impulse"));
   EXPECT_EQ(registry.Find("kinesis"), nullptr);
@@ -138,10 +139,11 @@ TEST(ResolveTableTest, OptionErrors) {
   EXPECT_EQ(ResolveError({{"path", "/tmp/x"}}),
             "table 't': missing option 'connector'; available: blackhole, filesystem, impulse, "
             "kafka, mqtt, "
-            "nexmark, postgres-cdc, preview, redis, single_file, stdout");
+            "nats, nexmark, postgres-cdc, preview, redis, single_file, stdout");
   EXPECT_EQ(ResolveError({{"connector", "imuplse"}}),
             "table 't': unknown connector 'imuplse'; did you mean 'impulse'?; available: "
-            "blackhole, filesystem, impulse, kafka, mqtt, nexmark, postgres-cdc, preview, redis, "
+            "blackhole, filesystem, impulse, kafka, mqtt, nats, nexmark, postgres-cdc, preview, "
+            "redis, "
             "single_file, stdout");
   EXPECT_EQ(
       ResolveError(
