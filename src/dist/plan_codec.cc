@@ -282,8 +282,9 @@ class PlanWriter {
     if (auto it = ids_.find(p.get()); it != ids_.end()) return it->second;
     if (p->kind == PlanKind::kAsyncUdf) {
       throw CodecError(
-          "an async user-defined function is called; plans calling user-defined functions "
-          "cannot be serialized yet");
+          fmt::format("async function {}() is a user-defined function; plans calling it cannot be "
+                      "serialized yet",
+                      p->async_fn->name()));
     }
     std::vector<int> inputs;
     for (const auto& in : p->inputs) inputs.push_back(Write(in));
@@ -344,7 +345,7 @@ PlanPtr ReadNode(const json::object& o, const std::vector<PlanPtr>& done) {
   auto p = std::make_shared<LogicalPlan>();
   p->kind = static_cast<PlanKind>(IndexOf(kPlanKinds, String(o, "kind"), "plan node kind"));
   if (p->kind == PlanKind::kAsyncUdf) {
-    throw CodecError("async user-defined functions cannot be deserialized yet");
+    throw CodecError("async functions are user-defined; plans calling them cannot be read yet");
   }
   for (int in : IntsFrom(o, "inputs")) {
     if (in < 0 || static_cast<size_t>(in) >= done.size()) {
