@@ -150,13 +150,15 @@ TEST(ResolveTableTest, OptionErrors) {
       "table 't': unknown option 'fromat' for connector 'single_file'; did you mean "
       "'format'?");
   EXPECT_EQ(ResolveError({{"connector", "stdout"}, {"colour", "red"}}),
-            "table 't': unknown option 'colour' for connector 'stdout'; its options are: "
-            "format, bad_data, framing, json.timestamp_format, json.unstructured, "
-            "parquet.compression, parquet.row_group_size, avro.schema, "
-            "avro.raw_datums, avro.confluent_schema_registry, avro.schema_id, protobuf.schema, "
-            "protobuf.message_name, protobuf.length_delimited, "
-            "protobuf.confluent_schema_registry, protobuf.schema_id, schema_registry.endpoint, "
-            "schema_registry.api_key, schema_registry.api_secret, "
+            "table 't': unknown option 'colour' for connector 'stdout'; its options with format "
+            "'json' are: format, bad_data, framing, json.timestamp_format, json.unstructured, "
+            "connector, type");
+  // Another format lists its own options (and the schema registry's), not JSON's.
+  EXPECT_EQ(ResolveError({{"connector", "stdout"}, {"format", "avro"}, {"colour", "red"}}),
+            "table 't': unknown option 'colour' for connector 'stdout'; its options with format "
+            "'avro' are: format, bad_data, framing, avro.schema, avro.raw_datums, "
+            "avro.confluent_schema_registry, avro.schema_id, avro.codec, "
+            "schema_registry.endpoint, schema_registry.api_key, schema_registry.api_secret, "
             "schema_registry.subject, connector, type");
   EXPECT_EQ(ResolveError({{"connector", "stdout"}, {"bad_data", "ignore"}}),
             "table 't': invalid value 'ignore' for option 'bad_data'; use 'fail' or 'drop'");
