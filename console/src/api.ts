@@ -138,6 +138,7 @@ export interface GraphNode {
 }
 
 export interface GraphEdge {
+  id: string; // edgeId: the edge's index, for .../tap?edge=<id>
   src: string;
   dest: string;
   kind: string; // forward | shuffle | ...
@@ -202,7 +203,8 @@ export function readGraph(g: unknown): Graph | null {
     description: String(field(n, "description", "label") ?? ""),
     parallelism: Number(field(n, "parallelism") ?? 1),
   }));
-  const edges = list(field(g as Json, "edges")).map((e) => ({
+  const edges = list(field(g as Json, "edges")).map((e, i) => ({
+    id: String(field(e, "edgeId", "edge_id") ?? i),
     src: String(field(e, "srcId", "src_id", "src", "from")),
     dest: String(field(e, "destId", "dest_id", "dest", "to")),
     kind: String(field(e, "edgeType", "edge_type", "kind") ?? ""),
@@ -484,4 +486,9 @@ export async function getOperatorMetrics(
 
 export function outputPath(pipelineId: string, jobId: string): string {
   return API + `${jobPath(pipelineId, jobId)}/output`;
+}
+
+// The live tap on one edge of a running job (sampled rows crossing it).
+export function tapPath(pipelineId: string, jobId: string, edgeId: string): string {
+  return API + `${jobPath(pipelineId, jobId)}/tap?edge=${encodeURIComponent(edgeId)}`;
 }

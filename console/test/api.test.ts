@@ -37,7 +37,18 @@ describe("readGraph", () => {
       }),
     ).toEqual({
       nodes: [{ id: "1", operator: "source", description: "impulse", parallelism: 2 }],
-      edges: [{ src: "1", dest: "2", kind: "shuffle", schema: "" }],
+      edges: [{ id: "0", src: "1", dest: "2", kind: "shuffle", schema: "" }],
     });
+  });
+
+  it("reads Sluice's edgeId, the index a tap names", () => {
+    const g = readGraph({
+      nodes: [],
+      edges: [
+        { srcId: "0", destId: "1", edgeType: "hash", valueType: "", edgeId: "0" },
+        { srcId: "1", destId: "2", edgeType: "hash", valueType: "", edgeId: "1" },
+      ],
+    });
+    expect(g?.edges.map((e) => e.id)).toEqual(["0", "1"]);
   });
 });

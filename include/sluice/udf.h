@@ -1,6 +1,6 @@
 /* Sluice user-defined functions: the stable C ABI between Sluice and a compiled UDF library.
  *
- * Version 1. Sluice compiles `CREATE FUNCTION ... LANGUAGE cpp` source against this header into
+ * Version 2 (version 1 plus async functions; a version-1 library still loads). Sluice compiles `CREATE FUNCTION ... LANGUAGE cpp` source against this header into
  * a shared library and loads it. Columns cross the boundary as Arrow C Data Interface arrays
  * (https://arrow.apache.org/docs/format/CDataInterface.html; the two structs are defined below
  * exactly as the specification gives them), so neither side depends on the other's C++ ABI,
@@ -38,7 +38,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SLUICE_UDF_ABI_VERSION 1
+#define SLUICE_UDF_ABI_VERSION 2
+/* The oldest version whose scalar and aggregate libraries Sluice still loads. */
+#define SLUICE_UDF_ABI_MIN_VERSION 1
 
 #ifdef __cplusplus
 extern "C" {
@@ -140,6 +142,41 @@ typedef struct SluiceUdafVTable {
   int64_t (*memory)(const void* states);
 } SluiceUdafVTable;
 typedef const SluiceUdafVTable* (*SluiceUdafVTableFn)(void);
+
+/* Async functions (version 2; CREATE ASYNC FUNCTION ... LANGUAGE cpp), for calls to external
+ * services. A library exports
+ *   const SluiceUdfAsyncVTable* sluice_udf_async_vtable(void);
+ * (and sluice_udf_abi_version, sluice_udf_signature). Each parallel subtask of the operator
+ * opens one instance. `start` begins the calls of rows [begin, end) of `args` (borrowed for the
+ * duration of `start` only: copy what a call needs), call `first_call + (row - begin)` for each
+ * row, and returns without waiting for them. Each call is completed later, exactly once, from any
+ * thread (also from inside `start`), through `host->complete`. Sluice bounds the calls in flight
+ * (max_concurrency), enforces the timeout, and orders the results as declared. `close` abandons
+ * the calls still in flight: no `complete` may follow its return. `start` is called by one
+ * thread at a time per instance; it returns 0, or non-zero after writing a NUL-terminated
+ * message into `error` (the pipeline then fails). */
+#define SLUICE_UDF_ASYNC_OK 0    /* data/size: the result (see complete) */
+#define SLUICE_UDF_ASYNC_NULL 1  /* the result is NULL */
+#define SLUICE_UDF_ASYNC_ERROR 2 /* data/size: a UTF-8 message; the pipeline fails with it */
+typedef struct SluiceUdfAsyncHost {
+  uint32_t abi_version;
+  void* context; /* Sluice's */
+  /* Completes `call`. For SLUICE_UDF_ASYNC_OK, `data` holds the result: a fixed-width value in
+   * Sluice's layout (`size` = its width; BOOLEAN one byte 0 or 1), or the bytes of TEXT, JSON or
+   * BYTEA. Thread-safe; copies the bytes. A second completion of a call, or one after the call
+   * timed out or after `close` began, is ignored. */
+  void (*complete)(struct SluiceUdfAsyncHost* host, uint64_t call, int32_t status,
+                   const void* data, int64_t size);
+} SluiceUdfAsyncHost;
+typedef struct SluiceUdfAsyncVTable {
+  uint32_t abi_version;
+  void* (*open)(SluiceUdfAsyncHost* host, char* error, int64_t error_capacity);
+  void (*close)(void* instance);
+  int32_t (*start)(void* instance, const struct ArrowArray* const* args, int32_t num_args,
+                   int64_t begin, int64_t end, uint64_t first_call, char* error,
+                   int64_t error_capacity);
+} SluiceUdfAsyncVTable;
+typedef const SluiceUdfAsyncVTable* (*SluiceUdfAsyncVTableFn)(void);
 
 #ifdef __cplusplus
 } /* extern "C" */
@@ -735,6 +772,118 @@ struct AggregateGlue {
                                            &Serialize,
                                            &Deserialize,
                                            &Memory};
+    return &table;
+  }
+};
+
+// Async functions: a struct named like the SQL function,
+//   struct lookup {
+//     lookup();   // once per parallel instance: clients, connections, an event-loop thread
+//     ~lookup();  // stops: completes or abandons what is in flight, joins its threads
+//     void start(int64_t id, sluice_udf::Completion<std::string> done);  // one call
+//   };
+// start() begins a call and returns at once; the call ends, later and from any thread, with
+// done.complete(value), done.complete_null() or done.fail("message"). Arguments are as for
+// scalar functions (std::optional<T> when CALLED ON NULL INPUT; a STRICT function is not called
+// for a row with a NULL argument, whose result is NULL); string views are valid only during
+// start(). One instance's start() is called by one thread at a time.
+template <typename R>
+class Completion {
+ public:
+  Completion(SluiceUdfAsyncHost* host, uint64_t call) : host_(host), call_(call) {}
+  uint64_t id() const { return call_; }
+  void complete(const R& value) const {
+    if constexpr (std::is_same_v<R, bool>) {
+      const uint8_t b = value ? 1 : 0;
+      host_->complete(host_, call_, SLUICE_UDF_ASYNC_OK, &b, 1);
+    } else if constexpr (kFixedWidth<R>) {
+      host_->complete(host_, call_, SLUICE_UDF_ASYNC_OK, &value, sizeof(R));
+    } else {
+      std::string_view s(value);
+      host_->complete(host_, call_, SLUICE_UDF_ASYNC_OK, s.data(), static_cast<int64_t>(s.size()));
+    }
+  }
+  void complete(const std::optional<R>& value) const {
+    if (value) {
+      complete(*value);
+    } else {
+      complete_null();
+    }
+  }
+  void complete_null() const { host_->complete(host_, call_, SLUICE_UDF_ASYNC_NULL, nullptr, 0); }
+  void fail(std::string_view message) const {
+    host_->complete(host_, call_, SLUICE_UDF_ASYNC_ERROR, message.data(),
+                    static_cast<int64_t>(message.size()));
+  }
+
+ private:
+  SluiceUdfAsyncHost* host_;
+  uint64_t call_;
+};
+
+template <typename S, bool kStrict, typename R, typename... Args>
+struct AsyncGlue {
+  using RV = typename detail::Unopt<R>::type;
+  struct Instance {
+    SluiceUdfAsyncHost* host;
+    S* s;
+  };
+  static void* Open(SluiceUdfAsyncHost* host, char* error, int64_t capacity) {
+    try {
+      return new Instance{host, new S()};
+    } catch (const std::exception& e) {
+      detail::CopyError(e.what(), error, capacity);
+    } catch (...) {
+      detail::CopyError("threw a C++ exception that is not a std::exception", error, capacity);
+    }
+    return nullptr;
+  }
+  static void Close(void* p) {
+    Instance* in = static_cast<Instance*>(p);
+    delete in->s;
+    delete in;
+  }
+  template <size_t... I>
+  static void StartRows(Instance& in, const ArrowArray* const* args, int64_t begin, int64_t end,
+                        uint64_t first, std::index_sequence<I...>) {
+    const void* validity[sizeof...(Args) + 1] = {args[I]->buffers[0]..., nullptr};
+    for (int64_t i = begin; i < end; ++i) {
+      Completion<RV> done(in.host, first + static_cast<uint64_t>(i - begin));
+      if constexpr (kStrict) {
+        bool null = false;
+        for (size_t k = 0; k < sizeof...(Args); ++k) {
+          null |= validity[k] != nullptr && !BitIsSet(validity[k], i);
+        }
+        if (null) {
+          done.complete_null();
+          continue;
+        }
+        in.s->start(Args(Column<Args>(args[I])[i])..., done);
+      } else {
+        in.s->start(Args(detail::Read<Args>(args[I], i))..., done);
+      }
+    }
+  }
+  static int32_t Start(void* p, const ArrowArray* const* args, int32_t num_args, int64_t begin,
+                       int64_t end, uint64_t first, char* error, int64_t capacity) {
+    if (num_args != static_cast<int32_t>(sizeof...(Args))) {
+      detail::CopyError("wrong number of arguments", error, capacity);
+      return 1;
+    }
+    try {
+      StartRows(*static_cast<Instance*>(p), args, begin, end, first,
+                std::index_sequence_for<Args...>{});
+    } catch (const std::exception& e) {
+      detail::CopyError(e.what(), error, capacity);
+      return 1;
+    } catch (...) {
+      detail::CopyError("threw a C++ exception that is not a std::exception", error, capacity);
+      return 1;
+    }
+    return 0;
+  }
+  static const SluiceUdfAsyncVTable* VTable() {
+    static const SluiceUdfAsyncVTable table = {SLUICE_UDF_ABI_VERSION, &Open, &Close, &Start};
     return &table;
   }
 };

@@ -120,6 +120,7 @@ std::shared_ptr<const ApiService::Graph> ApiService::GraphOf(const std::string& 
       edge["keyType"] = fmt::format("{}", fmt::join(e.key_names, ", "));
       edge["valueType"] = "";
       edge["edgeType"] = runtime::EdgeKindName(e.kind);
+      edge["edgeId"] = std::to_string(edges.size());  // its index: GET .../tap?edge=<edgeId>
       edges.push_back(std::move(edge));
     }
   }
@@ -654,6 +655,7 @@ HttpResponse ApiService::Route(const HttpRequest& request) {
         return only("GET", [&] { return JobMetrics(id, job); });
       }
       if (seg[4] == "output") return only("GET", [&] { return JobOutput(id, job, request); });
+      if (seg[4] == "tap") return only("GET", [&] { return JobTap(id, job, request, params); });
     }
   }
   return ErrorResponse(404, fmt::format("no route for {} {} (docs/api.md lists the routes)", m,

@@ -55,6 +55,8 @@ class ApiService {
   HttpResponse JobCheckpoints(const std::string& id, const std::string& job);
   HttpResponse JobMetrics(const std::string& id, const std::string& job);
   HttpResponse JobOutput(const std::string& id, const std::string& job, const HttpRequest& request);
+  HttpResponse JobTap(const std::string& id, const std::string& job, const HttpRequest& request,
+                      const std::map<std::string, std::string>& params);
   HttpResponse Prometheus();
   // The pipeline and its job, or a 404 in *error.
   bool Load(const std::string& id, PipelineRecordPtr* pipeline, JobRecordPtr* job,

@@ -140,6 +140,52 @@ HttpResponse ApiService::JobOutput(const std::string& id, const std::string& job
   return r;
 }
 
+HttpResponse ApiService::JobTap(const std::string& id, const std::string& job,
+                                const HttpRequest& request,
+                                const std::map<std::string, std::string>& params) {
+  PipelineRecordPtr p;
+  JobRecordPtr j;
+  HttpResponse err;
+  if (!Load(id, &p, &j, &err)) return err;
+  if (j->id != job)
+    return ErrorResponse(404, fmt::format("pipeline '{}' has no job '{}'", id, job));
+  auto e = params.find("edge");
+  if (e == params.end() || e->second.empty()) {
+    return ErrorResponse(400,
+                         "missing query parameter 'edge': the index of an edge in the pipeline's "
+                         "graph (its edgeId), e.g. .../tap?edge=0");
+  }
+  char* end = nullptr;
+  long long edge = std::strtoll(e->second.c_str(), &end, 10);
+  if (*end != '\0' || edge < 0) {
+    return ErrorResponse(
+        400, fmt::format("query parameter 'edge' must be an edge's index (its edgeId, a number "
+                         "from 0), got '{}'",
+                         e->second));
+  }
+  int64_t after = -1;
+  if (auto it = request.headers.find("last-event-id"); it != request.headers.end()) {
+    char* last = nullptr;
+    after = std::strtoll(it->second.c_str(), &last, 10);
+    if (it->second.empty() || *last != '\0' || after < 0) {
+      return ErrorResponse(
+          400, fmt::format("Last-Event-ID must be a row id (a number), got '{}'", it->second));
+    }
+  }
+  auto session = jobs_->OpenTap(job, static_cast<size_t>(edge));
+  if (!session.ok()) {
+    const bool running = jobs_->Active(job);
+    return ErrorResponse(running ? 404 : 409, session.status().message());
+  }
+  HttpResponse r;
+  std::shared_ptr<service::TapSession> held = session.MoveValue();
+  auto rows = held->rows;
+  r.stream =
+      MakeOutputEventStream(std::move(rows), after, options_.sse_batch_events, std::move(held));
+  r.heartbeat_ms = options_.sse_heartbeat_ms;
+  return r;
+}
+
 namespace {
 
 std::string Label(const std::string& v) {

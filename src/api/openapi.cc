@@ -107,6 +107,11 @@ constexpr const char* kOpenApi = R"json({
       "parameters": [{"$ref": "#/components/parameters/id"}, {"$ref": "#/components/parameters/job"}],
       "get": {"summary": "Live rows as Server-Sent Events (Last-Event-ID resumes)",
         "responses": {"200": {"description": "an event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}}, "400": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}}},
+    "/pipelines/{id}/jobs/{job}/tap": {
+      "parameters": [{"$ref": "#/components/parameters/id"}, {"$ref": "#/components/parameters/job"},
+                     {"name": "edge", "in": "query", "required": true, "description": "the edge's edgeId in the pipeline's graph", "schema": {"type": "integer", "minimum": 0}}],
+      "get": {"summary": "Sampled live rows crossing one edge of the running job, as Server-Sent Events",
+        "responses": {"200": {"description": "an event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}}, "400": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}, "409": {"$ref": "#/components/responses/Error"}}}},
     "/metrics": {"get": {"summary": "Prometheus metrics (also at /metrics)", "responses": {"200": {"description": "text format", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
     "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}}
   }

@@ -109,24 +109,26 @@ Status Serve(const ServeOptions& options, const std::atomic<bool>* stop) {
   std::string host = http.host.find(':') != std::string::npos ? "[" + http.host + "]" : http.host;
   std::fprintf(stderr, "sluice serve: metadata in %s, checkpoints in %s\n",
                store->db().description().c_str(), state_dir.c_str());
-  if (!options.port_file.empty()) {
-    std::ofstream out(options.port_file + ".tmp");
-    out << server.port() << "\n";
-    out.close();
-    std::filesystem::rename(options.port_file + ".tmp", options.port_file);
-  }
   if (Status st = jobs.ResumeAll(); !st.ok()) {
     std::fprintf(stderr, "sluice serve: warning: resuming pipelines: %s\n", st.ToString().c_str());
   }
-  server.Start();
   std::printf("sluice serve: listening on http://%s:%d/ (REST API at http://%s:%d/api/v1)\n",
               host.c_str(), server.port(), host.c_str(), server.port());
+  // The demo exists before anyone can ask for it: created through the API handler directly,
+  // before the port is announced and before the listener answers.
   if (!options.demo_file.empty()) {
     Status st = StartDemo(options.demo_file, store.get(), &api, host, server.port());
     if (!st.ok()) {
       std::fprintf(stderr, "sluice serve: the demo pipeline: %s\n", st.ToString().c_str());
     }
   }
+  if (!options.port_file.empty()) {
+    std::ofstream out(options.port_file + ".tmp");
+    out << server.port() << "\n";
+    out.close();
+    std::filesystem::rename(options.port_file + ".tmp", options.port_file);
+  }
+  server.Start();
   std::fflush(stdout);
   while (!stop->load()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   std::fprintf(stderr, "sluice serve: stopping: pipelines take a final checkpoint...\n");

@@ -89,8 +89,11 @@ namespace {
 class OutputEventStream : public EventStream {
  public:
   OutputEventStream(std::shared_ptr<service::OutputStream> output, int64_t after_id,
-                    size_t batch_events)
-      : output_(std::move(output)), cursor_(after_id), batch_events_(batch_events) {}
+                    size_t batch_events, std::shared_ptr<void> hold)
+      : output_(std::move(output)),
+        cursor_(after_id),
+        batch_events_(batch_events),
+        hold_(std::move(hold)) {}
 
   std::string Poll(bool* done) override {
     std::string text;
@@ -117,13 +120,16 @@ class OutputEventStream : public EventStream {
   std::shared_ptr<service::OutputStream> output_;
   int64_t cursor_;
   size_t batch_events_;
+  std::shared_ptr<void> hold_;
 };
 
 }  // namespace
 
 std::shared_ptr<EventStream> MakeOutputEventStream(std::shared_ptr<service::OutputStream> output,
-                                                   int64_t after_id, size_t batch_events) {
-  return std::make_shared<OutputEventStream>(std::move(output), after_id, batch_events);
+                                                   int64_t after_id, size_t batch_events,
+                                                   std::shared_ptr<void> hold) {
+  return std::make_shared<OutputEventStream>(std::move(output), after_id, batch_events,
+                                             std::move(hold));
 }
 
 }  // namespace sluice::api

@@ -42,7 +42,9 @@ Status CheckStateFits(const std::string& query, bool preview, const std::string&
 // An event stream of `output` from the row after `after_id`: `event: row` per row with its id,
 // then `event: lagged` (and the end) when the reader fell behind the ring, `event: end` when the
 // run ended.
+// `hold` is kept as long as the stream (a tap's session, so the tap stays attached).
 std::shared_ptr<EventStream> MakeOutputEventStream(std::shared_ptr<service::OutputStream> output,
-                                                   int64_t after_id, size_t batch_events);
+                                                   int64_t after_id, size_t batch_events,
+                                                   std::shared_ptr<void> hold = nullptr);
 
 }  // namespace sluice::api

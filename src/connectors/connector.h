@@ -132,5 +132,9 @@ std::unique_ptr<Connector> MakeRedisConnector();
 std::unique_ptr<Connector> MakeMqttConnector();
 std::unique_ptr<Connector> MakeNatsConnector();
 std::unique_ptr<Connector> MakeFilesystemConnector();
+std::unique_ptr<Connector> MakeSseConnector();
+std::unique_ptr<Connector> MakeWebsocketConnector();
+std::unique_ptr<Connector> MakePollingHttpConnector();
+std::unique_ptr<Connector> MakeWebhookConnector();
 
 }  // namespace sluice::connectors

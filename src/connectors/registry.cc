@@ -172,6 +172,10 @@ const ConnectorRegistry& ConnectorRegistry::Get() {
     r.connectors_.push_back(MakeRedisConnector());
     r.connectors_.push_back(MakeSingleFileConnector());
     r.connectors_.push_back(MakeStdoutConnector());
+    r.connectors_.push_back(MakeSseConnector());
+    r.connectors_.push_back(MakeWebsocketConnector());
+    r.connectors_.push_back(MakePollingHttpConnector());
+    r.connectors_.push_back(MakeWebhookConnector());
     return r;
   }();
   return registry;

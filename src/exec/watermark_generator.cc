@@ -62,6 +62,7 @@ class SplitWatermarks {
       live_ids_.push_back(id);
       if (!s.seen) {  // new: it holds the watermark back from now on
         s.seen = true;
+        s.known = true;
         s.active = true;
         s.last_row = now;
       }
@@ -79,6 +80,7 @@ class SplitWatermarks {
         live_ids_.push_back(id);
       }
       s.seen = true;
+      s.known = true;
       s.active = true;
       dirty_ = true;
     }
@@ -119,13 +121,19 @@ class SplitWatermarks {
   }
   bool dirty() const { return dirty_; }
 
-  // Checkpoints: each split's largest value, as (split, max) rows; on a restore every old
-  // subtask's rows are read, so a split keeps its value when it moves to another subtask.
-  void Snapshot(runtime::StateWriter& state) const {
+  // Checkpoints: each known split's largest value, as (split, max) rows, and the subtask's own
+  // watermark as a row of split -1. On a restore every old subtask's rows are read, so a split
+  // keeps its value when it moves to another subtask (copies of a value restored by several
+  // subtasks agree or are older: the largest wins). The subtask's watermark counts for the
+  // smallest value: a subtask that has not had a batch yet does not know its splits, and its
+  // watermark is what holds them back.
+  void Snapshot(int64_t subtask_watermark, runtime::StateWriter& state) const {
     batch::ColumnBuilder ids(types::Int32()), maxes(types::Int64());
-    int64_t n = 0;
+    int64_t n = 1;
+    ids.AppendFixed<int32_t>(kSubtaskRow);
+    maxes.AppendFixed<int64_t>(subtask_watermark);
     for (size_t id = 0; id < splits_.size(); ++id) {
-      if (!splits_[id].seen) continue;
+      if (!splits_[id].known) continue;
       ids.AppendFixed<int32_t>(static_cast<int32_t>(id));
       maxes.AppendFixed<int64_t>(splits_[id].max);
       ++n;
@@ -149,14 +157,16 @@ class SplitWatermarks {
       const int32_t* ids = b->columns[0]->raw<int32_t>();
       const int64_t* maxes = b->columns[1]->raw<int64_t>();
       for (int64_t i = 0; i < b->num_rows; ++i) {
-        if (ids[i] < 0) {
+        if (ids[i] < kSubtaskRow) {
           return Status::Io("the split watermarks of checkpoint {} are corrupt",
                             state.checkpoint());
         }
+        restored_min_ = std::min(restored_min_, maxes[i]);
+        if (ids[i] == kSubtaskRow) continue;
         Split& s = At(ids[i]);
         s.max = std::max(s.max, maxes[i]);
+        s.known = true;
         restored_ = true;
-        restored_min_ = std::min(restored_min_, maxes[i]);
       }
     }
     return Status::Ok();
@@ -166,12 +176,14 @@ class SplitWatermarks {
   int64_t restored_minimum() const { return restored_min_; }
 
  private:
+  static constexpr int32_t kSubtaskRow = -1;
   struct Split {
     int64_t max = Watermark::Min().time.value;
     int64_t last_row = 0;
     bool live = false;    // listed by the source (or has rows)
     bool seen = false;    // has been live at least once in this run
     bool active = false;  // holds the watermark back
+    bool known = false;   // seen in this run or restored: its value goes into checkpoints
   };
   Split& At(int32_t id) {
     const size_t i = static_cast<size_t>(std::max(id, 0));
@@ -298,7 +310,11 @@ class WatermarkGenerator : public runtime::Operator {
   // where they were. A subtask that did not exist in the previous run starts from -infinity.
   Status Snapshot(int64_t, runtime::StateWriter& state) override {
     PutWatermark(current_, state);
-    if (split_mode_) splits_.Snapshot(state);
+    // Always, also before this run's first batch (which is when a subtask learns that its source
+    // has splits): the restored splits and this subtask's watermark must reach the checkpoint, or
+    // a restore at another parallelism would start ahead of the partitions this subtask has not
+    // read yet and make their rows late. One small batch per subtask and checkpoint.
+    splits_.Snapshot(current_, state);
     return Status::Ok();
   }
 

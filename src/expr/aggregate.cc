@@ -110,6 +110,8 @@ Result<BoundAggregate> AggregateRegistry::Bind(const std::string& name,
         "{}() cannot be computed over an updating input (its rows can be retracted); {}", name,
         CannotRetractHint(name));
   }
+  bound->bound_from = input;
+  bound->registered = true;
   return bound;
 }
 

@@ -101,14 +101,6 @@ class AggregateFunction {
   virtual std::unique_ptr<AggregateState> NewState() const = 0;
 };
 
-struct BoundAggregate {
-  std::string name;                 // "count", "sum", ...
-  std::vector<DataType> arg_types;  // each argument is cast to these before Update
-  DataType return_type;
-  bool distinct = false;
-  std::shared_ptr<const AggregateFunction> function;
-};
-
 struct AggregateBindInput {
   std::vector<DataType> types;  // argument types as written (count(*) has none)
   // Values of constant arguments (string_agg's delimiter, approx_percentile_cont's fraction).
@@ -118,6 +110,18 @@ struct AggregateBindInput {
   // The input is updating (its rows can be retracted): bind states that support Retract, or
   // fail with a user error naming the aggregate when it cannot retract.
   bool retracting = false;
+};
+
+struct BoundAggregate {
+  std::string name;                 // "count", "sum", ...
+  std::vector<DataType> arg_types;  // each argument is cast to these before Update
+  DataType return_type;
+  bool distinct = false;
+  std::shared_ptr<const AggregateFunction> function;
+  // What the registry bound it from: a serialized plan binds the aggregate again from it
+  // (src/dist/). `registered` is false for aggregates not bound through the registry.
+  AggregateBindInput bound_from;
+  bool registered = false;
 };
 
 class AggregateRegistry {

@@ -76,6 +76,7 @@ Result<BoundFunction> FunctionRegistry::Bind(const std::string& name,
   auto bound = (*fn)(named);
   if (!bound.ok()) return bound.status();
   if (bound->name.empty()) bound->name = name;
+  bound->bound_from = std::move(named);
   return bound;
 }
 

@@ -31,6 +31,13 @@ struct BoundFunction;
 using Kernel = std::function<Status(const BoundFunction& fn, std::span<const ColumnPtr> args,
                                     int64_t rows, ColumnPtr* out)>;
 
+struct BindInput {
+  std::string name;  // the function's name as called (set by the registry)
+  std::vector<DataType> types;
+  // Constant value of argument i when it is a literal (after folding), else nullopt.
+  std::vector<std::optional<Value>> constants;
+};
+
 struct BoundFunction {
   std::string name;
   std::vector<DataType> arg_types;  // what each argument is cast to before the call
@@ -42,13 +49,10 @@ struct BoundFunction {
   // True when the kernel wants NULL inputs handled for it: the result is NULL wherever any
   // argument is NULL (the kernel may write anything in those rows).
   bool null_propagating = true;
-};
-
-struct BindInput {
-  std::string name;  // the function's name as called (set by the registry)
-  std::vector<DataType> types;
-  // Constant value of argument i when it is a literal (after folding), else nullopt.
-  std::vector<std::optional<Value>> constants;
+  // What the registry bound it from (name and argument types before the casts the binder adds,
+  // constant arguments): a serialized plan binds the call again from it (src/dist/). Empty for
+  // functions not bound through the registry (user-defined functions).
+  BindInput bound_from;
 };
 
 using BindFn = std::function<Result<BoundFunction>(const BindInput& input)>;

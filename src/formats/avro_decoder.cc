@@ -61,10 +61,19 @@ class AvroDecoder : public Decoder {
 
   Status Init() {
     if (!options_.avro_confluent) {
-      // Raw datums are written with the table's schema (avro.schema, or the columns').
-      SLUICE_ASSIGN_OR_RETURN(
-          Plan p, avro::CompileRecordPlan(*reader_->root(), *reader_->root(), columns_));
-      fixed_plan_ = std::make_unique<Plan>(std::move(p));
+      // Raw datums are written with the table's schema (avro.schema, or the columns'); a
+      // file's blocks with the schema of the file's header.
+      std::shared_ptr<const avro::Schema> writer = reader_;
+      if (!options_.avro_writer_schema.empty()) {
+        SLUICE_ASSIGN_OR_RETURN(writer, avro::Schema::Parse(options_.avro_writer_schema));
+        writer_schemas_.push_back(writer);
+      }
+      auto p = avro::CompileRecordPlan(*writer->root(), *reader_->root(), columns_);
+      if (!p.ok()) {
+        if (options_.avro_writer_schema.empty()) return p.status();
+        return p.status().WithContext("the file's schema cannot be read with the table's");
+      }
+      fixed_plan_ = std::make_unique<Plan>(std::move(*p));
     }
     return Status::Ok();
   }
@@ -114,7 +123,8 @@ class AvroDecoder : public Decoder {
       return st.WithContext(fmt::format("{} at {}", source_name_, position()));
     }
     if (options_.bad_data == BadDataPolicy::kDrop) {
-      ++dropped_;
+      dropped_ += 1 + block_lost_;
+      block_lost_ = 0;
       return Status::Ok();
     }
     return Status::User("{}: bad data at {}: {}", source_name_, position(), st.message());
@@ -137,8 +147,32 @@ class AvroDecoder : public Decoder {
       SLUICE_ASSIGN_OR_RETURN(const Plan* plan, PlanOfId(id));
       return DecodeDatum(*plan, c, true);
     }
+    if (options_.avro_file_blocks) return DecodeBlock(c);
     if (options_.avro_raw_datums) return DecodeDatum(*fixed_plan_, c, true);
     return DecodeContainer(c);
+  }
+
+  // One block of an object container file: a datum count, a byte size, the datums. A bad
+  // datum loses the rest of its block (datums have no framing to resume at); with
+  // bad_data = 'drop' all of them count as dropped.
+  Status DecodeBlock(Cursor& c) {
+    block_lost_ = 0;
+    int64_t count, size;
+    if (!ReadLong(c, &count) || !ReadLong(c, &size) || count < 0 || size < 0 ||
+        static_cast<uint64_t>(size) != c.left()) {
+      return Status::User("malformed Avro block header (datum count and byte size)");
+    }
+    for (int64_t i = 0; i < count; ++i) {
+      Status st = DecodeDatum(*fixed_plan_, c, false);
+      if (!st.ok()) {
+        block_lost_ = count - i - 1;
+        return st;
+      }
+    }
+    if (c.left() != 0) {
+      return Status::User("an Avro block has {} bytes after its {} datums", c.left(), count);
+    }
+    return Status::Ok();
   }
 
   Result<const Plan*> PlanOfId(int32_t id) {
@@ -756,6 +790,7 @@ class AvroDecoder : public Decoder {
   int64_t rows_ = 0;
   int64_t dropped_ = 0;
   bool bad_data_ = true;
+  int64_t block_lost_ = 0;  // datums of a bad block after the bad one
   std::string error_;
   std::string json_;
 };

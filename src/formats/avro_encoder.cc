@@ -523,6 +523,11 @@ class AvroEncoder : public Encoder {
 
 Result<std::unique_ptr<Encoder>> MakeAvroEncoder(const FormatOptions& options,
                                                  const types::Schema& schema) {
+  if (!options.avro_codec.empty() && options.avro_codec != "null") {
+    return Status::User(
+        "option 'avro.codec' compresses the blocks of Avro files (connector 'filesystem'); a "
+        "message of its own is written uncompressed: remove it, or compress at the Kafka level");
+  }
   SLUICE_ASSIGN_OR_RETURN(auto writer, AvroReaderSchema(options, schema));
   SLUICE_ASSIGN_OR_RETURN(EPlan plan, CompileRecord(*writer->root(), schema, ""));
   if (options.avro_confluent && options.avro_schema_id < 0 && options.registry_subject.empty()) {

@@ -112,6 +112,7 @@ const std::vector<std::string>& FormatOptionKeys() {
       "avro.raw_datums",
       "avro.confluent_schema_registry",
       "avro.schema_id",
+      "avro.codec",
       "protobuf.schema",
       "protobuf.message_name",
       "protobuf.length_delimited",
@@ -278,6 +279,14 @@ Status ParseAvroOptions(std::map<std::string, std::string>* options, FormatOptio
       return InvalidValue("avro.schema_id", *id, "a schema id (a non-negative integer)");
     }
     out->avro_schema_id = v;
+  }
+  if (auto codec = TakeOption(options, "avro.codec")) {
+    SLUICE_RETURN_NOT_OK(avro_only("avro.codec"));
+    std::string c = AsciiLower(std::string(TrimAsciiSpace(*codec)));
+    if (c != "null" && c != "deflate" && c != "zstandard") {
+      return InvalidValue("avro.codec", *codec, "'null', 'deflate' or 'zstandard'");
+    }
+    out->avro_codec = c;
   }
   if (auto e = TakeRawOption(options, "schema_registry.endpoint")) {
     out->registry_endpoint = std::string(TrimAsciiSpace(*e));

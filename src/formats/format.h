@@ -46,6 +46,14 @@ struct FormatOptions {
   bool avro_raw_datums = false;
   bool avro_confluent = false;
   int64_t avro_schema_id = -1;  // avro.schema_id: the id a sink frames records with
+  // avro.codec: how the blocks of the object container files a file sink writes are
+  // compressed: null (empty), deflate or zstandard.
+  std::string avro_codec;
+  // Set by file connectors, not a table option: each record is one block of an Avro object
+  // container file as the file holds it (datum count, byte size, datums; no sync marker),
+  // written with `avro_writer_schema` (the file header's schema; empty: the table's).
+  bool avro_file_blocks = false;
+  std::string avro_writer_schema;
   // protobuf.schema: the .proto text; protobuf.message_name: the message records hold.
   std::string protobuf_schema;
   std::string protobuf_message_name;

@@ -116,6 +116,11 @@ Result<Compiled> PlanAndCompile(std::string_view sql, const RunOptions& options)
   }
   auto compile = CompileOptionsOf(*plan, options, *parallelism);
   if (!compile.ok()) return compile.status();
+  if (options.replan) {
+    auto replanned = options.replan(*plan, *compile);
+    if (!replanned.ok()) return replanned.status();
+    plan = replanned.MoveValue();
+  }
   auto graph = sql::Compile(*plan, *compile);
   if (!graph.ok()) return graph.status();
   return Compiled{plan.MoveValue(), graph.MoveValue()};
@@ -174,6 +179,12 @@ std::vector<const runtime::OperatorMetrics*> Runner::Metrics() const {
   std::lock_guard<std::mutex> lock(mu_);
   if (executor_ == nullptr) return {};
   return executor_->Metrics();
+}
+
+std::shared_ptr<runtime::EdgeTap> Runner::Tap(size_t edge) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (executor_ == nullptr) return nullptr;
+  return executor_->Tap(edge);
 }
 
 Status Runner::Run(const std::atomic<bool>* stop) {

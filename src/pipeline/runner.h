@@ -42,6 +42,11 @@ struct RunOptions {
   // A preview: every sink becomes a preview sink (named after its table), so the rows a query
   // would write show in the service's live output and nothing is written anywhere.
   bool preview = false;
+  // Called with the planned pipeline and its compile options before compiling; what it returns
+  // is compiled instead. The SQL logic tests' --graph-roundtrip passes every plan through its
+  // serialized form here (src/dist/plan_codec.h).
+  std::function<Result<sql::PipelinePlan>(const sql::PipelinePlan&, const sql::CompileOptions&)>
+      replan;
 };
 
 struct RunReport {
@@ -90,6 +95,9 @@ class Runner {
 
   // Counters of every operator subtask; empty before Build.
   std::vector<const runtime::OperatorMetrics*> Metrics() const;
+  // The live tap of edge `edge` of graph() (its index in graph().edges); null before Build or
+  // for an index out of range.
+  std::shared_ptr<runtime::EdgeTap> Tap(size_t edge) const;
   // The report of the run so far (final after Run returned).
   RunReport Report() const;
 

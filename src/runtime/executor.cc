@@ -103,6 +103,8 @@ struct OutEdge {
   std::vector<int> senders;  // our sender index at each target
   Partitioner partitioner;
   size_t round_robin = 0;
+  EdgeTap* tap = nullptr;  // the graph edge's live tap (owned by the executor)
+  int subtask = 0;         // the producer's subtask
 };
 
 enum class StepResult { kYield, kWait, kFinished };
@@ -297,6 +299,7 @@ class Task {
   // collectors_[i] feeds chain[i] (collectors_[0] is the source's output; for operator tasks
   // collectors_[0] is unused) and collectors_[chain.size()] routes to the out edges.
   std::vector<std::unique_ptr<ChainCollector>> collectors_;
+  std::vector<size_t> polled_;  // chain operators that are polled()
 
   struct Pending {
     InputQueue* queue;
@@ -471,6 +474,7 @@ Status Task::Open() {
   // collectors_[i] delivers into chain[i]; the source's output goes to collectors_[0].
   for (size_t i = 0; i <= chain.size(); ++i) {
     collectors_.push_back(std::make_unique<ChainCollector>(this, i));
+    if (i < chain.size() && chain[i]->polled()) polled_.push_back(i);
   }
   if (input) {
     sender_watermarks_.assign(static_cast<size_t>(input->num_senders()), Watermark::Min());
@@ -527,6 +531,7 @@ Status Task::CloseAll() {
 
 void Task::Route(const batch::BatchPtr& b) {
   for (auto& e : out_edges) {
+    if (e.tap->active()) e.tap->Offer(b, e.subtask);
     switch (e.kind) {
       case EdgeKind::kForward:
         pending_.push_back({e.targets[0], e.senders[0], b});
@@ -649,6 +654,8 @@ Status Task::Step(StepResult* result) {
     *result = done ? StepResult::kFinished : StepResult::kWait;
     return Status::Ok();
   }
+  // Operators whose results arrive from elsewhere (async functions) emit what has arrived.
+  for (size_t i : polled_) SLUICE_RETURN_NOT_OK(chain[i]->Poll(*collectors_[i + 1]));
   return source ? StepSource(result) : StepOperator(result);
 }
 
@@ -963,6 +970,7 @@ class Executor::Impl {
   SharedState shared_;
   std::vector<std::unique_ptr<Task>> tasks_;
   std::vector<std::unique_ptr<OperatorMetrics>> metrics_;
+  std::vector<std::shared_ptr<EdgeTap>> taps_;  // one per graph edge, set by Build
   bool built_ = false;
 
   // Checkpoints. Operators are numbered in node order, then chain order: the order in which
@@ -1101,6 +1109,14 @@ Status Executor::Impl::Build() {
         ctx->parallelism = node.parallelism;
         ctx->metrics = metrics.get();
         ctx->stop_requested = &shared_.stop_requested;
+        {
+          Task* t = task.get();
+          Scheduler* sched = &shared_.scheduler;
+          ctx->wake = [t] { t->Wake(); };
+          ctx->wake_after = [t, sched](int64_t delay) {
+            sched->ScheduleAt(t, ProcessingTime{Now().value + delay});
+          };
+        }
         if (i == 0 && f->is_source()) {
           auto src = f->CreateSource(s, node.parallelism);
           if (!src.ok()) return src.status();
@@ -1125,7 +1141,9 @@ Status Executor::Impl::Build() {
     }
   }
   // Edges: every producer subtask gets a sender slot at each consumer queue it can reach.
-  for (const auto& edge : graph_.edges) {
+  for (size_t i = 0; i < graph_.edges.size(); ++i) taps_.push_back(std::make_shared<EdgeTap>());
+  for (size_t edge_index = 0; edge_index < graph_.edges.size(); ++edge_index) {
+    const EdgeSpec& edge = graph_.edges[edge_index];
     auto& producers = node_tasks[static_cast<size_t>(edge.from)];
     auto& consumers = node_tasks[static_cast<size_t>(edge.to)];
     if (edge.kind == EdgeKind::kForward && producers.size() != consumers.size()) {
@@ -1136,6 +1154,8 @@ Status Executor::Impl::Build() {
       out.kind = edge.kind;
       out.partitioner = edge.partitioner;
       out.round_robin = p;  // spread the first batches of each producer
+      out.tap = taps_[edge_index].get();
+      out.subtask = static_cast<int>(p);
       if (edge.kind == EdgeKind::kForward) {
         out.targets.push_back(consumers[p]->input.get());
         out.senders.push_back(consumers[p]->input->AddSender(edge.to_input));
@@ -1276,6 +1296,10 @@ CheckpointSummary Executor::Checkpoints() const {
   }
   return out;
 }
+std::shared_ptr<EdgeTap> Executor::Tap(size_t edge) const {
+  return edge < impl_->taps_.size() ? impl_->taps_[edge] : nullptr;
+}
+
 std::vector<const OperatorMetrics*> Executor::Metrics() const {
   std::vector<const OperatorMetrics*> out;
   for (const auto& m : impl_->metrics_) out.push_back(m.get());

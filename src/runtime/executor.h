@@ -22,6 +22,7 @@
 #include "common/status.h"
 #include "runtime/checkpoint_storage.h"
 #include "runtime/dataflow_graph.h"
+#include "runtime/edge_tap.h"
 #include "runtime/metrics.h"
 
 namespace sluice::runtime {
@@ -78,6 +79,9 @@ class Executor {
   std::vector<const OperatorMetrics*> Metrics() const;
   // After Run() returned.
   CheckpointSummary Checkpoints() const;
+  // The live tap of graph edge `edge` (its index in DataflowGraph::edges), valid after Build();
+  // null for an index out of range or before Build.
+  std::shared_ptr<EdgeTap> Tap(size_t edge) const;
 
  private:
   class Impl;

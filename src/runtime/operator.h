@@ -12,6 +12,7 @@
 // checkpointable(), so that a run with a state dir refuses it instead of losing state.
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,6 +45,11 @@ struct OperatorContext {
   bool checkpointing = false;
   // The checkpoint this run resumes from: Restore follows Open. Unset on a fresh start.
   std::optional<int64_t> restored_checkpoint;
+  // Any thread: has the task run soon (it calls Poll of operators that are polled()). Set by
+  // the executor before Open.
+  std::function<void()> wake;
+  // The same after `delay_micros` of wall-clock time.
+  std::function<void(int64_t delay_micros)> wake_after;
 };
 
 class Operator {
@@ -61,6 +67,11 @@ class Operator {
   // source task about every interval of wall-clock time, also while the source has no data
   // (a processing-time watermark advances with the clock).
   virtual Status OnTick(ProcessingTime now, Collector& out) { return Status::Ok(); }
+  // Operators whose results arrive from elsewhere (an async function's completions): polled()
+  // operators get Poll each time their task runs (after ctx.wake, and between inputs), in the
+  // task's thread, to emit what has arrived.
+  virtual bool polled() const { return false; }
+  virtual Status Poll(Collector& out) { return Status::Ok(); }
   // Every input has ended: emit whatever is buffered.
   virtual Status OnEndOfInput(Collector& out) { return Status::Ok(); }
   // Releases resources (files are closed here). Called once, also after errors.

@@ -9,6 +9,7 @@
 
 #include "common/time.h"
 #include "connectors/stdout_sink.h"
+#include "formats/format.h"
 
 namespace sluice::service {
 
@@ -190,6 +191,108 @@ std::vector<OperatorSample> JobManager::Metrics(const std::string& job_id) const
   return out;
 }
 
+TapSession::~TapSession() {
+  if (tap) tap->Detach(attachment);
+}
+
+namespace {
+
+// Encodes a tap's sampled batches as JSON lines (Debezium change events on updating edges)
+// into the session's ring. Called under the tap's mutex, one call at a time.
+class TapWriter {
+ public:
+  TapWriter(std::shared_ptr<OutputStream> rows, std::string label)
+      : rows_(std::move(rows)), label_(std::move(label)) {}
+
+  void Write(const batch::BatchPtr& b, int subtask) {
+    // Columns no consumer reads may be left out (null) of a batch: not shown.
+    batch::Batch shown = *b;
+    std::vector<types::Field> fields;
+    shown.columns.clear();
+    for (size_t i = 0; i < b->columns.size(); ++i) {
+      if (b->columns[i] == nullptr) continue;
+      fields.push_back(b->schema->field(i));
+      shown.columns.push_back(b->columns[i]);
+    }
+    const bool changes = b->change_kind != nullptr;
+    if (b->schema != schema_ || changes != changes_ || encoder_ == nullptr) {
+      shown_schema_ = std::make_shared<const types::Schema>(std::move(fields));
+      formats::FormatOptions format;
+      format.format = changes ? "debezium_json" : "json";
+      auto encoder = formats::MakeEncoder(format, *shown_schema_);
+      if (!encoder.ok()) {
+        rows_->Write(label_, subtask,
+                     fmt::format("{{\"error\": \"rows of this edge cannot be shown: {}\"}}\n",
+                                 encoder.status().message()),
+                     1);
+        return;
+      }
+      encoder_ = encoder.MoveValue();
+      schema_ = b->schema;
+      changes_ = changes;
+    }
+    shown.schema = shown_schema_;
+    lines_.clear();
+    if (Status st = encoder_->Encode(shown, &lines_); !st.ok()) return;
+    rows_->Write(label_, subtask, lines_, shown.num_rows);
+  }
+
+ private:
+  std::shared_ptr<OutputStream> rows_;
+  std::string label_;
+  types::SchemaPtr schema_;  // of the batches the encoder was made for
+  types::SchemaPtr shown_schema_;
+  bool changes_ = false;
+  std::unique_ptr<formats::Encoder> encoder_;
+  std::string lines_;
+};
+
+}  // namespace
+
+Result<std::shared_ptr<TapSession>> JobManager::OpenTap(const std::string& job_id, size_t edge) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = active_.find(job_id);
+  if (it == active_.end() || it->second->ended || it->second->runner == nullptr) {
+    return Status::User("job '{}' is not running; a tap shows the rows of a running job", job_id);
+  }
+  pipeline::Runner& runner = *it->second->runner;
+  const auto& edges = runner.graph().edges;
+  std::shared_ptr<runtime::EdgeTap> tap = runner.Tap(edge);
+  if (edge >= edges.size() || tap == nullptr) {
+    return Status::User(
+        "the job's dataflow graph has {} edges (numbered 0 to {} in the pipeline's graph); there "
+        "is no edge {}",
+        edges.size(), static_cast<int64_t>(edges.size()) - 1, edge);
+  }
+  const auto key = std::make_pair(job_id, edge);
+  if (auto existing = taps_[key].lock()) return existing;
+  auto session = std::make_shared<TapSession>();
+  // Sampled rows are few (EdgeTap's rate): a small ring.
+  session->rows = std::make_shared<OutputStream>(1024, 4 << 20);
+  session->label = fmt::format("edge {} -> {}", edges[edge].from, edges[edge].to);
+  session->tap = tap;
+  auto writer = std::make_shared<TapWriter>(session->rows, session->label);
+  session->attachment =
+      tap->Attach([writer](const batch::BatchPtr& b, int subtask) { writer->Write(b, subtask); });
+  taps_[key] = session;
+  return session;
+}
+
+void JobManager::CloseTaps(const std::string& job_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto it = taps_.begin(); it != taps_.end();) {
+    if (it->first.first != job_id) {
+      ++it;
+      continue;
+    }
+    if (auto session = it->second.lock()) {
+      session->tap->Detach(session->attachment);
+      session->rows->Close();
+    }
+    it = taps_.erase(it);
+  }
+}
+
 void JobManager::Forget(const std::string& job_id) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = active_.find(job_id);
@@ -316,6 +419,7 @@ std::optional<JobRecord> JobManager::RunOnce(ActiveJob* active, const PipelineRe
 
   Status st = run->Run();
   output->Close();
+  CloseTaps(job.id);
   pipeline::RunReport report = run->Report();
   std::optional<std::string> mode;
   {

@@ -51,6 +51,18 @@ struct OperatorSample {
   int64_t backpressure_micros = 0;
 };
 
+// A live tap on one edge of a job's running run (GET .../tap?edge=N): the sampled rows of the
+// edge (runtime/edge_tap.h) as JSON in a bounded ring with the job output's rules. Readers of one
+// edge share a session; the last one to let go detaches the tap, and the run's end closes the
+// ring (its readers get `end`).
+struct TapSession {
+  std::shared_ptr<OutputStream> rows;
+  std::string label;  // "edge 0 -> 1"
+  std::shared_ptr<runtime::EdgeTap> tap;
+  uint64_t attachment = 0;
+  ~TapSession();
+};
+
 class JobManager {
  public:
   JobManager(Store* store, JobManagerOptions options);
@@ -72,6 +84,11 @@ class JobManager {
 
   // The job's live rows (created on first use; kept for the process's life).
   std::shared_ptr<OutputStream> Output(const std::string& job_id);
+  // A tap on edge `edge` (its index in the graph's edges) of the job's active run: the session
+  // of the edge's other readers, or a new one. A user error when the job has no active run or
+  // the graph no such edge.
+  Result<std::shared_ptr<TapSession>> OpenTap(const std::string& job_id, size_t edge);
+
   // Counters of the active run; empty without one.
   std::vector<OperatorSample> Metrics(const std::string& job_id) const;
   // Job ids with an active run.
@@ -107,6 +124,8 @@ class JobManager {
   // Records a log message; a task's error ("chain[2/4]: ...") names its operator and subtask.
   void JobLog(const std::string& job_id, const std::string& level, const std::string& message);
   void ReapEnded();  // joins threads of ended runs (under mu_)
+  // The run of `job_id` ended: its taps' readers get the end of their streams.
+  void CloseTaps(const std::string& job_id);
 
   Store* store_;
   JobManagerOptions options_;
@@ -115,6 +134,8 @@ class JobManager {
   std::map<std::string, std::unique_ptr<ActiveJob>> active_;  // by job id
   std::vector<std::unique_ptr<ActiveJob>> ended_;             // threads to join
   std::map<std::string, std::shared_ptr<OutputStream>> outputs_;
+  // Live taps by job and edge (under mu_); closed when the run ends.
+  std::map<std::pair<std::string, size_t>, std::weak_ptr<TapSession>> taps_;
   bool shutting_down_ = false;
 };
 

@@ -416,6 +416,9 @@ extern "C" __attribute__((visibility("default"))) const SluiceUdafVTable* sluice
       }()));
 }
 
+#define SLUICE_UDF_ABI_STR_(x) #x
+#define SLUICE_UDF_ABI_STR SLUICE_UDF_ABI_STR_(SLUICE_UDF_ABI_VERSION)
+
 Result<void*> CompileAndOpen(const FunctionSignature& sig, const std::string& unit,
                              const std::string& fallback) {
   const std::string unit_name = sig.name + ".cc";
@@ -431,10 +434,11 @@ Result<void*> CompileAndOpen(const FunctionSignature& sig, const std::string& un
   }
   auto version = reinterpret_cast<SluiceUdfAbiVersionFn>(dlsym(handle, "sluice_udf_abi_version"));
   auto signature = reinterpret_cast<SluiceUdfSignatureFn>(dlsym(handle, "sluice_udf_signature"));
-  if (version == nullptr || signature == nullptr || version() != SLUICE_UDF_ABI_VERSION ||
-      LibrarySignature(sig) != signature()) {
+  if (version == nullptr || signature == nullptr || version() < SLUICE_UDF_ABI_MIN_VERSION ||
+      version() > SLUICE_UDF_ABI_VERSION || LibrarySignature(sig) != signature()) {
     return Status::Io(
-        "the library {} does not hold function {} as declared (ABI version 1, "
+        "the library {} does not hold function {} as declared (ABI version " SLUICE_UDF_ABI_STR
+        ", "
         "signature {}); remove it from the UDF cache to recompile",
         compiled.library_path, sig.name, LibrarySignature(sig));
   }

@@ -176,7 +176,8 @@ Result<LoadedAggregate> LoadCppAggregate(const FunctionSignature& sig, const std
   SLUICE_ASSIGN_OR_RETURN(void* handle, CompileAndOpen(sig, unit, ExpectedAggregateForm(sig)));
   auto vtable_fn = reinterpret_cast<SluiceUdafVTableFn>(dlsym(handle, "sluice_udaf_vtable"));
   const SluiceUdafVTable* vtable = vtable_fn ? vtable_fn() : nullptr;
-  if (vtable == nullptr || vtable->abi_version != SLUICE_UDF_ABI_VERSION) {
+  if (vtable == nullptr || vtable->abi_version < SLUICE_UDF_ABI_MIN_VERSION ||
+      vtable->abi_version > SLUICE_UDF_ABI_VERSION) {
     return Status::Io(
         "the compiled library of aggregate {} has no sluice_udaf_vtable of ABI "
         "version {}",

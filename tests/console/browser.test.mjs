@@ -1,6 +1,6 @@
 // The web console in a real browser (Debian's Chromium, driven by playwright-core) against the
 // real `sluice serve`: write a query, see a diagnostic under the line, preview rows, start a
-// pipeline, see its graph and metrics change, stop it, restart it.
+// pipeline, see its graph and metrics change, tap an edge, stop it, restart it.
 //
 //   node --test tests/console/browser.test.mjs
 //   env: SLUICE_BIN (the sluice binary), SLUICE_CONSOLE_DIR (console/, for playwright-core),
@@ -234,6 +234,18 @@ test("start a query as a pipeline; its page shows the graph and changing metrics
   const count = (s) => Number(/(\d+) rows/.exec(s)[1]);
   assert.ok(count(later) > count(before), `output grew: ${before} → ${later}`);
   await shot("04-pipeline-running");
+});
+
+test("tap an edge of the running pipeline: the rows crossing it show", async () => {
+  await page.getByTestId("dataflow-graph").locator("g[data-testid='edge-0->1']").click();
+  await page.getByTestId("tap").waitFor({ timeout: 10000 });
+  await page.locator('[data-testid="tap-rows"] tbody tr').first().waitFor({ timeout: 20000 });
+  assert.match(await page.getByTestId("tap-status").textContent(), /[1-9]\d* rows/);
+  // The edge into the aggregate carries its grouping key (counter % 3, named __c0 by the planner).
+  assert.match(await page.getByTestId("tap-rows").textContent(), /__c0/);
+  await shot("04b-tap");
+  await page.getByTestId("tap-close").click();
+  await page.getByTestId("tap").waitFor({ state: "detached", timeout: 10000 });
 });
 
 test("checkpoints are listed with sizes", async () => {

@@ -13,3 +13,7 @@ add_test(NAME files_kill_restart_json
 add_test(NAME files_kill_restart_s3
          COMMAND ${SLUICE_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/kill_restart_test.py
                  $<TARGET_FILE:sluice> parquet 20 --s3)
+# Avro object container files and length-delimited Protobuf through the filesystem connector,
+# checked against fastavro and Python's protobuf (protoc from Debian's protobuf-compiler).
+add_test(NAME files_formats
+         COMMAND ${SLUICE_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/formats_test.py $<TARGET_FILE:sluice>)

@@ -17,3 +17,8 @@ add_test(NAME kafka_formats
          COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/kafka/formats_test.py
                  $<TARGET_FILE:sluice> ${SLUICE_KAFKA_BROKER_DIR})
 set_tests_properties(kafka_formats PROPERTIES FIXTURES_REQUIRED kafka_broker)
+# sink.headers_field: record headers from a JSON or STRUCT column, read back with kcat (~15 s).
+add_test(NAME kafka_sink_headers
+         COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/kafka/sink_headers_test.py
+                 $<TARGET_FILE:sluice> ${SLUICE_KAFKA_BROKER_DIR})
+set_tests_properties(kafka_sink_headers PROPERTIES FIXTURES_REQUIRED kafka_broker)

@@ -33,3 +33,13 @@ if(EXISTS "${SLUICE_PYTHON}")
            COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/service/openapi_fuzz_test.py
                    $<TARGET_FILE:sluice> ${SLUICE_VENV_BIN}/schemathesis)
 endif()
+# Idle memory: `sluice serve` with no pipeline under 50 MB resident with none of Arrow's
+# libraries mapped; the first Parquet query loads the Arrow plugin; a binary without the plugin
+# still runs other queries and refuses Parquet ones clearly (about 3 s).
+add_test(NAME service_idle_memory
+         COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/service/idle_memory_test.py
+                 $<TARGET_FILE:sluice>)
+# Live taps on the edges of a running pipeline: sampled rows over Server-Sent Events, two readers,
+# updating edges, the end when the pipeline stops, refusals (about 15 s).
+add_test(NAME service_tap
+         COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/service/tap_test.py $<TARGET_FILE:sluice>)

@@ -1,6 +1,6 @@
 // sqllogictest: runs the SQL logic tests under a directory (or single files).
 //   sqllogictest [--verbose] [--parallelism 1,4] [--small-batch N] [--filter substring]
-//                [--kill-restore [--kill-restore-variant N]] PATH...
+//                [--kill-restore [--kill-restore-variant N]] [--graph-roundtrip] PATH...
 //
 // --kill-restore runs every `run` case once under "checkpoint, kill in the middle, restore"
 // instead of the parallelism and batch configurations (see runner.h), and reports how many
@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "dist/plan_codec.h"
 #include "runner.h"
 
 namespace {
@@ -45,6 +46,13 @@ int main(int argc, char** argv) {
       options.small_batch = std::stoi(argv[++i]);
     } else if (a == "--filter" && i + 1 < argc) {
       options.filter = argv[++i];
+    } else if (a == "--graph-roundtrip") {
+      // Every plan is serialized, read back (functions bound again, the graph compiled and
+      // checked against the recorded one) and the rebuilt plan is what runs.
+      options.replan = [](const sluice::sql::PipelinePlan& plan,
+                          const sluice::sql::CompileOptions& compile) {
+        return sluice::dist::RoundTripPlan(plan, compile);
+      };
     } else if (a == "--kill-restore") {
       options.kill_restore = true;
     } else if (a == "--kill-restore-variant" && i + 1 < argc) {

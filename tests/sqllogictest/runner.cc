@@ -82,11 +82,15 @@ std::string Substitute(std::string sql, const std::map<std::string, std::string>
   return sql;
 }
 
+// RunnerOptions::replan of the file being run.
+decltype(pipeline::RunOptions::replan) g_replan;
+
 // Runs `sql`, capturing standard output into `captured` when asked.
 Status RunCapturing(const std::string& sql, int parallelism, int batch_size, bool capture_stdout,
                     const std::string& capture_path) {
   cli::RunOptions options;
   options.parallelism = parallelism;
+  options.replan = g_replan;
   if (batch_size > 0) options.settings["batch_size"] = std::to_string(batch_size);
   int saved = -1;
   if (capture_stdout) {
@@ -525,6 +529,7 @@ fs::path ScratchRoot(bool kill_restore) {
 
 RunnerResult RunTestFile(const std::string& path, const RunnerOptions& options) {
   RunnerResult result;
+  g_replan = options.replan;
   std::vector<std::string> lines = Lines(ReadFile(path));
   fs::path dir = ScratchRoot(options.kill_restore) /
                  fmt::format("sluice-sqltest-{}-{}", getpid(), fs::path(path).stem().string());

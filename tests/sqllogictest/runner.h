@@ -7,9 +7,12 @@
 // a second child resumes from the state dir and runs to completion, and the output must be the
 // case's expected output, compared exactly as in the normal mode.
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
+
+#include "pipeline/runner.h"
 
 namespace sluice::testing {
 
@@ -26,6 +29,9 @@ struct RunnerOptions {
   // Shifts which variant (parallelisms, kill point, restore batches) each case gets; 0 in CI,
   // others to explore.
   int kill_restore_variant = 0;
+  // Passed to every run as pipeline::RunOptions::replan (--graph-roundtrip: each plan goes
+  // through its serialized form, src/dist/plan_codec.h, and the rebuilt plan runs).
+  decltype(pipeline::RunOptions::replan) replan;
 };
 
 // What kill-restore mode did with the cases ("path:line" names a case).

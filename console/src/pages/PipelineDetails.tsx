@@ -49,6 +49,15 @@ export function PipelineDetailsPage(props: { id: string }) {
     [props.id, jobId, tab],
   );
   const output = useLiveRows(outputRequest);
+  // A live tap: click an edge of the running pipeline's graph to see the rows crossing it.
+  const [tapKey, setTapKey] = useState<string | null>(null);
+  const tapEdge = p?.graph?.edges.find((e) => `${e.src}->${e.dest}` === tapKey) ?? null;
+  const tapEdgeId = tapEdge?.id ?? null;
+  const tapRequest = useMemo(
+    () => (jobId && running && tapEdgeId !== null ? { url: api.tapPath(props.id, jobId, tapEdgeId) } : null),
+    [props.id, jobId, running, tapEdgeId],
+  );
+  const tap = useLiveRows(tapRequest);
 
   const act = async (f: () => Promise<unknown>) => {
     setBusy(true);
@@ -116,7 +125,33 @@ export function PipelineDetailsPage(props: { id: string }) {
       {p.graph ? (
         <section>
           <h3>Dataflow</h3>
-          <DataflowGraph graph={p.graph} metrics={summaries} />
+          <DataflowGraph
+            graph={p.graph}
+            metrics={summaries}
+            selectedEdge={tapKey}
+            onEdgeClick={running ? (key) => setTapKey((k) => (k === key ? null : key)) : undefined}
+          />
+          {running && p.graph.edges.length > 0 && !tapEdge && (
+            <div className="muted small">Click an edge to tap it: see a sample of the rows crossing it.</div>
+          )}
+          {tapEdge && (
+            <div className="tap" data-testid="tap">
+              <div className="toolbar">
+                <strong>
+                  Live tap on edge {tapEdge.src} → {tapEdge.dest}
+                </strong>
+                <span className="muted small" data-testid="tap-status">
+                  {tap.status} · {tap.total} rows (sampled, at most 100/s)
+                </span>
+                <span className="spacer" />
+                <button onClick={() => setTapKey(null)} data-testid="tap-close">
+                  Close
+                </button>
+              </div>
+              {tap.error && <div className="error-box">{tap.error}</div>}
+              <RowsTable rows={tap.rows} testId="tap-rows" />
+            </div>
+          )}
           <OperatorTable nodes={p.graph.nodes} metrics={summaries} />
         </section>
       ) : (

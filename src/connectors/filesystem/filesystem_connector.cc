@@ -10,6 +10,7 @@
 #include "connectors/filesystem/filesystem_sink.h"
 #include "connectors/filesystem/filesystem_source.h"
 #include "formats/parquet/parquet_writer.h"
+#include "formats/record_file.h"
 
 namespace sluice::connectors {
 
@@ -78,8 +79,9 @@ class FilesystemConnector : public Connector {
 
   Status Validate(TableSpec* spec) const override {
     if (spec->format.format.empty()) {
-      return Status::User("table '{}': missing option 'format' (use 'json' or 'parquet')",
-                          spec->table_name);
+      return Status::User(
+          "table '{}': missing option 'format' (use 'json', 'parquet', 'avro' or 'protobuf')",
+          spec->table_name);
     }
     SLUICE_ASSIGN_OR_RETURN(FilesystemOptions o, ParseFilesystemOptions(*spec));
     if (spec->type == TableType::kSource) {
@@ -90,9 +92,11 @@ class FilesystemConnector : public Connector {
       if (o.format == "parquet") {
         SLUICE_RETURN_NOT_OK(formats::CheckParquetSchema(spec->schema));
       } else {
-        SLUICE_RETURN_NOT_OK(formats::MakeDecoder(spec->format, spec->schema,
-                                                  fmt::format("table '{}'", spec->table_name))
-                                 .status());
+        formats::FormatOptions format = spec->format;
+        format.protobuf_length_delimited = false;  // files' lengths are taken off by the reader
+        SLUICE_RETURN_NOT_OK(
+            formats::MakeDecoder(format, spec->schema, fmt::format("table '{}'", spec->table_name))
+                .status());
       }
       spec->finite = true;
       return Status::Ok();
@@ -101,7 +105,7 @@ class FilesystemConnector : public Connector {
       if (o.format == "parquet") {
         SLUICE_RETURN_NOT_OK(formats::CheckParquetSchema(spec->schema));
       } else {
-        SLUICE_RETURN_NOT_OK(formats::MakeEncoder(spec->format, spec->schema).status());
+        SLUICE_RETURN_NOT_OK(formats::RecordFileWriter::Make(spec->format, spec->schema).status());
       }
       for (const std::string& f : o.partition_fields) {
         if (!spec->schema.Find(f)) {

@@ -7,6 +7,7 @@
 
 #include "common/duration.h"
 #include "common/text.h"
+#include "formats/record_file.h"
 
 namespace sluice::connectors::filesystem {
 
@@ -95,11 +96,16 @@ Result<FilesystemOptions> ParseFilesystemOptions(const TableSpec& spec) {
   }
   if (o.path.rfind("file://", 0) == 0) o.path = o.path.substr(7);
   o.format = spec.format.format;
-  if (o.format != "json" && o.format != "parquet") {
+  if (o.format != "json" && o.format != "parquet" && o.format != "avro" && o.format != "protobuf" &&
+      o.format != "raw_string") {
     return Status::User(
-        "{}: connector 'filesystem' reads and writes format = 'json' or 'parquet', "
-        "not '{}'",
+        "{}: connector 'filesystem' reads and writes format = 'json', 'parquet', 'avro', "
+        "'protobuf' or 'raw_string', not '{}'",
         table, o.format.empty() ? "(none)" : o.format);
+  }
+  if (o.format != "parquet") {
+    Status st = formats::CheckRecordFileFormat(spec.format);
+    if (!st.ok()) return st.WithContext(table);
   }
   const bool sink = spec.type == TableType::kSink;
   auto sink_only = [&](const char* key) -> Status {
@@ -134,7 +140,11 @@ Result<FilesystemOptions> ParseFilesystemOptions(const TableSpec& spec) {
                             ParseInterval(*v, "rolling_policy.inactivity_interval"));
   }
   if (auto v = Get(spec, "filename.prefix")) o.file_prefix = *v;
-  o.file_suffix = o.format == "parquet" ? ".parquet" : ".json";
+  o.file_suffix = o.format == "parquet"      ? ".parquet"
+                  : o.format == "avro"       ? ".avro"
+                  : o.format == "protobuf"   ? ".pb"
+                  : o.format == "raw_string" ? ".txt"
+                                             : ".json";
   if (auto v = Get(spec, "filename.suffix")) o.file_suffix = *v;
   for (const std::string* name : {&o.file_prefix, &o.file_suffix}) {
     if (name->find('/') != std::string::npos) {
@@ -195,11 +205,11 @@ Result<FilesystemOptions> ParseFilesystemOptions(const TableSpec& spec) {
           "'gzip' or 'zstd'",
           *v);
     }
-    if (o.format == "parquet" && o.compression != FileCompression::kNone) {
+    if ((o.format == "parquet" || o.format == "avro") && o.compression != FileCompression::kNone) {
       return Status::User(
-          "{}: source.compression applies to json files; Parquet files compress "
-          "their own pages",
-          table);
+          "{}: source.compression applies to json, raw_string and protobuf files; {} files "
+          "compress their own {}",
+          table, o.format == "avro" ? "Avro" : "Parquet", o.format == "avro" ? "blocks" : "pages");
     }
   }
   if (auto v = Get(spec, "source.regex_pattern")) o.regex_pattern = *v;

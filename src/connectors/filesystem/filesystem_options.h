@@ -17,7 +17,7 @@ enum class FileCompression { kNone, kGzip, kZstd };
 struct FilesystemOptions {
   std::string path;  // a local directory (or glob, sources) or s3://bucket/prefix[?options]
   bool s3 = false;
-  std::string format;  // "json" or "parquet"
+  std::string format;  // "json", "raw_string", "avro", "protobuf" or "parquet"
   // Sink.
   std::optional<int64_t> roll_bytes;              // rolling_policy.file_size
   std::optional<int64_t> roll_interval_micros;    // rolling_policy.interval

@@ -24,6 +24,7 @@
 #include "connectors/filesystem/partitioner.h"
 #include "formats/format.h"
 #include "formats/parquet/parquet_writer.h"
+#include "formats/record_file.h"
 
 namespace sluice::connectors::filesystem {
 
@@ -202,7 +203,7 @@ class FilesystemSink : public runtime::Operator {
     if (options_.format == "parquet") {
       SLUICE_RETURN_NOT_OK(formats::CheckParquetSchema(schema).WithContext(label_));
     } else {
-      SLUICE_ASSIGN_OR_RETURN(encoder_, formats::MakeEncoder(spec_.format, schema));
+      SLUICE_ASSIGN_OR_RETURN(writer_, formats::RecordFileWriter::Make(spec_.format, schema));
     }
     SLUICE_ASSIGN_OR_RETURN(partitioner_, Partitioner::Make(options_.partition_fields,
                                                             options_.time_pattern, schema, label_));
@@ -228,6 +229,10 @@ class FilesystemSink : public runtime::Operator {
       if (options_.format == "parquet") {
         SLUICE_ASSIGN_OR_RETURN(f.parquet, formats::ParquetWriter::Make(
                                                *schema_, spec_.format.parquet, f.staged.get()));
+      } else {
+        buffer_.clear();
+        writer_->StartFile(&buffer_);
+        if (!buffer_.empty()) SLUICE_RETURN_NOT_OK(Context(f.staged->Append(buffer_)));
       }
       f.opened = now;
       f.time_end = time_end;
@@ -239,7 +244,7 @@ class FilesystemSink : public runtime::Operator {
       SLUICE_RETURN_NOT_OK(Context(f.parquet->Write(b)));
     } else {
       buffer_.clear();
-      SLUICE_RETURN_NOT_OK(encoder_->Encode(b, &buffer_));
+      SLUICE_RETURN_NOT_OK(writer_->Write(b, &buffer_));
       SLUICE_RETURN_NOT_OK(Context(f.staged->Append(buffer_)));
     }
     if (options_.roll_bytes && Size(f) >= *options_.roll_bytes) return Roll(it);
@@ -296,7 +301,7 @@ class FilesystemSink : public runtime::Operator {
   std::string label_;
   bool two_phase_ = false;
   types::SchemaPtr schema_;
-  std::unique_ptr<formats::Encoder> encoder_;
+  std::unique_ptr<formats::RecordFileWriter> writer_;
   Partitioner partitioner_;
   std::vector<PartitionGroup> groups_;
   std::unordered_map<std::string, OpenFile> files_;  // by partition directory

@@ -14,17 +14,15 @@
 #include <map>
 #include <sstream>
 
-#include <arrow/buffer.h>
-#include <arrow/io/compressed.h>
-#include <arrow/io/memory.h>
-#include <arrow/util/compression.h>
 #include <fmt/format.h>
 #include <re2/re2.h>
 
 #include "batch/column_builder.h"
 #include "connectors/filesystem/output_store.h"
 #include "formats/format.h"
+#include "formats/parquet/arrow_plugin.h"
 #include "formats/parquet/parquet_reader.h"
+#include "formats/record_file.h"
 #include "runtime/checkpoint_storage.h"
 
 namespace sluice::connectors::filesystem {
@@ -80,29 +78,6 @@ Result<std::string> ReadLocal(const std::string& path) {
   return std::move(s).str();
 }
 
-Result<std::string> Decompress(const std::string& name, const std::string& bytes,
-                               FileCompression c) {
-  auto codec = arrow::util::Codec::Create(c == FileCompression::kGzip ? arrow::Compression::GZIP
-                                                                      : arrow::Compression::ZSTD);
-  if (!codec.ok()) return Status::Internal("{}", codec.status().message());
-  auto raw = std::make_shared<arrow::io::BufferReader>(std::make_shared<arrow::Buffer>(
-      reinterpret_cast<const uint8_t*>(bytes.data()), static_cast<int64_t>(bytes.size())));
-  auto stream = arrow::io::CompressedInputStream::Make(codec->get(), raw);
-  if (!stream.ok()) return Status::User("'{}': {}", name, stream.status().message());
-  std::string out;
-  while (true) {
-    auto chunk = (*stream)->Read(1 << 20);
-    if (!chunk.ok()) {
-      return Status::User("'{}' is not a valid {} file: {}", name,
-                          c == FileCompression::kGzip ? "gzip" : "zstd", chunk.status().message());
-    }
-    if ((*chunk)->size() == 0) break;
-    out.append(reinterpret_cast<const char*>((*chunk)->data()),
-               static_cast<size_t>((*chunk)->size()));
-  }
-  return out;
-}
-
 class FilesystemSource : public runtime::SourceOperator {
  public:
   FilesystemSource(const TableSpec& spec, const FilesystemOptions& options, int subtask,
@@ -141,9 +116,6 @@ class FilesystemSource : public runtime::SourceOperator {
         files_.push_back({all[i], 0, false});
       }
     }
-    if (spec_.format.format != "parquet") {
-      SLUICE_ASSIGN_OR_RETURN(decoder_, formats::MakeDecoder(spec_.format, spec_.schema, label_));
-    }
     return Status::Ok();
   }
 
@@ -161,34 +133,22 @@ class FilesystemSource : public runtime::SourceOperator {
       f.consumed += b->num_rows;
       return Emit(out, std::const_pointer_cast<batch::Batch>(b));
     }
-    // JSON lines from the file's text.
-    int64_t lines = 0;
-    while (decoder_->pending_rows() < spec_.batch_rows && lines < 4 * spec_.batch_rows &&
-           pos_ < text_size_) {
-      size_t end = text_.find('\n', pos_);
-      if (end == std::string::npos || end > text_size_) end = text_size_;
-      std::string_view line(text_.data() + pos_, end - pos_);
-      pos_ = end + 1;
-      ++f.consumed;
-      ++lines;
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      if (line.empty()) continue;
-      const int64_t number = f.consumed;
-      SLUICE_RETURN_NOT_OK(decoder_->AppendPadded(
-          line, [&] { return fmt::format("'{}' line {}", f.name, number); }));
-    }
-    if (decoder_->pending_rows() > 0) {
+    // Records (lines, Avro blocks, Protobuf messages) from the file's bytes.
+    SLUICE_ASSIGN_OR_RETURN(int64_t consumed, records_->Read(spec_.batch_rows));
+    f.consumed += consumed;
+    formats::Decoder& decoder = records_->decoder();
+    if (decoder.pending_rows() > 0) {
       auto b = std::make_shared<batch::Batch>();
-      b->num_rows = decoder_->pending_rows();
-      b->columns = decoder_->Flush();
+      b->num_rows = decoder.pending_rows();
+      b->columns = decoder.Flush();
       SLUICE_ASSIGN_OR_RETURN(auto poll, Emit(out, b));
       (void)poll;
     }
     if (ctx_ && ctx_->metrics) {
-      ctx_->metrics->bad_rows_dropped += decoder_->dropped_rows() - dropped_reported_;
+      ctx_->metrics->bad_rows_dropped += decoder.dropped_rows() - dropped_reported_;
     }
-    dropped_reported_ = decoder_->dropped_rows();
-    if (pos_ >= text_size_) return FinishCurrent(f);
+    dropped_reported_ = decoder.dropped_rows();
+    if (records_->done()) return FinishCurrent(f);
     return runtime::SourcePoll::More();
   }
 
@@ -259,17 +219,18 @@ class FilesystemSource : public runtime::SourceOperator {
       parquet_ = std::move(*reader);
     } else {
       if (options_.compression != FileCompression::kNone) {
-        SLUICE_ASSIGN_OR_RETURN(bytes, Decompress(f.name, bytes, options_.compression));
+        SLUICE_ASSIGN_OR_RETURN(
+            bytes,
+            formats::DecompressFile(f.name, bytes, options_.compression == FileCompression::kGzip));
       }
-      text_ = std::move(bytes);
-      text_size_ = text_.size();
-      text_.append(formats::kLinePadding, '\0');  // decoders may read past a line's end
-      pos_ = 0;
-      // A resumed file: skip the lines consumed before the checkpoint.
-      for (int64_t i = 0; i < f.consumed && pos_ < text_size_; ++i) {
-        size_t end = text_.find('\n', pos_);
-        pos_ = end == std::string::npos || end >= text_size_ ? text_size_ : end + 1;
-      }
+      bytes.append(formats::kLinePadding, '\0');  // decoders may read past a record's end
+      auto reader = formats::RecordFileReader::Open(spec_.format, spec_.schema, f.name,
+                                                    std::move(bytes), label_);
+      if (!reader.ok()) return reader.status().WithContext(label_);
+      records_ = std::move(*reader);
+      dropped_reported_ = 0;
+      // A resumed file: skip the records consumed before the checkpoint.
+      SLUICE_RETURN_NOT_OK(records_->Skip(f.consumed).WithContext(label_));
     }
     opened_ = true;
     return Status::Ok();
@@ -279,8 +240,7 @@ class FilesystemSource : public runtime::SourceOperator {
     f.done = true;
     opened_ = false;
     parquet_.reset();
-    text_.clear();
-    text_.shrink_to_fit();
+    records_.reset();
     ++current_;
     return current_ >= files_.size() ? runtime::SourcePoll::Finished()
                                      : runtime::SourcePoll::More();
@@ -307,10 +267,7 @@ class FilesystemSource : public runtime::SourceOperator {
   size_t current_ = 0;
   bool opened_ = false;
   std::unique_ptr<formats::ParquetReader> parquet_;
-  std::unique_ptr<formats::Decoder> decoder_;
-  std::string text_;  // the file's text, then formats::kLinePadding zero bytes
-  size_t text_size_ = 0;
-  size_t pos_ = 0;
+  std::unique_ptr<formats::RecordFileReader> records_;  // the open file, but Parquet
   int64_t dropped_reported_ = 0;
 };
 

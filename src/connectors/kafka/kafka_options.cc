@@ -47,6 +47,7 @@ const std::vector<std::string>& KafkaOptionKeys() {
                                                 "sink.commit_mode",
                                                 "sink.key_field",
                                                 "sink.timestamp_field",
+                                                "sink.headers_field",
                                                 "sink.transactional_id_prefix"};
   return keys;
 }
@@ -85,7 +86,7 @@ Result<KafkaOptions> ParseKafkaOptions(const TableSpec& spec) {
     SLUICE_RETURN_NOT_OK(OnlyFor(spec, key, TableType::kSource));
   }
   for (const char* key : {"sink.commit_mode", "sink.key_field", "sink.timestamp_field",
-                          "sink.transactional_id_prefix"}) {
+                          "sink.headers_field", "sink.transactional_id_prefix"}) {
     SLUICE_RETURN_NOT_OK(OnlyFor(spec, key, TableType::kSink));
   }
   if (const std::string* v = Find(spec, "source.offset")) {
@@ -170,6 +171,7 @@ Result<KafkaOptions> ParseKafkaOptions(const TableSpec& spec) {
   }
   if (const std::string* v = Find(spec, "sink.key_field")) o.key_field = *v;
   if (const std::string* v = Find(spec, "sink.timestamp_field")) o.timestamp_field = *v;
+  if (const std::string* v = Find(spec, "sink.headers_field")) o.headers_field = *v;
   if (const std::string* v = Find(spec, "sink.transactional_id_prefix")) {
     o.transactional_id_prefix = *v;
   } else {

@@ -39,6 +39,8 @@ struct KafkaOptions {
   CommitMode commit_mode = CommitMode::kAtLeastOnce;
   std::string key_field;
   std::string timestamp_field;
+  // A JSON (object) or struct column whose names and values become each record's headers.
+  std::string headers_field;
   // exactly_once: subtask s writes with transactional id "<prefix>-<s>" (stable across
   // restarts, so that a restart fences its predecessor). Default "sluice-<table>-<topic>".
   std::string transactional_id_prefix;

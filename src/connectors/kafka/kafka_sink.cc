@@ -1,5 +1,5 @@
 // Kafka sink: one record per row (per change event for debezium_json), its value encoded with
-// the table's format, its key and timestamp optionally from columns.
+// the table's format, its key, timestamp and headers optionally from columns.
 //
 // at_least_once (and any run without checkpoints): an idempotent producer writes records as
 // rows arrive and waits, at each checkpoint barrier, until the brokers acknowledged every one.
@@ -21,6 +21,7 @@
 #include <unordered_map>
 
 #include <fmt/format.h>
+#include <simdjson.h>
 
 #include "batch/column_builder.h"
 #include "common/fault.h"
@@ -36,21 +37,63 @@ constexpr int kTransactionTimeoutMs = 60000;
 constexpr uint32_t kNoKey = UINT32_MAX;
 // Records of one epoch are addressed with 32-bit offsets.
 constexpr size_t kMaxEpochBytes = size_t{2} << 30;
-// The state piece of the pending epochs ("2": the version of its layout).
-constexpr std::string_view kPendingPiece = "pending_epochs_2";
+// The state piece of the pending epochs ("3": the version of its layout). Version 2 (records
+// without headers, 24 bytes each), written before sink.headers_field existed, is still read.
+constexpr std::string_view kPendingPiece = "pending_epochs_3";
+constexpr std::string_view kPendingPieceV2 = "pending_epochs_2";
 
-// Records of one epoch, keys and values back to back in one arena.
+// Records of one epoch, keys, values and headers back to back in one arena. A record's headers
+// are entries [u32 name length][name][u32 value length, kNoKey for a header without value]
+// [value], native byte order (the checkpoint is read back on the same kind of machine).
 struct EpochRecords {
   int64_t epoch = 0;
   std::string bytes;
   struct Record {
     uint32_t key_begin = 0, key_len = kNoKey;
     uint32_t value_begin = 0, value_len = 0;
+    uint32_t headers_begin = 0, headers_len = 0;
     int64_t timestamp_ms = -1;
   };
-  static_assert(sizeof(Record) == 24, "checkpoints store Records as they are in memory");
+  static_assert(sizeof(Record) == 32, "checkpoints store Records as they are in memory");
+  struct RecordV2 {
+    uint32_t key_begin = 0, key_len = kNoKey;
+    uint32_t value_begin = 0, value_len = 0;
+    int64_t timestamp_ms = -1;
+  };
+  static_assert(sizeof(RecordV2) == 24, "the layout of pending_epochs_2");
   std::vector<Record> records;
 };
+
+// Owns an rd_kafka_headers_t until a produce call takes it.
+struct HeadersDeleter {
+  void operator()(rd_kafka_headers_t* h) const { rd_kafka_headers_destroy(h); }
+};
+using HeadersPtr = std::unique_ptr<rd_kafka_headers_t, HeadersDeleter>;
+
+uint32_t ReadU32(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// Whether `headers` (a record's header entries) is well formed.
+bool HeadersWellFormed(std::string_view headers) {
+  size_t i = 0;
+  while (i < headers.size()) {
+    if (headers.size() - i < 4) return false;
+    const uint32_t name_len = ReadU32(headers.data() + i);
+    i += 4;
+    if (headers.size() - i < uint64_t{name_len} + 4) return false;
+    i += name_len;
+    const uint32_t value_len = ReadU32(headers.data() + i);
+    i += 4;
+    if (value_len != kNoKey) {
+      if (headers.size() - i < value_len) return false;
+      i += value_len;
+    }
+  }
+  return true;
+}
 
 // The snapshot of the pending epochs: one row per epoch with its arena as it is and its record
 // index as packed little-endian Record structs (no per-record work at a checkpoint).
@@ -156,29 +199,48 @@ class KafkaSink : public runtime::Operator {
   // epochs whose transaction did not commit.
   Status Restore(runtime::StateReader& state) override {
     if (!transactional_) return Status::Ok();
-    SLUICE_ASSIGN_OR_RETURN(std::vector<batch::BatchPtr> batches, state.GetBatches(kPendingPiece));
     std::unordered_map<int32_t, std::vector<EpochRecords>> by_subtask;
     auto corrupt = [&] {
       return Status::Io("{}: the Kafka sink state of checkpoint {} is corrupt", label_,
                         state.checkpoint());
     };
-    for (const batch::BatchPtr& b : batches) {
-      if (b->columns.size() != 4) return corrupt();
-      const auto* subtasks = b->columns[0]->raw<int32_t>();
-      const auto* epochs = b->columns[1]->raw<int64_t>();
-      for (int64_t i = 0; i < b->num_rows; ++i) {
-        EpochRecords e;
-        e.epoch = epochs[i];
-        e.bytes = std::string(b->columns[2]->GetString(i));
-        std::string_view index = b->columns[3]->GetString(i);
-        if (index.size() % sizeof(EpochRecords::Record) != 0) return corrupt();
-        e.records.resize(index.size() / sizeof(EpochRecords::Record));
-        std::memcpy(e.records.data(), index.data(), index.size());
-        for (const EpochRecords::Record& r : e.records) {
-          bool key_ok = r.key_len == kNoKey || uint64_t{r.key_begin} + r.key_len <= e.bytes.size();
-          if (!key_ok || uint64_t{r.value_begin} + r.value_len > e.bytes.size()) return corrupt();
+    for (const bool v2 : {false, true}) {
+      SLUICE_ASSIGN_OR_RETURN(std::vector<batch::BatchPtr> batches,
+                              state.GetBatches(v2 ? kPendingPieceV2 : kPendingPiece));
+      const size_t record_size = v2 ? sizeof(EpochRecords::RecordV2) : sizeof(EpochRecords::Record);
+      for (const batch::BatchPtr& b : batches) {
+        if (b->columns.size() != 4) return corrupt();
+        const auto* subtasks = b->columns[0]->raw<int32_t>();
+        const auto* epochs = b->columns[1]->raw<int64_t>();
+        for (int64_t i = 0; i < b->num_rows; ++i) {
+          EpochRecords e;
+          e.epoch = epochs[i];
+          e.bytes = std::string(b->columns[2]->GetString(i));
+          std::string_view index = b->columns[3]->GetString(i);
+          if (index.size() % record_size != 0) return corrupt();
+          e.records.resize(index.size() / record_size);
+          if (v2) {
+            for (size_t k = 0; k < e.records.size(); ++k) {
+              EpochRecords::RecordV2 old;
+              std::memcpy(&old, index.data() + k * record_size, record_size);
+              e.records[k] = {old.key_begin,   old.key_len, old.value_begin, old.value_len, 0, 0,
+                              old.timestamp_ms};
+            }
+          } else {
+            std::memcpy(e.records.data(), index.data(), index.size());
+          }
+          for (const EpochRecords::Record& r : e.records) {
+            const size_t n = e.bytes.size();
+            bool key_ok = r.key_len == kNoKey || uint64_t{r.key_begin} + r.key_len <= n;
+            bool headers_ok =
+                uint64_t{r.headers_begin} + r.headers_len <= n &&
+                HeadersWellFormed(std::string_view(e.bytes).substr(r.headers_begin, r.headers_len));
+            if (!key_ok || !headers_ok || uint64_t{r.value_begin} + r.value_len > n) {
+              return corrupt();
+            }
+          }
+          by_subtask[subtasks[i]].push_back(std::move(e));
         }
-        by_subtask[subtasks[i]].push_back(std::move(e));
       }
     }
     int previous = state.previous_parallelism();
@@ -287,11 +349,39 @@ class KafkaSink : public runtime::Operator {
       return Status::User("{}: sink.timestamp_field column '{}' must be a TIMESTAMP", label_,
                           options_.timestamp_field);
     }
+    SLUICE_ASSIGN_OR_RETURN(headers_column_, find("sink.headers_field", options_.headers_field));
+    if (headers_column_ >= 0) SLUICE_RETURN_NOT_OK(CheckHeadersType(schema));
+    return Status::Ok();
+  }
+
+  // The headers column is JSON (objects) or a struct of TEXT, JSON and BYTEA fields.
+  Status CheckHeadersType(const types::Schema& schema) {
+    const types::DataType& t = schema.field(static_cast<size_t>(headers_column_)).type;
+    if (t.id() == types::TypeId::kJson) return Status::Ok();
+    if (t.id() == types::TypeId::kStruct) {
+      for (const types::Field& f : t.fields()) {
+        const types::TypeId id = f.type.id();
+        if (id != types::TypeId::kUtf8 && id != types::TypeId::kJson &&
+            id != types::TypeId::kBinary) {
+          return Status::User(
+              "{}: sink.headers_field column '{}' has field '{}' of type {}; header values are "
+              "TEXT, JSON or BYTEA (cast the field to TEXT)",
+              label_, options_.headers_field, f.name, f.type.ToString());
+        }
+      }
+      return Status::Ok();
+    }
+    return Status::User(
+        "{}: sink.headers_field column '{}' is {}; it must be JSON (an object of header names and "
+        "values, e.g. the headers metadata column of a Kafka source or CAST(x AS JSON)) or a "
+        "STRUCT of TEXT, JSON or BYTEA fields (e.g. CAST(ROW(a, b) AS STRUCT<trace TEXT, origin "
+        "TEXT>))",
+        label_, options_.headers_field, t.ToString());
     return Status::Ok();
   }
 
   static void AddRecord(EpochRecords& e, std::optional<std::string_view> key,
-                        std::string_view value, int64_t timestamp_ms) {
+                        std::string_view value, std::string_view headers, int64_t timestamp_ms) {
     EpochRecords::Record r;
     if (key) {
       r.key_begin = static_cast<uint32_t>(e.bytes.size());
@@ -301,8 +391,67 @@ class KafkaSink : public runtime::Operator {
     r.value_begin = static_cast<uint32_t>(e.bytes.size());
     r.value_len = static_cast<uint32_t>(value.size());
     e.bytes.append(value);
+    r.headers_begin = static_cast<uint32_t>(e.bytes.size());
+    r.headers_len = static_cast<uint32_t>(headers.size());
+    e.bytes.append(headers);
     r.timestamp_ms = timestamp_ms;
     e.records.push_back(r);
+  }
+
+  static void AppendU32(uint32_t v, std::string* out) {
+    out->append(reinterpret_cast<const char*>(&v), sizeof v);
+  }
+  static void AppendHeader(std::string_view name, std::optional<std::string_view> value,
+                           std::string* out) {
+    AppendU32(static_cast<uint32_t>(name.size()), out);
+    out->append(name);
+    AppendU32(value ? static_cast<uint32_t>(value->size()) : kNoKey, out);
+    if (value) out->append(*value);
+  }
+
+  // The header entries of row `row` into headers_: a JSON object's members in order (a string's
+  // text, null: a header without value, other values as JSON text), or a struct's fields (NULL:
+  // a header without value). A NULL column: no headers.
+  Status RowHeaders(const batch::Column& c, int64_t row) {
+    headers_.clear();
+    if (!c.IsValid(row)) return Status::Ok();
+    if (c.type.id() == types::TypeId::kStruct) {
+      const auto& fields = c.type.fields();
+      for (size_t f = 0; f < fields.size(); ++f) {
+        const batch::Column& child = *c.children[f];
+        if (child.IsValid(row)) {
+          AppendHeader(fields[f].name, child.GetString(row), &headers_);
+        } else {
+          AppendHeader(fields[f].name, std::nullopt, &headers_);
+        }
+      }
+      return Status::Ok();
+    }
+    const std::string_view text = c.GetString(row);
+    simdjson::dom::element doc;
+    simdjson::dom::object object;
+    if (json_parser_.parse(text.data(), text.size()).get(doc) != simdjson::SUCCESS ||
+        doc.get_object().get(object) != simdjson::SUCCESS) {
+      return Status::User(
+          "{}: sink.headers_field column '{}' holds {}, not a JSON object of header names and "
+          "values (e.g. {{\"trace\": \"abc\"}})",
+          label_, options_.headers_field,
+          text.size() > 80 ? std::string(text.substr(0, 80)) + "..." : std::string(text));
+    }
+    for (auto [name, value] : object) {
+      switch (value.type()) {
+        case simdjson::dom::element_type::STRING:
+          AppendHeader(name, std::string_view(value.get_string().value_unsafe()), &headers_);
+          break;
+        case simdjson::dom::element_type::NULL_VALUE:
+          AppendHeader(name, std::nullopt, &headers_);
+          break;
+        default:
+          header_text_ = simdjson::minify(value);
+          AppendHeader(name, header_text_, &headers_);
+      }
+    }
+    return Status::Ok();
   }
 
   // Encodes the batch's records into current_. A debezium_json update (an update-before row
@@ -353,7 +502,10 @@ class KafkaSink : public runtime::Operator {
         int64_t micros = b.columns[static_cast<size_t>(time_column_)]->raw<int64_t>()[row];
         ts = micros >= 0 ? micros / 1000 : -1;
       }
-      AddRecord(current_, key, value, ts);
+      if (headers_column_ >= 0) {
+        SLUICE_RETURN_NOT_OK(RowHeaders(*b.columns[static_cast<size_t>(headers_column_)], row));
+      }
+      AddRecord(current_, key, value, headers_, ts);
     }
     if (current_.bytes.size() > kMaxEpochBytes) {
       return Status::User(
@@ -380,11 +532,16 @@ class KafkaSink : public runtime::Operator {
         const void* key = r.key_len == kNoKey ? nullptr : base + r.key_begin;
         size_t key_len = r.key_len == kNoKey ? 0 : r.key_len;
         int64_t timestamp = r.timestamp_ms >= 0 ? r.timestamp_ms : 0;  // 0: the time of writing
+        // On success the record owns the headers; otherwise they are still ours.
+        HeadersPtr headers = MakeHeaders(std::string_view(base + r.headers_begin, r.headers_len));
         rd_kafka_resp_err_t err = rd_kafka_producev(
             rk, RD_KAFKA_V_TOPIC(options_.topic.c_str()), RD_KAFKA_V_VALUE(value, r.value_len),
             RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_TIMESTAMP(timestamp),
-            RD_KAFKA_V_MSGFLAGS(flags), RD_KAFKA_V_END);
-        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+            RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_MSGFLAGS(flags), RD_KAFKA_V_END);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+          static_cast<void>(headers.release());
+          break;
+        }
         if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
           rd_kafka_poll(rk, 10);
           continue;
@@ -399,6 +556,25 @@ class KafkaSink : public runtime::Operator {
       }
     }
     return Status::Ok();
+  }
+
+  // The headers of a record from its entries; null when it has none (producev then sends none).
+  static HeadersPtr MakeHeaders(std::string_view entries) {
+    if (entries.empty()) return nullptr;
+    HeadersPtr h(rd_kafka_headers_new(8));
+    size_t i = 0;
+    while (i < entries.size()) {
+      const uint32_t name_len = ReadU32(entries.data() + i);
+      const char* name = entries.data() + i + 4;
+      i += 4 + name_len;
+      const uint32_t value_len = ReadU32(entries.data() + i);
+      i += 4;
+      const char* value = value_len == kNoKey ? nullptr : entries.data() + i;
+      if (value) i += value_len;
+      rd_kafka_header_add(h.get(), name, static_cast<ssize_t>(name_len), value,
+                          value ? static_cast<ssize_t>(value_len) : 0);
+    }
+    return h;
   }
 
   // One transaction with the records of `epochs` and the marker `marker_epoch` of
@@ -475,6 +651,10 @@ class KafkaSink : public runtime::Operator {
   std::vector<std::pair<size_t, size_t>> spans_;  // each record's bytes in lines_
   int key_column_ = -1;
   int time_column_ = -1;
+  int headers_column_ = -1;
+  std::string headers_;      // the current row's header entries
+  std::string header_text_;  // a non-string JSON header value as text
+  simdjson::dom::parser json_parser_;
   std::unique_ptr<KafkaClient> producer_;
   Status delivery_error_;
   std::string lines_;

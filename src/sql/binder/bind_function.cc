@@ -3,7 +3,9 @@
 // references are replaced by the call's arguments, so a function costs nothing at run time.
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <set>
@@ -11,10 +13,12 @@
 
 #include <fmt/format.h>
 
+#include "common/duration.h"
 #include "expr/aggregate.h"
 #include "expr/cast.h"
 #include "expr/function.h"
 #include "sql/binder/binder_internal.h"
+#include "udf/async_function.h"
 #include "udf/cpp_glue.h"
 #include "udf/native_aggregate.h"
 #include "udf/native_function.h"
@@ -91,6 +95,55 @@ void StatementBinder::BindCreateFunction(const Statement& stmt) {
   b_->functions_[name] = std::move(fn);
 }
 
+// WITH (...) of CREATE ASYNC FUNCTION.
+udf::AsyncOptions StatementBinder::AsyncOptionsOf(const Statement& stmt) {
+  udf::AsyncOptions o;
+  for (const TableOption& opt : stmt.options) {
+    std::string v = opt.value;
+    for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (opt.key == "max_concurrency" || opt.key == "allowed_in_flight") {
+      char* end = nullptr;
+      long long n = std::strtoll(opt.value.c_str(), &end, 10);
+      if (opt.value.empty() || *end != '\0' || n < 1 || n > 1000000) {
+        FailUser(opt.value_loc,
+                 "{} of async function {}() must be a whole number from 1 to "
+                 "1000000, not '{}'",
+                 opt.key, stmt.name, opt.value);
+      }
+      o.max_concurrency = n;
+    } else if (opt.key == "timeout") {
+      auto t = ParseDuration(opt.value, "timeout");
+      if (!t.ok() || *t <= 0) {
+        FailUser(opt.value_loc,
+                 "timeout of async function {}() must be a positive duration such as '500ms' "
+                 "or '5s', not '{}'",
+                 stmt.name, opt.value);
+      }
+      o.timeout_micros = *t;
+    } else if (opt.key == "ordered") {
+      if (v != "true" && v != "false") {
+        FailUser(opt.value_loc, "ordered of async function {}() is true or false, not '{}'",
+                 stmt.name, opt.value);
+      }
+      o.ordered = v == "true";
+    } else if (opt.key == "on_timeout") {
+      if (v != "error" && v != "null") {
+        FailUser(opt.value_loc,
+                 "on_timeout of async function {}() is 'error' (fail the pipeline) or 'null', "
+                 "not '{}'",
+                 stmt.name, opt.value);
+      }
+      o.null_on_timeout = v == "null";
+    } else {
+      FailUser(opt.loc,
+               "unknown option '{}' of async function {}(): the options are max_concurrency "
+               "(or allowed_in_flight), timeout, ordered and on_timeout",
+               opt.key, stmt.name);
+    }
+  }
+  return o;
+}
+
 void StatementBinder::LoadNativeFunction(const Statement& stmt, SqlFunction* out) {
   const SqlFunction& fn = *out;
   udf::FunctionSignature sig;
@@ -114,6 +167,13 @@ void StatementBinder::LoadNativeFunction(const Statement& stmt, SqlFunction* out
     sig.body_line = 1;  // the file's own lines
   }
   sig.aggregate = stmt.is_aggregate;
+  if (stmt.is_async) {
+    udf::AsyncOptions opts = AsyncOptionsOf(stmt);
+    auto loaded = udf::LoadCppAsync(sig, opts, source);
+    if (!loaded.ok()) Fail(stmt.body_loc, loaded.status());
+    out->async = loaded.MoveValue();
+    return;
+  }
   if (stmt.language == "python") {
     if (stmt.is_aggregate) {
       auto loaded = udf::LoadPythonAggregate(sig, stmt.has_params, source);
@@ -188,6 +248,30 @@ BoundExprPtr StatementBinder::BindSqlFunctionCall(const Expr& call,
              name, chain, name);
   }
   const SqlFunction& fn = it->second;
+  if (fn.async) {
+    // Calls in a SELECT list were made columns of an async operator before binding.
+    FailNotSupported(call.loc,
+                     "async function {}() can be called only in the select list of a SELECT "
+                     "without GROUP BY (each call becomes its own operator); to filter or "
+                     "aggregate its results, call it in a subquery or view",
+                     name);
+  }
+  std::vector<BoundExprPtr> args = BindUserCallArgs(fn, call, scope);
+  if (fn.native) return expr::MakeCall(fn.native, std::move(args));
+  const size_t n = fn.param_types.size();
+  BoundExprPtr body = BindFunctionBody(fn, call.loc);
+  std::vector<BoundExprPtr> replacements;  // per column of the body's scope, its argument
+  for (size_t i = 0; i < n; ++i) {
+    if (!fn.param_names[i].empty()) replacements.push_back(args[i]);
+  }
+  replacements.insert(replacements.end(), args.begin(), args.end());
+  BoundExprPtr inlined = expr::Substitute(body, replacements);
+  return Cast(inlined, fn.return_type, call.loc, false);
+}
+
+std::vector<BoundExprPtr> StatementBinder::BindUserCallArgs(const SqlFunction& fn, const Expr& call,
+                                                            const std::vector<ScopeColumn>& scope) {
+  const std::string& name = fn.name;
   if (call.distinct || call.filter || !call.within_group.empty()) {
     FailUser(call.loc,
              "{}() is a SQL function, not an aggregate: DISTINCT, ORDER BY and FILTER "
@@ -221,15 +305,7 @@ BoundExprPtr StatementBinder::BindSqlFunctionCall(const Expr& call,
     }
     args.push_back(Cast(bound, to, a.loc, false));
   }
-  if (fn.native) return expr::MakeCall(fn.native, std::move(args));
-  BoundExprPtr body = BindFunctionBody(fn, call.loc);
-  std::vector<BoundExprPtr> replacements;  // per column of the body's scope, its argument
-  for (size_t i = 0; i < n; ++i) {
-    if (!fn.param_names[i].empty()) replacements.push_back(args[i]);
-  }
-  replacements.insert(replacements.end(), args.begin(), args.end());
-  BoundExprPtr inlined = expr::Substitute(body, replacements);
-  return Cast(inlined, fn.return_type, call.loc, false);
+  return args;
 }
 
 }  // namespace sluice::sql

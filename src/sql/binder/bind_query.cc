@@ -414,6 +414,9 @@ Relation StatementBinder::BindSelectCore(const SelectCore& core) {
     }
   }
 
+  // Async function calls: each an async operator appending its result column.
+  BindAsyncCalls(&items, &rel);
+
   // Window functions over rows (LAG, running aggregates): columns of a kOver node.
   items = WithNamedWindows(s, std::move(items));
   if (HasRowWindowFunction(items)) BindOverFunctions(&items, &rel);
@@ -462,6 +465,82 @@ Relation StatementBinder::BindSelectCore(const SelectCore& core) {
   out.plan = MakeProject(input, std::move(exprs), SchemaOf(out_cols));
   out.columns = std::move(out_cols);
   return out;
+}
+
+void StatementBinder::BindAsyncCalls(std::vector<SelectItem>* items, Relation* rel) {
+  std::vector<const Expr*> calls;
+  std::vector<std::string> calls_sql;
+  std::function<void(const Expr&)> find = [&](const Expr& e) {
+    if (e.kind == ExprKind::kFunction && e.names.size() == 1) {
+      auto it = b_->functions_.find(e.names.back());
+      if (it != b_->functions_.end() && it->second.async) {
+        std::string sql = e.ToSql();
+        if (std::find(calls_sql.begin(), calls_sql.end(), sql) == calls_sql.end()) {
+          calls.push_back(&e);
+          calls_sql.push_back(std::move(sql));
+        }
+        return;  // an async call in its arguments is refused when they are bound
+      }
+    }
+    for (const auto& a : e.args) {
+      if (a) find(*a);
+    }
+  };
+  for (const auto& item : *items) find(*item.expr);
+  if (calls.empty()) return;
+  std::vector<std::string> names;
+  for (size_t k = 0; k < calls.size(); ++k) {
+    const Expr& call = *calls[k];
+    const SqlFunction& fn = b_->functions_.at(call.names.back());
+    if (rel->plan->updating()) {
+      FailNotSupported(call.loc,
+                       "async function {}() over an updating stream (the result of GROUP BY, a "
+                       "join or a changelog) is not supported: call it on append-only rows",
+                       fn.name);
+    }
+    std::vector<BoundExprPtr> args = BindUserCallArgs(fn, call, rel->columns);
+    const size_t n = rel->columns.size();
+    std::vector<BoundExprPtr> pre;
+    std::vector<ScopeColumn> pre_cols = rel->columns;
+    std::vector<int> arg_columns;
+    for (size_t i = 0; i < n; ++i) {
+      pre.push_back(expr::MakeColumn(static_cast<int>(i), rel->columns[i].type));
+    }
+    for (size_t i = 0; i < args.size(); ++i) {
+      arg_columns.push_back(static_cast<int>(n + i));
+      pre_cols.push_back({"", fmt::format("__async_arg{}", i), args[i]->type});
+      pre.push_back(std::move(args[i]));
+    }
+    PlanPtr called = MakeAsyncUdf(MakeProject(rel->plan, std::move(pre), SchemaOf(pre_cols)),
+                                  fn.async, std::move(arg_columns));
+    std::vector<BoundExprPtr> keep;
+    for (size_t i = 0; i < n; ++i) {
+      keep.push_back(expr::MakeColumn(static_cast<int>(i), rel->columns[i].type));
+    }
+    keep.push_back(expr::MakeColumn(static_cast<int>(pre_cols.size()), fn.return_type));
+    names.push_back(fmt::format("__async{}", k + 1));
+    rel->columns.push_back({"", names.back(), fn.return_type});
+    rel->plan = MakeProject(called, std::move(keep), SchemaOf(rel->columns));
+  }
+  std::function<ExprPtr(const ExprPtr&)> replace = [&](const ExprPtr& e) -> ExprPtr {
+    if (!e) return e;
+    if (e->kind == ExprKind::kFunction) {
+      auto at = std::find(calls_sql.begin(), calls_sql.end(), e->ToSql());
+      if (at != calls_sql.end()) {
+        return ColumnRefTo(names[static_cast<size_t>(at - calls_sql.begin())], {}, e->loc);
+      }
+    }
+    auto copy = std::make_shared<Expr>(*e);
+    for (auto& a : copy->args) a = replace(a);
+    return copy;
+  };
+  for (auto& item : *items) {
+    const bool bare =
+        item.expr->kind == ExprKind::kFunction &&
+        std::find(calls_sql.begin(), calls_sql.end(), item.expr->ToSql()) != calls_sql.end();
+    if (bare && item.alias.empty()) item.alias = item.expr->names.back();
+    item.expr = replace(item.expr);
+  }
 }
 
 }  // namespace sluice::sql

@@ -28,6 +28,8 @@ struct SqlFunction {
   // CREATE AGGREGATE FUNCTION ... LANGUAGE cpp: the aggregate its calls bind to.
   std::shared_ptr<const expr::AggregateFunction> aggregate;
   bool retractable = false;
+  // CREATE ASYNC FUNCTION: its calls become async operators (exec/async_udf.h).
+  std::shared_ptr<const udf::AsyncFunction> async;
 };
 
 class Binder {

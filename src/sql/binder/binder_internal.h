@@ -273,6 +273,13 @@ class StatementBinder {
   expr::BoundExprPtr BindFunctionBody(const SqlFunction& fn, const Location& loc);
   // LANGUAGE cpp: compiles and loads the function (udf/native_function.h).
   void LoadNativeFunction(const Statement& stmt, SqlFunction* fn);
+  udf::AsyncOptions AsyncOptionsOf(const Statement& stmt);
+  // The arguments of a call of a user function, cast to its parameters' types.
+  std::vector<expr::BoundExprPtr> BindUserCallArgs(const SqlFunction& fn, const Expr& call,
+                                                   const std::vector<ScopeColumn>& scope);
+  // Async function calls in a select list: each distinct call becomes an async operator over
+  // `rel`, and the call in `items` a reference to its result column.
+  void BindAsyncCalls(std::vector<SelectItem>* items, Relation* rel);
   // A call of a CREATE AGGREGATE FUNCTION aggregate over bound arguments.
   expr::BoundAggregate BindUserAggregate(const SqlFunction& fn, const Expr& call,
                                          const std::vector<expr::BoundExprPtr>& args,

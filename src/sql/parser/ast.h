@@ -273,6 +273,7 @@ struct Statement {
   NullInput null_input = NullInput::kDefault;
   bool is_volatile = false;
   bool is_aggregate = false;  // CREATE AGGREGATE FUNCTION
+  bool is_async = false;      // CREATE ASYNC FUNCTION (its WITH (...) options in `options`)
   bool has_params = true;     // false: LANGUAGE python without (params) RETURNS type
   // kSet
   std::string set_name;

@@ -52,6 +52,10 @@ SLUICE_NOINLINE void Parser::ParseCreate(Statement* s) {
     // CREATE AGGREGATE FUNCTION (as in BigQuery): an aggregate written in another language.
     Next();
     s->is_aggregate = true;
+  } else if (AtWord("async") && AtWord("function", 1)) {
+    // CREATE ASYNC FUNCTION: calls to an external service, started and completed later.
+    Next();
+    s->is_async = true;
   }
   if (AtWord("function")) {
     ParseCreateFunction(s);
@@ -132,6 +136,9 @@ SLUICE_NOINLINE void Parser::ParseCreateFunction(Statement* s) {
                                      name));
       }
       s->language = name;
+    } else if (s->is_async && s->options.empty() && AtWord("with") && AtOp("(", 1)) {
+      Next();
+      ParseOptions(s);  // max_concurrency, timeout, ordered, on_timeout
     } else if (AcceptWord("volatile")) {
       s->is_volatile = true;
     } else if (AcceptWord("immutable") || AcceptWord("stable") || AcceptWord("leakproof")) {
@@ -172,6 +179,11 @@ SLUICE_NOINLINE void Parser::ParseCreateFunction(Statement* s) {
     Fail("( after the function name");
   } else if (!has_returns) {
     Fail("RETURNS type");
+  }
+  if (s->is_async && s->language != "cpp") {
+    FailAt(s->name_loc,
+           "CREATE ASYNC FUNCTION takes LANGUAGE cpp (async Python functions are "
+           "not supported yet)");
   }
   if (s->language == "sql") {
     if (s->is_aggregate) {

@@ -4,6 +4,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "exec/async_udf.h"
 #include "exec/hash_partitioner.h"
 #include "exec/join.h"
 #include "exec/lookup_join.h"
@@ -318,6 +319,13 @@ Result<Stream> GraphBuilder::CompileNode(const PlanPtr& plan) {
       auto in = Compile(plan->inputs[0]);
       if (!in.ok()) return in.status();
       auto op = std::make_shared<exec::UnnestFactory>(plan->unnest_column, plan->schema);
+      return Attach(*in, op, ParallelismOf(*in));
+    }
+    case PlanKind::kAsyncUdf: {
+      auto in = Compile(plan->inputs[0]);
+      if (!in.ok()) return in.status();
+      auto op =
+          std::make_shared<exec::AsyncUdfFactory>(plan->async_fn, plan->async_args, plan->schema);
       return Attach(*in, op, ParallelismOf(*in));
     }
     case PlanKind::kOver: {

@@ -116,6 +116,13 @@ std::string LogicalPlan::Describe() const {
     case PlanKind::kUnnest:
       s = fmt::format("Unnest ${} {}", unnest_column, schema->ToString());
       break;
+    case PlanKind::kAsyncUdf: {
+      std::vector<std::string> args;
+      for (int a : async_args) args.push_back(fmt::format("${}", a));
+      s = fmt::format("AsyncUdf {}({}) {} {}", async_fn->name(), fmt::join(args, ", "),
+                      async_fn->options().Describe(), schema->ToString());
+      break;
+    }
     case PlanKind::kOver:
       s = fmt::format("Over {} {}", over.Describe(), schema->ToString());
       break;
@@ -223,7 +230,8 @@ PlanPtr WithLateRowsDropped(const PlanPtr& plan) {
     case PlanKind::kFilter:
     case PlanKind::kProject:
     case PlanKind::kUnion:
-    case PlanKind::kUnnest: {
+    case PlanKind::kUnnest:
+    case PlanKind::kAsyncUdf: {
       auto copy = std::make_shared<LogicalPlan>(*plan);
       for (auto& in : copy->inputs) in = WithLateRowsDropped(in);
       return copy;
@@ -258,6 +266,19 @@ PlanPtr MakeUnnest(PlanPtr input, int list_column) {
       "__element", input->schema->field(static_cast<size_t>(list_column)).type.element(), true});
   p->schema = std::make_shared<types::Schema>(std::move(fields));
   p->unnest_column = list_column;
+  p->inputs.push_back(std::move(input));
+  return p;
+}
+
+PlanPtr MakeAsyncUdf(PlanPtr input, std::shared_ptr<const udf::AsyncFunction> fn,
+                     std::vector<int> args) {
+  auto p = std::make_shared<LogicalPlan>();
+  p->kind = PlanKind::kAsyncUdf;
+  std::vector<types::Field> fields = input->schema->fields();
+  fields.push_back(types::Field{"__async", fn->signature().return_type, true});
+  p->schema = std::make_shared<types::Schema>(std::move(fields));
+  p->async_fn = std::move(fn);
+  p->async_args = std::move(args);
   p->inputs.push_back(std::move(input));
   return p;
 }

@@ -15,6 +15,7 @@
 #include "exec/window_top_n.h"
 #include "expr/bound_expr.h"
 #include "types/schema.h"
+#include "udf/async_function.h"
 
 namespace sluice::sql {
 
@@ -32,6 +33,8 @@ enum class PlanKind {
   kUnnest,             // one row per element of list column `unnest_column`, appended
   kOver,               // window functions over rows (LAG, running aggregates): the input's
                        // columns, then one per call of `over`
+  kAsyncUdf,           // an async function of columns `async_args`: the input's columns, then
+                       // the result (append-only)
 };
 
 enum class JoinMode {
@@ -89,6 +92,9 @@ struct LogicalPlan {
   bool rank_read = true;
   // kOver (over.output_schema is `schema`)
   exec::OverSpec over;
+  // kAsyncUdf
+  std::shared_ptr<const udf::AsyncFunction> async_fn;
+  std::vector<int> async_args;
 
   // Whether this node's output is an updating stream (rows carry change kinds).
   bool updating() const;
@@ -118,6 +124,8 @@ PlanPtr MakeJoin(PlanPtr left, PlanPtr right, exec::JoinType type, JoinMode mode
 PlanPtr MakeTopN(PlanPtr input, exec::TopNSpec spec);
 PlanPtr MakeUnnest(PlanPtr input, int list_column);
 PlanPtr MakeOver(PlanPtr input, exec::OverSpec spec);
+PlanPtr MakeAsyncUdf(PlanPtr input, std::shared_ptr<const udf::AsyncFunction> fn,
+                     std::vector<int> args);
 PlanPtr MakeWindowAggregate(PlanPtr input, exec::WindowSpec window, int num_keys,
                             std::vector<exec::AggregateCall> aggregates, types::SchemaPtr schema);
 

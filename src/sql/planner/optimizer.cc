@@ -618,6 +618,7 @@ PlanPtr Rewrite(const PlanPtr& plan) {
     case PlanKind::kUpdatingAggregate:
     case PlanKind::kTopN:
     case PlanKind::kUnnest:
+    case PlanKind::kAsyncUdf:
     case PlanKind::kOver:
     case PlanKind::kJoin: {
       auto p = std::make_shared<LogicalPlan>(*plan);

@@ -101,7 +101,8 @@ bool SameNode(const LogicalPlan& a, const LogicalPlan& b) {
          SameExpr(a.residual, b.residual) && a.window_key == b.window_key &&
          a.ttl_micros == b.ttl_micros && a.lower == b.lower && a.upper == b.upper &&
          a.unnest_column == b.unnest_column && SameTopN(a.top_n, b.top_n) &&
-         a.rank_read == b.rank_read && a.over.Describe() == b.over.Describe();
+         a.rank_read == b.rank_read && a.over.Describe() == b.over.Describe() &&
+         a.async_fn == b.async_fn && a.async_args == b.async_args;
 }
 
 // Visits every node of the pipeline once, inputs first (post-order), in a deterministic order.

@@ -166,5 +166,61 @@ TEST(SplitWatermarkTest, ARestoreAtAnotherParallelismStartsFromTheSmallestSplit)
   EXPECT_EQ(out.watermarks, (std::vector<int64_t>{50}));
 }
 
+TEST(SplitWatermarkTest, ASubtaskWithoutABatchYetHoldsARestoreAtAnotherParallelismBack) {
+  // Two subtasks: split 0 at 100 in one; the other has had no batch when the checkpoint is
+  // taken, so it does not know its split 1 yet and nothing of split 1 has been read.
+  runtime::TaskState states[2];
+  {
+    auto op = Generator(std::nullopt, 2);
+    Collect out;
+    ASSERT_TRUE(op->ProcessBatch(0, Rows({{0, 100}}, MakeLive({0})), out).ok());
+    runtime::StateWriter w(&states[0].pieces, 3);
+    ASSERT_TRUE(op->Snapshot(1, w).ok());
+    auto idle = Generator(std::nullopt, 2);
+    runtime::StateWriter w1(&states[1].pieces, 3);
+    ASSERT_TRUE(idle->Snapshot(1, w1).ok());
+  }
+  // One subtask reads both now: split 1's rows from its start (10) are not late.
+  auto op = Generator(std::nullopt, 1);
+  runtime::StateReader r(1, 3, 0, {&states[0], &states[1]});
+  ASSERT_TRUE(op->Restore(r).ok());
+  Collect out;
+  ASSERT_TRUE(op->ProcessBatch(0, Rows({{1, 10}, {0, 120}}, MakeLive({0, 1})), out).ok());
+  EXPECT_EQ(out.Times(), (std::vector<int64_t>{10, 120}));
+  EXPECT_EQ(out.watermarks, (std::vector<int64_t>{10}));
+}
+
+TEST(SplitWatermarkTest, RestoredSplitsReachTheNextCheckpointBeforeTheFirstBatch) {
+  // Split 0 at 100 and split 1 at 40, in two subtasks.
+  runtime::TaskState states[2];
+  for (int i = 0; i < 2; ++i) {
+    auto op = Generator(std::nullopt, 2);
+    Collect out;
+    ASSERT_TRUE(op->ProcessBatch(0, Rows({{i, i == 0 ? 100 : 40}}, MakeLive({i})), out).ok());
+    runtime::StateWriter w(&states[i].pieces, 3);
+    ASSERT_TRUE(op->Snapshot(1, w).ok());
+  }
+  // Restored at parallelism 4; every subtask checkpoints before its first batch.
+  runtime::TaskState next[4];
+  std::vector<const runtime::TaskState*> next_ptrs;
+  for (int i = 0; i < 4; ++i) {
+    auto op = Generator(std::nullopt, 4);
+    runtime::StateReader r(1, 3, i, {&states[0], &states[1]});
+    ASSERT_TRUE(op->Restore(r).ok());
+    runtime::StateWriter w(&next[i].pieces, 3);
+    ASSERT_TRUE(op->Snapshot(2, w).ok());
+    next_ptrs.push_back(&next[i]);
+  }
+  // Back at parallelism 2 from that checkpoint: split 0 still holds 100, so once split 1 moves
+  // past it the watermark is 100 and split 0's row at 90 is late.
+  auto op = Generator(std::nullopt, 2);
+  runtime::StateReader r(2, 3, 0, next_ptrs);
+  ASSERT_TRUE(op->Restore(r).ok());
+  Collect out;
+  ASSERT_TRUE(op->ProcessBatch(0, Rows({{1, 500}, {0, 90}}, MakeLive({0, 1})), out).ok());
+  EXPECT_EQ(out.Times(), (std::vector<int64_t>{500}));
+  EXPECT_EQ(out.watermarks, (std::vector<int64_t>{100}));
+}
+
 }  // namespace
 }  // namespace sluice::exec

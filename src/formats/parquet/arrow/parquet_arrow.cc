@@ -1,29 +1,11 @@
-#include "formats/parquet/parquet_arrow_internal.h"
+#include "formats/parquet/arrow/parquet_arrow_internal.h"
 
 #include <cstring>
 
 #include <arrow/util/bitmap_ops.h>
 #include <fmt/format.h>
 
-#include "formats/parquet/parquet_options.h"
-
 namespace sluice::formats {
-
-const char* ParquetCompressionName(ParquetCompression c) {
-  switch (c) {
-    case ParquetCompression::kZstd:
-      return "zstd";
-    case ParquetCompression::kSnappy:
-      return "snappy";
-    case ParquetCompression::kGzip:
-      return "gzip";
-    case ParquetCompression::kLz4:
-      return "lz4";
-    case ParquetCompression::kNone:
-      return "none";
-  }
-  return "none";
-}
 
 namespace parquet_internal {
 

@@ -14,7 +14,7 @@
 #include <parquet/exception.h>
 
 #include "common/text.h"
-#include "formats/parquet/parquet_arrow_internal.h"
+#include "formats/parquet/arrow/parquet_arrow_internal.h"
 
 namespace sluice::formats {
 
@@ -197,13 +197,16 @@ class ParquetReaderImpl : public ParquetReader {
 
 }  // namespace
 
-Result<std::unique_ptr<ParquetReader>> ParquetReader::Open(const std::string& name,
-                                                           std::shared_ptr<const std::string> bytes,
-                                                           const types::Schema& schema,
-                                                           int64_t batch_rows, int64_t skip_rows) {
+namespace parquet_internal {
+
+Result<std::unique_ptr<ParquetReader>> OpenParquetReader(const std::string& name,
+                                                         std::shared_ptr<const std::string> bytes,
+                                                         const types::Schema& schema,
+                                                         int64_t batch_rows, int64_t skip_rows) {
   auto reader = std::make_unique<ParquetReaderImpl>(name, schema);
   SLUICE_RETURN_NOT_OK(reader->Open(std::move(bytes), batch_rows, skip_rows));
   return std::unique_ptr<ParquetReader>(std::move(reader));
 }
 
+}  // namespace parquet_internal
 }  // namespace sluice::formats

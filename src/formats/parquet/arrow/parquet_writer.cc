@@ -8,7 +8,7 @@
 #include <parquet/arrow/writer.h>
 #include <parquet/properties.h>
 
-#include "formats/parquet/parquet_arrow_internal.h"
+#include "formats/parquet/arrow/parquet_arrow_internal.h"
 
 namespace sluice::formats {
 
@@ -208,16 +208,19 @@ Result<std::shared_ptr<arrow::Schema>> ToArrowSchema(const types::Schema& schema
 
 }  // namespace
 
+namespace parquet_internal {
+
 Status CheckParquetSchema(const types::Schema& schema) {
   return ToArrowSchema(schema).status();
 }
 
-Result<std::unique_ptr<ParquetWriter>> ParquetWriter::Make(const types::Schema& schema,
-                                                           const ParquetOptions& options,
-                                                           ByteSink* sink) {
+Result<std::unique_ptr<ParquetWriter>> MakeParquetWriter(const types::Schema& schema,
+                                                         const ParquetOptions& options,
+                                                         ByteSink* sink) {
   SLUICE_ASSIGN_OR_RETURN(auto arrow_schema, ToArrowSchema(schema));
   return std::unique_ptr<ParquetWriter>(std::make_unique<ParquetWriterImpl>(
       std::move(arrow_schema), options, std::make_shared<SinkStream>(sink)));
 }
 
+}  // namespace parquet_internal
 }  // namespace sluice::formats
