@@ -18,11 +18,12 @@ namespace {
 constexpr const char* kFormatName = "sluice.dataflow";
 
 constexpr const char* kPlanKinds[] = {
-    "source", "filter",    "project",          "union",
-    "sink",   "watermark", "window_aggregate", "updating_aggregate",
-    "join",   "top_n",     "unnest",           "over"};
+    "source",   "filter",    "project",          "union",
+    "sink",     "watermark", "window_aggregate", "updating_aggregate",
+    "join",     "top_n",     "unnest",           "over",
+    "async_udf"};
 static_assert(sizeof(kPlanKinds) / sizeof(kPlanKinds[0]) ==
-              static_cast<size_t>(PlanKind::kOver) + 1);
+              static_cast<size_t>(PlanKind::kAsyncUdf) + 1);
 
 template <size_t N>
 int IndexOf(const char* const (&names)[N], const std::string& name, const char* what) {
@@ -279,6 +280,12 @@ class PlanWriter {
  public:
   int Write(const PlanPtr& p) {
     if (auto it = ids_.find(p.get()); it != ids_.end()) return it->second;
+    if (p->kind == PlanKind::kAsyncUdf) {
+      throw CodecError(
+          fmt::format("async function {}() is a user-defined function; plans calling it cannot be "
+                      "serialized yet",
+                      p->async_fn->name()));
+    }
     std::vector<int> inputs;
     for (const auto& in : p->inputs) inputs.push_back(Write(in));
     json::object o;
@@ -337,6 +344,9 @@ class PlanWriter {
 PlanPtr ReadNode(const json::object& o, const std::vector<PlanPtr>& done) {
   auto p = std::make_shared<LogicalPlan>();
   p->kind = static_cast<PlanKind>(IndexOf(kPlanKinds, String(o, "kind"), "plan node kind"));
+  if (p->kind == PlanKind::kAsyncUdf) {
+    throw CodecError("async functions are user-defined; plans calling them cannot be read yet");
+  }
   for (int in : IntsFrom(o, "inputs")) {
     if (in < 0 || static_cast<size_t>(in) >= done.size()) {
       throw CodecError(fmt::format("input {} is not a node before this one", in));

@@ -136,7 +136,7 @@ class AsyncUdfOperator : public runtime::Operator {
       std::memcpy(&s.watermark.time.value, wm->data(), sizeof(int64_t));
       queue_.push_back(std::move(s));
     }
-    if (!queue_.empty() && ctx_ && ctx_->wake) ctx_->wake();  // start the saved rows again
+    // The saved rows start at the task's first run (every task gets at least the end of data).
     return Status::Ok();
   }
 

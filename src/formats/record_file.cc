@@ -3,8 +3,10 @@
 #include <cstring>
 #include <random>
 
-#include <arrow/util/compression.h>
 #include <fmt/format.h>
+#include <snappy-c.h>
+#include <zlib.h>
+#include <zstd.h>
 
 #include "formats/avro_schema.h"
 #include "formats/codecs.h"
@@ -66,56 +68,101 @@ Result<AvroCodec> AvroCodecOf(std::string_view name, bool writing) {
       writing ? "writes" : "reads", writing ? "" : " and 'snappy'");
 }
 
-Result<std::unique_ptr<arrow::util::Codec>> ArrowCodec(AvroCodec c) {
-  arrow::Result<std::unique_ptr<arrow::util::Codec>> codec;
-  if (c == AvroCodec::kDeflate) {
-    arrow::util::GZipCodecOptions o;
-    o.gzip_format = arrow::util::GZipFormat::DEFLATE;  // raw RFC 1951, as Avro's deflate
-    codec = arrow::util::Codec::Create(arrow::Compression::GZIP, o);
-  } else if (c == AvroCodec::kZstandard) {
-    codec = arrow::util::Codec::Create(arrow::Compression::ZSTD);
-  } else {
-    codec = arrow::util::Codec::Create(arrow::Compression::SNAPPY);
+// Avro's block codecs, through Debian's zlib, libzstd and libsnappy (Arrow is a plugin loaded
+// for Parquet only: decision 0023).
+
+// Compresses one block's data: deflate is raw RFC 1951 (no zlib header), as Avro's spec says.
+Status CompressBlock(AvroCodec c, std::string_view in, std::string* out) {
+  if (c == AvroCodec::kZstandard) {
+    out->resize(ZSTD_compressBound(in.size()));
+    size_t n = ZSTD_compress(out->data(), out->size(), in.data(), in.size(), ZSTD_CLEVEL_DEFAULT);
+    if (ZSTD_isError(n)) return Status::Internal("Avro zstandard: {}", ZSTD_getErrorName(n));
+    out->resize(n);
+    return Status::Ok();
   }
-  if (!codec.ok()) return Status::Internal("Avro codec: {}", codec.status().message());
-  return std::move(*codec);
+  z_stream z{};
+  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    return Status::Internal("Avro deflate: cannot start a stream");
+  }
+  out->resize(deflateBound(&z, static_cast<uLong>(in.size())));
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  z.next_out = reinterpret_cast<Bytef*>(out->data());
+  z.avail_out = static_cast<uInt>(out->size());
+  int rc = deflate(&z, Z_FINISH);
+  out->resize(z.total_out);
+  deflateEnd(&z);
+  if (rc != Z_STREAM_END) return Status::Internal("Avro deflate: error {}", rc);
+  return Status::Ok();
 }
 
-// Decompresses one block's data (deflate and zstandard streams, or snappy with its CRC).
-Status Decompress(AvroCodec c, arrow::util::Codec* codec, std::string_view in, std::string* out) {
+// Decompresses one block's data (a raw deflate or zstandard stream, or snappy followed by the
+// big-endian CRC-32 of the uncompressed bytes).
+Status Decompress(AvroCodec c, std::string_view in, std::string* out) {
   out->clear();
-  const auto* p = reinterpret_cast<const uint8_t*>(in.data());
   if (c == AvroCodec::kSnappy) {
-    // Snappy's raw format begins with the uncompressed length; Avro adds a 4-byte CRC-32.
     if (in.size() < 4) return Status::User("a snappy block is shorter than its checksum");
-    size_t pos = 0;
-    uint64_t length;
-    if (!ReadVarint(in.data(), in.size() - 4, &pos, &length) || length > (uint64_t{1} << 31)) {
+    size_t length = 0;
+    if (snappy_uncompressed_length(in.data(), in.size() - 4, &length) != SNAPPY_OK ||
+        length > (size_t{1} << 31)) {
       return Status::User("a snappy block has no valid length");
     }
     out->resize(length);
-    auto n = codec->Decompress(static_cast<int64_t>(in.size() - 4), p, static_cast<int64_t>(length),
-                               reinterpret_cast<uint8_t*>(out->data()));
-    if (!n.ok())
-      return Status::User("a snappy block does not decompress: {}", n.status().message());
-    out->resize(static_cast<size_t>(*n));
+    if (snappy_uncompress(in.data(), in.size() - 4, out->data(), &length) != SNAPPY_OK) {
+      return Status::User("a snappy block does not decompress");
+    }
+    out->resize(length);
+    const auto* crc = reinterpret_cast<const uint8_t*>(in.data() + in.size() - 4);
+    const uint32_t want = (uint32_t{crc[0]} << 24) | (uint32_t{crc[1]} << 16) |
+                          (uint32_t{crc[2]} << 8) | uint32_t{crc[3]};
+    const auto got = static_cast<uint32_t>(
+        crc32(0, reinterpret_cast<const Bytef*>(out->data()), static_cast<uInt>(out->size())));
+    if (got != want) return Status::User("a snappy block fails its CRC-32 check");
     return Status::Ok();
   }
-  auto d = codec->MakeDecompressor();
-  if (!d.ok()) return Status::Internal("Avro codec: {}", d.status().message());
-  int64_t left = static_cast<int64_t>(in.size());
   size_t size = 0;
   out->resize(std::max<size_t>(in.size() * 4, 1024));
-  while (true) {
-    auto r = (*d)->Decompress(left, p, static_cast<int64_t>(out->size() - size),
-                              reinterpret_cast<uint8_t*>(out->data() + size));
-    if (!r.ok()) return Status::User("a compressed block is corrupt: {}", r.status().message());
-    p += r->bytes_read;
-    left -= r->bytes_read;
-    size += static_cast<size_t>(r->bytes_written);
-    if ((*d)->IsFinished() || (left == 0 && !r->need_more_output && r->bytes_written == 0)) break;
-    if (r->need_more_output || size == out->size()) out->resize(out->size() * 2);
+  if (c == AvroCodec::kZstandard) {
+    std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> d(ZSTD_createDCtx(), ZSTD_freeDCtx);
+    ZSTD_inBuffer src{in.data(), in.size(), 0};
+    while (true) {
+      ZSTD_outBuffer dst{out->data() + size, out->size() - size, 0};
+      size_t rc = ZSTD_decompressStream(d.get(), &dst, &src);
+      if (ZSTD_isError(rc)) {
+        return Status::User("a compressed block is corrupt: {}", ZSTD_getErrorName(rc));
+      }
+      size += dst.pos;
+      if (rc == 0) break;  // a frame ends
+      if (src.pos == src.size && dst.pos < dst.size) {
+        return Status::User("a compressed block is corrupt: truncated zstandard frame");
+      }
+      if (size == out->size()) out->resize(out->size() * 2);
+    }
+    out->resize(size);
+    return Status::Ok();
   }
+  z_stream z{};
+  if (inflateInit2(&z, -15) != Z_OK) return Status::Internal("Avro deflate: cannot start");
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  int rc = Z_OK;
+  while (rc != Z_STREAM_END) {
+    z.next_out = reinterpret_cast<Bytef*>(out->data() + size);
+    z.avail_out = static_cast<uInt>(out->size() - size);
+    rc = inflate(&z, Z_NO_FLUSH);
+    size = z.total_out;
+    if (rc == Z_STREAM_END) break;
+    if (rc != Z_OK && rc != Z_BUF_ERROR) {
+      inflateEnd(&z);
+      return Status::User("a compressed block is corrupt: {}", z.msg ? z.msg : "inflate error");
+    }
+    if (z.avail_in == 0 && z.avail_out > 0) {
+      inflateEnd(&z);
+      return Status::User("a compressed block is corrupt: truncated deflate stream");
+    }
+    if (size == out->size()) out->resize(out->size() * 2);
+  }
+  inflateEnd(&z);
   out->resize(size);
   return Status::Ok();
 }
@@ -137,8 +184,8 @@ class EncoderWriter : public RecordFileWriter {
 class AvroFileWriter : public RecordFileWriter {
  public:
   AvroFileWriter(std::unique_ptr<Encoder> datums, const std::string& schema_json, AvroCodec codec,
-                 std::string codec_name, std::unique_ptr<arrow::util::Codec> arrow_codec)
-      : datums_(std::move(datums)), codec_(codec), arrow_codec_(std::move(arrow_codec)) {
+                 std::string codec_name)
+      : datums_(std::move(datums)), codec_(codec) {
     std::mt19937_64 rng(std::random_device{}());
     for (int i = 0; i < 2; ++i) {
       uint64_t r = rng();
@@ -162,13 +209,8 @@ class AvroFileWriter : public RecordFileWriter {
     SLUICE_RETURN_NOT_OK(datums_->Encode(batch, &block_));
     std::string_view data = block_;
     if (codec_ != AvroCodec::kNull) {
-      const auto* in = reinterpret_cast<const uint8_t*>(block_.data());
-      const auto n = static_cast<int64_t>(block_.size());
-      compressed_.resize(static_cast<size_t>(arrow_codec_->MaxCompressedLen(n, in)));
-      auto size = arrow_codec_->Compress(n, in, static_cast<int64_t>(compressed_.size()),
-                                         reinterpret_cast<uint8_t*>(compressed_.data()));
-      if (!size.ok()) return Status::Internal("Avro codec: {}", size.status().message());
-      data = std::string_view(compressed_.data(), static_cast<size_t>(*size));
+      SLUICE_RETURN_NOT_OK(CompressBlock(codec_, block_, &compressed_));
+      data = compressed_;
     }
     PutLong(out, batch.num_rows);
     PutLong(out, static_cast<int64_t>(data.size()));
@@ -180,7 +222,6 @@ class AvroFileWriter : public RecordFileWriter {
  private:
   std::unique_ptr<Encoder> datums_;  // bare datums
   AvroCodec codec_;
-  std::unique_ptr<arrow::util::Codec> arrow_codec_;
   std::string header_, sync_, block_, compressed_;
 };
 
@@ -320,9 +361,6 @@ class AvroReader : public ReaderBase {
     auto c = AvroCodecOf(codec, false);
     if (!c.ok()) return c.status().WithContext(fmt::format("'{}'", name_));
     codec_ = *c;
-    if (codec_ != AvroCodec::kNull) {
-      SLUICE_ASSIGN_OR_RETURN(arrow_codec_, ArrowCodec(codec_));
-    }
     options.avro_file_blocks = true;
     options.avro_writer_schema = schema_text;
     auto decoder = MakeDecoder(options, schema, label);
@@ -354,7 +392,7 @@ class AvroReader : public ReaderBase {
       SLUICE_RETURN_NOT_OK(NextBlock(&b));
       std::string_view record(bytes_.data() + b.begin, b.end - b.begin);
       if (codec_ != AvroCodec::kNull) {
-        SLUICE_RETURN_NOT_OK(Decompress(codec_, arrow_codec_.get(), b.data, &plain_)
+        SLUICE_RETURN_NOT_OK(Decompress(codec_, b.data, &plain_)
                                  .WithContext(fmt::format("'{}' at byte {}", name_, b.begin)));
         framed_.clear();
         PutLong(&framed_, b.count);
@@ -412,7 +450,6 @@ class AvroReader : public ReaderBase {
 
   std::string sync_;
   AvroCodec codec_ = AvroCodec::kNull;
-  std::unique_ptr<arrow::util::Codec> arrow_codec_;
   std::string plain_, framed_;
 };
 
@@ -448,13 +485,9 @@ Result<std::unique_ptr<RecordFileWriter>> RecordFileWriter::Make(const FormatOpt
     SLUICE_ASSIGN_OR_RETURN(auto encoder, MakeAvroEncoder(datums, schema));
     SLUICE_ASSIGN_OR_RETURN(auto writer_schema, AvroReaderSchema(options, schema));
     SLUICE_ASSIGN_OR_RETURN(AvroCodec codec, AvroCodecOf(options.avro_codec, true));
-    std::unique_ptr<arrow::util::Codec> arrow_codec;
-    if (codec != AvroCodec::kNull) {
-      SLUICE_ASSIGN_OR_RETURN(arrow_codec, ArrowCodec(codec));
-    }
-    return std::unique_ptr<RecordFileWriter>(std::make_unique<AvroFileWriter>(
-        std::move(encoder), writer_schema->ToJson(), codec,
-        options.avro_codec.empty() ? "null" : options.avro_codec, std::move(arrow_codec)));
+    return std::unique_ptr<RecordFileWriter>(
+        std::make_unique<AvroFileWriter>(std::move(encoder), writer_schema->ToJson(), codec,
+                                         options.avro_codec.empty() ? "null" : options.avro_codec));
   }
   FormatOptions o = options;
   if (o.format == "protobuf") o.protobuf_length_delimited = true;
