@@ -114,10 +114,10 @@ void RunSource(const runtime::OperatorFactory& factory, int subtask, int paralle
 
 TEST(RegistryTest, RegistersTheConnectors) {
   const auto& registry = ConnectorRegistry::Get();
-  EXPECT_EQ(registry.Names(), (std::vector<std::string>{
-                                  "blackhole", "filesystem", "impulse", "kafka", "mqtt", "nats",
-                                  "nexmark", "postgres-cdc", "preview", "redis", "single_file",
-                                  "stdout"}));
+  EXPECT_EQ(registry.Names(),
+            (std::vector<std::string>{"blackhole", "filesystem", "impulse", "kafka", "mqtt", "nats",
+                                      "nexmark", "polling_http", "postgres-cdc", "preview", "redis",
+                                      "single_file", "sse", "stdout", "webhook", "websocket"}));
   ASSERT_NE(registry.Find("impulse"), nullptr);
   EXPECT_EQ(registry.Find("IMPULSE"), registry.Find("impulse"));
   EXPECT_EQ(registry.Find("kinesis"), nullptr);
@@ -138,13 +138,12 @@ TEST(RegistryTest, EditDistanceAndClosestMatch) {
 TEST(ResolveTableTest, OptionErrors) {
   EXPECT_EQ(ResolveError({{"path", "/tmp/x"}}),
             "table 't': missing option 'connector'; available: blackhole, filesystem, impulse, "
-            "kafka, mqtt, "
-            "nats, nexmark, postgres-cdc, preview, redis, single_file, stdout");
+            "kafka, mqtt, nats, nexmark, polling_http, postgres-cdc, preview, redis, single_file, "
+            "sse, stdout, webhook, websocket");
   EXPECT_EQ(ResolveError({{"connector", "imuplse"}}),
             "table 't': unknown connector 'imuplse'; did you mean 'impulse'?; available: "
-            "blackhole, filesystem, impulse, kafka, mqtt, nats, nexmark, postgres-cdc, preview, "
-            "redis, "
-            "single_file, stdout");
+            "blackhole, filesystem, impulse, kafka, mqtt, nats, nexmark, polling_http, "
+            "postgres-cdc, preview, redis, single_file, sse, stdout, webhook, websocket");
   EXPECT_EQ(
       ResolveError(
           {{"connector", "single_file"}, {"path", "/tmp"}, {"fromat", "json"}, {"type", "sink"}}),
@@ -154,7 +153,8 @@ TEST(ResolveTableTest, OptionErrors) {
             "table 't': unknown option 'colour' for connector 'stdout'; its options are: "
             "format, bad_data, framing, json.timestamp_format, json.unstructured, "
             "parquet.compression, parquet.row_group_size, avro.schema, "
-            "avro.raw_datums, avro.confluent_schema_registry, avro.schema_id, protobuf.schema, "
+            "avro.raw_datums, avro.confluent_schema_registry, avro.schema_id, avro.codec, "
+            "protobuf.schema, "
             "protobuf.message_name, protobuf.length_delimited, "
             "protobuf.confluent_schema_registry, protobuf.schema_id, schema_registry.endpoint, "
             "schema_registry.api_key, schema_registry.api_secret, "
