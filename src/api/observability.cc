@@ -46,6 +46,15 @@ HttpResponse ApiService::JobCheckpoints(const std::string& id, const std::string
                                  {"bytes", part.bytes}});
     }
     o["operators"] = std::move(ops);
+    json::array state;
+    for (const auto& s : c.operator_state) {
+      state.push_back(json::object{{"operatorId", s.operator_id},
+                                   {"operator", s.name},
+                                   {"nodeId", std::to_string(s.node)},
+                                   {"subtask", s.subtask},
+                                   {"bytes", s.bytes}});
+    }
+    o["operatorState"] = std::move(state);
     data.push_back(std::move(o));
   }
   return JsonResponse(200, json::object{{"data", std::move(data)}});
@@ -89,6 +98,17 @@ HttpResponse ApiService::JobMetrics(const std::string& id, const std::string& jo
     sub["rowsOutPerSecond"] =
         comparable ? json::value(static_cast<double>(s.rows_out - before[i].rows_out) / dt)
                    : json::value(nullptr);
+    // Bytes: the in-memory size of the batches received and emitted (runtime/metrics.h).
+    sub["bytesIn"] = s.bytes_in;
+    sub["bytesOut"] = s.bytes_out;
+    sub["bytesInPerSecond"] =
+        comparable ? json::value(static_cast<double>(s.bytes_in - before[i].bytes_in) / dt)
+                   : json::value(nullptr);
+    sub["bytesOutPerSecond"] =
+        comparable ? json::value(static_cast<double>(s.bytes_out - before[i].bytes_out) / dt)
+                   : json::value(nullptr);
+    // The bytes of state the subtask wrote into its latest checkpoint.
+    sub["stateBytes"] = s.state_bytes ? json::value(*s.state_bytes) : json::value(nullptr);
     // Watermark: event time; its lag behind the wall clock (meaningful for sources whose event
     // time is about now, such as Kafka's record timestamps or the impulse generator).
     sub["watermark"] = s.watermark ? json::value(*s.watermark) : json::value(nullptr);
@@ -223,6 +243,15 @@ HttpResponse ApiService::Prometheus() {
   std::string late_text =
       "# HELP sluice_operator_late_rows_dropped_total Rows behind the watermark dropped.\n"
       "# TYPE sluice_operator_late_rows_dropped_total counter\n";
+  std::string bytes_text =
+      "# HELP sluice_operator_bytes_in_total Bytes (in-memory batch size) an operator subtask "
+      "received.\n# TYPE sluice_operator_bytes_in_total counter\n";
+  std::string bytes_out_text =
+      "# HELP sluice_operator_bytes_out_total Bytes (in-memory batch size) an operator subtask "
+      "emitted.\n# TYPE sluice_operator_bytes_out_total counter\n";
+  std::string state_text =
+      "# HELP sluice_operator_state_bytes State bytes the subtask wrote into its latest "
+      "checkpoint.\n# TYPE sluice_operator_state_bytes gauge\n";
   int64_t running = 0;
   for (const auto& job : jobs_->ActiveJobs()) {
     auto record = store_->GetJob(job);
@@ -238,6 +267,12 @@ HttpResponse ApiService::Prometheus() {
                               s.bad_rows_dropped);
       late_text += fmt::format("sluice_operator_late_rows_dropped_total{{{}}} {}\n", labels,
                                s.late_rows_dropped);
+      bytes_text += fmt::format("sluice_operator_bytes_in_total{{{}}} {}\n", labels, s.bytes_in);
+      bytes_out_text +=
+          fmt::format("sluice_operator_bytes_out_total{{{}}} {}\n", labels, s.bytes_out);
+      if (s.state_bytes) {
+        state_text += fmt::format("sluice_operator_state_bytes{{{}}} {}\n", labels, *s.state_bytes);
+      }
       if (s.watermark) {
         watermark_text +=
             fmt::format("sluice_operator_watermark_micros{{{}}} {}\n", labels, *s.watermark);
@@ -246,7 +281,8 @@ HttpResponse ApiService::Prometheus() {
                                        labels, static_cast<double>(s.backpressure_micros) / 1e6);
     }
   }
-  text += out_text + bad_text + late_text + watermark_text + backpressure_text;
+  text += out_text + bad_text + late_text + watermark_text + backpressure_text + bytes_text +
+          bytes_out_text + state_text;
   text += fmt::format(
       "# HELP sluice_running_jobs Jobs with a run in this service.\n# TYPE sluice_running_jobs "
       "gauge\nsluice_running_jobs {}\n",

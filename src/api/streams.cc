@@ -38,6 +38,21 @@ Result<std::vector<CheckpointInfo>> ListCheckpoints(const std::string& state_dir
     info.finish_time = m->created_micros;
     info.fingerprint = m->fingerprint;
     std::map<int, std::string> chain;
+    std::map<int, int> node_of;  // by operator id
+    for (const auto& n : m->nodes) {
+      for (int op : n.operator_ids) node_of[op] = n.id;
+    }
+    for (const auto& o : m->operator_state) {
+      CheckpointInfo::OperatorState s;
+      s.operator_id = o.operator_id;
+      if (static_cast<size_t>(o.operator_id) < m->operators.size()) {
+        s.name = m->operators[static_cast<size_t>(o.operator_id)];
+      }
+      s.node = node_of.count(o.operator_id) ? node_of[o.operator_id] : -1;
+      s.subtask = o.subtask;
+      s.bytes = static_cast<int64_t>(o.bytes);
+      info.operator_state.push_back(std::move(s));
+    }
     for (const auto& n : m->nodes) {
       std::string names;
       for (int op : n.operator_ids) {

@@ -27,6 +27,16 @@ struct CheckpointInfo {
     std::string operators;  // the node's chain
   };
   std::vector<Part> parts;
+  // Per operator subtask: the bytes of state it wrote (before compression); only operators
+  // with state, and only in checkpoints of builds that record it.
+  struct OperatorState {
+    int operator_id = 0;
+    std::string name;
+    int node = 0;
+    int subtask = 0;
+    int64_t bytes = 0;
+  };
+  std::vector<OperatorState> operator_state;
 };
 
 // The complete checkpoints of a state dir, oldest first (their metadata only; not verified).

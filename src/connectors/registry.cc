@@ -101,8 +101,22 @@ Result<TableSpec> Resolve(const std::string& table_name, const types::Schema& sc
       return Status::User("unknown option '{}' for connector '{}'; did you mean '{}'?", key,
                           spec.connector, hint);
     }
-    return Status::User("unknown option '{}' for connector '{}'; its options are: {}", key,
-                        spec.connector, fmt::join(candidates, ", "));
+    // The list names the options of the table's format only (a stdout table in JSON does not
+    // list Parquet's or Avro's); the hint above searched them all.
+    const std::string f = spec.format.format.empty() ? "json" : spec.format.format;
+    std::vector<std::string> family = {f == "debezium_json" ? "json." : f + "."};
+    if (f == "avro" || f == "protobuf") family.push_back("schema_registry.");
+    std::vector<std::string> listed = known;
+    for (const auto& k : formats::FormatOptionKeys()) {
+      bool general = k.find('.') == std::string::npos;
+      bool ours = false;
+      for (const auto& prefix : family) ours = ours || k.starts_with(prefix);
+      if (general || ours) listed.push_back(k);
+    }
+    listed.push_back("connector");
+    listed.push_back("type");
+    return Status::User("unknown option '{}' for connector '{}'; its options{} are: {}", key,
+                        spec.connector, " with format '" + f + "'", fmt::join(listed, ", "));
   }
 
   if (!spec.metadata.empty()) {

@@ -1,7 +1,9 @@
 #include "runtime/checkpoint_coordinator.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -106,6 +108,17 @@ void CheckpointCoordinator::HandleAck(Ack ack) {
   auto it = pending_.find(checkpoint);
   if (it == pending_.end()) return;  // failed earlier
   Pending& p = it->second;
+  // Bytes per operator: pieces are named "<operator id>/<name>", an operator's back to back.
+  for (const StatePiece& piece : ack.state.pieces) {
+    int op = 0;
+    auto [end, ec] = std::from_chars(piece.name.data(), piece.name.data() + piece.name.size(), op);
+    if (ec != std::errc() || end == piece.name.data() + piece.name.size() || *end != '/') continue;
+    if (p.operator_state.empty() || p.operator_state.back().operator_id != op ||
+        p.operator_state.back().subtask != subtask) {
+      p.operator_state.push_back({op, subtask, 0});
+    }
+    p.operator_state.back().bytes += piece.payload.size();
+  }
   auto file = store_->WriteStateFile(ack.state);
   ack.state.pieces = {};  // release the memory now
   if (!file.ok()) {
@@ -146,6 +159,10 @@ void CheckpointCoordinator::Complete(int64_t id, Pending& p) {
   m.operators = options_.operators;
   m.nodes = options_.nodes;
   m.files = std::move(p.files);
+  m.operator_state = std::move(p.operator_state);
+  std::sort(m.operator_state.begin(), m.operator_state.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.operator_id, a.subtask) < std::tie(b.operator_id, b.subtask);
+  });
   std::sort(m.files.begin(), m.files.end(),
             [](const auto& a, const auto& b) { return a.name < b.name; });
   fault::Hit(fault::kBeforeMetadata, id);

@@ -81,6 +81,7 @@ class CheckpointCoordinator {
     size_t acks = 0;
     bool failed = false;
     std::vector<CheckpointMetadata::File> files;
+    std::vector<CheckpointMetadata::OperatorState> operator_state;
   };
 
   void Loop();

@@ -59,6 +59,9 @@ std::string CheckpointMetadata::Encode() const {
   for (const auto& f : files) {
     s += fmt::format("file {} {} {}\n", f.name, f.size, ChecksumHex(f.checksum));
   }
+  for (const auto& o : operator_state) {
+    s += fmt::format("state {} {} {}\n", o.operator_id, o.subtask, o.bytes);
+  }
   s += fmt::format("checksum {}\n", ChecksumHex(Checksum64(s)));
   return s;
 }
@@ -147,6 +150,13 @@ Result<CheckpointMetadata> CheckpointMetadata::Decode(std::string_view text,
       if (f.name.empty() || !ParseNumber(size, &f.size) || !sum) return corrupt("bad file line");
       f.checksum = *sum;
       m.files.push_back(std::move(f));
+    } else if (key == "state") {
+      OperatorState o;
+      if (!ParseNumber(Word(&line), &o.operator_id) || !ParseNumber(Word(&line), &o.subtask) ||
+          !ParseNumber(line, &o.bytes) || o.operator_id < 0) {
+        return corrupt("bad state line");
+      }
+      m.operator_state.push_back(o);
     }
     // Unknown keys are skipped: a newer minor format may add lines.
   }

@@ -50,6 +50,15 @@ struct CheckpointMetadata {
   std::vector<std::string> operators;  // name of each operator, by operator id
   std::vector<Node> nodes;
   std::vector<File> files;
+  // The bytes each operator subtask wrote into this checkpoint (its pieces, before compression;
+  // an incremental snapshot's increment). Lines "state <operator id> <subtask> <bytes>"; absent
+  // from checkpoints of builds before them (readers skip unknown lines).
+  struct OperatorState {
+    int operator_id = 0;
+    int subtask = 0;
+    uint64_t bytes = 0;
+  };
+  std::vector<OperatorState> operator_state;
 
   std::string Encode() const;
   static Result<CheckpointMetadata> Decode(std::string_view text, std::string_view what);

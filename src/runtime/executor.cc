@@ -241,10 +241,17 @@ class Task {
     ChainCollector(Task* task, size_t next) : task_(task), next_(next) {}
     Status Emit(const batch::BatchPtr& b) override {
       if (b == nullptr || b->num_rows == 0) return Status::Ok();
+      const int64_t bytes = BatchBytes(*b);
+      // The emitting operator: the source (collector 0 of a source task) or chain[next_ - 1].
+      const size_t from = task_->source ? next_ : next_ - 1;
+      if (from < task_->contexts.size() && task_->contexts[from]->metrics) {
+        task_->contexts[from]->metrics->bytes_out.fetch_add(bytes, std::memory_order_relaxed);
+      }
       if (next_ < task_->chain.size()) {
         auto* m = task_->contexts[next_ + (task_->source ? 1 : 0)]->metrics;
         if (m) {
           m->rows_in += b->num_rows;
+          m->bytes_in.fetch_add(bytes, std::memory_order_relaxed);
           fault::Rows(m->name, b->num_rows);
         }
         return task_->chain[next_]->ProcessBatch(0, b, *task_->collectors_[next_ + 1]);
@@ -700,16 +707,30 @@ Status Task::CheckpointChain(const Barrier& b) {
   // checkpoint after the previous one completed or failed, so this is final for it.
   const int64_t last_completed = coordinator->last_completed();
   int64_t chain_from = 0;
+  // The bytes of the pieces an operator added, as its state size.
+  auto record_state = [&](size_t context, size_t pieces_before) {
+    int64_t bytes = 0;
+    for (size_t p = pieces_before; p < state.pieces.size(); ++p) {
+      bytes += static_cast<int64_t>(state.pieces[p].payload.size());
+    }
+    if (auto* m = contexts[context]->metrics) {
+      m->state_bytes.store(bytes, std::memory_order_relaxed);
+    }
+  };
   if (source) {
+    const size_t before = state.pieces.size();
     StateWriter writer(&state.pieces, operator_ids[0], last_completed, &chain_from);
     Status st = source->Snapshot(b.epoch, writer);
     if (!st.ok()) return st.WithContext(contexts[0]->name);
+    record_state(0, before);
   }
   for (size_t i = 0; i < chain.size(); ++i) {
+    const size_t before = state.pieces.size();
     StateWriter writer(&state.pieces, operator_ids[i + first_op], last_completed, &chain_from);
     Status st = chain[i]->PreCommit(b.epoch);
     if (st.ok()) st = chain[i]->Snapshot(b.epoch, writer);
     if (!st.ok()) return st.WithContext(contexts[i + first_op]->name);
+    record_state(i + first_op, before);
   }
   RouteControl(b);
   coordinator->Acknowledge(b.epoch, std::move(state), chain_from);
@@ -817,6 +838,7 @@ Status Task::Handle(InputQueue::Envelope& env) {
     auto* m = contexts[0]->metrics;
     if (m) {
       m->rows_in += (*b)->num_rows;
+      m->bytes_in.fetch_add(BatchBytes(**b), std::memory_order_relaxed);
       fault::Rows(m->name, (*b)->num_rows);
     }
     return chain[0]->ProcessBatch(input->logical_input(env.sender), *b, *collectors_[1]);

@@ -7,6 +7,8 @@
 #include <limits>
 #include <string>
 
+#include "batch/batch.h"
+
 namespace sluice::runtime {
 
 struct OperatorMetrics {
@@ -15,6 +17,13 @@ struct OperatorMetrics {
   int chain_index = 0;  // its place in that chain
   std::atomic<int64_t> rows_in{0};
   std::atomic<int64_t> rows_out{0};
+  // Bytes of the batches the operator received and emitted to the next operator of its chain
+  // or downstream (their columns' in-memory size: BatchBytes). Sinks emit none.
+  std::atomic<int64_t> bytes_in{0};
+  std::atomic<int64_t> bytes_out{0};
+  // The bytes of state this subtask wrote into its latest checkpoint (before compression; an
+  // incremental snapshot's increment); -1 before its first checkpoint.
+  std::atomic<int64_t> state_bytes{-1};
   std::atomic<int64_t> bad_rows_dropped{0};  // bad_data = 'drop'
   std::atomic<int64_t> late_rows_dropped{0};
   // The last watermark this subtask received (a source's: the one it emitted), event-time
@@ -27,6 +36,10 @@ struct OperatorMetrics {
   std::atomic<int64_t> backpressure_micros{0};
   std::atomic<int64_t> blocked_since{0};
 };
+
+// The in-memory size of a batch's columns (event time and change kinds included): buffer
+// sizes, children too.
+int64_t BatchBytes(const batch::Batch& b);
 
 // The backpressured microseconds of `m` up to `now` (processing-time microseconds): a rate of
 // change of 1e6 per second means blocked all the time.

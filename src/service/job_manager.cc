@@ -177,6 +177,9 @@ std::vector<OperatorSample> JobManager::Metrics(const std::string& job_id) const
     std::tie(s.operator_name, s.subtask) = SplitSubtask(m->name);
     s.rows_in = m->rows_in.load();
     s.rows_out = m->rows_out.load();
+    s.bytes_in = m->bytes_in.load(std::memory_order_relaxed);
+    s.bytes_out = m->bytes_out.load(std::memory_order_relaxed);
+    if (int64_t st = m->state_bytes.load(std::memory_order_relaxed); st >= 0) s.state_bytes = st;
     s.bad_rows_dropped = m->bad_rows_dropped.load();
     s.late_rows_dropped = m->late_rows_dropped.load();
     s.node = m->node;

@@ -40,6 +40,9 @@ struct OperatorSample {
   int subtask = 0;
   int64_t rows_in = 0;
   int64_t rows_out = 0;
+  int64_t bytes_in = 0;
+  int64_t bytes_out = 0;
+  std::optional<int64_t> state_bytes;  // in its latest checkpoint; nullopt before the first
   int64_t bad_rows_dropped = 0;
   int64_t late_rows_dropped = 0;
   int node = -1;        // its node (operator chain) in the pipeline's graph

@@ -9,6 +9,7 @@ import http.server
 import json
 import socket
 import socketserver
+import ssl
 import struct
 import threading
 import time
@@ -219,8 +220,13 @@ class WebsocketServer:
     (the position is the server's: a new connection continues), at most `per_connection` of
     them before it closes the TCP connection without a close frame (a drop)."""
 
-    def __init__(self, messages, expect_subscriptions=0, per_connection=None):
+    def __init__(self, messages, expect_subscriptions=0, per_connection=None, tls=None):
+        """`tls`: (certificate file, key file) for wss://."""
         self.messages = messages
+        self.tls = None
+        if tls:
+            self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.tls.load_cert_chain(*tls)
         self.expect_subscriptions = expect_subscriptions
         self.per_connection = per_connection
         self.sent = 0
@@ -238,7 +244,8 @@ class WebsocketServer:
 
         self.server = start(Server(("127.0.0.1", 0), Handler))
         self.port = self.server.server_address[1]
-        self.url = "ws://127.0.0.1:%d/stream?x=1" % self.port
+        self.url = ("wss://localhost:%d/stream?x=1" if tls else
+                    "ws://127.0.0.1:%d/stream?x=1") % self.port
 
     @staticmethod
     def read_exact(sock, n):
@@ -274,6 +281,8 @@ class WebsocketServer:
 
     def serve(self, sock):
         try:
+            if self.tls:
+                sock = self.tls.wrap_socket(sock, server_side=True)
             request = b""
             while b"\r\n\r\n" not in request:
                 chunk = sock.recv(4096)

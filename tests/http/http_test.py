@@ -10,6 +10,7 @@ Usage: http_test.py path/to/sluice"""
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -182,6 +183,16 @@ s.check("sse: server down at start: 'cannot connect' within connect.timeout",
         rc != 0 and "cannot connect to the SSE endpoint" in err and "connect.timeout" in err and
         secs < 15 and "sekret" not in err, f"{secs:.1f} s {err}")
 
+# A hung server (accepts connections, never answers): an error, not a hang.
+hung = socket.socket()
+hung.bind(("127.0.0.1", 0))
+hung.listen(8)
+rc, out, err, secs = run(table("sse", f"endpoint = 'http://127.0.0.1:{hung.getsockname()[1]}/e', "
+                                      "connect.timeout = '2s'") + "SELECT * FROM t;\n", timeout=60)
+s.check("sse: a server that never answers fails within about connect.timeout",
+        rc != 0 and "no answer within connect.timeout" in err and secs < 15, f"{secs:.1f} {err}")
+hung.close()
+
 # Server up late (within connect.timeout): retried until it answers.
 late = {}
 late_port = hs.closed_port()
@@ -307,6 +318,28 @@ rc, out, err, secs = run(table("websocket", f"endpoint = 'ws://127.0.0.1:{port}/
 s.check("websocket: server down at start: a clear error within connect.timeout",
         rc != 0 and "cannot connect to the WebSocket server" in err and secs < 15,
         f"{secs:.1f} {err}")
+
+# wss://: TLS with the server's certificate checked against tls.ca (and its name, localhost).
+cert, key = os.path.join(work, "ws.crt"), os.path.join(work, "ws.key")
+other_ca = os.path.join(work, "other.crt")
+for c, k, cn in [(cert, key, "localhost"), (other_ca, os.path.join(work, "other.key"), "other")]:
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", k,
+                    "-out", c, "-days", "1", "-subj", "/CN=" + cn, "-addext",
+                    "subjectAltName=DNS:" + cn], check=True, capture_output=True)
+srv = hs.WebsocketServer(msgs[:50], tls=(cert, key))
+r = Running(table("websocket", f"endpoint = '{srv.url}', tls.ca = '{cert}'") +
+            "SELECT * FROM t;\n")
+ok = r.wait_rows(50)
+r.stop()
+s.check("websocket: wss:// with tls.ca reads every message",
+        ok and [x["id"] for x in r.rows] == list(range(1, 51)), (len(r.rows), r.err))
+rc, out, err, secs = run(table("websocket", f"endpoint = '{srv.url}', tls.ca = '{other_ca}', "
+                                            "connect.timeout = '2s'") + "SELECT * FROM t;\n",
+                         timeout=60)
+s.check("websocket: wss:// with a CA that did not sign the server's certificate is refused",
+        rc != 0 and "cannot connect to the WebSocket server" in err and secs < 15,
+        f"{secs:.1f} {err}")
+srv.stop()
 
 # ======================= webhook =======================
 rows_in = [{"id": i, "v": "value %d" % i} for i in range(500)]

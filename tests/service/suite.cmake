@@ -43,3 +43,8 @@ add_test(NAME service_idle_memory
 # updating edges, the end when the pipeline stops, refusals (about 15 s).
 add_test(NAME service_tap
          COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/service/tap_test.py $<TARGET_FILE:sluice>)
+# Bytes in/out and state size per operator in operator_metric_groups, checkpoints and /metrics
+# (about 5 s).
+add_test(NAME service_operator_bytes
+         COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/service/operator_bytes_test.py
+                 $<TARGET_FILE:sluice>)

@@ -3,6 +3,7 @@
 #include "connectors/http/http_options.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 
 #include <fmt/format.h>
@@ -190,7 +191,11 @@ const std::vector<OptionSpec>& SseOptionSpecs() {
 
 const std::vector<OptionSpec>& WebsocketOptionSpecs() {
   static const std::vector<OptionSpec> specs = [] {
-    auto s = SourceSpecs("ws:// URL of the WebSocket server");
+    auto s = SourceSpecs("ws:// or wss:// (TLS) URL of the WebSocket server");
+    s.push_back({"tls.ca", false,
+                 "wss: CA certificate file that signs the server's certificate (default: the "
+                 "system's CAs)",
+                 false});
     s.push_back({"subscription_message", false,
                  "a text message sent after each connection is opened", false});
     s.push_back({"subscription_messages", false,
@@ -263,11 +268,16 @@ Result<SseOptions> ParseSseOptions(const TableSpec& spec) {
 Result<WebsocketOptions> ParseWebsocketOptions(const TableSpec& spec) {
   WebsocketOptions o;
   SLUICE_RETURN_NOT_OK(ParseSourceOptions(spec, "websocket", {"ws", "wss"}, &o));
-  if (o.endpoint.scheme == "wss") {
-    return Status::NotSupported(
-        "option 'endpoint' = '{}': the websocket connector does not speak TLS (wss://) yet; use "
-        "ws://",
-        o.endpoint.redacted);
+  if (const std::string* v = Find(spec, "tls.ca")) {
+    o.tls_ca = std::string(TrimAsciiSpace(*v));
+    if (o.endpoint.scheme != "wss") {
+      return Status::User("option 'tls.ca' applies to a wss:// endpoint only");
+    }
+    if (FILE* f = std::fopen(o.tls_ca.c_str(), "r")) {
+      std::fclose(f);
+    } else {
+      return Status::User("option 'tls.ca': cannot read the CA certificate file '{}'", o.tls_ca);
+    }
   }
   if (const std::string* v = Find(spec, "subscription_message")) {
     o.subscription_messages.push_back(*v);

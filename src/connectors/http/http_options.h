@@ -44,6 +44,7 @@ struct SseOptions : SourceOptions {
 
 struct WebsocketOptions : SourceOptions {
   std::vector<std::string> subscription_messages;
+  std::string tls_ca;  // wss: CA file instead of the system's
 };
 
 struct PollingOptions : SourceOptions {

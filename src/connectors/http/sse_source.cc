@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "common/time.h"
 #include "connectors/http/message_source.h"
 
 namespace sluice::connectors::http {
@@ -48,6 +49,8 @@ class SseSource : public MessageSource {
         headers = curl_slist_append(headers, fmt::format("Last-Event-ID: {}", last_id_).c_str());
       }
       curl_ = c;
+      request_start_ = Now().value;
+      no_answer_ = false;
       char error[CURL_ERROR_SIZE] = {0};
       curl_easy_setopt(c, CURLOPT_URL, o_.endpoint.url.c_str());
       curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
@@ -74,7 +77,10 @@ class SseSource : public MessageSource {
                           status == 401 || status == 403 ? " (check option 'headers')" : "");
       }
       std::string why;
-      if (rc != CURLE_OK && rc != CURLE_WRITE_ERROR) {
+      if (no_answer_) {
+        why = fmt::format("no answer within connect.timeout ({} s)",
+                          o_.connect_timeout_us / 1000000.0);
+      } else if (rc != CURLE_OK && rc != CURLE_WRITE_ERROR) {
         why = error[0] ? error : curl_easy_strerror(rc);
       } else if (status != 200) {
         why = fmt::format("HTTP {}", status);
@@ -97,8 +103,18 @@ class SseSource : public MessageSource {
     return s->Parse(std::string_view(data, size * n)) ? size * n : 0;
   }
 
+  // Stops the request when the source closes, and when the server accepted the connection but
+  // sent no answer within connect.timeout (a hung server is an outage, not a quiet stream).
   static int OnProgress(void* self, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-    return static_cast<SseSource*>(self)->feed_->stopping() ? 1 : 0;
+    auto* s = static_cast<SseSource*>(self);
+    if (s->feed_->stopping()) return 1;
+    long status = 0;
+    curl_easy_getinfo(s->curl_, CURLINFO_RESPONSE_CODE, &status);
+    if (status == 0 && Now().value - s->request_start_ > s->o_.connect_timeout_us) {
+      s->no_answer_ = true;
+      return 1;
+    }
+    return 0;
   }
 
   void ResetParser() {
@@ -188,6 +204,8 @@ class SseSource : public MessageSource {
   SseOptions o_;
   Feed* feed_ = nullptr;
   CURL* curl_ = nullptr;  // the current request (reader thread)
+  int64_t request_start_ = 0;
+  bool no_answer_ = false;
   std::string line_, data_, event_;
   std::string last_id_;     // the stream's last event id
   std::string pending_id_;  // id: of the event being read

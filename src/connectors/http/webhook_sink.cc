@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <cstring>
 #include <deque>
 
 #include <fmt/format.h>

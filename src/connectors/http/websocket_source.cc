@@ -1,5 +1,6 @@
 // websocket source: reads a WebSocket server's messages (text or binary; each one record for the
-// table's format) with Boost.Beast on the reader thread, which runs its own Asio io_context.
+// table's format) with Boost.Beast on the reader thread, which runs its own Asio io_context;
+// wss:// over TLS (OpenSSL through Asio), the certificate and host name verified.
 // After each connection opens it sends subscription_message and subscription_messages in order.
 //
 // Reconnects: a closed or failed connection is reopened after the backoff (100ms doubling up to
@@ -13,9 +14,12 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 
 #include <fmt/format.h>
 
@@ -42,12 +46,15 @@ class WebsocketSource : public MessageSource {
     while (!feed.stopping()) {
       std::string why;
       bool opened = false;
+      // One io_context per connection: destroyed (with the session's coroutine frame) before
+      // `why` and `opened`, which the session and its completion handler refer to.
+      net::io_context ioc(1);
       {
         std::lock_guard lock(mu_);
         if (feed.stopping()) break;
-        ioc_.restart();
+        current_ = &ioc;
       }
-      net::co_spawn(ioc_, Session(feed, &opened), [&](std::exception_ptr e) {
+      net::co_spawn(ioc, Session(feed, &opened), [&](std::exception_ptr e) {
         if (!e) return;
         try {
           std::rethrow_exception(e);
@@ -58,7 +65,11 @@ class WebsocketSource : public MessageSource {
           why = err.what();
         }
       });
-      ioc_.run();
+      ioc.run();
+      {
+        std::lock_guard lock(mu_);
+        current_ = nullptr;
+      }
       if (feed.stopping()) break;
       if (why.empty()) why = "the server closed the connection";
       if (opened) reconnects.Connected();
@@ -69,21 +80,50 @@ class WebsocketSource : public MessageSource {
 
   void Interrupt() override {
     std::lock_guard lock(mu_);
-    ioc_.stop();
+    if (current_ != nullptr) current_->stop();
   }
 
  private:
   net::awaitable<void> Session(Feed& feed, bool* opened) {
     auto ex = co_await net::this_coro::executor;
     tcp::resolver resolver(ex);
-    websocket::stream<beast::tcp_stream> ws(ex);
-    auto& tcp_layer = beast::get_lowest_layer(ws);
-    tcp_layer.expires_after(
-        std::chrono::microseconds(std::min<int64_t>(o_.connect_timeout_us, 30'000'000)));
+    const auto timeout =
+        std::chrono::microseconds(std::min<int64_t>(o_.connect_timeout_us, 30'000'000));
+    if (o_.endpoint.scheme == "ws") {
+      websocket::stream<beast::tcp_stream> ws(ex);
+      beast::get_lowest_layer(ws).expires_after(timeout);
+      auto endpoints =
+          co_await resolver.async_resolve(o_.endpoint.host, o_.endpoint.port, net::use_awaitable);
+      co_await beast::get_lowest_layer(ws).async_connect(endpoints, net::use_awaitable);
+      co_await Run(ws, feed, opened);
+      co_return;
+    }
+    // wss: TLS, the server's certificate verified against the system's CAs or tls.ca, and its
+    // name against the endpoint's host.
+    net::ssl::context tls(net::ssl::context::tls_client);
+    if (o_.tls_ca.empty()) {
+      tls.set_default_verify_paths();
+    } else {
+      tls.load_verify_file(o_.tls_ca);
+    }
+    tls.set_verify_mode(net::ssl::verify_peer);
+    websocket::stream<beast::ssl_stream<beast::tcp_stream>> ws(ex, tls);
+    if (!SSL_set_tlsext_host_name(ws.next_layer().native_handle(), o_.endpoint.host.c_str())) {
+      throw std::runtime_error("cannot set the TLS server name");
+    }
+    ws.next_layer().set_verify_callback(net::ssl::host_name_verification(o_.endpoint.host));
+    beast::get_lowest_layer(ws).expires_after(timeout);
     auto endpoints =
         co_await resolver.async_resolve(o_.endpoint.host, o_.endpoint.port, net::use_awaitable);
-    co_await tcp_layer.async_connect(endpoints, net::use_awaitable);
-    tcp_layer.expires_never();
+    co_await beast::get_lowest_layer(ws).async_connect(endpoints, net::use_awaitable);
+    co_await ws.next_layer().async_handshake(net::ssl::stream_base::client, net::use_awaitable);
+    co_await Run(ws, feed, opened);
+  }
+
+  // After the transport is up: the WebSocket handshake, the subscription messages, the reads.
+  template <typename Stream>
+  net::awaitable<void> Run(Stream& ws, Feed& feed, bool* opened) {
+    beast::get_lowest_layer(ws).expires_never();
     websocket::stream_base::timeout timeouts =
         websocket::stream_base::timeout::suggested(beast::role_type::client);
     timeouts.handshake_timeout =
@@ -92,9 +132,10 @@ class WebsocketSource : public MessageSource {
     ws.set_option(websocket::stream_base::decorator([this](websocket::request_type& req) {
       for (const auto& [k, v] : o_.headers) req.set(k, v);
     }));
-    const std::string host = o_.endpoint.port == "80"
-                                 ? o_.endpoint.host
-                                 : fmt::format("{}:{}", o_.endpoint.host, o_.endpoint.port);
+    const bool default_port = (o_.endpoint.scheme == "ws" && o_.endpoint.port == "80") ||
+                              (o_.endpoint.scheme == "wss" && o_.endpoint.port == "443");
+    const std::string host =
+        default_port ? o_.endpoint.host : fmt::format("{}:{}", o_.endpoint.host, o_.endpoint.port);
     co_await ws.async_handshake(host, o_.endpoint.target, net::use_awaitable);
     *opened = true;
     for (const std::string& m : o_.subscription_messages) {
@@ -112,8 +153,8 @@ class WebsocketSource : public MessageSource {
   }
 
   WebsocketOptions o_;
-  std::mutex mu_;  // ioc_.restart() against stop() from Close
-  net::io_context ioc_{1};
+  std::mutex mu_;                       // current_, against Interrupt from Close
+  net::io_context* current_ = nullptr;  // the running connection's
 };
 
 }  // namespace
