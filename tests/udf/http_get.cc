@@ -7,7 +7,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <mutex>
 #include <string>
@@ -60,6 +62,11 @@ struct http_get {
   }
 
  private:
+  static int64_t NowMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
   void Wake() {
     uint64_t one = 1;
     (void)!write(wake_, &one, sizeof(one));
@@ -79,7 +86,9 @@ struct http_get {
     return 0;
   }
   static int OnTimer(CURLM*, long timeout_ms, void* user) {
-    static_cast<http_get*>(user)->timeout_ms_ = timeout_ms;
+    // An absolute deadline: with a thousand busy sockets epoll_wait rarely times out, and a
+    // timer waiting for a quiet moment delays the transfers curl scheduled on it.
+    static_cast<http_get*>(user)->deadline_ms_ = timeout_ms < 0 ? -1 : NowMs() + timeout_ms;
     return 0;
   }
   static size_t Write(char* data, size_t size, size_t n, void* user) {
@@ -112,9 +121,8 @@ struct http_get {
       }
       int running = 0;
       epoll_event events[256];
-      int n =
-          epoll_wait(epoll_, events, 256, timeout_ms_ < 0 ? 100 : static_cast<int>(timeout_ms_));
-      if (n == 0) curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+      const int64_t wait = deadline_ms_ < 0 ? 100 : std::max<int64_t>(0, deadline_ms_ - NowMs());
+      int n = epoll_wait(epoll_, events, 256, static_cast<int>(wait));
       for (int i = 0; i < n; ++i) {
         int fd = events[i].data.fd;
         if (fd == wake_) {
@@ -127,7 +135,10 @@ struct http_get {
                     (events[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
         curl_multi_socket_action(multi_, fd, flags, &running);
       }
-      if (timeout_ms_ == 0) curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+      if (deadline_ms_ >= 0 && NowMs() >= deadline_ms_) {
+        deadline_ms_ = -1;  // curl sets the next one from inside the call
+        curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+      }
       int left = 0;
       while (CURLMsg* m = curl_multi_info_read(multi_, &left)) {
         if (m->msg != CURLMSG_DONE) continue;
@@ -158,5 +169,5 @@ struct http_get {
   std::atomic<bool> stop_{false};
   int epoll_;
   int wake_;
-  long timeout_ms_ = -1;  // from curl's timer callback
+  int64_t deadline_ms_ = -1;  // curl's timer (steady clock, ms), -1 when none
 };
