@@ -29,17 +29,19 @@ Result<int64_t> ParseInterval(const std::string& text, const std::string& option
   double n = std::strtod(lower.c_str(), &end);
   std::string unit(TrimAsciiSpace(std::string_view(end)));
   if (end != lower.c_str() && n > 0) {
+    // Words, and the abbreviations ParseDuration takes, also after a space ('200 ms').
     static const std::pair<const char*, int64_t> kUnits[] = {
-        {"millisecond", 1000}, {"milliseconds", 1000}, {"second", 1000000},  {"seconds", 1000000},
-        {"minute", 60000000},  {"minutes", 60000000},  {"hour", 3600000000}, {"hours", 3600000000},
-        {"day", 86400000000},  {"days", 86400000000}};
+        {"millisecond", 1000}, {"milliseconds", 1000}, {"ms", 1000},         {"second", 1000000},
+        {"seconds", 1000000},  {"s", 1000000},         {"minute", 60000000}, {"minutes", 60000000},
+        {"min", 60000000},     {"m", 60000000},        {"hour", 3600000000}, {"hours", 3600000000},
+        {"h", 3600000000},     {"day", 86400000000},   {"days", 86400000000}};
     for (const auto& [name, micros] : kUnits) {
       if (unit == name) return static_cast<int64_t>(n * static_cast<double>(micros));
     }
   }
   return Status::User(
       "invalid value '{}' for option '{}'; use a duration such as '30 seconds', "
-      "'5 minutes' or '10s'",
+      "'5 minutes', '10s' or '200 ms'",
       text, option);
 }
 

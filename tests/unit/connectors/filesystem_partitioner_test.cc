@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "batch/column_builder.h"
+#include "connectors/filesystem/filesystem_options.h"
 #include "connectors/filesystem/partitioner.h"
 
 namespace sluice::connectors::filesystem {
@@ -29,6 +30,35 @@ batch::Batch MakeBatch(const std::vector<int64_t>& times,
   b.event_time = t.Finish();
   b.num_rows = static_cast<int64_t>(times.size());
   return b;
+}
+
+// Durations as Arroyo's options are written ('30 seconds'), as ParseDuration takes them ('10s'),
+// and abbreviations after a space ('200 ms').
+TEST(FilesystemOptionsTest, DurationsInWordsAndAbbreviations) {
+  const std::pair<const char*, int64_t> cases[] = {
+      {"30 seconds", 30'000'000}, {"10s", 10'000'000},    {"200 ms", 200'000},
+      {"200ms", 200'000},         {"2 min", 120'000'000}, {"1 hour", 3'600'000'000},
+      {"1.5 s", 1'500'000},       {"5 m", 300'000'000}};
+  for (const auto& [text, micros] : cases) {
+    TableSpec spec;
+    spec.table_name = "t";
+    spec.type = TableType::kSink;
+    spec.format.format = "json";
+    spec.options = {{"path", "/tmp/x"}, {"rolling_policy.interval", text}};
+    auto o = ParseFilesystemOptions(spec);
+    ASSERT_TRUE(o.ok()) << text << ": " << o.status().ToString();
+    EXPECT_EQ(o->roll_interval_micros, micros) << text;
+  }
+  for (const char* bad : {"200", "ms", "5 fortnights", "-1 s"}) {
+    TableSpec spec;
+    spec.table_name = "t";
+    spec.type = TableType::kSink;
+    spec.format.format = "json";
+    spec.options = {{"path", "/tmp/x"}, {"rolling_policy.interval", bad}};
+    auto o = ParseFilesystemOptions(spec);
+    ASSERT_FALSE(o.ok()) << bad;
+    EXPECT_NE(o.status().message().find("rolling_policy.interval"), std::string::npos);
+  }
 }
 
 TEST(FilesystemPartitionerTest, TimePatternAndFields) {
