@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "common/time.h"
+#include "connectors/decoded_rows.h"
 
 namespace sluice::connectors::http {
 
@@ -144,24 +145,7 @@ Result<runtime::SourcePoll> MessageSource::Poll(runtime::Collector& out) {
 }
 
 Status MessageSource::Emit(runtime::Collector& out) {
-  if (ctx_ && ctx_->metrics) {
-    ctx_->metrics->bad_rows_dropped += decoder_->dropped_rows() - dropped_reported_;
-  }
-  dropped_reported_ = decoder_->dropped_rows();
-  const int64_t n = decoder_->pending_rows();
-  if (n == 0) return Status::Ok();
-  auto b = std::make_shared<batch::Batch>();
-  b->schema = schema_;
-  b->columns = decoder_->Flush();
-  b->change_kind = decoder_->flushed_change_kinds();
-  b->num_rows = n;
-  auto times = batch::Column::MakeFixed(types::Timestamp(), n);
-  std::memcpy(times->mutable_raw<int64_t>(), event_times_.data(),
-              static_cast<size_t>(n) * sizeof(int64_t));
-  event_times_.clear();
-  b->event_time = times;
-  if (ctx_ && ctx_->metrics) ctx_->metrics->rows_out += n;
-  return out.Emit(b);
+  return EmitDecodedRows(*decoder_, schema_, &event_times_, &dropped_reported_, ctx_, out);
 }
 
 void MessageSource::StopReader() {
