@@ -115,6 +115,11 @@ Status ValidateGeneratedColumns(const std::string& connector, const types::Schem
 // TEXT`; unstructured json: `value JSON`); other formats need a column list.
 Status ValidateByteSourceFormat(TableSpec* spec);
 
+// The format checks of a message connector (mqtt, nats, the HTTP connectors): a source's format
+// as ValidateByteSourceFormat has it, with a decoder for its columns; a sink's format (JSON when
+// not given) with an encoder for its columns.
+Status ValidateMessageFormat(TableSpec* spec);
+
 // Edit distance for "did you mean" hints; shared with the binder.
 size_t EditDistance(const std::string& a, const std::string& b);
 std::string ClosestMatch(const std::string& word, const std::vector<std::string>& candidates);

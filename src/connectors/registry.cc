@@ -218,6 +218,18 @@ Result<TableSpec> ResolveTable(const std::string& table_name, const types::Schem
   return spec;
 }
 
+Status ValidateMessageFormat(TableSpec* spec) {
+  if (spec->type == TableType::kSource) {
+    SLUICE_RETURN_NOT_OK(ValidateByteSourceFormat(spec));
+    return formats::MakeDecoder(spec->format, spec->schema,
+                                fmt::format("table '{}'", spec->table_name))
+        .status();
+  }
+  if (spec->format.format.empty()) spec->format.format = "json";
+  if (spec->schema.size() > 0) return formats::MakeEncoder(spec->format, spec->schema).status();
+  return Status::Ok();
+}
+
 Status ValidateByteSourceFormat(TableSpec* spec) {
   if (spec->format.format.empty()) {
     return Status::User(

@@ -76,18 +76,7 @@ class HttpConnector : public Connector {
 
   Status Validate(TableSpec* spec) const override {
     SLUICE_RETURN_NOT_OK(parse_(*spec).status());
-    if (spec->type == TableType::kSource) {
-      SLUICE_RETURN_NOT_OK(ValidateByteSourceFormat(spec));
-      SLUICE_RETURN_NOT_OK(formats::MakeDecoder(spec->format, spec->schema,
-                                                fmt::format("table '{}'", spec->table_name))
-                               .status());
-    } else {
-      if (spec->format.format.empty()) spec->format.format = "json";
-      if (spec->schema.size() > 0) {
-        SLUICE_RETURN_NOT_OK(formats::MakeEncoder(spec->format, spec->schema).status());
-      }
-    }
-    return Status::Ok();
+    return ValidateMessageFormat(spec);
   }
 
   Result<std::shared_ptr<const runtime::OperatorFactory>> MakeSource(
