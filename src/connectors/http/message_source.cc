@@ -119,7 +119,8 @@ Result<runtime::SourcePoll> MessageSource::Poll(runtime::Collector& out) {
     SLUICE_RETURN_NOT_OK(
         decoder_->AppendPadded(std::string_view(padded_.data(), m.payload.size()),
                                [&] { return fmt::format("{} {}", kind_, index); }));
-    for (int64_t r = before; r < decoder_->pending_rows(); ++r) event_times_.push_back(now);
+    event_times_.insert(event_times_.end(), static_cast<size_t>(decoder_->pending_rows() - before),
+                        now);
   }
   SLUICE_RETURN_NOT_OK(Emit(out));
   if (!taken.empty()) return runtime::SourcePoll::More();

@@ -318,7 +318,8 @@ class NatsSource : public runtime::SourceOperator {
           return fmt::format("JetStream stream '{}' sequence {} (subject '{}')", options_.stream,
                              seq, natsMsg_GetSubject(msg));
         }));
-    for (int64_t r = before; r < decoder_->pending_rows(); ++r) event_times_.push_back(event_time);
+    event_times_.insert(event_times_.end(), static_cast<size_t>(decoder_->pending_rows() - before),
+                        event_time);
     return Status::Ok();
   }
 
