@@ -190,6 +190,9 @@ int main(int argc, char** argv) {
                      "Address the data plane listens on and peers connect to (default 127.0.0.1)");
   worker->add_option("--data-plane-port", worker_options.data_plane_port,
                      "Port of the data plane (default 0: any free port)");
+  std::string worker_connect_timeout = "30s";
+  worker->add_option("--connect-timeout", worker_connect_timeout,
+                     "How long to try reaching the coordinator and the peers (default 30s)");
 
   auto* help = app.add_subcommand("help", "Show this help");
 
@@ -264,6 +267,12 @@ int main(int argc, char** argv) {
   }
 
   if (worker->parsed()) {
+    auto connect_timeout = sluice::ParseDuration(worker_connect_timeout, "--connect-timeout");
+    if (!connect_timeout.ok()) {
+      PrintError(connect_timeout.status());
+      return 1;
+    }
+    worker_options.connect_timeout_micros = *connect_timeout;
     worker_options.stop = &g_stop;
     StartSignalThread(false);
     sluice::Status st = sluice::dist::RunWorker(worker_options);

@@ -296,27 +296,44 @@ Status RunCoordinator(const CoordinatorOptions& options, CoordinatorReport* repo
                           ", "),
                       lines));
 
-  // Watches the workers until `done` holds; the first failure (a worker that failed, whose
-  // stream ended, or that went silent) as an error.
+  // A lost worker, if any (its stream ended, or it went silent), else a failed one. Under job.mu_.
+  auto lost_worker = [&]() -> Status {
+    for (const auto& w : workers) {
+      if (w->gone && !w->finished) {
+        return Status::Io("lost worker '{}' (its control stream ended before it finished)",
+                          w->name);
+      }
+      if (!w->finished && Clock::now() - w->last_heard >
+                              std::chrono::microseconds(options.heartbeat_timeout_micros)) {
+        return Status::Io("lost worker '{}': no heartbeat for {}", w->name,
+                          Micros(options.heartbeat_timeout_micros));
+      }
+    }
+    return Status::Ok();
+  };
+  auto failed_worker = [&]() -> Status {
+    for (const auto& w : workers) {
+      if (w->finished && !w->ok) return Status::User("worker '{}' failed: {}", w->name, w->error);
+    }
+    return Status::Ok();
+  };
   bool stop_sent = false;  // a requested stop was passed on: wait for the drained end
+  // Watches the workers until `done` holds; the first problem as an error. A lost worker is the
+  // cause when there is one: its peers fail too, from their data plane, maybe a moment sooner,
+  // so after a failure the loss of a worker is waited for up to a second.
   auto watch = [&](const std::function<bool()>& done, int64_t timeout_micros,
                    const std::string& waiting_for) -> Status {
     std::unique_lock lock(job.mu_);
     const auto deadline = Clock::now() + std::chrono::microseconds(timeout_micros);
     while (!done()) {
-      for (const auto& w : workers) {
-        if (w->finished && !w->ok) {
-          return Status::User("worker '{}' failed: {}", w->name, w->error);
-        }
-        if (w->gone && !w->finished) {
-          return Status::Io("lost worker '{}' (its control stream ended before it finished)",
-                            w->name);
-        }
-        const auto silent = Clock::now() - w->last_heard;
-        if (!w->finished && silent > std::chrono::microseconds(options.heartbeat_timeout_micros)) {
-          return Status::Io("lost worker '{}': no heartbeat for {}", w->name,
-                            Micros(options.heartbeat_timeout_micros));
-        }
+      if (Status lost = lost_worker(); !lost.ok()) return lost;
+      if (Status failed = failed_worker(); !failed.ok()) {
+        job.cv_.wait_for(lock, std::chrono::seconds(1), [&] {
+          return std::any_of(workers.begin(), workers.end(),
+                             [](auto& w) { return w->gone && !w->finished; });
+        });
+        Status lost = lost_worker();
+        return lost.ok() ? failed : lost;
       }
       if (timeout_micros > 0 && Clock::now() > deadline) {
         return Status::User("{} took longer than {}", waiting_for, Micros(timeout_micros));

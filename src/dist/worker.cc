@@ -98,6 +98,11 @@ class Worker {
             continue;  // leaves once the drained run reported
           }
           executor_->Abort(m.stop().reason());
+        } else if (!executor_ && run_status_.ok()) {
+          // Stopped before it ran (another worker never came, or failed to deploy).
+          run_status_ = Status::Cancelled(
+              fmt::format("worker '{}': the coordinator stopped the job before it ran: {}", name_,
+                          m.stop().reason()));
         }
         leave = true;
       }
