@@ -242,6 +242,7 @@ class ReceiverImpl : public DataPlaneReceiver {
     options_.job = job;
     options_.worker = worker;
     generation_ = generation;
+    ++deployment_;
     channels_.clear();  // a new deployment starts with empty channels
     for (auto& c : connections_) ::shutdown(c->fd, SHUT_RDWR);
   }
@@ -281,10 +282,19 @@ class ReceiverImpl : public DataPlaneReceiver {
   struct Conn {
     int fd = -1;
     int64_t generation = 0;
+    int64_t deployment = 0;  // Assign calls before its handshake
     std::string peer;
     std::mutex write_mu;
     std::thread reader;
   };
+
+  std::shared_ptr<InboundChannelImpl> GetFor(const Conn& conn, const ChannelId& id) {
+    std::lock_guard lock(mu_);
+    if (conn.deployment != deployment_) return nullptr;
+    auto& c = channels_[id];
+    if (!c) c = std::make_shared<InboundChannelImpl>(id);
+    return c;
+  }
 
   std::shared_ptr<InboundChannelImpl> Get(const ChannelId& id) {
     std::lock_guard lock(mu_);
@@ -339,6 +349,7 @@ class ReceiverImpl : public DataPlaneReceiver {
       generation = generation_;
       expected_job = options_.job;
       worker = options_.worker;
+      conn->deployment = deployment_;
     }
     if (!st.ok() || magic != kHandshakeMagic) {
       reply.message = "not a Sluice data plane handshake";
@@ -391,7 +402,14 @@ class ReceiverImpl : public DataPlaneReceiver {
         failure = Status::Io("data plane: connection {} sent a credit frame", conn->peer);
         break;
       }
-      auto channel = Get(frame.channel);
+      // A connection of an earlier deployment may still hold frames after Assign cut it: they
+      // must not reach the new deployment's channels.
+      auto channel = GetFor(*conn, frame.channel);
+      if (channel == nullptr) {
+        failure =
+            Status::Io("data plane: connection {} belongs to an earlier deployment", conn->peer);
+        break;
+      }
       if (std::find(seen.begin(), seen.end(), channel) == seen.end()) seen.push_back(channel);
       ChannelId id = frame.channel;
       Status pushed = channel->Push(std::move(frame), options_.channel_credit_bytes,
@@ -412,6 +430,7 @@ class ReceiverImpl : public DataPlaneReceiver {
   std::thread acceptor_;
   std::mutex mu_;
   int64_t generation_ = 0;  // under mu_
+  int64_t deployment_ = 0;  // Assign calls so far, under mu_
   bool stopped_ = false;    // under mu_
   std::vector<std::shared_ptr<Conn>> connections_;
   std::unordered_map<ChannelId, std::shared_ptr<InboundChannelImpl>, ChannelIdHash> channels_;
