@@ -20,7 +20,9 @@ size and the files must be far fewer than the checkpoints taken (a sink that fin
 at every barrier writes at least one file per checkpoint).
 
 Usage: kill_restart_test.py SLUICE FORMAT [CRASHES] [SEED] [--s3] [--span] [--rows=N]
-       [--roll=SIZE] [--part-size=SIZE] [--no-partition]
+       [--roll=SIZE] [--part-size=SIZE] [--pace=MICROS] [--no-partition] [--wide]
+       [--first-crash-rows=N]
+(KEEP=1 keeps the work directory, with the pipeline's log.)
 """
 import glob
 import json
@@ -38,6 +40,7 @@ import duckdb
 S3 = "--s3" in sys.argv
 SPAN = "--span" in sys.argv
 PARTITIONED = "--no-partition" not in sys.argv
+WIDE = "--wide" in sys.argv  # names of 100 characters more: rows of ~150 bytes
 flags = dict(a[2:].split("=", 1) for a in sys.argv if a.startswith("--") and "=" in a)
 args = [a for a in sys.argv if not a.startswith("--")]
 SLUICE, FORMAT = args[1], args[2]
@@ -46,6 +49,7 @@ SEED = int(args[4]) if len(args) > 4 else random.randrange(1 << 30)
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROWS = int(flags.get("rows", 200000))
 ROLL = flags.get("roll", "64 KB")
+PACE = int(flags.get("pace", 20000))  # --span: µs the source waits after each batch
 SUFFIX = {"avro": "avro"}.get(FORMAT, FORMAT)
 random.seed(SEED)
 NAME = f"kill_restart ({FORMAT}{', s3' if S3 else ''})"
@@ -72,7 +76,8 @@ def check(name, ok, detail=""):
 
 with open(f"{work}/in.json", "w") as f:
     for i in range(ROWS):
-        f.write(json.dumps({"id": i, "name": f"n{i % 5}", "amount": (i * 37) % 1000 / 10.0}) + "\n")
+        name = f"n{i % 5}" + ("x" * 100 if WIDE else "")
+        f.write(json.dumps({"id": i, "name": name, "amount": (i * 37) % 1000 / 10.0}) + "\n")
 
 out = f"{work}/s3/data/out/data" if S3 else f"{work}/out"
 path = f"s3://out/data?endpoint={endpoint}" if S3 else out
@@ -123,7 +128,7 @@ def run(fault=None, kill_after=None):
     env.update(env_s3)
     # --span paces the source instead of slowing the sink: no backlog delays the barriers, so
     # checkpoints come every 100 ms and each covers few rows.
-    faults = ["pace_sources:20000" if SPAN else "slow:filesystem sink:40000"]
+    faults = [f"pace_sources:{PACE}" if SPAN else "slow:filesystem sink:40000"]
     if fault:
         faults.append(fault)
     env["SLUICE_FAULT"] = ",".join(faults)
@@ -153,14 +158,21 @@ while not finished and attempt < CRASHES * 3:
         done = [int(d[4:]) for d in os.listdir(f"{work}/state")] if os.path.isdir(
             f"{work}/state") else []
         n = max([0] + done) + random.randint(1, 2)
-        if kind == "kill":
+        if attempt == 1 and "first-crash-rows" in flags:
+            # Far enough that the files hold uploaded parts, so that the restores after it
+            # resume uploads with parts (ListParts) and not only tails.
+            rc = run(fault=f"after_rows:filesystem sink:{flags['first-crash-rows']}", kill_after=60)
+        elif kind == "kill":
             rc = run(kill_after=random.uniform(0.1, 0.4))
         elif kind == "after_rows":  # a crash between checkpoints, rows written and staged
             rc = run(fault=f"after_rows:filesystem sink:{random.randint(500, 6000)}", kill_after=20)
         elif kind == "sink_commit":
             # The first commit from n on that has files to make visible (files span
-            # checkpoints: many epochs commit none; the final checkpoint always does).
-            rc = run(fault=",".join(f"sink_commit:{k}" for k in range(n, n + 2000)), kill_after=60)
+            # checkpoints: many epochs commit none). With --span a commit may be far off (or be
+            # the final one, after which nothing is left to crash): a SIGKILL at a random time
+            # within 3 s ends the attempt first then.
+            rc = run(fault=",".join(f"sink_commit:{k}" for k in range(n, n + 2000)),
+                     kill_after=random.uniform(0.5, 3.0) if SPAN else 20)
         else:
             rc = run(fault=f"{kind}:{n}", kill_after=20)
     if os.environ.get("VERBOSE"):
@@ -214,7 +226,7 @@ if S3:
 print(f"{NAME}: {crashes} crashes survived, {len(rows)} rows, "
       f"{len(visible_files())} files; "
       f"{'0 failed' if not failures else str(len(failures)) + ' failed'}")
-if failures:
+if failures or os.environ.get("KEEP"):
     print(f"work dir kept: {work}")
-    sys.exit(1)
+    sys.exit(1 if failures else 0)
 shutil.rmtree(work)

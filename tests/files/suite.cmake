@@ -17,12 +17,13 @@ add_test(NAME files_kill_restart_json_span
 add_test(NAME files_kill_restart_avro_span
          COMMAND ${SLUICE_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/kill_restart_test.py
                  $<TARGET_FILE:sluice> avro 10 --span "--roll=256 KB" --no-partition)
-# On S3: 6 MB files of 5 MiB parts, the uploaded parts and the buffered tail in the checkpoints,
-# uploads resumed after ListParts checks them.
+# On S3: 9 MB files of 5 MiB parts (rows of ~150 bytes), the uploaded parts and the buffered
+# tail in the checkpoints; the first crash comes once parts are uploaded, so that the restores
+# resume uploads with parts after ListParts checks them.
 add_test(NAME files_kill_restart_s3_span
          COMMAND ${SLUICE_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/kill_restart_test.py
-                 $<TARGET_FILE:sluice> json 10 --s3 --span "--roll=6 MB" "--part-size=5 MiB"
-                 --rows=400000 --no-partition)
+                 $<TARGET_FILE:sluice> json 10 --s3 --span "--roll=9 MB" "--part-size=5 MiB"
+                 --rows=300000 --wide --first-crash-rows=95000 --no-partition)
 # The same on S3: an s3proxy server the test starts; files are multipart uploads.
 add_test(NAME files_kill_restart_s3
          COMMAND ${SLUICE_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/kill_restart_test.py
