@@ -28,6 +28,10 @@ add_test(NAME files_kill_restart_s3_span
 add_test(NAME files_kill_restart_s3
          COMMAND ${SLUICE_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/kill_restart_test.py
                  $<TARGET_FILE:sluice> parquet 20 --s3)
+# An S3 upload aborted behind the pipeline's back while its file spans checkpoints: restarted
+# from the checkpointed tail, or (a part was uploaded) one message naming it.
+add_test(NAME files_s3_resume
+         COMMAND ${SLUICE_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/s3_resume_test.py $<TARGET_FILE:sluice>)
 # Avro object container files and length-delimited Protobuf through the filesystem connector,
 # checked against fastavro and Python's protobuf (protoc from Debian's protobuf-compiler).
 add_test(NAME files_formats

@@ -368,6 +368,7 @@ class FilesystemSink : public runtime::Operator {
                          std::string(b->columns[5]->GetString(i)),
                          std::string(b->columns[6]->GetString(i))};
         keep->insert(st.staging);
+        keep->insert(st.path);  // S3: an upload Resume restarts gets a new id
         if (subtasks[i] % parallelism_ != subtask_) continue;
         OpenFile f;
         SLUICE_ASSIGN_OR_RETURN(f.staged, Context(store_->Resume(st)));

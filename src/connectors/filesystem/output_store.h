@@ -63,7 +63,8 @@ class OutputStore {
   // its size is visible is an error (the output was changed behind the sink's back).
   virtual Status Commit(const PendingFile& file) = 0;
   // Removes what earlier runs left staged (files written after their last checkpoint), except
-  // the staged files named in `keep`: every staged file whose name does not contain `run`.
+  // the staged files named in `keep` (S3: by upload id or object key): every staged file whose
+  // name does not contain `run`.
   virtual Status CleanUp(const std::string& run, const std::set<std::string>& keep) = 0;
 };
 

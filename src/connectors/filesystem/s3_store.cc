@@ -107,7 +107,26 @@ class S3Store : public OutputStore {
 
   Result<std::unique_ptr<StagedFile>> Resume(const OpenFileState& state) override {
     std::vector<std::string> etags = SplitEtags(state.parts);
-    SLUICE_ASSIGN_OR_RETURN(auto listed, s3_->ListParts(state.path, state.staging));
+    // Is the upload still in progress? Listed among the object's uploads (s3proxy answers
+    // ListParts of an aborted upload with an empty list, not NoSuchUpload), then its parts.
+    SLUICE_ASSIGN_OR_RETURN(auto uploads, s3_->ListMultipartUploads(state.path));
+    std::optional<std::vector<std::pair<int, std::string>>> listed;
+    if (std::any_of(uploads.begin(), uploads.end(), [&](const auto& u) {
+          return u.first == state.path && u.second == state.staging;
+        })) {
+      SLUICE_ASSIGN_OR_RETURN(listed, s3_->ListParts(state.path, state.staging));
+    }
+    if (!listed && etags.empty()) {
+      // Every byte the checkpoint covers is in its tail: the file starts again as a new upload
+      // of the same object (uploads of it that earlier restores started are aborted).
+      for (const auto& [key, upload] : uploads) {
+        if (key == state.path) SLUICE_RETURN_NOT_OK(s3_->AbortMultipartUpload(key, upload));
+      }
+      SLUICE_ASSIGN_OR_RETURN(std::string upload, s3_->CreateMultipartUpload(state.path));
+      return std::unique_ptr<StagedFile>(
+          std::make_unique<S3StagedFile>(s3_, state.path, std::move(upload), part_size_,
+                                         std::vector<std::string>{}, state.tail, state.size));
+    }
     if (!listed) {
       return Status::Io(
           "cannot resume '{}/{}': its upload {} is gone, with the {} part(s) the checkpoint "
@@ -154,7 +173,9 @@ class S3Store : public OutputStore {
   Status CleanUp(const std::string& run, const std::set<std::string>& keep) override {
     SLUICE_ASSIGN_OR_RETURN(auto uploads, s3_->ListMultipartUploads(""));
     for (const auto& [key, upload] : uploads) {
-      if (key.find(run) != std::string::npos || keep.count(upload)) continue;
+      // `keep` names the uploads and the objects of the files a checkpoint recorded (an upload
+      // restarted by Resume has an id no checkpoint knows yet).
+      if (key.find(run) != std::string::npos || keep.count(upload) || keep.count(key)) continue;
       SLUICE_RETURN_NOT_OK(s3_->AbortMultipartUpload(key, upload));
     }
     return Status::Ok();
