@@ -32,6 +32,10 @@ add_test(NAME files_kill_restart_s3
 # from the checkpointed tail, or (a part was uploaded) one message naming it.
 add_test(NAME files_s3_resume
          COMMAND ${SLUICE_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/s3_resume_test.py $<TARGET_FILE:sluice>)
+# Open files taken over by fewer subtasks after a restore (3 -> 1): one per directory goes on,
+# the others are finished.
+add_test(NAME files_rescale
+         COMMAND ${SLUICE_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/rescale_test.py $<TARGET_FILE:sluice>)
 # Avro object container files and length-delimited Protobuf through the filesystem connector,
 # checked against fastavro and Python's protobuf (protoc from Debian's protobuf-compiler).
 add_test(NAME files_formats
