@@ -36,6 +36,11 @@ add_test(NAME files_s3_resume
 # the others are finished.
 add_test(NAME files_rescale
          COMMAND ${SLUICE_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/rescale_test.py $<TARGET_FILE:sluice>)
+# A time partition's file, open across checkpoints, closed by the watermark and visible before
+# the end of the input; across a crash every row in its minute's directory once.
+add_test(NAME files_time_partition
+         COMMAND ${SLUICE_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/time_partition_test.py
+                 $<TARGET_FILE:sluice>)
 # Avro object container files and length-delimited Protobuf through the filesystem connector,
 # checked against fastavro and Python's protobuf (protoc from Debian's protobuf-compiler).
 add_test(NAME files_formats
