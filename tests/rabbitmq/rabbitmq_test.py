@@ -162,6 +162,23 @@ rc, rows, err = rows_until("text", source("t", s, ", source.offset = 'first'", "
 check("raw_string through connector 'rabbitmq_stream': the messages' text",
       [r["value"] for r in rows] == ["hello", "gr\u00fc\u00dfe", '{"id": -1}'], f"{err}\n{rows}")
 
+# Metadata columns: each message's offset (a new stream's offsets count from 0, one per message,
+# in the order read), its chunk's time and the stream's name.
+s = name("read_sub")
+rc, rows, err = rows_until("meta", source("t", s, ", source.offset = 'first'",
+                                          "(id BIGINT, off BIGINT METADATA FROM 'offset_id', "
+                                          "ts TIMESTAMP METADATA FROM 'timestamp', "
+                                          "st TEXT METADATA FROM 'stream')") +
+                           "SELECT id, off, ts, st FROM t;\n", has_end)
+check("metadata columns offset_id, timestamp and stream",
+      [r["off"] for r in rows] == list(range(501)) and
+      [r["id"] for r in data_rows(rows)] == list(range(500)) and
+      all(r["st"] == s and r["ts"] for r in rows),
+      f"{err}\n{rows[:3]}")
+rc, out, err, _ = run(source("t", s, "", "(id BIGINT, off BIGINT METADATA FROM 'ofset_id')") +
+                      "SELECT id FROM t;\n")
+check("an unknown metadata key: did you mean 'offset_id'", rc != 0 and "'offset_id'" in err, err)
+
 # --- source.offset ---
 s = name("offsets")
 publish(s, rows_json(0, 100), "batch")

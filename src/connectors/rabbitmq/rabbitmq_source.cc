@@ -11,11 +11,14 @@
 // time of a row is when its chunk was written to the stream, so a replay gives the same times.
 // A stream is read by one subtask (a super stream's partitions are not read yet).
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
 #include <fmt/format.h>
 
+#include "batch/batch.h"
+#include "batch/column_builder.h"
 #include "common/duration.h"
 #include "common/text.h"
 #include "common/time.h"
@@ -72,6 +75,58 @@ std::vector<std::string> RabbitOptionKeys() {
   std::vector<std::string> keys;
   for (const OptionSpec& o : RabbitOptionSpecs()) keys.push_back(o.name);
   return keys;
+}
+
+// Metadata columns (`col TYPE METADATA FROM 'key'`): the message's offset, its chunk's time, the
+// stream's name.
+enum class MetaKind { kOffset, kTimestamp, kStream };
+struct MetaColumn {
+  std::string column;
+  MetaKind kind;
+};
+
+Result<std::vector<MetaColumn>> ResolveMetadata(const TableSpec& spec) {
+  std::vector<MetaColumn> out;
+  for (const auto& [column, key] : spec.metadata) {
+    auto index = spec.schema.Find(column);
+    if (!index) continue;
+    const types::DataType& type = spec.schema.field(*index).type;
+    MetaColumn m{column, MetaKind::kOffset};
+    types::TypeId want = types::TypeId::kInt64;
+    const char* want_name = "BIGINT";
+    if (key == "offset_id") {
+      m.kind = MetaKind::kOffset;
+    } else if (key == "timestamp") {
+      m.kind = MetaKind::kTimestamp;
+      want = types::TypeId::kTimestamp;
+      want_name = "TIMESTAMP";
+    } else if (key == "stream") {
+      m.kind = MetaKind::kStream;
+      want = types::TypeId::kUtf8;
+      want_name = "TEXT";
+    } else {
+      const std::string hint = ClosestMatch(key, {"offset_id", "timestamp", "stream"});
+      return Status::User(
+          "metadata column \"{}\": unknown metadata key '{}'{}; the {} connector "
+          "offers 'offset_id', 'timestamp', 'stream'",
+          column, key, hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint),
+          spec.connector);
+    }
+    if (type.id() != want) {
+      return Status::User("metadata column \"{}\" (METADATA FROM '{}') must be declared {}, not {}",
+                          column, key, want_name, type.ToString());
+    }
+    out.push_back(m);
+  }
+  return out;
+}
+
+types::Schema ValueSchema(const TableSpec& spec) {
+  std::vector<types::Field> fields;
+  for (const auto& f : spec.schema.fields()) {
+    if (!spec.metadata.count(f.name)) fields.push_back(f);
+  }
+  return types::Schema(fields);
 }
 
 const std::string* Find(const TableSpec& spec, const std::string& key) {
@@ -183,7 +238,19 @@ class RabbitSource : public runtime::SourceOperator {
   Status Open(runtime::OperatorContext& ctx) override {
     ctx_ = &ctx;
     schema_ = std::make_shared<const types::Schema>(spec_.schema);
-    SLUICE_ASSIGN_OR_RETURN(decoder_, formats::MakeDecoder(spec_.format, spec_.schema, label_));
+    SLUICE_ASSIGN_OR_RETURN(metadata_, ResolveMetadata(spec_));
+    int value_index = 0;
+    for (const auto& f : spec_.schema.fields()) {
+      auto m = std::find_if(metadata_.begin(), metadata_.end(),
+                            [&](const MetaColumn& c) { return c.column == f.name; });
+      column_source_.push_back(m == metadata_.end() ? value_index++
+                                                    : -1 - static_cast<int>(m - metadata_.begin()));
+    }
+    for (const MetaColumn& m : metadata_) {
+      builders_.emplace_back(spec_.schema.field(*spec_.schema.Find(m.column)).type);
+    }
+    SLUICE_ASSIGN_OR_RETURN(decoder_,
+                            formats::MakeDecoder(spec_.format, ValueSchema(spec_), label_));
     auto conn = StreamConnection::Connect(options_.connect);
     if (!conn.ok()) return Status(conn.status().kind(), label_ + ": " + conn.status().message());
     conn_ = conn.MoveValue();
@@ -220,8 +287,7 @@ class RabbitSource : public runtime::SourceOperator {
       SLUICE_ASSIGN_OR_RETURN(int64_t n, DecodeChunk());
       taken += n;
     }
-    SLUICE_RETURN_NOT_OK(
-        EmitDecodedRows(*decoder_, schema_, &event_times_, &dropped_reported_, ctx_, out));
+    SLUICE_RETURN_NOT_OK(Emit(out));
     if (taken == 0) return SourcePoll::WaitUntil(ProcessingTime{Now().value + kIdlePollMicros});
     return SourcePoll::More();
   }
@@ -273,8 +339,9 @@ class RabbitSource : public runtime::SourceOperator {
       } else if (ctx_ && ctx_->metrics) {
         ctx_->metrics->bad_rows_dropped += 1;  // a malformed AMQP message: dropped
       }
-      event_times_.insert(event_times_.end(),
-                          static_cast<size_t>(decoder_->pending_rows() - before), event_time);
+      const int64_t rows = decoder_->pending_rows() - before;
+      event_times_.insert(event_times_.end(), static_cast<size_t>(rows), event_time);
+      for (int64_t r = 0; r < rows; ++r) AppendMetadata(offset, event_time);
       next_ = offset + 1;
       started_ = true;
       ++n;
@@ -282,10 +349,56 @@ class RabbitSource : public runtime::SourceOperator {
     return n;
   }
 
+  void AppendMetadata(uint64_t offset, int64_t event_time) {
+    for (size_t i = 0; i < metadata_.size(); ++i) {
+      switch (metadata_[i].kind) {
+        case MetaKind::kOffset:
+          builders_[i].AppendFixed<int64_t>(static_cast<int64_t>(offset));
+          break;
+        case MetaKind::kTimestamp:
+          builders_[i].AppendFixed<int64_t>(event_time);
+          break;
+        case MetaKind::kStream:
+          builders_[i].AppendString(options_.stream);
+          break;
+      }
+    }
+  }
+
+  Status Emit(runtime::Collector& out) {
+    if (metadata_.empty()) {
+      return EmitDecodedRows(*decoder_, schema_, &event_times_, &dropped_reported_, ctx_, out);
+    }
+    if (ctx_ && ctx_->metrics) {
+      ctx_->metrics->bad_rows_dropped += decoder_->dropped_rows() - dropped_reported_;
+    }
+    dropped_reported_ = decoder_->dropped_rows();
+    const int64_t n = decoder_->pending_rows();
+    if (n == 0) return Status::Ok();
+    std::vector<batch::ColumnPtr> values = decoder_->Flush();
+    auto b = std::make_shared<batch::Batch>();
+    b->schema = schema_;
+    for (int source : column_source_) {
+      b->columns.push_back(source >= 0 ? values[static_cast<size_t>(source)]
+                                       : builders_[static_cast<size_t>(-1 - source)].Finish());
+    }
+    b->num_rows = n;
+    auto times = batch::Column::MakeFixed(types::Timestamp(), n);
+    std::memcpy(times->mutable_raw<int64_t>(), event_times_.data(),
+                static_cast<size_t>(n) * sizeof(int64_t));
+    event_times_.clear();
+    b->event_time = times;
+    if (ctx_ && ctx_->metrics) ctx_->metrics->rows_out += n;
+    return out.Emit(b);
+  }
+
   TableSpec spec_;
   RabbitOptions options_;
   std::string label_;
   runtime::OperatorContext* ctx_ = nullptr;
+  std::vector<MetaColumn> metadata_;
+  std::vector<int> column_source_;  // per column: >= 0 the decoder's, < 0 metadata -1 - value
+  std::vector<batch::ColumnBuilder> builders_;  // one per metadata_ entry
   types::SchemaPtr schema_;
   std::unique_ptr<formats::Decoder> decoder_;
   std::unique_ptr<StreamConnection> conn_;
@@ -335,9 +448,21 @@ class RabbitConnector : public Connector {
            "stream offset in checkpoints";
   }
   std::vector<OptionSpec> option_specs() const override { return RabbitOptionSpecs(); }
+  bool provides_metadata() const override { return true; }
   Status Validate(TableSpec* spec) const override {
     SLUICE_RETURN_NOT_OK(ParseRabbitOptions(*spec).status());
-    return ValidateMessageFormat(spec);
+    if (spec->metadata.empty()) return ValidateMessageFormat(spec);
+    SLUICE_RETURN_NOT_OK(ResolveMetadata(*spec).status());
+    SLUICE_RETURN_NOT_OK(ValidateByteSourceFormat(spec));
+    const types::Schema values = ValueSchema(*spec);
+    if (values.size() == 0) {
+      return Status::User(
+          "{} source '{}' has only metadata columns; declare the columns of the "
+          "message too",
+          spec->connector, spec->table_name);
+    }
+    return formats::MakeDecoder(spec->format, values, fmt::format("table '{}'", spec->table_name))
+        .status();
   }
   Result<std::shared_ptr<const runtime::OperatorFactory>> MakeSource(
       const TableSpec& spec) const override {
