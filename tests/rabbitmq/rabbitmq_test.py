@@ -179,6 +179,37 @@ rc, out, err, _ = run(source("t", s, "", "(id BIGINT, off BIGINT METADATA FROM '
                       "SELECT id FROM t;\n")
 check("an unknown metadata key: did you mean 'offset_id'", rc != 0 and "'offset_id'" in err, err)
 
+# consumer.name: the offset a completed checkpoint covers, stored on the server (monitoring).
+from rstream import Consumer  # noqa: E402
+
+
+def stored_offset(stream, ref):
+    async def go():
+        async with Consumer("127.0.0.1", port=port, username="guest", password="guest") as c:
+            try:
+                return await c.query_offset(stream, ref)
+            except Exception as e:  # no offset stored yet
+                return repr(e)
+    return asyncio.run(go())
+
+
+s = name("read_batch")
+path = os.path.join(work, "mon.out")
+with open(path, "w") as f:
+    proc = start("mon.sql", source("t", s, ", source.offset = 'first', consumer.name = 'mon'") +
+                 "SELECT id FROM t;\n", ["--state-dir", os.path.join(work, "mon_state"),
+                                        "--checkpoint-interval", "100ms"], stdout=f)
+    deadline = time.time() + 60
+    got = None
+    while time.time() < deadline and proc.poll() is None:
+        got = stored_offset(s, "mon")
+        if got == 3000:
+            break
+        time.sleep(0.5)
+    rc, _, err = stop(proc)
+check("consumer.name: the last offset of a completed checkpoint stored on the server",
+      got == 3000, f"stored {got!r}\n{err}")
+
 # --- source.offset ---
 s = name("offsets")
 publish(s, rows_json(0, 100), "batch")

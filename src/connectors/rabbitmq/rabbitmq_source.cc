@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -43,7 +44,8 @@ struct RabbitOptions {
   ConnectOptions connect;
   std::string stream;
   OffsetSpec start;
-  uint16_t credit = 16;  // chunks in flight
+  uint16_t credit = 16;       // chunks in flight
+  std::string consumer_name;  // stores the checkpointed offset under this name (monitoring)
 };
 
 const std::vector<OptionSpec>& RabbitOptionSpecs() {
@@ -63,6 +65,10 @@ const std::vector<OptionSpec>& RabbitOptionSpecs() {
        "written at or after it",
        false},
       {"consumer.credit", false, "chunks the server may send ahead (default 16)", false},
+      {"consumer.name", false,
+       "when set, the offset of the last message each completed checkpoint covers is stored on "
+       "the server under this name (StoreOffset), for monitoring; restores use the checkpoint",
+       false},
       {"connect.timeout", false, "how long connecting may take (default 10s)", false},
       {"tls_config.enabled", false, "'false' only: TLS is not supported yet", false},
       {"load_balancer_mode", false,
@@ -201,6 +207,12 @@ Result<RabbitOptions> ParseRabbitOptions(const TableSpec& spec) {
   if (ts != nullptr && offset != "timestamp") {
     return Status::User("option 'source.offset.timestamp' needs source.offset = 'timestamp'");
   }
+  if (const std::string* v = Find(spec, "consumer.name")) {
+    o.consumer_name = std::string(TrimAsciiSpace(*v));
+    if (o.consumer_name.empty() || o.consumer_name.size() > 256) {
+      return Status::User("invalid value '{}' for option 'consumer.name': 1 to 256 characters", *v);
+    }
+  }
   SLUICE_ASSIGN_OR_RETURN(int64_t credit, ParseInt(spec, "consumer.credit", 16, 1, 1000));
   o.credit = static_cast<uint16_t>(credit);
   if (const std::string* v = Find(spec, "connect.timeout")) {
@@ -292,12 +304,27 @@ class RabbitSource : public runtime::SourceOperator {
     return SourcePoll::More();
   }
 
-  Status Snapshot(int64_t /*checkpoint*/, runtime::StateWriter& state) override {
+  Status Snapshot(int64_t checkpoint, runtime::StateWriter& state) override {
     // Before anything was read the position is only known once a record arrives: a restore
     // then starts at source.offset again (nothing was emitted).
     if (!restored_ && !started_) return Status::Ok();
     uint64_t next = next_;
     state.Put("position", std::string_view(reinterpret_cast<const char*>(&next), sizeof(next)));
+    if (!options_.consumer_name.empty() && next > 0) pending_commits_[checkpoint] = next - 1;
+    return Status::Ok();
+  }
+
+  // consumer.name: stores the last offset the newest completed checkpoint covers. Advisory (the
+  // checkpoint holds the position): a failure only leaves the stored offset behind.
+  Status Commit(int64_t checkpoint) override {
+    auto end = pending_commits_.upper_bound(checkpoint);
+    if (end == pending_commits_.begin()) return Status::Ok();
+    const uint64_t offset = std::prev(end)->second;
+    pending_commits_.erase(pending_commits_.begin(), end);
+    if (conn_ && offset != stored_) {
+      if (conn_->StoreOffset(options_.consumer_name, options_.stream, offset).ok())
+        stored_ = offset;
+    }
     return Status::Ok();
   }
 
@@ -404,8 +431,10 @@ class RabbitSource : public runtime::SourceOperator {
   std::unique_ptr<StreamConnection> conn_;
   bool subscribed_ = false;
   bool restored_ = false;
-  bool started_ = false;  // a record was read: next_ is the position
-  uint64_t next_ = 0;     // offset of the next record to emit
+  bool started_ = false;                         // a record was read: next_ is the position
+  uint64_t next_ = 0;                            // offset of the next record to emit
+  std::map<int64_t, uint64_t> pending_commits_;  // checkpoint -> last offset it covers
+  uint64_t stored_ = UINT64_MAX;
   Chunk chunk_;
   std::string scratch_;
   std::string padded_;
