@@ -92,9 +92,10 @@ def source(table, stream, extra="", cols="(id BIGINT, v TEXT)", fmt="json"):
             f"port = '{port}', stream = '{stream}', format = '{fmt}', type = 'source'{extra});\n")
 
 
-def start(fname, sql, args=(), env=None, stdout=subprocess.PIPE):
+def start(fname, sql, args=(), env=None, stdout=subprocess.PIPE, parallelism=1):
     path = write(fname, sql)
-    return subprocess.Popen([sluice, "run", path, "--parallelism", "1", *args], stdout=stdout,
+    return subprocess.Popen([sluice, "run", path, "--parallelism", str(parallelism), *args],
+                            stdout=stdout,
                             stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ, **(env or {})))
 
@@ -270,7 +271,10 @@ def read_dir(d):
     return rows
 
 
-def run_until_all(out_dir, state_dir, crash_after=()):
+def run_until_all(out_dir, state_dir, crash_after=(), parallelism=1):
+    """Runs the copy until the output holds every message; each entry of crash_after is a run
+    that crashes (SLUICE_FAULT after_rows) after that many rows reached the sink; the last run
+    has `parallelism` (the source stays one subtask: a stream is one split)."""
     args = ["--set", "batch_size=200", "--state-dir", state_dir, "--checkpoint-interval", "100ms"]
     crashes = 0
     for after in crash_after:
@@ -278,7 +282,8 @@ def run_until_all(out_dir, state_dir, crash_after=()):
                      env={"SLUICE_FAULT": f"after_rows:filesystem sink:{after},pace_sources:2000"})
         proc.wait(timeout=300)
         crashes += proc.returncode != 0
-    proc = start("k.sql", copy_sql(out_dir), args, stdout=subprocess.DEVNULL)
+    proc = start("k.sql", copy_sql(out_dir), args, stdout=subprocess.DEVNULL,
+                 parallelism=parallelism)
     deadline = time.time() + 120
     while time.time() < deadline and len(read_dir(out_dir)) < N + 1:
         time.sleep(0.2)
@@ -289,11 +294,13 @@ def run_until_all(out_dir, state_dir, crash_after=()):
 ok1, _, err1 = run_until_all(os.path.join(work, "k_plain"), os.path.join(work, "k_plain_state"))
 plain = sorted(read_dir(os.path.join(work, "k_plain")))
 ok2, crashes, err2 = run_until_all(os.path.join(work, "k_crash"),
-                                   os.path.join(work, "k_crash_state"), (3000, 5000, 4000))
+                                   os.path.join(work, "k_crash_state"), (3000, 5000, 4000),
+                                   parallelism=2)
 crashed = sorted(read_dir(os.path.join(work, "k_crash")))
 want = sorted(json.dumps(r, sort_keys=True) for r in expected(0, N) + [{"id": -1, "v": "end"}])
 check("uninterrupted run: every message once", ok1 and plain == want, f"{err1}\n{len(plain)} rows")
-check(f"kill -9 x{crashes} and restore: the same output as the uninterrupted run",
+check(f"kill -9 x{crashes} and restore (the last at parallelism 2): the same output as the "
+      "uninterrupted run",
       ok2 and crashes == 3 and crashed == plain,
       f"{err2}\n{len(crashed)} rows, {len(set(crashed))} distinct")
 
