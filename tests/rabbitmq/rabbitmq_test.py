@@ -13,30 +13,26 @@ import asyncio
 import glob
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 
-from rstream import AMQPMessage, CompressionType, Producer
+from rstream import AMQPMessage, CompressionType, Consumer, Producer
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import testlib  # noqa: E402
 
 sluice = sys.argv[1]
 server_dir = os.environ["SLUICE_RABBITMQ_DIR"]
 port = int(open(os.path.join(server_dir, "port")).read())
 work = tempfile.mkdtemp(prefix="sluice_rabbitmq_")
 run_id = str(os.getpid())
-passed = failed = 0
-
-
-def check(what, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok: {what}")
-    else:
-        failed += 1
-        print(f"FAIL: {what}" + (f"\n{str(detail)[:3000]}" if detail else ""))
+checks = testlib.Checks("rabbitmq")
+check = checks.check
+runner = testlib.Runner(sluice, work)
+write = runner.write
+stop = testlib.stop
 
 
 def name(s):
@@ -80,35 +76,14 @@ def expected(lo, hi):
     return [{"id": i, "v": f"value {i}"} for i in range(lo, hi)]
 
 
-def write(fname, text):
-    path = os.path.join(work, fname)
-    with open(path, "w") as f:
-        f.write(text)
-    return path
-
-
 def source(table, stream, extra="", cols="(id BIGINT, v TEXT)", fmt="json"):
     return (f"CREATE TABLE {table} {cols} WITH (connector = 'rabbitmq', host = '127.0.0.1', "
             f"port = '{port}', stream = '{stream}', format = '{fmt}', type = 'source'{extra});\n")
 
 
 def start(fname, sql, args=(), env=None, stdout=subprocess.PIPE, parallelism=1):
-    path = write(fname, sql)
-    return subprocess.Popen([sluice, "run", path, "--parallelism", str(parallelism), *args],
-                            stdout=stdout,
-                            stderr=subprocess.PIPE, text=True,
-                            env=dict(os.environ, **(env or {})))
-
-
-def stop(proc, timeout=60):
-    proc.send_signal(signal.SIGINT)
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-        return -999, out or "", f"did not stop within {timeout} s after SIGINT\n{err}"
-    return proc.returncode, out or "", err
+    return runner.start(fname, sql, ["--parallelism", str(parallelism), *args], env=env,
+                        stdout=stdout)
 
 
 def rows_until(fname, sql, pred, timeout=60, args=()):
@@ -129,10 +104,7 @@ def rows_until(fname, sql, pred, timeout=60, args=()):
 
 
 def run(sql, timeout=60):
-    path = write("q.sql", sql)
-    start_t = time.time()
-    p = subprocess.run([sluice, "run", path], text=True, capture_output=True, timeout=timeout)
-    return p.returncode, p.stdout, p.stderr, time.time() - start_t
+    return runner.run(sql, timeout=timeout)
 
 
 def has_end(rows):
@@ -181,7 +153,6 @@ rc, out, err, _ = run(source("t", s, "", "(id BIGINT, off BIGINT METADATA FROM '
 check("an unknown metadata key: did you mean 'offset_id'", rc != 0 and "'offset_id'" in err, err)
 
 # consumer.name: the offset a completed checkpoint covers, stored on the server (monitoring).
-from rstream import Consumer  # noqa: E402
 
 
 def stored_offset(stream, ref):
@@ -217,7 +188,6 @@ publish(s, rows_json(0, 100), "batch")
 publish(s, rows_json(100, 101), "each", create=False)  # a chunk of its own: the last
 rc, rows, err = rows_until("last", source("t", s, ", source.offset = 'last'") +
                            "SELECT id, v FROM t;\n", lambda r: len(r) >= 1, timeout=20)
-time.sleep(0.5)
 check("source.offset = 'last': the stream's last chunk only", rows == expected(100, 101),
       f"{err}\n{rows}")
 time.sleep(1.2)
@@ -284,9 +254,7 @@ def run_until_all(out_dir, state_dir, crash_after=(), parallelism=1):
         crashes += proc.returncode != 0
     proc = start("k.sql", copy_sql(out_dir), args, stdout=subprocess.DEVNULL,
                  parallelism=parallelism)
-    deadline = time.time() + 120
-    while time.time() < deadline and len(read_dir(out_dir)) < N + 1:
-        time.sleep(0.2)
+    testlib.wait_until(lambda: len(read_dir(out_dir)) >= N + 1, 120, interval=0.2)
     rc, _, err = stop(proc)
     return rc == 0, crashes, err
 
@@ -328,5 +296,4 @@ rc, out, err, secs = run(source("t", "x").replace("host = '127.0.0.1'", "host = 
 check("a host that does not answer: an error within connect.timeout",
       rc != 0 and "10.255.255.1" in err and secs < 20, f"rc={rc} {secs:.1f}s {err}")
 
-print(f"rabbitmq: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+checks.finish()
