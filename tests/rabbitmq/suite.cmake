@@ -9,7 +9,7 @@ add_test(NAME rabbitmq_server_start
                  ${PROJECT_SOURCE_DIR}/scripts/rabbitmq-test-server ${SLUICE_RABBITMQ_DIR})
 add_test(NAME rabbitmq_server_stop
          COMMAND ${PROJECT_SOURCE_DIR}/scripts/rabbitmq-test-server stop ${SLUICE_RABBITMQ_DIR})
-set_tests_properties(rabbitmq_server_start PROPERTIES FIXTURES_SETUP rabbitmq_server TIMEOUT 180)
+set_tests_properties(rabbitmq_server_start PROPERTIES FIXTURES_SETUP rabbitmq_server TIMEOUT 300)
 set_tests_properties(rabbitmq_server_stop PROPERTIES FIXTURES_CLEANUP rabbitmq_server)
 add_test(NAME rabbitmq_stream
          COMMAND ${SLUICE_PYTHON}
