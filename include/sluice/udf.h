@@ -1,7 +1,8 @@
 /* Sluice user-defined functions: the stable C ABI between Sluice and a compiled UDF library.
  *
- * Version 2 (version 1 plus async functions; a version-1 library still loads). Sluice compiles `CREATE FUNCTION ... LANGUAGE cpp` source against this header into
- * a shared library and loads it. Columns cross the boundary as Arrow C Data Interface arrays
+ * Version 2 (version 1 plus async functions; a version-1 library still loads). Sluice compiles
+ * `CREATE FUNCTION ... LANGUAGE cpp` source against this header into a shared library and loads it.
+ * Columns cross the boundary as Arrow C Data Interface arrays
  * (https://arrow.apache.org/docs/format/CDataInterface.html; the two structs are defined below
  * exactly as the specification gives them), so neither side depends on the other's C++ ABI,
  * standard library or compiler.
@@ -165,8 +166,8 @@ typedef struct SluiceUdfAsyncHost {
    * Sluice's layout (`size` = its width; BOOLEAN one byte 0 or 1), or the bytes of TEXT, JSON or
    * BYTEA. Thread-safe; copies the bytes. A second completion of a call, or one after the call
    * timed out or after `close` began, is ignored. */
-  void (*complete)(struct SluiceUdfAsyncHost* host, uint64_t call, int32_t status,
-                   const void* data, int64_t size);
+  void (*complete)(struct SluiceUdfAsyncHost* host, uint64_t call, int32_t status, const void* data,
+                   int64_t size);
 } SluiceUdfAsyncHost;
 typedef struct SluiceUdfAsyncVTable {
   uint32_t abi_version;
@@ -326,6 +327,32 @@ struct IsList<List<T>> : std::true_type {
   using value_type = T;
 };
 
+namespace detail {
+// memcpy for the short strings of a row: inline, two overlapping loads and stores for up to 16
+// bytes (a call into libc's memcpy costs more than the copy for a word or a name).
+inline void CopyBytes(char* dst, const char* src, size_t n) {
+  if (n >= 8 && n <= 16) {
+    uint64_t a, b;
+    std::memcpy(&a, src, 8);
+    std::memcpy(&b, src + n - 8, 8);
+    std::memcpy(dst, &a, 8);
+    std::memcpy(dst + n - 8, &b, 8);
+  } else if (n >= 4 && n < 8) {
+    uint32_t a, b;
+    std::memcpy(&a, src, 4);
+    std::memcpy(&b, src + n - 4, 4);
+    std::memcpy(dst, &a, 4);
+    std::memcpy(dst + n - 4, &b, 4);
+  } else if (n > 0 && n < 4) {
+    dst[0] = src[0];
+    dst[n / 2] = src[n / 2];
+    dst[n - 1] = src[n - 1];
+  } else if (n > 16) {
+    std::memcpy(dst, src, n);
+  }
+}
+}  // namespace detail
+
 // The result array of C++ type T. Rows are set in order for strings and lists (set(i, ...)
 // with i = 0, 1, 2, ...); fixed-width rows in any order.
 template <typename T>
@@ -363,8 +390,8 @@ class Output {
         Grow(a_, 2, cap);
         capacity_ = cap;
       }
-      char* dst = static_cast<char*>(const_cast<void*>(a_->buffers[2]));
-      if (!s.empty()) std::memcpy(dst + used_, s.data(), s.size());
+      char* dst = static_cast<char*>(const_cast<void*>(a_->buffers[2])) + used_;
+      detail::CopyBytes(dst, s.data(), s.size());
       used_ += static_cast<int64_t>(s.size());
       EndRow(i);
     } else {
@@ -569,10 +596,12 @@ inline int32_t CallScalar(F&& fn, SluiceUdfHost* host, const ArrowArray* const* 
       }
       (std::index_sequence_for<Args...>{});
     } else if constexpr (std::is_invocable_v<F&, Args..., RV&>) {
-      // Row at a time into a result the loop reuses: no allocation per row for strings.
+      // Row at a time into a result the loop reuses: no allocation per row for strings. A
+      // local of the call, not a thread_local: in a dlopen'ed library every thread_local access
+      // is a __tls_get_addr call, which cost ~10 % of a short-string row.
+      RV value{};
       detail::RunRows<kStrict, R, Args...>(
-          [&fn](auto&&... a) {
-            thread_local RV value;
+          [&fn, &value](auto&&... a) {
             if constexpr (std::is_same_v<RV, std::string>) {
               value.clear();
             } else {

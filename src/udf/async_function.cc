@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <chrono>
 #include <utility>
 
@@ -183,17 +184,23 @@ Status AsyncInstance::Start(std::span<const batch::ColumnPtr> args, int64_t begi
 void AsyncInstance::Complete(SluiceUdfAsyncHost* host, uint64_t call, int32_t status,
                              const void* data, int64_t size) {
   auto* self = static_cast<AsyncInstance*>(host->context);
+  bool first = false;
+  bool notify = false;
   {
     std::lock_guard<std::mutex> lock(self->mu_);
     if (self->closing_) return;
-    AsyncCompletion c;
+    AsyncCompletion& c = self->completed_.emplace_back();
     c.call = call;
     c.status = status;
     if (data != nullptr && size > 0) c.data.assign(static_cast<const char*>(data), size);
-    self->completed_.push_back(std::move(c));
+    first = self->completed_.size() == 1;
+    if (self->waiting_ && self->completed_.size() >= self->notify_at_) {
+      self->waiting_ = false;
+      notify = true;
+    }
   }
-  self->cv_.notify_one();
-  if (self->on_complete_) self->on_complete_();
+  if (notify) self->cv_.notify_one();
+  if (first && self->on_complete_) self->on_complete_();
 }
 
 void AsyncInstance::TakeCompleted(std::vector<AsyncCompletion>* out) {
@@ -206,12 +213,24 @@ void AsyncInstance::TakeCompleted(std::vector<AsyncCompletion>* out) {
   }
 }
 
-void AsyncInstance::WaitUntil(int64_t deadline_micros) {
+void AsyncInstance::WaitUntil(int64_t deadline_micros, size_t batch, int64_t linger_micros) {
   std::unique_lock<std::mutex> lock(mu_);
-  const int64_t now = AsyncNowMicros();
-  if (deadline_micros <= now) return;
-  cv_.wait_for(lock, std::chrono::microseconds(deadline_micros - now),
-               [&] { return !completed_.empty(); });
+  // Waits (re-arming after a spurious wake-up) until `target` completions are waiting or `until`.
+  auto wait = [&](size_t target, int64_t until) {
+    while (completed_.size() < target) {
+      const int64_t now = AsyncNowMicros();
+      if (now >= until) break;
+      waiting_ = true;
+      notify_at_ = target;
+      cv_.wait_for(lock, std::chrono::microseconds(until - now));
+      waiting_ = false;
+    }
+  };
+  wait(1, deadline_micros);
+  if (!completed_.empty() && completed_.size() < batch && linger_micros > 0) {
+    wait(batch, std::min(deadline_micros, AsyncNowMicros() + linger_micros));
+  }
+  notify_at_ = 1;
 }
 
 void AsyncInstance::Close() {

@@ -63,8 +63,9 @@ struct AsyncCompletion {
 };
 
 // An open instance of an async function. Start() and Close() on one thread; completions arrive
-// on any thread and are collected under a lock; `on_complete` (the task's wake-up) is called
-// after each, outside the lock.
+// on any thread and are collected under a lock; `on_complete` (the task's wake-up) is called,
+// outside the lock, for a completion that finds none waiting to be taken (later ones are taken
+// with it, so a burst of completions costs one wake-up).
 class AsyncInstance {
  public:
   AsyncInstance(std::shared_ptr<const AsyncFunction> fn, std::function<void()> on_complete);
@@ -78,8 +79,11 @@ class AsyncInstance {
                uint64_t first_call);
   // Moves the completions collected so far into `out` (appended).
   void TakeCompleted(std::vector<AsyncCompletion>* out);
-  // Blocks until a completion is waiting or `deadline_micros` (steady clock, Now()) passes.
-  void WaitUntil(int64_t deadline_micros);
+  // Blocks until a completion is waiting or `deadline_micros` (steady clock, Now()) passes;
+  // then, while fewer than `batch` are waiting, up to `linger_micros` more (never past the
+  // deadline) for the rest of the batch, so a waiter under backpressure wakes once per batch of
+  // completions rather than once per completion.
+  void WaitUntil(int64_t deadline_micros, size_t batch = 1, int64_t linger_micros = 0);
   // Abandons the calls in flight (the library's close); idempotent.
   void Close();
 
@@ -94,6 +98,8 @@ class AsyncInstance {
   std::condition_variable cv_;
   std::vector<AsyncCompletion> completed_;
   bool closing_ = false;
+  bool waiting_ = false;  // WaitUntil is blocked until completed_ holds notify_at_
+  size_t notify_at_ = 1;
 };
 
 }  // namespace sluice::udf

@@ -2,6 +2,10 @@
 // through libcurl's multi socket interface (the sluice process already links libcurl) on one
 // epoll event-loop thread per instance: work per ready socket, not per transfer. 2xx: the body;
 // 404: NULL; any other status or a transport error: the call fails with the status and body.
+// Per call it costs one libcurl transfer and nothing else it can avoid: easy handles are pooled
+// and reused (curl_easy_init/cleanup allocate and free ~100 KB of buffers each), the event loop
+// is woken once per burst of starts (not per call), and a socket is added to epoll once and
+// modified only when curl's interest in it changes.
 #include <curl/curl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -15,6 +19,7 @@
 #include <string>
 #include <thread>
 #include <unordered_set>
+#include <vector>
 
 struct http_get {
   struct Request {
@@ -45,6 +50,7 @@ struct http_get {
     Wake();
     loop_.join();
     for (Request* r : queued_) Release(r, false);
+    for (Request* r : free_) Release(r, false);
     for (Request* r : active_) Release(r, true);
     active_.clear();
     curl_multi_cleanup(multi_);
@@ -53,12 +59,23 @@ struct http_get {
   }
 
   void start(std::string_view url, sluice_udf::Completion<std::string> done) {
-    auto* r = new Request{nullptr, std::string(url), {}, done};
+    Request* r;
+    bool was_empty;
     {
       std::lock_guard<std::mutex> lock(mu_);
+      if (free_.empty()) {
+        r = new Request{nullptr, std::string(url), {}, done};
+      } else {
+        r = free_.back();
+        free_.pop_back();
+        r->url.assign(url);
+        r->done = done;
+      }
+      was_empty = queued_.empty();
       queued_.push_back(r);
     }
-    Wake();
+    // The loop takes the whole queue at once: a wake-up only when it may be asleep on it.
+    if (was_empty) Wake();
   }
 
  private:
@@ -71,20 +88,28 @@ struct http_get {
     uint64_t one = 1;
     (void)!write(wake_, &one, sizeof(one));
   }
-  static int OnSocket(CURL*, curl_socket_t fd, int what, void* user, void*) {
+  // curl's per-socket pointer (curl_multi_assign) remembers what epoll watches for the socket,
+  // so each change is one epoll_ctl and an unchanged interest none.
+  static int OnSocket(CURL*, curl_socket_t fd, int what, void* user, void* socketp) {
     auto* self = static_cast<http_get*>(user);
+    const auto watched = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(socketp));
+    if (what == CURL_POLL_REMOVE) {
+      if (watched != 0) epoll_ctl(self->epoll_, EPOLL_CTL_DEL, fd, nullptr);
+      return 0;  // curl forgets the socket's pointer with the socket
+    }
     epoll_event ev{};
     ev.data.fd = fd;
-    if (what == CURL_POLL_REMOVE) {
-      epoll_ctl(self->epoll_, EPOLL_CTL_DEL, fd, nullptr);
-      return 0;
-    }
     ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
-    if (epoll_ctl(self->epoll_, EPOLL_CTL_MOD, fd, &ev) != 0) {
-      epoll_ctl(self->epoll_, EPOLL_CTL_ADD, fd, &ev);
+    const uint32_t want = ev.events | kWatched;
+    if (want == watched) return 0;
+    if (epoll_ctl(self->epoll_, watched != 0 ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) != 0 &&
+        epoll_ctl(self->epoll_, watched != 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev) != 0) {
+      return -1;
     }
+    curl_multi_assign(self->multi_, fd, reinterpret_cast<void*>(static_cast<uintptr_t>(want)));
     return 0;
   }
+  static constexpr uint32_t kWatched = 1u << 30;  // not an epoll event bit we ask for
   static int OnTimer(CURLM*, long timeout_ms, void* user) {
     // An absolute deadline: with a thousand busy sockets epoll_wait rarely times out, and a
     // timer waiting for a quiet moment delays the transfers curl scheduled on it.
@@ -110,12 +135,14 @@ struct http_get {
         fresh.swap(queued_);
       }
       for (Request* r : fresh) {
-        r->easy = curl_easy_init();
+        if (r->easy == nullptr) {  // a new request; a pooled one keeps its handle and options
+          r->easy = curl_easy_init();
+          curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, &Write);
+          curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
+          curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
+          curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
+        }
         curl_easy_setopt(r->easy, CURLOPT_URL, r->url.c_str());
-        curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, &Write);
-        curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
-        curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
-        curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
         curl_multi_add_handle(multi_, r->easy);
         active_.insert(r);
       }
@@ -156,7 +183,14 @@ struct http_get {
           r->done.complete(r->body);
         }
         active_.erase(r);
-        Release(r, true);
+        curl_multi_remove_handle(multi_, r->easy);
+        r->body.clear();
+        done_.push_back(r);
+      }
+      if (!done_.empty()) {
+        std::lock_guard<std::mutex> lock(mu_);
+        free_.insert(free_.end(), done_.begin(), done_.end());
+        done_.clear();
       }
     }
   }
@@ -165,6 +199,8 @@ struct http_get {
   std::thread loop_;
   std::mutex mu_;
   std::deque<Request*> queued_;
+  std::vector<Request*> free_;           // finished requests, their easy handles kept
+  std::vector<Request*> done_;           // event-loop thread only: finished this round
   std::unordered_set<Request*> active_;  // event-loop thread only
   std::atomic<bool> stop_{false};
   int epoll_;

@@ -15,3 +15,10 @@ set_tests_properties(udf_crash PROPERTIES ENVIRONMENT SLUICE_UDF_CACHE_DIR=${CMA
 add_test(NAME udf_async COMMAND python3 ${CMAKE_CURRENT_LIST_DIR}/async_test.py $<TARGET_FILE:sluice>)
 set_tests_properties(udf_async PROPERTIES ENVIRONMENT SLUICE_UDF_CACHE_DIR=${CMAKE_BINARY_DIR}/udf-cache
                      TIMEOUT 600)
+
+# The trust boundary today (decision 0027): under `sluice serve` a segfaulting C++ UDF ends the
+# whole service (every pipeline) by SIGSEGV with the function named in the log (about 10 s).
+add_test(NAME udf_serve_crash
+         COMMAND python3 ${CMAKE_CURRENT_LIST_DIR}/serve_crash_test.py $<TARGET_FILE:sluice>)
+set_tests_properties(udf_serve_crash PROPERTIES ENVIRONMENT
+                     SLUICE_UDF_CACHE_DIR=${CMAKE_BINARY_DIR}/udf-cache TIMEOUT 300)
