@@ -1113,9 +1113,8 @@ Status Executor::Impl::PrepareCheckpoints() {
                                      : fmt::format("; state dropped (allowNonRestoredState): {}",
                                                    fmt::join(mapping->reasons, "; "))));
       }
-      restored_ = std::move(**latest);
-      restored_from_ = m.checkpoint;
-      // Operators restored from a stateful one stay stateful in this run's checkpoints.
+      // Operators restored from a stateful one stay stateful in this run's checkpoints (before
+      // `m` is moved from).
       for (size_t i = 0; i < old_of_new_.size() && i < identities_.size(); ++i) {
         auto o = old_of_new_[i];
         if (o && static_cast<size_t>(*o) < m.identities.size()) {
@@ -1124,6 +1123,8 @@ Status Executor::Impl::PrepareCheckpoints() {
           identities_[i].stateful = true;  // an older checkpoint: assume so
         }
       }
+      restored_from_ = m.checkpoint;
+      restored_ = std::move(**latest);
     } else if (opts.ignore_state) {
       Log(fmt::format("checkpoint {} in '{}' {}: starting from the beginning (--ignore-state)",
                       m.checkpoint, opts.storage->location(), mismatch));

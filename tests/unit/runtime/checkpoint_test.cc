@@ -414,6 +414,16 @@ TEST_F(CheckpointTest, AnEditedQueryKeepsTheStateOfUnchangedOperators) {
   EXPECT_TRUE(same_operators.Checkpoints().restored_from.has_value());
   EXPECT_EQ(AllRows(), Range(300));
   EXPECT_NE(log_.find("3 of 3 operators keep their state"), std::string::npos) << log_;
+  {
+    // Its checkpoints carry on which operators hold state: the source, not the map.
+    CheckpointStore store(*OpenCheckpointStorage(dir_));
+    auto latest = store.LoadLatest(nullptr);
+    ASSERT_TRUE(latest.ok() && latest->has_value());
+    const auto& ids = (*latest)->metadata.identities;
+    ASSERT_EQ(ids.size(), 3u);
+    EXPECT_TRUE(ids[0].stateful);
+    EXPECT_FALSE(ids[1].stateful);
+  }
   // Dropping the source's state when allowed: the new source starts empty and reads its input
   // from the beginning; the run still resumes from the checkpoint.
   CheckpointOptions allow = Checkpoints("query b");
