@@ -33,21 +33,34 @@ std::vector<CheckpointMetadata::Identity> OperatorIdentities(const DataflowGraph
 
   // The hash of operator `index` of node `id`'s chain, memoized; inputs first.
   std::map<std::pair<int, size_t>, std::string> memo;
-  std::function<std::string(int, size_t)> hash_of = [&](int id, size_t index) -> std::string {
+  std::function<std::string(int, size_t)> hash_of;
+  // What a consumer of that operator's output includes: its hash, and for a source the columns
+  // it emits (the consumer refers to them by position).
+  auto as_input = [&](int id, size_t index) {
+    const NodeSpec& node = *node_of.at(id);
+    std::string h = hash_of(id, index);
+    if (index == 0 && node.chain[0]->is_source()) {
+      auto it = graph.source_columns.find(id);
+      h += "(" + (it == graph.source_columns.end() ? std::string() : it->second) + ")";
+    }
+    return h;
+  };
+  hash_of = [&](int id, size_t index) -> std::string {
     if (auto it = memo.find({id, index}); it != memo.end()) return it->second;
     const NodeSpec& node = *node_of.at(id);
     const OperatorFactory& f = *node.chain[index];
     std::string text = fmt::format("{}\x1f{}\x1f", f.name(), OneLine(f.Describe()));
     const bool sink = !has_output[id] && index + 1 == node.chain.size() && !f.is_source();
     if (!sink && index > 0) {
-      text += "0:" + hash_of(id, index - 1) + ";";
+      text += "0:" + as_input(id, index - 1) + ";";
     } else if (!sink && !f.is_source()) {
       std::vector<std::string> inputs;
       for (const auto& e : graph.edges) {
         if (e.to != id || node_of.count(e.from) == 0) continue;
         const NodeSpec& from = *node_of.at(e.from);
         if (from.chain.empty()) continue;
-        inputs.push_back(fmt::format("{}:{};", e.to_input, hash_of(e.from, from.chain.size() - 1)));
+        inputs.push_back(
+            fmt::format("{}:{};", e.to_input, as_input(e.from, from.chain.size() - 1)));
       }
       std::sort(inputs.begin(), inputs.end());
       for (const auto& in : inputs) text += in;

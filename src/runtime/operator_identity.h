@@ -8,7 +8,9 @@
 // position in the graph, so an edit that leaves an operator and everything upstream of it alone
 // leaves its identity alone. Sources and sinks are identified by their own description only:
 // their state (read positions, pending transactions of the destination) belongs to the
-// connector table, not to the rows that flow through them.
+// connector table, not to the rows that flow through them. The operators after a source include
+// the columns it emits (DataflowGraph::source_columns): reading other columns of the same table
+// changes what their column positions mean.
 //
 // Threading: pure functions; callable from any thread.
 

@@ -97,6 +97,18 @@ TEST(OperatorIdentity, AnEditChangesTheOperatorAndWhatFollowsItButNotTheSink) {
   EXPECT_EQ(filtered[4], a[4]);
 }
 
+TEST(OperatorIdentity, ASourceReadingOtherColumnsChangesWhatFollowsIt) {
+  DataflowGraph a = Pipeline("$1 > 1", "tumble(1m) count", "$0, $1", 1, false);
+  DataflowGraph b = a;
+  a.source_columns[0] = "ts TIMESTAMP, k TEXT";
+  b.source_columns[0] = "ts TIMESTAMP, v INT";
+  auto ha = Hashes(a), hb = Hashes(b);
+  EXPECT_EQ(ha[0], hb[0]);  // the source keeps its position
+  EXPECT_NE(ha[1], hb[1]);  // "$1" is another column now
+  EXPECT_NE(ha[2], hb[2]);
+  EXPECT_EQ(ha[4], hb[4]);  // the sink
+}
+
 TEST(OperatorIdentity, MapsStateOfUnchangedOperatorsAndNamesTheRest) {
   DataflowGraph before = Pipeline("v > 1", "tumble(1m) count", "$0, $1", 2, true);
   CheckpointMetadata m = CheckpointOf(before, {0, 2, 4});  // source, aggregate, sink
