@@ -312,9 +312,22 @@ export async function createPipeline(p: NewPipeline): Promise<Pipeline> {
 
 export type StopMode = "none" | "checkpoint" | "graceful" | "immediate";
 
-export async function setStop(id: string, stop: StopMode): Promise<Pipeline> {
+// allowNonRestoredState: starting an edited pipeline, drop the state of the operators the edited
+// query no longer has instead of refusing (docs/api.md, "Editing a stopped pipeline").
+export async function setStop(id: string, stop: StopMode, allowNonRestoredState = false): Promise<Pipeline> {
   return readPipeline(
-    await request<Json>("PATCH", `/pipelines/${encodeURIComponent(id)}`, { stop }),
+    await request<Json>(
+      "PATCH",
+      `/pipelines/${encodeURIComponent(id)}`,
+      allowNonRestoredState ? { stop, allowNonRestoredState } : { stop },
+    ),
+  );
+}
+
+// Edits a stopped pipeline's query; the next start keeps the state of the unchanged operators.
+export async function updateQuery(id: string, query: string): Promise<Pipeline> {
+  return readPipeline(
+    await request<Json>("PATCH", `/pipelines/${encodeURIComponent(id)}`, { query }),
   );
 }
 

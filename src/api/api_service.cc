@@ -377,14 +377,17 @@ HttpResponse ApiService::GetPipeline(const std::string& id) {
 
 HttpResponse ApiService::PatchPipeline(const std::string& id, const HttpRequest& request) {
   HttpResponse err;
-  auto body = ParseBody(request.body,
-                        {"stop", "parallelism", "checkpointIntervalMicros", "query", "name"}, &err);
+  auto body = ParseBody(
+      request.body,
+      {"stop", "parallelism", "checkpointIntervalMicros", "query", "name", "allowNonRestoredState"},
+      &err);
   if (!body) return err;
   auto stop = GetString(*body, "stop", &err);
   auto parallelism = GetInt(*body, "parallelism", &err);
   auto interval = GetInt(*body, "checkpointIntervalMicros", &err);
   auto query = GetString(*body, "query", &err);
   auto name = GetString(*body, "name", &err);
+  auto allow_drop = GetBool(*body, "allowNonRestoredState", &err);
   if (Failed(err)) return err;
   PipelineRecordPtr p;
   JobRecordPtr j;
@@ -430,7 +433,9 @@ HttpResponse ApiService::PatchPipeline(const std::string& id, const HttpRequest&
     next.run_id += 1;
     next.running_desired = true;
     next.restore_checkpoint.reset();
-    if (Status st = CheckStateFits(p->query, p->preview, jobs_->StateDir(next), std::nullopt);
+    next.allow_non_restored_state = allow_drop.value_or(false);
+    if (Status st = CheckStateFits(p->query, p->preview, jobs_->StateDir(next), std::nullopt,
+                                   next.allow_non_restored_state);
         !st.ok()) {
       return ErrorResponse(409, st.message());
     }
@@ -464,11 +469,13 @@ HttpResponse ApiService::DeletePipeline(const std::string& id) {
 
 HttpResponse ApiService::RestartPipeline(const std::string& id, const HttpRequest& request) {
   HttpResponse err;
-  auto body = ParseBody(request.body, {"force", "checkpoint", "ignoreState"}, &err, true);
+  auto body = ParseBody(
+      request.body, {"force", "checkpoint", "ignoreState", "allowNonRestoredState"}, &err, true);
   if (!body) return err;
   auto force = GetBool(*body, "force", &err);
   auto checkpoint = GetInt(*body, "checkpoint", &err);
   auto ignore_state = GetBool(*body, "ignoreState", &err);
+  auto allow_drop = GetBool(*body, "allowNonRestoredState", &err);
   if (Failed(err)) return err;
   if (checkpoint && ignore_state.value_or(false)) {
     return ErrorResponse(400,
@@ -483,6 +490,7 @@ HttpResponse ApiService::RestartPipeline(const std::string& id, const HttpReques
   next.running_desired = true;
   next.restore_checkpoint.reset();
   if (ignore_state.value_or(false)) next.state_generation += 1;
+  next.allow_non_restored_state = allow_drop.value_or(false);
   if (checkpoint) {
     if (jobs_->Active(j->id)) {
       // Stopping takes a final checkpoint, and retention could remove the chosen one meanwhile.
@@ -506,8 +514,8 @@ HttpResponse ApiService::RestartPipeline(const std::string& id, const HttpReques
     next.restore_checkpoint = *checkpoint;
   }
   if (!ignore_state.value_or(false) && !jobs_->Active(j->id)) {
-    if (Status st =
-            CheckStateFits(p->query, p->preview, jobs_->StateDir(next), next.restore_checkpoint);
+    if (Status st = CheckStateFits(p->query, p->preview, jobs_->StateDir(next),
+                                   next.restore_checkpoint, next.allow_non_restored_state);
         !st.ok()) {
       return ErrorResponse(409, st.message());
     }

@@ -25,10 +25,12 @@ constexpr const char* kOpenApi = R"json({
         "properties": {"stop": {"type": ["string", "null"], "enum": ["none", "checkpoint", "graceful", "immediate", null]},
           "parallelism": {"type": ["integer", "null"], "minimum": 1, "maximum": 1024},
           "checkpointIntervalMicros": {"type": ["integer", "null"], "minimum": 1000},
-          "query": {"type": ["string", "null"]}, "name": {"type": ["string", "null"], "minLength": 1}}},
+          "query": {"type": ["string", "null"]}, "name": {"type": ["string", "null"], "minLength": 1},
+          "allowNonRestoredState": {"type": ["boolean", "null"], "description": "Starting (stop none) an edited pipeline: drop the state of operators the edited query no longer has instead of refusing with 409"}}},
       "PipelineRestart": {"type": "object", "additionalProperties": false,
         "properties": {"force": {"type": ["boolean", "null"]}, "checkpoint": {"type": ["integer", "null"]},
-          "ignoreState": {"type": ["boolean", "null"]}}},
+          "ignoreState": {"type": ["boolean", "null"]},
+          "allowNonRestoredState": {"type": ["boolean", "null"], "description": "An edited query: drop the state of operators it no longer has (changed or removed) instead of refusing with 409; the unchanged operators keep theirs"}}},
       "ValidateQueryPost": {"type": "object", "additionalProperties": false, "required": ["query"],
         "properties": {"query": {"type": "string"}, "udfs": {"type": ["array", "null"]},
           "parallelism": {"type": ["integer", "null"], "minimum": 1, "maximum": 1024}}},
@@ -87,7 +89,7 @@ constexpr const char* kOpenApi = R"json({
       "delete": {"summary": "Delete a stopped pipeline", "responses": {"200": {"description": "deleted"}, "404": {"$ref": "#/components/responses/Error"}, "409": {"$ref": "#/components/responses/Error"}}}},
     "/pipelines/{id}/restart": {
       "parameters": [{"$ref": "#/components/parameters/id"}],
-      "post": {"summary": "Restart: from the latest checkpoint, a chosen one, or without state",
+      "post": {"summary": "Restart: from the latest checkpoint, a chosen one, or without state; an edited query keeps the state of its unchanged operators",
         "requestBody": {"required": false, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PipelineRestart"}}}},
         "responses": {"200": {"$ref": "#/components/responses/Pipeline"}, "400": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}, "409": {"$ref": "#/components/responses/Error"}}}},
     "/pipelines/{id}/jobs": {

@@ -7,6 +7,7 @@
 #include "runtime/checkpoint_metadata.h"
 #include "runtime/checkpoint_storage.h"
 #include "runtime/checkpoint_store.h"
+#include "runtime/operator_identity.h"
 
 namespace sluice::api {
 
@@ -79,7 +80,7 @@ Result<std::vector<CheckpointInfo>> ListCheckpoints(const std::string& state_dir
 }
 
 Status CheckStateFits(const std::string& query, bool preview, const std::string& state_dir,
-                      std::optional<int64_t> epoch) {
+                      std::optional<int64_t> epoch, bool allow_non_restored_state) {
   SLUICE_ASSIGN_OR_RETURN(std::vector<CheckpointInfo> listed, ListCheckpoints(state_dir));
   const CheckpointInfo* chosen = nullptr;
   for (const auto& c : listed) {
@@ -91,6 +92,25 @@ Status CheckStateFits(const std::string& query, bool preview, const std::string&
   SLUICE_ASSIGN_OR_RETURN(pipeline::Compiled compiled, pipeline::PlanAndCompile(query, ro));
   std::string fingerprint = runtime::QueryFingerprint(compiled.plan.ToString());
   if (fingerprint == chosen->fingerprint) return Status::Ok();
+  // An edited query: state follows the operators' identities.
+  SLUICE_ASSIGN_OR_RETURN(auto storage, runtime::OpenCheckpointStorage(state_dir));
+  std::string key =
+      runtime::CheckpointDirName(chosen->epoch) + "/" + std::string(runtime::kMetadataFileName);
+  SLUICE_ASSIGN_OR_RETURN(auto text, storage->Get(key));
+  if (!text) return Status::Ok();  // removed meanwhile by retention: the run decides
+  SLUICE_ASSIGN_OR_RETURN(runtime::CheckpointMetadata m,
+                          runtime::CheckpointMetadata::Decode(*text, key));
+  if (!m.identities.empty()) {
+    runtime::StateMapping mapping =
+        runtime::MapOperatorState(m, runtime::OperatorIdentities(compiled.graph));
+    if (mapping.dropped.empty() || allow_non_restored_state) return Status::Ok();
+    return runtime::RefuseDroppedState(
+        chosen->epoch, mapping,
+        "restart with {\"allowNonRestoredState\": true} to drop that state and start those "
+        "operators empty (the others keep theirs), or with {\"ignoreState\": true} to run the "
+        "new query from the beginning");
+  }
+  // A checkpoint of a build before operator identities: only the same query restores it.
   return Status::User(
       "the pipeline's query changed since checkpoint {} was taken, and its state cannot be "
       "carried over: Sluice restores state only into the query that wrote it (the same "

@@ -43,11 +43,13 @@ struct CheckpointInfo {
 Result<std::vector<CheckpointInfo>> ListCheckpoints(const std::string& state_dir);
 
 // Whether a run of `query` can restore checkpoint `epoch` (or the latest, when nullopt) of
-// `state_dir`: OK when the dir has none or the checkpoint was written by the same query (the
-// same optimized plan: edits that do not change the plan keep the state; the parallelism may
-// differ); otherwise a user error saying why and what to do.
+// `state_dir`: OK when the dir has none, the checkpoint was written by the same query (the
+// same optimized plan; the parallelism may differ), or every operator with state in it has a
+// match by identity in the edited query (runtime/operator_identity.h; with
+// `allow_non_restored_state` the others' state is dropped); otherwise a user error naming the
+// operators whose state has no place, why, and what to do.
 Status CheckStateFits(const std::string& query, bool preview, const std::string& state_dir,
-                      std::optional<int64_t> epoch);
+                      std::optional<int64_t> epoch, bool allow_non_restored_state = false);
 
 // An event stream of `output` from the row after `after_id`: `event: row` per row with its id,
 // then `event: lagged` (and the end) when the reader fell behind the ring, `event: end` when the

@@ -108,6 +108,9 @@ int main(int argc, char** argv) {
                                       "Completed checkpoints kept (default 3)");
   run->add_flag("--ignore-state", run_options.ignore_state,
                 "Start from the beginning when the state dir holds another query's checkpoints");
+  run->add_flag("--allow-non-restored-state", run_options.allow_non_restored_state,
+                "Resuming an edited query: drop the state of operators it no longer has "
+                "(changed or removed) instead of refusing");
 
   std::string explain_file;
   int explain_parallelism = default_parallelism;

@@ -65,6 +65,9 @@ Result<std::optional<runtime::CheckpointOptions>> CheckpointOptionsOf(const RunO
     }
     if (options.checkpoints_to_keep) return Status::User("--checkpoints-to-keep needs --state-dir");
     if (options.ignore_state) return Status::User("--ignore-state needs --state-dir");
+    if (options.allow_non_restored_state) {
+      return Status::User("--allow-non-restored-state needs --state-dir");
+    }
     if (options.restore_checkpoint) return Status::User("restoring a checkpoint needs a state dir");
     return std::optional<runtime::CheckpointOptions>();
   }
@@ -85,6 +88,7 @@ Result<std::optional<runtime::CheckpointOptions>> CheckpointOptionsOf(const RunO
     out.keep = *options.checkpoints_to_keep;
   }
   out.ignore_state = options.ignore_state;
+  out.allow_non_restored_state = options.allow_non_restored_state;
   out.restore_checkpoint = options.restore_checkpoint;
   out.log = options.log;
   // The optimized logical plan names every source, sink, expression and option; it does not

@@ -33,6 +33,9 @@ struct RunOptions {
   std::optional<std::string> checkpoint_interval;  // a duration: 500ms, 10s, 2m
   std::optional<int> checkpoints_to_keep;
   bool ignore_state = false;
+  // Restoring a checkpoint of an earlier version of the query: drop the state of operators the
+  // edited query no longer has (instead of refusing the restore).
+  bool allow_non_restored_state = false;
   // Resume from this checkpoint of the state dir instead of the latest (the service's restart).
   std::optional<int64_t> restore_checkpoint;
   // Notices and warnings of the checkpoint machinery; default: standard error.

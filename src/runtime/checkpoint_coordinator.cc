@@ -163,6 +163,14 @@ void CheckpointCoordinator::Complete(int64_t id, Pending& p) {
   std::sort(m.operator_state.begin(), m.operator_state.end(), [](const auto& a, const auto& b) {
     return std::tie(a.operator_id, a.subtask) < std::tie(b.operator_id, b.subtask);
   });
+  // An operator that ever wrote a piece has state: incremental snapshots may write nothing for
+  // it later while earlier files of its chain still hold it.
+  for (const auto& o : m.operator_state) {
+    if (static_cast<size_t>(o.operator_id) < options_.identities.size()) {
+      options_.identities[static_cast<size_t>(o.operator_id)].stateful = true;
+    }
+  }
+  m.identities = options_.identities;
   std::sort(m.files.begin(), m.files.end(),
             [](const auto& a, const auto& b) { return a.name < b.name; });
   fault::Hit(fault::kBeforeMetadata, id);

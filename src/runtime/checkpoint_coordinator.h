@@ -40,6 +40,9 @@ class CheckpointCoordinator {
     std::string fingerprint;
     std::vector<std::string> operators;           // by operator id
     std::vector<CheckpointMetadata::Node> nodes;  // every node, with its operator ids
+    // By operator id: stateful marks operators whose restored state was non-empty; the
+    // coordinator marks every operator that writes a piece, and the metadata lists them.
+    std::vector<CheckpointMetadata::Identity> identities;
     int source_tasks = 0;
     const std::atomic<bool>* stop_requested = nullptr;
   };

@@ -62,6 +62,10 @@ std::string CheckpointMetadata::Encode() const {
   for (const auto& o : operator_state) {
     s += fmt::format("state {} {} {}\n", o.operator_id, o.subtask, o.bytes);
   }
+  for (size_t i = 0; i < identities.size(); ++i) {
+    s += fmt::format("identity {} {} {} {}\n", i, identities[i].hash,
+                     identities[i].stateful ? 1 : 0, identities[i].description);
+  }
   s += fmt::format("checksum {}\n", ChecksumHex(Checksum64(s)));
   return s;
 }
@@ -157,6 +161,20 @@ Result<CheckpointMetadata> CheckpointMetadata::Decode(std::string_view text,
         return corrupt("bad state line");
       }
       m.operator_state.push_back(o);
+    } else if (key == "identity") {
+      size_t id = 0;
+      if (!ParseNumber(Word(&line), &id) || id != m.identities.size()) {
+        return corrupt("identities out of order");
+      }
+      Identity ident;
+      ident.hash = std::string(Word(&line));
+      std::string_view stateful = Word(&line);
+      if (ident.hash.empty() || (stateful != "0" && stateful != "1")) {
+        return corrupt("bad identity line");
+      }
+      ident.stateful = stateful == "1";
+      ident.description = std::string(line);
+      m.identities.push_back(std::move(ident));
     }
     // Unknown keys are skipped: a newer minor format may add lines.
   }
@@ -165,6 +183,9 @@ Result<CheckpointMetadata> CheckpointMetadata::Decode(std::string_view text,
     for (int op : n.operator_ids) {
       if (static_cast<size_t>(op) >= m.operators.size()) return corrupt("unknown operator id");
     }
+  }
+  if (!m.identities.empty() && m.identities.size() != m.operators.size()) {
+    return corrupt("identities do not match the operators");
   }
   return m;
 }

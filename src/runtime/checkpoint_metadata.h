@@ -59,6 +59,17 @@ struct CheckpointMetadata {
     uint64_t bytes = 0;
   };
   std::vector<OperatorState> operator_state;
+  // The stable identity of each operator, by operator id (runtime/operator_identity.h), and
+  // whether its state was ever non-empty in the run(s) that led to this checkpoint: a restore
+  // into an edited query maps state by these. Lines "identity <operator id> <hash> <0|1>
+  // <description>"; absent from checkpoints of builds before them (those restore only into
+  // the same query).
+  struct Identity {
+    std::string hash;
+    bool stateful = false;
+    std::string description;  // "<name>: <Describe()>", one line
+  };
+  std::vector<Identity> identities;
 
   std::string Encode() const;
   static Result<CheckpointMetadata> Decode(std::string_view text, std::string_view what);

@@ -4,6 +4,7 @@
 // into tasks and channels.
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,6 +47,11 @@ struct NodeSpec {
 struct DataflowGraph {
   std::vector<NodeSpec> nodes;
   std::vector<EdgeSpec> edges;
+  // By source node id: the columns the source emits (names and types), set by the planner. A
+  // source's description names its table, not the columns a query reads of it; the operators
+  // after it refer to columns by position, so their identities include this
+  // (operator_identity.h).
+  std::map<int, std::string> source_columns;
   // Readable form for `sluice explain`.
   std::string ToString() const;
 };

@@ -18,6 +18,7 @@
 #include "runtime/checkpoint_coordinator.h"
 #include "runtime/checkpoint_store.h"
 #include "runtime/message.h"
+#include "runtime/operator_identity.h"
 #include "runtime/state.h"
 
 namespace sluice::runtime {
@@ -219,9 +220,11 @@ class Task {
 
   Status Open();
   Status CloseAll();
-  // Restores every operator from `checkpoint` (after Open, before the task first runs).
+  // Restores every operator from `checkpoint` (after Open, before the task first runs): each
+  // from the old operator `old_of_new` maps it to; one mapped to none starts empty.
   Status Restore(const LoadedCheckpoint& checkpoint,
-                 const std::map<int, const CheckpointMetadata::Node*>& old_node_of_operator);
+                 const std::map<int, const CheckpointMetadata::Node*>& old_node_of_operator,
+                 const std::vector<std::optional<int>>& old_of_new);
 
   // Source tasks, any thread: emit barrier `b` (after the rows emitted so far).
   void TriggerBarrier(Barrier b) {
@@ -515,10 +518,13 @@ Status Task::Open() {
 }
 
 Status Task::Restore(const LoadedCheckpoint& checkpoint,
-                     const std::map<int, const CheckpointMetadata::Node*>& old_node_of_operator) {
+                     const std::map<int, const CheckpointMetadata::Node*>& old_node_of_operator,
+                     const std::vector<std::optional<int>>& old_of_new) {
   const int64_t n = checkpoint.metadata.checkpoint;
   for (size_t i = 0; i < operator_ids.size(); ++i) {
-    int op = operator_ids[i];
+    const size_t now = static_cast<size_t>(operator_ids[i]);
+    if (now >= old_of_new.size() || !old_of_new[now]) continue;  // a new operator: empty
+    int op = *old_of_new[now];
     auto it = old_node_of_operator.find(op);
     if (it == old_node_of_operator.end()) {
       return Status::Internal("operator {} is in no node of checkpoint {}", op, n);
@@ -1072,6 +1078,10 @@ class Executor::Impl {
   std::unique_ptr<CheckpointCoordinator> coordinator_;
   std::optional<LoadedCheckpoint> restored_;
   std::optional<int64_t> restored_from_;
+  // By operator id: the stable identities (operator_identity.h), and the old operator whose
+  // state each restores (none: it starts empty).
+  std::vector<CheckpointMetadata::Identity> identities_;
+  std::vector<std::optional<int>> old_of_new_;
   int64_t first_checkpoint_id_ = 1;
   std::mutex final_mu_;
   Status final_error_;
@@ -1121,16 +1131,62 @@ Status Executor::Impl::PrepareCheckpoints() {
   } else if (latest->has_value()) {
     const CheckpointMetadata& m = (*latest)->metadata;
     std::string mismatch;
-    if (m.fingerprint != opts.fingerprint) {
+    std::optional<StateMapping> mapping;
+    const bool same_query = m.fingerprint == opts.fingerprint && m.operators == operator_names_;
+    if (same_query) {
+      old_of_new_.clear();
+      for (size_t i = 0; i < operator_names_.size(); ++i)
+        old_of_new_.push_back(static_cast<int>(i));
+    } else if (!m.identities.empty()) {
+      // An edited query: state follows the operators' identities (decision 0026).
+      mapping = MapOperatorState(m, identities_);
+      if (!mapping->dropped.empty() && !opts.allow_non_restored_state) {
+        if (!opts.ignore_state) {
+          return RefuseDroppedState(
+              m.checkpoint, *mapping,
+              "run with --allow-non-restored-state (the API's allowNonRestoredState) to drop "
+              "that state and start those operators empty, or with --ignore-state to start the "
+              "query from the beginning");
+        }
+        mismatch = "has operator state the edited query cannot take";
+      } else {
+        old_of_new_ = mapping->old_of_new;
+      }
+    } else if (m.fingerprint != opts.fingerprint) {
       mismatch = fmt::format("was written by a different query (fingerprint {}, this query {})",
                              m.fingerprint, opts.fingerprint);
-    } else if (m.operators != operator_names_) {
+    } else {
       mismatch = fmt::format("was written by a dataflow with other operators ({}; now {})",
                              fmt::join(m.operators, ", "), fmt::join(operator_names_, ", "));
     }
     if (mismatch.empty()) {
-      restored_ = std::move(**latest);
+      if (mapping) {
+        std::vector<std::string> fresh, dropped;
+        for (int op : mapping->fresh) {
+          fresh.push_back(identities_[static_cast<size_t>(op)].description);
+        }
+        Log(fmt::format(
+            "checkpoint {} was written by an earlier version of the query: {} of {} operators "
+            "keep their state{}{}",
+            m.checkpoint, operator_names_.size() - mapping->fresh.size(), operator_names_.size(),
+            fresh.empty() ? std::string()
+                          : fmt::format("; new, starting empty: {}", fmt::join(fresh, "; ")),
+            mapping->reasons.empty() ? std::string()
+                                     : fmt::format("; state dropped (allowNonRestoredState): {}",
+                                                   fmt::join(mapping->reasons, "; "))));
+      }
+      // Operators restored from a stateful one stay stateful in this run's checkpoints (before
+      // `m` is moved from).
+      for (size_t i = 0; i < old_of_new_.size() && i < identities_.size(); ++i) {
+        auto o = old_of_new_[i];
+        if (o && static_cast<size_t>(*o) < m.identities.size()) {
+          identities_[i].stateful = m.identities[static_cast<size_t>(*o)].stateful;
+        } else if (o && m.identities.empty()) {
+          identities_[i].stateful = true;  // an older checkpoint: assume so
+        }
+      }
       restored_from_ = m.checkpoint;
+      restored_ = std::move(**latest);
     } else if (opts.ignore_state) {
       Log(fmt::format("checkpoint {} in '{}' {}: starting from the beginning (--ignore-state)",
                       m.checkpoint, opts.storage->location(), mismatch));
@@ -1176,6 +1232,7 @@ Status Executor::Impl::Build() {
     }
     layout_.push_back(std::move(layout));
   }
+  identities_ = OperatorIdentities(graph_);
   // The worker of each subtask (a placement), checked against the graph.
   const Placement* placement = placement_ ? &*placement_ : nullptr;
   auto worker_of = [&](int node, int s) {
@@ -1322,9 +1379,14 @@ Status Executor::Impl::Run() {
   if (checkpointing) {
     SLUICE_RETURN_NOT_OK(PrepareCheckpoints());
     for (auto& t : tasks_) {
-      for (auto& ctx : t->contexts) {
+      for (size_t i = 0; i < t->contexts.size(); ++i) {
+        auto& ctx = t->contexts[i];
         ctx->checkpointing = true;
-        ctx->restored_checkpoint = restored_from_;
+        // An operator new in an edited query starts as in a fresh run.
+        const auto op = static_cast<size_t>(t->operator_ids[i]);
+        if (op < old_of_new_.size() && old_of_new_[op]) {
+          ctx->restored_checkpoint = restored_from_;
+        }
       }
     }
   }
@@ -1340,7 +1402,7 @@ Status Executor::Impl::Run() {
       for (int op : n.operator_ids) old_node_of_operator[op] = &n;
     }
     for (auto& t : tasks_) {
-      open_status = t->Restore(*restored_, old_node_of_operator);
+      open_status = t->Restore(*restored_, old_node_of_operator, old_of_new_);
       if (!open_status.ok()) break;
     }
     restored_.reset();  // the operators hold what they need
@@ -1355,6 +1417,7 @@ Status Executor::Impl::Run() {
       co.fingerprint = opts.fingerprint;
       co.operators = operator_names_;
       co.nodes = layout_;
+      co.identities = identities_;
       co.stop_requested = &shared_.stop_requested;
       for (auto& t : tasks_) co.source_tasks += t->source ? 1 : 0;
       CheckpointCoordinator::Hooks hooks;

@@ -36,6 +36,10 @@ struct CheckpointOptions {
   std::string fingerprint;
   // ...unless this is set: then the run starts from the beginning.
   bool ignore_state = false;
+  // A checkpoint of an earlier version of the query restores into this one by operator
+  // identity (runtime/operator_identity.h); an operator with state and no match in this query
+  // refuses the restore unless this is set: then its state is dropped.
+  bool allow_non_restored_state = false;
   // Resume from this checkpoint rather than the latest one; the complete checkpoints after it
   // are deleted first, so a crash later never resumes from the history the run abandoned. An
   // error when it is missing or does not verify.

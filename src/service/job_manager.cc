@@ -391,6 +391,7 @@ std::optional<JobRecord> JobManager::RunOnce(ActiveJob* active, const PipelineRe
   ro.state_dir = StateDir(job);
   ro.checkpoint_interval = fmt::format("{}us", pipeline.checkpoint_interval_micros);
   ro.restore_checkpoint = job.restore_checkpoint;
+  ro.allow_non_restored_state = job.allow_non_restored_state;
   ro.threads = options_.threads;
   ro.preview = pipeline.preview;
   const std::string job_id = job.id;
@@ -407,6 +408,7 @@ std::optional<JobRecord> JobManager::RunOnce(ActiveJob* active, const PipelineRe
   output->Open();
   job.state = "Running";
   job.restore_checkpoint.reset();
+  job.allow_non_restored_state = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     active->runner = std::move(runner);

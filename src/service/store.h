@@ -46,6 +46,10 @@ struct JobRecord {
   int64_t state_generation = 1;
   // A restart from a chosen checkpoint: its epoch, until the run has restored it.
   std::optional<int64_t> restore_checkpoint;
+  // The next run may drop the state of operators an edited query no longer has
+  // (allowNonRestoredState). Not stored: it holds until that run has restored its checkpoint;
+  // a service restart before then resumes without it (and refuses such a checkpoint again).
+  bool allow_non_restored_state = false;
   std::optional<int64_t> start_time;
   std::optional<int64_t> finish_time;
   std::optional<std::string> failure_message;

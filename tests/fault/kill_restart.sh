@@ -23,10 +23,10 @@ with open(sys.argv[1], "w") as f:
         f.write(json.dumps({"id": i, "name": "n%d" % (i % 97), "amount": (i * 37) % 1000 / 10.0}) + "\n")
 PY
 
-query() {  # query FILE THRESHOLD
+query() {  # query FILE THRESHOLD [INPUT]
   cat > "$1" <<SQL
 CREATE TABLE src (id BIGINT, name TEXT, amount DOUBLE) WITH (
-  connector = 'single_file', path = '$work/in.json', format = 'json', type = 'source');
+  connector = 'single_file', path = '${3:-$work/in.json}', format = 'json', type = 'source');
 CREATE TABLE out WITH (
   connector = 'single_file', path = '$work/out.json', format = 'json', type = 'sink');
 INSERT INTO out SELECT id, upper(name) AS name, amount * 2 AS doubled FROM src WHERE amount > $2;
@@ -194,21 +194,43 @@ grep -q "checkpoint 4 .* is unusable: .*checksum mismatch.*restoring checkpoint 
 check "the fallback names both checkpoints" $?
 same_output 1 "fallback to the previous checkpoint"
 
-# Another query on the same state dir is refused, unless --ignore-state.
+# An edited query on the same state dir (decision 0026). Another threshold only changes the
+# stateless filter: the run resumes with the source's position and the sink's output, so the
+# output holds the rows of threshold 20 up to the crash and of threshold 30 after it, each once.
+# A source reading another file (the same rows) leaves the old position without a place: that
+# is refused, unless --ignore-state.
 fresh
+cp "$work/in.json" "$work/in2.json"
 query "$work/q.sql" 30
 "$SLUICE" run "$work/q.sql" --parallelism 1 2>/dev/null
-cp "$work/out.json" "$work/other.json"
+sort "$work/out.json" > "$work/other.sorted"
+fresh
 query "$work/q.sql" 20
 FAULT=after_checkpoint:2 attempt 1
 query "$work/q.sql" 30
 attempt 1
 rc=$?
-[ $rc -eq 1 ] && grep -q "different query" "$work/log.txt"
-check "a state dir of another query is refused (exit $rc)" $?
+[ $rc -eq 0 ] && grep -q "earlier version of the query: .* keep their state" "$work/log.txt"
+check "an edit of the stateless filter resumes from the checkpoint (exit $rc)" $?
+sort "$work/out.json" > "$work/edited.sorted"
+[ -z "$(uniq -d "$work/edited.sorted")" ] &&
+  [ -z "$(comm -23 "$work/other.sorted" "$work/edited.sorted")" ] &&
+  [ -z "$(comm -23 "$work/edited.sorted" "$work/expected.sorted")" ] &&
+  ! cmp -s "$work/edited.sorted" "$work/other.sorted"
+check "the edited run continued the output: every threshold-30 row, only threshold-20 rows, none twice, some from before the edit" $?
+fresh
+query "$work/q.sql" 20
+FAULT=after_checkpoint:2 attempt 1
+query "$work/q.sql" 30 "$work/in2.json"
+attempt 1
+rc=$?
+[ $rc -eq 1 ] && grep -q "query changed since checkpoint" "$work/log.txt" &&
+  grep -q "'single_file source path=$work/in.json format=json' changed" "$work/log.txt" &&
+  grep -q -- "--allow-non-restored-state" "$work/log.txt"
+check "a source reading another file is refused, naming it (exit $rc)" $?
 attempt 1 --ignore-state
 check "--ignore-state runs the other query" $?
-cmp -s "$work/out.json" "$work/other.json"
+sort "$work/out.json" | cmp -s - "$work/other.sorted"
 check "--ignore-state starts the other query from the beginning" $?
 query "$work/q.sql" 20
 

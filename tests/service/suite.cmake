@@ -48,3 +48,13 @@ add_test(NAME service_tap
 add_test(NAME service_operator_bytes
          COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/service/operator_bytes_test.py
                  $<TARGET_FILE:sluice>)
+# Editing a stopped pipeline's SQL keeps the state of unchanged operators; a changed window is
+# refused by name, then dropped with allowNonRestoredState (about 15 s; once with PostgreSQL).
+add_test(NAME service_edited_state
+         COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/service/edited_state_test.py
+                 $<TARGET_FILE:sluice>)
+add_test(NAME service_edited_state_postgres
+         COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/service/edited_state_test.py
+                 $<TARGET_FILE:sluice> --postgres)
+set_tests_properties(service_edited_state_postgres PROPERTIES FIXTURES_REQUIRED postgres_server
+                     ENVIRONMENT SLUICE_POSTGRES_DIR=${SLUICE_POSTGRES_DIR})

@@ -17,6 +17,8 @@ export function PipelineDetailsPage(props: { id: string }) {
   const [refresh, setRefresh] = useState(0);
   const [actionError, setActionError] = useState("");
   const [busy, setBusy] = useState(false);
+  // The query being edited (stopped pipelines only), or null.
+  const [draft, setDraft] = useState<string | null>(null);
   const [tab, setTab] = useState<"output" | "checkpoints" | "errors" | "query">("output");
   const pipeline = usePolling(() => api.getPipeline(props.id), 2000, [props.id, refresh]);
   const jobs = usePolling(() => api.listJobs(props.id), 2000, [props.id, refresh]);
@@ -113,7 +115,23 @@ export function PipelineDetailsPage(props: { id: string }) {
           Delete
         </button>
       </div>
-      {actionError && <div className="error-box" data-testid="action-error">{actionError}</div>}
+      {actionError && (
+        <div className="error-box" data-testid="action-error">
+          {actionError}
+          {/allowNonRestoredState/.test(actionError) && !running && (
+            <div>
+              <button
+                disabled={busy}
+                onClick={() => act(() => api.setStop(p.id, "none", true))}
+                data-testid="start-drop-state"
+                title="The operators named above start empty; the others keep their state"
+              >
+                Start, dropping that state
+              </button>
+            </div>
+          )}
+        </div>
+      )}
       {(p.failureMessage || job?.failureMessage) && (
         <div className="error-box" data-testid="failure">{job?.failureMessage || p.failureMessage}</div>
       )}
@@ -192,7 +210,50 @@ export function PipelineDetailsPage(props: { id: string }) {
           </ul>
         </section>
       )}
-      {tab === "query" && <pre className="query" data-testid="query">{p.query}</pre>}
+      {tab === "query" &&
+        (draft === null ? (
+          <section>
+            <pre className="query" data-testid="query">{p.query}</pre>
+            <button
+              disabled={busy || running}
+              onClick={() => setDraft(p.query)}
+              data-testid="edit-query"
+              title={running ? "Stop the pipeline to edit its query" : "Edit the query; the next start keeps the state of the operators it does not change"}
+            >
+              Edit
+            </button>
+          </section>
+        ) : (
+          <section>
+            <textarea
+              className="query-draft"
+              value={draft}
+              onChange={(e) => setDraft(e.target.value)}
+              rows={Math.max(8, draft.split("\n").length + 1)}
+              spellCheck={false}
+              data-testid="query-draft"
+            />
+            <div className="toolbar">
+              <button
+                className="primary"
+                disabled={busy || running}
+                onClick={() =>
+                  act(async () => {
+                    await api.updateQuery(p.id, draft);
+                    setDraft(null);
+                  })
+                }
+                data-testid="save-query"
+              >
+                Save
+              </button>
+              <button disabled={busy} onClick={() => setDraft(null)} data-testid="cancel-edit">
+                Cancel
+              </button>
+              <span className="muted small">Start keeps the state of the operators the edit does not change.</span>
+            </div>
+          </section>
+        ))}
     </div>
   );
 }

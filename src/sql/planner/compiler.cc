@@ -250,7 +250,9 @@ Result<Stream> GraphBuilder::CompileNode(const PlanPtr& plan) {
       auto factory = connector->MakeSource(*spec);
       if (!factory.ok()) return factory.status();
       int p = Limit(options_.parallelism, **factory);
-      return Stream{{AddNode(p, factory.MoveValue())}};
+      int id = AddNode(p, factory.MoveValue());
+      graph_.source_columns[id] = spec->schema.ToString();
+      return Stream{{id}};
     }
     case PlanKind::kFilter:
     case PlanKind::kProject: {

@@ -77,9 +77,11 @@ class CountingSource : public SourceOperator {
 
 class SourceFactory : public OperatorFactory {
  public:
-  SourceFactory(int64_t count, int sleep_us) : count_(count), sleep_us_(sleep_us) {}
+  // `topic` is part of the description (an edited query may read another one).
+  SourceFactory(int64_t count, int sleep_us, std::string topic = "t")
+      : count_(count), sleep_us_(sleep_us), topic_(std::move(topic)) {}
   std::string name() const override { return "counting source"; }
-  std::string Describe() const override { return name(); }
+  std::string Describe() const override { return name() + " topic=" + topic_; }
   bool is_source() const override { return true; }
   bool checkpointable() const override { return true; }
   Result<std::unique_ptr<SourceOperator>> CreateSource(int s, int p) const override {
@@ -90,6 +92,7 @@ class SourceFactory : public OperatorFactory {
  private:
   int64_t count_;
   int sleep_us_;
+  std::string topic_;
 };
 
 // Passes rows on; fails the pipeline when it sees `fail_at` (once: `armed` is shared).
@@ -370,23 +373,73 @@ TEST_F(CheckpointTest, OperatorsWithoutCheckpointSupportAreRefused) {
 
 TEST_F(CheckpointTest, AnotherQuerysStateIsRefusedUnlessIgnored) {
   std::atomic<bool> armed{false};
-  auto graph = [&] {
-    return Graph(std::make_shared<SourceFactory>(300, 0),
+  auto graph = [&](const std::string& topic) {
+    return Graph(std::make_shared<SourceFactory>(300, 0, topic),
                  std::make_shared<FailOnceFactory>(&armed, -1), 2, &out_);
   };
-  ASSERT_TRUE(Executor(graph(), Options(), Checkpoints("query a")).Run().ok());
-  Status refused = Executor(graph(), Options(), Checkpoints("query b")).Run();
+  ASSERT_TRUE(Executor(graph("a"), Options(), Checkpoints("query a")).Run().ok());
+  // Query b reads another topic: the source's position of query a has no place in it.
+  Status refused = Executor(graph("b"), Options(), Checkpoints("query b")).Run();
   ASSERT_FALSE(refused.ok());
-  EXPECT_NE(refused.message().find("different query"), std::string::npos) << refused.ToString();
+  EXPECT_NE(refused.message().find("query changed since checkpoint"), std::string::npos)
+      << refused.ToString();
+  EXPECT_NE(refused.message().find("'counting source topic=a' changed: it is now 'counting "
+                                   "source topic=b'"),
+            std::string::npos)
+      << refused.ToString();
   EXPECT_NE(refused.message().find("--ignore-state"), std::string::npos);
-  Executor ignored(graph(), Options(), Checkpoints("query b", /*ignore_state=*/true));
+  EXPECT_NE(refused.message().find("--allow-non-restored-state"), std::string::npos);
+  Executor ignored(graph("b"), Options(), Checkpoints("query b", /*ignore_state=*/true));
   ASSERT_TRUE(ignored.Run().ok());
   EXPECT_FALSE(ignored.Checkpoints().restored_from.has_value());
   EXPECT_EQ(AllRows(), Range(300));
   // Its checkpoints are now the latest: the next run of query b resumes from them.
-  Executor resumed(graph(), Options(), Checkpoints("query b"));
+  Executor resumed(graph("b"), Options(), Checkpoints("query b"));
   ASSERT_TRUE(resumed.Run().ok());
   EXPECT_TRUE(resumed.Checkpoints().restored_from.has_value());
+}
+
+TEST_F(CheckpointTest, AnEditedQueryKeepsTheStateOfUnchangedOperators) {
+  std::atomic<bool> armed{false};
+  auto graph = [&](const std::string& topic) {
+    return Graph(std::make_shared<SourceFactory>(300, 0, topic),
+                 std::make_shared<FailOnceFactory>(&armed, -1), 2, &out_);
+  };
+  ASSERT_TRUE(Executor(graph("a"), Options(), Checkpoints("query a")).Run().ok());
+  EXPECT_EQ(AllRows(), Range(300));
+  // Another query text with the same operators: every operator keeps its state, so the
+  // sources resume at the end of their input and nothing is read again.
+  Executor same_operators(graph("a"), Options(), Checkpoints("query a, edited"));
+  ASSERT_TRUE(same_operators.Run().ok());
+  EXPECT_TRUE(same_operators.Checkpoints().restored_from.has_value());
+  EXPECT_EQ(AllRows(), Range(300));
+  EXPECT_NE(log_.find("3 of 3 operators keep their state"), std::string::npos) << log_;
+  {
+    // Its checkpoints carry on which operators hold state: the source, not the map.
+    CheckpointStore store(*OpenCheckpointStorage(dir_));
+    auto latest = store.LoadLatest(nullptr);
+    ASSERT_TRUE(latest.ok() && latest->has_value());
+    const auto& ids = (*latest)->metadata.identities;
+    ASSERT_EQ(ids.size(), 3u);
+    EXPECT_TRUE(ids[0].stateful);
+    EXPECT_FALSE(ids[1].stateful);
+  }
+  // Dropping the source's state when allowed: the new source starts empty and reads its input
+  // from the beginning; the run still resumes from the checkpoint.
+  CheckpointOptions allow = Checkpoints("query b");
+  allow.allow_non_restored_state = true;
+  Executor dropped(graph("b"), Options(), std::move(allow));
+  ASSERT_TRUE(dropped.Run().ok()) << log_;
+  EXPECT_TRUE(dropped.Checkpoints().restored_from.has_value());
+  EXPECT_NE(log_.find("state dropped (allowNonRestoredState): 'counting source topic=a' "
+                      "changed"),
+            std::string::npos)
+      << log_;
+  std::vector<int64_t> twice = Range(300);
+  std::vector<int64_t> again = Range(300);
+  twice.insert(twice.end(), again.begin(), again.end());
+  std::sort(twice.begin(), twice.end());
+  EXPECT_EQ(AllRows(), twice);
 }
 
 }  // namespace
