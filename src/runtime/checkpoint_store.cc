@@ -42,6 +42,9 @@ Result<std::string> CompressParts(
   ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, kZstdLevel);
   ZSTD_CCtx_setPledgedSrcSize(cctx.get(), size_hint);
   std::string out;
+  // The whole frame's bound at once: growing the string chunk by chunk copies it and touches
+  // fresh pages again at every doubling (pages never written are never faulted in).
+  out.reserve(ZSTD_compressBound(size_hint));
   const size_t chunk = ZSTD_CStreamOutSize();
   auto pump = [&](std::string_view part, ZSTD_EndDirective mode) -> Status {
     ZSTD_inBuffer in{part.data(), part.size(), 0};
