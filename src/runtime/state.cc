@@ -126,8 +126,9 @@ void StateWriter::Put(std::string_view name, std::string_view bytes) {
   pieces_->push_back({prefix_ + std::string(name), StatePiece::Kind::kBytes, std::string(bytes)});
 }
 
-void StateWriter::PutOwned(std::string_view name, std::string bytes) {
-  pieces_->push_back({prefix_ + std::string(name), StatePiece::Kind::kBytes, std::move(bytes)});
+void StateWriter::PutOwned(std::string_view name, std::string bytes, bool bulk) {
+  pieces_->push_back(
+      {prefix_ + std::string(name), StatePiece::Kind::kBytes, std::move(bytes), bulk});
 }
 
 void StateWriter::PutBatch(std::string_view name, const batch::Batch& batch) {

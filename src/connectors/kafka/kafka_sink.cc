@@ -226,7 +226,7 @@ class KafkaSink : public runtime::Operator {
 
   Status Snapshot(int64_t checkpoint, runtime::StateWriter& state) override {
     if (!transactional_) return Status::Ok();
-    state.PutOwned(kPendingPiece, EncodePending(pending_));
+    state.PutOwned(kPendingPiece, EncodePending(pending_), /*bulk=*/true);
     return Status::Ok();
   }
 
