@@ -45,8 +45,12 @@ run: release
 run-cli: release
 	$(BUILD)/release/sluice run examples/demo.sql --parallelism $(PARALLELISM)
 
+# ctest runs two entries at a time: most suites wait on servers and processes, and the shared
+# fixtures (one Kafka broker, one PostgreSQL, ...) order themselves; entries that restart a
+# shared server are RUN_SERIAL. TEST_JOBS=1 runs them one by one.
+TEST_JOBS ?= 2
 test: release
-	cd $(BUILD)/release && ctest --output-on-failure
+	cd $(BUILD)/release && ctest --output-on-failure -j$(TEST_JOBS)
 
 test-unit: release
 	cd $(BUILD)/release && ctest --output-on-failure -R unit_

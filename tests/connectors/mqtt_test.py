@@ -8,14 +8,15 @@ Usage: mqtt_test.py path/to/sluice"""
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SCRIPT = os.path.join(ROOT, "scripts", "mosquitto-test-server")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import testlib  # noqa: E402
+
+SCRIPT = os.path.join(testlib.ROOT, "scripts", "mosquitto-test-server")
 sluice = sys.argv[1]
 work = tempfile.mkdtemp(prefix="sluice_mqtt_")
 os.chmod(work, 0o755)  # the broker drops root for the mosquitto user, which reads its files
@@ -25,32 +26,10 @@ url = subprocess.run([SCRIPT, "start", broker, "--owner", str(os.getpid())], che
 port = int(open(os.path.join(broker, "port")).read())
 tls_port = int(open(os.path.join(broker, "tls_port")).read())
 ca = os.path.join(broker, "ca.crt")
-passed = failed = 0
-
-
-def check(what, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok: {what}")
-    else:
-        failed += 1
-        print(f"FAIL: {what}" + (f"\n{str(detail)[:3000]}" if detail else ""))
-
-
-def write(name, text):
-    path = os.path.join(work, name)
-    with open(path, "w") as f:
-        f.write(text)
-    return path
-
-
-def run(sql, args=(), timeout=120, env=None):
-    path = write("q.sql", sql)
-    start = time.time()
-    p = subprocess.run([sluice, "run", path, *args], text=True, capture_output=True,
-                       timeout=timeout, env=dict(os.environ, **(env or {})))
-    return p.returncode, p.stdout, p.stderr, time.time() - start
+checks = testlib.Checks("mqtt")
+check = checks.check
+runner = testlib.Runner(sluice, work)
+write, run = runner.write, runner.run
 
 
 def subscribe(topic, count, tls=False, timeout=30):
@@ -90,10 +69,7 @@ for what, options, expect in [
     check(f"declaration: {what}", rc != 0 and expect in err, err)
 
 # --- unreachable brokers: a clear error within the timeout, no password ---
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-closed = s.getsockname()[1]
-s.close()
+closed = testlib.free_port()
 for what, u in [("closed port", f"tcp://127.0.0.1:{closed}"),
                 ("unroutable address", "tcp://10.255.255.1:1883")]:
     rc, out, err, secs = run(src + sink(f"url = '{u}', topic = 'a', username = 'u', password = "
@@ -188,5 +164,4 @@ check(f"sink kill -9 x{kills} and restore: every row arrives (at-least-once)",
 print(f"mqtt: {len(ids) - len(set(ids))} rows published twice after {kills} kills")
 
 subprocess.run([SCRIPT, "stop", broker])
-print(f"mqtt: {passed} passed, {failed} failed")
-sys.exit(0 if failed == 0 and passed > 0 else 1)
+checks.finish()

@@ -9,15 +9,14 @@ Usage: redis_test.py path/to/sluice   (SLUICE_REDIS_DIR: the fixture's directory
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pg_lib import ROOT  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import testlib  # noqa: E402
 
-SCRIPT = os.path.join(ROOT, "scripts", "redis-test-server")
+SCRIPT = os.path.join(testlib.ROOT, "scripts", "redis-test-server")
 sluice = sys.argv[1]
 redis_dir = os.environ.get("SLUICE_REDIS_DIR", "")
 if not redis_dir or not os.path.exists(os.path.join(redis_dir, "address")):
@@ -27,17 +26,10 @@ address = open(os.path.join(redis_dir, "address")).read().strip()
 run_id = f"{int(time.time() * 1000) % 10**8}_{os.getpid()}"
 work = f"/tmp/sluice_redis_{run_id}"
 os.makedirs(work)
-passed = failed = 0
-
-
-def check(what, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok: {what}")
-    else:
-        failed += 1
-        print(f"FAIL: {what}" + (f"\n{str(detail)[:3000]}" if detail else ""))
+checks = testlib.Checks("redis")
+check = checks.check
+runner = testlib.Runner(sluice, work)
+write, run = runner.write, runner.run
 
 
 def cli(*args):
@@ -47,21 +39,6 @@ def cli(*args):
 
 def keys(pattern):
     return sorted(k for k in cli("--scan", "--pattern", pattern).splitlines() if k)
-
-
-def write(name, text):
-    path = os.path.join(work, name)
-    with open(path, "w") as f:
-        f.write(text)
-    return path
-
-
-def run(sql, args=(), timeout=120, env=None):
-    path = write("q.sql", sql)
-    start = time.time()
-    p = subprocess.run([sluice, "run", path, *args], text=True, capture_output=True,
-                       timeout=timeout, env=dict(os.environ, **(env or {})))
-    return p.returncode, p.stdout, p.stderr, time.time() - start
 
 
 def source(name, path, columns, fmt="json", extra=""):
@@ -99,10 +76,7 @@ rc, out, err, _ = run(src + "CREATE TABLE out WITH (connector = 'redis', address
 check("declaration: an address that is not redis://", rc != 0 and "redis://" in err, err)
 
 # --- unreachable server: a clear error in bounded time, no password ---
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-closed = s.getsockname()[1]
-s.close()
+closed = testlib.free_port()
 for what, addr in [("closed port", f"redis://u:sekret-pw@127.0.0.1:{closed}"),
                    ("unroutable address", "redis://u:sekret-pw@10.255.255.1:6379")]:
     rc, out, err, secs = run(src + f"CREATE TABLE out WITH (connector = 'redis', address = "
@@ -275,5 +249,4 @@ check(f"kill -9 x{kills} and restore: every key holds the uninterrupted run's va
       proc.returncode == 0 and got == expected,
       f"{err}\n{len(got)} keys; {sum(1 for k in got if got[k] != expected.get(k))} differ")
 
-print(f"redis: {passed} passed, {failed} failed")
-sys.exit(0 if failed == 0 and passed > 0 else 1)
+checks.finish()

@@ -19,27 +19,16 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "service"))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import http_servers as hs  # noqa: E402
 from api_lib import Suite  # noqa: E402
+import testlib  # noqa: E402
 
 s = Suite("http")
 sluice = s.binary
 work = s.work
-
-
-def write(name, text):
-    path = os.path.join(work, name)
-    with open(path, "w") as f:
-        f.write(text)
-    return path
-
-
-def run(sql, args=(), timeout=120):
-    path = write("q.sql", sql)
-    start = time.time()
-    p = subprocess.run([sluice, "run", path, "--parallelism", "1", *args], text=True,
-                       capture_output=True, timeout=timeout)
-    return p.returncode, p.stdout, p.stderr, time.time() - start
+runner = testlib.Runner(sluice, work, args=("--parallelism", "1"))
+write, run = runner.write, runner.run
 
 
 class Running:

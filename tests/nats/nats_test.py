@@ -11,7 +11,6 @@ Usage: nats_test.py path/to/sluice"""
 import glob
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +19,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nats_lib  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import testlib  # noqa: E402
 
 sluice = sys.argv[1]
 work = tempfile.mkdtemp(prefix="sluice_nats_")
@@ -27,50 +28,15 @@ server_dir = os.path.join(work, "server")
 url, port = nats_lib.start_server(server_dir, owner=os.getpid())
 client = nats_lib.Client(port)
 servers = f"127.0.0.1:{port}"
-passed = failed = 0
-
-
-def check(what, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok: {what}")
-    else:
-        failed += 1
-        print(f"FAIL: {what}" + (f"\n{str(detail)[:3000]}" if detail else ""))
-
-
-def write(name, text):
-    path = os.path.join(work, name)
-    with open(path, "w") as f:
-        f.write(text)
-    return path
-
-
-def run(sql, args=(), timeout=120, env=None):
-    path = write("q.sql", sql)
-    start = time.time()
-    p = subprocess.run([sluice, "run", path, *args], text=True, capture_output=True,
-                       timeout=timeout, env=dict(os.environ, **(env or {})))
-    return p.returncode, p.stdout, p.stderr, time.time() - start
+checks = testlib.Checks("nats")
+check = checks.check
+runner = testlib.Runner(sluice, work)
+write, run = runner.write, runner.run
+stop, wait_until = testlib.stop, testlib.wait_until
 
 
 def start(name, sql, args=(), env=None, stdout=subprocess.PIPE):
-    path = write(name, sql)
-    return subprocess.Popen([sluice, "run", path, "--parallelism", "1", *args], stdout=stdout,
-                            stderr=subprocess.PIPE, text=True,
-                            env=dict(os.environ, **(env or {})))
-
-
-def stop(proc, timeout=60):
-    proc.send_signal(signal.SIGINT)
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-        return -999, out or "", f"did not stop within {timeout} s after SIGINT\n{err}"
-    return proc.returncode, out or "", err
+    return runner.start(name, sql, ("--parallelism", "1", *args), env=env, stdout=stdout)
 
 
 def run_until_lines(name, sql, n, args=(), timeout=120, during=None):
@@ -87,15 +53,6 @@ def run_until_lines(name, sql, n, args=(), timeout=120, during=None):
             time.sleep(0.1)
         rc, _, err = stop(proc)
     return rc, rows_of(open(path).read()), err
-
-
-def wait_until(cond, timeout):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return True
-        time.sleep(0.1)
-    return cond()
 
 
 def rows_of(text):
@@ -139,10 +96,7 @@ for what, sql, expect in [
     check(f"declaration: {what}", rc != 0 and expect in err, err)
 
 # --- unreachable server: a clear error within the timeout, no password ---
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-closed = s.getsockname()[1]
-s.close()
+closed = testlib.free_port()
 for what, srv in [("closed port", f"127.0.0.1:{closed}"), ("unroutable address", "10.255.255.1:4222")]:
     rc, out, err, secs = run(
         f"CREATE TABLE e (id BIGINT, v TEXT) WITH (connector = 'nats', servers = '{srv}', "
@@ -345,5 +299,4 @@ print(f"nats: {len(ids) - len(set(ids))} rows stored twice after {kills} kills")
 
 client.close()
 nats_lib.stop_server(server_dir)
-print(f"nats: {passed} passed, {failed} failed")
-sys.exit(0 if failed == 0 and passed > 0 else 1)
+checks.finish()
