@@ -151,7 +151,7 @@ bool DecodePending(std::string_view in, std::vector<EpochRecords>* out) {
     const size_t index = count * sizeof(EpochRecords::Record);
     if (in.size() - index < size) return false;
     e.records.resize(count);
-    std::memcpy(e.records.data(), in.data(), index);
+    if (index > 0) std::memcpy(e.records.data(), in.data(), index);
     e.bytes.assign(in.data() + index, size);
     in.remove_prefix(index + size);
     if (!RecordsWellFormed(e)) return false;
