@@ -136,6 +136,8 @@ std::unique_ptr<Connector> MakePostgresCdcConnector();
 std::unique_ptr<Connector> MakeRedisConnector();
 std::unique_ptr<Connector> MakeMqttConnector();
 std::unique_ptr<Connector> MakeNatsConnector();
+std::unique_ptr<Connector> MakeRabbitmqConnector();
+std::unique_ptr<Connector> MakeRabbitmqStreamConnector();
 std::unique_ptr<Connector> MakeFilesystemConnector();
 std::unique_ptr<Connector> MakeSseConnector();
 std::unique_ptr<Connector> MakeWebsocketConnector();

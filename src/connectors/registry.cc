@@ -179,6 +179,8 @@ const ConnectorRegistry& ConnectorRegistry::Get() {
     r.connectors_.push_back(MakeKafkaConnector());
     r.connectors_.push_back(MakeMqttConnector());
     r.connectors_.push_back(MakeNatsConnector());
+    r.connectors_.push_back(MakeRabbitmqConnector());
+    r.connectors_.push_back(MakeRabbitmqStreamConnector());
     r.connectors_.push_back(MakeFilesystemConnector());
     r.connectors_.push_back(MakeNexmarkConnector());
     r.connectors_.push_back(MakePostgresCdcConnector());

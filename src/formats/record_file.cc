@@ -202,6 +202,16 @@ class AvroFileWriter : public RecordFileWriter {
   }
 
   void StartFile(std::string* out) override { out->append(header_); }
+  std::string file_state() const override { return sync_; }
+  Status ResumeFile(std::string_view state) override {
+    if (state.size() != kSyncBytes) {
+      return Status::Io("an Avro file's sync marker in the checkpoint has {} bytes, not {}",
+                        state.size(), kSyncBytes);
+    }
+    sync_.assign(state);
+    header_.replace(header_.size() - kSyncBytes, kSyncBytes, sync_);  // files it starts later
+    return Status::Ok();
+  }
 
   Status Write(const batch::Batch& batch, std::string* out) override {
     if (batch.num_rows == 0) return Status::Ok();

@@ -34,6 +34,11 @@ class RecordFileWriter {
                                                         const types::Schema& schema);
   // Appends what starts every file (Avro's header; nothing for the other formats).
   virtual void StartFile(std::string* out) = 0;
+  // What a writer needs to go on appending to the file this one started, after a restore
+  // (Avro: the file's sync marker; nothing for the other formats).
+  virtual std::string file_state() const { return {}; }
+  // Makes this writer go on appending to a file a writer started: `state` is its file_state().
+  virtual Status ResumeFile(std::string_view state) { return Status::Ok(); }
   // Appends the batch's rows (one Avro block per call).
   virtual Status Write(const batch::Batch& batch, std::string* out) = 0;
 };

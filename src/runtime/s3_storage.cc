@@ -262,6 +262,42 @@ class S3CheckpointStorage : public S3ObjectStore {
     return out;
   }
 
+  Result<std::optional<std::vector<std::pair<int, std::string>>>> ListParts(
+      std::string_view key, std::string_view upload_id) override {
+    SLUICE_RETURN_NOT_OK(CheckKey(key));
+    std::vector<std::pair<int, std::string>> out;
+    std::string marker;
+    while (true) {
+      aws::Params query = {{"uploadId", std::string(upload_id)}};
+      if (!marker.empty()) query.emplace_back("part-number-marker", marker);
+      Response r = Send("GET", ObjectKey(key), std::move(query), {});
+      // NoSuchUpload (S3); s3proxy answers NoSuchKey for an upload it no longer has.
+      if (r.status == 404 && s3::ParseError(r.body).code != "NoSuchBucket") {
+        return std::optional<std::vector<std::pair<int, std::string>>>();
+      }
+      if (!r.ok()) return Failed("list the uploaded parts of", key, r);
+      SLUICE_ASSIGN_OR_RETURN(auto texts, s3::XmlTexts(r.body));
+      bool truncated = false;
+      std::string next;
+      int number = 0;
+      for (auto& [path, text] : texts) {
+        if (path == "ListPartsResult/Part/PartNumber") {
+          number = std::atoi(text.c_str());
+        } else if (path == "ListPartsResult/Part/ETag") {
+          out.emplace_back(number, std::move(text));
+        } else if (path == "ListPartsResult/IsTruncated") {
+          truncated = text == "true";
+        } else if (path == "ListPartsResult/NextPartNumberMarker") {
+          next = std::move(text);
+        }
+      }
+      if (!truncated || next.empty() || next == marker) break;
+      marker = std::move(next);
+    }
+    std::sort(out.begin(), out.end());
+    return std::optional<std::vector<std::pair<int, std::string>>>(std::move(out));
+  }
+
   Result<std::optional<int64_t>> ObjectSize(std::string_view key) override {
     SLUICE_RETURN_NOT_OK(CheckKey(key));
     Response r = Send("HEAD", ObjectKey(key), {}, {});

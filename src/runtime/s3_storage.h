@@ -82,6 +82,11 @@ class S3ObjectStore : public CheckpointStorage {
   // The uploads in progress under `prefix`: (key, upload id).
   virtual Result<std::vector<std::pair<std::string, std::string>>> ListMultipartUploads(
       std::string_view prefix) = 0;
+  // The parts uploaded so far to an upload in progress, in part-number order: (part number,
+  // ETag as the server lists it). Nullopt when the server does not know the upload (completed
+  // or aborted).
+  virtual Result<std::optional<std::vector<std::pair<int, std::string>>>> ListParts(
+      std::string_view key, std::string_view upload_id) = 0;
   // The size of the object under `key`, or nullopt when there is none (HEAD).
   virtual Result<std::optional<int64_t>> ObjectSize(std::string_view key) = 0;
 };

@@ -13,7 +13,16 @@ With --s3 the sink writes to s3://out/data on an s3proxy server the test starts
 (scripts/s3proxy-test-server): files are multipart uploads completed at commit; the visible
 objects are read from the server's data directory, and no upload may be left in progress.
 
-Usage: kill_restart_test.py SLUICE FORMAT [CRASHES] [SEED] [--s3]
+Files of the row formats (json, avro) stay open across checkpoints (their valid length, and on
+S3 the uploaded parts and the buffered tail, are in each checkpoint; a restore truncates or
+resumes them). --span checks that they do: at the end some file must have reached the rolling
+size and the files must be far fewer than the checkpoints taken (a sink that finished its files
+at every barrier writes at least one file per checkpoint).
+
+Usage: kill_restart_test.py SLUICE FORMAT [CRASHES] [SEED] [--s3] [--span] [--rows=N]
+       [--roll=SIZE] [--part-size=SIZE] [--pace=MICROS] [--no-partition] [--wide]
+       [--first-crash-rows=N]
+(KEEP=1 keeps the work directory, with the pipeline's log.)
 """
 import glob
 import json
@@ -29,12 +38,19 @@ import time
 import duckdb
 
 S3 = "--s3" in sys.argv
-args = [a for a in sys.argv if a != "--s3"]
+SPAN = "--span" in sys.argv
+PARTITIONED = "--no-partition" not in sys.argv
+WIDE = "--wide" in sys.argv  # names of 100 characters more: rows of ~150 bytes
+flags = dict(a[2:].split("=", 1) for a in sys.argv if a.startswith("--") and "=" in a)
+args = [a for a in sys.argv if not a.startswith("--")]
 SLUICE, FORMAT = args[1], args[2]
 CRASHES = int(args[3]) if len(args) > 3 else 20
 SEED = int(args[4]) if len(args) > 4 else random.randrange(1 << 30)
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-ROWS = 200000
+ROWS = int(flags.get("rows", 200000))
+ROLL = flags.get("roll", "64 KB")
+PACE = int(flags.get("pace", 20000))  # --span: µs the source waits after each batch
+SUFFIX = {"avro": "avro"}.get(FORMAT, FORMAT)
 random.seed(SEED)
 NAME = f"kill_restart ({FORMAT}{', s3' if S3 else ''})"
 print(f"{NAME}: seed {SEED}")
@@ -60,7 +76,8 @@ def check(name, ok, detail=""):
 
 with open(f"{work}/in.json", "w") as f:
     for i in range(ROWS):
-        f.write(json.dumps({"id": i, "name": f"n{i % 5}", "amount": (i * 37) % 1000 / 10.0}) + "\n")
+        name = f"n{i % 5}" + ("x" * 100 if WIDE else "")
+        f.write(json.dumps({"id": i, "name": name, "amount": (i * 37) % 1000 / 10.0}) + "\n")
 
 out = f"{work}/s3/data/out/data" if S3 else f"{work}/out"
 path = f"s3://out/data?endpoint={endpoint}" if S3 else out
@@ -70,7 +87,9 @@ CREATE TABLE src (id BIGINT, name TEXT, amount DOUBLE) WITH (
   connector = 'single_file', path = '{work}/in.json', format = 'json', type = 'source');
 CREATE TABLE out WITH (
   connector = 'filesystem', path = '{path}', format = '{FORMAT}', type = 'sink',
-  'partitioning.fields' = 'name', 'rolling_policy.file_size' = '64 KB');
+  {"'partitioning.fields' = 'name'," if PARTITIONED else ""}
+  {f"'multipart.target_part_size' = '{flags['part-size']}'," if 'part-size' in flags else ""}
+  'rolling_policy.file_size' = '{ROLL}');
 INSERT INTO out SELECT id, upper(name) AS name, amount * 2 AS doubled FROM src WHERE amount > 20;
 """)
 
@@ -81,12 +100,19 @@ expected = sorted(con.sql(
 expected_set = set(expected)
 
 
+def visible_files():
+    return sorted(glob.glob(f"{out}/**/*.{SUFFIX}", recursive=True))
+
+
 def visible_rows():
-    files = sorted(glob.glob(f"{out}/**/*.{FORMAT}", recursive=True))
     rows = []
-    for path in files:
+    for path in visible_files():
         try:
-            if FORMAT == "parquet":
+            if FORMAT == "avro":  # fastavro checks every block's sync marker
+                import fastavro
+                with open(path, "rb") as f:
+                    rows += [(r["id"], r["name"], r["doubled"]) for r in fastavro.reader(f)]
+            elif FORMAT == "parquet":
                 rows += con.sql(f"SELECT id, name, doubled FROM read_parquet('{path}', "
                                 "hive_partitioning = false)").fetchall()
             else:
@@ -100,7 +126,9 @@ def visible_rows():
 def run(fault=None, kill_after=None):
     env = dict(os.environ)
     env.update(env_s3)
-    faults = ["slow:filesystem sink:40000"]
+    # --span paces the source instead of slowing the sink: no backlog delays the barriers, so
+    # checkpoints come every 100 ms and each covers few rows.
+    faults = [f"pace_sources:{PACE}" if SPAN else "slow:filesystem sink:40000"]
     if fault:
         faults.append(fault)
     env["SLUICE_FAULT"] = ",".join(faults)
@@ -130,14 +158,25 @@ while not finished and attempt < CRASHES * 3:
         done = [int(d[4:]) for d in os.listdir(f"{work}/state")] if os.path.isdir(
             f"{work}/state") else []
         n = max([0] + done) + random.randint(1, 2)
-        if kind == "kill":
+        if attempt == 1 and "first-crash-rows" in flags:
+            # Far enough that the files hold uploaded parts, so that the restores after it
+            # resume uploads with parts (ListParts) and not only tails.
+            rc = run(fault=f"after_rows:filesystem sink:{flags['first-crash-rows']}", kill_after=60)
+        elif kind == "kill":
             rc = run(kill_after=random.uniform(0.1, 0.4))
         elif kind == "after_rows":  # a crash between checkpoints, rows written and staged
             rc = run(fault=f"after_rows:filesystem sink:{random.randint(500, 6000)}", kill_after=20)
+        elif kind == "sink_commit":
+            # The first commit from n on that has files to make visible (files span
+            # checkpoints: many epochs commit none). With --span a commit may be far off (or be
+            # the final one, after which nothing is left to crash): a SIGKILL at a random time
+            # within 3 s ends the attempt first then.
+            rc = run(fault=",".join(f"sink_commit:{k}" for k in range(n, n + 2000)),
+                     kill_after=random.uniform(0.5, 3.0) if SPAN else 20)
         else:
             rc = run(fault=f"{kind}:{n}", kill_after=20)
     if os.environ.get("VERBOSE"):
-        print(f"attempt {attempt}: rc {rc}")
+        print(f"attempt {attempt}: rc {rc}", open(f"{work}/log.txt").read().splitlines()[-1:])
     if rc == 0:
         finished = True
         break
@@ -156,6 +195,18 @@ check(f"{CRASHES} crashes happened before it finished", crashes >= CRASHES, f"on
 rows = sorted(visible_rows())
 check("final output equals DuckDB's answer", rows == expected,
       f"{len(rows)} rows, expected {len(expected)}")
+if SPAN:
+    # Checkpoint ids go on across restores: the newest is how many were taken in all.
+    checkpoints = max([0] + [int(d[4:]) for d in os.listdir(f"{work}/state")])
+    files = visible_files()
+    sizes = [os.path.getsize(p) for p in files]
+    roll_bytes = int(ROLL.split()[0]) * {"KB": 1000, "MB": 1000000}[ROLL.split()[1]]
+    check("a file reached the rolling size (it spans checkpoints)",
+          max(sizes + [0]) >= roll_bytes, f"largest {max(sizes + [0])} bytes < {roll_bytes}")
+    check("far fewer files than checkpoints", 3 * len(files) < checkpoints,
+          f"{len(files)} files, {checkpoints} checkpoints")
+    print(f"{NAME}: {len(files)} files (largest {max(sizes + [0])} bytes) over {checkpoints} "
+          "checkpoints")
 if S3:  # s3proxy keeps an upload in progress under .mpus-<upload id>-<prefix>
     staged = glob.glob(f"{work}/s3/data/out/.mpus-*")
 else:
@@ -173,9 +224,9 @@ if S3:
           "bucket 'nobucket' does not exist" in p.stderr, p.stderr)
     subprocess.run([server, "stop", f"{work}/s3"], stdout=subprocess.DEVNULL)
 print(f"{NAME}: {crashes} crashes survived, {len(rows)} rows, "
-      f"{len(glob.glob(f'{out}/**/*.{FORMAT}', recursive=True))} files; "
+      f"{len(visible_files())} files; "
       f"{'0 failed' if not failures else str(len(failures)) + ' failed'}")
-if failures:
+if failures or os.environ.get("KEEP"):
     print(f"work dir kept: {work}")
-    sys.exit(1)
+    sys.exit(1 if failures else 0)
 shutil.rmtree(work)

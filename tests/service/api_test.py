@@ -69,6 +69,12 @@ s.check("connectors describes nats: source and sink, servers required, the passw
         nats["tableConfig"].get("required") == ["servers"] and
         nats["tableConfig"]["properties"]["auth.password"].get("writeOnly") is True and
         "consumer.ack_wait" in nats["tableConfig"]["properties"], nats)
+rabbit = conns.get("rabbitmq", {})
+s.check("connectors describes rabbitmq: a source, stream required, the password secret",
+        rabbit.get("source") is True and rabbit.get("sink") is False and
+        rabbit["tableConfig"].get("required") == ["stream"] and
+        rabbit["tableConfig"]["properties"]["password"].get("writeOnly") is True and
+        "source.offset" in rabbit["tableConfig"]["properties"], rabbit)
 
 # --- validate_query ---
 st, body = srv.api("POST", "/pipelines/validate_query", {"query": IMPULSE})

@@ -143,6 +143,11 @@ Result<FilesystemOptions> ParseFilesystemOptions(const TableSpec& spec) {
     SLUICE_ASSIGN_OR_RETURN(o.roll_inactivity_micros,
                             ParseInterval(*v, "rolling_policy.inactivity_interval"));
   }
+  // A sink given no rolling policy rolls its files every 30 seconds: files stay open across
+  // checkpoints, and without a policy their rows would show only at the end of the input.
+  if (sink && !o.roll_bytes && !o.roll_interval_micros && !o.roll_inactivity_micros) {
+    o.roll_interval_micros = kDefaultRollIntervalMicros;
+  }
   if (auto v = Get(spec, "filename.prefix")) o.file_prefix = *v;
   o.file_suffix = o.format == "parquet"      ? ".parquet"
                   : o.format == "avro"       ? ".avro"

@@ -12,6 +12,9 @@
 
 namespace sluice::connectors::filesystem {
 
+// rolling_policy.interval when a sink sets no rolling option.
+inline constexpr int64_t kDefaultRollIntervalMicros = 30'000'000;
+
 enum class FileCompression { kNone, kGzip, kZstd };
 
 struct FilesystemOptions {

@@ -1,15 +1,20 @@
 // The filesystem sink: rows into files under a directory or an S3 prefix, one open file per
 // partition directory and subtask, rolled by size, age, inactivity, the watermark passing the
-// file's time partition, and at every checkpoint.
+// file's time partition and the end of the input (Parquet files also at every checkpoint).
 //
 // Exactly-once (runs with checkpoints): files are staged invisibly (output_store.h). At a
-// checkpoint barrier (PreCommit n) every open file is finished (made durable, still invisible)
-// and, with the files rolled since the previous barrier, becomes the pending set of epoch n,
-// which the snapshot records. Once checkpoint n is complete, Commit(n) makes them visible. A
-// restore commits the pending sets the checkpoint recorded (a commit is idempotent, so one
-// interrupted by a crash is finished) and removes every other staged file of earlier runs: the
-// rows they held come again from the sources. Without checkpoints, a file is visible as soon
-// as it is rolled, and at the end of the input.
+// checkpoint barrier (PreCommit n) the files rolled since the previous barrier become the
+// pending set of epoch n; the files still open stay open: each is made durable (local: fsync;
+// S3: the parts sent and the buffered tail) and the snapshot records it — its staged name,
+// valid length, S3 parts and tail, the writer's state (Avro's sync marker) — with the pending
+// sets. Once checkpoint n is complete, Commit(n) makes its pending set visible. A restore
+// commits the pending sets the checkpoint recorded (a commit is idempotent, so one interrupted
+// by a crash is finished), reopens the open files it recorded at their valid length (bytes
+// written after the checkpoint are dropped) and goes on appending to them, and removes every
+// other staged file of earlier runs: the rows they held come again from the sources. Parquet
+// files cannot be reopened (the footer is written at the end, from the writer's memory), so
+// they are finished at every barrier (decision 0025). Without checkpoints, a file is visible
+// as soon as it is rolled, and at the end of the input.
 
 #include "connectors/filesystem/filesystem_sink.h"
 
@@ -31,6 +36,7 @@ namespace sluice::connectors::filesystem {
 namespace {
 
 constexpr std::string_view kPendingPiece = "pending_files_1";
+constexpr std::string_view kOpenPiece = "open_files_1";
 
 types::Schema PendingSchema() {
   return types::Schema({{"subtask", types::Int32(), false},
@@ -39,6 +45,19 @@ types::Schema PendingSchema() {
                         {"staging", types::Utf8(), false},
                         {"size", types::Int64(), false},
                         {"parts", types::Utf8(), false}});
+}
+
+types::Schema OpenSchema() {
+  return types::Schema({{"subtask", types::Int32(), false},
+                        {"dir", types::Utf8(), false},
+                        {"path", types::Utf8(), false},
+                        {"staging", types::Utf8(), false},
+                        {"size", types::Int64(), false},
+                        {"parts", types::Utf8(), false},
+                        {"tail", types::DataType(types::TypeId::kBinary), false},
+                        {"writer_state", types::DataType(types::TypeId::kBinary), false},
+                        {"opened", types::Int64(), false},
+                        {"time_end", types::Int64(), false}});
 }
 
 class FilesystemSink : public runtime::Operator {
@@ -103,10 +122,8 @@ class FilesystemSink : public runtime::Operator {
     return out.EmitWatermark(wm);
   }
 
-  Status OnEndOfInput(runtime::Collector& out) override {
-    if (two_phase_) return Status::Ok();  // the final checkpoint commits
-    return RollAll();
-  }
+  // Every file ends; with checkpoints the final one commits them.
+  Status OnEndOfInput(runtime::Collector& out) override { return RollAll(); }
 
   Status Close() override {
     if (!two_phase_) {
@@ -120,7 +137,14 @@ class FilesystemSink : public runtime::Operator {
 
   Status PreCommit(int64_t checkpoint) override {
     if (!two_phase_) return Status::Ok();
-    SLUICE_RETURN_NOT_OK(RollAll());
+    // Parquet files end at every barrier (decision 0025); files of the row formats stay open,
+    // durable up to here and recorded by the snapshot.
+    if (options_.format == "parquet") SLUICE_RETURN_NOT_OK(RollAll());
+    open_states_.clear();
+    for (auto& [dir, f] : files_) {
+      SLUICE_ASSIGN_OR_RETURN(OpenFileState st, Context(f.staged->Checkpoint()));
+      open_states_.push_back({dir, std::move(st), f.writer_state, f.opened, f.time_end});
+    }
     if (!finished_.empty()) {
       pending_.push_back({checkpoint, std::move(finished_)});
       finished_.clear();
@@ -151,7 +175,7 @@ class FilesystemSink : public runtime::Operator {
                  staging.Finish(),  sizes.Finish(),  parts.Finish()};
     b.event_time = batch::Column::MakeFixed(types::Timestamp(), n);
     state.PutBatch(kPendingPiece, b);
-    return Status::Ok();
+    return SnapshotOpenFiles(state);
   }
 
   Status Commit(int64_t checkpoint) override {
@@ -188,6 +212,7 @@ class FilesystemSink : public runtime::Operator {
       }
     }
     for (const PendingFile& f : mine) SLUICE_RETURN_NOT_OK(Context(store_->Commit(f)));
+    SLUICE_RETURN_NOT_OK(RestoreOpenFiles(state, &keep));
     if (subtask_ == 0) SLUICE_RETURN_NOT_OK(Context(store_->CleanUp(run_, keep)));
     return Status::Ok();
   }
@@ -196,8 +221,20 @@ class FilesystemSink : public runtime::Operator {
   struct OpenFile {
     std::unique_ptr<StagedFile> staged;
     std::unique_ptr<formats::ParquetWriter> parquet;
+    // Row formats: the file's writer (made at the first write to a file reopened by a restore)
+    // and what resuming it takes (RecordFileWriter::file_state).
+    std::unique_ptr<formats::RecordFileWriter> writer;
+    std::string writer_state;
     ProcessingTime opened, last_write;
     int64_t time_end = INT64_MAX;
+  };
+  // An open file as PreCommit left it, for the snapshot.
+  struct OpenRecord {
+    std::string dir;
+    OpenFileState file;
+    std::string writer_state;
+    ProcessingTime opened;
+    int64_t time_end;
   };
   struct Epoch {
     int64_t epoch;
@@ -209,7 +246,8 @@ class FilesystemSink : public runtime::Operator {
     if (options_.format == "parquet") {
       SLUICE_RETURN_NOT_OK(formats::CheckParquetSchema(schema).WithContext(label_));
     } else {
-      SLUICE_ASSIGN_OR_RETURN(writer_, formats::RecordFileWriter::Make(spec_.format, schema));
+      // The format's errors (an Avro schema that does not fit) at the start, not at a file.
+      SLUICE_RETURN_NOT_OK(formats::RecordFileWriter::Make(spec_.format, schema).status());
     }
     SLUICE_ASSIGN_OR_RETURN(partitioner_, Partitioner::Make(options_.partition_fields,
                                                             options_.time_pattern, schema, label_));
@@ -236,8 +274,10 @@ class FilesystemSink : public runtime::Operator {
         SLUICE_ASSIGN_OR_RETURN(f.parquet, formats::ParquetWriter::Make(
                                                *schema_, spec_.format.parquet, f.staged.get()));
       } else {
+        SLUICE_ASSIGN_OR_RETURN(f.writer, formats::RecordFileWriter::Make(spec_.format, *schema_));
         buffer_.clear();
-        writer_->StartFile(&buffer_);
+        f.writer->StartFile(&buffer_);
+        f.writer_state = f.writer->file_state();
         if (!buffer_.empty()) SLUICE_RETURN_NOT_OK(Context(f.staged->Append(buffer_)));
       }
       f.opened = now;
@@ -249,8 +289,12 @@ class FilesystemSink : public runtime::Operator {
     if (f.parquet) {
       SLUICE_RETURN_NOT_OK(Context(f.parquet->Write(b)));
     } else {
+      if (!f.writer) {  // reopened by a restore
+        SLUICE_ASSIGN_OR_RETURN(f.writer, formats::RecordFileWriter::Make(spec_.format, *schema_));
+        SLUICE_RETURN_NOT_OK(Context(f.writer->ResumeFile(f.writer_state)));
+      }
       buffer_.clear();
-      SLUICE_RETURN_NOT_OK(writer_->Write(b, &buffer_));
+      SLUICE_RETURN_NOT_OK(f.writer->Write(b, &buffer_));
       SLUICE_RETURN_NOT_OK(Context(f.staged->Append(buffer_)));
     }
     if (options_.roll_bytes && Size(f) >= *options_.roll_bytes) return Roll(it);
@@ -271,6 +315,77 @@ class FilesystemSink : public runtime::Operator {
       return Status::Ok();
     }
     return Context(store_->Commit(done));
+  }
+
+  Status SnapshotOpenFiles(runtime::StateWriter& state) {
+    const types::DataType binary(types::TypeId::kBinary);
+    batch::ColumnBuilder subtasks(types::Int32()), dirs(types::Utf8()), paths(types::Utf8()),
+        staging(types::Utf8()), sizes(types::Int64()), parts(types::Utf8()), tails(binary),
+        writer_states(binary), opened(types::Int64()), time_ends(types::Int64());
+    for (const OpenRecord& r : open_states_) {
+      subtasks.AppendFixed<int32_t>(subtask_);
+      dirs.AppendString(r.dir);
+      paths.AppendString(r.file.path);
+      staging.AppendString(r.file.staging);
+      sizes.AppendFixed<int64_t>(r.file.size);
+      parts.AppendString(r.file.parts);
+      tails.AppendString(r.file.tail);
+      writer_states.AppendString(r.writer_state);
+      opened.AppendFixed<int64_t>(r.opened.value);
+      time_ends.AppendFixed<int64_t>(r.time_end);
+    }
+    const auto n = static_cast<int64_t>(open_states_.size());
+    batch::Batch b;
+    b.schema = std::make_shared<const types::Schema>(OpenSchema());
+    b.num_rows = n;
+    b.columns = {subtasks.Finish(), dirs.Finish(),     paths.Finish(), staging.Finish(),
+                 sizes.Finish(),    parts.Finish(),    tails.Finish(), writer_states.Finish(),
+                 opened.Finish(),   time_ends.Finish()};
+    b.event_time = batch::Column::MakeFixed(types::Timestamp(), n);
+    state.PutBatch(kOpenPiece, b);
+    return Status::Ok();
+  }
+
+  // Reopens the files the checkpoint recorded as open (old subtask k's by new subtask k mod
+  // parallelism) at their valid length; adds every one's staged name to `keep`. With a smaller
+  // parallelism two of them may be for one directory: the second is finished, to be committed
+  // with the next checkpoint.
+  Status RestoreOpenFiles(runtime::StateReader& state, std::set<std::string>* keep) {
+    SLUICE_ASSIGN_OR_RETURN(std::vector<batch::BatchPtr> batches, state.GetBatches(kOpenPiece));
+    const ProcessingTime now = Now();
+    for (const batch::BatchPtr& b : batches) {
+      if (b->columns.size() != 10) {
+        return Status::Io("{}: the filesystem sink state of checkpoint {} is corrupt", label_,
+                          state.checkpoint());
+      }
+      const auto* subtasks = b->columns[0]->raw<int32_t>();
+      const auto* sizes = b->columns[4]->raw<int64_t>();
+      const auto* opened = b->columns[8]->raw<int64_t>();
+      const auto* time_ends = b->columns[9]->raw<int64_t>();
+      for (int64_t i = 0; i < b->num_rows; ++i) {
+        OpenFileState st{std::string(b->columns[2]->GetString(i)),
+                         std::string(b->columns[3]->GetString(i)), sizes[i],
+                         std::string(b->columns[5]->GetString(i)),
+                         std::string(b->columns[6]->GetString(i))};
+        keep->insert(st.staging);
+        keep->insert(st.path);  // S3: an upload Resume restarts gets a new id
+        if (subtasks[i] % parallelism_ != subtask_) continue;
+        OpenFile f;
+        SLUICE_ASSIGN_OR_RETURN(f.staged, Context(store_->Resume(st)));
+        std::string dir(b->columns[1]->GetString(i));
+        if (files_.count(dir)) {
+          SLUICE_ASSIGN_OR_RETURN(PendingFile done, Context(f.staged->Finish()));
+          finished_.push_back(std::move(done));
+          continue;
+        }
+        f.writer_state = std::string(b->columns[7]->GetString(i));
+        f.opened = ProcessingTime{opened[i]};
+        f.last_write = now;
+        f.time_end = time_ends[i];
+        files_.emplace(std::move(dir), std::move(f));
+      }
+    }
+    return Status::Ok();
   }
 
   Status RollAll() {
@@ -307,14 +422,14 @@ class FilesystemSink : public runtime::Operator {
   std::string label_;
   bool two_phase_ = false;
   types::SchemaPtr schema_;
-  std::unique_ptr<formats::RecordFileWriter> writer_;
   Partitioner partitioner_;
   std::vector<PartitionGroup> groups_;
   std::unordered_map<std::string, OpenFile> files_;  // by partition directory
   int64_t next_file_ = 0;
   std::string buffer_;
-  std::vector<PendingFile> finished_;  // rolled since the last barrier
-  std::vector<Epoch> pending_;         // pre-committed, in epoch order
+  std::vector<OpenRecord> open_states_;  // the open files at the last barrier
+  std::vector<PendingFile> finished_;    // rolled since the last barrier
+  std::vector<Epoch> pending_;           // pre-committed, in epoch order
 };
 
 }  // namespace

@@ -43,8 +43,12 @@ std::string StagedName(const std::string& path) {
 
 class LocalStagedFile : public StagedFile {
  public:
-  LocalStagedFile(std::string path, std::string staged, std::string full, FILE* f)
-      : path_(std::move(path)), staged_(std::move(staged)), full_(std::move(full)), file_(f) {
+  LocalStagedFile(std::string path, std::string staged, std::string full, FILE* f, int64_t size = 0)
+      : path_(std::move(path)),
+        staged_(std::move(staged)),
+        full_(std::move(full)),
+        file_(f),
+        size_(size) {
     std::setvbuf(file_, nullptr, _IOFBF, kWriteBuffer);
   }
   ~LocalStagedFile() override {
@@ -66,12 +70,17 @@ class LocalStagedFile : public StagedFile {
     if (!ok) return Errno("write", full_);
     return PendingFile{path_, staged_, size_, ""};
   }
+  Result<OpenFileState> Checkpoint() override {
+    if (file_ == nullptr) return Status::Internal("checkpoint of finished file '{}'", full_);
+    if (std::fflush(file_) != 0 || ::fsync(fileno(file_)) != 0) return Errno("write", full_);
+    return OpenFileState{path_, staged_, size_, "", ""};
+  }
   int64_t size() const override { return size_; }
 
  private:
   std::string path_, staged_, full_;
   FILE* file_;
-  int64_t size_ = 0;
+  int64_t size_;
 };
 
 class LocalStore : public OutputStore {
@@ -92,6 +101,35 @@ class LocalStore : public OutputStore {
     if (f == nullptr) return Errno("create", full.string());
     return std::unique_ptr<StagedFile>(
         std::make_unique<LocalStagedFile>(path, staged, full.string(), f));
+  }
+
+  Result<std::unique_ptr<StagedFile>> Resume(const OpenFileState& state) override {
+    const fs::path full = root_ / state.staging;
+    FILE* f = std::fopen(full.c_str(), "r+");
+    if (f == nullptr) {
+      if (errno != ENOENT) return Errno("reopen", full.string());
+      return Status::Io(
+          "cannot resume '{}': its staged file '{}' is gone; the output directory was changed "
+          "outside the pipeline (restore from a checkpoint taken after that, or start afresh "
+          "without the state directory)",
+          (root_ / state.path).string(), full.string());
+    }
+    struct stat st;
+    if (::fstat(fileno(f), &st) != 0 || st.st_size < state.size) {
+      std::fclose(f);
+      return Status::Io(
+          "cannot resume '{}': its staged file '{}' holds fewer bytes than the checkpoint "
+          "recorded ({}); the output directory was changed outside the pipeline",
+          (root_ / state.path).string(), full.string(), state.size);
+    }
+    // Bytes written after the checkpoint go; their rows come again from the sources.
+    if (::ftruncate(fileno(f), state.size) != 0 || std::fseek(f, state.size, SEEK_SET) != 0) {
+      Status err = Errno("truncate", full.string());
+      std::fclose(f);
+      return err;
+    }
+    return std::unique_ptr<StagedFile>(
+        std::make_unique<LocalStagedFile>(state.path, state.staging, full.string(), f, state.size));
   }
 
   Status Commit(const PendingFile& file) override {

@@ -29,10 +29,22 @@ struct PendingFile {
   std::string parts;  // S3: the ETags of the parts, in order, '\n'-separated
 };
 
+// An open file as a checkpoint records it.
+struct OpenFileState {
+  std::string path;     // as PendingFile's
+  std::string staging;  // as PendingFile's
+  int64_t size = 0;     // the valid length: bytes appended before the checkpoint
+  std::string parts;    // S3: the ETags of the parts sent, in order, '\n'-separated
+  std::string tail;     // S3: the bytes after the last part, not sent yet
+};
+
 class StagedFile : public formats::ByteSink {
  public:
   // Makes every appended byte durable, still invisible. The file takes no more bytes.
   virtual Result<PendingFile> Finish() = 0;
+  // Makes every appended byte durable (or, S3, recorded in the returned tail) and returns the
+  // state Resume goes on from; the file stays open.
+  virtual Result<OpenFileState> Checkpoint() = 0;
   virtual int64_t size() const = 0;
 };
 
@@ -42,12 +54,17 @@ class OutputStore {
   virtual std::string location() const = 0;
   // A new staged file for `path` (relative to the root).
   virtual Result<std::unique_ptr<StagedFile>> Create(const std::string& path) = 0;
+  // Reopens a staged file where a checkpoint left it (OpenFileState): bytes appended after the
+  // checkpoint are dropped. An error when the staged file (upload) is gone or does not hold
+  // what the checkpoint recorded.
+  virtual Result<std::unique_ptr<StagedFile>> Resume(const OpenFileState& state) = 0;
   // Makes a finished file visible. Idempotent: a file already visible with the recorded size
   // (its commit happened before a crash) is done; a staged file that is gone while nothing of
   // its size is visible is an error (the output was changed behind the sink's back).
   virtual Status Commit(const PendingFile& file) = 0;
   // Removes what earlier runs left staged (files written after their last checkpoint), except
-  // the staged files named in `keep`: every staged file whose name does not contain `run`.
+  // the staged files named in `keep` (S3: by upload id or object key): every staged file whose
+  // name does not contain `run`.
   virtual Status CleanUp(const std::string& run, const std::set<std::string>& keep) = 0;
 };
 

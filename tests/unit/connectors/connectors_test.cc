@@ -116,8 +116,9 @@ TEST(RegistryTest, RegistersTheConnectors) {
   const auto& registry = ConnectorRegistry::Get();
   EXPECT_EQ(registry.Names(),
             (std::vector<std::string>{"blackhole", "filesystem", "impulse", "kafka", "mqtt", "nats",
-                                      "nexmark", "polling_http", "postgres-cdc", "preview", "redis",
-                                      "single_file", "sse", "stdout", "webhook", "websocket"}));
+                                      "nexmark", "polling_http", "postgres-cdc", "preview",
+                                      "rabbitmq", "rabbitmq_stream", "redis", "single_file", "sse",
+                                      "stdout", "webhook", "websocket"}));
   ASSERT_NE(registry.Find("impulse"), nullptr);
   EXPECT_EQ(registry.Find("IMPULSE"), registry.Find("impulse"));
   EXPECT_EQ(registry.Find("kinesis"), nullptr);
@@ -138,12 +139,13 @@ TEST(RegistryTest, EditDistanceAndClosestMatch) {
 TEST(ResolveTableTest, OptionErrors) {
   EXPECT_EQ(ResolveError({{"path", "/tmp/x"}}),
             "table 't': missing option 'connector'; available: blackhole, filesystem, impulse, "
-            "kafka, mqtt, nats, nexmark, polling_http, postgres-cdc, preview, redis, single_file, "
-            "sse, stdout, webhook, websocket");
+            "kafka, mqtt, nats, nexmark, polling_http, postgres-cdc, preview, rabbitmq, "
+            "rabbitmq_stream, redis, single_file, sse, stdout, webhook, websocket");
   EXPECT_EQ(ResolveError({{"connector", "imuplse"}}),
             "table 't': unknown connector 'imuplse'; did you mean 'impulse'?; available: "
             "blackhole, filesystem, impulse, kafka, mqtt, nats, nexmark, polling_http, "
-            "postgres-cdc, preview, redis, single_file, sse, stdout, webhook, websocket");
+            "postgres-cdc, preview, rabbitmq, rabbitmq_stream, redis, single_file, sse, stdout, "
+            "webhook, websocket");
   EXPECT_EQ(
       ResolveError(
           {{"connector", "single_file"}, {"path", "/tmp"}, {"fromat", "json"}, {"type", "sink"}}),

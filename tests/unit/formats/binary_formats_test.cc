@@ -9,6 +9,7 @@
 
 #include "batch/column_builder.h"
 #include "formats/format.h"
+#include "formats/record_file.h"
 
 namespace sluice::formats {
 namespace {
@@ -111,6 +112,60 @@ TEST(AvroFormatTest, RoundTripsThroughTheEncoder) {
                                  {types::Value::String("a"), types::Value::Null(types::Utf8())})
                 .ToString());
   EXPECT_TRUE(cols[2]->IsNull(1));
+}
+
+// A filesystem sink's Avro file reopened after a restore: a new writer given the file's state
+// (its sync marker) appends blocks a reader accepts; without it the blocks carry another
+// marker and the file is damaged.
+TEST(AvroFormatTest, ContainerFileResumedByAnotherWriter) {
+  Schema schema({{"n", types::Int64()}});
+  auto batch_of = [&](int64_t first, int64_t rows) {
+    batch::ColumnBuilder n(types::Int64());
+    for (int64_t i = 0; i < rows; ++i) n.AppendFixed<int64_t>(first + i);
+    batch::Batch b;
+    b.schema = std::make_shared<const Schema>(schema);
+    b.columns = {n.Finish()};
+    b.num_rows = rows;
+    return b;
+  };
+  FormatOptions o;
+  o.format = "avro";
+  auto read_all = [&](std::string file, std::vector<int64_t>* out) -> Status {
+    file.append(kLinePadding, '\0');
+    SLUICE_ASSIGN_OR_RETURN(auto reader,
+                            RecordFileReader::Open(o, schema, "f.avro", std::move(file), "t"));
+    while (!reader->done()) {
+      SLUICE_RETURN_NOT_OK(reader->Read(1000).status());
+      auto cols = reader->decoder().Flush();
+      for (int64_t i = 0; i < cols[0]->length; ++i) out->push_back(cols[0]->raw<int64_t>()[i]);
+    }
+    return Status::Ok();
+  };
+  auto first = RecordFileWriter::Make(o, schema).MoveValue();
+  std::string file;
+  first->StartFile(&file);
+  ASSERT_TRUE(first->Write(batch_of(0, 3), &file).ok());
+  const std::string state = first->file_state();
+  ASSERT_EQ(state.size(), 16u);  // the sync marker
+
+  auto resumed = RecordFileWriter::Make(o, schema).MoveValue();
+  ASSERT_TRUE(resumed->ResumeFile(state).ok());
+  std::string good = file;
+  ASSERT_TRUE(resumed->Write(batch_of(3, 2), &good).ok());
+  std::vector<int64_t> rows;
+  Status st = read_all(good, &rows);
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_EQ(rows, (std::vector<int64_t>{0, 1, 2, 3, 4}));
+
+  auto fresh = RecordFileWriter::Make(o, schema).MoveValue();  // its own random marker
+  std::string bad = file;
+  ASSERT_TRUE(fresh->Write(batch_of(3, 2), &bad).ok());
+  rows.clear();
+  EXPECT_FALSE(read_all(bad, &rows).ok());
+
+  Status wrong = fresh->ResumeFile("short");
+  EXPECT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.message().find("sync marker"), std::string::npos) << wrong.message();
 }
 
 TEST(AvroFormatTest, SchemaErrors) {
