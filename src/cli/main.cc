@@ -16,6 +16,8 @@
 #include "api/serve.h"
 #include "cli/nexmark_command.h"
 #include "cli/pipeline.h"
+#include "dist/coordinator.h"
+#include "dist/worker.h"
 
 namespace {
 
@@ -149,6 +151,49 @@ int main(int argc, char** argv) {
   serve->add_option("--demo", serve_options.demo_file,
                     "Start this SQL file as the pipeline 'demo' unless one exists (make run)");
 
+  // Beyond one machine (docs/distributed.md).
+  sluice::dist::CoordinatorOptions coord_options;
+  std::string coord_file;
+  int coord_parallelism = default_parallelism;
+  std::vector<std::string> coord_sets;
+  std::string coord_worker_timeout = "30s";
+  std::string coord_heartbeat_timeout = "10s";
+  auto* coordinator = app.add_subcommand(
+      "coordinator", "Run a SQL file on `sluice worker` processes (one coordinator per job)");
+  coordinator->add_option("file", coord_file, "SQL file, or - for standard input")->required();
+  coordinator->add_option("-p,--parallelism", coord_parallelism,
+                          "Subtasks per operator (default: cores)");
+  coordinator->add_option("--set", coord_sets, "Engine option key=value (repeatable)");
+  coordinator->add_option("--listen", coord_options.listen,
+                          "host:port of the control RPC (default 127.0.0.1:0, any free port)");
+  coordinator->add_option("--port-file", coord_options.port_file,
+                          "Write the control RPC's port to this file once listening");
+  coordinator->add_option("--job", coord_options.job, "The job's name (default sluice-job)");
+  coordinator->add_option("--workers", coord_options.workers,
+                          "Workers to wait for before deploying (default 1)");
+  coordinator->add_option("--worker-timeout", coord_worker_timeout,
+                          "How long to wait for the workers to register and deploy (default 30s)");
+  coordinator->add_option("--heartbeat-timeout", coord_heartbeat_timeout,
+                          "A worker silent this long is lost (default 10s)");
+  coordinator->add_option("--threads", coord_options.threads,
+                          "Executor threads per worker (default: the worker's cores)");
+
+  sluice::dist::WorkerOptions worker_options;
+  auto* worker = app.add_subcommand("worker", "Run the subtasks a `sluice coordinator` assigns");
+  worker->add_option("--coordinator", worker_options.coordinator, "host:port of the coordinator")
+      ->required();
+  worker->add_option("--slots", worker_options.slots,
+                     "Subtasks of each operator this worker runs (default 1)");
+  worker->add_option("--name", worker_options.name,
+                     "The worker's name, unique in the job (default host:port of its data plane)");
+  worker->add_option("--data-plane-host", worker_options.data_plane_host,
+                     "Address the data plane listens on and peers connect to (default 127.0.0.1)");
+  worker->add_option("--data-plane-port", worker_options.data_plane_port,
+                     "Port of the data plane (default 0: any free port)");
+  std::string worker_connect_timeout = "30s";
+  worker->add_option("--connect-timeout", worker_connect_timeout,
+                     "How long to try reaching the coordinator and the peers (default 30s)");
+
   auto* help = app.add_subcommand("help", "Show this help");
 
   try {
@@ -189,6 +234,48 @@ int main(int argc, char** argv) {
   if (serve->parsed()) {
     StartSignalThread(true);
     sluice::Status st = sluice::api::Serve(serve_options, &g_stop);
+    if (!st.ok()) {
+      PrintError(st);
+      return 1;
+    }
+    return 0;
+  }
+
+  if (coordinator->parsed()) {
+    if (!ReadSql(coord_file, &coord_options.sql)) return 1;
+    coord_options.run.parallelism = coord_parallelism;
+    if (!ParseSettings(coord_sets, &coord_options.run)) return 1;
+    auto worker_timeout = sluice::ParseDuration(coord_worker_timeout, "--worker-timeout");
+    auto heartbeat_timeout = sluice::ParseDuration(coord_heartbeat_timeout, "--heartbeat-timeout");
+    if (!worker_timeout.ok() || !heartbeat_timeout.ok()) {
+      PrintError(!worker_timeout.ok() ? worker_timeout.status() : heartbeat_timeout.status());
+      return 1;
+    }
+    coord_options.worker_timeout_micros = *worker_timeout;
+    coord_options.heartbeat_timeout_micros = *heartbeat_timeout;
+    coord_options.stop = &g_stop;
+    StartSignalThread(false);
+    sluice::dist::CoordinatorReport report;
+    sluice::Status st = sluice::dist::RunCoordinator(coord_options, &report);
+    if (!st.ok()) {
+      PrintError(st);
+      return 1;
+    }
+    std::fprintf(stderr, "sluice: finished on %d workers: %lld rows written\n", report.workers,
+                 static_cast<long long>(report.rows_written));
+    return 0;
+  }
+
+  if (worker->parsed()) {
+    auto connect_timeout = sluice::ParseDuration(worker_connect_timeout, "--connect-timeout");
+    if (!connect_timeout.ok()) {
+      PrintError(connect_timeout.status());
+      return 1;
+    }
+    worker_options.connect_timeout_micros = *connect_timeout;
+    worker_options.stop = &g_stop;
+    StartSignalThread(false);
+    sluice::Status st = sluice::dist::RunWorker(worker_options);
     if (!st.ok()) {
       PrintError(st);
       return 1;

@@ -167,6 +167,13 @@ class InboundChannelImpl : public InboundChannel {
     if (item.bytes > 0 && credit) credit(item.bytes);
     return std::optional<runtime::Message>(std::move(item.message));
   }
+  Result<std::optional<runtime::Message>> TryPop() override {
+    return Pop(std::chrono::milliseconds(0));
+  }
+  void SetWake(std::function<void()> wake) override {
+    std::lock_guard lock(mu_);
+    wake_ = std::move(wake);
+  }
   size_t queued() const override {
     std::lock_guard lock(mu_);
     return queue_.size();
@@ -190,6 +197,7 @@ class InboundChannelImpl : public InboundChannel {
     queued_bytes_ += bytes;
     queue_.push_back({std::move(frame.message), bytes});
     cv_.notify_all();
+    if (wake_) wake_();  // under mu_, so that SetWake(nullptr) waits for it
     return Status::Ok();
   }
   void Fail(const Status& st) {
@@ -197,6 +205,7 @@ class InboundChannelImpl : public InboundChannel {
     if (ended_ || !failure_.ok()) return;
     failure_ = st;
     cv_.notify_all();
+    if (wake_) wake_();
   }
 
  private:
@@ -212,6 +221,7 @@ class InboundChannelImpl : public InboundChannel {
   bool ended_ = false;
   Status failure_;
   std::function<void(int64_t)> credit_;
+  std::function<void()> wake_;  // the executor's task, when it reads this channel
 };
 
 class ReceiverImpl : public DataPlaneReceiver {
@@ -226,6 +236,16 @@ class ReceiverImpl : public DataPlaneReceiver {
   int port() const override { return port_; }
 
   std::shared_ptr<InboundChannel> Channel(const ChannelId& id) override { return Get(id); }
+
+  void Assign(const std::string& job, int32_t worker, int64_t generation) override {
+    std::lock_guard lock(mu_);
+    options_.job = job;
+    options_.worker = worker;
+    generation_ = generation;
+    ++deployment_;
+    channels_.clear();  // a new deployment starts with empty channels
+    for (auto& c : connections_) ::shutdown(c->fd, SHUT_RDWR);
+  }
 
   void SetGeneration(int64_t generation) override {
     std::lock_guard lock(mu_);
@@ -262,10 +282,19 @@ class ReceiverImpl : public DataPlaneReceiver {
   struct Conn {
     int fd = -1;
     int64_t generation = 0;
+    int64_t deployment = 0;  // Assign calls before its handshake
     std::string peer;
     std::mutex write_mu;
     std::thread reader;
   };
+
+  std::shared_ptr<InboundChannelImpl> GetFor(const Conn& conn, const ChannelId& id) {
+    std::lock_guard lock(mu_);
+    if (conn.deployment != deployment_) return nullptr;
+    auto& c = channels_[id];
+    if (!c) c = std::make_shared<InboundChannelImpl>(id);
+    return c;
+  }
 
   std::shared_ptr<InboundChannelImpl> Get(const ChannelId& id) {
     std::lock_guard lock(mu_);
@@ -313,9 +342,14 @@ class ReceiverImpl : public DataPlaneReceiver {
     h.job = std::string(job);
     ReplyOf reply;
     int64_t generation;
+    std::string expected_job;
+    int32_t worker;
     {
       std::lock_guard lock(mu_);
       generation = generation_;
+      expected_job = options_.job;
+      worker = options_.worker;
+      conn->deployment = deployment_;
     }
     if (!st.ok() || magic != kHandshakeMagic) {
       reply.message = "not a Sluice data plane handshake";
@@ -324,16 +358,15 @@ class ReceiverImpl : public DataPlaneReceiver {
           "the sender speaks data plane version {} (needs a reader of version {}); this worker "
           "reads up to version {}",
           version, min_version, kDataPlaneVersion);
-    } else if (h.job != options_.job) {
-      reply.message =
-          fmt::format("worker {} runs job '{}', not '{}'", options_.worker, options_.job, h.job);
+    } else if (h.job != expected_job) {
+      reply.message = fmt::format("worker {} runs job '{}', not '{}'", worker, expected_job, h.job);
     } else if (h.generation != generation) {
       reply.message = fmt::format(
           "stale generation: the connection is of generation {}, worker {} runs generation {} "
           "of job '{}'",
-          h.generation, options_.worker, generation, options_.job);
-    } else if (h.to_worker != options_.worker) {
-      reply.message = fmt::format("this is worker {}, not worker {}", options_.worker, h.to_worker);
+          h.generation, worker, generation, expected_job);
+    } else if (h.to_worker != worker) {
+      reply.message = fmt::format("this is worker {}, not worker {}", worker, h.to_worker);
     } else {
       reply.ok = true;
       reply.credit = options_.channel_credit_bytes;
@@ -369,7 +402,14 @@ class ReceiverImpl : public DataPlaneReceiver {
         failure = Status::Io("data plane: connection {} sent a credit frame", conn->peer);
         break;
       }
-      auto channel = Get(frame.channel);
+      // A connection of an earlier deployment may still hold frames after Assign cut it: they
+      // must not reach the new deployment's channels.
+      auto channel = GetFor(*conn, frame.channel);
+      if (channel == nullptr) {
+        failure =
+            Status::Io("data plane: connection {} belongs to an earlier deployment", conn->peer);
+        break;
+      }
       if (std::find(seen.begin(), seen.end(), channel) == seen.end()) seen.push_back(channel);
       ChannelId id = frame.channel;
       Status pushed = channel->Push(std::move(frame), options_.channel_credit_bytes,
@@ -390,6 +430,7 @@ class ReceiverImpl : public DataPlaneReceiver {
   std::thread acceptor_;
   std::mutex mu_;
   int64_t generation_ = 0;  // under mu_
+  int64_t deployment_ = 0;  // Assign calls so far, under mu_
   bool stopped_ = false;    // under mu_
   std::vector<std::shared_ptr<Conn>> connections_;
   std::unordered_map<ChannelId, std::shared_ptr<InboundChannelImpl>, ChannelIdHash> channels_;
@@ -405,6 +446,24 @@ class OutboundChannelImpl : public OutboundChannel {
   OutboundChannelImpl(ChannelId id, SenderImpl* sender, int64_t credit)
       : id_(id), sender_(sender), credit_(credit) {}
   Status Send(const runtime::Message& message) override;
+  Result<bool> TrySend(const runtime::Message& message,
+                       const std::function<void()>& wake) override {
+    {
+      std::lock_guard lock(mu_);
+      if (!failure_.ok()) return failure_;
+      if (std::holds_alternative<batch::BatchPtr>(message) && credit_ <= 0) {
+        wake_ = wake;
+        return false;
+      }
+    }
+    // One caller per channel: the credit seen is still there, so Send does not wait.
+    SLUICE_RETURN_NOT_OK(Send(message));
+    return true;
+  }
+  void ClearWake() override {
+    std::lock_guard lock(mu_);
+    wake_ = nullptr;
+  }
   int64_t credit() const override {
     std::lock_guard lock(mu_);
     return credit_;
@@ -413,11 +472,19 @@ class OutboundChannelImpl : public OutboundChannel {
     std::lock_guard lock(mu_);
     credit_ += bytes;
     cv_.notify_all();
+    if (credit_ > 0 && wake_) {
+      wake_();  // under mu_, so that ClearWake waits for it
+      wake_ = nullptr;
+    }
   }
   void Fail(const Status& st) {
     std::lock_guard lock(mu_);
     if (failure_.ok()) failure_ = st;
     cv_.notify_all();
+    if (wake_) {
+      wake_();
+      wake_ = nullptr;
+    }
   }
 
  private:
@@ -427,7 +494,8 @@ class OutboundChannelImpl : public OutboundChannel {
   std::condition_variable cv_;
   int64_t credit_;
   Status failure_;
-  std::string frame_;  // reused encoding buffer (one caller at a time)
+  std::function<void()> wake_;  // a TrySend that found no credit
+  std::string frame_;           // reused encoding buffer (one caller at a time)
 };
 
 class SenderImpl : public DataPlaneSender {

@@ -28,6 +28,7 @@
 #include "common/status.h"
 #include "dist/frame.h"
 #include "runtime/message.h"
+#include "runtime/remote_edges.h"
 
 namespace sluice::dist {
 
@@ -40,7 +41,8 @@ struct Handshake {
   int32_t to_worker = 0;
 };
 
-class InboundChannel {
+// Also the executor's remote input (TryPop, SetWake; runtime/remote_edges.h).
+class InboundChannel : public runtime::RemoteInput {
  public:
   virtual ~InboundChannel() = default;
   // Waits up to `timeout` for the next message. nullopt on timeout; an error once the
@@ -51,7 +53,9 @@ class InboundChannel {
   virtual int64_t queued_bytes() const = 0;
 };
 
-class OutboundChannel {
+// Also the executor's remote output (TrySend, ClearWake; runtime/remote_edges.h): TrySend
+// never waits for credit.
+class OutboundChannel : public runtime::RemoteOutput {
  public:
   virtual ~OutboundChannel() = default;
   // Sends one message in order. A batch waits while the channel has no credit left; control
@@ -76,6 +80,9 @@ class DataPlaneReceiver {
   virtual int port() const = 0;
   // The inbound end of a channel, whether or not its sender connected yet.
   virtual std::shared_ptr<InboundChannel> Channel(const ChannelId& id) = 0;
+  // A new deployment: from now on only handshakes of `job`, to `worker`, at `generation` are
+  // accepted; every connection so far is closed and the channels start empty.
+  virtual void Assign(const std::string& job, int32_t worker, int64_t generation) = 0;
   // Handshakes of any other generation are refused from now on; connections of earlier
   // generations are closed.
   virtual void SetGeneration(int64_t generation) = 0;

@@ -99,8 +99,9 @@ class InputQueue {
 
 struct OutEdge {
   EdgeKind kind;
-  std::vector<InputQueue*> targets;
-  std::vector<int> senders;  // our sender index at each target
+  std::vector<InputQueue*> targets;    // null for a consumer on another worker
+  std::vector<int> senders;            // our sender index at each target
+  std::vector<RemoteOutput*> remotes;  // the channel to each consumer on another worker, or null
   Partitioner partitioner;
   size_t round_robin = 0;
   EdgeTap* tap = nullptr;  // the graph edge's live tap (owned by the executor)
@@ -193,6 +194,19 @@ class Task {
   std::vector<std::unique_ptr<OperatorContext>> contexts;
   std::unique_ptr<InputQueue> input;
   std::vector<OutEdge> out_edges;
+  // Inputs from producers on other workers (a placement): each has its sender index at
+  // `input`, whose queue it never uses.
+  struct RemoteIn {
+    int sender;
+    std::shared_ptr<RemoteInput> channel;
+  };
+  std::vector<RemoteIn> remote_inputs;
+  std::vector<std::shared_ptr<RemoteOutput>> remote_outputs;  // owns OutEdge::remotes
+  // Stops every transport callback into this task (before it is destroyed).
+  void DetachRemote() {
+    for (auto& r : remote_inputs) r.channel->SetWake(nullptr);
+    for (auto& r : remote_outputs) r->ClearWake();
+  }
   std::optional<int64_t> idle_timeout;   // source tasks: idle_micros of the chain
   std::optional<int64_t> tick_interval;  // the chain's shortest tick interval
 
@@ -280,6 +294,10 @@ class Task {
   // Tasks with a tick_interval: OnTick through the chain when it is due.
   Status MaybeTick();
   Status StepOperator(StepResult* result);
+  // The next input message: from the local queue or a remote input, in turn. While a barrier
+  // is aligned, a remote input that delivered it is not read: its credit stops the producer.
+  Result<bool> PopInput(InputQueue::Envelope* env);
+  size_t pop_cursor_ = 0;
   Status Handle(InputQueue::Envelope& env);
   // Final watermark and OnEndOfInput through the chain.
   Status DrainChain();
@@ -309,9 +327,10 @@ class Task {
   std::vector<size_t> polled_;  // chain operators that are polled()
 
   struct Pending {
-    InputQueue* queue;
+    InputQueue* queue;  // null: `remote`
     int sender;
     Message message;
+    RemoteOutput* remote = nullptr;
   };
   std::deque<Pending> pending_;
 
@@ -491,6 +510,7 @@ Status Task::Open() {
     barrier_seen_.assign(static_cast<size_t>(input->num_senders()), false);
     held_rows_.assign(static_cast<size_t>(input->num_senders()), 0);
   }
+  for (auto& r : remote_inputs) r.channel->SetWake([this] { Wake(); });
   return Status::Ok();
 }
 
@@ -542,23 +562,23 @@ void Task::Route(const batch::BatchPtr& b) {
     if (e.tap->active()) e.tap->Offer(b, e.subtask);
     switch (e.kind) {
       case EdgeKind::kForward:
-        pending_.push_back({e.targets[0], e.senders[0], b});
+        pending_.push_back({e.targets[0], e.senders[0], b, e.remotes[0]});
         break;
       case EdgeKind::kRebalance: {
         size_t i = e.round_robin++ % e.targets.size();
-        pending_.push_back({e.targets[i], e.senders[i], b});
+        pending_.push_back({e.targets[i], e.senders[i], b, e.remotes[i]});
         break;
       }
       case EdgeKind::kBroadcast:
         for (size_t i = 0; i < e.targets.size(); ++i) {
-          pending_.push_back({e.targets[i], e.senders[i], b});
+          pending_.push_back({e.targets[i], e.senders[i], b, e.remotes[i]});
         }
         break;
       case EdgeKind::kHash: {
         auto parts = e.partitioner(b, static_cast<int>(e.targets.size()));
         for (size_t i = 0; i < parts.size(); ++i) {
           if (parts[i] && parts[i]->num_rows > 0) {
-            pending_.push_back({e.targets[i], e.senders[i], parts[i]});
+            pending_.push_back({e.targets[i], e.senders[i], parts[i], e.remotes[i]});
           }
         }
         break;
@@ -570,7 +590,7 @@ void Task::Route(const batch::BatchPtr& b) {
 void Task::RouteControl(const Message& m) {
   for (auto& e : out_edges) {
     for (size_t i = 0; i < e.targets.size(); ++i) {
-      pending_.push_back({e.targets[i], e.senders[i], m});
+      pending_.push_back({e.targets[i], e.senders[i], m, e.remotes[i]});
     }
   }
 }
@@ -578,7 +598,17 @@ void Task::RouteControl(const Message& m) {
 bool Task::FlushPending() {
   while (!pending_.empty()) {
     Pending& p = pending_.front();
-    if (!p.queue->TryPush(p.sender, std::move(p.message), this)) {
+    if (p.remote != nullptr) {
+      auto sent = p.remote->TrySend(p.message, [this] { Wake(); });
+      if (!sent.ok()) {
+        shared_->Fail(sent.status().WithContext(name_));
+        return false;
+      }
+      if (!*sent) {
+        RecordBlocked(true);
+        return false;
+      }
+    } else if (!p.queue->TryPush(p.sender, std::move(p.message), this)) {
       RecordBlocked(true);
       return false;
     }
@@ -931,14 +961,45 @@ Status Task::MaybeAligned() {
   return Status::Ok();
 }
 
+Result<bool> Task::PopInput(InputQueue::Envelope* env) {
+  if (remote_inputs.empty()) return input->Pop(env);
+  const size_t n = remote_inputs.size() + 1;
+  for (size_t k = 0; k < n; ++k) {
+    const size_t i = (pop_cursor_ + k) % n;
+    if (i == 0) {
+      if (input->Pop(env)) {
+        pop_cursor_ = 1;
+        return true;
+      }
+      continue;
+    }
+    RemoteIn& r = remote_inputs[i - 1];
+    const auto s = static_cast<size_t>(r.sender);
+    if (sender_ended_[s] || (aligning_ != 0 && barrier_seen_[s])) continue;
+    SLUICE_ASSIGN_OR_RETURN(std::optional<Message> m, r.channel->TryPop());
+    if (m) {
+      env->sender = r.sender;
+      env->message = std::move(*m);
+      pop_cursor_ = (i + 1) % n;
+      return true;
+    }
+  }
+  return false;
+}
+
 Status Task::StepOperator(StepResult* result) {
   SLUICE_RETURN_NOT_OK(MaybeTick());
   for (int i = 0; i < 32; ++i) {
     InputQueue::Envelope env;
+    bool popped = false;
     if (!replay_.empty()) {
       env = std::move(replay_.front());
       replay_.pop_front();
-    } else if (!input->Pop(&env)) {
+      popped = true;
+    } else {
+      SLUICE_ASSIGN_OR_RETURN(popped, PopInput(&env));
+    }
+    if (!popped) {
       // Ticks go on while no input arrives: one timer for the next one.
       if (tick_interval && tick_scheduled_ != next_tick_) {
         tick_scheduled_ = next_tick_;
@@ -995,6 +1056,7 @@ class Executor::Impl {
 
   DataflowGraph graph_;
   ExecutorOptions options_;
+  std::optional<Placement> placement_;
   std::optional<CheckpointOptions> checkpoints_;
   SharedState shared_;
   std::vector<std::unique_ptr<Task>> tasks_;
@@ -1114,10 +1176,31 @@ Status Executor::Impl::Build() {
     }
     layout_.push_back(std::move(layout));
   }
-  // Tasks: one per node subtask.
+  // The worker of each subtask (a placement), checked against the graph.
+  const Placement* placement = placement_ ? &*placement_ : nullptr;
+  auto worker_of = [&](int node, int s) {
+    return placement ? placement->workers[static_cast<size_t>(node)][static_cast<size_t>(s)] : 0;
+  };
+  const int my_worker = placement ? placement->worker : 0;
+  if (placement) {
+    if (!placement->remote) return Status::Internal("a placement without remote edges");
+    for (const auto& node : graph_.nodes) {
+      if (node.id < 0 || static_cast<size_t>(node.id) >= placement->workers.size() ||
+          placement->workers[static_cast<size_t>(node.id)].size() !=
+              static_cast<size_t>(node.parallelism)) {
+        return Status::Internal("the placement does not cover node {} ({} subtasks)", node.id,
+                                node.parallelism);
+      }
+    }
+  }
+  // Tasks: one per node subtask (placed on this worker; null for the others).
   std::vector<std::vector<Task*>> node_tasks(graph_.nodes.size());
   for (const auto& node : graph_.nodes) {
     for (int s = 0; s < node.parallelism; ++s) {
+      if (worker_of(node.id, s) != my_worker) {
+        node_tasks[static_cast<size_t>(node.id)].push_back(nullptr);
+        continue;
+      }
       auto task = std::make_unique<Task>(
           &shared_, fmt::format("{}[{}/{}]", node.name(), s + 1, node.parallelism));
       task->node_id = node.id;
@@ -1179,20 +1262,43 @@ Status Executor::Impl::Build() {
       return Status::Internal("forward edge between different parallelisms");
     }
     for (size_t p = 0; p < producers.size(); ++p) {
+      const bool forward = edge.kind == EdgeKind::kForward;
+      const size_t first = forward ? p : 0;
+      const size_t last = forward ? p + 1 : consumers.size();
+      if (producers[p] == nullptr) {
+        // A producer on another worker: a remote input at each consumer placed here.
+        for (size_t c = first; c < last; ++c) {
+          if (consumers[c] == nullptr) continue;
+          RemoteChannelKey key{edge.from, static_cast<int>(p), edge.to, static_cast<int>(c),
+                               edge.to_input};
+          SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<RemoteInput> in, placement->remote->Input(key));
+          consumers[c]->remote_inputs.push_back(
+              {consumers[c]->input->AddSender(edge.to_input), std::move(in)});
+        }
+        continue;
+      }
       OutEdge out;
       out.kind = edge.kind;
       out.partitioner = edge.partitioner;
       out.round_robin = p;  // spread the first batches of each producer
       out.tap = taps_[edge_index].get();
       out.subtask = static_cast<int>(p);
-      if (edge.kind == EdgeKind::kForward) {
-        out.targets.push_back(consumers[p]->input.get());
-        out.senders.push_back(consumers[p]->input->AddSender(edge.to_input));
-      } else {
-        for (auto* c : consumers) {
-          out.targets.push_back(c->input.get());
-          out.senders.push_back(c->input->AddSender(edge.to_input));
+      for (size_t c = first; c < last; ++c) {
+        if (consumers[c] != nullptr) {
+          out.targets.push_back(consumers[c]->input.get());
+          out.senders.push_back(consumers[c]->input->AddSender(edge.to_input));
+          out.remotes.push_back(nullptr);
+          continue;
         }
+        RemoteChannelKey key{edge.from, static_cast<int>(p), edge.to, static_cast<int>(c),
+                             edge.to_input};
+        SLUICE_ASSIGN_OR_RETURN(
+            std::shared_ptr<RemoteOutput> channel,
+            placement->remote->Output(worker_of(edge.to, static_cast<int>(c)), key));
+        out.targets.push_back(nullptr);
+        out.senders.push_back(-1);
+        out.remotes.push_back(channel.get());
+        producers[p]->remote_outputs.push_back(std::move(channel));
       }
       producers[p]->out_edges.push_back(std::move(out));
     }
@@ -1209,6 +1315,10 @@ Status Executor::Impl::Build() {
 Status Executor::Impl::Run() {
   if (!built_) SLUICE_RETURN_NOT_OK(Build());
   const bool checkpointing = checkpoints_.has_value();
+  if (checkpointing && placement_) {
+    return Status::NotSupported(
+        "checkpoints of a distributed job are not supported yet (docs/distributed.md)");
+  }
   if (checkpointing) {
     SLUICE_RETURN_NOT_OK(PrepareCheckpoints());
     for (auto& t : tasks_) {
@@ -1278,6 +1388,7 @@ Status Executor::Impl::Run() {
     shared_.scheduler.Shutdown();
     if (coordinator_) coordinator_->Stop();
   }
+  for (auto& t : tasks_) t->DetachRemote();
   Status close_status;
   for (auto& t : tasks_) {
     Status st = t->CloseAll();
@@ -1304,6 +1415,9 @@ Executor::Executor(DataflowGraph graph, ExecutorOptions options,
                    std::optional<CheckpointOptions> checkpoints)
     : impl_(std::make_unique<Impl>(std::move(graph), options, std::move(checkpoints))) {}
 Executor::~Executor() = default;
+void Executor::Place(Placement placement) {
+  impl_->placement_ = std::move(placement);
+}
 Status Executor::Build() {
   return impl_->built_ ? Status::Ok() : impl_->Build();
 }

@@ -24,6 +24,7 @@
 #include "runtime/dataflow_graph.h"
 #include "runtime/edge_tap.h"
 #include "runtime/metrics.h"
+#include "runtime/remote_edges.h"
 
 namespace sluice::runtime {
 
@@ -65,6 +66,10 @@ class Executor {
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
 
+  // One worker of a distributed job: run only the subtasks placed on `placement.worker`; edges
+  // to and from the others go through `placement.remote` (runtime/remote_edges.h). Before
+  // Build. Checkpoints are not supported with a placement yet.
+  void Place(Placement placement);
   // Creates the tasks (Run() does it when not done yet). After it, Metrics() is stable.
   Status Build();
   // Runs to completion: every source finished (or was stopped) and every row reached the

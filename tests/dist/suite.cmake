@@ -11,3 +11,8 @@ list(FILTER dist_sql_dirs EXCLUDE REGEX "/(udf|README\\.md)$")
 add_test(NAME dist_graph_roundtrip
          COMMAND sqllogictest --graph-roundtrip --small-batch 0 ${dist_sql_dirs})
 target_link_libraries(dist_test PRIVATE sluice_dist)
+
+# Coordinator and two workers on loopback (tests/dist/e2e.sh): windowed aggregate, windowed and
+# interval joins and an updating join equal `sluice run`'s output; too few workers, no
+# coordinator and a worker killed mid-run fail with precise messages (about 20 s).
+add_test(NAME dist_e2e COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/dist/e2e.sh $<TARGET_FILE:sluice>)

@@ -211,6 +211,41 @@ TEST(DataPlane, StaleGenerationIsRefused) {
   EXPECT_NE(m.status().message().find("from worker 1"), std::string::npos) << m.status().message();
 }
 
+TEST(DataPlane, AssignTakesANewDeploymentAndRefusesTheOldOne) {
+  // A worker's receiver before any deployment (worker -1) refuses everyone; after Assign it
+  // accepts that job, worker and generation only; a later Assign (a redeployment at a new
+  // generation) cuts the old connections, refuses their generation and starts empty channels.
+  DataPlaneReceiver::Options o;
+  o.worker = -1;
+  auto r = DataPlaneReceiver::Listen("127.0.0.1", 0, o);
+  ASSERT_TRUE(r.ok());
+  auto early = DataPlaneSender::Connect("127.0.0.1", (*r)->port(), Handshake{"job", 1, 0, 1}, 10s);
+  ASSERT_FALSE(early.ok());
+  (*r)->Assign("job", 1, 1);
+  auto first = DataPlaneSender::Connect("127.0.0.1", (*r)->port(), Handshake{"job", 1, 0, 1}, 10s);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ChannelId id{0, 0, 1, 1, 0};
+  ASSERT_TRUE((*first)->Channel(id)->Send(MakeBatch(1, 3)).ok());
+  auto old_in = (*r)->Channel(id);
+  EXPECT_TRUE(std::holds_alternative<BatchPtr>(Next(*old_in)));
+  ASSERT_TRUE((*first)->Channel(id)->Send(MakeBatch(7, 2)).ok());  // left unread
+
+  (*r)->Assign("job", 1, 2);
+  auto stale = DataPlaneSender::Connect("127.0.0.1", (*r)->port(), Handshake{"job", 1, 0, 1}, 10s);
+  ASSERT_FALSE(stale.ok());
+  EXPECT_NE(stale.status().message().find("stale generation"), std::string::npos)
+      << stale.status().message();
+  auto second = DataPlaneSender::Connect("127.0.0.1", (*r)->port(), Handshake{"job", 2, 0, 1}, 10s);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  auto in = (*r)->Channel(id);
+  EXPECT_NE(in.get(), old_in.get());
+  EXPECT_EQ(in->queued(), 0u);  // the old generation's unread batch is not in the new channel
+  ASSERT_TRUE((*second)->Channel(id)->Send(MakeBatch(100, 1)).ok());
+  auto m = Next(*in);
+  ASSERT_TRUE(std::holds_alternative<BatchPtr>(m));
+  EXPECT_EQ(std::get<BatchPtr>(m)->columns[0]->raw<int64_t>()[0], 100);
+}
+
 TEST(DataPlane, LostSenderFailsItsUnfinishedChannelsOnly) {
   Pair p = Connect(1 << 20);
   ASSERT_TRUE(p.sender);

@@ -1,0 +1,49 @@
+#pragma once
+// `sluice coordinator`: runs one SQL pipeline on a set of `sluice worker` processes
+// (docs/distributed.md, "Coordinator and workers").
+//
+// It plans the pipeline, serializes it (plan_codec.h), serves the control RPC (control.proto)
+// and waits for the expected number of workers to register, with a timeout and a message naming
+// who is missing. It then places every subtask on a worker slot (placement.h), deploys the plan
+// and the placement to every worker at a new generation, starts them once all are deployed, and
+// watches them: heartbeats, a broken stream or a worker's failure fail the job (the others are
+// cancelled) with the worker named; when every worker finished, it tells them to leave.
+//
+// Threading: RunCoordinator blocks the calling thread; `stop` may be set from any thread.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "common/status.h"
+#include "pipeline/runner.h"
+
+namespace sluice::dist {
+
+// The control protocol's version (control.proto); a worker states its own in Register.
+inline constexpr uint32_t kControlVersion = 1;
+inline constexpr uint32_t kControlMinVersion = 1;
+
+struct CoordinatorOptions {
+  std::string sql;
+  pipeline::RunOptions run;            // parallelism and settings (no state dir yet)
+  std::string listen = "127.0.0.1:0";  // the control RPC's host:port (port 0: any free port)
+  std::string port_file;               // the port is written here once listening
+  std::string job = "sluice-job";
+  int workers = 1;                                // workers to wait for
+  int64_t worker_timeout_micros = 30'000'000;     // registering and deploying
+  int64_t heartbeat_timeout_micros = 10'000'000;  // a worker silent this long is lost
+  int threads = 0;                                // executor threads per worker (0: its cores)
+  const std::atomic<bool>* stop = nullptr;        // set: stop the job (draining) and return
+  std::function<void(const std::string&)> log;    // progress; default standard error
+};
+
+struct CoordinatorReport {
+  int64_t rows_written = 0;  // by every worker's sinks
+  int workers = 0;
+};
+
+Status RunCoordinator(const CoordinatorOptions& options, CoordinatorReport* report);
+
+}  // namespace sluice::dist
