@@ -5,7 +5,7 @@ PARALLELISM ?= 2
 
 .PHONY: all deps release debug sanitize run run-cli test test-unit test-sql test-sanitize fuzz-sql bench \
 	test-kafka-crash \
-	bench-nexmark bench-service bench-deps format tidy clean
+	bench-nexmark bench-nexmark-kafka bench-kafka bench-service bench-deps format tidy clean
 
 all: release
 
@@ -107,6 +107,19 @@ bench-deps:
 bench-nexmark: release bench-deps
 	bench/nexmark/run --engines $(NEXMARK_ENGINES) --queries $(NEXMARK_QUERIES) \
 	  --events $(NEXMARK_EVENTS) --cores $(NEXMARK_CORES) --out $(NEXMARK_OUT)
+
+# Nexmark over a 4-partition Kafka topic, Sluice's Kafka source against Flink's Kafka SQL
+# connector (a broker of its own; docs/performance.md "Nexmark over Kafka").
+NEXMARK_KAFKA_QUERIES ?= q0,q1,q2,q5,q7,q8
+NEXMARK_KAFKA_OUT ?= $(BUILD)/nexmark-kafka-results.json
+
+bench-nexmark-kafka: release bench-deps
+	bench/nexmark/run --source kafka --queries $(NEXMARK_KAFKA_QUERIES) \
+	  --events $(NEXMARK_EVENTS) --cores $(NEXMARK_CORES) --out $(NEXMARK_KAFKA_OUT)
+
+# The Kafka connector alone: source decoding, sink at_least_once against exactly_once.
+bench-kafka: release
+	bench/kafka/run
 
 format:
 	find src tests bench -name '*.h' -o -name '*.cc' | xargs clang-format -i

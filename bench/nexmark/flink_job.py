@@ -7,7 +7,8 @@ standard output: the JVM may print there).
     python flink_job.py SPEC.json
 
 SPEC: {"input": path, "result_path": path, "events": N, "parallelism": P, "runs": R, "count": bool,
-       "watermark_delay_s": D,
+       "watermark_delay_s": D, "kafka": null or {"bootstrap": host:port, "topic": name,
+       "jars": [the Kafka connector's jars]} (read the topic instead of the input file),
        "queries": {"q0": {"select": "SELECT ... FROM nexmark ...", "event_time": bool,
                           "count_mode": "batch" | "streaming"}, ...}}
 
@@ -51,12 +52,22 @@ def read_proc_mem(pid):
     return out
 
 
-def source_ddl(path, event_time=False, watermark_delay_s=4):
+def source_ddl(path, event_time=False, watermark_delay_s=4, kafka=None):
     ts = ""
     if event_time:
         ts = f""",
   ts AS COALESCE(person.`datetime`, auction.`datetime`, bid.`datetime`),
   WATERMARK FOR ts AS ts - INTERVAL '{int(watermark_delay_s)}' SECOND"""
+    if kafka:
+        # Flink's Kafka SQL connector over the whole topic, bounded at its end offsets when
+        # the job starts (so the same events as the file, and a job that finishes).
+        connector = (f"'connector' = 'kafka',\n  'topic' = '{kafka['topic']}',\n"
+                     f"  'properties.bootstrap.servers' = '{kafka['bootstrap']}',\n"
+                     f"  'properties.group.id' = 'flink-nexmark',\n"
+                     f"  'scan.startup.mode' = 'earliest-offset',\n"
+                     f"  'scan.bounded.mode' = 'latest-offset'")
+    else:
+        connector = f"'connector' = 'filesystem',\n  'path' = 'file://{path}'"
     return f"""
 CREATE TEMPORARY TABLE nexmark (
   person ROW<id BIGINT, name STRING, email_address STRING, credit_card STRING, city STRING,
@@ -67,13 +78,17 @@ CREATE TEMPORARY TABLE nexmark (
   bid ROW<auction BIGINT, bidder BIGINT, price BIGINT, channel STRING, url STRING,
           `datetime` TIMESTAMP(3), extra STRING>{ts}
 ) WITH (
-  'connector' = 'filesystem',
-  'path' = 'file://{path}',
+  {connector},
   'format' = 'json',
   'json.timestamp-format.standard' = 'ISO-8601',
   'json.fail-on-missing-field' = 'false',
   'json.ignore-parse-errors' = 'false'
 )"""
+
+
+def jars_option(kafka):
+    """pipeline.jars: the Kafka connector's jars as file URLs."""
+    return ";".join("file://" + j for j in kafka["jars"])
 
 
 def run_query(spec, tenv, pid, name, query, declare_source):
@@ -120,6 +135,8 @@ def run_query(spec, tenv, pid, name, query, declare_source):
         else:
             btenv = TableEnvironment.create(EnvironmentSettings.in_batch_mode())
             btenv.get_config().set("parallelism.default", str(p))
+            if spec.get("kafka"):
+                btenv.get_config().set("pipeline.jars", jars_option(spec["kafka"]))
             declare_source(btenv, event_time)
             with btenv.execute_sql(f"SELECT COUNT(*) FROM ({select})").collect() as rows:
                 entry["output_rows"] = int(list(rows)[-1][0])
@@ -145,6 +162,9 @@ def main():
     conf = tenv.get_config()
     conf.set("parallelism.default", str(p))
     conf.set("table.exec.resource.default-parallelism", str(p))
+    kafka = spec.get("kafka")
+    if kafka:
+        conf.set("pipeline.jars", jars_option(kafka))
     jvm = get_gateway().jvm
     pid = int(jvm.java.lang.ProcessHandle.current().pid())
     startup_s = time.monotonic() - t_start
@@ -152,7 +172,7 @@ def main():
 
     def declare_source(env, event_time):
         env.execute_sql("DROP TEMPORARY TABLE IF EXISTS nexmark")
-        env.execute_sql(source_ddl(spec["input"], event_time, delay))
+        env.execute_sql(source_ddl(spec["input"], event_time, delay, kafka))
 
     result = {
         "flink_version": version("apache-flink"),
@@ -165,7 +185,9 @@ def main():
             "mode": "streaming TableEnvironment, local mini-cluster (PyFlink's embedded JVM)",
             "parallelism.default": p,
             "table.exec.resource.default-parallelism": p,
-            "source": "filesystem connector, format json, json.timestamp-format.standard=ISO-8601",
+            "source": ("Kafka connector (flink-connector-kafka on pipeline.jars), "
+                       "earliest-offset to latest-offset" if kafka else "filesystem connector")
+            + ", format json, json.timestamp-format.standard=ISO-8601",
             "event_time": f"queries with event time: ts AS COALESCE(person.datetime, "
                           f"auction.datetime, bid.datetime), WATERMARK FOR ts AS ts - "
                           f"INTERVAL '{delay}' SECOND",

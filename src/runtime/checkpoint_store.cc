@@ -30,18 +30,26 @@ std::string ListedKey(int64_t checkpoint, std::string_view listed) {
 // compression speed, and level 1 already shrinks column data (offsets, small integers, keys)
 // several times.
 constexpr int kZstdLevel = 1;
+// Files mostly of bulk pieces (StatePiece::bulk: a sink's records kept until their commit, JSON
+// text and the like, written at every checkpoint): level -3 compresses about twice as fast as
+// level 1 (1.2 GB/s against 0.58 GB/s on Nexmark JSON here) for files about a third larger
+// (ratio 2.4 against 3.2).
+constexpr int kZstdBulkLevel = -3;
 constexpr uint32_t kZstdMagic = 0xFD2FB528;
 
 // Compresses the parts `produce` writes into one zstd frame, streaming: only the compressed
 // output is held in memory.
 Result<std::string> CompressParts(
-    size_t size_hint,
+    size_t size_hint, int level,
     const std::function<void(const std::function<Status(std::string_view)>&, Status*)>& produce) {
   std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
   if (!cctx) return Status::Internal("zstd: cannot create a compression context");
-  ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, kZstdLevel);
+  ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, level);
   ZSTD_CCtx_setPledgedSrcSize(cctx.get(), size_hint);
   std::string out;
+  // The whole frame's bound at once: growing the string chunk by chunk copies it and touches
+  // fresh pages again at every doubling (pages never written are never faulted in).
+  out.reserve(ZSTD_compressBound(size_hint));
   const size_t chunk = ZSTD_CStreamOutSize();
   auto pump = [&](std::string_view part, ZSTD_EndDirective mode) -> Status {
     ZSTD_inBuffer in{part.data(), part.size(), 0};
@@ -64,7 +72,18 @@ Result<std::string> CompressParts(
 }
 
 Result<std::string> Compress(std::string_view bytes) {
-  return CompressParts(bytes.size(), [&](const auto& write, Status* st) { *st = write(bytes); });
+  return CompressParts(bytes.size(), kZstdLevel,
+                       [&](const auto& write, Status* st) { *st = write(bytes); });
+}
+
+// The zstd level of a task's state file: the bulk level when bulk pieces hold most of its bytes.
+int Level(const TaskState& state) {
+  size_t bulk = 0, all = 0;
+  for (const StatePiece& p : state.pieces) {
+    all += p.payload.size();
+    if (p.bulk) bulk += p.payload.size();
+  }
+  return bulk > all / 2 ? kZstdBulkLevel : kZstdLevel;
 }
 
 // Decompresses a stored state file; files written before compression pass through.
@@ -127,7 +146,7 @@ Result<CheckpointMetadata::File> CheckpointStore::WriteStateFile(int64_t checkpo
 Result<CheckpointMetadata::File> CheckpointStore::WriteStateFile(const TaskState& state) {
   SLUICE_ASSIGN_OR_RETURN(
       std::string stored,
-      CompressParts(EncodedTaskStateSize(state), [&](const auto& write, Status* st) {
+      CompressParts(EncodedTaskStateSize(state), Level(state), [&](const auto& write, Status* st) {
         EncodeTaskStateParts(state, write, st);
       }));
   CheckpointMetadata::File f;

@@ -126,6 +126,11 @@ void StateWriter::Put(std::string_view name, std::string_view bytes) {
   pieces_->push_back({prefix_ + std::string(name), StatePiece::Kind::kBytes, std::string(bytes)});
 }
 
+void StateWriter::PutOwned(std::string_view name, std::string bytes, bool bulk) {
+  pieces_->push_back(
+      {prefix_ + std::string(name), StatePiece::Kind::kBytes, std::move(bytes), bulk});
+}
+
 void StateWriter::PutBatch(std::string_view name, const batch::Batch& batch) {
   StatePiece p{prefix_ + std::string(name), StatePiece::Kind::kBatch, {}};
   batch::SerializeBatch(batch, &p.payload);
@@ -167,6 +172,23 @@ Result<std::vector<batch::BatchPtr>> StateReader::GetBatches(std::string_view na
   const std::string full = prefix_ + std::string(name);
   std::vector<batch::BatchPtr> out;
   for (const TaskState* s : previous_) SLUICE_RETURN_NOT_OK(AppendBatches(*s, full, &out));
+  return out;
+}
+
+Result<std::vector<std::optional<std::string_view>>> StateReader::GetAllBytes(
+    std::string_view name) const {
+  const std::string full = prefix_ + std::string(name);
+  std::vector<std::optional<std::string_view>> out(previous_.size());
+  for (size_t i = 0; i < previous_.size(); ++i) {
+    for (const auto& p : previous_[i]->pieces) {
+      if (p.name != full) continue;
+      if (p.kind != StatePiece::Kind::kBytes) {
+        return Status::Internal("state piece '{}' holds batches, not bytes", full);
+      }
+      out[i] = std::string_view(p.payload);
+      break;
+    }
+  }
   return out;
 }
 

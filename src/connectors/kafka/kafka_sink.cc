@@ -23,7 +23,6 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
-#include "batch/column_builder.h"
 #include "common/fault.h"
 #include "connectors/kafka/kafka_client.h"
 #include "formats/format.h"
@@ -37,9 +36,13 @@ constexpr int kTransactionTimeoutMs = 60000;
 constexpr uint32_t kNoKey = UINT32_MAX;
 // Records of one epoch are addressed with 32-bit offsets.
 constexpr size_t kMaxEpochBytes = size_t{2} << 30;
-// The state piece of the pending epochs ("3": the version of its layout). Version 2 (records
-// without headers, 24 bytes each), written before sink.headers_field existed, is still read.
-constexpr std::string_view kPendingPiece = "pending_epochs_3";
+// The state piece of the pending epochs ("4": the version of its layout): one byte string per
+// subtask, for each pending epoch [i64 epoch][u64 record count][u64 arena size][the records as
+// packed Record structs][the arena], native byte order. Versions 3 (a batch of one row per
+// epoch) and 2 (the same with records without headers, 24 bytes each), written by earlier
+// releases, are still read.
+constexpr std::string_view kPendingPiece = "pending_epochs_4";
+constexpr std::string_view kPendingPieceV3 = "pending_epochs_3";
 constexpr std::string_view kPendingPieceV2 = "pending_epochs_2";
 
 // Records of one epoch, keys, values and headers back to back in one arena. A record's headers
@@ -95,13 +98,66 @@ bool HeadersWellFormed(std::string_view headers) {
   return true;
 }
 
-// The snapshot of the pending epochs: one row per epoch with its arena as it is and its record
-// index as packed little-endian Record structs (no per-record work at a checkpoint).
-types::Schema PendingSchema() {
-  return types::Schema({{"subtask", types::Int32(), false},
-                        {"epoch", types::Int64(), false},
-                        {"bytes", types::Utf8(), false},
-                        {"records", types::Utf8(), false}});
+// Whether every record of `e` lies within its arena with well-formed headers.
+bool RecordsWellFormed(const EpochRecords& e) {
+  const size_t n = e.bytes.size();
+  for (const EpochRecords::Record& r : e.records) {
+    const bool key_ok = r.key_len == kNoKey || uint64_t{r.key_begin} + r.key_len <= n;
+    const bool headers_ok =
+        uint64_t{r.headers_begin} + r.headers_len <= n &&
+        (r.headers_len == 0 ||
+         HeadersWellFormed(std::string_view(e.bytes).substr(r.headers_begin, r.headers_len)));
+    if (!key_ok || !headers_ok || uint64_t{r.value_begin} + r.value_len > n) return false;
+  }
+  return true;
+}
+
+template <typename T>
+void AppendRaw(const T& v, std::string* out) {
+  out->append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+
+// The pending epochs as one byte string (layout at kPendingPiece): one copy of each arena and
+// record index, nothing per record.
+std::string EncodePending(const std::vector<EpochRecords>& pending) {
+  size_t size = 0;
+  for (const EpochRecords& e : pending) {
+    size += 3 * sizeof(int64_t) + e.records.size() * sizeof(EpochRecords::Record) + e.bytes.size();
+  }
+  std::string out;
+  out.reserve(size);
+  for (const EpochRecords& e : pending) {
+    AppendRaw<int64_t>(e.epoch, &out);
+    AppendRaw<uint64_t>(e.records.size(), &out);
+    AppendRaw<uint64_t>(e.bytes.size(), &out);
+    out.append(reinterpret_cast<const char*>(e.records.data()),
+               e.records.size() * sizeof(EpochRecords::Record));
+    out.append(e.bytes);
+  }
+  return out;
+}
+
+// The epochs of a kPendingPiece byte string, or false when it is malformed.
+bool DecodePending(std::string_view in, std::vector<EpochRecords>* out) {
+  while (!in.empty()) {
+    if (in.size() < 3 * sizeof(int64_t)) return false;
+    EpochRecords e;
+    uint64_t count = 0, size = 0;
+    std::memcpy(&e.epoch, in.data(), sizeof(int64_t));
+    std::memcpy(&count, in.data() + 8, sizeof(uint64_t));
+    std::memcpy(&size, in.data() + 16, sizeof(uint64_t));
+    in.remove_prefix(3 * sizeof(int64_t));
+    if (count > in.size() / sizeof(EpochRecords::Record)) return false;
+    const size_t index = count * sizeof(EpochRecords::Record);
+    if (in.size() - index < size) return false;
+    e.records.resize(count);
+    if (index > 0) std::memcpy(e.records.data(), in.data(), index);
+    e.bytes.assign(in.data() + index, size);
+    in.remove_prefix(index + size);
+    if (!RecordsWellFormed(e)) return false;
+    out->push_back(std::move(e));
+  }
+  return true;
 }
 
 class KafkaSink : public runtime::Operator {
@@ -158,28 +214,19 @@ class KafkaSink : public runtime::Operator {
     if (!current_.records.empty()) {
       current_.epoch = checkpoint;
       pending_.push_back(std::move(current_));
+      // The next epoch fills the buffers of the last committed one (no page faults of fresh
+      // memory for every epoch), or new ones.
+      current_ = std::move(spare_);
+      spare_ = EpochRecords();
+      current_.bytes.clear();
+      current_.records.clear();
     }
-    current_ = EpochRecords();
     return Status::Ok();
   }
 
   Status Snapshot(int64_t checkpoint, runtime::StateWriter& state) override {
     if (!transactional_) return Status::Ok();
-    batch::ColumnBuilder subtasks(types::Int32()), epochs(types::Int64()), bytes(types::Utf8()),
-        records(types::Utf8());
-    for (const EpochRecords& e : pending_) {
-      subtasks.AppendFixed<int32_t>(subtask_);
-      epochs.AppendFixed<int64_t>(e.epoch);
-      bytes.AppendString(e.bytes);
-      records.AppendString(std::string_view(reinterpret_cast<const char*>(e.records.data()),
-                                            e.records.size() * sizeof(EpochRecords::Record)));
-    }
-    batch::Batch b;
-    b.schema = std::make_shared<const types::Schema>(PendingSchema());
-    b.num_rows = static_cast<int64_t>(pending_.size());
-    b.columns = {subtasks.Finish(), epochs.Finish(), bytes.Finish(), records.Finish()};
-    b.event_time = batch::Column::MakeFixed(types::Timestamp(), b.num_rows);
-    state.PutBatch(kPendingPiece, b);
+    state.PutOwned(kPendingPiece, EncodePending(pending_), /*bulk=*/true);
     return Status::Ok();
   }
 
@@ -191,7 +238,12 @@ class KafkaSink : public runtime::Operator {
     std::vector<EpochRecords> epochs(std::make_move_iterator(pending_.begin()),
                                      std::make_move_iterator(pending_.begin() + done));
     pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(done));
-    return CommitEpochs(*producer_, TransactionalId(subtask_), epochs, checkpoint);
+    Status st = CommitEpochs(*producer_, TransactionalId(subtask_), epochs, checkpoint);
+    // Committed or aborted: librdkafka holds no reference to the records any more.
+    if (st.ok() && epochs.back().bytes.capacity() > spare_.bytes.capacity()) {
+      spare_ = std::move(epochs.back());
+    }
+    return st;
   }
 
   // Finishes what the checkpoint's epochs left: for every previous subtask that this one takes
@@ -204,9 +256,17 @@ class KafkaSink : public runtime::Operator {
       return Status::Io("{}: the Kafka sink state of checkpoint {} is corrupt", label_,
                         state.checkpoint());
     };
+    SLUICE_ASSIGN_OR_RETURN(std::vector<std::optional<std::string_view>> pieces,
+                            state.GetAllBytes(kPendingPiece));
+    for (size_t old = 0; old < pieces.size(); ++old) {
+      if (pieces[old] && !DecodePending(*pieces[old], &by_subtask[static_cast<int32_t>(old)])) {
+        return corrupt();
+      }
+    }
+    // Checkpoints of earlier releases: a batch of one row per epoch.
     for (const bool v2 : {false, true}) {
       SLUICE_ASSIGN_OR_RETURN(std::vector<batch::BatchPtr> batches,
-                              state.GetBatches(v2 ? kPendingPieceV2 : kPendingPiece));
+                              state.GetBatches(v2 ? kPendingPieceV2 : kPendingPieceV3));
       const size_t record_size = v2 ? sizeof(EpochRecords::RecordV2) : sizeof(EpochRecords::Record);
       for (const batch::BatchPtr& b : batches) {
         if (b->columns.size() != 4) return corrupt();
@@ -229,16 +289,7 @@ class KafkaSink : public runtime::Operator {
           } else {
             std::memcpy(e.records.data(), index.data(), index.size());
           }
-          for (const EpochRecords::Record& r : e.records) {
-            const size_t n = e.bytes.size();
-            bool key_ok = r.key_len == kNoKey || uint64_t{r.key_begin} + r.key_len <= n;
-            bool headers_ok =
-                uint64_t{r.headers_begin} + r.headers_len <= n &&
-                HeadersWellFormed(std::string_view(e.bytes).substr(r.headers_begin, r.headers_len));
-            if (!key_ok || !headers_ok || uint64_t{r.value_begin} + r.value_len > n) {
-              return corrupt();
-            }
-          }
+          if (!RecordsWellFormed(e)) return corrupt();
           by_subtask[subtasks[i]].push_back(std::move(e));
         }
       }
@@ -659,6 +710,7 @@ class KafkaSink : public runtime::Operator {
   Status delivery_error_;
   std::string lines_;
   EpochRecords current_;               // since the last barrier
+  EpochRecords spare_;                 // the buffers of a committed epoch, for the next one
   std::vector<EpochRecords> pending_;  // exactly_once: pre-committed, in epoch order
 };
 
