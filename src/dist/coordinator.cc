@@ -341,7 +341,8 @@ Status RunCoordinator(const CoordinatorOptions& options, CoordinatorReport* repo
       job.cv_.wait_for(lock, std::chrono::milliseconds(100));
       if (stopped() && !stop_sent) return Status::Cancelled("stopped");
     }
-    return Status::Ok();
+    // Every worker may have finished in one wake-up, some of them failed: that is no success.
+    return failed_worker();
   };
   // `finish` cancels the other workers and gives them a moment to leave.
   auto fail = [&](const Status& st) { return finish(st); };

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -523,6 +524,16 @@ class SenderImpl : public DataPlaneSender {
       if (closed_) return;
       closed_ = true;
     }
+    // Half-close first: the frames already written still go out, then the end of stream. A
+    // close() with unread credit frames in the socket would send a reset instead, which drops
+    // our unsent frames (the last batches and end-of-data) and can make the receiver lose what
+    // it had not read yet. The receiver closes its side once it has read everything; credits
+    // are read until then, for a bounded time.
+    ::shutdown(fd_, SHUT_WR);
+    {
+      std::unique_lock lock(mu_);
+      reader_done_cv_.wait_for(lock, kCloseTimeout, [&] { return reader_done_; });
+    }
     ::shutdown(fd_, SHUT_RDWR);
     if (reader_.joinable()) reader_.join();
     ::close(fd_);
@@ -566,7 +577,11 @@ class SenderImpl : public DataPlaneSender {
     std::lock_guard lock(mu_);
     failure_ = failure;
     for (auto& [id, c] : channels_) c->Fail(failure);
+    reader_done_ = true;
+    reader_done_cv_.notify_all();
   }
+
+  static constexpr std::chrono::seconds kCloseTimeout{10};
 
   int fd_;
   int64_t initial_credit_;
@@ -576,6 +591,8 @@ class SenderImpl : public DataPlaneSender {
   std::atomic<int64_t> bytes_sent_{0};
   std::mutex mu_;
   bool closed_ = false;
+  bool reader_done_ = false;  // under mu_: the credit reader saw the end of the connection
+  std::condition_variable reader_done_cv_;
   Status failure_;  // under mu_
   std::unordered_map<ChannelId, std::shared_ptr<OutboundChannelImpl>, ChannelIdHash> channels_;
 };
