@@ -212,7 +212,14 @@ MqttClient::~MqttClient() {
 }
 
 Status MqttClient::Loop() {
-  int rc = mosquitto_loop(m_, 0, 1);
+  return Handle(mosquitto_loop(m_, 0, 1));
+}
+
+Status MqttClient::Read() {
+  return Handle(mosquitto_loop_read(m_, 1));
+}
+
+Status MqttClient::Handle(int rc) {
   if (rc == MOSQ_ERR_SUCCESS) return Status::Ok();
   if (rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_NO_CONN) {
     // libmosquitto resends unacknowledged QoS 1 messages after a reconnect.

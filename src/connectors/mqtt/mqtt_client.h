@@ -49,6 +49,10 @@ class MqttClient {
   ~MqttClient();
   // Network I/O available now (non-blocking), callbacks included.
   Status Loop();
+  // Reads one incoming packet if the socket holds one, without waiting or polling first (no
+  // select: Loop's select costs a system call per message): a source calls this while
+  // messages keep coming and Loop when they stop, for keep-alives and outgoing packets.
+  Status Read();
   // Publishes one message (queued; Loop sends it).
   Status Publish(std::string_view payload);
   // Messages published and not yet acknowledged (QoS 1) or sent (QoS 0).
@@ -56,6 +60,8 @@ class MqttClient {
 
  private:
   MqttClient() = default;
+  // A libmosquitto result as a Status; a lost connection is re-established once.
+  Status Handle(int rc);
   mosquitto* m_ = nullptr;
   MqttOptions options_;
   std::string label_;

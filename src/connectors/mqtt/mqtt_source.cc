@@ -26,6 +26,7 @@ namespace {
 using runtime::SourcePoll;
 
 constexpr int64_t kIdlePollMicros = 2000;
+constexpr int kReadsPerPoll = 4096;
 
 class MqttSource : public runtime::SourceOperator {
  public:
@@ -50,12 +51,16 @@ class MqttSource : public runtime::SourceOperator {
   Result<SourcePoll> Poll(runtime::Collector& out) override {
     if (ctx_ && ctx_->stop_requested && ctx_->stop_requested->load()) return SourcePoll::Finished();
     const int64_t before = received_;
-    for (int i = 0; i < 64 && decoder_->pending_rows() < spec_.batch_rows; ++i) {
+    // Packets are read straight from the socket while they keep coming; when none is there,
+    // one Loop (select, keep-alive, outgoing acknowledgements) ends the round.
+    for (int i = 0; i < kReadsPerPoll && decoder_->pending_rows() < spec_.batch_rows; ++i) {
       const int64_t n = received_;
-      SLUICE_RETURN_NOT_OK(client_->Loop());
+      SLUICE_RETURN_NOT_OK(client_->Read());
       SLUICE_RETURN_NOT_OK(error_);
       if (received_ == n) break;
     }
+    SLUICE_RETURN_NOT_OK(client_->Loop());
+    SLUICE_RETURN_NOT_OK(error_);
     SLUICE_RETURN_NOT_OK(Emit(out));
     if (received_ == before) {
       return SourcePoll::WaitUntil(ProcessingTime{Now().value + kIdlePollMicros});
