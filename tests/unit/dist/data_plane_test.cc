@@ -123,6 +123,40 @@ TEST(DataPlane, EveryChannelKeepsItsOrderAndContent) {
 // The point of per-channel credits: channel A's consumer does not read, and A's producer has
 // far more than the socket buffers can hold to send; channel B's barrier still arrives, and A
 // never holds more than its credit (plus one batch) at the receiver.
+// A sender closes as soon as its last frame is written, while the receiver is still reading
+// and sending credits back: every batch and the end of data still arrive (a close() with
+// unread credit frames would reset the connection and drop what was not delivered yet).
+TEST(DataPlane, CloseRightAfterTheLastFrameLosesNothing) {
+  for (int round = 0; round < 5; ++round) {
+    Pair p = Connect(8 << 20);
+    ASSERT_TRUE(p.sender);
+    ChannelId id{1, 0, 2, 0, 0};
+    auto out = p.sender->Channel(id);
+    auto in = p.receiver->Channel(id);
+    constexpr int64_t kBatches = 400;
+    constexpr int64_t kRows = 1000;
+    std::atomic<int64_t> rows{0};
+    std::atomic<bool> ended{false};
+    std::thread consumer([&] {
+      for (;;) {
+        auto m = in->Pop(kDeadline);
+        if (!m.ok() || !m->has_value()) return;
+        if (auto* b = std::get_if<BatchPtr>(&**m)) rows += (*b)->num_rows;
+        if (std::holds_alternative<EndOfData>(**m)) {
+          ended = true;
+          return;
+        }
+      }
+    });
+    for (int64_t i = 0; i < kBatches; ++i) ASSERT_TRUE(out->Send(MakeBatch(i * kRows, kRows)).ok());
+    ASSERT_TRUE(out->Send(EndOfData{}).ok());
+    p.sender->Close();
+    consumer.join();
+    EXPECT_EQ(rows.load(), kBatches * kRows) << "round " << round;
+    EXPECT_TRUE(ended.load()) << "round " << round;
+  }
+}
+
 TEST(DataPlane, SlowChannelDoesNotBlockAnotherChannelsBarriers) {
   constexpr int64_t kCredit = 256 << 10;
   constexpr int kBatches = 256;  // about 16 MB on channel A
