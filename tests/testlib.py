@@ -10,6 +10,7 @@ files into a work directory and running `sluice run` on them.
 A suite that ran no check fails too: a driver that stops early must not pass."""
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,25 +21,39 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class Checks:
-    """Counts passed and failed checks and prints each one."""
+    """Counts passed and failed checks and prints each one (only the failures when `quiet`).
+    With `work`, finish() removes that directory after a clean run and keeps it otherwise."""
 
-    def __init__(self, name):
+    def __init__(self, name, work=None, quiet=False):
         self.name = name
+        self.work = work
+        self.quiet = quiet
         self.passed = 0
         self.failed = 0
 
     def check(self, what, ok, detail=""):
         if ok:
             self.passed += 1
-            print(f"ok: {what}")
+            if not self.quiet:
+                print(f"ok: {what}")
         else:
             self.failed += 1
             print(f"FAIL: {what}" + (f"\n{str(detail)[:3000]}" if detail else ""))
         return ok
 
-    def finish(self):
+    def finish(self, on_failure=None):
+        """Prints the counts and exits: 1 on a failure or when no check ran. `on_failure` is
+        called first when the run failed (e.g. to print a log)."""
         print(f"{self.name}: {self.passed} passed, {self.failed} failed")
-        sys.exit(0 if self.failed == 0 and self.passed > 0 else 1)
+        ok = self.failed == 0 and self.passed > 0
+        if not ok:
+            if on_failure:
+                on_failure()
+            if self.work:
+                print(f"work directory kept: {self.work}")
+        elif self.work:
+            shutil.rmtree(self.work, ignore_errors=True)
+        sys.exit(0 if ok else 1)
 
 
 class Runner:

@@ -23,7 +23,6 @@ import glob
 import io
 import json
 import os
-import shutil
 import struct
 import subprocess
 import sys
@@ -35,21 +34,14 @@ import pyarrow as pa
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.internal.decoder import _DecodeVarint
 from google.protobuf.internal.encoder import _VarintBytes
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import testlib  # noqa: E402
 
 SLUICE = sys.argv[1]
 work = tempfile.mkdtemp(prefix="sluice-files-formats-")
-failures = []
-passed = 0
+checks = testlib.Checks("files_formats", work=work, quiet=True)
+check = checks.check
 UTC = datetime.timezone.utc
-
-
-def check(name, ok, detail=""):
-    global passed
-    if ok:
-        passed += 1
-    else:
-        failures.append(name)
-        print(f"FAIL: {name} {detail}")
 
 
 def sluice(sql):
@@ -412,8 +404,4 @@ INSERT INTO out SELECT * FROM src;
 """)
     check(f"option {extra}: refused", p.returncode != 0 and needle in p.stderr, p.stderr)
 
-print(f"files_formats: {passed} checks passed, {len(failures)} failed")
-if failures:
-    print("work directory kept:", work)
-    sys.exit(1)
-shutil.rmtree(work, ignore_errors=True)
+checks.finish()

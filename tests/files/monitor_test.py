@@ -23,27 +23,19 @@ Usage: monitor_test.py SLUICE
 import glob
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import testlib  # noqa: E402
 
 SLUICE = sys.argv[1]
 work = tempfile.mkdtemp(prefix="sluice-files-monitor-")
-failures = []
-passed = 0
+checks = testlib.Checks("files_monitor", work=work, quiet=True)
+check = checks.check
 procs = []
-
-
-def check(name, ok, detail=""):
-    global passed
-    if ok:
-        passed += 1
-    else:
-        failures.append(name)
-        print(f"FAIL: {name} {detail}")
 
 
 def put(directory, name, ids):
@@ -160,9 +152,9 @@ finally:
             p.kill()
             p.wait()
 
-print(f"files_monitor: {passed} checks passed, {len(failures)} failed")
-if failures:
-    print("work directory kept:", work)
+
+def show_log():
     print(open(f"{work}/log.txt").read()[-3000:])
-    sys.exit(1)
-shutil.rmtree(work, ignore_errors=True)
+
+
+checks.finish(show_log)

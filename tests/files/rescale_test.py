@@ -14,27 +14,19 @@ Usage: rescale_test.py SLUICE
 import glob
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 
 import fastavro
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import testlib  # noqa: E402
 
 SLUICE = sys.argv[1]
 ROWS = 40000
 work = tempfile.mkdtemp(prefix="sluice-files-rescale-")
-failures = []
-passed = 0
-
-
-def check(name, ok, detail=""):
-    global passed
-    if ok:
-        passed += 1
-    else:
-        failures.append(name)
-        print(f"FAIL: {name} {detail}")
+checks = testlib.Checks("files_rescale", work=work, quiet=True)
+check = checks.check
 
 
 with open(f"{work}/in.json", "w") as f:
@@ -80,8 +72,4 @@ check("every row exactly once", sorted(ids) == list(range(ROWS)),
 check("the 9 files, no new one", len(files) == 9, str(files))
 check("no staged file left", not glob.glob(f"{work}/out/**/.*", recursive=True))
 
-print(f"files_rescale: {passed} checks passed, {len(failures)} failed")
-if failures:
-    print("work directory kept:", work)
-    sys.exit(1)
-shutil.rmtree(work, ignore_errors=True)
+checks.finish()

@@ -16,7 +16,6 @@ import datetime
 import decimal
 import gzip
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,20 +23,13 @@ import tempfile
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import testlib  # noqa: E402
 
 SLUICE = sys.argv[1]
 work = tempfile.mkdtemp(prefix="sluice-files-rt-")
-failures = []
-passed = 0
-
-
-def check(name, ok, detail=""):
-    global passed
-    if ok:
-        passed += 1
-    else:
-        failures.append(name)
-        print(f"FAIL: {name} {detail}")
+checks = testlib.Checks("roundtrip", work=work, quiet=True)
+check = checks.check
 
 
 def sluice(sql, expect_ok=True):
@@ -227,8 +219,4 @@ SELECT * FROM src;
 check("a file that is not Parquet: one message naming it",
       p.returncode != 0 and "notparquet.parquet" in p.stderr, p.stderr)
 
-print(f"roundtrip: {passed} passed, {len(failures)} failed")
-if failures:
-    print(f"work dir kept: {work}")
-    sys.exit(1)
-shutil.rmtree(work)
+checks.finish()

@@ -19,7 +19,6 @@ import glob
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,22 +26,15 @@ import urllib.parse
 import xml.etree.ElementTree as ET
 
 import duckdb
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import testlib  # noqa: E402
 
 SLUICE = sys.argv[1]
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 work = tempfile.mkdtemp(prefix="sluice-files-s3-resume-")
 server = os.path.join(ROOT, "scripts", "s3proxy-test-server")
-failures = []
-passed = 0
-
-
-def check(name, ok, detail=""):
-    global passed
-    if ok:
-        passed += 1
-    else:
-        failures.append(name)
-        print(f"FAIL: {name} {detail}")
+checks = testlib.Checks("files_s3_resume", work=work, quiet=True)
+check = checks.check
 
 
 subprocess.run([server, "start", f"{work}/s3", "--bucket", "out", "--owner", str(os.getpid())],
@@ -149,8 +141,4 @@ try:
 finally:
     subprocess.run([server, "stop", f"{work}/s3"], stdout=subprocess.DEVNULL)
 
-print(f"files_s3_resume: {passed} checks passed, {len(failures)} failed")
-if failures:
-    print("work directory kept:", work)
-    sys.exit(1)
-shutil.rmtree(work, ignore_errors=True)
+checks.finish()

@@ -16,26 +16,18 @@ import datetime
 import glob
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import testlib  # noqa: E402
 
 SLUICE = sys.argv[1]
 ROWS = 30000
 BASE = datetime.datetime(2024, 3, 1, 12, 0, 0)
 work = tempfile.mkdtemp(prefix="sluice-files-time-")
-failures = []
-passed = 0
-
-
-def check(name, ok, detail=""):
-    global passed
-    if ok:
-        passed += 1
-    else:
-        failures.append(name)
-        print(f"FAIL: {name} {detail}")
+checks = testlib.Checks("files_time_partition", work=work, quiet=True)
+check = checks.check
 
 
 def minute_of(i):
@@ -98,8 +90,4 @@ for minute, ids in final.items():
           f"{len(ids)} rows, expected {len(want)}")
 check("no staged file left", not glob.glob(f"{work}/out/**/.*", recursive=True))
 
-print(f"files_time_partition: {passed} checks passed, {len(failures)} failed")
-if failures:
-    print("work directory kept:", work)
-    sys.exit(1)
-shutil.rmtree(work, ignore_errors=True)
+checks.finish()
