@@ -17,68 +17,8 @@ fault_begin dist_e2e "${2:-$$}"
 pids=()
 fault_on_exit='for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done'
 
-python3 - "$work" <<'PY'
-import json, sys, datetime
-d = sys.argv[1]
-t0 = datetime.datetime(2023, 1, 1)
-def ts(i):
-    return (t0 + datetime.timedelta(seconds=i)).isoformat()
-with open(d + "/views.json", "w") as f:
-    for i in range(30000):
-        f.write(json.dumps({"ts": ts(i // 2), "uid": "u%d" % ((i * 7) % 53), "page": "p%d" % ((i * 13) % 31)}) + "\n")
-with open(d + "/buys.json", "w") as f:
-    for i in range(20000):
-        f.write(json.dumps({"ts": ts((i * 2) // 3), "uid": "u%d" % ((i * 11) % 53), "amount": (i * 37) % 100}) + "\n")
-with open(d + "/orders.json", "w") as f:
-    for i in range(20000):
-        f.write(json.dumps({"id": i, "cust": "c%d" % ((i * 17) % 401)}) + "\n")
-with open(d + "/customers.json", "w") as f:
-    for i in range(600):
-        f.write(json.dumps({"name": "c%d" % ((i * 3) % 450), "city": "city%d" % i}) + "\n")
-PY
-
-tables() {
-  cat <<SQL
-CREATE TABLE views (ts TIMESTAMP, uid TEXT, page TEXT, WATERMARK FOR ts AS ts - INTERVAL '1 second') WITH (
-  connector = 'single_file', path = '$work/views.json', format = 'json', type = 'source');
-CREATE TABLE buys (ts TIMESTAMP, uid TEXT, amount INT, WATERMARK FOR ts AS ts - INTERVAL '1 second') WITH (
-  connector = 'single_file', path = '$work/buys.json', format = 'json', type = 'source');
-CREATE TABLE orders (id BIGINT, cust TEXT) WITH (
-  connector = 'single_file', path = '$work/orders.json', format = 'json', type = 'source');
-CREATE TABLE customers (name TEXT, city TEXT) WITH (
-  connector = 'single_file', path = '$work/customers.json', format = 'json', type = 'source');
-CREATE TABLE out WITH (connector = 'single_file', path = '$work/out.json', format = '$1', type = 'sink');
-SQL
-}
-{
-  tables json
-  cat <<'SQL'
-INSERT INTO out SELECT window.start AS minute, uid, n, first_page, last FROM (
-  SELECT TUMBLE(INTERVAL '1 minute') AS window, uid, count(*) AS n, min(page) AS first_page,
-         max(ts) AS last
-  FROM views GROUP BY 1, 2);
-SQL
-} > "$work/window_aggregate.sql"
-{
-  tables json
-  cat <<'SQL'
-INSERT INTO out SELECT v.window.start AS minute, v.uid, v.n AS views, b.spent
-FROM (SELECT TUMBLE(INTERVAL '1 minute') AS window, uid, count(*) AS n FROM views GROUP BY 1, 2) v
-FULL OUTER JOIN (SELECT TUMBLE(INTERVAL '1 minute') AS window, uid, sum(amount) AS spent FROM buys GROUP BY 1, 2) b
-ON v.window = b.window AND v.uid = b.uid;
-SQL
-} > "$work/window_join.sql"
-{
-  tables json
-  cat <<'SQL'
-INSERT INTO out SELECT v.uid, v.ts AS view_ts, b.ts AS buy_ts, b.amount
-FROM views v JOIN buys b ON v.uid = b.uid AND b.ts BETWEEN v.ts AND v.ts + INTERVAL '5 seconds';
-SQL
-} > "$work/interval_join.sql"
-{
-  tables debezium_json
-  echo "INSERT INTO out SELECT o.id, c.city FROM orders o LEFT JOIN customers c ON o.cust = c.name;"
-} > "$work/updating_join.sql"
+. "$(dirname "${BASH_SOURCE[0]}")/../fault/stateful_queries.sh"
+stateful_queries 30000 20000 20000 5
 
 # Starts the coordinator in the background (its pid in $coord); arguments go to it.
 start_coordinator() {
