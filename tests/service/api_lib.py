@@ -90,6 +90,16 @@ class Server:
     def api(self, method, path, body=None, **kw):
         return self.request(method, "/api/v1" + path, body, **kw)
 
+    def job_of(self, pipeline):
+        """The pipeline's current job ({} when it has none or the request failed)."""
+        st, body = self.api("GET", "/pipelines/%s/jobs" % pipeline)
+        return body["data"][0] if st == 200 and body["data"] else {}
+
+    def checkpoints(self, pipeline, job):
+        """The job's checkpoints ([] when the request failed)."""
+        st, body = self.api("GET", "/pipelines/%s/jobs/%s/checkpoints" % (pipeline, job))
+        return body["data"] if st == 200 else []
+
     def events(self, path, last_event_id=None, max_events=None, until=None, timeout=30):
         """Reads Server-Sent Events from `path` (under /api/v1) until `max_events` row events,
         `until(event)` is true, the stream ends, or `timeout` seconds pass. Returns a list of

@@ -45,11 +45,6 @@ def query(out):
             "INSERT INTO out SELECT id FROM src WHERE amount > 20;" % (src, out))
 
 
-def job_of(srv, pid):
-    st, body = srv.api("GET", "/pipelines/%s/jobs" % pid)
-    return body["data"][0] if st == 200 else {}
-
-
 def check_output(what, out):
     ids = []
     with open(out) as f:
@@ -61,11 +56,6 @@ def check_output(what, out):
             (len(ids), len(set(ids)), len(expected - set(ids)), len(set(ids) - expected)))
 
 
-def checkpoints(srv, pid, job):
-    st, body = srv.api("GET", "/pipelines/%s/jobs/%s/checkpoints" % (pid, job))
-    return body["data"] if st == 200 else []
-
-
 # --- SIGINT: the service stops the pipeline with a final checkpoint; the next one resumes ---
 srv = s.server(data_dir=data_dir, extra_args=extra, env=env)
 srv.start()
@@ -74,16 +64,16 @@ st, p = srv.api("POST", "/pipelines", {"name": "sigint", "query": query(out1),
                                        "checkpointIntervalMicros": 100000})
 s.check("create", st == 200, p)
 pid1, job1 = p["id"], p["jobId"]
-s.wait_for("a checkpoint of the first pipeline", lambda: checkpoints(srv, pid1, job1))
+s.wait_for("a checkpoint of the first pipeline", lambda: srv.checkpoints(pid1, job1))
 rc = srv.stop(signal.SIGINT)
 s.check("SIGINT: serve exits 0", rc == 0, srv.log()[-2000:])
 s.check("SIGINT: the log says the run stopped for a shutdown",
         "stopped for a service shutdown" in srv.log(), srv.log()[-2000:])
 srv.start()
-j = job_of(srv, pid1)
+j = srv.job_of(pid1)
 s.check("after the restart the job is desired running in run 2",
         j.get("runningDesired") is True and j.get("runId") == 2, j)
-s.wait_for("the resumed pipeline finishes", lambda: job_of(srv, pid1).get("state") == "Finished",
+s.wait_for("the resumed pipeline finishes", lambda: srv.job_of(pid1).get("state") == "Finished",
            timeout=60)
 logs = srv.api("GET", "/pipelines/%s/jobs/%s/errors?level=all" % (pid1, job1))[1]["data"]
 s.check("run 2 resumed from the stop checkpoint",
@@ -97,28 +87,28 @@ st, p = srv.api("POST", "/pipelines", {"name": "kill9", "query": query(out2),
                                        "checkpointIntervalMicros": 100000})
 pid2, job2 = p["id"], p["jobId"]
 for attempt in (1, 2):
-    seen = len(checkpoints(srv, pid2, job2))
+    seen = len(srv.checkpoints(pid2, job2))
     s.wait_for("checkpoint before kill %d" % attempt,
-               lambda: len(checkpoints(srv, pid2, job2)) > seen or
-               job_of(srv, pid2).get("state") == "Finished")
-    if job_of(srv, pid2).get("state") == "Finished":
+               lambda: len(srv.checkpoints(pid2, job2)) > seen or
+               srv.job_of(pid2).get("state") == "Finished")
+    if srv.job_of(pid2).get("state") == "Finished":
         s.check("the pipeline was still running at kill %d" % attempt, False)
         break
     srv.stop(signal.SIGKILL)
     srv.start()
-    j = job_of(srv, pid2)
+    j = srv.job_of(pid2)
     s.check("after kill %d the job is resumed (run %d)" % (attempt, attempt + 1),
             j.get("runningDesired") is True and j.get("runId") == attempt + 1, j)
 s.wait_for("the twice-killed pipeline finishes",
-           lambda: job_of(srv, pid2).get("state") == "Finished", timeout=60)
+           lambda: srv.job_of(pid2).get("state") == "Finished", timeout=60)
 logs = srv.api("GET", "/pipelines/%s/jobs/%s/errors?level=all" % (pid2, job2))[1]["data"]
 s.check("the runs after kill -9 resumed from checkpoints",
         sum("resuming from checkpoint" in m["message"] for m in logs) == 2,
         [m["message"] for m in logs])
 check_output("kill -9 twice and restarts", out2)
 # The first pipeline finished before: it is not started again.
-s.check("a finished pipeline is not resumed", job_of(srv, pid1).get("runId") == 2,
-        job_of(srv, pid1))
+s.check("a finished pipeline is not resumed", srv.job_of(pid1).get("runId") == 2,
+        srv.job_of(pid1))
 
 rc = srv.stop(signal.SIGINT)
 s.check("SIGINT with nothing running: exit 0", rc == 0, srv.log()[-1000:])

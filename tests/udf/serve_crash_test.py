@@ -56,16 +56,6 @@ def crashing(out):
             "INSERT INTO out SELECT boom(id) AS b FROM t;" % (small, out))
 
 
-def job_of(srv, pid):
-    st, body = srv.api("GET", "/pipelines/%s/jobs" % pid)
-    return body["data"][0] if st == 200 else {}
-
-
-def checkpoints(srv, pid, job):
-    st, body = srv.api("GET", "/pipelines/%s/jobs/%s/checkpoints" % (pid, job))
-    return body["data"] if st == 200 else []
-
-
 srv = s.server(data_dir=data_dir, env=env)
 srv.start()
 out1 = os.path.join(s.work, "steady.json")
@@ -73,7 +63,7 @@ st, p = srv.api("POST", "/pipelines", {"name": "steady", "query": steady(out1),
                                        "checkpointIntervalMicros": 100000})
 s.check("create the steady pipeline", st == 200, p)
 pid1, job1 = p["id"], p["jobId"]
-s.wait_for("a checkpoint of the steady pipeline", lambda: checkpoints(srv, pid1, job1))
+s.wait_for("a checkpoint of the steady pipeline", lambda: srv.checkpoints(pid1, job1))
 
 st, p = srv.api("POST", "/pipelines", {"name": "boom", "query": crashing(
     os.path.join(s.work, "boom.json"))})
