@@ -60,10 +60,17 @@ if g:
     s.check("aggregate: state bytes of its latest checkpoint, bounded by its ten keys",
             0 < agg["stateBytes"] < 64 * 1024, agg["stateBytes"])
     s.check("project: stateless, no state bytes", proj["stateBytes"] in (None, 0), proj)
-    # Rates need two reads.
-    g2 = groups()
-    s.check("byte rates once read twice", g2 and g2["project"]["bytesOutPerSecond"] is not None
-            and g2["project"]["bytesOutPerSecond"] > 0, g2)
+    # Rates need two reads, with rows emitted between them: the impulse source emits a batch
+    # every few milliseconds, so reads a moment apart may see none; poll (a rate stays
+    # positive from the first read that follows a batch).
+    def positive_rate():
+        g2 = groups()
+        rate = g2.get("project", {}).get("bytesOutPerSecond")
+        return g2 if rate is not None and rate > 0 else None
+
+    s.check("byte rates once read twice",
+            s.wait_for("a positive byte rate", positive_rate, timeout=30, interval=0.3)
+            is not None)
 
 st, body = srv.api("GET", "/pipelines/%s/jobs/%s/checkpoints" % (pid, job))
 chk = body.get("data", []) if st == 200 else []
