@@ -40,7 +40,9 @@ TEST(AmqpBodyTest, SkipsHeaderPropertiesAndApplicationProperties) {
   const std::string data = Section(0x75, "\xb0\x00\x00\x00\x05hello"s);
   const std::string footer = Section(0x78, "\xc1\x01\x00"s);
   std::string scratch;
-  auto body = AmqpBody(header + props + app + data + footer, &scratch);
+  // The body is a view into the record: the record must outlive it.
+  const std::string record = header + props + app + data + footer;
+  auto body = AmqpBody(record, &scratch);
   ASSERT_TRUE(body.ok()) << body.status().message();
   EXPECT_EQ(*body, "hello");
 }
@@ -56,12 +58,14 @@ TEST(AmqpBodyTest, SeveralDataSectionsAreConcatenated) {
 
 TEST(AmqpBodyTest, AmqpValueStringOrBinary) {
   std::string scratch;
-  auto s = AmqpBody(Section(0x77, "\xa1\x03xyz"s), &scratch);
+  const std::string value = Section(0x77, "\xa1\x03xyz"s);
+  auto s = AmqpBody(value, &scratch);
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(*s, "xyz");
   // Descriptor given as a symbol instead of a code.
   const std::string sym = "amqp:amqp-value:*";
-  auto b = AmqpBody("\x00\xa3"s + static_cast<char>(sym.size()) + sym + "\xa0\x02ok"s, &scratch);
+  const std::string by_symbol = "\x00\xa3"s + static_cast<char>(sym.size()) + sym + "\xa0\x02ok"s;
+  auto b = AmqpBody(by_symbol, &scratch);
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(*b, "ok");
 }
