@@ -20,83 +20,11 @@
 #include "runtime/message.h"
 #include "runtime/operator_identity.h"
 #include "runtime/state.h"
+#include "runtime/task_scheduler.h"
 
 namespace sluice::runtime {
 
 namespace {
-
-class Task;
-
-// Worker threads plus a ready queue and a timer heap. A task is in the ready queue at most
-// once; Wake() on a running task makes it run again right after its current step.
-class Scheduler {
- public:
-  void Start(int threads);
-  void Shutdown();
-  void Schedule(Task* task);
-  void ScheduleAt(Task* task, ProcessingTime at);
-
- private:
-  void WorkerLoop();
-  void TimerLoop();
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Task*> ready_;
-  bool shutdown_ = false;
-  std::vector<std::thread> threads_;
-
-  struct Timer {
-    int64_t at;
-    Task* task;
-    bool operator>(const Timer& o) const { return at > o.at; }
-  };
-  std::mutex timer_mu_;
-  std::condition_variable timer_cv_;
-  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
-  std::thread timer_thread_;
-};
-
-// A bounded multi-producer, single-consumer queue of messages into one task. Each producer
-// (upstream task, edge) has a sender index so the consumer can track watermarks and ends per
-// input.
-class InputQueue {
- public:
-  struct Envelope {
-    int sender;
-    Message message;
-  };
-
-  InputQueue(Task* consumer, int64_t capacity_rows)
-      : consumer_(consumer), capacity_rows_(capacity_rows) {}
-
-  int AddSender(int logical_input) {
-    sender_inputs_.push_back(logical_input);
-    held_rows_.push_back(0);
-    return static_cast<int>(sender_inputs_.size()) - 1;
-  }
-  int num_senders() const { return static_cast<int>(sender_inputs_.size()); }
-  int logical_input(int sender) const { return sender_inputs_[static_cast<size_t>(sender)]; }
-
-  // False when full: `producer` is woken once there is room.
-  bool TryPush(int sender, Message&& message, Task* producer);
-  bool Pop(Envelope* out);
-  // Barrier alignment: the consumer holds back rows of `sender` it popped. Held rows count
-  // against that sender alone, so a sender whose barrier is still awaited is never blocked by
-  // the rows held back from the others (no deadlock), and memory stays bounded.
-  void Hold(int sender, int64_t rows);
-  void Release(const std::vector<int64_t>& rows_by_sender);
-
- private:
-  Task* consumer_;
-  int64_t capacity_rows_;
-  std::vector<int> sender_inputs_;
-  std::mutex mu_;
-  std::deque<Envelope> queue_;
-  int64_t rows_ = 0;
-  std::vector<int64_t> held_rows_;  // by sender
-  std::vector<Task*> waiting_;
-};
 
 struct OutEdge {
   EdgeKind kind;
@@ -133,14 +61,14 @@ struct SharedState {
   }
 };
 
-class Task {
+class Task final : public Runnable {
  public:
   Task(SharedState* shared, std::string name) : shared_(shared), name_(std::move(name)) {}
 
   // Scheduling state machine.
   enum State : int { kIdle, kQueued, kRunning, kRunningNotified, kDone };
 
-  void Wake() {
+  void Wake() override {
     int s = state_.load();
     while (true) {
       if (s == kIdle) {
@@ -157,7 +85,7 @@ class Task {
   }
 
   // Called by a worker thread for a task taken from the ready queue.
-  void RunFromQueue() {
+  void RunFromQueue() override {
     state_.store(kRunning);
     while (true) {
       StepResult r = StepResult::kFinished;
@@ -372,128 +300,6 @@ class Task {
   // Held messages to process before the queue once a checkpoint is aligned.
   std::deque<InputQueue::Envelope> replay_;
 };
-
-void Scheduler::Start(int threads) {
-  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { WorkerLoop(); });
-  timer_thread_ = std::thread([this] { TimerLoop(); });
-}
-
-void Scheduler::Shutdown() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (shutdown_) return;
-    shutdown_ = true;
-  }
-  cv_.notify_all();
-  { std::lock_guard<std::mutex> lock(timer_mu_); }
-  timer_cv_.notify_all();
-  for (auto& t : threads_) t.join();
-  if (timer_thread_.joinable()) timer_thread_.join();
-}
-
-void Scheduler::Schedule(Task* task) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    ready_.push_back(task);
-  }
-  cv_.notify_one();
-}
-
-void Scheduler::ScheduleAt(Task* task, ProcessingTime at) {
-  {
-    std::lock_guard<std::mutex> lock(timer_mu_);
-    timers_.push({at.value, task});
-  }
-  timer_cv_.notify_one();
-}
-
-void Scheduler::WorkerLoop() {
-  while (true) {
-    Task* task;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return shutdown_ || !ready_.empty(); });
-      if (shutdown_) return;
-      task = ready_.front();
-      ready_.pop_front();
-    }
-    task->RunFromQueue();
-  }
-}
-
-void Scheduler::TimerLoop() {
-  std::unique_lock<std::mutex> lock(timer_mu_);
-  while (true) {
-    {
-      std::lock_guard<std::mutex> l2(mu_);
-      if (shutdown_) return;
-    }
-    if (timers_.empty()) {
-      timer_cv_.wait_for(lock, std::chrono::milliseconds(100));
-      continue;
-    }
-    int64_t now = Now().value;
-    if (timers_.top().at <= now) {
-      Task* t = timers_.top().task;
-      timers_.pop();
-      lock.unlock();
-      t->Wake();
-      lock.lock();
-      continue;
-    }
-    timer_cv_.wait_for(
-        lock, std::chrono::microseconds(std::min<int64_t>(timers_.top().at - now, 100000)));
-  }
-}
-
-bool InputQueue::TryPush(int sender, Message&& message, Task* producer) {
-  bool was_empty;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    const auto* b = std::get_if<batch::BatchPtr>(&message);
-    if (b != nullptr &&
-        (rows_ >= capacity_rows_ || held_rows_[static_cast<size_t>(sender)] >= capacity_rows_)) {
-      if (std::find(waiting_.begin(), waiting_.end(), producer) == waiting_.end()) {
-        waiting_.push_back(producer);
-      }
-      return false;
-    }
-    if (b != nullptr) rows_ += (*b)->num_rows;
-    was_empty = queue_.empty();
-    queue_.push_back({sender, std::move(message)});
-  }
-  if (was_empty) consumer_->Wake();
-  return true;
-}
-
-bool InputQueue::Pop(Envelope* out) {
-  std::vector<Task*> to_wake;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (queue_.empty()) return false;
-    *out = std::move(queue_.front());
-    queue_.pop_front();
-    if (const auto* b = std::get_if<batch::BatchPtr>(&out->message)) rows_ -= (*b)->num_rows;
-    if (rows_ < capacity_rows_ && !waiting_.empty()) to_wake.swap(waiting_);
-  }
-  for (Task* t : to_wake) t->Wake();
-  return true;
-}
-
-void InputQueue::Hold(int sender, int64_t rows) {
-  std::lock_guard<std::mutex> lock(mu_);
-  held_rows_[static_cast<size_t>(sender)] += rows;
-}
-
-void InputQueue::Release(const std::vector<int64_t>& rows_by_sender) {
-  std::vector<Task*> to_wake;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (size_t i = 0; i < rows_by_sender.size(); ++i) held_rows_[i] -= rows_by_sender[i];
-    to_wake.swap(waiting_);
-  }
-  for (Task* t : to_wake) t->Wake();
-}
 
 Status Task::Open() {
   size_t first_op = source ? 1 : 0;
