@@ -29,6 +29,7 @@
 #include "batch/column_builder.h"
 #include "batch/serialize.h"
 #include "common/fault.h"
+#include "connectors/decoded_rows.h"
 #include "connectors/kafka/kafka_client.h"
 #include "formats/format.h"
 
@@ -512,30 +513,10 @@ class KafkaSource : public runtime::SourceOperator {
   }
 
   Status EmitPending(runtime::Collector& out) {
-    if (ctx_ && ctx_->metrics) {
-      ctx_->metrics->bad_rows_dropped += decoder_->dropped_rows() - dropped_reported_;
-    }
-    dropped_reported_ = decoder_->dropped_rows();
-    const int64_t n = decoder_->pending_rows();
-    if (n == 0) return Status::Ok();
-    std::vector<batch::ColumnPtr> values = decoder_->Flush();
-    auto b = std::make_shared<batch::Batch>();
-    b->schema = schema_;
-    b->columns.reserve(column_source_.size());
-    for (int source : column_source_) {
-      if (source >= 0) {
-        b->columns.push_back(values[static_cast<size_t>(source)]);
-      } else {
-        b->columns.push_back(builders_[static_cast<size_t>(-1 - source)].Finish());
-      }
-    }
-    b->change_kind = decoder_->flushed_change_kinds();
-    b->num_rows = n;
-    auto event_time = batch::Column::MakeFixed(types::Timestamp(), n);
-    std::memcpy(event_time->mutable_raw<int64_t>(), event_times_.data(),
-                static_cast<size_t>(n) * sizeof(int64_t));
-    event_times_.clear();
-    b->event_time = event_time;
+    auto b = TakeDecodedRows(*decoder_, schema_, &column_source_, &builders_, &event_times_,
+                             &dropped_reported_, ctx_);
+    if (b == nullptr) return Status::Ok();
+    const int64_t n = b->num_rows;
     // Each row's partition and the partitions still read: the watermark generator keeps a
     // watermark per partition.
     auto row_partitions = batch::Column::MakeFixed(types::Int32(), n);

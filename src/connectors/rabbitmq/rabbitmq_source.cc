@@ -393,29 +393,10 @@ class RabbitSource : public runtime::SourceOperator {
   }
 
   Status Emit(runtime::Collector& out) {
-    if (metadata_.empty()) {
-      return EmitDecodedRows(*decoder_, schema_, &event_times_, &dropped_reported_, ctx_, out);
-    }
-    if (ctx_ && ctx_->metrics) {
-      ctx_->metrics->bad_rows_dropped += decoder_->dropped_rows() - dropped_reported_;
-    }
-    dropped_reported_ = decoder_->dropped_rows();
-    const int64_t n = decoder_->pending_rows();
-    if (n == 0) return Status::Ok();
-    std::vector<batch::ColumnPtr> values = decoder_->Flush();
-    auto b = std::make_shared<batch::Batch>();
-    b->schema = schema_;
-    for (int source : column_source_) {
-      b->columns.push_back(source >= 0 ? values[static_cast<size_t>(source)]
-                                       : builders_[static_cast<size_t>(-1 - source)].Finish());
-    }
-    b->num_rows = n;
-    auto times = batch::Column::MakeFixed(types::Timestamp(), n);
-    std::memcpy(times->mutable_raw<int64_t>(), event_times_.data(),
-                static_cast<size_t>(n) * sizeof(int64_t));
-    event_times_.clear();
-    b->event_time = times;
-    if (ctx_ && ctx_->metrics) ctx_->metrics->rows_out += n;
+    auto b = TakeDecodedRows(*decoder_, schema_, &column_source_, &builders_, &event_times_,
+                             &dropped_reported_, ctx_);
+    if (b == nullptr) return Status::Ok();
+    if (ctx_ && ctx_->metrics) ctx_->metrics->rows_out += b->num_rows;
     return out.Emit(b);
   }
 
