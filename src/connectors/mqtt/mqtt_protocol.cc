@@ -102,7 +102,7 @@ std::string_view ConnackText(uint8_t code) {
     case 4:
       return "refused: bad user name or password";
     case 5:
-      return "refused: not authorized";
+      return "refused: not authorized (check the username and password)";
     default:
       return "refused with an unknown return code";
   }
