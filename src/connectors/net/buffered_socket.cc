@@ -174,6 +174,7 @@ Status BufferedSocket::Handshake(const SocketOptions& options, int64_t deadline_
   SSL_set_connect_state(t.ssl);
   t.raw.resize(kTlsReadBytes);
   for (;;) {
+    ERR_clear_error();  // SSL_get_error reads this thread's queue: no stale errors in it
     const int rc = SSL_do_handshake(t.ssl);
     const int err = rc == 1 ? SSL_ERROR_NONE : SSL_get_error(t.ssl, rc);
     SLUICE_RETURN_NOT_OK(FlushTls(deadline_us));
@@ -261,6 +262,7 @@ Result<size_t> BufferedSocket::Read(size_t want) {
   size_t total = 0;
   bool closed = false;
   Status failure;
+  ERR_clear_error();  // SSL_get_error reads this thread's queue: no stale errors in it
   for (int round = 0; round < 2; ++round) {
     while (tail_ < capacity) {
       const int n = SSL_read(tls_->ssl, buf_.data() + tail_, static_cast<int>(capacity - tail_));
@@ -303,6 +305,7 @@ Status BufferedSocket::Send(std::string_view bytes, int64_t deadline_us) {
   if (!tls_) return SendRaw(bytes.data(), bytes.size(), deadline_us);
   if (bytes.empty()) return Status::Ok();
   // Into the memory BIO, which always takes all of it; then out to the socket.
+  ERR_clear_error();
   if (SSL_write(tls_->ssl, bytes.data(), static_cast<int>(bytes.size())) <= 0) {
     return Status::Io("writing to {} (TLS): {}", peer_, OpenSslError("the session failed"));
   }
