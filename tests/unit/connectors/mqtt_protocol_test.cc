@@ -160,9 +160,13 @@ TEST(MqttPublishTest, MalformedPublishes) {
 }
 
 TEST(MqttConnackTest, ReturnCodes) {
+  // The packets outlive the Packet views of them.
+  const std::string refused = "\x20\x02\x00\x04"s;   // return code 4
+  const std::string accepted = "\x20\x02\x01\x00"s;  // session present, accepted
+  const std::string short_one = "\x20\x01\x00"s;
   Packet p;
   size_t need = 0;
-  ASSERT_EQ(*SplitPacket("\x20\x02\x00\x04"s, &p, &need), Split::kPacket);
+  ASSERT_EQ(*SplitPacket(refused, &p, &need), Split::kPacket);
   bool session = true;
   auto code = ParseConnack(p, &session);
   ASSERT_TRUE(code.ok());
@@ -170,17 +174,18 @@ TEST(MqttConnackTest, ReturnCodes) {
   EXPECT_FALSE(session);
   EXPECT_NE(ConnackText(4).find("bad user name or password"), std::string::npos);
   EXPECT_NE(ConnackText(5).find("not authorized"), std::string::npos);
-  ASSERT_EQ(*SplitPacket("\x20\x02\x01\x00"s, &p, &need), Split::kPacket);
+  ASSERT_EQ(*SplitPacket(accepted, &p, &need), Split::kPacket);
   EXPECT_EQ(*ParseConnack(p, &session), 0);
   EXPECT_TRUE(session);
-  ASSERT_EQ(*SplitPacket("\x20\x01\x00"s, &p, &need), Split::kPacket);
+  ASSERT_EQ(*SplitPacket(short_one, &p, &need), Split::kPacket);
   EXPECT_FALSE(ParseConnack(p, &session).ok());
 }
 
 TEST(MqttSubackTest, FailureCode) {
+  const std::string suback = "\x90\x03\x00\x07\x80"s;
   Packet p;
   size_t need = 0;
-  ASSERT_EQ(*SplitPacket("\x90\x03\x00\x07\x80"s, &p, &need), Split::kPacket);
+  ASSERT_EQ(*SplitPacket(suback, &p, &need), Split::kPacket);
   uint16_t id = 0;
   uint8_t code = 0;
   ASSERT_TRUE(ParseSuback(p, &id, &code).ok());
