@@ -2,7 +2,8 @@
 scripts/mosquitto-test-server: a plain and a TLS listener): option errors, unreachable brokers,
 the sink read back with mosquitto_sub (QoS 0 and 1, TLS), the source fed with mosquitto_pub
 (QoS 0 and 1, TLS, credentials right and wrong, a message larger than the client's receive
-buffer, the broker restarted under a running source), and the sink's at-least-once across
+buffer, idle past the broker's keep-alive timeout, the broker restarted under a running
+source, a malformed packet from a stand-in server), and the sink's at-least-once across
 kill -9 and restore (every row arrives, none lost).
 
 Usage: mqtt_test.py path/to/sluice"""
@@ -187,6 +188,13 @@ def publish(p, topic, lines, extra=()):
                    check=True)
 
 
+# Keep-alive (30 s): a source left idle past 1.5 keep-alives (when mosquitto drops a silent
+# client) keeps its one connection; started here, checked at the end, so the wait overlaps the
+# other checks.
+idle = SourceRun("idle_src", f"url = '{url}', topic = 'idle/in', qos = '1'", "idlesrc")
+idle_ok = idle.wait_subscribed()
+idle_since = time.time()
+
 # Over TLS: the client's own TLS (OpenSSL over memory BIOs) reads the QoS 1 stream in order.
 run_ = SourceRun("tls_src", f"url = 'mqtts://127.0.0.1:{tls_port}', tls.ca = '{ca}', "
                             "topic = 'tls/in', qos = '1'", "tlssrc")
@@ -280,25 +288,6 @@ check("source: a malformed remaining length fails the pipeline with what was wro
       rc != 0 and "malformed packet" in err and "remaining length" in err, f"{secs:.1f} s {err}")
 fake.close()
 
-# The broker restarts under a running source: the client reconnects and subscribes again (the
-# messages published while it was down are gone: at-most-once), and reads what comes after.
-run_ = SourceRun("recon_src", f"url = '{url}', topic = 'recon/in', qos = '1', "
-                              "connect.timeout = '60s'", "reconsrc")
-ok = run_.wait_subscribed()
-if ok:
-    publish(port, "recon/in", rows[:100])
-    ok = run_.wait_rows(100)
-    subprocess.run([SCRIPT, "stop", broker], check=True)
-    subprocess.run([SCRIPT, "start", broker, "--owner", str(os.getpid())], check=True,
-                   capture_output=True)
-    ok = ok and run_.wait_subscribed(2)
-    if ok:
-        publish(port, "recon/in", rows[100:])
-        run_.wait_rows(len(rows))
-rc, err = run_.stop()
-check("source: the broker restarted, the source reconnects and reads on",
-      ok and rc == 0 and run_.rows == rows, f"{err}\n{len(run_.rows)} rows")
-
 # --- sink across kill -9: at-least-once (every row arrives; some may twice) ---
 N = 20000
 big = write("big.json", "\n".join(json.dumps({"id": i}) for i in range(N)) + "\n")
@@ -336,6 +325,38 @@ check(f"sink kill -9 x{kills} and restore: every row arrives (at-least-once)",
       proc.returncode == 0 and set(ids) == set(range(N)),
       f"{err}\n{len(set(ids))} distinct of {N}, {len(ids)} messages")
 print(f"mqtt: {len(ids) - len(set(ids))} rows published twice after {kills} kills")
+
+# The idle source, 50 s after it subscribed: still the one subscription, and it reads.
+while idle_ok and time.time() - idle_since < 50 and idle.proc.poll() is None:
+    time.sleep(0.5)
+if idle_ok:
+    publish(port, "idle/in", rows[:10])
+    idle.wait_rows(10)
+rc, err = idle.stop()
+log = open(os.path.join(broker, "log"), errors="replace").read()
+check("source idle for 50 s: keep-alive holds its connection (no timeout, no reconnect)",
+      idle_ok and rc == 0 and idle.rows == rows[:10] and idle.subscriptions() == 1 and
+      not any("idlesrc-" in l and "timeout" in l for l in log.splitlines()),
+      f"{err}\n{len(idle.rows)} rows, {idle.subscriptions()} subscriptions")
+
+# The broker restarts under a running source: the client reconnects and subscribes again (the
+# messages published while it was down are gone: at-most-once), and reads what comes after.
+run_ = SourceRun("recon_src", f"url = '{url}', topic = 'recon/in', qos = '1', "
+                              "connect.timeout = '60s'", "reconsrc")
+ok = run_.wait_subscribed()
+if ok:
+    publish(port, "recon/in", rows[:100])
+    ok = run_.wait_rows(100)
+    subprocess.run([SCRIPT, "stop", broker], check=True)
+    subprocess.run([SCRIPT, "start", broker, "--owner", str(os.getpid())], check=True,
+                   capture_output=True)
+    ok = ok and run_.wait_subscribed(2)
+    if ok:
+        publish(port, "recon/in", rows[100:])
+        run_.wait_rows(len(rows))
+rc, err = run_.stop()
+check("source: the broker restarted, the source reconnects and reads on",
+      ok and rc == 0 and run_.rows == rows, f"{err}\n{len(run_.rows)} rows")
 
 subprocess.run([SCRIPT, "stop", broker])
 checks.finish()
