@@ -11,7 +11,9 @@
 #    `sluice run` killed with kill -9 is finished by the coordinator;
 # 3. kill -9 of a worker mid-run (the one running the exactly-once file sink, then on an
 #    updating join the other one), a replacement worker started: the coordinator restarts the
-#    job at a new generation from the latest complete checkpoint and the output is exact;
+#    job at a new generation from the latest complete checkpoint and the output is exact; a
+#    worker stopped with SIGSTOP is lost after the heartbeat timeout, the same way, and exits
+#    with an error when woken;
 # 4. with --max-restarts 0 a lost worker fails the job, naming it.
 #
 # Usage: recovery.sh path/to/sluice [seed]
@@ -168,6 +170,35 @@ recover() {  # recover QUERY PARALLELISM SLOTS-OF-A VICTIM
 }
 recover window_aggregate 2 1 a  # worker a runs the sink
 recover updating_join 3 2 b
+
+# 3b. A worker that stops answering (SIGSTOP: its connections stay open) is lost after the
+# heartbeat timeout; the job restarts with a replacement of another name. Woken up afterwards,
+# the stale worker is refused: it was told to leave, and exits with an error.
+fresh
+start_coordinator "$work/window_aggregate.sql" -p 2 --workers 2 --state-dir "$work/state" \
+  --heartbeat-timeout 5s
+start_worker a
+a=$last_worker
+start_worker b
+b=$last_worker
+wait_for "checkpoint 3 complete" "$work/coordinator.log"
+kill -STOP "$b"
+wait_for "restarting" "$work/coordinator.log"
+check "SIGSTOP: the coordinator restarts the job" $?
+grep -q "lost worker 'b': no heartbeat for 5s" "$work/coordinator.log"
+check "SIGSTOP: the cause is the missing heartbeat" $?
+start_worker c
+c=$last_worker
+wait "$coord"
+check "SIGSTOP: coordinator exit status" $?
+wait "$a"
+check "SIGSTOP: worker a exits cleanly" $?
+wait "$c"
+check "SIGSTOP: the replacement c exits cleanly" $?
+same_output window_aggregate "SIGSTOP of worker b and a replacement c"
+kill -CONT "$b"
+wait "$b"
+check "SIGSTOP: the stale worker exits with an error once woken" $(($? == 0))
 
 # 4. No restarts allowed: the job fails naming the lost worker.
 fresh
