@@ -45,22 +45,18 @@ class MqttSource : public runtime::SourceOperator {
     SLUICE_ASSIGN_OR_RETURN(decoder_, formats::MakeDecoder(spec_.format, spec_.schema, label_));
     std::string id = fmt::format("{}-{}-{}-{}", options_.client_prefix, spec_.table_name, subtask_,
                                  Now().value % 1000000007);
-    SLUICE_ASSIGN_OR_RETURN(client_, MqttSubscriber::Connect(options_, std::move(id), label_));
+    SLUICE_ASSIGN_OR_RETURN(
+        client_, MqttSubscriber::Connect(options_, std::move(id), label_, ctx.stop_requested));
     return Status::Ok();
   }
 
   Result<SourcePoll> Poll(runtime::Collector& out) override {
     if (ctx_ && ctx_->stop_requested && ctx_->stop_requested->load()) return SourcePoll::Finished();
     const int64_t before = received_;
-    // Reads while messages keep coming, up to a batch; each read's QoS 1 messages are
-    // acknowledged together once decoded.
-    for (int i = 0; i < kReadsPerPoll && decoder_->pending_rows() < spec_.batch_rows; ++i) {
-      SLUICE_ASSIGN_OR_RETURN(const std::vector<Publish>* messages, client_->Receive());
-      if (messages->empty()) break;
-      SLUICE_RETURN_NOT_OK(Take(*messages));
-      SLUICE_RETURN_NOT_OK(client_->Acknowledge());
-    }
-    SLUICE_RETURN_NOT_OK(client_->KeepAlive());
+    Status st = ReadAvailable();
+    // Stopped while reconnecting: a clean end, not a failure.
+    if (st.kind() == ErrorKind::kCancelled) return SourcePoll::Finished();
+    SLUICE_RETURN_NOT_OK(st);
     SLUICE_RETURN_NOT_OK(Emit(out));
     if (received_ == before) {
       return SourcePoll::WaitUntil(ProcessingTime{Now().value + kIdlePollMicros});
@@ -77,6 +73,18 @@ class MqttSource : public runtime::SourceOperator {
   Status Snapshot(int64_t, runtime::StateWriter&) override { return Status::Ok(); }
 
  private:
+  // Reads while messages keep coming, up to a batch; each read's QoS 1 messages are
+  // acknowledged together once decoded. Then the keep-alive.
+  Status ReadAvailable() {
+    for (int i = 0; i < kReadsPerPoll && decoder_->pending_rows() < spec_.batch_rows; ++i) {
+      SLUICE_ASSIGN_OR_RETURN(const std::vector<Publish>* messages, client_->Receive());
+      if (messages->empty()) break;
+      SLUICE_RETURN_NOT_OK(Take(*messages));
+      SLUICE_RETURN_NOT_OK(client_->Acknowledge());
+    }
+    return client_->KeepAlive();
+  }
+
   // Decodes the payloads where they lie in the receive buffer (followed by padding).
   Status Take(const std::vector<Publish>& messages) {
     const int64_t arrived = Now().value;  // one clock read per read, not one per row

@@ -28,8 +28,10 @@ std::string MqttSubscriber::Where() const {
 
 Result<std::unique_ptr<MqttSubscriber>> MqttSubscriber::Connect(const MqttOptions& options,
                                                                 std::string client_id,
-                                                                std::string label) {
+                                                                std::string label,
+                                                                const std::atomic<bool>* stop) {
   std::unique_ptr<MqttSubscriber> s(new MqttSubscriber());
+  s->stop_ = stop;
   s->options_ = options;
   s->client_id_ = std::move(client_id);
   s->label_ = std::move(label);
@@ -59,6 +61,10 @@ Status MqttSubscriber::ConnectWithRetries() {
           fmt::format("{}: cannot connect to the MQTT broker at {} (connect.timeout {} "
                       "s): {}",
                       label_, Where(), options_.connect_timeout_us / 1000000, st.message()));
+    }
+    if (stop_ != nullptr && stop_->load()) {
+      return Status::Cancelled(
+          fmt::format("{}: stopped while connecting to the MQTT broker at {}", label_, Where()));
     }
     std::this_thread::sleep_for(std::chrono::microseconds(kRetryPauseUs));
   }
@@ -147,6 +153,7 @@ Status MqttSubscriber::Reconnect(const Status& why) {
   ++reconnects_;
   socket_.reset();
   Status st = ConnectWithRetries();
+  if (st.kind() == ErrorKind::kCancelled) return st;
   if (!st.ok()) {
     return Status::Io(
         "{}: lost the connection to the MQTT broker at {} ({}), and reconnecting "

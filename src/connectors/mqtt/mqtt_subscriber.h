@@ -7,6 +7,7 @@
 // One MqttSubscriber is used by one thread (the source task's) and never blocks longer than
 // connect.timeout (connecting, reconnecting) or a send's deadline.
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -26,8 +27,10 @@ class MqttSubscriber {
   // Refused or unreachable brokers are retried until then (a broker may be starting), except
   // a CONNACK refusing the credentials or the client. Errors name the broker (host:port) and
   // the reason, never the password.
+  // `stop` (may be null): a stop request that ends the retrying early (Status::Cancelled).
   static Result<std::unique_ptr<MqttSubscriber>> Connect(const MqttOptions& options,
-                                                         std::string client_id, std::string label);
+                                                         std::string client_id, std::string label,
+                                                         const std::atomic<bool>* stop = nullptr);
   // Sends DISCONNECT (best effort) and closes.
   ~MqttSubscriber();
 
@@ -74,7 +77,8 @@ class MqttSubscriber {
   int64_t ping_sent_us_ = 0;  // 0: no PINGREQ outstanding
   uint16_t next_packet_id_ = 1;
   int64_t reconnects_ = 0;
-  bool socket_failed_ = false;  // the last ReceiveOnce failed reading, not decoding
+  bool socket_failed_ = false;
+  const std::atomic<bool>* stop_ = nullptr;  // the last ReceiveOnce failed reading, not decoding
 };
 
 }  // namespace sluice::connectors::mqtt
