@@ -19,6 +19,7 @@
 #include "cli/nexmark_command.h"
 #include "cli/pipeline.h"
 #include "dist/coordinator.h"
+#include "dist/leader.h"
 #include "dist/worker.h"
 #include "k8s/render.h"
 #include "k8s/yaml.h"
@@ -214,6 +215,19 @@ int main(int argc, char** argv) {
                           "A worker silent this long is lost (default 10s)");
   coordinator->add_option("--threads", coord_options.threads,
                           "Executor threads per worker (default: the worker's cores)");
+  // Leases (docs/distributed.md, "Leases and fencing").
+  sluice::dist::LeaderOptions leader_options;
+  std::string lease_ttl = "10s";
+  coordinator
+      ->add_option("--lease-url", leader_options.lease.url,
+                   "PostgreSQL URL of the job's lease: coordinators compete for it, the holder "
+                   "runs the job, the others wait (default: $SLUICE_LEASE_URL; none: no lease)")
+      ->envname("SLUICE_LEASE_URL");
+  coordinator->add_option("--lease-ttl", lease_ttl,
+                          "How long the lease lasts unrenewed: a paused or dead leader's standby "
+                          "takes over after this (default 10s)");
+  coordinator->add_option("--lease-holder", leader_options.lease.holder,
+                          "This coordinator's name in the lease (default: host name and pid)");
 
   sluice::dist::WorkerOptions worker_options;
   auto* worker = app.add_subcommand("worker", "Run the subtasks a `sluice coordinator` assigns");
@@ -393,7 +407,38 @@ int main(int argc, char** argv) {
     coord_options.stop = &g_stop;
     StartSignalThread(false);
     sluice::dist::CoordinatorReport report;
-    sluice::Status st = sluice::dist::RunCoordinator(coord_options, &report);
+    sluice::Status st;
+    if (!leader_options.lease.url.empty()) {
+      auto ttl = sluice::ParseDuration(lease_ttl, "--lease-ttl");
+      if (!ttl.ok()) {
+        PrintError(ttl.status());
+        return 1;
+      }
+      leader_options.lease.ttl_micros = *ttl;
+      leader_options.lease.job = coord_options.job;
+      if (leader_options.lease.holder.empty()) {
+        char host[256] = {};
+        ::gethostname(host, sizeof(host) - 1);
+        leader_options.lease.holder = std::string(host) + "-" + std::to_string(::getpid());
+      }
+      // Deposed: stop now, before anything else is committed; the workers see the control
+      // stream end and cancel their part.
+      leader_options.lost = [](const sluice::Status& lost) {
+        PrintError(lost);
+        std::fflush(stderr);
+        std::_Exit(3);
+      };
+      st = sluice::dist::RunElectedCoordinator(coord_options, leader_options, &report);
+      if (st.kind() == sluice::ErrorKind::kCancelled && g_stop) {
+        std::fprintf(stderr,
+                     "sluice: stopped while standing by (this coordinator never led job "
+                     "'%s')\n",
+                     coord_options.job.c_str());
+        return 0;
+      }
+    } else {
+      st = sluice::dist::RunCoordinator(coord_options, &report);
+    }
     if (!st.ok()) {
       PrintError(st);
       return 1;
