@@ -8,3 +8,12 @@ target_link_libraries(lease_test PRIVATE sluice_dist GTest::gtest_main)
 add_test(NAME dist_lease COMMAND lease_test)
 set_tests_properties(dist_lease PROPERTIES FIXTURES_REQUIRED postgres_server
                      ENVIRONMENT SLUICE_POSTGRES_DIR=${SLUICE_POSTGRES_DIR})
+
+# Two `sluice coordinator --lease-url` processes: the standby waits, the leader is SIGSTOPped past
+# its TTL, the standby takes over (epoch 2 in the table), the woken old leader's fenced renewal is
+# refused and it exits naming the new holder; the job then completes under the new leader with
+# `sluice run`'s output (about 15 s).
+add_test(NAME dist_lease_failover
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/lease/failover_test.sh $<TARGET_FILE:sluice>)
+set_tests_properties(dist_lease_failover PROPERTIES FIXTURES_REQUIRED postgres_server
+                     ENVIRONMENT SLUICE_POSTGRES_DIR=${SLUICE_POSTGRES_DIR})
