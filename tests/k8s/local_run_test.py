@@ -7,7 +7,13 @@ test starts them as they are and compares the sink's output with `sluice run`'s 
 parallelism. No Kubernetes cluster runs here: the kubelet's part (expanding $(VAR), mounting the
 ConfigMap, resolving DNS) is what --print-commands emulates.
 
-Usage: local_run_test.py path/to/sluice
+With --lease (needs SLUICE_POSTGRES_DIR, the postgres_server fixture): the job is rendered with
+--postgres-secret, so the manifests have two coordinator replicas electing a leader through the
+PostgreSQL lease; the test supplies the Secret's `url` (the fixture's conninfo) as the kubelet
+would, starts both replicas with the same arguments on the same address and port, and checks
+that exactly one leads (the other stands by without listening) and the output is still exact.
+
+Usage: local_run_test.py path/to/sluice [--lease]
 """
 
 import json
@@ -21,8 +27,14 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import testlib  # noqa: E402
 
 SLUICE = sys.argv[1]
+LEASE = "--lease" in sys.argv[2:]
 work = tempfile.mkdtemp(prefix="k8s_local_run.")
-checks = testlib.Checks("k8s_local_run", work=work)
+checks = testlib.Checks("k8s_local_run" + ("_lease" if LEASE else ""), work=work)
+JOB = f"lease{os.getpid()}" if LEASE else "local"
+secrets = {}
+if LEASE:
+    with open(os.path.join(os.environ["SLUICE_POSTGRES_DIR"], "conninfo")) as f:
+        secrets[("sluice-pg", "url")] = f.read().strip()
 WORKERS = 3
 
 
@@ -74,44 +86,84 @@ checks.check(f"reference output has rows ({len(expected)})", len(expected) > 100
 
 control, data = two_free_ports()
 config = os.path.join(work, "config")
-p = subprocess.run([SLUICE, "k8s", "render", sql, "--job", "local", "--workers", str(WORKERS),
+lease_args = ["--postgres-secret", "sluice-pg", "--lease-ttl", "60s"] if LEASE else []
+p = subprocess.run([SLUICE, "k8s", "render", sql, "--job", JOB, "--workers", str(WORKERS),
                     "--control-port", str(control), "--data-plane-port", str(data),
-                    "--worker-timeout", "60s", "--set", "batch_size=256", "--print-commands",
-                    "--loopback", "--local-dir", config], capture_output=True, text=True,
-                   timeout=60)
+                    "--worker-timeout", "60s", "--set", "batch_size=256", *lease_args,
+                    "--print-commands", "--loopback", "--local-dir", config],
+                   capture_output=True, text=True, timeout=60)
 checks.check("render --print-commands --loopback", p.returncode == 0, p.stderr)
 processes = json.loads(p.stdout)
-checks.check("one coordinator and three workers",
-             [x["role"] for x in processes] == ["coordinator"] + ["worker"] * WORKERS)
+coordinators = 2 if LEASE else 1
+checks.check(f"{coordinators} coordinator(s) and three workers",
+             [x["role"] for x in processes] == ["coordinator"] * coordinators
+             + ["worker"] * WORKERS)
 with open(os.path.join(config, "pipeline.sql")) as f:
     checks.check("the ConfigMap's SQL written to the local dir", f.read() == SQL)
 
 procs = []
 logs = {}
+
+
+def log_of(pod):
+    with open(logs[pod]) as f:
+        return f.read()
+
+
+leader = f"{JOB}-coordinator-0"
 try:
     for x in processes:
         log = open(os.path.join(work, x["pod"] + ".log"), "w")
         logs[x["pod"]] = log.name
-        # The pod's environment: the manifests' variables only (no Secrets in this job).
+        # The pod's environment: the manifests' variables and the Secrets' values, nothing else.
         env = {"PATH": os.environ.get("PATH", ""), **x["env"]}
-        checks.check(f"{x['pod']}: no Secret to supply", x["secret_env"] == {})
+        wanted = {(r["secret"], r["key"]) for r in x["secret_env"].values()}
+        if x["role"] == "coordinator" and LEASE:
+            checks.check(f"{x['pod']}: the lease URL comes from the Secret",
+                         wanted == {("sluice-pg", "url")}, x["secret_env"])
+        else:
+            checks.check(f"{x['pod']}: no Secret to supply", wanted == set(), x["secret_env"])
+        for name, ref in x["secret_env"].items():
+            env[name] = secrets[(ref["secret"], ref["key"])]
         procs.append((x["pod"], subprocess.Popen([SLUICE, *x["args"]], env=env,
                                                  stdout=log, stderr=subprocess.STDOUT)))
+    if LEASE:
+        # Whichever replica got the lease runs the job; the other stands by, not listening.
+        names = [f"{JOB}-coordinator-{r}" for r in range(2)]
+        testlib.wait_until(lambda: any("leader of job" in log_of(n) for n in names), 120)
+        leaders = [n for n in names if f"coordinator '{n}': leader of job '{JOB}' at epoch 1"
+                   in log_of(n)]
+        checks.check("exactly one coordinator replica leads, at epoch 1", len(leaders) == 1,
+                     [log_of(n)[-1000:] for n in names])
+        leader = leaders[0] if leaders else names[0]
+        standby = [n for n in names if n != leader][0]
+        testlib.wait_until(lambda: "standby for job" in log_of(standby), 120)
+        checks.check("the other stands by, naming the leader",
+                     f"standby for job '{JOB}': the lease is held by '{leader}' at epoch 1"
+                     in log_of(standby), log_of(standby)[-1000:])
     for pod, proc in procs:
+        if LEASE and pod == standby:
+            continue
         try:
             rc = proc.wait(timeout=240)
         except subprocess.TimeoutExpired:
             rc = "timeout"
-        checks.check(f"{pod} exits 0", rc == 0, open(logs[pod]).read()[-2000:])
+        checks.check(f"{pod} exits 0", rc == 0, log_of(pod)[-2000:])
+    if LEASE:
+        # The job is done; the standby is stopped as Kubernetes would (SIGTERM).
+        rc, _, _ = testlib.stop(dict(procs)[standby])
+        checks.check("the standby stops cleanly on SIGTERM",
+                     rc == 0 and "stopped while standing by" in log_of(standby),
+                     log_of(standby)[-1000:])
 finally:
     for _, proc in procs:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
 
-coordinator_log = open(logs["local-coordinator-0"]).read()
+coordinator_log = log_of(leader)
 checks.check("the workers registered under their pod names",
-             all(f"local-worker-{i}" in coordinator_log for i in range(WORKERS)),
+             all(f"{JOB}-worker-{i}" in coordinator_log for i in range(WORKERS)),
              coordinator_log[-2000:])
 checks.check("subtasks on all three workers", "workers 0 1 2" in coordinator_log,
              coordinator_log[-2000:])
