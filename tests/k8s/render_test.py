@@ -188,6 +188,28 @@ checks.check("worker StatefulSet gets no lease credentials",
              all(e["name"] != "SLUICE_LEASE_URL"
                  for e in sts["spec"]["template"]["spec"]["containers"][0]["env"]))
 
+# Text that YAML could misread travels byte for byte (PyYAML is the independent reader): SQL
+# with trailing spaces, tabs, blank lines, several or no trailing newlines, a first line that
+# starts with a space, a carriage return, quotes and '#', and settings that look like other types.
+tricky = {
+    "trailing-newlines": "SELECT 1;\n\n\n",
+    "no-newline": "SELECT 'a: b' -- # not a comment\nFROM t",
+    "leading-space": "  SELECT 1;\n",
+    "blank-lines": "SELECT 1;\n\n  \n\tSELECT \"x\" ;   \nSELECT 'é ü';\n",
+    "crlf": "SELECT 1;\r\nSELECT 2;\r\n",
+}
+for name, text in tricky.items():
+    path = write(f"tricky-{name}.sql", text)
+    rc, out, err = render(path, "--job", "t", "--set", "flag=on", "--set", "n=1.0")
+    data = [d for d in yaml.safe_load_all(out) if d][0]["data"] if rc == 0 else {}
+    with open(path, "rb") as f:
+        original = f.read().decode()
+    checks.check(f"SQL '{name}' survives the YAML byte for byte",
+                 data.get("pipeline.sql") == original, repr(data.get("pipeline.sql")))
+    checks.check(f"SQL '{name}': settings stay strings",
+                 data.get("settings.conf", "").endswith("flag=on\nn=1.0\n")
+                 and data.get("parallelism") == "1", data)
+
 # --- The manifests start exactly the processes --print-commands prints -------------------------
 # Expanded here independently of Sluice's code, from the YAML, as the kubelet would.
 
