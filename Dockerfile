@@ -7,8 +7,8 @@
 
 FROM debian:12 AS build
 ENV DEBIAN_FRONTEND=noninteractive
-RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends sudo ca-certificates \
-      python3 python3-venv git && rm -rf /var/lib/apt/lists/*
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends ca-certificates \
+      python3 python3-venv && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
 # A clean tree: nothing of the build context's own build directory is reused.

@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <vector>
@@ -111,7 +112,21 @@ Result<std::unique_ptr<Lease>> Lease::Connect(const LeaseOptions& options) {
   if (options.ttl_micros < 1'000'000) {
     return Status::User("--lease-ttl must be at least 1s (got {} ms)", options.ttl_micros / 1000);
   }
-  PGconn* conn = PQconnectdb(options.url.c_str());
+  // Bounded waits: a renewal must not hang on a silent server past the lease it renews. Given
+  // after the URL, these override the URL's own.
+  const int64_t ttl_ms = options.ttl_micros / 1000;
+  const std::string connect_timeout = std::to_string(std::max<int64_t>(2, ttl_ms / 1000));
+  const std::string user_timeout = std::to_string(std::max<int64_t>(500, ttl_ms / 3));
+  const char* keys[] = {"dbname",
+                        "connect_timeout",
+                        "tcp_user_timeout",
+                        "keepalives_idle",
+                        "keepalives_interval",
+                        "keepalives_count",
+                        nullptr};
+  const char* values[] = {
+      options.url.c_str(), connect_timeout.c_str(), user_timeout.c_str(), "5", "2", "3", nullptr};
+  PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (conn == nullptr || PQstatus(conn) != CONNECTION_OK) {
     std::string message = ErrorOf(conn);
     std::string where = Where(conn);
@@ -120,6 +135,11 @@ Result<std::unique_ptr<Lease>> Lease::Connect(const LeaseOptions& options) {
   }
   std::unique_ptr<Lease> lease(new Lease(conn, options));
   SLUICE_RETURN_NOT_OK(Exec(conn, "SET client_min_messages = warning", {}, "setup").status());
+  SLUICE_RETURN_NOT_OK(
+      Exec(conn,
+           fmt::format("SET statement_timeout = {}", std::max<int64_t>(500, ttl_ms / 3)).c_str(),
+           {}, "setup")
+          .status());
   // Two coordinators creating the table at once: one of them may see a unique violation in
   // the catalog; the table exists afterwards either way.
   auto created = Exec(conn, kCreate, {}, "creating sluice_job_leases");
