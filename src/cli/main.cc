@@ -287,6 +287,12 @@ int main(int argc, char** argv) {
   k8s_render->add_option("--pod-template", k8s_options.pod_template_file,
                          "YAML or JSON pod template merged into every pod (nodeSelector, "
                          "tolerations, affinity, containers[name: sluice] resources and env...)");
+  k8s_render->add_option("--coordinator-pod-template", k8s_options.coordinator_pod_template_file,
+                         "A pod template merged into the coordinator's pods only (after "
+                         "--pod-template)");
+  k8s_render->add_option("--worker-pod-template", k8s_options.worker_pod_template_file,
+                         "A pod template merged into the workers' pods only (after "
+                         "--pod-template)");
   k8s_render->add_option("--control-port", k8s_options.control_port,
                          "The coordinator's port (default 6130)");
   k8s_render->add_option("--data-plane-port", k8s_options.data_plane_port,

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -91,8 +92,8 @@ Status CheckStringMap(const json::value& v, std::string_view where) {
 
 // The pass-through pod template: a partial Kubernetes pod template (metadata.labels,
 // metadata.annotations, spec) merged into both pod templates. What Sluice owns is refused.
-Status CheckPodTemplate(const json::value& t, const std::string& file) {
-  std::string what = fmt::format("--pod-template '{}'", file);
+Status CheckPodTemplate(const json::value& t, std::string_view option, const std::string& file) {
+  std::string what = fmt::format("{} '{}'", option, file);
   if (!t.is_object()) {
     return Status::User(
         "{}: expected a mapping with `metadata` and/or `spec` (a pod template), "
@@ -269,6 +270,9 @@ json::object PodTemplate(const JobSpec& spec, const Container& c, std::string_vi
                                              {"configMap", {{"name", spec.ConfigMapName()}}}}}}}},
   };
   if (!spec.pod_template.empty()) Merge(pod, spec.pod_template);
+  const json::object& role =
+      component == "coordinator" ? spec.coordinator_pod_template : spec.worker_pod_template;
+  if (!role.empty()) Merge(pod, role);
   return std::move(pod.get_object());
 }
 
@@ -300,8 +304,9 @@ std::string Expand(std::string_view s, const std::map<std::string, std::string>&
 
 // The pod template's env of the sluice container joins the container's own (an entry of the same
 // name replaces Sluice's), so the manifests and LocalProcesses see the same environment.
-Status TakeTemplateEnv(JobSpec* spec) {
-  json::value* spec_v = spec->pod_template.if_contains("spec");
+Status TakeTemplateEnv(json::object* tpl, std::string_view option, const std::string& file,
+                       std::initializer_list<Container*> targets) {
+  json::value* spec_v = tpl->if_contains("spec");
   if (spec_v == nullptr) return Status::Ok();
   json::value* cs = spec_v->get_object().if_contains("containers");
   if (cs == nullptr) return Status::Ok();
@@ -309,8 +314,7 @@ Status TakeTemplateEnv(JobSpec* spec) {
     if (*NameOf(c) != kContainer) continue;
     json::value* env = c.get_object().if_contains("env");
     if (env == nullptr) continue;
-    std::string what = fmt::format("--pod-template '{}': spec.containers[{}].env",
-                                   spec->options.pod_template_file, kContainer);
+    std::string what = fmt::format("{} '{}': spec.containers[{}].env", option, file, kContainer);
     if (!env->is_array()) return Status::User("{} must be a list", what);
     for (const auto& e : env->get_array()) {
       const json::string* name = NameOf(e);
@@ -362,7 +366,7 @@ Status TakeTemplateEnv(JobSpec* spec) {
       } else {
         return Status::User("{}: {} needs a value or a valueFrom", what, var.name);
       }
-      for (Container* target : {&spec->coordinator, &spec->worker}) {
+      for (Container* target : targets) {
         bool replaced = false;
         for (auto& mine : target->env) {
           if (mine.name == var.name) {
@@ -467,12 +471,23 @@ Result<JobSpec> BuildSpec(const RenderOptions& o) {
     return Status::User("SQL file '{}' has {} bytes; a ConfigMap holds at most {}", o.sql_file,
                         sql.size(), kConfigMapLimit);
   }
-  if (!o.pod_template_file.empty()) {
-    SLUICE_ASSIGN_OR_RETURN(std::string text, ReadFile(o.pod_template_file, "--pod-template"));
-    SLUICE_ASSIGN_OR_RETURN(
-        json::value t, ParseYaml(text, fmt::format("--pod-template '{}'", o.pod_template_file)));
-    SLUICE_RETURN_NOT_OK(CheckPodTemplate(t, o.pod_template_file));
-    spec.pod_template = std::move(t.get_object());
+  struct Template {
+    const char* option;
+    const std::string& file;
+    json::object* into;
+  };
+  const Template templates[] = {
+      {"--pod-template", o.pod_template_file, &spec.pod_template},
+      {"--coordinator-pod-template", o.coordinator_pod_template_file,
+       &spec.coordinator_pod_template},
+      {"--worker-pod-template", o.worker_pod_template_file, &spec.worker_pod_template}};
+  for (const Template& t : templates) {
+    if (t.file.empty()) continue;
+    SLUICE_ASSIGN_OR_RETURN(std::string text, ReadFile(t.file, t.option));
+    SLUICE_ASSIGN_OR_RETURN(json::value v,
+                            ParseYaml(text, fmt::format("{} '{}'", t.option, t.file)));
+    SLUICE_RETURN_NOT_OK(CheckPodTemplate(v, t.option, t.file));
+    *t.into = std::move(v.get_object());
   }
 
   spec.config["pipeline.sql"] = sql;
@@ -538,7 +553,12 @@ Result<JobSpec> BuildSpec(const RenderOptions& o) {
             "--connect-timeout",
             o.worker_timeout};
   AddS3(spec, &w);
-  SLUICE_RETURN_NOT_OK(TakeTemplateEnv(&spec));
+  SLUICE_RETURN_NOT_OK(TakeTemplateEnv(&spec.pod_template, "--pod-template", o.pod_template_file,
+                                       {&spec.coordinator, &spec.worker}));
+  SLUICE_RETURN_NOT_OK(TakeTemplateEnv(&spec.coordinator_pod_template, "--coordinator-pod-template",
+                                       o.coordinator_pod_template_file, {&spec.coordinator}));
+  SLUICE_RETURN_NOT_OK(TakeTemplateEnv(&spec.worker_pod_template, "--worker-pod-template",
+                                       o.worker_pod_template_file, {&spec.worker}));
   return spec;
 }
 

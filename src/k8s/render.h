@@ -43,6 +43,9 @@ struct RenderOptions {
   std::string postgres_secret;        // Secret whose key `url` is the lease store's libpq URL
   std::string lease_ttl = "10s";
   std::string pod_template_file;  // YAML or JSON, merged into both pod templates
+  // Merged after it into one role's pods only (e.g. workers' resources).
+  std::string coordinator_pod_template_file;
+  std::string worker_pod_template_file;
   int control_port = 6130;
   int data_plane_port = 6131;
   std::string worker_timeout = "5m";  // the coordinator waits this long for its workers
@@ -71,7 +74,11 @@ struct JobSpec {
   std::map<std::string, std::string> config;  // the ConfigMap's data
   Container coordinator;
   Container worker;
-  boost::json::object pod_template;  // the user's pass-through pod template ({} when none)
+  // The user's pass-through pod templates ({} when none), their containers' env already
+  // folded into `coordinator` and `worker`.
+  boost::json::object pod_template;
+  boost::json::object coordinator_pod_template;
+  boost::json::object worker_pod_template;
 
   std::string ConfigMapName() const { return options.job + "-config"; }
   std::string CoordinatorName() const { return options.job + "-coordinator"; }

@@ -82,6 +82,24 @@ spec:
   - name: log-shipper
     image: fluent/fluent-bit:3.0
 """)
+worker_yaml = write("worker.yaml", """\
+spec:
+  nodeSelector: {node.kubernetes.io/instance-type: c7i.4xlarge}
+  containers:
+  - name: sluice
+    resources:
+      requests: {cpu: "4"}
+    env:
+    - {name: WORKER_ONLY, value: "1"}
+    - {name: TZ, value: Europe/Paris}
+""")
+coordinator_yaml = write("coordinator.yaml", """\
+spec:
+  containers:
+  - name: sluice
+    resources:
+      limits: {cpu: 500m}
+""")
 template_json = write("pod.json", json.dumps({
     "spec": {"nodeSelector": {"pool": "sluice"},
              "containers": [{"name": "sluice", "resources": {"limits": {"cpu": "1"}}}]}}))
@@ -96,6 +114,9 @@ variants = {
              "--postgres-secret", "sluice-pg", "--lease-ttl", "15s", "--set", "batch_size=512",
              "--set", "updating_ttl=1h", "--pod-template", template_yaml],
     "json-template": ["--job", "j2", "--workers", "2", "--pod-template", template_json],
+    "roles": ["--job", "roles", "--workers", "2", "--pod-template", template_yaml,
+              "--worker-pod-template", worker_yaml, "--coordinator-pod-template",
+              coordinator_yaml],
 }
 docs = {}
 for name, args in variants.items():
@@ -178,6 +199,25 @@ jt = by_kind(docs["json-template"])[("StatefulSet", "j2-worker")]["spec"]["templ
 checks.check("JSON pod template: nodeSelector and limits",
              jt.get("nodeSelector") == {"pool": "sluice"}
              and jt["containers"][0].get("resources") == {"limits": {"cpu": "1"}})
+roles = by_kind(docs["roles"])
+rw = roles[("StatefulSet", "roles-worker")]["spec"]["template"]["spec"]
+rc_ = roles[("Deployment", "roles-coordinator")]["spec"]["template"]["spec"]
+checks.check("per-role templates: worker resources merged over the common ones",
+             rw["containers"][0]["resources"] == {"requests": {"cpu": "4", "memory": "4Gi"},
+                                                  "limits": {"memory": "4Gi"}},
+             rw["containers"][0]["resources"])
+checks.check("per-role templates: the coordinator's limits, not the worker's requests",
+             rc_["containers"][0]["resources"] == {"requests": {"cpu": "2", "memory": "4Gi"},
+                                                   "limits": {"memory": "4Gi", "cpu": "500m"}},
+             rc_["containers"][0]["resources"])
+checks.check("per-role templates: the worker's nodeSelector replaces the common value",
+             rw["nodeSelector"] == {"node.kubernetes.io/instance-type": "c7i.4xlarge"}
+             and rc_["nodeSelector"] == {"node.kubernetes.io/instance-type": "m6i.2xlarge"})
+rw_env = {e["name"]: e.get("value") for e in rw["containers"][0]["env"]}
+rc_env = {e["name"]: e.get("value") for e in rc_["containers"][0]["env"]}
+checks.check("per-role templates: the worker's env only on workers, its TZ replaces the common",
+             rw_env.get("WORKER_ONLY") == "1" and rw_env.get("TZ") == "Europe/Paris"
+             and "WORKER_ONLY" not in rc_env and rc_env.get("TZ") == "UTC", (rw_env, rc_env))
 lease = {e["name"]: e for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]}
 checks.check("coordinator: the lease URL from the PostgreSQL Secret's key url, not in argv",
              lease["SLUICE_LEASE_URL"]["valueFrom"] == {"secretKeyRef": {"name": "sluice-pg",
@@ -238,23 +278,32 @@ def kubelet(container, pod_name, configmap):
     return [expand(a) for a in container["args"]], env, secret_env
 
 
-rc, out, err = render(sql, *variants["full"], "--print-commands")
-checks.check("--print-commands succeeds", rc == 0, err)
-printed = json.loads(out) if rc == 0 else []
-expected = []
-for r in range(dep["spec"]["replicas"]):
-    args, env, secret_env = kubelet(dep["spec"]["template"]["spec"]["containers"][0],
-                                    f"orders-agg-coordinator-{r}", cm)
-    expected.append({"pod": f"orders-agg-coordinator-{r}", "role": "coordinator", "replica": r,
-                     "args": args, "env": env, "secret_env": secret_env})
-for i in range(sts["spec"]["replicas"]):
-    args, env, secret_env = kubelet(sts["spec"]["template"]["spec"]["containers"][0],
-                                    f"orders-agg-worker-{i}", cm)
-    expected.append({"pod": f"orders-agg-worker-{i}", "role": "worker", "replica": i,
-                     "args": args, "env": env, "secret_env": secret_env})
-checks.check("--print-commands equals the manifests' containers expanded by the kubelet's rules "
-             f"({len(expected)} processes)", printed == expected,
-             json.dumps(printed, indent=1)[:1500] + "\nvs\n" + json.dumps(expected, indent=1)[:1500])
+for variant, job in (("full", "orders-agg"), ("roles", "roles")):
+    rc, out, err = render(sql, *variants[variant], "--print-commands")
+    checks.check(f"{variant}: --print-commands succeeds", rc == 0, err)
+    printed = json.loads(out) if rc == 0 else []
+    objs = by_kind(docs[variant])
+    v_dep = objs[("Deployment", f"{job}-coordinator")]
+    v_sts = objs[("StatefulSet", f"{job}-worker")]
+    v_cm = objs[("ConfigMap", f"{job}-config")]
+    expected = []
+    for r in range(v_dep["spec"]["replicas"]):
+        args, env, secret_env = kubelet(v_dep["spec"]["template"]["spec"]["containers"][0],
+                                        f"{job}-coordinator-{r}", v_cm)
+        expected.append({"pod": f"{job}-coordinator-{r}", "role": "coordinator", "replica": r,
+                         "args": args, "env": env, "secret_env": secret_env})
+    for i in range(v_sts["spec"]["replicas"]):
+        args, env, secret_env = kubelet(v_sts["spec"]["template"]["spec"]["containers"][0],
+                                        f"{job}-worker-{i}", v_cm)
+        expected.append({"pod": f"{job}-worker-{i}", "role": "worker", "replica": i,
+                         "args": args, "env": env, "secret_env": secret_env})
+    checks.check(f"{variant}: --print-commands equals the manifests' containers expanded by the "
+                 f"kubelet's rules ({len(expected)} processes)", printed == expected,
+                 json.dumps(printed, indent=1)[:1500] + "\nvs\n"
+                 + json.dumps(expected, indent=1)[:1500])
+    if variant == "full":
+        full_printed = printed
+printed = full_printed
 checks.check("the coordinator's command line: the job's options",
              printed and printed[0]["args"][:8] == ["coordinator", "/etc/sluice/pipeline.sql",
                                                     "--job", "orders-agg", "--parallelism", "5",
