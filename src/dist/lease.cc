@@ -1,10 +1,13 @@
 #include "dist/lease.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include <fmt/format.h>
@@ -38,32 +41,72 @@ struct ResultHolder {
   ~ResultHolder() { PQclear(r); }
 };
 
-// Runs one statement; rows of text (NULL as nullopt).
+// Runs one statement; rows of text (NULL as nullopt). Waits at most `timeout_ms` for the answer
+// (a server that accepts bytes but never answers would block a synchronous call forever); on a
+// timeout `*broken` is set: the connection is mid-statement and must be reset before reuse.
 using Row = std::vector<std::optional<std::string>>;
 Result<std::vector<Row>> Exec(PGconn* conn, const char* sql, const std::vector<std::string>& args,
-                              std::string_view doing) {
+                              std::string_view doing, int64_t timeout_ms, bool* broken) {
   std::vector<const char*> values;
   for (const auto& a : args) values.push_back(a.c_str());
-  ResultHolder res;
-  res.r = PQexecParams(conn, sql, static_cast<int>(values.size()), nullptr, values.data(), nullptr,
-                       nullptr, 0);
-  ExecStatusType st = res.r ? PQresultStatus(res.r) : PGRES_FATAL_ERROR;
-  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+  if (!PQsendQueryParams(conn, sql, static_cast<int>(values.size()), nullptr, values.data(),
+                         nullptr, nullptr, 0)) {
+    *broken = true;
     return Status::Io("lease in {}: {}: {}", Where(conn), doing, ErrorOf(conn));
   }
-  std::vector<Row> rows;
-  for (int r = 0; r < PQntuples(res.r); ++r) {
-    Row row;
-    for (int c = 0; c < PQnfields(res.r); ++c) {
-      if (PQgetisnull(res.r, r, c)) {
-        row.emplace_back();
-      } else {
-        row.emplace_back(
-            std::string(PQgetvalue(res.r, r, c), static_cast<size_t>(PQgetlength(res.r, r, c))));
-      }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (PQisBusy(conn)) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
+    if (left <= 0) {
+      *broken = true;
+      return Status::Io("lease in {}: {}: no answer within {} ms", Where(conn), doing, timeout_ms);
     }
-    rows.push_back(std::move(row));
+    pollfd pfd{PQsocket(conn), POLLIN, 0};
+    int rc = ::poll(&pfd, 1, static_cast<int>(left));
+    if (rc < 0 && errno != EINTR) {
+      *broken = true;
+      return Status::Io("lease in {}: {}: poll: {}", Where(conn), doing, std::strerror(errno));
+    }
+    if (rc > 0 && !PQconsumeInput(conn)) {
+      *broken = true;
+      return Status::Io("lease in {}: {}: {}", Where(conn), doing, ErrorOf(conn));
+    }
   }
+  std::vector<Row> rows;
+  Status status = Status::Ok();
+  bool first = true;
+  while (PGresult* r = PQgetResult(conn)) {
+    ResultHolder res;
+    res.r = r;
+    if (!first) continue;
+    first = false;
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+      std::string m = PQresultErrorMessage(r);
+      while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+      status = Status::Io("lease in {}: {}: {}", Where(conn), doing, m);
+      continue;
+    }
+    for (int row = 0; row < PQntuples(r); ++row) {
+      Row out;
+      for (int c = 0; c < PQnfields(r); ++c) {
+        if (PQgetisnull(r, row, c)) {
+          out.emplace_back();
+        } else {
+          out.emplace_back(
+              std::string(PQgetvalue(r, row, c), static_cast<size_t>(PQgetlength(r, row, c))));
+        }
+      }
+      rows.push_back(std::move(out));
+    }
+  }
+  if (first) {
+    *broken = true;
+    return Status::Io("lease in {}: {}: {}", Where(conn), doing, ErrorOf(conn));
+  }
+  if (!status.ok()) return status;
   return rows;
 }
 
@@ -116,7 +159,7 @@ Result<std::unique_ptr<Lease>> Lease::Connect(const LeaseOptions& options) {
   // after the URL, these override the URL's own.
   const int64_t ttl_ms = options.ttl_micros / 1000;
   const std::string connect_timeout = std::to_string(std::max<int64_t>(2, ttl_ms / 1000));
-  const std::string user_timeout = std::to_string(std::max<int64_t>(500, ttl_ms / 3));
+  const std::string user_timeout = std::to_string(std::max<int64_t>(2000, ttl_ms / 3));
   const char* keys[] = {"dbname",
                         "connect_timeout",
                         "tcp_user_timeout",
@@ -134,17 +177,17 @@ Result<std::unique_ptr<Lease>> Lease::Connect(const LeaseOptions& options) {
     return Status::Io("cannot connect to the lease's {}: {}", where, message);
   }
   std::unique_ptr<Lease> lease(new Lease(conn, options));
-  SLUICE_RETURN_NOT_OK(Exec(conn, "SET client_min_messages = warning", {}, "setup").status());
+  SLUICE_RETURN_NOT_OK(lease->Run("SET client_min_messages = warning", {}, "setup").status());
   SLUICE_RETURN_NOT_OK(
-      Exec(conn,
-           fmt::format("SET statement_timeout = {}", std::max<int64_t>(500, ttl_ms / 3)).c_str(),
-           {}, "setup")
+      lease
+          ->Run(fmt::format("SET statement_timeout = {}", std::max<int64_t>(2000, ttl_ms / 3)), {},
+                "setup")
           .status());
   // Two coordinators creating the table at once: one of them may see a unique violation in
   // the catalog; the table exists afterwards either way.
-  auto created = Exec(conn, kCreate, {}, "creating sluice_job_leases");
+  auto created = lease->Run(kCreate, {}, "creating sluice_job_leases");
   if (!created.ok()) {
-    SLUICE_RETURN_NOT_OK(Exec(conn, kCreate, {}, "creating sluice_job_leases").status());
+    SLUICE_RETURN_NOT_OK(lease->Run(kCreate, {}, "creating sluice_job_leases").status());
   }
   return lease;
 }
@@ -153,21 +196,41 @@ Lease::~Lease() {
   PQfinish(Conn(conn_));
 }
 
+Result<std::vector<std::vector<std::optional<std::string>>>> Lease::Run(
+    const std::string& sql, const std::vector<std::string>& args, std::string_view doing) {
+  bool broken = false;
+  auto out = Exec(Conn(conn_), sql.c_str(), args, doing,
+                  std::max<int64_t>(2000, options_.ttl_micros / 3000), &broken);
+  if (broken) broken_ = true;
+  return out;
+}
+
+Status Lease::Ensure() {
+  if (!broken_ && PQstatus(Conn(conn_)) == CONNECTION_OK) return Status::Ok();
+  return Reconnect();
+}
+
 Status Lease::Reconnect() {
+  broken_ = false;
   PQreset(Conn(conn_));
   if (PQstatus(Conn(conn_)) != CONNECTION_OK) {
+    broken_ = true;
     return Status::Io("cannot reconnect to the lease's {}: {}", Where(Conn(conn_)),
                       ErrorOf(Conn(conn_)));
   }
-  return Status::Ok();
+  // A new session: its settings again.
+  SLUICE_RETURN_NOT_OK(Run("SET client_min_messages = warning", {}, "setup").status());
+  return Run(fmt::format("SET statement_timeout = {}",
+                         std::max<int64_t>(2000, options_.ttl_micros / 3000)),
+             {}, "setup")
+      .status();
 }
 
 Result<std::optional<int64_t>> Lease::TryAcquire() {
-  if (PQstatus(Conn(conn_)) != CONNECTION_OK) SLUICE_RETURN_NOT_OK(Reconnect());
+  SLUICE_RETURN_NOT_OK(Ensure());
   SLUICE_ASSIGN_OR_RETURN(
-      auto rows,
-      Exec(Conn(conn_), kAcquire,
-           {options_.job, options_.holder, std::to_string(options_.ttl_micros)}, "acquiring"));
+      auto rows, Run(kAcquire, {options_.job, options_.holder, std::to_string(options_.ttl_micros)},
+                     "acquiring"));
   if (rows.empty()) return std::optional<int64_t>();
   epoch_ = std::stoll(*rows[0][0]);
   return std::optional<int64_t>(epoch_);
@@ -197,7 +260,7 @@ Result<int64_t> Lease::Acquire(const std::atomic<bool>* stop, int64_t poll_micro
 }
 
 Result<std::optional<LeaseRow>> Lease::Read() {
-  SLUICE_ASSIGN_OR_RETURN(auto rows, Exec(Conn(conn_), kRead, {options_.job}, "reading"));
+  SLUICE_ASSIGN_OR_RETURN(auto rows, Run(kRead, {options_.job}, "reading"));
   if (rows.empty()) return std::optional<LeaseRow>();
   LeaseRow row;
   row.holder = rows[0][0].value_or("");
@@ -221,21 +284,20 @@ Status Lease::Deposed(std::string_view doing) {
 }
 
 Status Lease::Renew() {
-  if (PQstatus(Conn(conn_)) != CONNECTION_OK) SLUICE_RETURN_NOT_OK(Reconnect());
+  SLUICE_RETURN_NOT_OK(Ensure());
   SLUICE_ASSIGN_OR_RETURN(
-      auto rows, Exec(Conn(conn_), kRenew,
-                      {options_.job, std::to_string(epoch_), std::to_string(options_.ttl_micros)},
-                      "renewing"));
+      auto rows,
+      Run(kRenew, {options_.job, std::to_string(epoch_), std::to_string(options_.ttl_micros)},
+          "renewing"));
   if (rows.empty()) return Deposed("renewing the lease");
   return Status::Ok();
 }
 
 Status Lease::CommitCheckpoint(int64_t checkpoint) {
-  if (PQstatus(Conn(conn_)) != CONNECTION_OK) SLUICE_RETURN_NOT_OK(Reconnect());
+  SLUICE_RETURN_NOT_OK(Ensure());
   SLUICE_ASSIGN_OR_RETURN(
-      auto rows,
-      Exec(Conn(conn_), kCommit, {options_.job, std::to_string(epoch_), std::to_string(checkpoint)},
-           "committing the checkpoint pointer"));
+      auto rows, Run(kCommit, {options_.job, std::to_string(epoch_), std::to_string(checkpoint)},
+                     "committing the checkpoint pointer"));
   if (rows.empty()) return Deposed(fmt::format("committing checkpoint {}", checkpoint));
   return Status::Ok();
 }

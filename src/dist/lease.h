@@ -27,6 +27,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/status.h"
 
@@ -77,10 +78,14 @@ class Lease {
   Lease(void* conn, LeaseOptions options) : conn_(conn), options_(std::move(options)) {}
   Status Deposed(std::string_view doing);
   Status Reconnect();
+  Status Ensure();  // reconnects when the last statement broke the connection
+  Result<std::vector<std::vector<std::optional<std::string>>>> Run(
+      const std::string& sql, const std::vector<std::string>& args, std::string_view doing);
 
   void* conn_;  // PGconn
   LeaseOptions options_;
   int64_t epoch_ = 0;
+  bool broken_ = false;
 };
 
 // Keeps a held lease: renews it every TTL/3 on its own thread. When a renewal finds the lease

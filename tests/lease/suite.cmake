@@ -17,3 +17,10 @@ add_test(NAME dist_lease_failover
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/lease/failover_test.sh $<TARGET_FILE:sluice>)
 set_tests_properties(dist_lease_failover PROPERTIES FIXTURES_REQUIRED postgres_server
                      ENVIRONMENT SLUICE_POSTGRES_DIR=${SLUICE_POSTGRES_DIR})
+
+# A leader whose lease database goes silent (a TCP forwarder frozen by SIGSTOP) stops with status
+# 3 once a TTL passed without a renewal; another coordinator then takes the lease (about 10 s).
+add_test(NAME dist_lease_silent_db
+         COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/lease/silent_db_test.py $<TARGET_FILE:sluice>)
+set_tests_properties(dist_lease_silent_db PROPERTIES FIXTURES_REQUIRED postgres_server
+                     ENVIRONMENT SLUICE_POSTGRES_DIR=${SLUICE_POSTGRES_DIR})
