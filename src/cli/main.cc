@@ -215,6 +215,22 @@ int main(int argc, char** argv) {
                           "A worker silent this long is lost (default 10s)");
   coordinator->add_option("--threads", coord_options.threads,
                           "Executor threads per worker (default: the worker's cores)");
+  std::string coord_interval;
+  int coord_keep = 0;
+  coordinator->add_option("--state-dir", coord_options.run.state_dir,
+                          "Take the job's checkpoints into this directory, shared by every worker "
+                          "(a path or s3://bucket/prefix); resume from the latest one");
+  auto* coord_interval_option =
+      coordinator->add_option("--checkpoint-interval", coord_interval,
+                              "Time between checkpoints: 500ms, 10s, 2m (default 10s)");
+  auto* coord_keep_option = coordinator->add_option("--checkpoints-to-keep", coord_keep,
+                                                    "Completed checkpoints kept (default 3)");
+  coordinator->add_flag("--ignore-state", coord_options.run.ignore_state,
+                        "Start from the beginning when the state dir holds another query's "
+                        "checkpoints");
+  coordinator->add_option("--max-restarts", coord_options.max_restarts,
+                          "With a state dir: restarts from the latest checkpoint after a lost or "
+                          "failed worker before the job fails (default 10)");
   // Leases (docs/distributed.md, "Leases and fencing").
   sluice::dist::LeaderOptions leader_options;
   std::string lease_ttl = "10s";
@@ -396,6 +412,8 @@ int main(int argc, char** argv) {
   if (coordinator->parsed()) {
     if (!ReadSql(coord_file, &coord_options.sql)) return 1;
     coord_options.run.parallelism = coord_parallelism;
+    if (coord_interval_option->count() > 0) coord_options.run.checkpoint_interval = coord_interval;
+    if (coord_keep_option->count() > 0) coord_options.run.checkpoints_to_keep = coord_keep;
     if (!coord_settings_file.empty()) {
       std::vector<std::string> from_file;
       if (!ReadSettingsFile(coord_settings_file, &from_file)) return 1;
@@ -449,8 +467,12 @@ int main(int argc, char** argv) {
       PrintError(st);
       return 1;
     }
-    std::fprintf(stderr, "sluice: finished on %d workers: %lld rows written\n", report.workers,
-                 static_cast<long long>(report.rows_written));
+    const std::string restarts =
+        report.restarts > 0
+            ? " (by the last generation; restarts: " + std::to_string(report.restarts) + ")"
+            : std::string();
+    std::fprintf(stderr, "sluice: finished on %d workers: %lld rows written%s\n", report.workers,
+                 static_cast<long long>(report.rows_written), restarts.c_str());
     return 0;
   }
 

@@ -32,10 +32,24 @@ Status RunElectedCoordinator(CoordinatorOptions options, const LeaderOptions& le
       fmt::format("coordinator '{}': leader of job '{}' at epoch {} (lease {} ms, renewed every "
                   "{} ms)",
                   lo.holder, lo.job, epoch, lo.ttl_micros / 1000, lo.ttl_micros / 3000));
+  // The job resumes from the checkpoint the lease says was committed last: a newer one in the
+  // state dir was written by a leader that was deposed before it could commit it (JobCheckpoints
+  // deletes it).
+  SLUICE_ASSIGN_OR_RETURN(std::optional<LeaseRow> row, lease->Read());
+  if (row && row->latest_checkpoint && !options.run.restore_checkpoint) {
+    options.run.restore_checkpoint = *row->latest_checkpoint;
+    log(
+        fmt::format("coordinator '{}': job '{}' resumes from checkpoint {}, the latest committed "
+                    "under the lease",
+                    lo.holder, lo.job, *row->latest_checkpoint));
+  }
   auto lost = leader.lost ? leader.lost : [log](const Status& st) { log(st.ToString()); };
   LeaseKeeper keeper(std::move(lease), lost);
-  options.commit_checkpoint = [&keeper](int64_t checkpoint) {
-    return keeper.CommitCheckpoint(checkpoint);
+  options.commit_checkpoint = [&keeper, lost](int64_t checkpoint) {
+    Status st = keeper.CommitCheckpoint(checkpoint);
+    // Refused: deposed. Stop before the workers hear of this checkpoint.
+    if (!st.ok() && st.kind() == ErrorKind::kUser) lost(st);
+    return st;
   };
   return RunCoordinator(options, report);
 }
