@@ -216,6 +216,7 @@ Status RunCoordinator(const CoordinatorOptions& options, CoordinatorReport* repo
   if (checkpoint_options) {
     checkpoints = std::make_unique<JobCheckpoints>(std::move(*checkpoint_options), compiled.graph,
                                                    [&job](const std::string& m) { job.Log(m); });
+    checkpoints->SetFence(options.commit_checkpoint);
     SLUICE_RETURN_NOT_OK(checkpoints->Prepare());
   }
   grpc::ServerBuilder builder;
