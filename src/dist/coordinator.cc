@@ -58,6 +58,7 @@ struct WorkerConn {
   int64_t rows = 0;
   bool gone = false;      // its stream ended
   bool expelled = false;  // dropped from the job (lost): its messages are ignored
+  bool replaced = false;  // a new worker registered under its name: lost
   // Checkpoints, of the current generation.
   bool sources_finished = false;
   std::map<int64_t, v1::CheckpointAck> acks;
@@ -110,6 +111,17 @@ class Job final : public v1::Coordinator::Service {
             r.protocol_version(), kControlMinVersion);
       } else if (r.slots() < 1) {
         refusal = fmt::format("the worker offers {} slots; it needs at least 1", r.slots());
+      } else if (closed_ && replaceable_) {
+        // A worker registering under the name of one of the job's while it runs is its
+        // replacement (a restarted pod keeps its name): the old one counts as lost, and the
+        // job restarts with the new one.
+        auto old = std::find_if(workers_.begin(), workers_.end(),
+                                [&](const auto& w) { return w->name == r.name() && !w->expelled; });
+        if (old == workers_.end()) {
+          refusal = fmt::format("job '{}' already has its {} workers", job_, expected_);
+        } else {
+          (*old)->replaced = true;
+        }
       } else if (closed_) {
         refusal = fmt::format("job '{}' already has its {} workers", job_, expected_);
       } else if (std::any_of(workers_.begin(), workers_.end(), [&](const auto& w) {
@@ -178,6 +190,7 @@ class Job final : public v1::Coordinator::Service {
   std::condition_variable cv_;
   std::vector<std::shared_ptr<WorkerConn>> workers_;  // under mu_, in registration order
   bool closed_ = false;                               // no more registrations
+  bool replaceable_ = false;  // a registration may replace a worker of the same name (restarts)
   int64_t generation_ = 0;
 };
 
@@ -212,10 +225,12 @@ Status RunCoordinator(const CoordinatorOptions& options, CoordinatorReport* repo
 
   Job job(options.job, options.workers);
   job.log = options.log;
+  job.replaceable_ = checkpoint_options.has_value() && options.max_restarts > 0;
   std::unique_ptr<JobCheckpoints> checkpoints;
   if (checkpoint_options) {
     checkpoints = std::make_unique<JobCheckpoints>(std::move(*checkpoint_options), compiled.graph,
                                                    [&job](const std::string& m) { job.Log(m); });
+    checkpoints->SetFence(options.commit_checkpoint);
     SLUICE_RETURN_NOT_OK(checkpoints->Prepare());
   }
   grpc::ServerBuilder builder;
@@ -251,7 +266,9 @@ Status RunCoordinator(const CoordinatorOptions& options, CoordinatorReport* repo
     return st;
   };
   auto stopped = [&] { return options.stop != nullptr && options.stop->load(); };
-  auto live = [](const std::shared_ptr<WorkerConn>& w) { return !w->gone && !w->expelled; };
+  auto live = [](const std::shared_ptr<WorkerConn>& w) {
+    return !w->gone && !w->expelled && !w->replaced;
+  };
 
   std::vector<std::shared_ptr<WorkerConn>> workers;  // of the current generation
   bool stop_sent = false;  // a requested stop was passed on: wait for the drained end
@@ -262,6 +279,9 @@ Status RunCoordinator(const CoordinatorOptions& options, CoordinatorReport* repo
       if (w->gone && !w->finished) {
         return Status::Io("lost worker '{}' (its control stream ended before it finished)",
                           w->name);
+      }
+      if (w->replaced && !w->finished) {
+        return Status::Io("lost worker '{}' (a new worker registered under its name)", w->name);
       }
       if (!w->finished && Clock::now() - w->last_heard >
                               std::chrono::microseconds(options.heartbeat_timeout_micros)) {
@@ -416,7 +436,7 @@ Status RunCoordinator(const CoordinatorOptions& options, CoordinatorReport* repo
         const bool silent =
             !w->finished && Clock::now() - w->last_heard >
                                 std::chrono::microseconds(options.heartbeat_timeout_micros);
-        if (w->gone || silent) {
+        if (w->gone || silent || w->replaced) {
           w->expelled = true;
           expelled.push_back(w);
         } else {
@@ -424,7 +444,8 @@ Status RunCoordinator(const CoordinatorOptions& options, CoordinatorReport* repo
           survivors.push_back(w);
         }
       }
-      std::erase_if(job.workers_, [](const auto& w) { return w->gone || w->expelled; });
+      std::erase_if(job.workers_,
+                    [](const auto& w) { return w->gone || w->expelled || w->replaced; });
       job.closed_ = false;
     }
     job.Log(fmt::format(

@@ -44,6 +44,10 @@ struct CoordinatorOptions {
   int max_restarts = 10;
   const std::atomic<bool>* stop = nullptr;      // set: stop the job (draining) and return
   std::function<void(const std::string&)> log;  // progress; default standard error
+  // The fenced commit of a completed checkpoint's number as the job's latest (dist/lease.h,
+  // set by RunElectedCoordinator): called before the checkpoint is committed to the workers;
+  // an error (this coordinator was deposed) means: commit nothing, stop. Empty: no lease.
+  std::function<Status(int64_t checkpoint)> commit_checkpoint;
 };
 
 struct CoordinatorReport {

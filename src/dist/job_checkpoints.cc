@@ -104,8 +104,12 @@ Status JobCheckpoints::Complete(
   m.identities = layout_.identities;
   std::sort(m.files.begin(), m.files.end(),
             [](const auto& a, const auto& b) { return a.name < b.name; });
-  // The commit point of the job's checkpoints (a leader lease's epoch check belongs here).
+  // The commit point of the job's checkpoints.
   SLUICE_RETURN_NOT_OK(store_->WriteMetadata(m));
+  // With a lease, the checkpoint is the job's only once the pointer moved under this leader's
+  // epoch; a deposed leader's `_metadata` is newer than the pointer, and its successor, which
+  // restores from the pointer, deletes it.
+  if (fence_) SLUICE_RETURN_NOT_OK(fence_(id));
   last_completed_ = id;
   if (Status st = store_->Retain(options_.keep, id); !st.ok()) {
     log_(fmt::format("warning: cannot remove old checkpoints: {}", st.message()));

@@ -7,7 +7,8 @@
 // checkpoint here: Complete() writes `_metadata` in the format `sluice run` writes (so a
 // distributed job's checkpoint restores with `sluice run`, and the reverse), then removes the
 // checkpoints no longer kept. Complete() is the one place where a checkpoint of the job becomes
-// durable; a leader lease (coordinator high availability) guards it there.
+// durable; a leader lease (coordinator high availability, dist/leader.h) fences it there
+// (SetFence).
 //
 // Threading: used by the coordinator's main thread only.
 
@@ -40,6 +41,11 @@ class JobCheckpoints {
   const std::string& fingerprint() const { return options_.fingerprint; }
   std::string location() const { return options_.storage->location(); }
 
+  // With a leader lease (dist/leader.h): the fenced commit of each completed checkpoint's id as
+  // the job's latest, called after `_metadata` is written and before anything else (removing old
+  // checkpoints, the workers' Commit). An error (deposed) fails Complete.
+  void SetFence(std::function<Status(int64_t)> fence) { fence_ = std::move(fence); }
+
   // Checkpoint `id` of kind `kind` was acknowledged by every worker, with these files and state
   // sizes: write its metadata (completing it) and remove the checkpoints no longer kept.
   // Commit point of the job's checkpoints: nothing else writes `_metadata`.
@@ -54,6 +60,7 @@ class JobCheckpoints {
   std::unique_ptr<runtime::CheckpointStore> store_;
   int64_t next_id_ = 1;
   int64_t last_completed_ = 0;
+  std::function<Status(int64_t)> fence_;
 };
 
 }  // namespace sluice::dist

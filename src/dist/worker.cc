@@ -41,9 +41,10 @@ class Worker {
     dp.worker = -1;  // accepts nobody until a deployment
     SLUICE_ASSIGN_OR_RETURN(receiver_, DataPlaneReceiver::Listen(options_.data_plane_host,
                                                                  options_.data_plane_port, dp));
-    name_ = options_.name.empty()
-                ? fmt::format("{}:{}", options_.data_plane_host, receiver_->port())
-                : options_.name;
+    const std::string& advertised =
+        options_.advertise_host.empty() ? options_.data_plane_host : options_.advertise_host;
+    name_ =
+        options_.name.empty() ? fmt::format("{}:{}", advertised, receiver_->port()) : options_.name;
 
     auto channel = grpc::CreateChannel(options_.coordinator, grpc::InsecureChannelCredentials());
     const auto deadline = std::chrono::system_clock::now() +
@@ -62,7 +63,7 @@ class Worker {
     r->set_min_protocol_version(kControlMinVersion);
     r->set_name(name_);
     r->set_slots(options_.slots);
-    r->set_data_plane_host(options_.data_plane_host);
+    r->set_data_plane_host(advertised);
     r->set_data_plane_port(receiver_->port());
     v1::CoordinatorMessage m;
     if (!Send(hello) || !stream_->Read(&m) || !m.has_registered()) {
