@@ -536,7 +536,16 @@ class SenderImpl : public DataPlaneSender {
     }
     ::shutdown(fd_, SHUT_RDWR);
     if (reader_.joinable()) reader_.join();
+    {
+      std::lock_guard lock(mu_);
+      fd_closed_ = true;
+    }
     ::close(fd_);
+  }
+
+  void Abort() override {
+    std::lock_guard lock(mu_);
+    if (!fd_closed_) ::shutdown(fd_, SHUT_RDWR);  // wakes a blocked write and the credit reader
   }
 
   Status Write(std::string_view frame, size_t payload) {
@@ -591,6 +600,7 @@ class SenderImpl : public DataPlaneSender {
   std::atomic<int64_t> bytes_sent_{0};
   std::mutex mu_;
   bool closed_ = false;
+  bool fd_closed_ = false;    // under mu_: fd_ no longer ours (Abort must not touch it)
   bool reader_done_ = false;  // under mu_: the credit reader saw the end of the connection
   std::condition_variable reader_done_cv_;
   Status failure_;  // under mu_

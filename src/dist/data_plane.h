@@ -101,6 +101,10 @@ class DataPlaneSender {
   // Payload bytes and frames written so far.
   virtual int64_t bytes_sent() const = 0;
   virtual void Close() = 0;
+  // Breaks the connection at once, for a run being cancelled: a send blocked on a peer that no
+  // longer answers (a partition: nothing is acknowledged, nothing reset) and every wait for its
+  // credit fail instead of hanging until TCP gives up. Close still releases the connection.
+  virtual void Abort() = 0;
 };
 
 }  // namespace sluice::dist

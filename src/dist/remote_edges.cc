@@ -58,4 +58,9 @@ void DataPlaneEdges::Close() {
   for (auto& [w, s] : senders_) s->Close();
 }
 
+void DataPlaneEdges::Abort() {
+  std::lock_guard lock(mu_);
+  for (auto& [w, s] : senders_) s->Abort();
+}
+
 }  // namespace sluice::dist

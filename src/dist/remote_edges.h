@@ -36,6 +36,8 @@ class DataPlaneEdges : public runtime::RemoteEdges {
       const runtime::RemoteChannelKey& key) override;
   // Closes the connections to the peers (the receiver is the owner's).
   void Close();
+  // Breaks the connections to the peers at once (a cancelled run; DataPlaneSender::Abort).
+  void Abort();
 
  private:
   std::shared_ptr<DataPlaneReceiver> receiver_;

@@ -113,6 +113,7 @@ class Worker {
             continue;  // leaves once the drained run reported
           }
           executor_->Abort(m.stop().reason());
+          if (edges_) edges_->Abort();
         } else if (!executor_ && run_status_.ok()) {
           // Stopped before it ran (another worker never came, or failed to deploy).
           run_status_ = Status::Cancelled(
@@ -125,7 +126,10 @@ class Worker {
     const bool lost = !leave;
     {
       std::lock_guard lock(mu_);
-      if (lost && executor_ && !run_done_) executor_->Abort("lost the coordinator");
+      if (lost && executor_ && !run_done_) {
+        executor_->Abort("lost the coordinator");
+        if (edges_) edges_->Abort();
+      }
     }
     if (run_thread_.joinable()) run_thread_.join();
     StopHeartbeats();
@@ -162,7 +166,12 @@ class Worker {
     {
       std::lock_guard lock(mu_);
       Log(fmt::format("cancelling generation {}: {}", generation_.load(), reason));
-      if (executor_ && !run_done_) executor_->Abort(reason);
+      // A peer behind a partition answers nothing: its sends are broken off, or the run would
+      // wait for them until TCP gives up (tests/dist/netns.sh).
+      if (executor_ && !run_done_) {
+        executor_->Abort(reason);
+        if (edges_) edges_->Abort();
+      }
     }
     if (run_thread_.joinable()) run_thread_.join();
     if (edges_) edges_->Close();

@@ -24,3 +24,11 @@ add_test(NAME dist_e2e COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/dist/e2e.sh $<TA
 # a worker lost by its heartbeat (SIGSTOP) and refused when woken, and --max-restarts 0 (about
 # 45 s on an idle machine).
 add_test(NAME dist_recovery COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/dist/recovery.sh $<TARGET_FILE:sluice>)
+
+# A network partition in network namespaces (tests/dist/netns.sh): each worker in a namespace
+# of its own on a veth bridge, one worker's link cut: the heartbeat timeout names it, the job
+# restarts with a replacement from the latest checkpoint, the healed stale worker is dropped and
+# exits with an error, output equals `sluice run`'s (about 25 s). Needs root and `ip netns`:
+# skipped otherwise (exit 77, not a pass).
+add_test(NAME dist_netns COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/dist/netns.sh $<TARGET_FILE:sluice>)
+set_tests_properties(dist_netns PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
