@@ -777,9 +777,9 @@ struct TextRows {
     const void* validity[sizeof...(Args) + 1] = {args[I]->buffers[0]..., nullptr};
     bool any_nulls = false;
     for (size_t k = 0; k < sizeof...(Args); ++k) any_nulls |= validity[k] != nullptr;
+    std::tuple<Column<typename Unopt<Args>::type>...> cols{
+        Column<typename Unopt<Args>::type>(args[I])...};
     if (!any_nulls) {
-      std::tuple<Column<typename Unopt<Args>::type>...> cols{
-          Column<typename Unopt<Args>::type>(args[I])...};
       for (int64_t i = 0; i < n; ++i) end_row(i, call(Args(std::get<I>(cols)[i])...));
       return;
     }
@@ -793,7 +793,7 @@ struct TextRows {
           end_row(i, false);
           continue;
         }
-        end_row(i, call(Args(*Read<Args>(args[I], i))...));
+        end_row(i, call(Args(std::get<I>(cols)[i])...));
       } else {
         end_row(i, call(Args(Read<Args>(args[I], i))...));
       }
