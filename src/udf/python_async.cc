@@ -3,8 +3,14 @@
 
 #include "udf/python_async.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <memory>
+#include <mutex>
 #include <vector>
 
 #include <fmt/format.h>
@@ -19,11 +25,15 @@ namespace {
 using types::DataType;
 using types::TypeId;
 
-// The event loop of one instance: a thread running an asyncio loop; `start` hands it a list of
-// (call, args) and returns; each coroutine's end completes its call through `complete` (a C
-// function, below). `close` cancels what is running and joins the thread.
+// The event loop of one instance: a thread running an asyncio loop. Sluice's `start` copies the
+// rows' arguments into a queue and writes a byte to a pipe, without the GIL (a task thread
+// waiting for the GIL while the loop thread runs Python waits the interpreter's switch
+// interval, 5 ms, per batch of calls); the loop reads the pipe, takes the queue as a list of
+// (call, args) through `take` and starts a coroutine per call; each coroutine's end completes
+// its call through `complete` (C functions, below). `close` cancels what is running and joins
+// the thread.
 constexpr const char* kRunner = R"(
-import asyncio, struct, threading
+import asyncio, os, struct, threading
 
 def _pack(kind, r):
     if kind == 'BIGINT':
@@ -49,8 +59,9 @@ def _pack(kind, r):
 _PYTHON = {'BIGINT': 'int', 'DOUBLE': 'float', 'BOOLEAN': 'bool', 'TEXT': 'str', 'BYTEA': 'bytes'}
 
 class Runner:
-    def __init__(self, fn, kind, complete, filename, error_text):
-        self.fn, self.kind, self.complete = fn, kind, complete
+    def __init__(self, fn, kind, complete, take, wake_fd, filename, error_text):
+        self.fn, self.kind, self.complete, self.take = fn, kind, complete, take
+        self.wake_fd = wake_fd
         self.filename, self.error_text = filename, error_text
         self.loop = asyncio.new_event_loop()
         self.tasks = set()
@@ -59,13 +70,15 @@ class Runner:
 
     def _run(self):
         asyncio.set_event_loop(self.loop)
+        self.loop.add_reader(self.wake_fd, self._wake)
         self.loop.run_forever()
 
-    def start(self, calls):
-        self.loop.call_soon_threadsafe(self._begin, calls)
-
-    def _begin(self, calls):
-        for call, args in calls:
+    def _wake(self):
+        try:
+            os.read(self.wake_fd, 4096)
+        except BlockingIOError:
+            pass
+        for call, args in self.take():
             t = self.loop.create_task(self._one(call, args))
             self.tasks.add(t)
             t.add_done_callback(self.tasks.discard)
@@ -99,6 +112,7 @@ class Runner:
             self.loop.stop()
         self.loop.call_soon_threadsafe(stop)
         self.thread.join()
+        self.loop.remove_reader(self.wake_fd)
         pending = [t for t in self.tasks if not t.done()]
         if pending:
             self.loop.run_until_complete(asyncio.wait(pending, timeout=1.0))
@@ -123,10 +137,26 @@ struct PyAsyncState {
   std::string kind;  // the result's SQL type: BIGINT, DOUBLE, BOOLEAN, TEXT or BYTEA
 };
 
+// One argument value of a queued call (the row's bytes copied: the arrays are borrowed only
+// during `start`).
+struct Value {
+  bool none = false;
+  int64_t i = 0;
+  double d = 0;
+  std::string s;
+};
+struct Queued {
+  uint64_t call = 0;
+  std::vector<Value> args;
+};
+
 struct Instance {
   SluiceUdfAsyncHost* host = nullptr;
   const PyAsyncState* state = nullptr;
   PyObject* runner = nullptr;
+  int wake[2] = {-1, -1};  // pipe: start writes, the loop reads
+  std::mutex mu;
+  std::vector<Queued> queue;  // started, not yet taken by the loop
 };
 
 // The Runner class and the interpreter's error_text helper, once (GIL held).
@@ -202,29 +232,87 @@ PyObject* Complete(PyObject* self, PyObject* args) {
 }
 PyMethodDef kCompleteDef = {"complete", Complete, METH_VARARGS, nullptr};
 
+PyObject* ValueToPython(const Value& v, const DataType& type) {
+  if (v.none) return Py_NewRef(Py_None);
+  switch (type.id()) {
+    case TypeId::kInt64:
+      return PyLong_FromLongLong(v.i);
+    case TypeId::kFloat64:
+      return PyFloat_FromDouble(v.d);
+    case TypeId::kBool:
+      return PyBool_FromLong(v.i != 0 ? 1 : 0);
+    case TypeId::kBinary:
+      return PyBytes_FromStringAndSize(v.s.data(), static_cast<Py_ssize_t>(v.s.size()));
+    default:
+      return PyUnicode_DecodeUTF8(v.s.data(), static_cast<Py_ssize_t>(v.s.size()), "replace");
+  }
+}
+
+// take(): the queued calls as a list of (call, args), on the loop thread (GIL held).
+PyObject* Take(PyObject* self, PyObject*) {
+  auto* in = static_cast<Instance*>(PyCapsule_GetPointer(self, "sluice_async_instance"));
+  if (in == nullptr) return nullptr;
+  std::vector<Queued> taken;
+  {
+    std::lock_guard<std::mutex> lock(in->mu);
+    taken.swap(in->queue);
+  }
+  const auto& types = in->state->arg_types;
+  PyObject* list = PyList_New(static_cast<Py_ssize_t>(taken.size()));
+  if (list == nullptr) return nullptr;
+  for (size_t r = 0; r < taken.size(); ++r) {
+    PyObject* tuple = PyTuple_New(static_cast<Py_ssize_t>(types.size()));
+    if (tuple == nullptr) {
+      Py_DECREF(list);
+      return nullptr;
+    }
+    for (size_t k = 0; k < types.size(); ++k) {
+      PyTuple_SET_ITEM(tuple, static_cast<Py_ssize_t>(k),
+                       ValueToPython(taken[r].args[k], types[k]));
+    }
+    PyList_SET_ITEM(list, static_cast<Py_ssize_t>(r),
+                    Py_BuildValue("(KN)", static_cast<unsigned long long>(taken[r].call), tuple));
+  }
+  return list;
+}
+PyMethodDef kTakeDef = {"take", Take, METH_NOARGS, nullptr};
+
 void* Open(SluiceUdfAsyncHost* host, char* error, int64_t capacity) {
   const auto* st = static_cast<const PyAsyncState*>(
       static_cast<AsyncInstance*>(host->context)->function().state());
-  Gil gil;
-  Helpers* h = GetHelpers();
-  if (!h->error.empty()) {
-    CopyError(h->error, error, capacity);
+  auto in = std::make_unique<Instance>();
+  in->host = host;
+  in->state = st;
+  if (pipe2(in->wake, O_NONBLOCK | O_CLOEXEC) != 0) {
+    CopyError(std::string("cannot create a pipe: ") + std::strerror(errno), error, capacity);
     return nullptr;
   }
+  auto fail = [&](const std::string& what) -> void* {
+    CopyError(what, error, capacity);
+    close(in->wake[0]);
+    close(in->wake[1]);
+    return nullptr;
+  };
+  Gil gil;
+  Helpers* h = GetHelpers();
+  if (!h->error.empty()) return fail(h->error);
   PyObject* capsule = PyCapsule_New(host, "sluice_async_host", nullptr);
   PyObject* complete = capsule ? PyCFunction_New(&kCompleteDef, capsule) : nullptr;
   Py_XDECREF(capsule);
-  PyObject* runner =
-      complete ? PyObject_CallFunction(h->runner_class, "OsOsO",
-                                       static_cast<PyObject*>(st->callable.fn), st->kind.c_str(),
-                                       complete, st->callable.filename.c_str(), h->error_text)
-               : nullptr;
-  Py_XDECREF(complete);
-  if (runner == nullptr) {
-    CopyError(PendingError(), error, capacity);
-    return nullptr;
+  PyObject* self = PyCapsule_New(in.get(), "sluice_async_instance", nullptr);
+  PyObject* take = self ? PyCFunction_New(&kTakeDef, self) : nullptr;
+  Py_XDECREF(self);
+  PyObject* runner = nullptr;
+  if (complete != nullptr && take != nullptr) {
+    runner = PyObject_CallFunction(
+        h->runner_class, "OsOOisO", static_cast<PyObject*>(st->callable.fn), st->kind.c_str(),
+        complete, take, in->wake[0], st->callable.filename.c_str(), h->error_text);
   }
-  return new Instance{host, st, runner};
+  Py_XDECREF(complete);
+  Py_XDECREF(take);
+  if (runner == nullptr) return fail(PendingError());
+  in->runner = runner;
+  return in.release();
 }
 
 void Close(void* p) {
@@ -236,27 +324,44 @@ void Close(void* p) {
     PyErr_Clear();
     Py_DECREF(in->runner);
   }
+  close(in->wake[0]);
+  close(in->wake[1]);
   delete in;
 }
 
-// Row i of an argument array as a Python object (new reference).
-PyObject* ToPython(const ArrowArray* a, const DataType& type, int64_t i) {
-  switch (type.id()) {
-    case TypeId::kInt64:
-      return PyLong_FromLongLong(static_cast<const int64_t*>(a->buffers[1])[i]);
-    case TypeId::kFloat64:
-      return PyFloat_FromDouble(static_cast<const double*>(a->buffers[1])[i]);
-    case TypeId::kBool:
-      return PyBool_FromLong(sluice_udf::BitIsSet(a->buffers[1], i) ? 1 : 0);
-    default: {
-      const int32_t* o = static_cast<const int32_t*>(a->buffers[1]);
-      const char* d = static_cast<const char*>(a->buffers[2]);
-      if (type.id() == TypeId::kBinary) return PyBytes_FromStringAndSize(d + o[i], o[i + 1] - o[i]);
-      return PyUnicode_DecodeUTF8(d + o[i], o[i + 1] - o[i], "replace");
+// Copies row i of each argument into `args`; false when an argument is NULL and its parameter
+// does not take None (the row is then NULL without a call).
+bool CopyRow(const PyAsyncState& st, const ArrowArray* const* arrays, int64_t i,
+             std::vector<Value>* args) {
+  for (size_t k = 0; k < st.arg_types.size(); ++k) {
+    const ArrowArray* a = arrays[k];
+    Value& v = (*args)[k];
+    v.none = a->buffers[0] != nullptr && !sluice_udf::BitIsSet(a->buffers[0], i);
+    if (v.none) {
+      if (!st.callable.optional[k]) return false;
+      continue;
+    }
+    switch (st.arg_types[k].id()) {
+      case TypeId::kInt64:
+        v.i = static_cast<const int64_t*>(a->buffers[1])[i];
+        break;
+      case TypeId::kFloat64:
+        v.d = static_cast<const double*>(a->buffers[1])[i];
+        break;
+      case TypeId::kBool:
+        v.i = sluice_udf::BitIsSet(a->buffers[1], i) ? 1 : 0;
+        break;
+      default: {
+        const int32_t* o = static_cast<const int32_t*>(a->buffers[1]);
+        v.s.assign(static_cast<const char*>(a->buffers[2]) + o[i],
+                   static_cast<size_t>(o[i + 1] - o[i]));
+      }
     }
   }
+  return true;
 }
 
+// Queues the rows' calls for the loop thread and wakes it: no GIL on the task's thread.
 int32_t Start(void* p, const ArrowArray* const* args, int32_t num_args, int64_t begin, int64_t end,
               uint64_t first, char* error, int64_t capacity) {
   auto* in = static_cast<Instance*>(p);
@@ -265,46 +370,38 @@ int32_t Start(void* p, const ArrowArray* const* args, int32_t num_args, int64_t 
     CopyError("wrong number of arguments", error, capacity);
     return 1;
   }
+  std::vector<Queued> rows;
   std::vector<uint64_t> nulls;  // calls whose row has a NULL the function does not take
-  {
-    Gil gil;
-    PyObject* calls = PyList_New(0);
-    for (int64_t i = begin; i < end && calls != nullptr; ++i) {
-      const uint64_t call = first + static_cast<uint64_t>(i - begin);
-      PyObject* tuple = PyTuple_New(num_args);
-      bool null = false;
-      for (int32_t k = 0; k < num_args && tuple != nullptr; ++k) {
-        const ArrowArray* a = args[k];
-        if (a->buffers[0] != nullptr && !sluice_udf::BitIsSet(a->buffers[0], i)) {
-          if (!st.callable.optional[static_cast<size_t>(k)]) {
-            null = true;
-            break;
-          }
-          PyTuple_SET_ITEM(tuple, k, Py_NewRef(Py_None));
-        } else {
-          PyTuple_SET_ITEM(tuple, k, ToPython(a, st.arg_types[static_cast<size_t>(k)], i));
-        }
-      }
-      if (null || tuple == nullptr) {
-        Py_XDECREF(tuple);
-        if (null) nulls.push_back(call);
-        continue;
-      }
-      PyObject* item = Py_BuildValue("(KN)", static_cast<unsigned long long>(call), tuple);
-      if (item == nullptr || PyList_Append(calls, item) != 0) {
-        Py_XDECREF(item);
-        Py_CLEAR(calls);
-        break;
-      }
-      Py_DECREF(item);
+  rows.reserve(static_cast<size_t>(end - begin));
+  for (int64_t i = begin; i < end; ++i) {
+    Queued q;
+    q.call = first + static_cast<uint64_t>(i - begin);
+    q.args.resize(st.arg_types.size());
+    if (CopyRow(st, args, i, &q.args)) {
+      rows.push_back(std::move(q));
+    } else {
+      nulls.push_back(q.call);
     }
-    PyObject* r = calls ? PyObject_CallMethod(in->runner, "start", "O", calls) : nullptr;
-    Py_XDECREF(calls);
-    if (r == nullptr) {
-      CopyError(PendingError(), error, capacity);
-      return 1;
+  }
+  if (!rows.empty()) {
+    bool was_empty;
+    {
+      std::lock_guard<std::mutex> lock(in->mu);
+      was_empty = in->queue.empty();
+      if (was_empty) {
+        in->queue.swap(rows);
+      } else {
+        for (Queued& q : rows) in->queue.push_back(std::move(q));
+      }
     }
-    Py_DECREF(r);
+    if (was_empty) {
+      const char byte = 1;
+      if (write(in->wake[1], &byte, 1) < 0 && errno != EAGAIN) {
+        CopyError(std::string("cannot wake the event loop: ") + std::strerror(errno), error,
+                  capacity);
+        return 1;
+      }
+    }
   }
   for (uint64_t call : nulls) in->host->complete(in->host, call, SLUICE_UDF_ASYNC_NULL, nullptr, 0);
   return 0;
