@@ -80,8 +80,9 @@ Result<std::string> Compress(std::string_view bytes) {
 int Level(const TaskState& state) {
   size_t bulk = 0, all = 0;
   for (const StatePiece& p : state.pieces) {
-    all += p.payload.size();
-    if (p.bulk) bulk += p.payload.size();
+    const size_t size = p.size();
+    all += size;
+    if (p.bulk) bulk += size;
   }
   return bulk > all / 2 ? kZstdBulkLevel : kZstdLevel;
 }
