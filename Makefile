@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 PARALLELISM ?= 2
 
 .PHONY: all deps release debug sanitize run run-cli test test-unit test-sql test-sanitize fuzz-sql bench \
-	test-kafka-crash \
+	test-kafka-crash test-dist-soak \
 	bench-nexmark bench-nexmark-kafka bench-kafka bench-service bench-deps format tidy clean
 
 all: release
@@ -68,6 +68,12 @@ test-sanitize: sanitize
 # exactly_once pipelines (tests/kafka/crash_test.py; ctest's kafka_crash runs 5), against a broker
 # of its own. KAFKA_CRASHES=N for more.
 KAFKA_CRASHES ?= 20
+# Distributed exactly once under repeated worker loss (tests/dist/kill_rounds.sh): DIST_KILLS kill -9s
+# of a random worker per pipeline kind, each replaced; output must equal `sluice run`'s.
+DIST_KILLS ?= 20
+test-dist-soak: release
+	bash tests/dist/kill_rounds.sh $(BUILD)/release/sluice $(DIST_KILLS)
+
 test-kafka-crash: release
 	bash -c 'dir=$$(mktemp -d) && trap "scripts/kafka-test-broker stop $$dir; rm -rf $$dir" EXIT && \
 	  scripts/kafka-test-broker start $$dir --owner $$$$ >/dev/null && \

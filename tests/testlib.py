@@ -115,3 +115,43 @@ def wait_until(cond, timeout, interval=0.1):
             return True
         time.sleep(interval)
     return cond()
+
+
+def json_rows_of_dir(directory):
+    """The rows of the JSON-lines files a filesystem sink wrote into `directory` (its hidden
+    in-progress files left out), each as JSON text with sorted keys, in file order."""
+    import glob
+    import json
+    rows = []
+    for path in sorted(glob.glob(os.path.join(directory, "*"))):
+        if not os.path.basename(path).startswith("."):
+            with open(path) as f:
+                rows += [json.dumps(json.loads(line), sort_keys=True)
+                         for line in f.read().splitlines() if line.strip()]
+    return rows
+
+
+def copy_with_crashes(runner, sql, out_dir, state_dir, rows, crash_after=(), parallelism=1,
+                      last_parallelism=None, timeout=120):
+    """The kill-and-restore test of a source: runs `sql` (which copies the source into a
+    filesystem sink at `out_dir`) with checkpoints every 100 ms in `state_dir`. Each entry of
+    `crash_after` is one run that crashes (SLUICE_FAULT after_rows) once that many rows reached
+    the sink; a last run (at `last_parallelism`, by default `parallelism`) goes on until
+    `out_dir` holds `rows` rows and is then stopped. Returns (the last run finished cleanly, the number of runs that crashed, the
+    last run's stderr)."""
+    args = ["--set", "batch_size=200", "--state-dir", state_dir, "--checkpoint-interval",
+            "100ms"]
+    crashes = 0
+    for after in crash_after:
+        proc = runner.start("crash.sql", sql, [*args, "--parallelism", str(parallelism)],
+                            stdout=subprocess.DEVNULL,
+                            env={"SLUICE_FAULT":
+                                 f"after_rows:filesystem sink:{after},pace_sources:2000"})
+        proc.wait(timeout=300)
+        crashes += proc.returncode != 0
+    last = parallelism if last_parallelism is None else last_parallelism
+    proc = runner.start("crash.sql", sql, [*args, "--parallelism", str(last)],
+                        stdout=subprocess.DEVNULL)
+    done = wait_until(lambda: len(json_rows_of_dir(out_dir)) >= rows, timeout, interval=0.2)
+    rc, _, err = stop(proc)
+    return done and rc == 0, crashes, err

@@ -4,16 +4,14 @@
 // 0..N-1 whatever the parallelism. With event_time_interval the timestamps are
 // counter * interval from the epoch, which makes a run's output deterministic.
 
-#include <cctype>
-#include <charconv>
-#include <cmath>
 #include <limits>
-#include "common/text.h"
 
 #include <fmt/format.h>
 
 #include "batch/serialize.h"
+#include "common/text.h"
 #include "connectors/connector.h"
+#include "connectors/generated_source.h"
 #include "connectors/source_batch.h"
 #include "expr/cast.h"
 
@@ -37,14 +35,6 @@ struct ImpulseOptions {
   int64_t batch_rows = kDefaultBatchRows;
 };
 
-std::optional<uint64_t> ParseCount(const std::string& raw) {
-  std::string text = std::string(TrimAsciiSpace(raw));
-  uint64_t v = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
-  return v;
-}
-
 Result<ImpulseOptions> ParseOptions(const std::map<std::string, std::string>& options) {
   ImpulseOptions out;
   auto rate = options.find("event_rate");
@@ -52,18 +42,16 @@ Result<ImpulseOptions> ParseOptions(const std::map<std::string, std::string>& op
     return Status::User("missing option 'event_rate' (rows per second) for connector 'impulse'");
   }
   {
-    const std::string text = std::string(TrimAsciiSpace(rate->second));
-    char* end = nullptr;
-    double v = std::strtod(text.c_str(), &end);
-    if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(v) || v <= 0) {
+    std::optional<double> v = ParseNumberOption(rate->second);
+    if (!v || *v <= 0) {
       return Status::User(
           "invalid value '{}' for option 'event_rate'; use a positive number of rows per second",
-          text);
+          TrimAsciiSpace(rate->second));
     }
-    out.event_rate = v;
+    out.event_rate = *v;
   }
   if (auto it = options.find("message_count"); it != options.end()) {
-    out.message_count = ParseCount(it->second);
+    out.message_count = ParseUnsignedOption(it->second);
     if (!out.message_count) {
       return Status::User(
           "invalid value '{}' for option 'message_count'; use a non-negative integer", it->second);
@@ -71,7 +59,7 @@ Result<ImpulseOptions> ParseOptions(const std::map<std::string, std::string>& op
   }
   if (auto it = options.find("event_time_interval"); it != options.end()) {
     // Microseconds, as in Arroyo; an interval text ('1 second') is accepted too.
-    if (auto micros = ParseCount(it->second);
+    if (auto micros = ParseUnsignedOption(it->second);
         micros && *micros <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
       out.event_time_interval = static_cast<int64_t>(*micros);
     } else {
@@ -88,46 +76,13 @@ Result<ImpulseOptions> ParseOptions(const std::map<std::string, std::string>& op
   return out;
 }
 
-class ImpulseSource : public runtime::SourceOperator {
+class ImpulseSource : public StridedGeneratorSource {
  public:
   ImpulseSource(const ImpulseOptions& options, int subtask, int parallelism)
-      : options_(options),
-        schema_(std::make_shared<const types::Schema>(ImpulseSchema())),
-        subtask_(static_cast<uint64_t>(subtask)),
-        parallelism_(static_cast<uint64_t>(std::max(parallelism, 1))),
-        rate_(options.event_rate / static_cast<double>(parallelism_)) {
-    if (options.message_count) {
-      uint64_t n = *options.message_count;
-      total_ = n > subtask_ ? (n - subtask_ + parallelism_ - 1) / parallelism_ : 0;
-    }
-  }
-
-  Result<runtime::SourcePoll> Poll(runtime::Collector& out) override {
-    if (ctx_ && ctx_->stop_requested && ctx_->stop_requested->load()) {
-      return runtime::SourcePoll::Finished();
-    }
-    if (emitted_ >= total_) return runtime::SourcePoll::Finished();
-    const ProcessingTime now = Now();
-    if (!started_) {
-      start_ = now;
-      started_ = true;
-    }
-    // Rows due by now: one at the start, then one every 1/rate seconds (counted from the
-    // position a resumed run restored).
-    double elapsed = static_cast<double>(now.value - start_.value) / 1e6;
-    double due_f = std::floor(rate_ * elapsed) + 1 + static_cast<double>(resumed_at_);
-    uint64_t due = due_f >= static_cast<double>(total_) ? total_ : static_cast<uint64_t>(due_f);
-    if (due <= emitted_) return runtime::SourcePoll::WaitUntil(NextDue());
-
-    auto n = static_cast<int64_t>(
-        std::min<uint64_t>(due - emitted_, static_cast<uint64_t>(options_.batch_rows)));
-    SLUICE_RETURN_NOT_OK(out.Emit(MakeBatch(n, now)));
-    emitted_ += static_cast<uint64_t>(n);
-    if (ctx_ && ctx_->metrics) ctx_->metrics->rows_out += n;
-    if (emitted_ >= total_) return runtime::SourcePoll::Finished();
-    if (due > emitted_) return runtime::SourcePoll::More();
-    return runtime::SourcePoll::WaitUntil(NextDue());
-  }
+      : StridedGeneratorSource(subtask, parallelism, options.event_rate, options.message_count,
+                               options.batch_rows),
+        options_(options),
+        schema_(std::make_shared<const types::Schema>(ImpulseSchema())) {}
 
   // The position is the number of rows this subtask emitted; its counters are
   // subtask + k * parallelism, so a position only means something at the same parallelism.
@@ -135,18 +90,18 @@ class ImpulseSource : public runtime::SourceOperator {
     std::string bytes;
     batch::ByteWriter w(&bytes);
     w.Put<uint8_t>(kStateVersion);
-    w.Put<uint64_t>(parallelism_);
-    w.Put<uint64_t>(emitted_);
+    w.Put<uint64_t>(parallelism());
+    w.Put<uint64_t>(emitted());
     state.Put("position", bytes);
     return Status::Ok();
   }
 
   Status Restore(runtime::StateReader& state) override {
-    if (static_cast<uint64_t>(state.previous_parallelism()) != parallelism_) {
+    if (static_cast<uint64_t>(state.previous_parallelism()) != parallelism()) {
       return Status::NotSupported(
           "checkpoint {} was taken at parallelism {}; resuming an impulse source at another "
           "parallelism ({}) is not supported yet",
-          state.checkpoint(), state.previous_parallelism(), parallelism_);
+          state.checkpoint(), state.previous_parallelism(), parallelism());
     }
     SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> bytes, state.Get("position"));
     if (!bytes) return Status::Ok();
@@ -157,34 +112,26 @@ class ImpulseSource : public runtime::SourceOperator {
     if (version != kStateVersion) return r.Corrupt("unknown version");
     SLUICE_RETURN_NOT_OK(r.Get(&parallelism));
     SLUICE_RETURN_NOT_OK(r.Get(&emitted));
-    if (parallelism != parallelism_) return r.Corrupt("parallelism mismatch");
-    emitted_ = std::min(emitted, total_);
-    resumed_at_ = emitted_;
+    if (parallelism != this->parallelism()) return r.Corrupt("parallelism mismatch");
+    Resume(emitted);
     return Status::Ok();
   }
 
  private:
   static constexpr uint8_t kStateVersion = 1;
 
-  // When row number `emitted_` of this subtask falls due; one microsecond late rather than
-  // early, so the poll then finds it due despite rounding.
-  ProcessingTime NextDue() const {
-    double offset = std::ceil(static_cast<double>(emitted_ - resumed_at_) * 1e6 / rate_) + 1;
-    if (offset > 1e17) offset = 1e17;
-    return ProcessingTime{start_.value + static_cast<int64_t>(offset)};
-  }
-
-  batch::BatchPtr MakeBatch(int64_t n, ProcessingTime now) const {
+  Result<batch::BatchPtr> MakeBatch(uint64_t first, int64_t n, ProcessingTime now) override {
     auto timestamps = batch::Column::MakeFixed(types::Timestamp(), n);
     auto counters = batch::Column::MakeFixed(types::UInt64(), n);
     auto subtasks = batch::Column::MakeFixed(types::UInt64(), n);
     auto* ts = timestamps->mutable_raw<int64_t>();
     auto* cs = counters->mutable_raw<uint64_t>();
     auto* ss = subtasks->mutable_raw<uint64_t>();
+    const uint64_t stride = parallelism();
     for (int64_t i = 0; i < n; ++i) {
-      uint64_t counter = subtask_ + (emitted_ + static_cast<uint64_t>(i)) * parallelism_;
+      uint64_t counter = first + static_cast<uint64_t>(i) * stride;
       cs[i] = counter;
-      ss[i] = subtask_;
+      ss[i] = subtask();
       ts[i] = options_.event_time_interval
                   ? static_cast<int64_t>(counter) * *options_.event_time_interval
                   : now.value;
@@ -194,19 +141,11 @@ class ImpulseSource : public runtime::SourceOperator {
     b->columns = {timestamps, counters, subtasks};
     b->event_time = timestamps;
     b->num_rows = n;
-    return b;
+    return batch::BatchPtr(std::move(b));
   }
 
   ImpulseOptions options_;
   types::SchemaPtr schema_;
-  uint64_t subtask_;
-  uint64_t parallelism_;
-  double rate_;  // rows per second of this subtask
-  uint64_t total_ = std::numeric_limits<uint64_t>::max();
-  uint64_t emitted_ = 0;
-  uint64_t resumed_at_ = 0;  // emitted_ restored from a checkpoint
-  bool started_ = false;
-  ProcessingTime start_;
 };
 
 class ImpulseSourceFactory : public runtime::OperatorFactory {

@@ -16,6 +16,7 @@
 #include "dist/data_plane.h"
 #include "dist/plan_codec.h"
 #include "dist/remote_edges.h"
+#include "runtime/checkpoint_storage.h"
 #include "runtime/executor.h"
 
 namespace sluice::dist {
@@ -40,9 +41,10 @@ class Worker {
     dp.worker = -1;  // accepts nobody until a deployment
     SLUICE_ASSIGN_OR_RETURN(receiver_, DataPlaneReceiver::Listen(options_.data_plane_host,
                                                                  options_.data_plane_port, dp));
-    name_ = options_.name.empty()
-                ? fmt::format("{}:{}", options_.data_plane_host, receiver_->port())
-                : options_.name;
+    const std::string& advertised =
+        options_.advertise_host.empty() ? options_.data_plane_host : options_.advertise_host;
+    name_ =
+        options_.name.empty() ? fmt::format("{}:{}", advertised, receiver_->port()) : options_.name;
 
     auto channel = grpc::CreateChannel(options_.coordinator, grpc::InsecureChannelCredentials());
     const auto deadline = std::chrono::system_clock::now() +
@@ -61,7 +63,7 @@ class Worker {
     r->set_min_protocol_version(kControlMinVersion);
     r->set_name(name_);
     r->set_slots(options_.slots);
-    r->set_data_plane_host(options_.data_plane_host);
+    r->set_data_plane_host(advertised);
     r->set_data_plane_port(receiver_->port());
     v1::CoordinatorMessage m;
     if (!Send(hello) || !stream_->Read(&m) || !m.has_registered()) {
@@ -89,6 +91,19 @@ class Worker {
         if (!st.ok()) Finished(st);
       } else if (m.has_start()) {
         if (m.start().generation() == generation_ && graph_) StartRun();
+      } else if (m.has_trigger_checkpoint()) {
+        const auto& t = m.trigger_checkpoint();
+        std::lock_guard lock(mu_);
+        if (t.generation() == generation_ && executor_) {
+          executor_->TriggerCheckpoint(t.checkpoint(), KindOf(t.kind()));
+        }
+      } else if (m.has_commit()) {
+        std::lock_guard lock(mu_);
+        if (m.commit().generation() == generation_ && executor_) {
+          executor_->CommitCheckpoint(m.commit().checkpoint());
+        }
+      } else if (m.has_cancel()) {
+        if (m.cancel().generation() == generation_) Cancel(m.cancel().reason());
       } else if (m.has_stop()) {
         std::lock_guard lock(mu_);
         if (executor_ && !run_done_) {
@@ -135,6 +150,80 @@ class Worker {
   }
 
  private:
+  static runtime::CheckpointKind KindOf(int kind) {
+    return kind == 1   ? runtime::CheckpointKind::kStop
+           : kind == 2 ? runtime::CheckpointKind::kEnd
+                       : runtime::CheckpointKind::kPeriodic;
+  }
+
+  // The coordinator restarts the job without this generation: cancel its run and wait, still
+  // registered, for the next deployment.
+  void Cancel(const std::string& reason) {
+    {
+      std::lock_guard lock(mu_);
+      Log(fmt::format("cancelling generation {}: {}", generation_.load(), reason));
+      if (executor_ && !run_done_) executor_->Abort(reason);
+    }
+    if (run_thread_.joinable()) run_thread_.join();
+    if (edges_) edges_->Close();
+    std::lock_guard lock(mu_);
+    executor_.reset();
+    edges_.reset();
+    graph_.reset();
+    checkpoints_.reset();
+    run_done_ = false;
+    finished_sent_ = false;
+    run_status_ = Status::Ok();
+  }
+
+  // The executor's checkpoint options of a deployment: the job's coordinator drives them.
+  Result<runtime::CheckpointOptions> CheckpointsOf(const v1::Checkpoints& c, int64_t generation) {
+    runtime::CheckpointOptions out;
+    SLUICE_ASSIGN_OR_RETURN(out.storage, runtime::OpenCheckpointStorage(c.state_dir()));
+    out.fingerprint = c.fingerprint();
+    if (c.restore_checkpoint() > 0) out.restore_checkpoint = c.restore_checkpoint();
+    out.log = [this](const std::string& m) { Log(m); };
+    runtime::CheckpointOptions::Distributed d;
+    d.acknowledged = [this, generation](
+                         int64_t n, std::vector<runtime::CheckpointMetadata::File> files,
+                         std::vector<runtime::CheckpointMetadata::OperatorState> ops) {
+      v1::WorkerMessage m;
+      v1::CheckpointAck* a = m.mutable_checkpoint_ack();
+      a->set_generation(generation);
+      a->set_checkpoint(n);
+      a->set_ok(true);
+      for (const auto& f : files) {
+        v1::StateFile* sf = a->add_files();
+        sf->set_name(f.name);
+        sf->set_size(f.size);
+        sf->set_checksum(f.checksum);
+      }
+      for (const auto& o : ops) {
+        v1::OperatorStateBytes* b = a->add_operator_state();
+        b->set_operator_id(o.operator_id);
+        b->set_subtask(o.subtask);
+        b->set_bytes(o.bytes);
+      }
+      Send(m);
+    };
+    d.failed = [this, generation](int64_t n, const Status& st) {
+      v1::WorkerMessage m;
+      v1::CheckpointAck* a = m.mutable_checkpoint_ack();
+      a->set_generation(generation);
+      a->set_checkpoint(n);
+      a->set_ok(false);
+      a->set_error(st.ToString());
+      Send(m);
+    };
+    d.sources_finished = [this, generation] {
+      v1::WorkerMessage m;
+      m.mutable_sources_finished()->set_generation(generation);
+      Send(m);
+    };
+    out.distributed = std::move(d);
+    return out;
+  }
+
   Status Deploy(const v1::Deploy& d) {
     {
       std::lock_guard lock(mu_);
@@ -160,6 +249,10 @@ class Worker {
         d.threads() > 0 ? d.threads()
                         : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     graph_ = std::make_unique<runtime::DataflowGraph>(std::move(plan.graph));
+    checkpoints_.reset();
+    if (d.has_checkpoints()) {
+      SLUICE_ASSIGN_OR_RETURN(checkpoints_, CheckpointsOf(d.checkpoints(), d.generation()));
+    }
     Log(fmt::format("deployed as worker {} of job '{}', generation {}", d.worker(), d.job(),
                     d.generation()));
     v1::WorkerMessage m;
@@ -171,7 +264,8 @@ class Worker {
   void StartRun() {
     std::lock_guard lock(mu_);
     if (executor_) return;
-    executor_ = std::make_unique<runtime::Executor>(std::move(*graph_), options_exec_);
+    executor_ = std::make_unique<runtime::Executor>(std::move(*graph_), options_exec_,
+                                                    std::move(checkpoints_));
     executor_->Place(std::move(placement_));
     run_thread_ = std::thread([this] {
       Status st = executor_->Run();
@@ -259,6 +353,7 @@ class Worker {
   runtime::ExecutorOptions options_exec_;
   runtime::Placement placement_;
   std::unique_ptr<runtime::DataflowGraph> graph_;
+  std::optional<runtime::CheckpointOptions> checkpoints_;
 
   std::mutex mu_;
   std::unique_ptr<runtime::Executor> executor_;  // under mu_

@@ -26,7 +26,10 @@ struct WorkerOptions {
   std::string name;  // unique per job; default host:port of the data plane
   // The data plane listens here; peers connect to this host (so it must be reachable by them).
   std::string data_plane_host = "127.0.0.1";
-  int data_plane_port = 0;                      // 0: any free port
+  int data_plane_port = 0;  // 0: any free port
+  // The host peers connect to when it differs from the one listened on (a Kubernetes pod listens
+  // on its IP and is reached by its StatefulSet DNS name); empty: data_plane_host.
+  std::string advertise_host;
   int64_t connect_timeout_micros = 30'000'000;  // reaching the coordinator and the peers
   int64_t heartbeat_interval_micros = 1'000'000;
   const std::atomic<bool>* stop = nullptr;  // set: cancel what runs and leave

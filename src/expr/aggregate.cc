@@ -68,6 +68,7 @@ struct AggregateRegistry::Impl {
 
 AggregateRegistry::AggregateRegistry() : impl_(std::make_shared<Impl>()) {
   RegisterBasicAggregates(&impl_->definitions);
+  RegisterMinMaxAggregates(&impl_->definitions);
   RegisterStatisticsAggregates(&impl_->definitions);
   RegisterCollectionAggregates(&impl_->definitions);
   RegisterApproximateAggregates(&impl_->definitions);

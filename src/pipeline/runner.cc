@@ -56,7 +56,8 @@ Result<sql::CompileOptions> CompileOptionsOf(const sql::PipelinePlan& plan,
   return out;
 }
 
-// The executor's checkpoint options from the run options; nullopt without a state dir.
+}  // namespace
+
 Result<std::optional<runtime::CheckpointOptions>> CheckpointOptionsOf(const RunOptions& options,
                                                                       const Compiled& compiled) {
   if (options.state_dir.empty()) {
@@ -97,8 +98,6 @@ Result<std::optional<runtime::CheckpointOptions>> CheckpointOptionsOf(const RunO
   SLUICE_ASSIGN_OR_RETURN(out.storage, runtime::OpenCheckpointStorage(options.state_dir));
   return std::optional<runtime::CheckpointOptions>(std::move(out));
 }
-
-}  // namespace
 
 Result<Compiled> PlanAndCompile(std::string_view sql, const RunOptions& options) {
   auto parallelism = ParallelismOf(options);

@@ -73,6 +73,11 @@ struct Compiled {
 // Plans and compiles `sql` with the options' parallelism and settings (no state dir needed).
 Result<Compiled> PlanAndCompile(std::string_view sql, const RunOptions& options);
 
+// The executor's checkpoint options from the run options (validated, the state dir opened);
+// nullopt without a state dir. `sluice coordinator` takes the same options.
+Result<std::optional<runtime::CheckpointOptions>> CheckpointOptionsOf(const RunOptions& options,
+                                                                      const Compiled& compiled);
+
 // Explains the plan: the bound and optimized logical plan, then the dataflow graph.
 Result<std::string> Explain(std::string_view sql, const RunOptions& options);
 

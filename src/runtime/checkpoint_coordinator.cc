@@ -17,6 +17,7 @@ CheckpointCoordinator::CheckpointCoordinator(CheckpointStore* store, Options opt
       hooks_(std::move(hooks)),
       next_id_(options_.first_id) {
   for (const auto& n : options_.nodes) total_tasks_ += static_cast<size_t>(n.parallelism);
+  if (options_.external) total_tasks_ = options_.tasks;
 }
 
 CheckpointCoordinator::~CheckpointCoordinator() {
@@ -53,7 +54,45 @@ void CheckpointCoordinator::SourceFinished() {
   cv_.notify_all();
 }
 
+void CheckpointCoordinator::Trigger(Barrier barrier) {
+  hooks_.trigger(barrier);
+}
+
+void CheckpointCoordinator::Committed(int64_t checkpoint) {
+  if (checkpoint <= last_completed_.load()) return;
+  ++completed_count_;
+  last_completed_ = checkpoint;
+  hooks_.complete(checkpoint);
+}
+
+void CheckpointCoordinator::LoopExternal() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    cv_.wait(lock, [&] {
+      return stop_ || !acks_.empty() ||
+             (!final_triggered_ && finished_sources_ >= options_.source_tasks);
+    });
+    if (stop_) return;
+    if (!final_triggered_ && finished_sources_ >= options_.source_tasks) {
+      final_triggered_ = true;  // here: reported
+      lock.unlock();
+      hooks_.sources_finished();
+      lock.lock();
+      continue;
+    }
+    Ack ack = std::move(acks_.front());
+    acks_.pop_front();
+    lock.unlock();
+    HandleAck(std::move(ack));
+    lock.lock();
+  }
+}
+
 void CheckpointCoordinator::Loop() {
+  if (options_.external) {
+    LoopExternal();
+    return;
+  }
   using Clock = std::chrono::steady_clock;
   const auto interval = std::chrono::microseconds(std::max<int64_t>(options_.interval_micros, 1));
   auto next_trigger = Clock::now() + interval;
@@ -106,7 +145,12 @@ void CheckpointCoordinator::HandleAck(Ack ack) {
   const int64_t checkpoint = ack.state.checkpoint;
   const int node = ack.state.node, subtask = ack.state.subtask;
   auto it = pending_.find(checkpoint);
-  if (it == pending_.end()) return;  // failed earlier
+  if (it == pending_.end()) {
+    // External mode: the first acknowledgement of a checkpoint opens it (a task may
+    // acknowledge a barrier that came over the data plane before this worker heard of it).
+    if (!options_.external || failed_.count(checkpoint) > 0) return;  // failed earlier
+    it = pending_.emplace(checkpoint, Pending{}).first;
+  }
   Pending& p = it->second;
   // Bytes per operator: pieces are named "<operator id>/<name>", an operator's back to back.
   for (const StatePiece& piece : ack.state.pieces) {
@@ -151,6 +195,14 @@ void CheckpointCoordinator::HandleAck(Ack ack) {
 }
 
 void CheckpointCoordinator::Complete(int64_t id, Pending& p) {
+  if (options_.external) {
+    // The job's coordinator writes the metadata once every worker acknowledged.
+    auto files = std::move(p.files);
+    auto operator_state = std::move(p.operator_state);
+    pending_.erase(id);
+    hooks_.acknowledged(id, std::move(files), std::move(operator_state));
+    return;
+  }
   CheckpointMetadata m;
   m.checkpoint = id;
   m.kind = p.kind;
@@ -190,6 +242,12 @@ void CheckpointCoordinator::Complete(int64_t id, Pending& p) {
 }
 
 void CheckpointCoordinator::Fail(int64_t id, Pending& p, const Status& st) {
+  if (options_.external) {
+    failed_.insert(id);
+    pending_.erase(id);
+    hooks_.failed(id, st);
+    return;
+  }
   CheckpointKind kind = p.kind;
   if (in_flight_periodic_ == id) in_flight_periodic_ = 0;
   pending_.erase(id);

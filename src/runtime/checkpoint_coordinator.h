@@ -10,9 +10,17 @@
 // a warning: the pipeline keeps running and the next checkpoint covers its data. Checkpoints
 // complete in id order because every task acknowledges them in order.
 //
+// Distributed jobs (Options::external, docs/distributed.md): one coordinator runs per worker,
+// for the tasks placed there. It triggers nothing by itself: the job's coordinator calls
+// Trigger(); when every local task acknowledged and its file is written, the `acknowledged` hook
+// reports the files instead of writing the metadata (the job's coordinator writes it once every
+// worker acknowledged), and Committed() tells the tasks to commit. When its local sources have
+// finished it reports so (`sources_finished`); the job's coordinator triggers the final
+// checkpoint. A checkpoint whose files cannot be written is reported with `failed`.
+//
 // Threading: one background thread owns every write (tasks never wait for storage);
-// Acknowledge() and SourceFinished() may be called from any thread; the hooks are called from
-// the coordinator's thread.
+// Acknowledge(), SourceFinished(), Trigger() and Committed() may be called from any thread; the
+// hooks are called from the coordinator's thread (Trigger's from the caller's).
 
 #include <atomic>
 #include <condition_variable>
@@ -21,6 +29,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,12 +54,21 @@ class CheckpointCoordinator {
     std::vector<CheckpointMetadata::Identity> identities;
     int source_tasks = 0;
     const std::atomic<bool>* stop_requested = nullptr;
+    // One worker of a distributed job (see above); `tasks` is the number of its tasks.
+    bool external = false;
+    size_t tasks = 0;
   };
   struct Hooks {
     std::function<void(Barrier)> trigger;             // start a barrier at every source task
     std::function<void(int64_t)> complete;            // checkpoint n is complete: commit
     std::function<void(const Status&)> final_failed;  // the final checkpoint cannot complete
     std::function<void(const std::string&)> log;      // warnings
+    // External mode only: every local task acknowledged checkpoint n and its files are written;
+    std::function<void(int64_t, std::vector<CheckpointMetadata::File>,
+                       std::vector<CheckpointMetadata::OperatorState>)>
+        acknowledged;
+    std::function<void(int64_t, const Status&)> failed;  // checkpoint n cannot complete here
+    std::function<void()> sources_finished;              // every local source has finished
   };
 
   CheckpointCoordinator(CheckpointStore* store, Options options, Hooks hooks);
@@ -71,6 +89,11 @@ class CheckpointCoordinator {
   // A source task has finished (its input ended, or it was stopped).
   void SourceFinished();
 
+  // External mode: start checkpoint `barrier` at the local source tasks.
+  void Trigger(Barrier barrier);
+  // External mode: checkpoint n is complete (its metadata written): the tasks commit it.
+  void Committed(int64_t checkpoint);
+
   int64_t completed() const { return completed_count_.load(); }
   int64_t last_completed() const { return last_completed_.load(); }
 
@@ -88,6 +111,7 @@ class CheckpointCoordinator {
   };
 
   void Loop();
+  void LoopExternal();
   void TriggerLocked(CheckpointKind kind);
   void HandleAck(Ack ack);
   void Complete(int64_t id, Pending& p);
@@ -110,6 +134,7 @@ class CheckpointCoordinator {
 
   // Coordinator thread only.
   std::map<int64_t, Pending> pending_;
+  std::set<int64_t> failed_;  // external mode: checkpoints that failed here
   // The files each task wrote, by checkpoint, as long as a later file may extend them.
   std::map<std::pair<int, int>, std::map<int64_t, CheckpointMetadata::File>> written_;
 

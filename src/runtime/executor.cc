@@ -836,6 +836,23 @@ Status Task::StepOperator(StepResult* result) {
 
 }  // namespace
 
+CheckpointLayout CheckpointLayoutOf(const DataflowGraph& graph) {
+  CheckpointLayout out;
+  std::vector<const NodeSpec*> by_id;
+  for (const auto& node : graph.nodes) by_id.push_back(&node);
+  std::sort(by_id.begin(), by_id.end(), [](auto* a, auto* b) { return a->id < b->id; });
+  for (const NodeSpec* node : by_id) {
+    CheckpointMetadata::Node layout{node->id, node->parallelism, {}};
+    for (const auto& f : node->chain) {
+      layout.operator_ids.push_back(static_cast<int>(out.operators.size()));
+      out.operators.push_back(f->name());
+    }
+    out.nodes.push_back(std::move(layout));
+  }
+  out.identities = OperatorIdentities(graph);
+  return out;
+}
+
 class Executor::Impl {
  public:
   Impl(DataflowGraph graph, ExecutorOptions options, std::optional<CheckpointOptions> checkpoints)
@@ -891,6 +908,13 @@ class Executor::Impl {
   int64_t first_checkpoint_id_ = 1;
   std::mutex final_mu_;
   Status final_error_;
+  // A distributed job's checkpoint calls (TriggerCheckpoint, CommitCheckpoint): kept until the
+  // checkpoint coordinator runs, dropped once it stopped.
+  std::mutex dist_mu_;
+  bool dist_running_ = false;
+  bool dist_over_ = false;
+  std::vector<Barrier> dist_early_triggers_;
+  int64_t dist_early_commit_ = 0;
 };
 
 Status Executor::Impl::PrepareCheckpoints() {
@@ -914,7 +938,17 @@ Status Executor::Impl::PrepareCheckpoints() {
   std::vector<std::string> warnings;
   Result<std::optional<LoadedCheckpoint>> latest = std::optional<LoadedCheckpoint>();
   int64_t max_deleted_id = 0;
-  if (opts.restore_checkpoint) {
+  if (opts.distributed) {
+    // The job's coordinator chose the checkpoint (and deleted those after it).
+    if (opts.restore_checkpoint) {
+      auto chosen = store_->Load(*opts.restore_checkpoint);
+      if (!chosen.ok()) {
+        return Status::User("cannot restore checkpoint {} of '{}': {}", *opts.restore_checkpoint,
+                            opts.storage->location(), chosen.status().message());
+      }
+      latest = std::optional<LoadedCheckpoint>(chosen.MoveValue());
+    }
+  } else if (opts.restore_checkpoint) {
     auto chosen = store_->Load(*opts.restore_checkpoint);
     if (!chosen.ok()) {
       return Status::User("cannot restore checkpoint {} of '{}': {}", *opts.restore_checkpoint,
@@ -1025,20 +1059,14 @@ Status Executor::Impl::PrepareCheckpoints() {
 
 Status Executor::Impl::Build() {
   // Operator ids, in node order then chain order.
-  std::vector<const NodeSpec*> by_id;
-  for (const auto& node : graph_.nodes) by_id.push_back(&node);
-  std::sort(by_id.begin(), by_id.end(), [](auto* a, auto* b) { return a->id < b->id; });
+  CheckpointLayout layout = CheckpointLayoutOf(graph_);
+  operator_names_ = std::move(layout.operators);
+  layout_ = std::move(layout.nodes);
+  identities_ = std::move(layout.identities);
   std::map<int, int> first_operator;  // by node id
-  for (const NodeSpec* node : by_id) {
-    CheckpointMetadata::Node layout{node->id, node->parallelism, {}};
-    first_operator[node->id] = static_cast<int>(operator_names_.size());
-    for (const auto& f : node->chain) {
-      layout.operator_ids.push_back(static_cast<int>(operator_names_.size()));
-      operator_names_.push_back(f->name());
-    }
-    layout_.push_back(std::move(layout));
+  for (const auto& n : layout_) {
+    first_operator[n.id] = n.operator_ids.empty() ? 0 : n.operator_ids.front();
   }
-  identities_ = OperatorIdentities(graph_);
   // The worker of each subtask (a placement), checked against the graph.
   const Placement* placement = placement_ ? &*placement_ : nullptr;
   auto worker_of = [&](int node, int s) {
@@ -1178,9 +1206,8 @@ Status Executor::Impl::Build() {
 Status Executor::Impl::Run() {
   if (!built_) SLUICE_RETURN_NOT_OK(Build());
   const bool checkpointing = checkpoints_.has_value();
-  if (checkpointing && placement_) {
-    return Status::NotSupported(
-        "checkpoints of a distributed job are not supported yet (docs/distributed.md)");
+  if (checkpointing && placement_ && !checkpoints_->distributed) {
+    return Status::Internal("a placed executor's checkpoints must be the distributed job's");
   }
   if (checkpointing) {
     SLUICE_RETURN_NOT_OK(PrepareCheckpoints());
@@ -1226,7 +1253,14 @@ Status Executor::Impl::Run() {
       co.identities = identities_;
       co.stop_requested = &shared_.stop_requested;
       for (auto& t : tasks_) co.source_tasks += t->source ? 1 : 0;
+      co.external = opts.distributed.has_value();
+      co.tasks = tasks_.size();
       CheckpointCoordinator::Hooks hooks;
+      if (opts.distributed) {
+        hooks.acknowledged = opts.distributed->acknowledged;
+        hooks.failed = opts.distributed->failed;
+        hooks.sources_finished = opts.distributed->sources_finished;
+      }
       hooks.trigger = [this](Barrier b) {
         for (auto& t : tasks_) {
           if (t->source) t->TriggerBarrier(b);
@@ -1251,10 +1285,23 @@ Status Executor::Impl::Run() {
     shared_.live_tasks = static_cast<int>(tasks_.size());
     shared_.scheduler.Start(std::max(1, options_.threads));
     for (auto& t : tasks_) t->Wake();
+    if (coordinator_ && checkpoints_->distributed) {
+      // What the job's coordinator sent before the run started.
+      std::lock_guard<std::mutex> lock(dist_mu_);
+      dist_running_ = true;
+      for (const Barrier& b : dist_early_triggers_) coordinator_->Trigger(b);
+      dist_early_triggers_.clear();
+      if (dist_early_commit_ > 0) coordinator_->Committed(dist_early_commit_);
+    }
     std::unique_lock<std::mutex> lock(shared_.mu);
     shared_.cv.wait(lock, [&] { return shared_.live_tasks == 0 || shared_.aborted; });
     lock.unlock();
     shared_.scheduler.Shutdown();
+    {
+      std::lock_guard<std::mutex> dist_lock(dist_mu_);
+      dist_running_ = false;
+      dist_over_ = true;
+    }
     if (coordinator_) coordinator_->Stop();
   }
   for (auto& t : tasks_) t->DetachRemote();
@@ -1295,6 +1342,22 @@ Status Executor::Run() {
 }
 void Executor::Abort(const std::string& reason) {
   impl_->Abort(reason);
+}
+void Executor::TriggerCheckpoint(int64_t id, CheckpointKind kind) {
+  std::lock_guard<std::mutex> lock(impl_->dist_mu_);
+  if (impl_->dist_running_) {
+    impl_->coordinator_->Trigger(Barrier{id, kind});
+  } else if (!impl_->dist_over_) {
+    impl_->dist_early_triggers_.push_back(Barrier{id, kind});
+  }
+}
+void Executor::CommitCheckpoint(int64_t id) {
+  std::lock_guard<std::mutex> lock(impl_->dist_mu_);
+  if (impl_->dist_running_) {
+    impl_->coordinator_->Committed(id);
+  } else if (!impl_->dist_over_) {
+    impl_->dist_early_commit_ = std::max(impl_->dist_early_commit_, id);
+  }
 }
 void Executor::RequestStop() {
   impl_->RequestStop();

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "runtime/checkpoint_metadata.h"
 #include "runtime/checkpoint_storage.h"
 #include "runtime/dataflow_graph.h"
 #include "runtime/edge_tap.h"
@@ -46,7 +47,31 @@ struct CheckpointOptions {
   std::optional<int64_t> restore_checkpoint;
   // Notices and warnings (restores, fallbacks, failed checkpoints); default: standard error.
   std::function<void(const std::string&)> log;
+  // One worker of a distributed job (dist/worker.cc, docs/distributed.md): the job's
+  // coordinator triggers every checkpoint (Executor::TriggerCheckpoint), writes its metadata once
+  // every worker reported its files (`acknowledged`), and then says it is complete
+  // (CommitCheckpoint). The run restores exactly `restore_checkpoint` (none: it starts empty)
+  // and deletes no checkpoint: the job's coordinator chose it.
+  struct Distributed {
+    std::function<void(int64_t, std::vector<CheckpointMetadata::File>,
+                       std::vector<CheckpointMetadata::OperatorState>)>
+        acknowledged;
+    std::function<void(int64_t, const Status&)> failed;  // checkpoint n cannot complete here
+    std::function<void()> sources_finished;              // every local source has finished
+  };
+  std::optional<Distributed> distributed;
 };
+
+// What a checkpoint's metadata says of the dataflow that wrote it: the operators (numbered in
+// node order, then chain order: the order in which the planner creates them, which does not
+// depend on the parallelism or the chaining), the nodes with their operator ids, and the
+// operators' identities (not yet marked stateful).
+struct CheckpointLayout {
+  std::vector<std::string> operators;
+  std::vector<CheckpointMetadata::Node> nodes;
+  std::vector<CheckpointMetadata::Identity> identities;
+};
+CheckpointLayout CheckpointLayoutOf(const DataflowGraph& graph);
 
 struct ExecutorOptions {
   int threads = 2;
@@ -72,8 +97,13 @@ class Executor {
 
   // One worker of a distributed job: run only the subtasks placed on `placement.worker`; edges
   // to and from the others go through `placement.remote` (runtime/remote_edges.h). Before
-  // Build. Checkpoints are not supported with a placement yet.
+  // Build. Its checkpoints are the job's (CheckpointOptions::distributed).
   void Place(Placement placement);
+  // A distributed job's worker (CheckpointOptions::distributed), from any thread: start
+  // checkpoint `id` at the local sources; checkpoint `id` is complete, commit it; the job's final
+  // checkpoint failed (Run returns that error). Calls before the run started are kept for it.
+  void TriggerCheckpoint(int64_t id, CheckpointKind kind);
+  void CommitCheckpoint(int64_t id);
   // Creates the tasks (Run() does it when not done yet). After it, Metrics() is stable.
   Status Build();
   // Runs to completion: every source finished (or was stopped) and every row reached the

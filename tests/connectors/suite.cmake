@@ -22,8 +22,9 @@ add_test(NAME redis_sink
 set_tests_properties(redis_sink PROPERTIES FIXTURES_REQUIRED redis_server
                      ENVIRONMENT SLUICE_REDIS_DIR=${SLUICE_REDIS_DIR} TIMEOUT 600)
 
-# mqtt: a mosquitto broker of the test's own (scripts/mosquitto-test-server: plain and TLS
-# listeners), started and stopped by the test.
+# mqtt: a mosquitto broker of the test's own (scripts/mosquitto-test-server: plain, TLS and
+# password listeners), started and stopped by the test (about a minute: one source stays idle
+# for 50 s, past the broker's keep-alive timeout, while the other checks run).
 add_test(NAME mqtt
          COMMAND python3 ${CMAKE_CURRENT_LIST_DIR}/mqtt_test.py $<TARGET_FILE:sluice>)
 set_tests_properties(mqtt PROPERTIES TIMEOUT 600)

@@ -7,7 +7,8 @@
 # two. Then the
 # errors: too few workers (the coordinator's timeout names who registered), an unreachable
 # coordinator, and a worker killed with kill -9 mid-run (detected, the job fails with the
-# worker named and the other worker leaves). Recovery is not built yet (docs/distributed.md).
+# worker named and the other worker leaves): without a state dir nothing can be resumed;
+# recovery from checkpoints is tests/dist/recovery.sh.
 #
 # Usage: e2e.sh path/to/sluice [seed]
 set -u

@@ -16,3 +16,11 @@ target_link_libraries(dist_test PRIVATE sluice_dist)
 # interval joins and an updating join equal `sluice run`'s output; too few workers, no
 # coordinator and a worker killed mid-run fail with precise messages (about 20 s).
 add_test(NAME dist_e2e COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/dist/e2e.sh $<TARGET_FILE:sluice>)
+
+# Checkpoints of distributed jobs and recovery (tests/dist/recovery.sh): checkpoints under the
+# coordinator, the same format as `sluice run` both ways (stop then `sluice run`, `sluice run`
+# killed then the coordinator), kill -9 of a worker with a replacement started (the job restarts
+# from the latest checkpoint; exactly-once file sink output equals `sluice run`'s), and
+# a worker lost by its heartbeat (SIGSTOP) and refused when woken, and --max-restarts 0 (about
+# 45 s on an idle machine).
+add_test(NAME dist_recovery COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/dist/recovery.sh $<TARGET_FILE:sluice>)

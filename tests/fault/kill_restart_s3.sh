@@ -36,50 +36,10 @@ set +a
 # Where the server keeps the objects of a state dir (its filesystem backend: one file each).
 objects() { echo "$work/s3/data/$bucket/$1"; }
 
-python3 - "$work" <<'PY'
-import json, sys, datetime
-d = sys.argv[1]
-t0 = datetime.datetime(2023, 1, 1)
-def ts(i):
-    return (t0 + datetime.timedelta(seconds=i)).isoformat()
-with open(d + "/views.json", "w") as f:
-    for i in range(40000):
-        f.write(json.dumps({"ts": ts(i // 2), "uid": "u%d" % ((i * 7) % 53), "page": "p%d" % ((i * 13) % 31)}) + "\n")
-with open(d + "/buys.json", "w") as f:
-    for i in range(40000):
-        f.write(json.dumps({"ts": ts(i // 2), "uid": "u%d" % ((i * 11) % 53), "amount": (i * 37) % 100}) + "\n")
-PY
-
-
-tables() {
-  cat <<SQL
-CREATE TABLE views (ts TIMESTAMP, uid TEXT, page TEXT, WATERMARK FOR ts AS ts - INTERVAL '1 second') WITH (
-  connector = 'single_file', path = '$work/views.json', format = 'json', type = 'source');
-CREATE TABLE buys (ts TIMESTAMP, uid TEXT, amount INT, WATERMARK FOR ts AS ts - INTERVAL '1 second') WITH (
-  connector = 'single_file', path = '$work/buys.json', format = 'json', type = 'source');
-CREATE TABLE out WITH (connector = 'single_file', path = '$work/out.json', format = '$1', type = 'sink');
-SQL
-}
-{
-  tables json
-  cat <<'SQL'
-INSERT INTO out SELECT window.start AS minute, uid, n, first_page, last FROM (
-  SELECT TUMBLE(INTERVAL '1 minute') AS window, uid, count(*) AS n, min(page) AS first_page,
-         max(ts) AS last
-  FROM views GROUP BY 1, 2);
-SQL
-} > "$work/window_aggregate.sql"
-{
-  tables debezium_json
-  echo "INSERT INTO out SELECT uid, count(*) AS n, sum(amount) AS total, max(amount) AS top FROM buys GROUP BY uid;"
-} > "$work/updating_aggregate.sql"
-{
-  tables json
-  cat <<'SQL'
-INSERT INTO out SELECT v.uid, v.ts AS view_ts, b.ts AS buy_ts, b.amount
-FROM views v JOIN buys b ON v.uid = b.uid AND b.ts BETWEEN v.ts AND v.ts + INTERVAL '3 seconds';
-SQL
-} > "$work/interval_join.sql"
+# The inputs and queries of kill_restart_stateful (40 000 views and buys, a 3-second interval
+# join); this test runs window_aggregate, updating_aggregate and interval_join of them.
+. "$(dirname "${BASH_SOURCE[0]}")/stateful_queries.sh"
+stateful_queries 40000 40000 1000 3
 
 # Each source's chain sleeps 35ms per batch of 200 rows: a run lasts about seven seconds, so
 # 20 crashes (0.1 to 0.5 s into a run) land before its end.

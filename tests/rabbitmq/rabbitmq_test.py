@@ -10,7 +10,6 @@ time, never the password).
 Usage: rabbitmq_test.py path/to/sluice   (SLUICE_RABBITMQ_DIR: the fixture's directory)"""
 
 import asyncio
-import glob
 import json
 import os
 import subprocess
@@ -232,39 +231,18 @@ def copy_sql(out_dir):
             f"'{out_dir}', format = 'json', type = 'sink');\nINSERT INTO out SELECT id, v FROM e;\n")
 
 
-def read_dir(d):
-    rows = []
-    for f in sorted(glob.glob(os.path.join(d, "*"))):
-        if not os.path.basename(f).startswith("."):
-            rows += [json.dumps(json.loads(l), sort_keys=True)
-                     for l in open(f).read().splitlines() if l.strip()]
-    return rows
+def copy(name, crash_after=(), parallelism=1):
+    """Copies the stream with kill -9 after each of crash_after rows; the last run at
+    `parallelism` (the source stays one subtask: a stream is one split)."""
+    out = os.path.join(work, name)
+    return testlib.copy_with_crashes(runner, copy_sql(out), out, out + "_state", N + 1,
+                                     crash_after, last_parallelism=parallelism)
 
 
-def run_until_all(out_dir, state_dir, crash_after=(), parallelism=1):
-    """Runs the copy until the output holds every message; each entry of crash_after is a run
-    that crashes (SLUICE_FAULT after_rows) after that many rows reached the sink; the last run
-    has `parallelism` (the source stays one subtask: a stream is one split)."""
-    args = ["--set", "batch_size=200", "--state-dir", state_dir, "--checkpoint-interval", "100ms"]
-    crashes = 0
-    for after in crash_after:
-        proc = start("k.sql", copy_sql(out_dir), args, stdout=subprocess.DEVNULL,
-                     env={"SLUICE_FAULT": f"after_rows:filesystem sink:{after},pace_sources:2000"})
-        proc.wait(timeout=300)
-        crashes += proc.returncode != 0
-    proc = start("k.sql", copy_sql(out_dir), args, stdout=subprocess.DEVNULL,
-                 parallelism=parallelism)
-    testlib.wait_until(lambda: len(read_dir(out_dir)) >= N + 1, 120, interval=0.2)
-    rc, _, err = stop(proc)
-    return rc == 0, crashes, err
-
-
-ok1, _, err1 = run_until_all(os.path.join(work, "k_plain"), os.path.join(work, "k_plain_state"))
-plain = sorted(read_dir(os.path.join(work, "k_plain")))
-ok2, crashes, err2 = run_until_all(os.path.join(work, "k_crash"),
-                                   os.path.join(work, "k_crash_state"), (3000, 5000, 4000),
-                                   parallelism=2)
-crashed = sorted(read_dir(os.path.join(work, "k_crash")))
+ok1, _, err1 = copy("k_plain")
+plain = sorted(testlib.json_rows_of_dir(os.path.join(work, "k_plain")))
+ok2, crashes, err2 = copy("k_crash", (3000, 5000, 4000), parallelism=2)
+crashed = sorted(testlib.json_rows_of_dir(os.path.join(work, "k_crash")))
 want = sorted(json.dumps(r, sort_keys=True) for r in expected(0, N) + [{"id": -1, "v": "end"}])
 check("uninterrupted run: every message once", ok1 and plain == want, f"{err1}\n{len(plain)} rows")
 check(f"kill -9 x{crashes} and restore (the last at parallelism 2): the same output as the "

@@ -1,4 +1,4 @@
-// The mqtt connector's options and its libmosquitto client; see mqtt_client.h.
+// The mqtt connector's options and the sink's libmosquitto client; see mqtt_client.h.
 
 #include "connectors/mqtt/mqtt_client.h"
 
@@ -26,19 +26,8 @@ const std::string* Find(const TableSpec& spec, const std::string& key) {
 
 // libmosquitto's C callbacks, forwarding to the client in the user data.
 struct MqttCallbacks {
-  static void OnConnect(mosquitto* m, void* self, int rc) {
-    auto* c = static_cast<MqttClient*>(self);
-    c->connect_rc_ = rc;
-    if (rc == 0 && c->on_message_) {
-      mosquitto_subscribe(m, nullptr, c->options_.topic.c_str(), c->options_.qos);
-    }
-  }
-  static void OnSubscribe(mosquitto*, void* self, int, int, const int*) {
-    static_cast<MqttClient*>(self)->subscribed_ = true;
-  }
-  static void OnMessage(mosquitto*, void* self, const mosquitto_message* msg) {
-    auto* c = static_cast<MqttClient*>(self);
-    if (c->on_message_) c->on_message_(*msg);
+  static void OnConnect(mosquitto*, void* self, int rc) {
+    static_cast<MqttClient*>(self)->connect_rc_ = rc;
   }
   static void OnPublish(mosquitto*, void* self, int) {
     ++static_cast<MqttClient*>(self)->acknowledged_;
@@ -148,19 +137,15 @@ Result<MqttOptions> ParseMqttOptions(const TableSpec& spec) {
 
 Result<std::unique_ptr<MqttClient>> MqttClient::Connect(const MqttOptions& options,
                                                         const std::string& client_id,
-                                                        const std::string& label,
-                                                        OnMessage on_message) {
+                                                        const std::string& label) {
   static std::once_flag init;
   std::call_once(init, [] { mosquitto_lib_init(); });
   std::unique_ptr<MqttClient> c(new MqttClient());
   c->options_ = options;
   c->label_ = label;
-  c->on_message_ = std::move(on_message);
   c->m_ = mosquitto_new(client_id.c_str(), true, c.get());
   if (c->m_ == nullptr) return Status::Io("{}: cannot create an MQTT client", label);
   mosquitto_connect_callback_set(c->m_, &MqttCallbacks::OnConnect);
-  mosquitto_subscribe_callback_set(c->m_, &MqttCallbacks::OnSubscribe);
-  mosquitto_message_callback_set(c->m_, &MqttCallbacks::OnMessage);
   mosquitto_publish_callback_set(c->m_, &MqttCallbacks::OnPublish);
   const std::string where = fmt::format("{}:{}", options.host, options.port);
   if (!options.username.empty() || !options.password.empty()) {
@@ -187,7 +172,7 @@ Result<std::unique_ptr<MqttClient>> MqttClient::Connect(const MqttOptions& optio
   if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_CONN_PENDING) {
     return failed(rc == MOSQ_ERR_ERRNO ? std::string(strerror(errno)) : mosquitto_strerror(rc));
   }
-  while (c->connect_rc_ < 0 || (c->on_message_ && c->connect_rc_ == 0 && !c->subscribed_)) {
+  while (c->connect_rc_ < 0) {
     rc = mosquitto_loop(c->m_, 50, 1);
     if (rc != MOSQ_ERR_SUCCESS && c->connect_rc_ < 0) {
       // Refused or unreachable: retry until the deadline (a broker may be starting).
@@ -213,10 +198,6 @@ MqttClient::~MqttClient() {
 
 Status MqttClient::Loop() {
   return Handle(mosquitto_loop(m_, 0, 1));
-}
-
-Status MqttClient::Read() {
-  return Handle(mosquitto_loop_read(m_, 1));
 }
 
 Status MqttClient::Handle(int rc) {

@@ -1,8 +1,8 @@
 #pragma once
-// The mqtt connector: its options, and the libmosquitto client its source and sink share
-// (connection with a deadline, TLS, the network loop run on the caller's thread).
+// The mqtt connector: its options, and the libmosquitto client of its sink (connection with a
+// deadline, TLS, the network loop run on the caller's thread). The source runs Sluice's own
+// client (mqtt_subscriber.h).
 
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,7 +12,6 @@
 #include "runtime/operator.h"
 
 struct mosquitto;
-struct mosquitto_message;
 
 namespace sluice::connectors::mqtt {
 
@@ -35,24 +34,17 @@ const std::vector<OptionSpec>& MqttOptionSpecs();
 std::vector<std::string> MqttOptionKeys();
 Result<MqttOptions> ParseMqttOptions(const TableSpec& spec);
 
-// One MQTT connection driven from its owner's thread: Loop() does the network I/O available
-// now and runs the callbacks.
+// One publishing MQTT connection (libmosquitto) driven from its owner's thread: Loop() does
+// the network I/O available now and runs the callbacks.
 class MqttClient {
  public:
-  using OnMessage = std::function<void(const mosquitto_message&)>;
-  // Connects (TLS when asked) within connect.timeout; subscribes to the topic when `on_message`
-  // is given.
+  // Connects (TLS when asked) within connect.timeout.
   static Result<std::unique_ptr<MqttClient>> Connect(const MqttOptions& options,
                                                      const std::string& client_id,
-                                                     const std::string& label,
-                                                     OnMessage on_message);
+                                                     const std::string& label);
   ~MqttClient();
   // Network I/O available now (non-blocking), callbacks included.
   Status Loop();
-  // Reads one incoming packet if the socket holds one, without waiting or polling first (no
-  // select: Loop's select costs a system call per message): a source calls this while
-  // messages keep coming and Loop when they stop, for keep-alives and outgoing packets.
-  Status Read();
   // Publishes one message (queued; Loop sends it).
   Status Publish(std::string_view payload);
   // Messages published and not yet acknowledged (QoS 1) or sent (QoS 0).
@@ -65,9 +57,7 @@ class MqttClient {
   mosquitto* m_ = nullptr;
   MqttOptions options_;
   std::string label_;
-  OnMessage on_message_;
   int connect_rc_ = -1;  // -1 while connecting
-  bool subscribed_ = false;
   int64_t published_ = 0;
   int64_t acknowledged_ = 0;
   friend struct MqttCallbacks;

@@ -54,8 +54,8 @@ class MqttConnector : public Connector {
   bool can_sink() const override { return true; }
   std::vector<std::string> option_keys() const override { return mqtt::MqttOptionKeys(); }
   std::string description() const override {
-    return "MQTT topics (QoS 0 or 1, TLS) through libmosquitto: a source (at-most-once) and a "
-           "sink (at-least-once with QoS 1)";
+    return "MQTT 3.1.1 topics (QoS 0 or 1, TLS): a source (at-most-once) and a sink "
+           "(at-least-once with QoS 1)";
   }
   std::vector<OptionSpec> option_specs() const override { return mqtt::MqttOptionSpecs(); }
 

@@ -33,7 +33,7 @@ class MqttSink : public runtime::Operator {
     SLUICE_ASSIGN_OR_RETURN(encoder_, formats::MakeEncoder(format, spec_.schema));
     std::string id = fmt::format("{}-{}-sink-{}-{}", options_.client_prefix, spec_.table_name,
                                  subtask_, Now().value % 1000000007);
-    SLUICE_ASSIGN_OR_RETURN(client_, MqttClient::Connect(options_, id, label_, nullptr));
+    SLUICE_ASSIGN_OR_RETURN(client_, MqttClient::Connect(options_, id, label_));
     return Status::Ok();
   }
 

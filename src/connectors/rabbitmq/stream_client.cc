@@ -3,22 +3,15 @@
 
 #include "connectors/rabbitmq/stream_client.h"
 
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <zlib.h>
 
-#include <fcntl.h>
-#include <cerrno>
 #include <cstring>
 #include <deque>
 
 #include <fmt/format.h>
 
 #include "common/time.h"
+#include "connectors/net/buffered_socket.h"
 
 namespace sluice::connectors::rabbitmq {
 
@@ -308,10 +301,7 @@ Result<std::string_view> AmqpBody(std::string_view record, std::string* scratch)
 class StreamConnection::Impl {
  public:
   ConnectOptions opt;
-  int fd = -1;
-  std::vector<char> buf;  // received bytes [head, tail)
-  size_t head = 0;
-  size_t tail = 0;
+  std::unique_ptr<net::BufferedSocket> sock;  // received frames are read from its buffer
   size_t consumed = 0;  // the frame returned last ends here: dropped on the next read
   std::string out;      // frame being written
   uint32_t next_corr = 1;
@@ -326,76 +316,24 @@ class StreamConnection::Impl {
 
   std::string Address() const { return fmt::format("{}:{}", opt.host, opt.port); }
 
-  ~Impl() {
-    if (fd >= 0) ::close(fd);
-  }
-
   Status ConnectSocket(int64_t deadline) {
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* res = nullptr;
-    const std::string port = std::to_string(opt.port);
-    const int gai = getaddrinfo(opt.host.c_str(), port.c_str(), &hints, &res);
-    if (gai != 0) {
-      return Status::Io("cannot resolve the RabbitMQ host '{}': {}", opt.host, gai_strerror(gai));
-    }
-    std::string last = "no address";
-    for (addrinfo* a = res; a != nullptr; a = a->ai_next) {
-      int s = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-      if (s < 0) continue;
-      int rc = ::connect(s, a->ai_addr, a->ai_addrlen);
-      if (rc != 0 && errno == EINPROGRESS) {
-        pollfd p{s, POLLOUT, 0};
-        const int64_t wait = std::max<int64_t>(0, deadline - NowMicros());
-        rc = ::poll(&p, 1, static_cast<int>(wait / 1000));
-        if (rc == 1) {
-          int err = 0;
-          socklen_t len = sizeof(err);
-          getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &len);
-          rc = err == 0 ? 0 : -1;
-          errno = err;
-        } else {
-          rc = -1;
-          errno = ETIMEDOUT;
-        }
-      }
-      if (rc == 0) {
-        int one = 1;
-        setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        fd = s;
-        break;
-      }
-      last = std::strerror(errno);
-      ::close(s);
-    }
-    freeaddrinfo(res);
-    if (fd < 0) {
+    net::SocketOptions so;
+    so.host = opt.host;
+    so.port = opt.port;
+    auto s = net::BufferedSocket::Connect(so, deadline,
+                                          fmt::format("the RabbitMQ server at {}", Address()));
+    if (!s.ok()) {
       return Status::Io(
           "cannot connect to the RabbitMQ stream port at {}: {} (is the server "
           "running with the rabbitmq_stream plugin?)",
-          Address(), last);
+          Address(), s.status().message());
     }
+    sock = std::move(*s);
     return Status::Ok();
   }
 
   Status Send(int64_t deadline) {
-    size_t off = 0;
-    while (off < out.size()) {
-      ssize_t n = ::send(fd, out.data() + off, out.size() - off, MSG_NOSIGNAL);
-      if (n > 0) {
-        off += static_cast<size_t>(n);
-        continue;
-      }
-      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-        return Status::Io("writing to the RabbitMQ server at {}: {}", Address(),
-                          std::strerror(errno));
-      }
-      pollfd p{fd, POLLOUT, 0};
-      const int64_t wait = deadline - NowMicros();
-      if (wait <= 0) return Status::Io("writing to the RabbitMQ server at {} timed out", Address());
-      ::poll(&p, 1, static_cast<int>(std::max<int64_t>(1, wait / 1000)));
-    }
+    SLUICE_RETURN_NOT_OK(sock->Send(out, deadline));
     last_sent_us = NowMicros();
     return Status::Ok();
   }
@@ -403,56 +341,34 @@ class StreamConnection::Impl {
   // The next whole frame (its content, after the size) within the deadline; empty when none.
   Result<std::string_view> ReadFrame(int64_t deadline) {
     if (consumed > 0) {
-      head = consumed;
+      sock->Consume(consumed);
       consumed = 0;
     }
     for (;;) {
-      if (tail - head >= 4) {
-        const auto* p = reinterpret_cast<const unsigned char*>(buf.data() + head);
+      const std::string_view b = sock->buffered();
+      size_t want = 0;
+      if (b.size() >= 4) {
+        const auto* p = reinterpret_cast<const unsigned char*>(b.data());
         const uint32_t n =
             (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
         if (n > kMaxFrameBytes) {
           return Status::Io("the RabbitMQ server at {} sent a frame of {} bytes", Address(), n);
         }
-        if (tail - head >= 4 + size_t{n}) {
-          consumed = head + 4 + n;
-          return std::string_view(buf.data() + head + 4, n);
+        if (b.size() >= 4 + size_t{n}) {
+          consumed = 4 + size_t{n};
+          return b.substr(4, n);
         }
-        if (buf.size() < 4 + size_t{n} + 65536) {
-          Compact();
-          buf.resize(std::max(buf.size() * 2, 4 + size_t{n} + 65536));
-        }
+        want = 4 + size_t{n};
       }
-      if (head == tail) head = tail = 0;
-      if (buf.size() - tail < 65536) {
-        Compact();
-        if (buf.size() - tail < 65536) buf.resize(std::max<size_t>(buf.size() * 2, 1 << 20));
-      }
-      ssize_t n = ::recv(fd, buf.data() + tail, buf.size() - tail, 0);
-      if (n > 0) {
-        tail += static_cast<size_t>(n);
+      SLUICE_ASSIGN_OR_RETURN(size_t got, sock->Read(want));
+      if (got > 0) {
         last_received_us = NowMicros();
         continue;
       }
-      if (n == 0) {
-        return Status::Io("the RabbitMQ server at {} closed the connection", Address());
-      }
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-        return Status::Io("reading from the RabbitMQ server at {}: {}", Address(),
-                          std::strerror(errno));
-      }
       const int64_t wait = deadline - NowMicros();
       if (wait <= 0) return std::string_view();
-      pollfd p{fd, POLLIN, 0};
-      ::poll(&p, 1, static_cast<int>(std::min<int64_t>(std::max<int64_t>(1, wait / 1000), 1000)));
+      sock->WaitReadable(std::min<int64_t>(wait, 1'000'000));
     }
-  }
-
-  void Compact() {
-    if (head == 0) return;
-    std::memmove(buf.data(), buf.data() + head, tail - head);
-    tail -= head;
-    head = 0;
   }
 
   // Answers what the server may send at any time: heartbeats, its Close, metadata updates.
@@ -844,12 +760,11 @@ Result<bool> StreamConnection::StreamExists(const std::string& stream) {
 
 void StreamConnection::Close() {
   Impl& i = *impl_;
-  if (i.fd < 0) return;
+  if (i.sock == nullptr) return;
   const uint32_t corr = i.next_corr++;
   FrameWriter(&i.out).U16(kClose).U16(1).U32(corr).U16(kOk).Str("sluice source closed").Finish();
   (void)i.Request(kClose, corr, "closing", NowMicros() + 2'000'000);
-  ::close(i.fd);
-  i.fd = -1;
+  i.sock.reset();
 }
 
 }  // namespace sluice::connectors::rabbitmq

@@ -43,9 +43,18 @@ using AggregateDefinitions = std::vector<AggregateDefinition>;
 
 // One per file of src/expr/aggregates/.
 void RegisterBasicAggregates(AggregateDefinitions* defs);        // basic.cc
+void RegisterMinMaxAggregates(AggregateDefinitions* defs);       // min_max.cc
 void RegisterStatisticsAggregates(AggregateDefinitions* defs);   // statistics.cc
 void RegisterCollectionAggregates(AggregateDefinitions* defs);   // collection.cc
 void RegisterApproximateAggregates(AggregateDefinitions* defs);  // approximate.cc
+
+// bool_and (is_and) or bool_or, which are also min and max of BOOLEAN (basic.cc).
+std::shared_ptr<const AggregateFunction> MakeBoolAndOrFunction(bool is_and);
+
+// The error of an update called with fewer argument columns than the aggregate takes.
+inline Status MissingArgument(size_t got, size_t want) {
+  return Status::Internal("aggregate update with {} argument columns, expected {}", got, want);
+}
 
 // count(DISTINCT x) without materializing the values for an inner aggregate (distinct.cc).
 // `counted` keeps a row count per value so the state can retract.
