@@ -122,6 +122,13 @@ void Hit(std::string_view point, int64_t value) {
   }
 }
 
+int64_t Value(std::string_view point) {
+  for (const auto& p : g_config.load()->points) {
+    if (p->name == point && p->op.empty()) return p->value;
+  }
+  return -1;
+}
+
 void Rows(std::string_view op, int64_t rows) {
   // "filter_project[2]" matches both "filter_project[2]" and "filter_project".
   std::string_view base = op.substr(0, op.find('['));

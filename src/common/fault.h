@@ -13,6 +13,9 @@
 //   SLUICE_FAULT=rows_after_checkpoint:watermark:3   crash once 3 rows reached that operator
 //                                                    after the first checkpoint completed (a
 //                                                    kill in the middle of the input)
+//   SLUICE_FAULT=lease_renewals:0                    a leading coordinator renews its lease at
+//                                                    most that many times, then silently no
+//                                                    more (its lease runs out while it runs)
 //   SLUICE_FAULT=pace_sources:1000                   every source task waits 1000 µs after each
 //                                                    poll, giving its worker thread back (so
 //                                                    that tiny inputs last several checkpoints)
@@ -43,13 +46,20 @@ inline constexpr std::string_view kAfterRows = "after_rows";
 inline constexpr std::string_view kSlow = "slow";
 inline constexpr std::string_view kRowsAfterCheckpoint = "rows_after_checkpoint";
 inline constexpr std::string_view kPaceSources = "pace_sources";
+inline constexpr std::string_view kLeaseRenewals = "lease_renewals";
 
 namespace detail {
 bool AnyArmed();
 void Hit(std::string_view point, int64_t value);
 void Rows(std::string_view op, int64_t rows);
 int64_t SourcePaceMicros();
+int64_t Value(std::string_view point);
 }  // namespace detail
+
+// The value `point` is armed with (`point:N`), or -1 when it is not armed.
+inline int64_t Value(std::string_view point) {
+  return detail::AnyArmed() ? detail::Value(point) : -1;
+}
 
 // True when SLUICE_FAULT arms at least one point.
 inline bool AnyArmed() {

@@ -24,8 +24,10 @@
 namespace sluice::dist {
 
 // The control protocol's version (control.proto); a worker states its own in Register.
-inline constexpr uint32_t kControlVersion = 1;
-inline constexpr uint32_t kControlMinVersion = 1;
+// Version 2 added the job's checkpoints (TriggerCheckpoint, CheckpointAck, SourcesFinished,
+// Commit) and Cancel: a version-1 worker cannot take part in them.
+inline constexpr uint32_t kControlVersion = 2;
+inline constexpr uint32_t kControlMinVersion = 2;
 
 struct CoordinatorOptions {
   std::string sql;

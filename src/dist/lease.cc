@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include "common/fault.h"
+
 namespace sluice::dist {
 
 namespace {
@@ -329,10 +331,15 @@ void LeaseKeeper::Loop() {
   using Clock = std::chrono::steady_clock;
   const auto ttl = std::chrono::microseconds(lease_->options().ttl_micros);
   auto last_renewed = Clock::now();
+  // Tests: SLUICE_FAULT=lease_renewals:N renews N times, then no more (the lease runs out while
+  // this coordinator runs, so its next checkpoint commit meets the fence).
+  int64_t renewals_left = fault::Value(fault::kLeaseRenewals);
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
     cv_.wait_for(lock, ttl / 3, [this] { return stopping_; });
     if (stopping_) break;
+    if (renewals_left == 0) continue;
+    if (renewals_left > 0) --renewals_left;
     Status st = lease_->Renew();
     if (st.ok()) {
       last_renewed = Clock::now();

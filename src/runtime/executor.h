@@ -100,8 +100,9 @@ class Executor {
   // Build. Its checkpoints are the job's (CheckpointOptions::distributed).
   void Place(Placement placement);
   // A distributed job's worker (CheckpointOptions::distributed), from any thread: start
-  // checkpoint `id` at the local sources; checkpoint `id` is complete, commit it; the job's final
-  // checkpoint failed (Run returns that error). Calls before the run started are kept for it.
+  // checkpoint `id` at the local sources; checkpoint `id` is complete, commit it. Calls before the
+  // run started are kept for it, calls after it ended dropped. (A failed final checkpoint is the
+  // job coordinator's to handle: it cancels the run with Abort.)
   void TriggerCheckpoint(int64_t id, CheckpointKind kind);
   void CommitCheckpoint(int64_t id);
   // Creates the tasks (Run() does it when not done yet). After it, Metrics() is stable.

@@ -47,11 +47,13 @@ check "sluice run -p 2" $?
 canonical window_aggregate > "$work/expected"
 rm -f "$work/out.json"
 
-coordinator() {  # coordinator NAME: starts a coordinator holding NAME in the lease
-  "$SLUICE" coordinator "$work/window_aggregate.sql" -p 2 --workers 2 --job "$job" \
-    --lease-ttl 2s --lease-holder "$1" --heartbeat-timeout 300s --worker-timeout 120s \
+coordinator() {  # coordinator NAME [ENV...]: starts a coordinator holding NAME in the lease
+  local name=$1
+  shift
+  env "$@" "$SLUICE" coordinator "$work/window_aggregate.sql" -p 2 --workers 2 --job "$job" \
+    --lease-ttl 2s --lease-holder "$name" --heartbeat-timeout 300s --worker-timeout 120s \
     --set batch_size=100 --state-dir "$work/state" --checkpoint-interval 100ms \
-    --port-file "$work/$1.port" 2>"$work/$1.log" &
+    --port-file "$work/$name.port" 2>"$work/$name.log" &
   pids+=("$!")
   last=$!
 }
@@ -106,6 +108,7 @@ check "its exit status is 3 (deposed), got $status" $([ "$status" = 3 ]; echo $?
 # Whichever comes first when it wakes, its renewal or a checkpoint's commit, is refused.
 grep -Eq "coordinator 'a' of job '$job' is deposed: the lease is at epoch 2, held by 'b' \(this coordinator held epoch 1\); (renewing the lease|committing checkpoint [0-9]+) refused, nothing committed" "$work/a.log"
 check "its message names the new holder and the epochs" $?
+grep -o "is deposed: .*" "$work/a.log" | head -1
 check "the table still says b holds epoch 2 ($(row))" $([ "$(row)" = "b 2" ]; echo $?)
 check "a's commit did not move the pointer ($(pointer))" $([ "$(pointer)" = "$paused_at" ]; echo $?)
 kill -CONT "$a1" "$a2"
@@ -136,5 +139,46 @@ check "the output after the failover equals sluice run's, exactly once ($(wc -l 
 check "b committed its own checkpoints under epoch 2 (pointer $paused_at -> $(pointer))" \
   $([ "$(pointer)" -gt "$paused_at" ]; echo $?)
 tail -1 "$work/b.log"
+
+# The fence at a checkpoint's commit: c stops renewing while it runs (a fault point: renewals
+# lost), so its lease runs out mid-job and d takes over; c's next checkpoint commit updates no
+# row: c exits 3 naming the checkpoint it could not commit, and its workers never commit it.
+job="$job-fence"
+rm -rf "$work/state" "$work/out.json"
+coordinator c SLUICE_FAULT=lease_renewals:0
+c=$last
+wait_for 60 test -s "$work/c.port"
+check "fence: c leads" $?
+coordinator d
+d=$last
+worker c1 "$(cat "$work/c.port")" SLUICE_FAULT=pace_sources:25000
+c1=$last
+worker c2 "$(cat "$work/c.port")" SLUICE_FAULT=pace_sources:25000
+c2=$last
+wait_for 60 has_pointer
+check "fence: c commits checkpoints while its lease runs" $?
+wait_for 60 exited "$c"
+check "fence: c stops once d took the lease" $?
+wait "$c"
+status=$?
+check "fence: c's exit status is 3, got $status" $([ "$status" = 3 ]; echo $?)
+grep -Eq "coordinator 'c' of job '$job' is deposed: the lease is at epoch 2, held by 'd' \(this coordinator held epoch 1\); committing checkpoint [0-9]+ refused, nothing committed" "$work/c.log"
+check "fence: c's checkpoint commit was refused, naming d" $?
+grep -o "is deposed: .*" "$work/c.log" | head -1
+refused=$(grep -o "committing checkpoint [0-9]*" "$work/c.log" | grep -o "[0-9]*$" | head -1)
+check "fence: the pointer is not c's refused checkpoint ($(pointer) < ${refused:-?})" \
+  $([ -n "$refused" ] && [ "$(pointer)" -lt "$refused" ]; echo $?)
+grep -q "checkpoint $refused complete" "$work/c.log"
+check "fence: c never announced checkpoint $refused complete" $(($? == 0))
+check "fence: the table says d holds epoch 2 ($(row))" $([ "$(row)" = "d 2" ]; echo $?)
+wait_for 60 exited "$c1" && wait_for 60 exited "$c2"
+check "fence: c's workers leave" $?
+worker d1 "$(cat "$work/d.port")"
+worker d2 "$(cat "$work/d.port")"
+wait_for 120 exited "$d"
+wait "$d"
+check "fence: d finishes the job" $?
+canonical window_aggregate | cmp -s - "$work/expected"
+check "fence: the output equals sluice run's, exactly once" $?
 
 fault_end

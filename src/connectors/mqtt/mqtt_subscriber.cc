@@ -227,7 +227,7 @@ Status MqttSubscriber::SendOut() {
   out_.clear();
   last_sent_us_ = NowMicros();
   // A connection that broke loses these acknowledgements; the broker forgets the messages with
-  // the clean session anyway. The next Receive re-establishes it.
+  // the clean session anyway.
   if (!st.ok()) return Reconnect(st);
   return Status::Ok();
 }
@@ -239,8 +239,12 @@ Status MqttSubscriber::Acknowledge() {
 Status MqttSubscriber::KeepAlive() {
   const int64_t now = NowMicros();
   const int64_t keepalive_us = int64_t{kKeepAliveSeconds} * 1'000'000;
-  if (ping_sent_us_ != 0 && now - last_received_us_ > keepalive_us) {
-    return Reconnect(Status::Io("no answer to PINGREQ for {} s", kKeepAliveSeconds));
+  if (ping_sent_us_ != 0 && now - ping_sent_us_ > keepalive_us) {
+    // Lost: a PINGREQ unanswered for a keep-alive with nothing at all received since it.
+    if (last_received_us_ < ping_sent_us_) {
+      return Reconnect(Status::Io("no answer to PINGREQ for {} s", kKeepAliveSeconds));
+    }
+    ping_sent_us_ = 0;  // the broker is alive; its PINGRESP went missing: ping again
   }
   if (ping_sent_us_ == 0 && now - last_sent_us_ >= keepalive_us * 3 / 4) {
     AppendPingreq(&out_);
