@@ -266,7 +266,7 @@ Status Task::CheckpointChain(const Barrier& b) {
   auto record_state = [&](size_t context, size_t pieces_before) {
     int64_t bytes = 0;
     for (size_t p = pieces_before; p < state.pieces.size(); ++p) {
-      bytes += static_cast<int64_t>(state.pieces[p].payload.size());
+      bytes += static_cast<int64_t>(state.pieces[p].size());
     }
     if (auto* m = contexts[context]->metrics) {
       m->state_bytes.store(bytes, std::memory_order_relaxed);
