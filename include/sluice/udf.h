@@ -1,8 +1,9 @@
 /* Sluice user-defined functions: the stable C ABI between Sluice and a compiled UDF library.
  *
- * Version 2 (version 1 plus async functions; a version-1 library still loads). Sluice compiles
- * `CREATE FUNCTION ... LANGUAGE cpp` source against this header into a shared library and loads it.
- * Columns cross the boundary as Arrow C Data Interface arrays
+ * Version 2 (version 1 plus async functions; a version-1 library still loads). Later additions
+ * that live only in the C++ part (sluice_udf::Text) leave the C ABI and its version unchanged.
+ * Sluice compiles `CREATE FUNCTION ... LANGUAGE cpp` source against this header into a shared
+ * library and loads it. Columns cross the boundary as Arrow C Data Interface arrays
  * (https://arrow.apache.org/docs/format/CDataInterface.html; the two structs are defined below
  * exactly as the specification gives them), so neither side depends on the other's C++ ABI,
  * standard library or compiler.
@@ -190,6 +191,9 @@ typedef const SluiceUdfAsyncVTable* (*SluiceUdfAsyncVTableFn)(void);
  * Row at a time:   int64_t f(int64_t x, std::string_view s) { ... }
  *   or into a result Sluice reuses across rows (no allocation per row for strings; return
  *   false for NULL, or void):  bool f(int64_t x, std::string_view s, std::string& out)
+ *   or, for TEXT, JSON and BYTEA results, straight into the result column's bytes (no copy
+ *   per row; sluice_udf::Text has std::string's assign/append/resize/data/...):
+ *                              bool f(int64_t x, std::string_view s, sluice_udf::Text& out)
  * Vectorized:      void f(sluice_udf::Column<int64_t> x, sluice_udf::Column<std::string_view> s,
  *                         sluice_udf::Output<int64_t>& out) { ... }
  *
@@ -482,6 +486,163 @@ class Output {
 };
 
 namespace detail {
+struct TextRows;
+}  // namespace detail
+
+// The TEXT, JSON or BYTEA result of a row-at-a-time function, written straight into the result
+// column's bytes: `bool f(std::string_view s, sluice_udf::Text& out)` (false for NULL, or
+// `void`). Each row's `out` starts empty at the end of the previous row's bytes; what the
+// function writes is the row's value, with no copy afterwards (the `std::string&` form copies
+// the string into the column). A subset of std::string's interface: pointers and iterators
+// into it are invalidated by whatever grows it, as std::string's are, and the bytes belong to
+// the row only during the call.
+class Text {
+ public:
+  using value_type = char;
+  using size_type = size_t;
+  using iterator = char*;
+  using const_iterator = const char*;
+  static constexpr size_t npos = std::string_view::npos;
+
+  Text(const Text&) = delete;
+  Text& operator=(const Text&) = delete;
+
+  size_t size() const { return size_; }
+  size_t length() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  // Bytes this row can hold before the column's buffer grows.
+  size_t capacity() const { return room_; }
+  char* data() { return row_; }
+  const char* data() const { return row_; }
+  char* begin() { return row_; }
+  char* end() { return row_ + size_; }
+  const char* begin() const { return row_; }
+  const char* end() const { return row_ + size_; }
+  char& operator[](size_t i) { return row_[i]; }
+  const char& operator[](size_t i) const { return row_[i]; }
+  char& front() { return row_[0]; }
+  char& back() { return row_[size_ - 1]; }
+  std::string_view view() const { return {row_, size_}; }
+  operator std::string_view() const { return view(); }  // NOLINT: as std::string's
+
+  void clear() { size_ = 0; }
+  void reserve(size_t n) {
+    if (n > room_) Grow(n);
+  }
+  // Like std::string::resize: new bytes are `c`.
+  void resize(size_t n, char c = '\0') {
+    reserve(n);
+    if (n > size_) std::memset(row_ + size_, c, n - size_);
+    size_ = n;
+  }
+  // Sets the size to n without writing the new bytes (their value is unspecified): for a body
+  // that then writes every byte through data(), one pass instead of two.
+  void resize_for_overwrite(size_t n) {
+    reserve(n);
+    size_ = n;
+  }
+  Text& assign(std::string_view s) {
+    size_ = 0;
+    return append(s);
+  }
+  Text& append(std::string_view s) {
+    const size_t n = s.size();
+    if (n > room_ - size_) return AppendGrowing(s);
+    detail_move(row_ + size_, s.data(), n);
+    size_ += n;
+    return *this;
+  }
+  Text& append(size_t count, char c) {
+    reserve(size_ + count);
+    std::memset(row_ + size_, c, count);
+    size_ += count;
+    return *this;
+  }
+  void push_back(char c) {
+    if (size_ == room_) Grow(size_ + 1);
+    row_[size_++] = c;
+  }
+  void pop_back() { --size_; }
+  Text& operator=(std::string_view s) { return assign(s); }
+  Text& operator+=(std::string_view s) { return append(s); }
+  Text& operator+=(char c) {
+    push_back(c);
+    return *this;
+  }
+  friend bool operator==(const Text& a, std::string_view b) { return a.view() == b; }
+
+ private:
+  friend struct detail::TextRows;
+  Text(SluiceUdfHost* host, ArrowArray* a) : host_(host), a_(a) {}
+
+  // Moves n bytes that may overlap (a body may append a part of its own value): up to 16 bytes
+  // with loads before stores, inline; longer through memmove.
+  static void detail_move(char* dst, const char* src, size_t n) {
+    if (n <= 16) {
+      if (n >= 8) {
+        uint64_t x, y;
+        std::memcpy(&x, src, 8);
+        std::memcpy(&y, src + n - 8, 8);
+        std::memcpy(dst, &x, 8);
+        std::memcpy(dst + n - 8, &y, 8);
+      } else if (n >= 4) {
+        uint32_t x, y;
+        std::memcpy(&x, src, 4);
+        std::memcpy(&y, src + n - 4, 4);
+        std::memcpy(dst, &x, 4);
+        std::memcpy(dst + n - 4, &y, 4);
+      } else if (n > 0) {
+        const char x = src[0], y = src[n / 2], z = src[n - 1];
+        dst[0] = x;
+        dst[n / 2] = y;
+        dst[n - 1] = z;
+      }
+    } else {
+      std::memmove(dst, src, n);
+    }
+  }
+  // append() when the buffer must grow first; `s` may view this row's own bytes.
+  __attribute__((noinline)) Text& AppendGrowing(std::string_view s) {
+    const bool own = s.data() >= row_ && s.data() < row_ + size_;
+    const size_t at = own ? static_cast<size_t>(s.data() - row_) : 0;
+    Grow(size_ + s.size());
+    if (own) s = std::string_view(row_ + at, s.size());
+    detail_move(row_ + size_, s.data(), s.size());
+    size_ += s.size();
+    return *this;
+  }
+  // Makes room for `need` bytes in this row (the column's bytes at least double).
+  __attribute__((noinline)) void Grow(size_t need) {
+    const int64_t want = used_ + static_cast<int64_t>(need);
+    if (need > static_cast<size_t>(INT32_MAX) || want > INT32_MAX) {
+      throw std::length_error("a batch's string result is longer than 2 GiB");
+    }
+    int64_t cap = static_cast<int64_t>(used_ + room_) * 2;
+    if (cap < 256) cap = 256;
+    while (cap < want) cap *= 2;
+    if (cap > INT32_MAX) cap = INT32_MAX;
+    void* p = host_->reserve(host_, a_, 2, cap);
+    if (p == nullptr) throw std::bad_alloc();
+    row_ = static_cast<char*>(p) + used_;
+    room_ = static_cast<size_t>(cap - used_);
+  }
+  // Ends the row: its bytes stay in the column.
+  void NextRow() {
+    used_ += static_cast<int64_t>(size_);
+    row_ += size_;
+    room_ -= size_;
+    size_ = 0;
+  }
+
+  SluiceUdfHost* host_;
+  ArrowArray* a_;
+  char* row_ = nullptr;  // this row's first byte in the column's string bytes
+  size_t size_ = 0;      // this row's bytes so far
+  size_t room_ = 0;      // bytes from row_ to the end of the buffer reserved
+  int64_t used_ = 0;     // bytes of the rows before this one
+};
+
+namespace detail {
 
 template <typename T>
 struct Unopt {
@@ -574,6 +735,71 @@ inline void RunRows(F&& fn, SluiceUdfHost* host, const ArrowArray* const* args, 
   }
 }
 
+// The row loop of `bool f(A..., Text& out)`: each row's result is written in place, so a row
+// costs the call and one offset store; the column's bytes are reserved once per batch for as
+// many bytes as the string arguments hold (a result is often no longer than its input), and
+// grow geometrically past that.
+struct TextRows {
+  template <typename T>
+  static int64_t StringBytes(const ArrowArray* a, int64_t n) {
+    if constexpr (std::is_same_v<T, std::string_view>) {
+      return n > 0 ? static_cast<const int32_t*>(a->buffers[1])[n] : 0;
+    } else {
+      return 0;
+    }
+  }
+  template <bool kStrict, typename... Args, typename F, size_t... I>
+  static void Run(F& fn, SluiceUdfHost* host, const ArrowArray* const* args, int64_t n,
+                  ArrowArray* out, std::index_sequence<I...>) {
+    Text text(host, out);
+    int32_t* offsets = static_cast<int32_t*>(const_cast<void*>(out->buffers[1]));
+    uint8_t* bits = static_cast<uint8_t*>(const_cast<void*>(out->buffers[0]));
+    int64_t hint = 256;
+    ((hint += StringBytes<typename Unopt<Args>::type>(args[I], n)), ...);
+    text.reserve(static_cast<size_t>(hint < INT32_MAX ? hint : INT32_MAX));
+    auto call = [&fn, &text](auto&&... a) -> bool {
+      using Ret = decltype(fn(std::forward<decltype(a)>(a)..., text));
+      if constexpr (std::is_same_v<Ret, void>) {
+        fn(std::forward<decltype(a)>(a)..., text);
+        return true;
+      } else {
+        return static_cast<bool>(fn(std::forward<decltype(a)>(a)..., text));
+      }
+    };
+    auto end_row = [&text, offsets, bits](int64_t i, bool valid) {
+      if (!valid) {
+        text.size_ = 0;
+        bits[i >> 3] &= static_cast<uint8_t>(~(1u << (i & 7)));
+      }
+      text.NextRow();
+      offsets[i + 1] = static_cast<int32_t>(text.used_);
+    };
+    const void* validity[sizeof...(Args) + 1] = {args[I]->buffers[0]..., nullptr};
+    bool any_nulls = false;
+    for (size_t k = 0; k < sizeof...(Args); ++k) any_nulls |= validity[k] != nullptr;
+    std::tuple<Column<typename Unopt<Args>::type>...> cols{
+        Column<typename Unopt<Args>::type>(args[I])...};
+    if (!any_nulls) {
+      for (int64_t i = 0; i < n; ++i) end_row(i, call(Args(std::get<I>(cols)[i])...));
+      return;
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      if constexpr (kStrict) {
+        bool null = false;
+        for (size_t k = 0; k < sizeof...(Args); ++k) {
+          null |= validity[k] != nullptr && !BitIsSet(validity[k], i);
+        }
+        if (null) {
+          end_row(i, false);
+          continue;
+        }
+        end_row(i, call(Args(std::get<I>(cols)[i])...));
+      } else {
+        end_row(i, call(Args(Read<Args>(args[I], i))...));
+      }
+    }
+  }
+};
 }  // namespace detail
 
 // The glue Sluice generates calls this with the function's declared C++ types. `fn` is a
@@ -595,6 +821,11 @@ inline int32_t CallScalar(F&& fn, SluiceUdfHost* host, const ArrowArray* const* 
         fn(Column<typename detail::Unopt<Args>::type>(args[I])..., result);
       }
       (std::index_sequence_for<Args...>{});
+    } else if constexpr (std::is_same_v<RV, std::string> &&
+                         std::is_invocable_v<F&, Args..., Text&>) {
+      // Row at a time, writing straight into the result column (no copy per row).
+      detail::TextRows::Run<kStrict, Args...>(fn, host, args, n, out,
+                                              std::index_sequence_for<Args...>{});
     } else if constexpr (std::is_invocable_v<F&, Args..., RV&>) {
       // Row at a time into a result the loop reuses: no allocation per row for strings. A
       // local of the call, not a thread_local: in a dlopen'ed library every thread_local access

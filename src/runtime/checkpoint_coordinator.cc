@@ -161,7 +161,7 @@ void CheckpointCoordinator::HandleAck(Ack ack) {
         p.operator_state.back().subtask != subtask) {
       p.operator_state.push_back({op, subtask, 0});
     }
-    p.operator_state.back().bytes += piece.payload.size();
+    p.operator_state.back().bytes += piece.size();
   }
   auto file = store_->WriteStateFile(ack.state);
   ack.state.pieces = {};  // release the memory now

@@ -37,16 +37,18 @@ constexpr int kZstdLevel = 1;
 constexpr int kZstdBulkLevel = -3;
 constexpr uint32_t kZstdMagic = 0xFD2FB528;
 
-// Compresses the parts `produce` writes into one zstd frame, streaming: only the compressed
-// output is held in memory.
-Result<std::string> CompressParts(
+// Compresses the parts `produce` writes into one zstd frame in `*out` (replacing its contents),
+// streaming: only the compressed output is held in memory.
+Status CompressPartsInto(
     size_t size_hint, int level,
-    const std::function<void(const std::function<Status(std::string_view)>&, Status*)>& produce) {
+    const std::function<void(const std::function<Status(std::string_view)>&, Status*)>& produce,
+    std::string* out_buffer) {
   std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
   if (!cctx) return Status::Internal("zstd: cannot create a compression context");
   ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, level);
   ZSTD_CCtx_setPledgedSrcSize(cctx.get(), size_hint);
-  std::string out;
+  std::string& out = *out_buffer;
+  out.clear();
   // The whole frame's bound at once: growing the string chunk by chunk copies it and touches
   // fresh pages again at every doubling (pages never written are never faulted in).
   out.reserve(ZSTD_compressBound(size_hint));
@@ -67,9 +69,19 @@ Result<std::string> CompressParts(
   Status st;
   produce([&](std::string_view part) { return pump(part, ZSTD_e_continue); }, &st);
   SLUICE_RETURN_NOT_OK(st);
-  SLUICE_RETURN_NOT_OK(pump({}, ZSTD_e_end));
+  return pump({}, ZSTD_e_end);
+}
+
+Result<std::string> CompressParts(
+    size_t size_hint, int level,
+    const std::function<void(const std::function<Status(std::string_view)>&, Status*)>& produce) {
+  std::string out;
+  SLUICE_RETURN_NOT_OK(CompressPartsInto(size_hint, level, produce, &out));
   return out;
 }
+
+// The largest compressed state file whose buffer CheckpointStore keeps for the next file.
+constexpr size_t kMaxKeptBuffer = size_t{256} << 20;
 
 Result<std::string> Compress(std::string_view bytes) {
   return CompressParts(bytes.size(), kZstdLevel,
@@ -80,8 +92,9 @@ Result<std::string> Compress(std::string_view bytes) {
 int Level(const TaskState& state) {
   size_t bulk = 0, all = 0;
   for (const StatePiece& p : state.pieces) {
-    all += p.payload.size();
-    if (p.bulk) bulk += p.payload.size();
+    const size_t size = p.size();
+    all += size;
+    if (p.bulk) bulk += size;
   }
   return bulk > all / 2 ? kZstdBulkLevel : kZstdLevel;
 }
@@ -144,16 +157,22 @@ Result<CheckpointMetadata::File> CheckpointStore::WriteStateFile(int64_t checkpo
 }
 
 Result<CheckpointMetadata::File> CheckpointStore::WriteStateFile(const TaskState& state) {
-  SLUICE_ASSIGN_OR_RETURN(
-      std::string stored,
-      CompressParts(EncodedTaskStateSize(state), Level(state), [&](const auto& write, Status* st) {
-        EncodeTaskStateParts(state, write, st);
-      }));
+  // The compressed file goes into the buffer of the previous one when no other thread writes a
+  // file meanwhile: a task whose state is large at every checkpoint (a sink's pending records)
+  // then does not fault in fresh pages for every file.
+  std::unique_lock<std::mutex> lock(buffer_mu_, std::try_to_lock);
+  std::string own;
+  std::string& stored = lock.owns_lock() ? buffer_ : own;
+  SLUICE_RETURN_NOT_OK(CompressPartsInto(
+      EncodedTaskStateSize(state), Level(state),
+      [&](const auto& write, Status* st) { EncodeTaskStateParts(state, write, st); }, &stored));
   CheckpointMetadata::File f;
   f.name = StateFileName(state.node, state.subtask);
   f.size = stored.size();
   f.checksum = Checksum64(stored);
-  SLUICE_RETURN_NOT_OK(storage_->Put(Key(state.checkpoint, f.name), stored));
+  Status put = storage_->Put(Key(state.checkpoint, f.name), stored);
+  if (stored.capacity() > kMaxKeptBuffer) std::string().swap(stored);
+  SLUICE_RETURN_NOT_OK(put);
   return f;
 }
 

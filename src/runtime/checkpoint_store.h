@@ -8,6 +8,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -72,6 +73,9 @@ class CheckpointStore {
 
  private:
   std::shared_ptr<CheckpointStorage> storage_;
+  // The last compressed state file's buffer, reused by the next (WriteStateFile).
+  std::mutex buffer_mu_;
+  std::string buffer_;
 };
 
 }  // namespace sluice::runtime

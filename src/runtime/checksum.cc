@@ -1,5 +1,7 @@
 #include "runtime/checksum.h"
 
+#include <memory>
+
 #include <fmt/format.h>
 
 #include <xxhash.h>
@@ -8,6 +10,14 @@ namespace sluice::runtime {
 
 uint64_t Checksum64(std::string_view bytes) {
   return XXH3_64bits(bytes.data(), bytes.size());
+}
+
+uint64_t Checksum64(const std::vector<std::string_view>& parts) {
+  std::unique_ptr<XXH3_state_t, XXH_errorcode (*)(XXH3_state_t*)> state(XXH3_createState(),
+                                                                        XXH3_freeState);
+  XXH3_64bits_reset(state.get());
+  for (std::string_view part : parts) XXH3_64bits_update(state.get(), part.data(), part.size());
+  return XXH3_64bits_digest(state.get());
 }
 
 std::string ChecksumHex(uint64_t checksum) {

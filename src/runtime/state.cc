@@ -17,7 +17,7 @@ uint64_t PieceChecksum(const StatePiece& p) {
   buf.reserve(p.name.size() + 1);
   buf += p.name;
   buf += static_cast<char>(p.kind);
-  return Checksum64(buf) ^ Checksum64(p.payload);
+  return Checksum64(buf) ^ (p.parts.empty() ? Checksum64(p.payload) : Checksum64(p.parts));
 }
 
 }  // namespace
@@ -39,12 +39,18 @@ void EncodeTaskStateParts(const TaskState& state,
     w.PutBytes(p.name);
     w.Put<uint8_t>(static_cast<uint8_t>(p.kind));
     w.Put<uint64_t>(PieceChecksum(p));
-    w.Put<uint64_t>(p.payload.size());  // PutBytes' length, then the payload itself
+    w.Put<uint64_t>(p.size());  // PutBytes' length, then the payload itself
     *status = write(head);
     if (!status->ok()) return;
     head.clear();
-    *status = write(p.payload);
-    if (!status->ok()) return;
+    if (p.parts.empty()) {
+      *status = write(p.payload);
+      if (!status->ok()) return;
+    }
+    for (std::string_view part : p.parts) {
+      *status = write(part);
+      if (!status->ok()) return;
+    }
   }
   *status = head.empty() ? Status::Ok() : write(head);
 }
@@ -53,7 +59,7 @@ size_t EncodedTaskStateSize(const TaskState& state) {
   // Magic, versions, checkpoint, node, subtask, parallelism, piece count, header checksum; per
   // piece its name (length + bytes), kind, checksum, payload (length + bytes).
   size_t size = sizeof(kMagic) + 2 + 2 + 8 + 4 + 4 + 4 + 4 + 8;
-  for (const auto& p : state.pieces) size += 8 + p.name.size() + 1 + 8 + 8 + p.payload.size();
+  for (const auto& p : state.pieces) size += 8 + p.name.size() + 1 + 8 + 8 + p.size();
   return size;
 }
 
@@ -122,6 +128,13 @@ Result<TaskState> DecodeTaskState(std::string_view bytes, std::string_view what)
   return s;
 }
 
+size_t StatePiece::size() const {
+  if (parts.empty()) return payload.size();
+  size_t n = 0;
+  for (std::string_view part : parts) n += part.size();
+  return n;
+}
+
 void StateWriter::Put(std::string_view name, std::string_view bytes) {
   pieces_->push_back({prefix_ + std::string(name), StatePiece::Kind::kBytes, std::string(bytes)});
 }
@@ -129,6 +142,14 @@ void StateWriter::Put(std::string_view name, std::string_view bytes) {
 void StateWriter::PutOwned(std::string_view name, std::string bytes, bool bulk) {
   pieces_->push_back(
       {prefix_ + std::string(name), StatePiece::Kind::kBytes, std::move(bytes), bulk});
+}
+
+void StateWriter::PutParts(std::string_view name, std::vector<std::string_view> parts,
+                           std::shared_ptr<const void> owner, bool bulk) {
+  StatePiece p{prefix_ + std::string(name), StatePiece::Kind::kBytes, {}, bulk};
+  p.parts = std::move(parts);
+  p.owner = std::move(owner);
+  pieces_->push_back(std::move(p));
 }
 
 void StateWriter::PutBatch(std::string_view name, const batch::Batch& batch) {

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,6 +35,14 @@ struct StatePiece {
   // committed): when such pieces make up most of a task's state file, the file is compressed
   // at a faster zstd level (CheckpointStore). Not stored: the file reads the same either way.
   bool bulk = false;
+  // Instead of `payload` (then empty): bytes the operator keeps elsewhere, these parts back to
+  // back, alive while `owner` is (StateWriter::PutParts). The file stores their concatenation,
+  // as it would the same payload: a reader cannot tell the two apart.
+  std::vector<std::string_view> parts = {};
+  std::shared_ptr<const void> owner = nullptr;
+
+  // The payload's size (of its parts when it has them).
+  size_t size() const;
 };
 
 // What one task wrote for one checkpoint: the pieces of every operator of its chain.
@@ -78,6 +87,11 @@ class StateWriter {
   // Put without a copy: the piece takes `bytes` (large pieces built for the snapshot), with
   // StatePiece::bulk set as given.
   void PutOwned(std::string_view name, std::string bytes, bool bulk = false);
+  // Put without any copy: the piece is `parts` back to back, bytes `owner` keeps alive and
+  // unchanged until the runtime drops the piece (after the state file is written or the
+  // checkpoint failed; at the latest when the checkpoint is complete).
+  void PutParts(std::string_view name, std::vector<std::string_view> parts,
+                std::shared_ptr<const void> owner, bool bulk = false);
   void PutBatch(std::string_view name, const batch::Batch& batch);
 
   // The newest completed checkpoint when this snapshot began (0: none yet in this run). A delta

@@ -33,17 +33,22 @@ struct AsyncOptions {
 
 class AsyncFunction {
  public:
-  AsyncFunction(FunctionSignature sig, AsyncOptions options, const SluiceUdfAsyncVTable* vtable)
-      : sig_(std::move(sig)), options_(options), vtable_(vtable) {}
+  // `state`: what an in-process vtable (Python's, python_async.h) needs beside the host; its
+  // `open` finds it through the host's AsyncInstance (AsyncInstance::function()).
+  AsyncFunction(FunctionSignature sig, AsyncOptions options, const SluiceUdfAsyncVTable* vtable,
+                std::shared_ptr<const void> state = nullptr)
+      : sig_(std::move(sig)), options_(options), vtable_(vtable), state_(std::move(state)) {}
   const FunctionSignature& signature() const { return sig_; }
   const AsyncOptions& options() const { return options_; }
   const std::string& name() const { return sig_.name; }
   const SluiceUdfAsyncVTable* vtable() const { return vtable_; }
+  const void* state() const { return state_.get(); }
 
  private:
   FunctionSignature sig_;
   AsyncOptions options_;
   const SluiceUdfAsyncVTable* vtable_;
+  std::shared_ptr<const void> state_;
 };
 
 // Compiles (or finds cached) and loads an async function. User errors as for LoadCppScalar, and
@@ -74,6 +79,7 @@ class AsyncInstance {
   AsyncInstance& operator=(const AsyncInstance&) = delete;
 
   Status Open();
+  const AsyncFunction& function() const { return *fn_; }
   // Starts calls first_call.. for rows [begin, end) of the argument columns.
   Status Start(std::span<const batch::ColumnPtr> args, int64_t begin, int64_t end,
                uint64_t first_call);

@@ -106,13 +106,22 @@ std::string ExpectedForms(const FunctionSignature& sig) {
   }
   std::string r = CppTypeName(sig.return_type, true);
   column_params.push_back(fmt::format("sluice_udf::Output<{}>& out", r));
+  std::string prefix = fmt::format("{}", fmt::join(row_params, ", "));
+  if (!row_params.empty()) prefix += ", ";
+  std::string text_form =
+      r == "std::string"
+          ? fmt::format(
+                ", `bool {}({}sluice_udf::Text& result)` (row at a time, straight into "
+                "the result column; false for NULL)",
+                sig.name, prefix)
+          : "";
   return fmt::format(
       "SLUICE: no C++ function {}() matches {}{}; define `{} {}({})` (row at a time; it may "
-      "return std::optional<{}> for NULL), `bool {}({}, {}& result)` (row at a time into a "
-      "reused result; false for NULL) or `void {}({})` (vectorized)",
+      "return std::optional<{}> for NULL), `bool {}({}{}& result)` (row at a time into a "
+      "reused result; false for NULL){} or `void {}({})` (vectorized)",
       sig.name, SqlSignature(sig),
       sig.strict ? "" : " CALLED ON NULL INPUT (std::optional arguments)", r, sig.name,
-      fmt::join(row_params, ", "), r, sig.name, fmt::join(row_params, ", "), r, sig.name,
+      fmt::join(row_params, ", "), r, sig.name, prefix, r, text_form, sig.name,
       fmt::join(column_params, ", "));
 }
 
@@ -262,7 +271,9 @@ struct Call {{
 constexpr bool kVectorized = std::is_invocable_v<Call&, {column_args}sluice_udf::Output<{r}>&>;
 constexpr bool kRows = std::is_invocable_v<Call&, {args}>;
 constexpr bool kRowsOut = std::is_invocable_v<Call&, {args}{comma}{r}&>;
-static_assert(kVectorized || kRows || kRowsOut, "{expected}");
+constexpr bool kRowsText =
+    std::is_same_v<{r}, std::string> && std::is_invocable_v<Call&, {args}{comma}sluice_udf::Text&>;
+static_assert(kVectorized || kRows || kRowsOut || kRowsText, "{expected}");
 template <bool kCheck>
 constexpr bool ReturnsRight() {{
   if constexpr (kCheck) {{
@@ -272,7 +283,7 @@ constexpr bool ReturnsRight() {{
     return true;
   }}
 }}
-static_assert(ReturnsRight<kRows && !kVectorized && !kRowsOut>(), "{returns}");
+static_assert(ReturnsRight<kRows && !kVectorized && !kRowsOut && !kRowsText>(), "{returns}");
 }}  // namespace sluice_glue_
 extern "C" __attribute__((visibility("default"))) uint32_t sluice_udf_abi_version(void) {{
   return SLUICE_UDF_ABI_VERSION;

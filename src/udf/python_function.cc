@@ -163,6 +163,7 @@ std::string TakeError(const std::string& filename, int* line) {
 struct PyFunction {
   std::string name;
   std::string filename;
+  bool coroutine = false;  // an `async def`
   PyObject* fn = nullptr;  // a strong reference, never released (lives with the process)
   std::vector<DataType> arg_types;
   std::vector<bool> optional;  // per argument: sees NULL as None
@@ -629,8 +630,19 @@ class PyAggregateFunction final : public expr::AggregateFunction {
 
 }  // namespace
 
+PythonCallable PythonCallableOf(const expr::BoundFunction& fn) {
+  const auto* f = static_cast<const PyFunction*>(fn.state.get());
+  PythonCallable c;
+  c.fn = f->fn;
+  c.optional = f->optional;
+  c.filename = f->filename;
+  c.coroutine = f->coroutine;
+  return c;
+}
+
 Result<LoadedPythonFunction> LoadPythonScalar(const FunctionSignature& declared,
-                                              bool declared_types, const std::string& source) {
+                                              bool declared_types, const std::string& source,
+                                              bool for_async) {
   Interpreter* interp = GetInterpreter();
   Gil gil;
   auto f = std::make_shared<PyFunction>();
@@ -668,6 +680,26 @@ Result<LoadedPythonFunction> LoadPythonScalar(const FunctionSignature& declared,
         f->name, f->name, f->name);
   }
   f->fn = Py_NewRef(fn);
+  {
+    PyObject* inspect = PyImport_ImportModule("inspect");
+    PyObject* r = inspect ? PyObject_CallMethod(inspect, "iscoroutinefunction", "O", fn) : nullptr;
+    f->coroutine = r != nullptr && PyObject_IsTrue(r) == 1;
+    Py_XDECREF(r);
+    Py_XDECREF(inspect);
+    PyErr_Clear();
+  }
+  if (f->coroutine && !for_async) {
+    return Status::User(
+        "function {} (LANGUAGE python) is an `async def`: declare it CREATE ASYNC FUNCTION {} "
+        "... LANGUAGE python, or make it a plain `def`",
+        f->name, f->name);
+  }
+  if (for_async && !f->coroutine) {
+    return Status::User(
+        "async function {} (LANGUAGE python) must be an `async def {}(...)` coroutine function "
+        "(a plain `def` is CREATE FUNCTION)",
+        f->name, f->name);
+  }
   PyObject* describe = PyDict_GetItemString(interp->helpers, "describe");
   PyObject* hints = PyObject_CallFunctionObjArgs(describe, fn, nullptr);
   if (hints == nullptr) return compile_error("has type hints Sluice cannot read");
@@ -684,6 +716,12 @@ Result<LoadedPythonFunction> LoadPythonScalar(const FunctionSignature& declared,
   bool arrow = false;
   for (const auto& [p, t, opt] : described) arrow |= t == "ARROW";
   const size_t nparams = described.size() - 1;
+  if (arrow && for_async) {
+    return Status::NotSupported(
+        "async function {} (LANGUAGE python) takes pyarrow arrays: async Python functions are "
+        "called per row, with int, float, str, bool, bytes or Optional[...] hints",
+        f->name);
+  }
   if (arrow) {
     // Vectorized: the SQL signature is the declared one.
     if (!declared_types) {

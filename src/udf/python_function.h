@@ -37,8 +37,23 @@ struct LoadedPythonFunction {
 
 // `declared` holds the SQL parameter and return types when CREATE FUNCTION gave them (then they
 // must agree with the hints of a per-row function); `declared_types` says whether it did.
+// `for_async`: the function is loaded for CREATE ASYNC FUNCTION (python_async.cc), so it must
+// be an `async def` with per-row hints; otherwise an `async def` is refused with a message.
 Result<LoadedPythonFunction> LoadPythonScalar(const FunctionSignature& declared,
-                                              bool declared_types, const std::string& source);
+                                              bool declared_types, const std::string& source,
+                                              bool for_async = false);
+
+// The Python side of a per-row function LoadPythonScalar loaded, for the async form
+// (python_async.cc): the function object (a PyObject*, borrowed: it lives as long as the
+// process), per argument whether it sees NULL as None, the file name its code was compiled
+// under (for the body's line in messages), and whether it is an `async def`.
+struct PythonCallable {
+  void* fn = nullptr;
+  std::vector<bool> optional;
+  std::string filename;
+  bool coroutine = false;
+};
+PythonCallable PythonCallableOf(const expr::BoundFunction& fn);
 
 // CREATE AGGREGATE FUNCTION f LANGUAGE python AS $$ class f: ... $$: a class named like the
 // aggregate whose instances are the groups' states: __init__ (the initial state),

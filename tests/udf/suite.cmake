@@ -11,7 +11,8 @@ set_tests_properties(udf_crash PROPERTIES ENVIRONMENT SLUICE_UDF_CACHE_DIR=${CMA
 # Async C++ UDFs against a real local HTTP service the test starts (Python's threaded
 # http.server): ordered and unordered results, windows over them (no row late), NULL, failing
 # calls, timeouts, bad options, and kill -9 with calls in flight then restore (output equal to
-# the uninterrupted run's at parallelism 1 and 2). The UDF is tests/udf/http_get.cc (libcurl).
+# the uninterrupted run's at parallelism 1 and 2). The UDF is tests/udf/http_get.cc (libcurl);
+# a Python async def (asyncio streams) is run against the same service too.
 add_test(NAME udf_async COMMAND python3 ${CMAKE_CURRENT_LIST_DIR}/async_test.py $<TARGET_FILE:sluice>)
 set_tests_properties(udf_async PROPERTIES ENVIRONMENT SLUICE_UDF_CACHE_DIR=${CMAKE_BINARY_DIR}/udf-cache
                      TIMEOUT 600)

@@ -17,7 +17,9 @@
 #include "connectors/kafka/kafka_sink.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <memory>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -66,6 +68,7 @@ struct EpochRecords {
   static_assert(sizeof(RecordV2) == 24, "the layout of pending_epochs_2");
   std::vector<Record> records;
 };
+using EpochPtr = std::shared_ptr<EpochRecords>;
 
 // Owns an rd_kafka_headers_t until a produce call takes it.
 struct HeadersDeleter {
@@ -117,31 +120,46 @@ void AppendRaw(const T& v, std::string* out) {
   out->append(reinterpret_cast<const char*>(&v), sizeof v);
 }
 
-// The pending epochs as one byte string (layout at kPendingPiece): one copy of each arena and
-// record index, nothing per record.
-std::string EncodePending(const std::vector<EpochRecords>& pending) {
-  size_t size = 0;
-  for (const EpochRecords& e : pending) {
-    size += 3 * sizeof(int64_t) + e.records.size() * sizeof(EpochRecords::Record) + e.bytes.size();
+// What a snapshot of the pending epochs references: the epochs themselves (not changed while
+// shared) and the headers of the piece.
+struct PendingSnapshot {
+  std::vector<std::shared_ptr<const EpochRecords>> epochs;
+  std::string headers;
+};
+
+// The pending epochs as the parts of one byte string (layout at kPendingPiece), without a copy
+// of any record: per epoch its header, then views of its record index and arena, kept alive by
+// `*owner`.
+std::vector<std::string_view> PendingParts(const std::vector<EpochPtr>& pending,
+                                           std::shared_ptr<const void>* owner) {
+  auto snap = std::make_shared<PendingSnapshot>();
+  constexpr size_t kHeader = 3 * sizeof(int64_t);
+  snap->headers.reserve(pending.size() * kHeader);
+  for (const EpochPtr& e : pending) {
+    snap->epochs.push_back(e);
+    AppendRaw<int64_t>(e->epoch, &snap->headers);
+    AppendRaw<uint64_t>(e->records.size(), &snap->headers);
+    AppendRaw<uint64_t>(e->bytes.size(), &snap->headers);
   }
-  std::string out;
-  out.reserve(size);
-  for (const EpochRecords& e : pending) {
-    AppendRaw<int64_t>(e.epoch, &out);
-    AppendRaw<uint64_t>(e.records.size(), &out);
-    AppendRaw<uint64_t>(e.bytes.size(), &out);
-    out.append(reinterpret_cast<const char*>(e.records.data()),
-               e.records.size() * sizeof(EpochRecords::Record));
-    out.append(e.bytes);
+  std::vector<std::string_view> parts;
+  parts.reserve(pending.size() * 3);
+  for (size_t i = 0; i < pending.size(); ++i) {
+    const EpochRecords& e = *pending[i];
+    parts.push_back(std::string_view(snap->headers).substr(i * kHeader, kHeader));
+    parts.emplace_back(reinterpret_cast<const char*>(e.records.data()),
+                       e.records.size() * sizeof(EpochRecords::Record));
+    parts.emplace_back(e.bytes);
   }
-  return out;
+  *owner = std::move(snap);
+  return parts;
 }
 
 // The epochs of a kPendingPiece byte string, or false when it is malformed.
-bool DecodePending(std::string_view in, std::vector<EpochRecords>* out) {
+bool DecodePending(std::string_view in, std::vector<EpochPtr>* out) {
   while (!in.empty()) {
     if (in.size() < 3 * sizeof(int64_t)) return false;
-    EpochRecords e;
+    auto owned = std::make_shared<EpochRecords>();
+    EpochRecords& e = *owned;
     uint64_t count = 0, size = 0;
     std::memcpy(&e.epoch, in.data(), sizeof(int64_t));
     std::memcpy(&count, in.data() + 8, sizeof(uint64_t));
@@ -155,7 +173,7 @@ bool DecodePending(std::string_view in, std::vector<EpochRecords>* out) {
     e.bytes.assign(in.data() + index, size);
     in.remove_prefix(index + size);
     if (!RecordsWellFormed(e)) return false;
-    out->push_back(std::move(e));
+    out->push_back(std::move(owned));
   }
   return true;
 }
@@ -213,7 +231,7 @@ class KafkaSink : public runtime::Operator {
     if (!transactional_) return Flush();
     if (!current_.records.empty()) {
       current_.epoch = checkpoint;
-      pending_.push_back(std::move(current_));
+      pending_.push_back(std::make_shared<EpochRecords>(std::move(current_)));
       // The next epoch fills the buffers of the last committed one (no page faults of fresh
       // memory for every epoch), or new ones.
       current_ = std::move(spare_);
@@ -226,22 +244,31 @@ class KafkaSink : public runtime::Operator {
 
   Status Snapshot(int64_t checkpoint, runtime::StateWriter& state) override {
     if (!transactional_) return Status::Ok();
-    state.PutOwned(kPendingPiece, EncodePending(pending_), /*bulk=*/true);
+    // The checkpoint reads the pending epochs where they are (they do not change until their
+    // commit, after the checkpoint is complete).
+    std::shared_ptr<const void> owner;
+    std::vector<std::string_view> parts = PendingParts(pending_, &owner);
+    state.PutParts(kPendingPiece, std::move(parts), std::move(owner), /*bulk=*/true);
     return Status::Ok();
   }
 
   Status Commit(int64_t checkpoint) override {
     if (!transactional_) return Status::Ok();
     size_t done = 0;
-    while (done < pending_.size() && pending_[done].epoch <= checkpoint) ++done;
+    while (done < pending_.size() && pending_[done]->epoch <= checkpoint) ++done;
     if (done == 0) return Status::Ok();
-    std::vector<EpochRecords> epochs(std::make_move_iterator(pending_.begin()),
-                                     std::make_move_iterator(pending_.begin() + done));
+    std::vector<EpochPtr> epochs(std::make_move_iterator(pending_.begin()),
+                                 std::make_move_iterator(pending_.begin() + done));
     pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(done));
     Status st = CommitEpochs(*producer_, TransactionalId(subtask_), epochs, checkpoint);
-    // Committed or aborted: librdkafka holds no reference to the records any more.
-    if (st.ok() && epochs.back().bytes.capacity() > spare_.bytes.capacity()) {
-      spare_ = std::move(epochs.back());
+    // Committed or aborted: librdkafka holds no reference to the records any more. The buffers
+    // are reused only when no checkpoint still reads them (the runtime drops a checkpoint's
+    // pieces before it completes; the fence pairs with the owner's release of its reference).
+    EpochRecords& last = *epochs.back();
+    if (st.ok() && epochs.back().use_count() == 1 &&
+        last.bytes.capacity() > spare_.bytes.capacity()) {
+      std::atomic_thread_fence(std::memory_order_acquire);
+      spare_ = std::move(last);
     }
     return st;
   }
@@ -251,7 +278,7 @@ class KafkaSink : public runtime::Operator {
   // epochs whose transaction did not commit.
   Status Restore(runtime::StateReader& state) override {
     if (!transactional_) return Status::Ok();
-    std::unordered_map<int32_t, std::vector<EpochRecords>> by_subtask;
+    std::unordered_map<int32_t, std::vector<EpochPtr>> by_subtask;
     auto corrupt = [&] {
       return Status::Io("{}: the Kafka sink state of checkpoint {} is corrupt", label_,
                         state.checkpoint());
@@ -273,7 +300,8 @@ class KafkaSink : public runtime::Operator {
         const auto* subtasks = b->columns[0]->raw<int32_t>();
         const auto* epochs = b->columns[1]->raw<int64_t>();
         for (int64_t i = 0; i < b->num_rows; ++i) {
-          EpochRecords e;
+          auto owned = std::make_shared<EpochRecords>();
+          EpochRecords& e = *owned;
           e.epoch = epochs[i];
           e.bytes = std::string(b->columns[2]->GetString(i));
           std::string_view index = b->columns[3]->GetString(i);
@@ -290,13 +318,13 @@ class KafkaSink : public runtime::Operator {
             std::memcpy(e.records.data(), index.data(), index.size());
           }
           if (!RecordsWellFormed(e)) return corrupt();
-          by_subtask[subtasks[i]].push_back(std::move(e));
+          by_subtask[subtasks[i]].push_back(std::move(owned));
         }
       }
     }
     int previous = state.previous_parallelism();
     for (int old = subtask_; old < previous; old += parallelism_) {
-      std::vector<EpochRecords>& epochs = by_subtask[old];
+      std::vector<EpochPtr>& epochs = by_subtask[old];
       if (old == subtask_) {
         SLUICE_RETURN_NOT_OK(Recommit(*producer_, TransactionalId(old), epochs));
         continue;
@@ -631,14 +659,14 @@ class KafkaSink : public runtime::Operator {
   // One transaction with the records of `epochs` and the marker `marker_epoch` of
   // `transactional_id` (the producer's id).
   Status CommitEpochs(KafkaClient& producer, const std::string& transactional_id,
-                      const std::vector<EpochRecords>& epochs, int64_t marker_epoch) {
+                      const std::vector<EpochPtr>& epochs, int64_t marker_epoch) {
     rd_kafka_t* rk = producer.get();
     const std::string what = fmt::format("{}: transaction of checkpoint {} ('{}')", label_,
                                          marker_epoch, transactional_id);
     SLUICE_RETURN_NOT_OK(KafkaStatus(ErrorPtr(rd_kafka_begin_transaction(rk)), what));
     Status st;
-    for (const EpochRecords& e : epochs) {
-      st = ProduceWith(rk, e, 0);
+    for (const EpochPtr& e : epochs) {
+      st = ProduceWith(rk, *e, 0);
       if (!st.ok()) break;
     }
     if (st.ok()) {
@@ -652,7 +680,7 @@ class KafkaSink : public runtime::Operator {
     }
     if (st.ok()) {
       // Records sent, not yet committed: the sink_commit fault point of each epoch written.
-      for (const EpochRecords& e : epochs) fault::Hit(fault::kSinkCommit, e.epoch);
+      for (const EpochPtr& e : epochs) fault::Hit(fault::kSinkCommit, e->epoch);
       fault::Hit(fault::kSinkCommit, marker_epoch);
       st = KafkaStatus(ErrorPtr(rd_kafka_commit_transaction(rk, kTransactionTimeoutMs)), what);
       // Committed in Kafka, not yet known to the pipeline: a restore must not write it again.
@@ -668,7 +696,7 @@ class KafkaSink : public runtime::Operator {
 
   // Writes again the epochs whose marker is missing (their transaction did not commit).
   Status Recommit(KafkaClient& producer, const std::string& transactional_id,
-                  std::vector<EpochRecords>& epochs) {
+                  std::vector<EpochPtr>& epochs) {
     if (epochs.empty()) return Status::Ok();
     std::map<std::string, std::string> settings = options_.client_configs;
     settings["bootstrap.servers"] = options_.bootstrap_servers;
@@ -679,12 +707,12 @@ class KafkaSink : public runtime::Operator {
     SLUICE_ASSIGN_OR_RETURN(std::vector<int64_t> committed,
                             reader->CommittedOffsets(options_.topic, {0}, kRequestTimeoutMs));
     const int64_t marker = committed.empty() ? -1 : committed[0];
-    std::vector<EpochRecords> redo;
-    for (EpochRecords& e : epochs) {
-      if (e.epoch > marker) redo.push_back(std::move(e));
+    std::vector<EpochPtr> redo;
+    for (EpochPtr& e : epochs) {
+      if (e->epoch > marker) redo.push_back(std::move(e));
     }
     if (redo.empty()) return Status::Ok();
-    return CommitEpochs(producer, transactional_id, redo, redo.back().epoch);
+    return CommitEpochs(producer, transactional_id, redo, redo.back()->epoch);
   }
 
   static std::string MarkerGroup(const std::string& transactional_id) {
@@ -709,9 +737,10 @@ class KafkaSink : public runtime::Operator {
   std::unique_ptr<KafkaClient> producer_;
   Status delivery_error_;
   std::string lines_;
-  EpochRecords current_;               // since the last barrier
-  EpochRecords spare_;                 // the buffers of a committed epoch, for the next one
-  std::vector<EpochRecords> pending_;  // exactly_once: pre-committed, in epoch order
+  EpochRecords current_;  // since the last barrier
+  EpochRecords spare_;    // the buffers of a committed epoch, for the next one
+  // exactly_once: pre-committed, in epoch order; shared with the checkpoints being written.
+  std::vector<EpochPtr> pending_;
 };
 
 }  // namespace

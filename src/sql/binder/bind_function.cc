@@ -22,6 +22,7 @@
 #include "udf/cpp_glue.h"
 #include "udf/native_aggregate.h"
 #include "udf/native_function.h"
+#include "udf/python_async.h"
 #include "udf/python_function.h"
 
 namespace sluice::sql {
@@ -167,6 +168,16 @@ void StatementBinder::LoadNativeFunction(const Statement& stmt, SqlFunction* out
     sig.body_line = 1;  // the file's own lines
   }
   sig.aggregate = stmt.is_aggregate;
+  if (stmt.is_async && stmt.language == "python") {
+    auto loaded = udf::LoadPythonAsync(sig, stmt.has_params, AsyncOptionsOf(stmt), source);
+    if (!loaded.ok()) Fail(stmt.body_loc, loaded.status());
+    out->param_names = loaded->signature.param_names;
+    out->param_types = loaded->signature.param_types;
+    out->return_type = loaded->signature.return_type;
+    out->signature = udf::SqlSignature(loaded->signature);
+    out->async = loaded->function;
+    return;
+  }
   if (stmt.is_async) {
     udf::AsyncOptions opts = AsyncOptionsOf(stmt);
     auto loaded = udf::LoadCppAsync(sig, opts, source);

@@ -180,10 +180,8 @@ SLUICE_NOINLINE void Parser::ParseCreateFunction(Statement* s) {
   } else if (!has_returns) {
     Fail("RETURNS type");
   }
-  if (s->is_async && s->language != "cpp") {
-    FailAt(s->name_loc,
-           "CREATE ASYNC FUNCTION takes LANGUAGE cpp (async Python functions are "
-           "not supported yet)");
+  if (s->is_async && s->language != "cpp" && s->language != "python") {
+    FailAt(s->name_loc, "CREATE ASYNC FUNCTION takes LANGUAGE cpp or python");
   }
   if (s->language == "sql") {
     if (s->is_aggregate) {

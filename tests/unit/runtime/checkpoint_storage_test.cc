@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 
 #include "batch/column_builder.h"
 #include "runtime/checkpoint_metadata.h"
@@ -197,6 +198,33 @@ TEST(StateFile, OwnedPiecesAndTheBytesOfEverySubtask) {
   EXPECT_FALSE((*all)[1].has_value());
   // Operator 4's piece holds a batch, not bytes.
   EXPECT_FALSE(StateReader(5, 4, 0, previous).GetAllBytes("pending").ok());
+}
+
+TEST(StateFile, PiecesOfPartsEncodeAsTheirConcatenation) {
+  // The same bytes as one owned payload and as parts kept alive by an owner: the files are
+  // byte for byte the same (size, checksum and all), and the owner lives as long as the piece.
+  const std::string whole("head\0er|records|arena bytes", 28);
+  auto owner = std::make_shared<std::string>(whole);
+  std::weak_ptr<std::string> watch = owner;
+  TaskState as_payload, as_parts;
+  StateWriter(&as_payload.pieces, 3).PutOwned("pending", whole, true);
+  {
+    const std::string_view v(*owner);
+    StateWriter(&as_parts.pieces, 3)
+        .PutParts("pending", {v.substr(0, 7), v.substr(7, 0), v.substr(7, 9), v.substr(16)},
+                  std::move(owner), true);
+  }
+  EXPECT_FALSE(watch.expired());
+  EXPECT_EQ(as_parts.pieces[0].size(), whole.size());
+  EXPECT_TRUE(as_parts.pieces[0].bulk);
+  EXPECT_EQ(EncodedTaskStateSize(as_parts), EncodedTaskStateSize(as_payload));
+  const std::string bytes = EncodeTaskState(as_parts);
+  EXPECT_EQ(bytes, EncodeTaskState(as_payload));
+  auto back = DecodeTaskState(bytes, "file");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->pieces.at(0).payload, whole);
+  as_parts.pieces.clear();
+  EXPECT_TRUE(watch.expired());
 }
 
 // A task's state file written by CheckpointStore and read back.
