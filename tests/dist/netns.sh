@@ -148,9 +148,9 @@ kill -0 "$b" 2>/dev/null
 check "healing: the stale worker b exits by itself" $(($? == 0))
 wait "$b"
 check "healing: the stale worker b exits with an error" $(($? == 0))
-# Whichever reaches it first: the coordinator's stop, or the reset of its data-plane connection
+# Whichever reaches it first: the coordinator's stop, the reset or close of its data-plane connection
 # to a (a closed it when generation 1 was cancelled), or a refused handshake.
-grep -q "dropped from job\|lost the coordinator\|stale generation\|connection to worker 0 .* broke" \
+grep -q "dropped from job\|lost the coordinator\|stale generation\|connection to worker 0 .* \(broke\|closed by the receiver\)" \
   "$work/b.log"
 check "healing: worker b is told it is out (dropped, reset or refused)" $?
 grep -q "generation 2" "$work/b.log"
