@@ -87,6 +87,45 @@ class Runner:
                                 env=dict(os.environ, **(env or {})))
 
 
+class RowsRun:
+    """A started `sluice run` (a Popen with piped stdout and stderr) whose JSON output rows are
+    gathered in `rows` as they come; stop() ends it with SIGINT: (exit status, stderr), also
+    kept in `err`."""
+
+    def __init__(self, proc):
+        import threading
+        self.proc = proc
+        self.rows = []
+        self.err = ""
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        import json
+        for line in self.proc.stdout:
+            if line.strip():
+                self.rows.append(json.loads(line))
+
+    def wait_rows(self, n, timeout=60):
+        """Waits until `n` rows came (True), the run ended or `timeout` seconds passed."""
+        deadline = time.time() + timeout
+        while time.time() < deadline and len(self.rows) < n and self.proc.poll() is None:
+            time.sleep(0.05)
+        return len(self.rows) >= n
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._reader.join(timeout=10)
+        self.err = self.proc.stderr.read()
+        return self.proc.returncode, self.err
+
+
 def free_port():
     """A loopback TCP port nobody listens on right now."""
     with socket.socket() as s:

@@ -132,7 +132,7 @@ for qos in (1, 0):
           str([(a, b) for a, b in zip(got, rows) if a != b][:3]))
 
 # --- source: what Sluice's own MQTT client adds (TLS, credentials, big packets, reconnect) ---
-class SourceRun:
+class SourceRun(testlib.RowsRun):
     """A `SELECT * FROM m` pipeline on an mqtt source; its output rows gathered as they come."""
 
     def __init__(self, name, options, prefix):
@@ -140,16 +140,9 @@ class SourceRun:
         q = write(f"{name}.sql", f"CREATE TABLE m (id BIGINT, v TEXT) WITH (connector = 'mqtt', "
                                  f"{options}, client_prefix = '{prefix}', format = 'json', "
                                  "type = 'source');\nSELECT * FROM m;\n")
-        self.proc = subprocess.Popen([sluice, "run", q, "--parallelism", "1"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.rows = []
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            if line.strip():
-                self.rows.append(json.loads(line))
+        super().__init__(subprocess.Popen([sluice, "run", q, "--parallelism", "1"],
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                          text=True))
 
     def subscriptions(self):
         # The broker logs "<client id> <qos> <topic filter>" for each subscription.
@@ -164,22 +157,6 @@ class SourceRun:
             time.sleep(0.1)
         return False
 
-    def wait_rows(self, n, timeout=60):
-        deadline = time.time() + timeout
-        while time.time() < deadline and len(self.rows) < n and self.proc.poll() is None:
-            time.sleep(0.1)
-        return len(self.rows) >= n
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.reader.join(timeout=10)
-        return self.proc.returncode, self.proc.stderr.read()
 
 
 def publish(p, topic, lines, extra=()):

@@ -7,6 +7,7 @@ in the service's GET /connectors.
 
 Usage: http_test.py path/to/sluice"""
 
+import itertools
 import json
 import os
 import signal
@@ -31,40 +32,12 @@ runner = testlib.Runner(sluice, work, args=("--parallelism", "1"))
 write, run = runner.write, runner.run
 
 
-class Running:
+_runs = itertools.count()
+
+
+def Running(sql, args=()):
     """A `sluice run` whose stdout rows are collected as they come; stop() sends SIGINT."""
-
-    def __init__(self, sql, args=()):
-        path = write("r%d.sql" % id(self), sql)
-        self.proc = subprocess.Popen([sluice, "run", path, "--parallelism", "1", *args],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.rows = []
-        self.err = ""
-        self.t = threading.Thread(target=self._read, daemon=True)
-        self.t.start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            if line.strip():
-                self.rows.append(json.loads(line))
-
-    def wait_rows(self, n, timeout=60):
-        deadline = time.time() + timeout
-        while time.time() < deadline and len(self.rows) < n and self.proc.poll() is None:
-            time.sleep(0.05)
-        return len(self.rows) >= n
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.t.join(timeout=10)
-        self.err = self.proc.stderr.read()
-        return self.proc.returncode
+    return testlib.RowsRun(runner.start(f"r{next(_runs)}.sql", sql, args))
 
 
 def table(connector, options, columns="(id BIGINT, v TEXT)", fmt="json", extra=""):
