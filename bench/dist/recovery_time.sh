@@ -27,13 +27,7 @@ HEARTBEAT_TIMEOUT=${HEARTBEAT_TIMEOUT:-10s}
 replacement_name=b
 [ "$SIGNAL" = STOP ] && replacement_name=c
 now_ms() { date +%s%3N; }
-poll() {  # poll PATTERN FILE: every 10 ms, up to 60 s
-  for _ in $(seq 6000); do
-    grep -q "$1" "$2" 2>/dev/null && return 0
-    sleep 0.01
-  done
-  return 1
-}
+poll() { wait_for_line "$1" "$2" 60 0.01; }  # poll PATTERN FILE: every 10 ms, up to 60 s
 "$SLUICE" run "$work/window_aggregate.sql" --parallelism 2 2>"$work/run.log"
 sort "$work/out.json" > "$work/expected"
 totals=()

@@ -80,13 +80,6 @@ stateful_queries 30000 20000 20000 5
 # 300 batches of 100 rows per source, 40 ms apart: about 12 s uninterrupted.
 paced='pace_sources:40000'
 
-wait_for() {  # wait_for PATTERN FILE: up to 60 s (the sanitizer build is slow)
-  for _ in $(seq 600); do
-    grep -q "$1" "$2" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  return 1
-}
 now_ms() { date +%s%3N; }
 
 # The reference: `sluice run` at the same parallelism.
@@ -117,7 +110,7 @@ start_worker a
 a=$last_worker
 start_worker b
 b=$last_worker
-wait_for "checkpoint 3 complete" "$work/coordinator.log"
+wait_for_line "checkpoint 3 complete" "$work/coordinator.log"
 check "checkpoints completed before the partition" $?
 grep -q "generation 1: deploying to 2 workers (a, b)" "$work/coordinator.log"
 check "generation 1 runs on workers a and b" $?
@@ -126,14 +119,14 @@ check "generation 1 runs on workers a and b" $?
 cut=$(now_ms)
 ip link set "${p}hb" down
 check "partition: worker b's link is cut" $?
-wait_for "restarting" "$work/coordinator.log"
+wait_for_line "restarting" "$work/coordinator.log"
 check "partition: the coordinator restarts the job" $?
 detected=$(now_ms)
 grep -q "lost worker 'b': no heartbeat for 3s" "$work/coordinator.log"
 check "partition: the coordinator names worker b and the missing heartbeat" $?
 start_worker c
 c=$last_worker
-wait_for "generation 2: running from checkpoint [0-9]" "$work/coordinator.log"
+wait_for_line "generation 2: running from checkpoint [0-9]" "$work/coordinator.log"
 check "partition: generation 2 runs from a checkpoint, with the replacement c" $?
 running=$(now_ms)
 grep -q "generation 2: deploying to 2 workers (a, c)" "$work/coordinator.log"

@@ -46,13 +46,6 @@ start_worker() {  # start_worker NAME ARGS... (its pid in $last_worker)
   last_worker=$!
   pids+=("$last_worker")
 }
-wait_for() {  # wait_for PATTERN FILE: up to 60 s (the sanitizer build is slow)
-  for _ in $(seq 600); do
-    grep -q "$1" "$2" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  return 1
-}
 reference() {  # reference QUERY PARALLELISM
   rm -f "$work/out.json"
   "$SLUICE" run "$work/$1.sql" --parallelism "$2" 2>"$work/run.log"
@@ -103,7 +96,7 @@ start_worker a
 a=$last_worker
 start_worker b
 b=$last_worker
-wait_for "checkpoint 3 complete" "$work/coordinator.log"
+wait_for_line "checkpoint 3 complete" "$work/coordinator.log"
 check "stop: checkpoints completed before the stop" $?
 kill -INT "$coord"
 wait "$coord"
@@ -150,10 +143,10 @@ recover() {  # recover QUERY PARALLELISM SLOTS-OF-A VICTIM
   local a=$last_worker
   start_worker b
   local b=$last_worker
-  wait_for "checkpoint 3 complete" "$work/coordinator.log"
+  wait_for_line "checkpoint 3 complete" "$work/coordinator.log"
   check "$q, kill $victim: checkpoints completed before the kill" $?
   if [ "$victim" = a ]; then kill -9 "$a"; else kill -9 "$b"; fi
-  wait_for "restarting" "$work/coordinator.log"
+  wait_for_line "restarting" "$work/coordinator.log"
   check "$q, kill $victim: the coordinator restarts the job" $?
   start_worker "$victim" --slots "$([ "$victim" = a ] && echo "$slots" || echo 1)"
   local replacement=$last_worker
@@ -181,9 +174,9 @@ start_worker a
 a=$last_worker
 start_worker b
 b=$last_worker
-wait_for "checkpoint 3 complete" "$work/coordinator.log"
+wait_for_line "checkpoint 3 complete" "$work/coordinator.log"
 kill -STOP "$b"
-wait_for "restarting" "$work/coordinator.log"
+wait_for_line "restarting" "$work/coordinator.log"
 check "SIGSTOP: the coordinator restarts the job" $?
 grep -q "lost worker 'b': no heartbeat for 5s" "$work/coordinator.log"
 check "SIGSTOP: the cause is the missing heartbeat" $?
@@ -208,7 +201,7 @@ start_worker a
 a=$last_worker
 start_worker b
 b=$last_worker
-wait_for "checkpoint 1 complete" "$work/coordinator.log"
+wait_for_line "checkpoint 1 complete" "$work/coordinator.log"
 kill -9 "$b"
 wait "$coord"
 check "--max-restarts 0: the job fails" $(($? == 0))

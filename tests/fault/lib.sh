@@ -7,7 +7,20 @@
 #   canonical QUERY         $work/out.json made comparable: its lines sorted, or for a query
 #                           whose name starts with updating_ (a Debezium changelog) the final
 #                           table it describes, one sorted row per line
+#   wait_for_line PATTERN FILE [SECONDS] [INTERVAL]
+#                           poll until a line of FILE matches PATTERN (grep): status 0, or 1
+#                           after SECONDS (60: the sanitizer build is slow), every INTERVAL (0.1)
 #   fault_end               print the totals; exit status 0 when every check passed
+
+wait_for_line() {
+  local seconds=${3:-60} interval=${4:-0.1} deadline
+  deadline=$(($(date +%s%N) / 1000000 + seconds * 1000))
+  while [ $(($(date +%s%N) / 1000000)) -lt $deadline ]; do
+    grep -q "$1" "$2" 2>/dev/null && return 0
+    sleep "$interval"
+  done
+  grep -q "$1" "$2" 2>/dev/null
+}
 
 fault_begin() {
   fault_name=$1
