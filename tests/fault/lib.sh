@@ -9,17 +9,18 @@
 #                           table it describes, one sorted row per line
 #   wait_for_line PATTERN FILE [SECONDS] [INTERVAL]
 #                           poll until a line of FILE matches PATTERN (grep): status 0, or 1
-#                           after SECONDS (60: the sanitizer build is slow), every INTERVAL (0.1)
+#                           after SECONDS / INTERVAL polls (60 s, every 0.1 s: the sanitizer
+#                           build is slow)
 #   fault_end               print the totals; exit status 0 when every check passed
 
 wait_for_line() {
-  local seconds=${3:-60} interval=${4:-0.1} deadline
-  deadline=$(($(date +%s%N) / 1000000 + seconds * 1000))
-  while [ $(($(date +%s%N) / 1000000)) -lt $deadline ]; do
+  local seconds=${3:-60} interval=${4:-0.1} tries
+  tries=$(awk -v s="$seconds" -v i="$interval" 'BEGIN { print int(s / i) }')
+  for _ in $(seq "$tries"); do
     grep -q "$1" "$2" 2>/dev/null && return 0
     sleep "$interval"
   done
-  grep -q "$1" "$2" 2>/dev/null
+  return 1
 }
 
 fault_begin() {
