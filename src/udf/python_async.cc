@@ -17,6 +17,7 @@
 #include <sluice/udf.h>
 
 #include "udf/python_function.h"
+#include "udf/python_gil.h"
 
 namespace sluice::udf {
 
@@ -118,17 +119,6 @@ class Runner:
             self.loop.run_until_complete(asyncio.wait(pending, timeout=1.0))
         self.loop.close()
 )";
-
-class Gil {
- public:
-  Gil() : state_(PyGILState_Ensure()) {}
-  ~Gil() { PyGILState_Release(state_); }
-  Gil(const Gil&) = delete;
-  Gil& operator=(const Gil&) = delete;
-
- private:
-  PyGILState_STATE state_;
-};
 
 struct PyAsyncState {
   std::string name;

@@ -2,6 +2,7 @@
 #include <Python.h>
 
 #include "udf/python_function.h"
+#include "udf/python_gil.h"
 
 #include <unistd.h>
 
@@ -120,18 +121,6 @@ Interpreter* GetInterpreter() {
   });
   return &interp;
 }
-
-// Holds the GIL for a scope.
-class Gil {
- public:
-  Gil() : state_(PyGILState_Ensure()) {}
-  ~Gil() { PyGILState_Release(state_); }
-  Gil(const Gil&) = delete;
-  Gil& operator=(const Gil&) = delete;
-
- private:
-  PyGILState_STATE state_;
-};
 
 // The pending Python exception as text, with the body's line when it has one.
 std::string TakeError(const std::string& filename, int* line) {
