@@ -689,6 +689,39 @@ inline void CopyError(const char* what, char* error, int64_t capacity) {
   error[n] = '\0';
 }
 
+// The row loop both row-at-a-time forms share: calls row(i, args...) for each row with its
+// arguments as the declared types Args; in a strict function a row with a NULL argument calls
+// null_row(i) instead. A batch without NULLs reads its arguments through typed column views in
+// a loop the compiler can inline the function into and vectorize.
+template <bool kStrict, typename... Args, typename Row, typename NullRow, size_t... I>
+inline void ForEachRow(const ArrowArray* const* args, int64_t n, Row&& row, NullRow&& null_row,
+                       std::index_sequence<I...>) {
+  const void* validity[sizeof...(Args) + 1] = {args[I]->buffers[0]..., nullptr};
+  bool any_nulls = false;
+  for (size_t k = 0; k < sizeof...(Args); ++k) any_nulls |= validity[k] != nullptr;
+  std::tuple<Column<typename Unopt<Args>::type>...> cols{
+      Column<typename Unopt<Args>::type>(args[I])...};
+  if (!any_nulls) {
+    for (int64_t i = 0; i < n; ++i) row(i, Args(std::get<I>(cols)[i])...);
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    if constexpr (kStrict) {
+      bool null = false;
+      for (size_t k = 0; k < sizeof...(Args); ++k) {
+        null |= validity[k] != nullptr && !BitIsSet(validity[k], i);
+      }
+      if (null) {
+        null_row(i);
+        continue;
+      }
+      row(i, Args(std::get<I>(cols)[i])...);
+    } else {
+      row(i, Args(Read<Args>(args[I], i))...);
+    }
+  }
+}
+
 // Calls `fn` in its row-at-a-time form. Strict: rows with a NULL argument are NULL without a
 // call. Args are the declared C++ types (std::optional<T> when called on NULL input).
 template <bool kStrict, typename R, typename... Args, typename F, size_t... I>
@@ -696,10 +729,6 @@ inline void RunRows(F&& fn, SluiceUdfHost* host, const ArrowArray* const* args, 
                     ArrowArray* out, std::index_sequence<I...>) {
   using RV = typename Unopt<R>::type;
   Output<RV> result(host, out);
-  // Validity of every argument, or nullptr.
-  const void* validity[sizeof...(Args) + 1] = {args[I]->buffers[0]..., nullptr};
-  bool any_nulls = false;
-  for (size_t k = 0; k < sizeof...(Args); ++k) any_nulls |= validity[k] != nullptr;
   auto emit = [&](int64_t i, auto&& value) {
     using V = std::decay_t<decltype(value)>;
     if constexpr (Unopt<V>::optional) {
@@ -712,27 +741,9 @@ inline void RunRows(F&& fn, SluiceUdfHost* host, const ArrowArray* const* args, 
       result.set(i, value);
     }
   };
-  if (!any_nulls) {
-    std::tuple<Column<typename Unopt<Args>::type>...> cols{
-        Column<typename Unopt<Args>::type>(args[I])...};
-    for (int64_t i = 0; i < n; ++i) emit(i, fn(Args(std::get<I>(cols)[i])...));
-    return;
-  }
-  for (int64_t i = 0; i < n; ++i) {
-    if constexpr (kStrict) {
-      bool null = false;
-      for (size_t k = 0; k < sizeof...(Args); ++k) {
-        null |= validity[k] != nullptr && !BitIsSet(validity[k], i);
-      }
-      if (null) {
-        result.set_null(i);
-        continue;
-      }
-      emit(i, fn(Args(*Read<Args>(args[I], i))...));
-    } else {
-      emit(i, fn(Args(Read<Args>(args[I], i))...));
-    }
-  }
+  ForEachRow<kStrict, Args...>(
+      args, n, [&](int64_t i, auto&&... a) { emit(i, fn(std::forward<decltype(a)>(a)...)); },
+      [&](int64_t i) { result.set_null(i); }, std::index_sequence<I...>{});
 }
 
 // The row loop of `bool f(A..., Text& out)`: each row's result is written in place, so a row
@@ -774,30 +785,9 @@ struct TextRows {
       text.NextRow();
       offsets[i + 1] = static_cast<int32_t>(text.used_);
     };
-    const void* validity[sizeof...(Args) + 1] = {args[I]->buffers[0]..., nullptr};
-    bool any_nulls = false;
-    for (size_t k = 0; k < sizeof...(Args); ++k) any_nulls |= validity[k] != nullptr;
-    std::tuple<Column<typename Unopt<Args>::type>...> cols{
-        Column<typename Unopt<Args>::type>(args[I])...};
-    if (!any_nulls) {
-      for (int64_t i = 0; i < n; ++i) end_row(i, call(Args(std::get<I>(cols)[i])...));
-      return;
-    }
-    for (int64_t i = 0; i < n; ++i) {
-      if constexpr (kStrict) {
-        bool null = false;
-        for (size_t k = 0; k < sizeof...(Args); ++k) {
-          null |= validity[k] != nullptr && !BitIsSet(validity[k], i);
-        }
-        if (null) {
-          end_row(i, false);
-          continue;
-        }
-        end_row(i, call(Args(std::get<I>(cols)[i])...));
-      } else {
-        end_row(i, call(Args(Read<Args>(args[I], i))...));
-      }
-    }
+    ForEachRow<kStrict, Args...>(
+        args, n, [&](int64_t i, auto&&... a) { end_row(i, call(std::forward<decltype(a)>(a)...)); },
+        [&](int64_t i) { end_row(i, false); }, std::index_sequence<I...>{});
   }
 };
 }  // namespace detail
